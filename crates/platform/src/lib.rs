@@ -11,5 +11,6 @@ pub mod identity;
 pub mod pki;
 pub mod secrets;
 pub mod shutdown;
+pub mod start;
 pub mod telemetry;
 pub mod tls;

@@ -90,3 +90,35 @@ pub fn anonymous_client_config(ca: PathBuf) -> Result<Arc<ClientConfig>, TlsErro
     config.alpn_protocols = vec![H2.to_vec()];
     Ok(Arc::new(config))
 }
+
+impl TlsFiles {
+    /// `PREFIX+TLS_CERT_FILE`, `…_KEY_FILE`, `…_CA_FILE` when set (all three);
+    /// otherwise the development PKI under `FOLIO_DATA_DIR/pki`, issuing a
+    /// certificate for `identity` on first use.
+    pub fn from_env(
+        env: &crate::config::Env,
+        identity: &str,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let cert = env.optional::<PathBuf>("TLS_CERT_FILE")?;
+        let key = env.optional::<PathBuf>("TLS_KEY_FILE")?;
+        let ca = env.optional::<PathBuf>("TLS_CA_FILE")?;
+        match (cert, key, ca) {
+            (Some(cert), Some(key), Some(ca)) => Ok(Self { cert, key, ca }),
+            (None, None, None) => {
+                let dir = env.data_dir()?.join("pki");
+                crate::pki::DevPki::open(&dir)
+                    .and_then(|pki| pki.identity(identity))
+                    .map_err(|e| crate::config::ConfigError::Invalid {
+                        var: "FOLIO_DATA_DIR".to_owned(),
+                        reason: e.to_string(),
+                    })
+            }
+            _ => Err(crate::config::ConfigError::Missing {
+                var: format!(
+                    "{} (set all of TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE, or none)",
+                    env.var_name("TLS_*_FILE")
+                ),
+            }),
+        }
+    }
+}
