@@ -79,7 +79,10 @@ fn reference(dir: &std::path::Path, chunks: u64) -> Result<(f64, f64)> {
     file.into_inner()?.sync_all()?;
     let write = started.elapsed();
     let started = Instant::now();
-    let status = Command::new("cp").arg(&src).arg(dir.join("copy.bin")).status()?;
+    let status = Command::new("cp")
+        .arg(&src)
+        .arg(dir.join("copy.bin"))
+        .status()?;
     if !status.success() {
         bail!("cp failed");
     }
@@ -99,14 +102,21 @@ async fn main() -> Result<()> {
         .unwrap_or(1 << 30);
     let chunks = total.div_ceil(CHUNK as u64);
     let bytes = chunks * CHUNK as u64;
-    let dir = tempfile::tempdir_in(std::env::var("FOLIO_BENCH_DIR").unwrap_or_else(|_| ".".into()))?;
+    let dir =
+        tempfile::tempdir_in(std::env::var("FOLIO_BENCH_DIR").unwrap_or_else(|_| ".".into()))?;
     let pki = DevPki::open(dir.path().join("pki"))?;
     let grpc_port = free_port()?;
     let service = Service(
         Command::new(env!("CARGO_BIN_EXE_folio-documents"))
             .env("FOLIO_DATA_DIR", dir.path())
-            .env("FOLIO_DOCUMENTS_GRPC_ADDR", format!("127.0.0.1:{grpc_port}"))
-            .env("FOLIO_DOCUMENTS_HTTP_ADDR", format!("127.0.0.1:{}", free_port()?))
+            .env(
+                "FOLIO_DOCUMENTS_GRPC_ADDR",
+                format!("127.0.0.1:{grpc_port}"),
+            )
+            .env(
+                "FOLIO_DOCUMENTS_HTTP_ADDR",
+                format!("127.0.0.1:{}", free_port()?),
+            )
             .env("FOLIO_DOCUMENTS_MAX_UPLOAD_BYTES", (bytes + 1).to_string())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -131,10 +141,15 @@ async fn main() -> Result<()> {
         role: ActorRole::Editor,
     };
 
-    println!("Transfer benchmark: {} MiB through folio-documents over mTLS (loopback)", bytes >> 20);
+    println!(
+        "Transfer benchmark: {} MiB through folio-documents over mTLS (loopback)",
+        bytes >> 20
+    );
     let header = pb::UploadVersionRequest {
         part: Some(upload_version_request::Part::Header(pb::UploadHeader {
-            target: Some(upload_header::Target::NewDocument(pb::NewDocument::default())),
+            target: Some(upload_header::Target::NewDocument(
+                pb::NewDocument::default(),
+            )),
             file_name: "bench.bin".into(),
             media_type: "application/octet-stream".into(),
             ..Default::default()
@@ -146,7 +161,10 @@ async fn main() -> Result<()> {
         }
     })));
     let started = Instant::now();
-    let uploaded = client.upload_version(actor.request(body)).await?.into_inner();
+    let uploaded = client
+        .upload_version(actor.request(body))
+        .await?
+        .into_inner();
     let upload = started.elapsed();
     let doc = uploaded.document.context("document")?;
     let rss_after_upload = peak_rss_mib(pid);
@@ -175,9 +193,21 @@ async fn main() -> Result<()> {
 
     let (ref_write, ref_copy) = reference(dir.path(), chunks)?;
     let show = |v: Option<f64>| v.map_or("n/a".to_owned(), |m| format!("{m:.1} MiB"));
-    println!("  upload   {:>8.1} MB/s   ({:.2} s)", mbps(bytes, upload), upload.as_secs_f64());
-    println!("  download {:>8.1} MB/s   ({:.2} s)", mbps(bytes, download), download.as_secs_f64());
-    println!("  service peak RSS after upload {}, after download {}", show(rss_after_upload), show(peak));
+    println!(
+        "  upload   {:>8.1} MB/s   ({:.2} s)",
+        mbps(bytes, upload),
+        upload.as_secs_f64()
+    );
+    println!(
+        "  download {:>8.1} MB/s   ({:.2} s)",
+        mbps(bytes, download),
+        download.as_secs_f64()
+    );
+    println!(
+        "  service peak RSS after upload {}, after download {}",
+        show(rss_after_upload),
+        show(peak)
+    );
     println!("reference, same bytes on the same disk:");
     println!("  write file {ref_write:>8.1} MB/s");
     println!("  cp         {ref_copy:>8.1} MB/s");

@@ -30,6 +30,7 @@ pub struct Application {
     tls: Arc<rustls::ServerConfig>,
     accounts: Accounts,
     stop: CancellationToken,
+    bootstrapped: bool,
 }
 
 impl Application {
@@ -43,16 +44,23 @@ impl Application {
         )
         .await?;
         let accounts = Accounts::new(db);
-        if let Some(bootstrap) = &settings.bootstrap {
-            bootstrap_admin(&accounts, bootstrap).await?;
-        }
+        let bootstrapped = match &settings.bootstrap {
+            Some(bootstrap) => bootstrap_admin(&accounts, bootstrap).await?,
+            None => false,
+        };
         Ok(Self {
             grpc: bind(settings.grpc_addr).await?,
             http: bind(settings.http_addr).await?,
             tls,
             accounts,
             stop: CancellationToken::new(),
+            bootstrapped,
         })
+    }
+
+    /// Whether this start created the configured first organisation and admin.
+    pub fn bootstrapped(&self) -> bool {
+        self.bootstrapped
     }
 
     pub fn port(&self) -> u16 {
@@ -75,6 +83,7 @@ impl Application {
             tls,
             accounts,
             stop,
+            bootstrapped: _,
         } = self;
         let db = accounts.database().clone();
         let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -108,7 +117,7 @@ impl Application {
     }
 }
 
-async fn bootstrap_admin(accounts: &Accounts, bootstrap: &Bootstrap) -> Result<(), StartError> {
+async fn bootstrap_admin(accounts: &Accounts, bootstrap: &Bootstrap) -> Result<bool, StartError> {
     let bad = |e: crate::error::Error| StartError::Setup(format!("FOLIO_ADMIN_*: {e}"));
     let admin = NewUser {
         email: Email::parse(&bootstrap.email).map_err(bad)?,
@@ -118,8 +127,9 @@ async fn bootstrap_admin(accounts: &Accounts, bootstrap: &Bootstrap) -> Result<(
             .map_err(bad)?,
     };
     let name = OrganisationName::parse(&bootstrap.organisation).map_err(bad)?;
-    if accounts.bootstrap(name, admin).await.map_err(bad)? {
+    let created = accounts.bootstrap(name, admin).await.map_err(bad)?;
+    if created {
         tracing::info!(email = %bootstrap.email, "bootstrapped the first organisation and admin");
     }
-    Ok(())
+    Ok(created)
 }

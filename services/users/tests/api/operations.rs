@@ -58,7 +58,17 @@ async fn bootstrap_is_idempotent(backend: Backend) {
     let db = TestDatabase::create(backend).await;
     let settings =
         super::helpers::settings(&pki, &db, Some(bootstrap("root@folio.example", PASSWORD)));
-    drop(folio_users::Application::build(settings).await.unwrap());
+    let first = folio_users::Application::build(settings).await.unwrap();
+    assert!(first.bootstrapped());
+    drop(first);
+    let again =
+        super::helpers::settings(&pki, &db, Some(bootstrap("root@folio.example", PASSWORD)));
+    assert!(
+        !folio_users::Application::build(again)
+            .await
+            .unwrap()
+            .bootstrapped()
+    );
     // A second start with another password must neither fail nor change anything.
     let app = TestApp::spawn_with(
         pki,
