@@ -86,15 +86,17 @@ export function taskItem(task, { assignees, documentLink, onChanged, onDeleted }
     const focused = li.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
     li.setAttribute('aria-busy', 'true');
     for (const c of li.querySelectorAll('button, select')) c.disabled = true;
+    let changed = false;
     try {
       task = await patch(`/tasks/${encodeURIComponent(task.id)}`, changes);
+      changed = true;
       notify(message);
-      if (onChanged) onChanged(task);
     } catch (err) {
       notifyError(err, 'Could not change the task.');
     } finally {
       li.removeAttribute('aria-busy');
       draw();
+      if (changed && onChanged) onChanged(task);
       // Keep keyboard users where they were (the button may have changed).
       if (focused) {
         const again = li.querySelector(`[data-testid="${focused}"]`) || li.querySelector('.task__controls button');
@@ -126,9 +128,14 @@ export function taskItem(task, { assignees, documentLink, onChanged, onDeleted }
 
   function edit() {
     const form = taskFields(task, assignees, { withStatus: true });
-    const cancel = h('button', { type: 'button', class: 'button button--quiet', text: 'Cancel', onclick: () => draw() });
+    const backToItem = () => {
+      draw();
+      const again = li.querySelector('[data-testid="task-edit"]');
+      if (again) again.focus();
+    };
+    const cancel = h('button', { type: 'button', class: 'button button--quiet', text: 'Cancel', onclick: backToItem });
     const save = h('button', { type: 'submit', class: 'button button--primary', 'data-testid': 'task-save', text: 'Save task' });
-    const errorSlot = h('div');
+    const errorSlot = h('div', { class: 'form-error-slot' });
     const el = h('form', { class: 'task-edit form', novalidate: true, 'aria-label': `Edit task “${task.title}”` }, errorSlot, form.fields, h('div', { class: 'form__actions' }, save, cancel));
     el.addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -146,14 +153,14 @@ export function taskItem(task, { assignees, documentLink, onChanged, onDeleted }
       if ((values.assignee_id || null) !== (task.assignee_id || null)) changes.assignee_id = values.assignee_id || null;
       if ((values.due_date || null) !== (task.due_date || null)) changes.due_date = values.due_date || null;
       if (!Object.keys(changes).length) {
-        draw();
+        backToItem();
         return;
       }
       try {
         task = await busy(el, patch(`/tasks/${encodeURIComponent(task.id)}`, changes));
         notify('Task saved.');
+        backToItem();
         if (onChanged) onChanged(task);
-        draw();
       } catch (err) {
         const unmatched = showFieldErrors(el, err);
         replace(errorSlot, inlineMessage('error', unmatched.length || !err.errors?.length ? describeError(err) : 'Please correct the fields below.', 'task-edit-error'));
@@ -211,9 +218,9 @@ function taskFields(task, assignees, { withStatus = false } = {}) {
 /** The "add a task" form for one document. `onCreated(task)`. */
 export function newTaskForm(documentId, assignees, onCreated) {
   const inputs = taskFields(null, assignees);
-  const errorSlot = h('div');
+  const errorSlot = h('div', { class: 'form-error-slot' });
   const submit = h('button', { type: 'submit', class: 'button button--primary', 'data-testid': 'task-add', text: 'Add task' });
-  const form = h('form', { class: 'card form new-task', novalidate: true, 'aria-label': 'Add a task' }, h('h3', { text: 'Add a task' }), errorSlot, inputs.fields, h('div', { class: 'form__actions' }, submit));
+  const form = h('form', { class: 'card form new-task', novalidate: true, 'aria-label': 'Add a task', 'data-testid': 'new-task-form' }, h('h3', { text: 'Add a task' }), errorSlot, inputs.fields, h('div', { class: 'form__actions' }, submit));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     replace(errorSlot);

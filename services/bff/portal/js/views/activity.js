@@ -19,7 +19,7 @@ const VERBS = {
 };
 
 const ICONS = {
-  document_created: '＋',
+  document_created: '+',
   document_updated: '✎',
   document_deleted: '✕',
   version_added: '⇪',
@@ -32,7 +32,7 @@ export async function render(container) {
   container.dataset.testid = 'activity-view';
   const list = h('ol', { class: 'activity', 'data-testid': 'activity-list', 'aria-label': 'Recent activity' });
   const more = h('button', { type: 'button', class: 'button', 'data-testid': 'activity-more', hidden: true, text: 'Load more' });
-  const errorSlot = h('div');
+  const errorSlot = h('div', { class: 'form-error-slot' });
   const empty = h('p', { class: 'muted', hidden: true, text: 'Nothing has happened yet.' });
   container.append(h('div', { class: 'view-header' }, h('h1', { tabindex: '-1', text: 'Activity' })), errorSlot, empty, list, h('div', { class: 'load-more' }, more));
 

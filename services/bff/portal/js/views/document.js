@@ -3,7 +3,7 @@
 
 import { get, patch, del, upload, contentUrl, describeError, ApiError } from '../api.js';
 import { h, field, replace, busy, showFieldErrors, clearFieldErrors, inlineMessage } from '../dom.js';
-import { notify, notifyError } from '../messages.js';
+import { notify, notifyError, notifyInfo } from '../messages.js';
 import { canWrite, personName, loadUsers, assignableUsers, rememberDocument } from '../state.js';
 import { formatBytes, timeEl, plural } from '../format.js';
 import { filePicker, uploadProgress } from '../components/file-picker.js';
@@ -74,7 +74,7 @@ export async function render(container, ctx) {
     const description = h('textarea', { name: 'description', rows: '4', maxlength: '10000', 'data-testid': 'edit-description' });
     description.value = doc.description;
     const tags = h('input', { type: 'text', name: 'tags', value: doc.tags.join(', '), 'data-testid': 'edit-tags' });
-    const errorSlot = h('div');
+    const errorSlot = h('div', { class: 'form-error-slot' });
     const form = h(
       'form',
       { class: 'card form', novalidate: true, 'aria-label': 'Edit document details' },
@@ -154,9 +154,9 @@ export async function render(container, ctx) {
           { 'data-testid': 'version-row', 'data-version': String(v.number) },
           h('td', { 'data-label': 'Version' }, h('span', { class: 'version-number', text: `v${v.number}` }), v.number === doc.current_version ? h('span', { class: 'badge badge--current', text: 'current' }) : null),
           h('td', { 'data-label': 'File', class: 'cell-file' }, v.file_name, v.source === 'onedrive' ? h('span', { class: 'badge', text: 'OneDrive' }) : null),
-          h('td', { 'data-label': 'Size' }, formatBytes(v.size)),
+          h('td', { 'data-label': 'Size', class: 'cell-nowrap' }, formatBytes(v.size)),
           h('td', { 'data-label': 'By' }, personName(v.created_by)),
-          h('td', { 'data-label': 'When' }, timeEl(v.created_at)),
+          h('td', { 'data-label': 'When', class: 'cell-nowrap' }, timeEl(v.created_at)),
           h('td', { 'data-label': 'Note', class: 'cell-note' }, v.note || h('span', { class: 'muted', text: '—' })),
           h(
             'td',
@@ -230,10 +230,9 @@ export async function render(container, ctx) {
           replace(resultSlot, inlineMessage('success', `Version ${body.version.number} added.`, 'version-created'));
           notify(`Version ${body.version.number} of “${doc.title}” added.`);
         } else {
-          replace(
-            resultSlot,
-            inlineMessage('info', `Identical to the current version (version ${body.version.number}), so no new version was added.`, 'version-identical'),
-          );
+          const text = `Identical to the current version (version ${body.version.number}), so no new version was added.`;
+          replace(resultSlot, inlineMessage('info', text, 'version-identical'));
+          notifyInfo(text);
         }
         picker.reset();
         note.value = '';
@@ -285,7 +284,8 @@ export async function render(container, ctx) {
     container,
     h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumbs' }, h('a', { href: '#/documents', text: 'Documents' }), ' / '),
     header,
-    h('div', { class: 'doc-columns' }, h('div', { class: 'doc-columns__main' }, versionsSection, uploadSection), h('div', { class: 'doc-columns__side' }, tasksSection)),
+    versionsSection,
+    h('div', { class: 'doc-columns' }, h('div', { class: 'doc-columns__main' }, tasksSection), uploadSection ? h('div', { class: 'doc-columns__side' }, uploadSection) : null),
   );
 
   return () => {

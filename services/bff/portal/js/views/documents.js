@@ -46,7 +46,7 @@ export async function render(container, ctx) {
   const list = h('ul', { class: 'doc-list', 'data-testid': 'document-list', 'aria-label': 'Documents' });
   const summary = h('p', { class: 'muted list-summary', 'aria-live': 'polite' });
   const more = h('button', { type: 'button', class: 'button', 'data-testid': 'load-more', hidden: true, text: 'Load more' });
-  const errorSlot = h('div');
+  const errorSlot = h('div', { class: 'form-error-slot' });
 
   container.append(
     h(

@@ -53,7 +53,7 @@ export async function render(container, ctx) {
         h('td', { 'data-label': 'Role' }, role),
         h('td', { 'data-label': 'Status' }, h('span', { class: ['badge', user.disabled ? 'badge--disabled' : 'badge--enabled'], 'data-testid': 'user-status', text: user.disabled ? 'Disabled' : 'Enabled' })),
         h('td', { 'data-label': 'Added' }, timeEl(user.created_at)),
-        h('td', { 'data-label': 'Actions', class: 'cell-actions' }, toggle, reset),
+        h('td', { 'data-label': 'Actions', class: 'cell-actions' }, h('div', { class: 'row-actions' }, toggle, reset)),
       );
     }
 
@@ -85,7 +85,7 @@ export async function render(container, ctx) {
 
     function resetPassword() {
       const input = h('input', { type: 'text', name: 'new_password', minlength: String(MIN_PASSWORD), maxlength: '1024', autocomplete: 'new-password', 'data-testid': 'reset-password-input', value: generatePassword() });
-      const errorSlot = h('div');
+      const errorSlot = h('div', { class: 'form-error-slot' });
       const form = h(
         'form',
         { class: 'inline-form', novalidate: true, 'aria-label': `New password for ${user.display_name}` },
@@ -137,7 +137,7 @@ export async function render(container, ctx) {
     Object.entries(ROLE_LABELS).map(([value, label]) => h('option', { value, text: label, selected: value === 'editor' })),
   );
   const password = h('input', { type: 'text', name: 'password', required: true, minlength: String(MIN_PASSWORD), maxlength: '1024', autocomplete: 'new-password', 'data-testid': 'new-user-password', value: generatePassword() });
-  const errorSlot = h('div');
+  const errorSlot = h('div', { class: 'form-error-slot' });
   const form = h(
     'form',
     { class: 'card form form--grid', novalidate: true, 'aria-labelledby': 'new-user-title' },
