@@ -7,21 +7,22 @@ import { session } from '../state.js';
 import { ROLE_LABELS } from '../format.js';
 
 const MIN_PASSWORD = 12;
+const MAX_PASSWORD = 128;
 
 export function render(container) {
   container.dataset.testid = 'account-view';
   const user = session.user;
 
   const current = h('input', { type: 'password', name: 'current_password', required: true, autocomplete: 'current-password', maxlength: '1024', 'data-testid': 'current-password' });
-  const next = h('input', { type: 'password', name: 'new_password', required: true, autocomplete: 'new-password', minlength: String(MIN_PASSWORD), maxlength: '1024', 'data-testid': 'new-password' });
-  const confirm = h('input', { type: 'password', name: 'confirm_password', required: true, autocomplete: 'new-password', maxlength: '1024', 'data-testid': 'confirm-password' });
+  const next = h('input', { type: 'password', name: 'new_password', required: true, autocomplete: 'new-password', minlength: String(MIN_PASSWORD), maxlength: String(MAX_PASSWORD), 'data-testid': 'new-password' });
+  const confirm = h('input', { type: 'password', name: 'confirm_password', required: true, autocomplete: 'new-password', maxlength: String(MAX_PASSWORD), 'data-testid': 'confirm-password' });
   const errorSlot = h('div', { class: 'form-error-slot' });
   const form = h(
     'form',
     { class: 'card form', novalidate: true, 'aria-labelledby': 'password-title' },
     errorSlot,
     field('Current password', current),
-    field('New password', next, { hint: `At least ${MIN_PASSWORD} characters.` }),
+    field('New password', next, { hint: `${MIN_PASSWORD} to ${MAX_PASSWORD} characters.` }),
     field('New password again', confirm),
     h('div', { class: 'form__actions' }, h('button', { type: 'submit', class: 'button button--primary', 'data-testid': 'change-password-submit', text: 'Change password' })),
   );

@@ -8,6 +8,7 @@ import { loadUsers, rememberUser, session, setUser } from '../state.js';
 import { timeEl, ROLE_LABELS } from '../format.js';
 
 const MIN_PASSWORD = 12;
+const MAX_PASSWORD = 128;
 
 export async function render(container, ctx) {
   container.dataset.testid = 'users-view';
@@ -84,7 +85,7 @@ export async function render(container, ctx) {
     }
 
     function resetPassword() {
-      const input = h('input', { type: 'text', name: 'new_password', minlength: String(MIN_PASSWORD), maxlength: '1024', autocomplete: 'new-password', 'data-testid': 'reset-password-input', value: generatePassword() });
+      const input = h('input', { type: 'text', name: 'new_password', minlength: String(MIN_PASSWORD), maxlength: String(MAX_PASSWORD), autocomplete: 'new-password', 'data-testid': 'reset-password-input', value: generatePassword() });
       const errorSlot = h('div', { class: 'form-error-slot' });
       const form = h(
         'form',
@@ -136,7 +137,7 @@ export async function render(container, ctx) {
     { name: 'role', 'data-testid': 'new-user-role' },
     Object.entries(ROLE_LABELS).map(([value, label]) => h('option', { value, text: label, selected: value === 'editor' })),
   );
-  const password = h('input', { type: 'text', name: 'password', required: true, minlength: String(MIN_PASSWORD), maxlength: '1024', autocomplete: 'new-password', 'data-testid': 'new-user-password', value: generatePassword() });
+  const password = h('input', { type: 'text', name: 'password', required: true, minlength: String(MIN_PASSWORD), maxlength: String(MAX_PASSWORD), autocomplete: 'new-password', 'data-testid': 'new-user-password', value: generatePassword() });
   const errorSlot = h('div', { class: 'form-error-slot' });
   const form = h(
     'form',
