@@ -130,7 +130,14 @@ async function main() {
       failed += 1;
       const failShot = shot.replace(/\.png$/, '-FAILED.png');
       await screenshot(page, failShot).catch(() => {});
-      const message = err instanceof StepFailure ? err.message : String(err?.message || err).split('\n').slice(0, 6).join('\n       ');
+      const message = err instanceof StepFailure
+        ? err.message
+        : String(err?.message || err)
+            .replace(/\x1b\[[0-9;]*m/g, '')
+            .split('\n')
+            .filter((line) => line.trim())
+            .slice(0, 6)
+            .join('\n       ');
       console.error(`  FAIL ${String(index).padStart(2)} ${name}: ${message}`);
       console.error(`       screenshot: ${failShot}`);
       const visibleError = await page
