@@ -432,14 +432,16 @@ def test_network_policies_allow_only_the_contract(rendered, env):
 
 
 def test_network_cidrs_match_the_vpcs():
-    """values-<env>.yaml name the VPC CIDR network.yaml gives that env."""
-    text = (support.CLOUDFORMATION / "network.yaml").read_text()
+    """values-<env>.yaml name the data CIDR network.yaml gives that env,
+    so one namespace's pods cannot reach another environment's databases."""
+    from cfnlint.decode import cfn_yaml
+
+    layout = cfn_yaml.load(str(support.CLOUDFORMATION / "network.yaml"))["Mappings"]["Layout"]
     for env in ENVIRONMENTS:
-        match = re.search(rf"\n    {env}:\n      VpcCidr: (\S+)", text)
-        assert match, env
+        cidr = layout[env]["Cidr"]
         values = support.load_yaml(support.CHART / f"values-{env}.yaml")
-        assert values["networkPolicy"]["databaseCidrs"] == [match.group(1)]
-        assert values["networkPolicy"]["redisCidrs"] == [match.group(1)]
+        assert values["networkPolicy"]["databaseCidrs"] == [cidr]
+        assert values["networkPolicy"]["redisCidrs"] == [cidr]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

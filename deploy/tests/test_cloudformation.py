@@ -13,8 +13,9 @@ import support
 from support import CLOUDFORMATION
 
 TEMPLATES = sorted(CLOUDFORMATION.glob("*.yaml"))
-PER_ENVIRONMENT = {"network", "eks", "database", "cache", "storage", "iam"}
-ACCOUNT_WIDE = {"ecr", "github-oidc"}
+PER_ENVIRONMENT = {"database", "cache", "storage", "iam"}
+# One EKS cluster (one namespace per environment), one VPC, one registry.
+ACCOUNT_WIDE = {"network", "eks", "ecr", "github-oidc"}
 
 
 def _load(name: str) -> dict:
@@ -53,7 +54,7 @@ def test_outputs_the_chart_and_workflows_need():
     expected = {
         "ecr": {"RegistryHost"},
         "github-oidc": {"ReleaseRoleArn", "DeployRoleArn"},
-        "network": {"VpcCidr", "PrivateSubnetIds"},
+        "network": {"VpcId", "NodeSubnetIds"} | {f"{e.capitalize()}DataCidr" for e in support.ENVIRONMENTS},
         "eks": {"ClusterName", "OidcProviderArn", "OidcIssuer"},
         "database": {"DatabaseEndpoint", "MasterUserSecretArn"},
         "cache": {"RedisEndpoint", "RedisAuthTokenSecretArn"},
