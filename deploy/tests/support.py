@@ -1,0 +1,219 @@
+"""Shared helpers of the deployment checks: paths, YAML loading, rendering
+the chart the way Argo CD does, schema validation and label selectors."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "helm" / "folio"
+ARGOCD = ROOT / "argocd"
+CLOUDFORMATION = ROOT / "cloudformation"
+WORKFLOWS = ROOT / ".github" / "workflows"
+SCHEMAS = ROOT / "deploy" / "schemas"
+
+ENVIRONMENTS = ("dev", "stage", "prod")
+SERVICES = ("bff", "users", "documents", "integration")
+
+# The services' contract (the brief of issue 5 and DESIGN.md sections 1-2),
+# written out independently of the chart so the chart is checked against it.
+OPS_PORT = {"bff": 8080, "users": 8081, "documents": 8081, "integration": 8090}
+GRPC_PORT = {"users": 50051, "documents": 50051, "integration": 50051}
+GRPC_CALLERS = {
+    "users": {"bff", "documents", "integration"},
+    "documents": {"bff", "integration"},
+    "integration": {"bff"},
+}
+CALLEES = {
+    "bff": {"users", "documents", "integration"},
+    "users": set(),
+    "documents": {"users"},
+    "integration": {"documents"},
+}
+PUBLIC = {"bff", "integration"}
+WEBHOOK_PATHS = {"/api/v1/onedrive/notifications", "/api/v1/onedrive/lifecycle"}
+TLS_DIR = "/etc/folio/tls"
+_TLS = ["TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"]
+_DB = ["GRPC_ADDR", "HTTP_ADDR", "DATABASE_URL", "DATABASE_PASSWORD"]
+ENV_VARS = {
+    "bff": {"FOLIO_LOG_FORMAT", "RUST_LOG"}
+    | {
+        f"FOLIO_BFF_{n}"
+        for n in [
+            "ADDR",
+            "REDIS_URL",
+            "USERS_URL",
+            "DOCUMENTS_URL",
+            "INTEGRATION_URL",
+            "COOKIE_SECURE",
+            *_TLS,
+        ]
+    },
+    "users": {"FOLIO_LOG_FORMAT", "RUST_LOG"} | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
+    "documents": {"FOLIO_LOG_FORMAT", "RUST_LOG"}
+    | {
+        f"FOLIO_DOCUMENTS_{n}"
+        for n in _DB + _TLS + ["BLOB_URL", "MAX_UPLOAD_BYTES", "USERS_URL"]
+    },
+    "integration": {"FOLIO_LOG_FORMAT", "RUST_LOG"}
+    | {f"FOLIO_INTEGRATION_{n}" for n in _DB + _TLS + ["DOCUMENTS_URL", "PUBLIC_URL"]},
+}
+
+CRD_SCHEMAS = {
+    ("cert-manager.io/v1", "Certificate"): "certificate-cert-manager-v1.json",
+    ("cert-manager.io/v1", "Issuer"): "issuer-cert-manager-v1.json",
+    ("argoproj.io/v1alpha1", "Application"): "application-argoproj-v1alpha1.json",
+    ("argoproj.io/v1alpha1", "AppProject"): "appproject-argoproj-v1alpha1.json",
+}
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def load_yaml_all(text: str) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def kube_version() -> str:
+    """The EKS Kubernetes minor version the cluster template deploys."""
+    text = (CLOUDFORMATION / "eks.yaml").read_text()
+    match = re.search(r'KubernetesVersion:\n(?:\s+\w+:.*\n)*?\s+Default: "([0-9.]+)"', text)
+    assert match, "cloudformation/eks.yaml has no KubernetesVersion default"
+    return match.group(1)
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Merge like Helm's CLI merges -f files and --set: maps recursively,
+    everything else (lists, scalars, null) replaced."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def application(env: str) -> dict:
+    return load_yaml(ARGOCD / "apps" / f"folio-{env}.yaml")
+
+
+def pinned_tag(env: str) -> str:
+    params = application(env)["spec"]["source"]["helm"]["parameters"]
+    (tag,) = [p["value"] for p in params if p["name"] == "image.tag"]
+    return tag
+
+
+def application_values(app: dict) -> dict:
+    """The user-supplied values Argo CD hands to Helm for an Application:
+    its valueFiles in order, then values/valuesObject, then parameters (as
+    --set, or --set-string with forceString)."""
+    import helm_python
+
+    helm = app["spec"]["source"].get("helm", {})
+    values: dict = {}
+    for name in helm.get("valueFiles", []):
+        values = deep_merge(values, load_yaml(CHART / name) or {})
+    if "values" in helm:
+        values = deep_merge(values, yaml.safe_load(helm["values"]) or {})
+    if "valuesObject" in helm:
+        values = deep_merge(values, helm["valuesObject"])
+    for param in helm.get("parameters", []):
+        expr = f"{param['name']}={param['value']}"
+        parse = (
+            helm_python.parse_set_string_values
+            if param.get("forceString")
+            else helm_python.parse_set_string
+        )
+        values = deep_merge(values, parse(expr))
+    return values
+
+
+@lru_cache(maxsize=1)
+def chart():
+    import helm_python
+
+    return helm_python.Chart.load(CHART)
+
+
+def render(values: dict, namespace: str, release: str = "folio") -> list[dict]:
+    """Render the chart with Helm's engine; return the parsed manifests."""
+    rendered = chart().render(values=values, name=release, namespace=namespace)
+    docs: list[dict] = []
+    for template, text in sorted(rendered.items()):
+        if template.endswith(".yaml"):
+            docs.extend(load_yaml_all(text))
+    return docs
+
+
+def render_environment(env: str) -> list[dict]:
+    app = application(env)
+    return render(
+        application_values(app),
+        namespace=app["spec"]["destination"]["namespace"],
+        release=app["spec"]["source"]["helm"].get("releaseName", app["metadata"]["name"]),
+    )
+
+
+@lru_cache(maxsize=None)
+def crd_schema(api_version: str, kind: str) -> dict:
+    return json.loads((SCHEMAS / CRD_SCHEMAS[(api_version, kind)]).read_text())
+
+
+def validate_manifest(doc: dict, version: str) -> None:
+    """Validate one manifest: core kinds against the Kubernetes schemas of
+    `version` (strict: unknown fields fail), CRDs against deploy/schemas."""
+    import jsonschema
+    import kubernetes_validate
+
+    key = (doc.get("apiVersion"), doc.get("kind"))
+    if key in CRD_SCHEMAS:
+        jsonschema.Draft202012Validator(crd_schema(*key)).validate(doc)
+    else:
+        kubernetes_validate.validate(doc, version, strict=True)
+
+
+def by_kind(docs: Iterable[dict], kind: str) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def selector_matches(selector: dict, labels: dict) -> bool:
+    """Kubernetes LabelSelector semantics (matchLabels + matchExpressions)."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values", [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def pod_labels(deployment: dict) -> dict:
+    return deployment["spec"]["template"]["metadata"]["labels"]
+
+
+def containers(deployment: dict) -> list[dict]:
+    spec = deployment["spec"]["template"]["spec"]
+    return spec.get("initContainers", []) + spec["containers"]
+
+
+def named_port(container: dict, port: Any) -> int:
+    if isinstance(port, int):
+        return port
+    (number,) = [p["containerPort"] for p in container["ports"] if p["name"] == port]
+    return number

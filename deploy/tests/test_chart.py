@@ -1,0 +1,462 @@
+"""The Helm chart, rendered for every environment with Helm's own engine
+(helm-python-sdk), validated against the Kubernetes and CRD schemas, and
+checked against the services' contract and the security baseline."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import helm_python
+import pytest
+
+import support
+from support import ENVIRONMENTS, SERVICES, by_kind, containers, pod_labels
+
+EXPECTED_KINDS = {
+    "Deployment": 4,
+    "Service": 4,
+    "ServiceAccount": 4,
+    "HorizontalPodAutoscaler": 4,
+    "PodDisruptionBudget": 4,
+    "NetworkPolicy": 4,
+    "Certificate": 5,  # the internal CA + one per service
+    "Issuer": 2,  # self-signed bootstrap + CA issuer
+    "Ingress": 2,  # bff (/) + integration webhook paths
+}
+
+
+# --- rendering and schemas --------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_environment_renders_the_expected_objects(rendered, env):
+    kinds: dict[str, int] = {}
+    for doc in rendered[env]:
+        kinds[doc["kind"]] = kinds.get(doc["kind"], 0) + 1
+        assert doc["metadata"]["namespace"] == f"folio-{env}", doc["metadata"]
+    assert kinds == EXPECTED_KINDS
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_manifest_matches_its_schema(rendered, kube_version, env):
+    errors = []
+    for doc in rendered[env]:
+        try:
+            support.validate_manifest(doc, kube_version)
+        except Exception as err:  # collect them all, report together
+            path = "/".join(str(p) for p in getattr(err, "absolute_path", []))
+            message = getattr(err, "message", str(err))
+            errors.append(f"{doc['kind']}/{doc['metadata']['name']}: {path}: {message}")
+    assert not errors, "\n".join(errors)
+
+
+def test_crd_schemas_reject_mistakes(rendered):
+    """The vendored CRD schemas are strict enough to catch typos."""
+    import copy
+
+    import jsonschema
+
+    cert = by_kind(rendered["dev"], "Certificate")["users"]
+    for mutate in (
+        lambda c: c["spec"].update(dnsNamez=["x"]),
+        lambda c: c["spec"].pop("issuerRef"),
+        lambda c: c["spec"].update(usages=["server-auth"]),
+        lambda c: c["spec"]["privateKey"].update(algorithm="DSA"),
+    ):
+        bad = copy.deepcopy(cert)
+        mutate(bad)
+        with pytest.raises(jsonschema.ValidationError):
+            support.validate_manifest(bad, "1.33")
+
+
+def test_values_schema_is_valid_json_schema():
+    import jsonschema
+
+    schema = support.chart().schema
+    assert schema is not None, "helm/folio/values.schema.json is missing"
+    jsonschema.Draft7Validator.check_schema(schema)
+
+
+def test_rendering_without_a_pinned_tag_fails():
+    values = support.deep_merge(
+        support.load_yaml(support.CHART / "values-dev.yaml"), {}
+    )
+    with pytest.raises(helm_python.HelmError, match="image"):
+        support.render(values, "folio-dev")
+
+
+def test_a_bad_values_file_is_rejected_by_the_schema():
+    bad = support.load_yaml(Path(__file__).parent / "fixtures" / "values-bad.yaml")
+    with pytest.raises(helm_python.HelmValuesError) as err:
+        support.render(bad, "folio-dev")
+    message = str(err.value)
+    # Every mistake in the file is reported, not only the first.
+    for path in ("/logFormat", "/services/users/grpcPort", "/services/documents/blobUrl",
+                 "/services/bff", "/image/tag"):
+        assert path in message, message
+
+
+BAD_OVERRIDES = {
+    "unknown top-level key": {"servics": {}},
+    "unknown service key": {"services": {"users": {"databse": {"url": "x"}}}},
+    "log format": {"logFormat": "xml"},
+    "privileged port": {"services": {"users": {"grpcPort": 443}}},
+    "http blob url": {"services": {"documents": {"blobUrl": "http://bucket/x"}}},
+    "database url with password": {
+        "services": {"users": {"database": {"url": "mysql://u:secret@h:3306/db"}}}
+    },
+    "malformed role arn": {"services": {"bff": {"serviceAccount": {"roleArn": "folio-bff"}}}},
+    "tag with a colon": {"image": {"tag": "v1:latest"}},
+    "both pdb fields": {"services": {"bff": {"pdb": {"minAvailable": 1}}}},
+    "cpu as a word": {"services": {"bff": {"resources": {"limits": {"cpu": "lots"}}}}},
+    "missing memory limit": {
+        "services": {"bff": {"resources": {"limits": {"memory": None}}}}
+    },
+    "cidr typo": {"networkPolicy": {"databaseCidrs": ["10.0.0.0"]}},
+    "environment name": {"environment": "qa"},
+}
+
+
+@pytest.mark.parametrize("override", BAD_OVERRIDES.values(), ids=BAD_OVERRIDES.keys())
+def test_bad_values_fail_rendering(override):
+    values = support.deep_merge(
+        support.application_values(support.application("dev")), override
+    )
+    with pytest.raises(helm_python.HelmValuesError):
+        support.render(values, "folio-dev")
+
+
+TEMPLATE_FAILURES = {
+    "min above max replicas": (
+        {"services": {"users": {"autoscaling": {"minReplicas": 5, "maxReplicas": 2}}}},
+        "above maxReplicas",
+    ),
+    "pdb blocks every eviction": (
+        {"services": {"users": {"pdb": {"minAvailable": 1, "maxUnavailable": None}}}},
+        "no pod could ever be evicted",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "override,message", TEMPLATE_FAILURES.values(), ids=TEMPLATE_FAILURES.keys()
+)
+def test_inconsistent_values_fail_rendering(override, message):
+    values = support.deep_merge(
+        support.application_values(support.application("dev")), override
+    )
+    with pytest.raises(helm_python.HelmError, match=message):
+        support.render(values, "folio-dev")
+
+
+# --- image pins -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_images_are_the_tag_the_application_pins(rendered, env):
+    tag = support.pinned_tag(env)
+    registry = support.application_values(support.application(env)).get("image", {}).get(
+        "registry"
+    ) or support.load_yaml(support.CHART / "values.yaml")["image"]["registry"]
+    for name, deploy in by_kind(rendered[env], "Deployment").items():
+        for container in containers(deploy):
+            assert container["image"] == f"{registry}/folio-{name}:{tag}"
+
+
+def test_a_different_pin_changes_every_image():
+    app = support.application("stage")
+    for param in app["spec"]["source"]["helm"]["parameters"]:
+        if param["name"] == "image.tag":
+            param["value"] = "0123456789abcdef0123456789abcdef01234567"
+    docs = support.render(support.application_values(app), "folio-stage")
+    images = {c["image"] for d in by_kind(docs, "Deployment").values() for c in containers(d)}
+    assert len(images) == 4
+    assert all(i.endswith(":0123456789abcdef0123456789abcdef01234567") for i in images)
+
+
+# --- security baseline ------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_container_is_locked_down(rendered, env):
+    for name, deploy in by_kind(rendered[env], "Deployment").items():
+        pod = deploy["spec"]["template"]["spec"]
+        pod_sc = pod.get("securityContext", {})
+        assert pod.get("automountServiceAccountToken") is False, name
+        assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC")
+        for c in containers(deploy):
+            sc = c.get("securityContext", {})
+            where = f"{env}/{name}/{c['name']}"
+            assert sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True, where
+            uid = sc.get("runAsUser", pod_sc.get("runAsUser"))
+            assert uid is not None and uid != 0, where
+            assert sc.get("readOnlyRootFilesystem") is True, where
+            assert sc.get("allowPrivilegeEscalation") is False, where
+            assert sc.get("privileged", False) is False, where
+            assert sc.get("capabilities", {}).get("drop") == ["ALL"], where
+            assert not sc.get("capabilities", {}).get("add"), where
+            seccomp = sc.get("seccompProfile", pod_sc.get("seccompProfile", {}))
+            assert seccomp.get("type") == "RuntimeDefault", where
+            resources = c.get("resources", {})
+            for kind in ("requests", "limits"):
+                for res in ("cpu", "memory"):
+                    assert resources.get(kind, {}).get(res), f"{where}: no {kind}.{res}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_tmp_is_a_writable_emptydir(rendered, env):
+    for name, deploy in by_kind(rendered[env], "Deployment").items():
+        volumes = {v["name"]: v for v in deploy["spec"]["template"]["spec"]["volumes"]}
+        (container,) = deploy["spec"]["template"]["spec"]["containers"]
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        assert "/tmp" in mounts, name
+        tmp = volumes[mounts["/tmp"]["name"]]
+        assert "emptyDir" in tmp and tmp["emptyDir"].get("sizeLimit"), name
+        assert not mounts["/tmp"].get("readOnly"), name
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_probes_use_the_real_health_paths(rendered, env):
+    for name, deploy in by_kind(rendered[env], "Deployment").items():
+        (c,) = deploy["spec"]["template"]["spec"]["containers"]
+        expected = {
+            "startupProbe": "/healthz",
+            "livenessProbe": "/healthz",
+            "readinessProbe": "/readyz",
+        }
+        for probe, path in expected.items():
+            http = c[probe]["httpGet"]
+            assert http["path"] == path, (name, probe)
+            assert support.named_port(c, http["port"]) == support.OPS_PORT[name], (name, probe)
+            assert http.get("scheme", "HTTP") == "HTTP", (name, probe)
+
+
+# --- the services' contract -------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_environment_variables_follow_the_contract(rendered, env):
+    for name, deploy in by_kind(rendered[env], "Deployment").items():
+        (c,) = deploy["spec"]["template"]["spec"]["containers"]
+        env_vars = {e["name"]: e for e in c["env"]}
+        assert set(env_vars) == support.ENV_VARS[name], name
+        value = {k: v.get("value") for k, v in env_vars.items()}
+        assert value["FOLIO_LOG_FORMAT"] == "json"
+        prefix = f"FOLIO_{name.upper()}_"
+        assert value[f"{prefix}TLS_CERT_FILE"] == f"{support.TLS_DIR}/tls.crt"
+        assert value[f"{prefix}TLS_KEY_FILE"] == f"{support.TLS_DIR}/tls.key"
+        assert value[f"{prefix}TLS_CA_FILE"] == f"{support.TLS_DIR}/ca.crt"
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        if name == "bff":
+            assert value["FOLIO_BFF_ADDR"] == "0.0.0.0:8080"
+            assert value["FOLIO_BFF_COOKIE_SECURE"] == "true"
+            for callee in ("users", "documents", "integration"):
+                assert value[f"FOLIO_BFF_{callee.upper()}_URL"] == f"https://{callee}:50051"
+            assert "secretKeyRef" in env_vars["FOLIO_BFF_REDIS_URL"]["valueFrom"]
+        else:
+            assert value[f"{prefix}GRPC_ADDR"] == f"0.0.0.0:{ports['grpc']}"
+            assert value[f"{prefix}HTTP_ADDR"] == f"0.0.0.0:{ports['http']}"
+            assert re.fullmatch(r"mysql://folio_\w+@[\w.-]+:3306/folio_\w+", value[f"{prefix}DATABASE_URL"])
+            assert "secretKeyRef" in env_vars[f"{prefix}DATABASE_PASSWORD"]["valueFrom"]
+        if name == "documents":
+            assert value["FOLIO_DOCUMENTS_BLOB_URL"].startswith(f"s3://folio-{env}-documents-")
+            assert int(value["FOLIO_DOCUMENTS_MAX_UPLOAD_BYTES"]) > 0
+            assert value["FOLIO_DOCUMENTS_USERS_URL"] == "https://users:50051"
+        if name == "integration":
+            assert value["FOLIO_INTEGRATION_DOCUMENTS_URL"] == "https://documents:50051"
+            assert value["FOLIO_INTEGRATION_PUBLIC_URL"].startswith("https://")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_services_expose_the_contract_ports(rendered, env):
+    services = by_kind(rendered[env], "Service")
+    assert set(services) == set(SERVICES)
+    for name, svc in services.items():
+        ports = {p["name"]: p["port"] for p in svc["spec"]["ports"]}
+        expected = {"http": support.OPS_PORT[name]}
+        if name in support.GRPC_PORT:
+            expected["grpc"] = support.GRPC_PORT[name]
+        assert ports == expected, name
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_service_has_its_mtls_identity(rendered, env):
+    ns = f"folio-{env}"
+    certs = by_kind(rendered[env], "Certificate")
+    issuers = by_kind(rendered[env], "Issuer")
+    assert issuers["folio-selfsigned"]["spec"] == {"selfSigned": {}}
+    assert certs["folio-ca"]["spec"]["isCA"] is True
+    assert certs["folio-ca"]["spec"]["issuerRef"]["name"] == "folio-selfsigned"
+    assert issuers["folio-ca"]["spec"]["ca"]["secretName"] == certs["folio-ca"]["spec"]["secretName"]
+    deployments = by_kind(rendered[env], "Deployment")
+    for name in SERVICES:
+        spec = certs[name]["spec"]
+        assert spec["uris"] == [f"spiffe://folio/{name}"]
+        assert spec["dnsNames"] == [name, f"{name}.{ns}.svc", f"{name}.{ns}.svc.cluster.local"]
+        assert {"server auth", "client auth"} <= set(spec["usages"])
+        assert spec["issuerRef"]["name"] == "folio-ca"
+        pod = deployments[name]["spec"]["template"]["spec"]
+        (tls,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == spec["secretName"]]
+        (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == tls["name"]]
+        assert mount["mountPath"] == support.TLS_DIR and mount["readOnly"] is True
+        # Rotation needs the whole secret mounted, not single files.
+        assert "subPath" not in mount
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_service_accounts_carry_their_irsa_role(rendered, env):
+    accounts = by_kind(rendered[env], "ServiceAccount")
+    assert set(accounts) == set(SERVICES)
+    deployments = by_kind(rendered[env], "Deployment")
+    for name, sa in accounts.items():
+        arn = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+        assert re.fullmatch(rf"arn:aws:iam::\d{{12}}:role/folio-{env}-{name}", arn), arn
+        assert deployments[name]["spec"]["template"]["spec"]["serviceAccountName"] == name
+
+
+# --- availability -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_deployment_has_an_hpa_and_a_pdb_that_allows_drains(rendered, env):
+    deployments = by_kind(rendered[env], "Deployment")
+    hpas = by_kind(rendered[env], "HorizontalPodAutoscaler")
+    pdbs = by_kind(rendered[env], "PodDisruptionBudget")
+    for name, deploy in deployments.items():
+        # Replicas belong to the HPA; a fixed count would fight it on sync.
+        assert "replicas" not in deploy["spec"], name
+        hpa = hpas[name]
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+        matching = [p for p in pdbs.values() if support.selector_matches(p["spec"]["selector"], pod_labels(deploy))]
+        assert len(matching) == 1, name
+        pdb = matching[0]["spec"]
+        if "minAvailable" in pdb:
+            assert pdb["minAvailable"] < hpa["spec"]["minReplicas"], name
+        else:
+            assert pdb["maxUnavailable"] >= 1, name
+
+
+def test_prod_runs_more_replicas_with_a_stricter_budget(rendered):
+    def floor(env, name):
+        return by_kind(rendered[env], "HorizontalPodAutoscaler")[name]["spec"]["minReplicas"]
+
+    for name in SERVICES:
+        assert floor("prod", name) >= 3
+        assert floor("prod", name) > floor("dev", name)
+        assert floor("prod", name) >= floor("stage", name)
+        prod_pdb = by_kind(rendered["prod"], "PodDisruptionBudget")[name]["spec"]
+        dev_pdb = by_kind(rendered["dev"], "PodDisruptionBudget")[name]["spec"]
+        assert prod_pdb.get("minAvailable", 0) >= 2, name
+        assert "minAvailable" not in dev_pdb, name
+
+
+# --- network ----------------------------------------------------------------
+
+
+def _policies_selecting(policies: dict[str, dict], labels: dict) -> list[str]:
+    return [n for n, p in policies.items() if support.selector_matches(p["spec"]["podSelector"], labels)]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_each_workload_is_selected_by_exactly_one_network_policy(rendered, env):
+    policies = by_kind(rendered[env], "NetworkPolicy")
+    deployments = by_kind(rendered[env], "Deployment")
+    for name, deploy in deployments.items():
+        assert _policies_selecting(policies, pod_labels(deploy)) == [name]
+    for name, svc in by_kind(rendered[env], "Service").items():
+        backing = [d for d in deployments.values() if support.selector_matches({"matchLabels": svc["spec"]["selector"]}, pod_labels(d))]
+        assert len(backing) == 1, name
+        assert _policies_selecting(policies, pod_labels(backing[0])) == [name]
+    for policy in policies.values():
+        assert sorted(policy["spec"]["policyTypes"]) == ["Egress", "Ingress"]
+
+
+def _peer_services(peers: list[dict], deployments: dict[str, dict]) -> set[str]:
+    found = set()
+    for peer in peers:
+        assert set(peer) == {"podSelector"}, f"not a same-namespace pod peer: {peer}"
+        found |= {n for n, d in deployments.items() if support.selector_matches(peer["podSelector"], pod_labels(d))}
+    return found
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_network_policies_allow_only_the_contract(rendered, env):
+    policies = by_kind(rendered[env], "NetworkPolicy")
+    deployments = by_kind(rendered[env], "Deployment")
+    values = support.application_values(support.application(env))
+    defaults = support.load_yaml(support.CHART / "values.yaml")["networkPolicy"]
+    np_values = support.deep_merge(defaults, values.get("networkPolicy", {}))
+    for name in SERVICES:
+        spec = policies[name]["spec"]
+        (c,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        by_port: dict[int, list[dict]] = {}
+        for rule in spec["ingress"]:
+            assert rule.get("from"), f"{name}: ingress rule open to everyone"
+            for port in rule["ports"]:
+                by_port.setdefault(support.named_port(c, port["port"]), []).extend(rule["from"])
+        grpc = support.GRPC_PORT.get(name)
+        if grpc:
+            assert _peer_services(by_port.pop(grpc), deployments) == support.GRPC_CALLERS[name]
+        http_peers = by_port.pop(support.OPS_PORT[name], [])
+        assert not by_port, f"{name}: unexpected ports {by_port}"
+        namespaces = set()
+        for peer in http_peers:
+            if "ipBlock" in peer:
+                assert peer["ipBlock"]["cidr"] in np_values["probeCidrs"]
+                continue
+            assert set(peer) == {"namespaceSelector"}, peer
+            namespaces.add(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"])
+        allowed = {np_values["monitoringNamespace"]} - {""}
+        if name in support.PUBLIC:
+            allowed.add(np_values["ingressNamespace"])
+            assert np_values["ingressNamespace"] in namespaces, name
+        assert namespaces <= allowed, (name, namespaces)
+
+        egress = spec["egress"]
+        dns = [r for r in egress if {p["port"] for p in r["ports"]} == {53}]
+        assert len(dns) == 1, name
+        callee_rules = [r for r in egress if all("podSelector" in t and "namespaceSelector" not in t for t in r["to"])]
+        called = set()
+        for rule in callee_rules:
+            assert [p["port"] for p in rule["ports"]] == [50051], (name, rule)
+            called |= _peer_services(rule["to"], deployments)
+        assert called == support.CALLEES[name], name
+        egress_ports = {p["port"] for r in egress for p in r["ports"]}
+        expected_ports = {53} | ({50051} if support.CALLEES[name] else set())
+        expected_ports |= {3306} if name != "bff" else {6379}
+        expected_ports |= {443} if name in {"documents", "integration"} else set()
+        assert egress_ports == expected_ports, name
+
+
+def test_network_cidrs_match_the_vpcs():
+    """values-<env>.yaml name the data CIDR network.yaml gives that env,
+    so one namespace's pods cannot reach another environment's databases."""
+    from cfnlint.decode import cfn_yaml
+
+    layout = cfn_yaml.load(str(support.CLOUDFORMATION / "network.yaml"))["Mappings"]["Layout"]
+    for env in ENVIRONMENTS:
+        cidr = layout[env]["Cidr"]
+        values = support.load_yaml(support.CHART / f"values-{env}.yaml")
+        assert values["networkPolicy"]["databaseCidrs"] == [cidr]
+        assert values["networkPolicy"]["redisCidrs"] == [cidr]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_ingress_exposes_only_the_two_dmz_endpoints(rendered, env):
+    ingresses = by_kind(rendered[env], "Ingress")
+    routes = {}
+    for name, ing in ingresses.items():
+        spec = ing["spec"]
+        hosts = [r["host"] for r in spec["rules"]]
+        tls_hosts = [h for t in spec["tls"] for h in t["hosts"]]
+        assert sorted(hosts) == sorted(tls_hosts), f"{name}: a host without TLS"
+        for rule in spec["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                routes[(path["path"], path["pathType"])] = (backend["name"], backend["port"]["name"])
+    expected = {("/", "Prefix"): ("bff", "http")}
+    expected |= {(p, "Exact"): ("integration", "http") for p in support.WEBHOOK_PATHS}
+    assert routes == expected

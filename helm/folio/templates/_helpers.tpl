@@ -1,0 +1,190 @@
+{{/*
+The services' contract (ports' roles, who may call whom, what they depend
+on). This is not configuration: it mirrors DESIGN.md sections 1-2 and the
+services' code. Tunables (port numbers, sizes, URLs) are in values.yaml.
+
+  grpc:      serves gRPC/mTLS on services.<s>.grpcPort
+  opsPort:   values key of the port serving /healthz, /readyz, /metrics
+  public:    that port is reached from the ingress controller
+  callers:   services allowed to call its gRPC port
+  callees:   services it calls over gRPC
+  database:  uses MySQL;  redis: uses Redis;  https: calls HTTPS APIs
+             (AWS S3/STS, Microsoft Graph)
+*/}}
+{{- define "folio.topology" -}}
+bff:
+  grpc: false
+  opsPort: port
+  public: true
+  callers: []
+  callees: [users, documents, integration]
+  database: false
+  redis: true
+  https: false
+users:
+  grpc: true
+  opsPort: httpPort
+  public: false
+  callers: [bff, documents, integration]
+  callees: []
+  database: true
+  redis: false
+  https: false
+documents:
+  grpc: true
+  opsPort: httpPort
+  public: false
+  callers: [bff, integration]
+  callees: [users]
+  database: true
+  redis: false
+  https: true
+integration:
+  grpc: true
+  opsPort: httpPort
+  public: true
+  callers: [bff]
+  callees: [documents]
+  database: true
+  redis: false
+  https: true
+{{- end -}}
+
+{{/* Service names in a stable order. */}}
+{{- define "folio.serviceNames" -}}
+[bff, users, documents, integration]
+{{- end -}}
+
+{{- define "folio.chart" -}}
+{{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{/* Selector labels of one service. Call with (dict "root" $ "svc" "users"). */}}
+{{- define "folio.selectorLabels" -}}
+app.kubernetes.io/name: {{ .svc }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{/* All labels of one service's objects. */}}
+{{- define "folio.labels" -}}
+{{ include "folio.selectorLabels" . }}
+app.kubernetes.io/part-of: folio
+app.kubernetes.io/component: {{ .svc }}
+app.kubernetes.io/version: {{ .root.Values.image.tag | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ include "folio.chart" .root }}
+folio.example/environment: {{ .root.Values.environment }}
+{{- end -}}
+
+{{/* Labels of objects that belong to no single service. */}}
+{{- define "folio.commonLabels" -}}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: folio
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ include "folio.chart" . }}
+folio.example/environment: {{ .Values.environment }}
+{{- end -}}
+
+{{- define "folio.image" -}}
+{{- $tag := required "image.tag is required: it is pinned by the environment's Argo CD Application" .root.Values.image.tag -}}
+{{ printf "%s/folio-%s:%s" .root.Values.image.registry .svc $tag }}
+{{- end -}}
+
+{{/* Port number serving /healthz, /readyz and /metrics. */}}
+{{- define "folio.opsPort" -}}
+{{- $topo := index (include "folio.topology" .root | fromYaml) .svc -}}
+{{- index .root.Values.services .svc $topo.opsPort -}}
+{{- end -}}
+
+{{/* https://<callee>:<grpcPort>, the in-cluster URL of a gRPC service. */}}
+{{- define "folio.grpcUrl" -}}
+{{- printf "https://%s:%v" .svc (index .root.Values.services .svc "grpcPort") -}}
+{{- end -}}
+
+{{/* Environment variables of one service's container. */}}
+{{- define "folio.env" -}}
+{{- $root := .root -}}
+{{- $svc := .svc -}}
+{{- $v := index $root.Values.services $svc -}}
+{{- $p := printf "FOLIO_%s_" (upper $svc) -}}
+{{- $tls := $root.Values.tls.mountPath -}}
+- name: FOLIO_LOG_FORMAT
+  value: {{ $root.Values.logFormat | quote }}
+- name: RUST_LOG
+  value: {{ default $root.Values.rustLog $v.rustLog | quote }}
+{{- if eq $svc "bff" }}
+- name: FOLIO_BFF_ADDR
+  value: {{ printf "0.0.0.0:%v" $v.port | quote }}
+{{- if $v.redis.fromSecret.enabled }}
+- name: FOLIO_BFF_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.redis.fromSecret.name }}
+      key: {{ $v.redis.fromSecret.key }}
+{{- else }}
+- name: FOLIO_BFF_REDIS_URL
+  value: {{ required "services.bff.redis.url is required when redis.fromSecret.enabled is false" $v.redis.url | quote }}
+{{- end }}
+- name: FOLIO_BFF_USERS_URL
+  value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "users") | quote }}
+- name: FOLIO_BFF_DOCUMENTS_URL
+  value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "documents") | quote }}
+- name: FOLIO_BFF_INTEGRATION_URL
+  value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "integration") | quote }}
+- name: FOLIO_BFF_COOKIE_SECURE
+  value: {{ $v.cookieSecure | quote }}
+{{- else }}
+- name: {{ $p }}GRPC_ADDR
+  value: {{ printf "0.0.0.0:%v" $v.grpcPort | quote }}
+- name: {{ $p }}HTTP_ADDR
+  value: {{ printf "0.0.0.0:%v" $v.httpPort | quote }}
+- name: {{ $p }}DATABASE_URL
+  value: {{ $v.database.url | quote }}
+{{- if $v.database.password.fromSecret }}
+- name: {{ $p }}DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.database.password.name }}
+      key: {{ $v.database.password.key }}
+{{- end }}
+{{- end }}
+- name: {{ $p }}TLS_CERT_FILE
+  value: {{ printf "%s/tls.crt" $tls | quote }}
+- name: {{ $p }}TLS_KEY_FILE
+  value: {{ printf "%s/tls.key" $tls | quote }}
+- name: {{ $p }}TLS_CA_FILE
+  value: {{ printf "%s/ca.crt" $tls | quote }}
+{{- if eq $svc "documents" }}
+- name: FOLIO_DOCUMENTS_BLOB_URL
+  value: {{ $v.blobUrl | quote }}
+- name: FOLIO_DOCUMENTS_MAX_UPLOAD_BYTES
+  value: {{ $v.maxUploadBytes | int64 | toString | quote }}
+- name: FOLIO_DOCUMENTS_USERS_URL
+  value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "users") | quote }}
+{{- end }}
+{{- if eq $svc "integration" }}
+- name: FOLIO_INTEGRATION_DOCUMENTS_URL
+  value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "documents") | quote }}
+- name: FOLIO_INTEGRATION_PUBLIC_URL
+  value: {{ default (printf "https://%s" $root.Values.ingress.webhookHost) $v.publicUrl | quote }}
+{{- end }}
+{{- with $v.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Checks the schema cannot express. */}}
+{{- define "folio.validate" -}}
+{{- range $svc := include "folio.serviceNames" . | fromYamlArray -}}
+{{- $v := index $.Values.services $svc -}}
+{{- if gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas) -}}
+{{- fail (printf "services.%s.autoscaling: minReplicas (%v) is above maxReplicas (%v)" $svc $v.autoscaling.minReplicas $v.autoscaling.maxReplicas) -}}
+{{- end -}}
+{{- if and (hasKey $v.pdb "minAvailable") (ge (int $v.pdb.minAvailable) (int $v.autoscaling.minReplicas)) -}}
+{{- fail (printf "services.%s.pdb.minAvailable (%v) must be below autoscaling.minReplicas (%v), or no pod could ever be evicted" $svc $v.pdb.minAvailable $v.autoscaling.minReplicas) -}}
+{{- end -}}
+{{- if and (not $v.database) (ne $svc "bff") -}}
+{{- fail (printf "services.%s.database is required" $svc) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
