@@ -5,3 +5,4 @@
 //! without spawning processes.
 
 pub mod release;
+pub mod up;

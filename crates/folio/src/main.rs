@@ -23,6 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start the whole system locally on its embedded defaults.
+    Up,
     /// Promotion as code: which image every environment runs.
     #[command(subcommand_required = true, arg_required_else_help = true)]
     Release(ReleaseArgs),
@@ -90,6 +92,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Up => {
+            folio_platform::telemetry::init(
+                folio_platform::config::Env::new("FOLIO_").or("LOG_FORMAT", Default::default())?,
+            );
+            tokio::runtime::Runtime::new()?.block_on(folio::up::run())?;
+            Ok(())
+        }
         Command::Release(args) => run_release(args),
     }
 }

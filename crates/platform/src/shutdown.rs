@@ -34,3 +34,26 @@ async fn signal() {
         () = terminate => {},
     }
 }
+
+/// How long in-flight requests may take to finish once shutdown begins;
+/// below Kubernetes' default 30 s termination grace period.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `serve` until it ends or, once `stop` is cancelled, for at most
+/// `grace` longer: idle keep-alive connections must not hold a stop forever.
+pub async fn within_grace<F: std::future::Future>(
+    serve: F,
+    stop: &CancellationToken,
+    grace: std::time::Duration,
+) -> Option<F::Output> {
+    tokio::select! {
+        out = serve => Some(out),
+        () = async {
+            stop.cancelled().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("connections still open after the grace period; stopping anyway");
+            None
+        }
+    }
+}

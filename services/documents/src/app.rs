@@ -6,6 +6,7 @@ use folio_platform::{
     db::Database,
     grpc,
     health::{self, ReadinessCheck},
+    shutdown,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -112,10 +113,13 @@ impl Application {
             .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
 
         tracing::info!("documents service running");
-        let (rpc, ops) = tokio::join!(rpc, ops);
+        let served =
+            shutdown::within_grace(async { tokio::join!(rpc, ops) }, &stop, shutdown::GRACE).await;
         db.pool.close().await;
-        rpc.map_err(|e| StartError::Serve(e.to_string()))?;
-        ops.map_err(|e| StartError::Serve(e.to_string()))?;
+        if let Some((rpc, ops)) = served {
+            rpc.map_err(|e| StartError::Serve(e.to_string()))?;
+            ops.map_err(|e| StartError::Serve(e.to_string()))?;
+        }
         Ok(())
     }
 }

@@ -1,0 +1,140 @@
+//! `folio up` as a newcomer runs it: the services answer, the printed admin
+//! can sign in over mTLS, and everything survives a restart.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+};
+
+use folio_platform::{grpc, pki::DevPki, tls};
+use folio_proto::users::v1::{AuthenticateRequest, users_service_client::UsersServiceClient};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Up {
+    child: Child,
+    banner: Vec<String>,
+}
+
+fn start(data_dir: &std::path::Path, ports: &[u16; 4]) -> Up {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
+        .arg("up")
+        .env("FOLIO_DATA_DIR", data_dir)
+        .env("FOLIO_USERS_GRPC_ADDR", format!("127.0.0.1:{}", ports[0]))
+        .env("FOLIO_USERS_HTTP_ADDR", format!("127.0.0.1:{}", ports[1]))
+        .env(
+            "FOLIO_DOCUMENTS_GRPC_ADDR",
+            format!("127.0.0.1:{}", ports[2]),
+        )
+        .env(
+            "FOLIO_DOCUMENTS_HTTP_ADDR",
+            format!("127.0.0.1:{}", ports[3]),
+        )
+        .env_remove("FOLIO_ADMIN_EMAIL")
+        .env_remove("FOLIO_ADMIN_PASSWORD")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Press ctrl-c");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    Up { child, banner }
+}
+
+fn stop(mut up: Up) {
+    let pid = up.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        up.child.wait().unwrap().success(),
+        "graceful exit on SIGTERM"
+    );
+}
+
+async fn sign_in(data_dir: &std::path::Path, port: u16, email: &str, password: &str) -> bool {
+    let pki = DevPki::open(data_dir.join("pki")).unwrap();
+    let channel = grpc::channel(
+        &format!("https://localhost:{port}"),
+        tls::client_config(&pki.identity("bff").unwrap()).unwrap(),
+    )
+    .unwrap();
+    UsersServiceClient::new(channel)
+        .authenticate(AuthenticateRequest {
+            email: email.into(),
+            password: password.into(),
+        })
+        .await
+        .is_ok()
+}
+
+async fn http_status(port: u16, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response[9..12].parse().unwrap()
+}
+
+#[tokio::test]
+async fn up_starts_the_system_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = [free_port(), free_port(), free_port(), free_port()];
+    let first = start(dir.path(), &ports);
+    let admin = first
+        .banner
+        .iter()
+        .find_map(|l| l.strip_prefix("  first admin: "))
+        .expect("the banner names the first admin")
+        .to_owned();
+    let (email, rest) = admin
+        .split_once(" / ")
+        .expect("a generated password is shown");
+    let password = rest.split_whitespace().next().unwrap().to_owned();
+    assert_eq!(http_status(ports[1], "/readyz").await, 200);
+    assert_eq!(http_status(ports[3], "/readyz").await, 200);
+    assert!(sign_in(dir.path(), ports[0], email, &password).await);
+    assert!(!sign_in(dir.path(), ports[0], email, "not the password").await);
+    stop(first);
+
+    let second = start(dir.path(), &ports);
+    assert!(
+        second
+            .banner
+            .iter()
+            .any(|l| l.contains("password as set at first start")),
+        "{:?}",
+        second.banner
+    );
+    assert!(
+        sign_in(dir.path(), ports[0], email, &password).await,
+        "data survives a restart"
+    );
+    stop(second);
+}
