@@ -70,6 +70,19 @@ def test_crd_schemas_reject_mistakes(rendered):
             support.validate_manifest(bad, "1.33")
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_helm_lint_is_clean(env, kube_version):
+    report = helm_python.lint(
+        support.CHART,
+        support.application_values(support.application(env)),
+        strict=True,
+        namespace=f"folio-{env}",
+        kube_version=f"v{kube_version}.0",
+    )
+    problems = [m for m in report["messages"] if m["severity"] >= 2]  # warnings, errors
+    assert not problems and not report["errors"], report
+
+
 def test_values_schema_is_valid_json_schema():
     import jsonschema
 
@@ -108,7 +121,7 @@ BAD_OVERRIDES = {
     },
     "malformed role arn": {"services": {"bff": {"serviceAccount": {"roleArn": "folio-bff"}}}},
     "tag with a colon": {"image": {"tag": "v1:latest"}},
-    "both pdb fields": {"services": {"bff": {"pdb": {"minAvailable": 1}}}},
+    "pdb of zero": {"services": {"bff": {"pdb": {"maxUnavailable": 0}}}},
     "cpu as a word": {"services": {"bff": {"resources": {"limits": {"cpu": "lots"}}}}},
     "missing memory limit": {
         "services": {"bff": {"resources": {"limits": {"memory": None}}}}
@@ -133,7 +146,7 @@ TEMPLATE_FAILURES = {
         "above maxReplicas",
     ),
     "pdb blocks every eviction": (
-        {"services": {"users": {"pdb": {"minAvailable": 1, "maxUnavailable": None}}}},
+        {"services": {"users": {"pdb": {"minAvailable": 1}}}},
         "no pod could ever be evicted",
     ),
 }
