@@ -22,7 +22,7 @@ EXPECTED_KINDS = {
     "NetworkPolicy": 4,
     "Certificate": 5,  # the internal CA + one per service
     "Issuer": 2,  # self-signed bootstrap + CA issuer
-    "Ingress": 2,  # bff (/) + integration webhook paths
+    "Ingress": 3,  # bff (/), its /metrics refused, integration webhook paths
 }
 
 
@@ -461,6 +461,10 @@ def test_network_cidrs_match_the_vpcs():
 def test_ingress_exposes_only_the_two_dmz_endpoints(rendered, env):
     ingresses = by_kind(rendered[env], "Ingress")
     routes = {}
+    blocked = ingresses.pop("bff-metrics-blocked")
+    assert blocked["metadata"]["annotations"]["nginx.ingress.kubernetes.io/whitelist-source-range"] == "127.0.0.1/32"
+    (rule,) = blocked["spec"]["rules"]
+    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/metrics", "Exact")]
     for name, ing in ingresses.items():
         spec = ing["spec"]
         hosts = [r["host"] for r in spec["rules"]]
