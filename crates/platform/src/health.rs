@@ -1,0 +1,61 @@
+//! HTTP health endpoints for the kubelet and operators: `/healthz` says the
+//! process is alive, `/readyz` that its dependencies answer. (The gRPC health
+//! service sits behind mTLS, which probes cannot speak.)
+
+use std::{future::Future, net::SocketAddr, pin::Pin, sync::Arc};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Answers `Err(reason)` when a dependency is unreachable; the reason is shown
+/// to the caller, so it names the dependency, not internal error text.
+pub type ReadinessCheck =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+pub fn ops_router(readiness: ReadinessCheck) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .with_state(readiness)
+}
+
+async fn ready(State(check): State<ReadinessCheck>) -> Response {
+    match check().await {
+        Ok(()) => "ready\n".into_response(),
+        Err(reason) => {
+            let body = serde_json::json!({
+                "type": "https://folio.dev/problems/not-ready",
+                "title": "Not ready",
+                "status": 503,
+                "detail": reason,
+            });
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "application/problem+json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Serves `router` until `stop` is cancelled.
+pub async fn serve_http(
+    listener: TcpListener,
+    router: Router,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop.cancelled_owned())
+    .await
+}

@@ -1,0 +1,16 @@
+//! The runtime every Folio service shares. Services depend on this crate and on
+//! `folio-proto`, never on each other.
+
+pub mod actor;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod grpc;
+pub mod health;
+pub mod identity;
+pub mod pki;
+pub mod secrets;
+pub mod shutdown;
+pub mod start;
+pub mod telemetry;
+pub mod tls;

@@ -1,0 +1,160 @@
+//! Test support shared by the services' test suites: real certificates, real
+//! databases, real TLS. Panics on setup failure, as test helpers do.
+#![allow(clippy::missing_panics_doc)]
+
+use std::{net::SocketAddr, sync::Arc};
+
+use folio_platform::{
+    db::{Backend, DatabaseUrl},
+    grpc,
+    pki::DevPki,
+    tls::{self, TlsFiles},
+};
+use sqlx::{Connection, Executor, MySqlConnection};
+use tempfile::TempDir;
+use tonic::transport::Channel;
+
+/// Where tests find MariaDB/MySQL; each test gets its own database there.
+pub fn mysql_url() -> String {
+    std::env::var("FOLIO_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+/// Port 0 on loopback: the OS picks a free port.
+pub fn any_port() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// A development PKI in a temporary folder.
+#[derive(Debug)]
+pub struct Pki {
+    pub pki: DevPki,
+    _dir: TempDir,
+}
+
+impl Default for Pki {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pki {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pki = DevPki::open(dir.path().join("pki")).expect("dev PKI");
+        Self { pki, _dir: dir }
+    }
+
+    pub fn files(&self, identity: &str) -> TlsFiles {
+        self.pki.identity(identity).expect("identity certificate")
+    }
+
+    pub fn client_config(&self, identity: &str) -> Arc<rustls::ClientConfig> {
+        tls::client_config(&self.files(identity)).expect("client TLS config")
+    }
+
+    /// A channel to `127.0.0.1:port` presenting `identity`'s certificate.
+    pub fn channel(&self, identity: &str, port: u16) -> Channel {
+        grpc::channel(
+            &format!("https://127.0.0.1:{port}"),
+            self.client_config(identity),
+        )
+        .expect("channel")
+    }
+
+    /// A channel that trusts this CA but presents no certificate.
+    pub fn anonymous_channel(&self, port: u16) -> Channel {
+        let config = tls::anonymous_client_config(self.pki.ca_cert_path()).expect("TLS config");
+        grpc::channel(&format!("https://127.0.0.1:{port}"), config).expect("channel")
+    }
+}
+
+/// A fresh, empty database for one test; dropped afterwards.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    pub backend: Backend,
+    mysql_name: Option<String>,
+    _dir: Option<TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = DatabaseUrl::sqlite_file(&dir.path().join("test.db"));
+                Self {
+                    url,
+                    backend,
+                    mysql_name: None,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::MySql => {
+                let name = format!("folio_t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = MySqlConnection::connect(&mysql_url())
+                    .await
+                    .expect("MariaDB/MySQL reachable at FOLIO_TEST_MYSQL_URL");
+                conn.execute(
+                    format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+                        .as_str(),
+                )
+                .await
+                .expect("create test database");
+                let url = format!("{}/{name}", mysql_url())
+                    .parse()
+                    .expect("database URL");
+                Self {
+                    url,
+                    backend,
+                    mysql_name: Some(name),
+                    _dir: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(name) = self.mysql_name.take() {
+            // Drop cannot await; a short-lived runtime on its own thread can.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async {
+                    if let Ok(mut conn) = MySqlConnection::connect(&mysql_url()).await {
+                        let _ = conn
+                            .execute(format!("DROP DATABASE IF EXISTS {name}").as_str())
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Runs one async test body once per backend: `backend_tests!(body_fn);`
+/// expands to a module with a `sqlite` and a `mysql` test.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(folio_platform::db::Backend::Sqlite).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mysql() {
+                    super::$name(folio_platform::db::Backend::MySql).await;
+                }
+            }
+        )+
+    };
+}

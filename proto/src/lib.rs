@@ -1,0 +1,14 @@
+//! Folio's internal gRPC contracts, generated from the `.proto` files beside this crate.
+#![allow(unreachable_pub, clippy::all, clippy::pedantic)]
+
+pub mod users {
+    pub mod v1 {
+        tonic::include_proto!("folio.users.v1");
+    }
+}
+
+pub mod documents {
+    pub mod v1 {
+        tonic::include_proto!("folio.documents.v1");
+    }
+}

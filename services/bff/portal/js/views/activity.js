@@ -1,0 +1,85 @@
+// Recent activity in the organisation, newest first, with "load more".
+
+import { get, describeError } from '../api.js';
+import { h, replace, inlineMessage } from '../dom.js';
+import { notifyError } from '../messages.js';
+import { documentTitle, loadUsers, personName } from '../state.js';
+import { timeEl } from '../format.js';
+
+const PAGE_SIZE = 30;
+
+const VERBS = {
+  document_created: () => 'added',
+  document_updated: () => 'edited the details of',
+  document_deleted: () => 'deleted',
+  version_added: (e) => `uploaded version ${e.version} of`,
+  task_created: () => 'added a task to',
+  task_updated: () => 'updated a task on',
+  task_deleted: () => 'deleted a task from',
+};
+
+const ICONS = {
+  document_created: '+',
+  document_updated: '✎',
+  document_deleted: '✕',
+  version_added: '⇪',
+  task_created: '☐',
+  task_updated: '☑',
+  task_deleted: '✕',
+};
+
+export async function render(container) {
+  container.dataset.testid = 'activity-view';
+  const list = h('ol', { class: 'activity', 'data-testid': 'activity-list', 'aria-label': 'Recent activity' });
+  const more = h('button', { type: 'button', class: 'button', 'data-testid': 'activity-more', hidden: true, text: 'Load more' });
+  const errorSlot = h('div', { class: 'form-error-slot' });
+  const empty = h('p', { class: 'muted', hidden: true, text: 'Nothing has happened yet.' });
+  container.append(h('div', { class: 'view-header' }, h('h1', { tabindex: '-1', text: 'Activity' })), errorSlot, empty, list, h('div', { class: 'load-more' }, more));
+
+  await loadUsers().catch(() => null);
+  let cursor = null;
+  let shown = 0;
+
+  async function loadPage() {
+    more.disabled = true;
+    try {
+      const page = await get('/activity', { limit: PAGE_SIZE, cursor: cursor || undefined });
+      replace(errorSlot);
+      for (const e of page.items) list.append(eventItem(e));
+      shown += page.items.length;
+      cursor = page.next_cursor || null;
+      more.hidden = !cursor;
+      empty.hidden = shown > 0;
+    } catch (err) {
+      if (shown === 0) replace(errorSlot, inlineMessage('error', `Could not load activity. ${describeError(err)}`, 'activity-error'));
+      else notifyError(err, 'Could not load more activity.');
+    } finally {
+      more.disabled = false;
+    }
+  }
+  more.addEventListener('click', loadPage);
+  await loadPage();
+}
+
+function eventItem(e) {
+  const verb = (VERBS[e.kind] || (() => e.kind.replace(/_/g, ' ')))(e);
+  const docRef = h('span', { class: 'activity__doc', text: 'a document' });
+  documentTitle(e.document_id)
+    .then((title) => {
+      if (title === null) {
+        replace(docRef, h('span', { class: 'muted', text: 'a deleted document' }));
+      } else {
+        replace(docRef, h('a', { href: `#/documents/${encodeURIComponent(e.document_id)}`, text: `“${title}”` }));
+      }
+    })
+    .catch(() => replace(docRef, h('a', { href: `#/documents/${encodeURIComponent(e.document_id)}`, text: 'a document' })));
+
+  const actor = personName(e.actor_id);
+  return h(
+    'li',
+    { class: ['activity__item', `activity__item--${e.kind}`], 'data-testid': 'activity-item', 'data-kind': e.kind },
+    h('span', { class: 'activity__icon', 'aria-hidden': 'true', text: ICONS[e.kind] || '•' }),
+    h('span', { class: 'activity__text' }, h('strong', { text: actor === 'you' ? 'You' : actor }), ` ${verb} `, docRef),
+    h('span', { class: 'activity__when muted' }, timeEl(e.at)),
+  );
+}

@@ -1,0 +1,17 @@
+//! The gRPC surface: who may call it, and the translation between the
+//! contract's messages and the use cases.
+
+mod convert;
+mod grpc;
+mod transfer;
+
+use folio_platform::{grpc::CallerPolicy, identity::ServiceIdentity as Id};
+
+pub use grpc::DocumentsApi;
+
+pub const SERVICE: &str = "folio.documents.v1.DocumentsService";
+
+/// The bff acts for users; the integration mirrors OneDrive.
+pub fn caller_policy() -> CallerPolicy {
+    CallerPolicy::new().allow_service(SERVICE, &[Id::BFF, Id::INTEGRATION])
+}

@@ -1,0 +1,121 @@
+//! Builds the documents service from its settings and runs it until stopped.
+
+use std::sync::Arc;
+
+use folio_platform::{
+    db::Database,
+    grpc,
+    health::{self, ReadinessCheck},
+    start::{StartError, bind, local_port},
+    tls,
+};
+use folio_proto::documents::v1::documents_service_server::DocumentsServiceServer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    api::{self, DocumentsApi},
+    directory::Directory,
+    library::Library,
+    settings::{BlobLocation, Settings},
+    store::blobs::BlobStore,
+};
+
+static MIGRATE_MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Decoded messages may be this large; uploads arrive in many smaller chunks.
+const MAX_MESSAGE: usize = 8 << 20;
+
+#[derive(Debug)]
+pub struct Application {
+    grpc: TcpListener,
+    http: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    library: Library,
+    stop: CancellationToken,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let tls = tls::server_config(&settings.tls)?;
+        let users = grpc::channel(&settings.users_url, tls::client_config(&settings.tls)?)
+            .map_err(|e| StartError::Setup(format!("FOLIO_DOCUMENTS_USERS_URL: {e}")))?;
+        let blobs = match &settings.blobs {
+            BlobLocation::Directory(dir) => BlobStore::local(dir)
+                .map_err(|e| StartError::Setup(format!("blob directory {}: {e}", dir.display())))?,
+        };
+        let db = Database::connect(
+            &settings.database_url,
+            settings.database_max_connections,
+            &MIGRATE_MYSQL,
+            &MIGRATE_SQLITE,
+        )
+        .await?;
+        let library = Library::new(db, blobs, Directory::new(users), settings.max_upload_bytes);
+        Ok(Self {
+            grpc: bind(settings.grpc_addr).await?,
+            http: bind(settings.http_addr).await?,
+            tls,
+            library,
+            stop: CancellationToken::new(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        local_port(&self.grpc)
+    }
+
+    pub fn http_port(&self) -> u16 {
+        local_port(&self.http)
+    }
+
+    /// Cancelling this token stops the service gracefully.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> Result<(), StartError> {
+        let Self {
+            grpc: grpc_listener,
+            http,
+            tls,
+            library,
+            stop,
+        } = self;
+        let db = library.database().clone();
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        reporter
+            .set_serving::<DocumentsServiceServer<DocumentsApi>>()
+            .await;
+
+        let readiness_db = db.clone();
+        let readiness: ReadinessCheck = Arc::new(move || {
+            let db = readiness_db.clone();
+            Box::pin(async move {
+                if db.ping().await {
+                    Ok(())
+                } else {
+                    Err("database unreachable".to_owned())
+                }
+            })
+        });
+        let ops = health::serve_http(http, health::ops_router(readiness), stop.clone());
+
+        let documents = DocumentsServiceServer::new(DocumentsApi::new(library))
+            .max_decoding_message_size(MAX_MESSAGE)
+            .max_encoding_message_size(MAX_MESSAGE);
+        let incoming = grpc::tls_incoming(grpc_listener, tls, stop.clone());
+        let rpc = grpc::builder(api::caller_policy())
+            .add_service(health_service)
+            .add_service(documents)
+            .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
+
+        tracing::info!("documents service running");
+        let (rpc, ops) = tokio::join!(rpc, ops);
+        db.pool.close().await;
+        rpc.map_err(|e| StartError::Serve(e.to_string()))?;
+        ops.map_err(|e| StartError::Serve(e.to_string()))?;
+        Ok(())
+    }
+}

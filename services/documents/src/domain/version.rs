@@ -1,0 +1,189 @@
+use uuid::Uuid;
+
+use super::text::clean;
+use crate::error::Error;
+
+/// A file name as the user gave it, minus any directory part, safe to show
+/// and to put (encoded) in a `Content-Disposition` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileName(String);
+
+impl FileName {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        // Browsers and tools send paths ("C:\\x\\a.pdf", "../../a.pdf"): keep the last part.
+        let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+        let name = clean("file_name", base, 255, true)?;
+        if name.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "file_name",
+                "must not contain control characters",
+            ));
+        }
+        if name == "." || name == ".." {
+            return Err(Error::invalid("file_name", "must name a file"));
+        }
+        Ok(Self(name))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A media type such as `application/pdf`; defaults to `application/octet-stream`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaType(String);
+
+impl MediaType {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let value = raw.trim().to_ascii_lowercase();
+        if value.is_empty() {
+            return Ok(Self("application/octet-stream".to_owned()));
+        }
+        let token = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+        };
+        let essence = value.split(';').next().unwrap_or_default().trim();
+        let valid = value.len() <= 255
+            && value.is_ascii()
+            && !value.chars().any(|c| c.is_ascii_control())
+            && essence
+                .split_once('/')
+                .is_some_and(|(t, s)| token(t) && token(s));
+        if valid {
+            Ok(Self(value))
+        } else {
+            Err(Error::invalid(
+                "media_type",
+                "must be a media type such as application/pdf",
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Note(String);
+
+impl Note {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        clean("note", raw, 2_000, false).map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionSource {
+    Upload,
+    OneDrive,
+}
+
+impl VersionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upload => "upload",
+            Self::OneDrive => "onedrive",
+        }
+    }
+    pub fn from_stored(s: &str) -> Result<Self, Error> {
+        match s {
+            "upload" => Ok(Self::Upload),
+            "onedrive" => Ok(Self::OneDrive),
+            _ => Err(Error::Corrupt("version source")),
+        }
+    }
+}
+
+/// One immutable version of a document's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentVersion {
+    pub document_id: Uuid,
+    pub number: u32,
+    pub file_name: FileName,
+    pub media_type: MediaType,
+    pub size: u64,
+    pub sha256: String,
+    pub blob_key: String,
+    pub source: VersionSource,
+    pub created_by: Uuid,
+    pub created_at: i64,
+    pub note: Note,
+}
+
+/// Inclusive byte positions, checked against a content size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: Option<u64>,
+}
+
+impl ByteRange {
+    /// The half-open range to read from content of `size` bytes; an end past
+    /// the content is clamped, a start past it is refused.
+    pub fn resolve(self, size: u64) -> Result<std::ops::Range<u64>, Error> {
+        let end = self.end.map_or(size, |e| e.saturating_add(1).min(size));
+        if self.start >= size || end <= self.start {
+            return Err(Error::RangeNotSatisfiable { size });
+        }
+        Ok(self.start..end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_their_paths_and_control_characters_are_refused() {
+        assert_eq!(
+            FileName::parse("../../etc/passwd").unwrap().as_str(),
+            "passwd"
+        );
+        assert_eq!(
+            FileName::parse("C:\\Users\\a\\Report.pdf")
+                .unwrap()
+                .as_str(),
+            "Report.pdf"
+        );
+        assert_eq!(
+            FileName::parse("Résumé \"final\".pdf").unwrap().as_str(),
+            "Résumé \"final\".pdf"
+        );
+        assert!(FileName::parse("evil\r\nSet-Cookie: x.pdf").is_err());
+        assert!(FileName::parse("dir/").is_err());
+        assert!(FileName::parse("..").is_err());
+        assert!(FileName::parse(&"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn media_types_are_checked() {
+        assert_eq!(
+            MediaType::parse("").unwrap().as_str(),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            MediaType::parse("Text/Plain; charset=utf-8")
+                .unwrap()
+                .as_str(),
+            "text/plain; charset=utf-8"
+        );
+        assert!(MediaType::parse("nonsense").is_err());
+        assert!(MediaType::parse("text/plain\r\nX: y").is_err());
+    }
+
+    #[test]
+    fn ranges_are_resolved_against_the_size() {
+        let r = |start, end| ByteRange { start, end };
+        assert_eq!(r(0, None).resolve(10).unwrap(), 0..10);
+        assert_eq!(r(2, Some(4)).resolve(10).unwrap(), 2..5);
+        assert_eq!(r(5, Some(100)).resolve(10).unwrap(), 5..10);
+        assert!(r(10, None).resolve(10).is_err());
+        assert!(r(4, Some(3)).resolve(10).is_err());
+        assert!(r(0, None).resolve(0).is_err());
+    }
+}

@@ -1,0 +1,103 @@
+use folio_platform::{actor::Actor, clock::now_millis};
+use uuid::Uuid;
+
+use super::{Library, page_size, require_writer};
+use crate::{
+    domain::{Document, DocumentChanges, DocumentFilter, Event, EventKind, ListCursor},
+    error::Error,
+    store::{documents, events},
+};
+
+impl Library {
+    pub async fn document(&self, actor: &Actor, id: Uuid) -> Result<Document, Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        documents::get_document(&mut conn, actor.org_id, id)
+            .await?
+            .ok_or(Error::NotFound("document"))
+    }
+
+    /// A page of documents and the cursor of the next page, if there is one.
+    pub async fn documents(
+        &self,
+        actor: &Actor,
+        filter: &DocumentFilter,
+        cursor: Option<ListCursor>,
+        limit: u32,
+    ) -> Result<(Vec<Document>, Option<ListCursor>), Error> {
+        let limit = page_size(limit, 25, 100);
+        let mut conn = self.db.pool.acquire().await?;
+        let mut page =
+            documents::list_documents(&mut conn, actor.org_id, filter, cursor, limit + 1).await?;
+        let next = if page.len() > limit as usize {
+            page.truncate(limit as usize);
+            page.last().map(|d| ListCursor {
+                updated_at: d.updated_at,
+                id: d.id,
+            })
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
+    pub async fn update_document(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        changes: DocumentChanges,
+    ) -> Result<Document, Error> {
+        require_writer(actor)?;
+        let mut tx = self.db.pool.begin().await?;
+        if !documents::lock_document(&mut tx, actor.org_id, id).await? {
+            return Err(Error::NotFound("document"));
+        }
+        let mut doc = documents::get_document(&mut tx, actor.org_id, id)
+            .await?
+            .ok_or(Error::NotFound("document"))?;
+        if changes.is_empty() {
+            return Ok(doc);
+        }
+        let now = now_millis();
+        if let Some(title) = changes.title {
+            doc.title = title;
+        }
+        if let Some(description) = changes.description {
+            doc.description = description;
+        }
+        if let Some(tags) = changes.tags {
+            doc.tags = tags;
+        }
+        doc.updated_at = now;
+        documents::update_document(&mut tx, &doc).await?;
+        let event = Event::new(
+            EventKind::DocumentUpdated,
+            actor.org_id,
+            id,
+            actor.user_id,
+            now,
+        );
+        events::insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(doc)
+    }
+
+    pub async fn delete_document(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        require_writer(actor)?;
+        let mut tx = self.db.pool.begin().await?;
+        if !documents::lock_document(&mut tx, actor.org_id, id).await? {
+            return Err(Error::NotFound("document"));
+        }
+        let now = now_millis();
+        documents::soft_delete(&mut tx, id, now).await?;
+        let event = Event::new(
+            EventKind::DocumentDeleted,
+            actor.org_id,
+            id,
+            actor.user_id,
+            now,
+        );
+        events::insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

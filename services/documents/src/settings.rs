@@ -1,0 +1,70 @@
+//! The documents service's configuration, from `FOLIO_DOCUMENTS_*` variables.
+
+use std::{net::SocketAddr, path::PathBuf, str::FromStr};
+
+use folio_platform::{
+    config::{ByteSize, ConfigError, Env},
+    db::DatabaseUrl,
+    tls::TlsFiles,
+};
+
+pub const PREFIX: &str = "FOLIO_DOCUMENTS_";
+
+/// Where blobs live. `file:///abs/dir` (or a plain path) for a local folder;
+/// S3 arrives with the cloud back ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobLocation {
+    Directory(PathBuf),
+}
+
+impl FromStr for BlobLocation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(path) = s.strip_prefix("file://") {
+            return Ok(Self::Directory(PathBuf::from(path)));
+        }
+        if s.contains("://") {
+            return Err("only file:// blob locations are supported".to_owned());
+        }
+        Ok(Self::Directory(PathBuf::from(s)))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub grpc_addr: SocketAddr,
+    /// Plain HTTP for `/healthz` and `/readyz`.
+    pub http_addr: SocketAddr,
+    pub database_url: DatabaseUrl,
+    pub database_max_connections: u32,
+    pub blobs: BlobLocation,
+    pub max_upload_bytes: u64,
+    /// `https://host:port` of the users service (assignee checks).
+    pub users_url: String,
+    pub tls: TlsFiles,
+}
+
+impl Settings {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let env = Env::new(PREFIX);
+        let data_dir = env.data_dir()?;
+        let database_url = env
+            .optional::<DatabaseUrl>("DATABASE_URL")?
+            .unwrap_or_else(|| DatabaseUrl::sqlite_file(&data_dir.join("documents.db")))
+            .with_password(env.secret("DATABASE_PASSWORD").await?.as_ref())
+            .map_err(|e| ConfigError::Invalid {
+                var: env.var_name("DATABASE_URL"),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            grpc_addr: env.or("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50052)))?,
+            http_addr: env.or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8082)))?,
+            database_url,
+            database_max_connections: env.or("DATABASE_MAX_CONNECTIONS", 10)?,
+            blobs: env.or("BLOB_URL", BlobLocation::Directory(data_dir.join("blobs")))?,
+            max_upload_bytes: env.or("MAX_UPLOAD_BYTES", ByteSize(2 << 30))?.0,
+            users_url: env.or("USERS_URL", "https://localhost:50051".to_owned())?,
+            tls: TlsFiles::from_env(&env, "documents")?,
+        })
+    }
+}

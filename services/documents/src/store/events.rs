@@ -1,0 +1,72 @@
+use sqlx::{AnyConnection, Row};
+use tracing::instrument;
+use uuid::Uuid;
+
+use super::{number, opt_uuid, uuid};
+use crate::{
+    domain::{Event, EventKind},
+    error::Error,
+};
+
+/// Records `event`; called inside the transaction of the change it describes.
+#[instrument(skip_all)]
+pub async fn insert_event(conn: &mut AnyConnection, event: &Event) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO events (org_id, kind, document_id, version, task_id, actor_id, at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(event.org_id.to_string())
+    .bind(event.kind.as_str())
+    .bind(event.document_id.to_string())
+    .bind(event.version.map(i64::from))
+    .bind(event.task_id.map(|t| t.to_string()))
+    .bind(event.actor_id.to_string())
+    .bind(event.at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Up to `limit` events of `org_id` strictly after (or, newest first, before) `cursor`.
+#[instrument(skip_all)]
+pub async fn list_events(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+    cursor: u64,
+    limit: u32,
+    newest_first: bool,
+) -> Result<Vec<Event>, Error> {
+    let cursor = i64::try_from(cursor).map_err(|_| Error::invalid("after", "is too large"))?;
+    let (condition, order) = match (newest_first, cursor) {
+        (false, _) => ("sequence > ?", "ASC"),
+        (true, 0) => ("sequence > ?", "DESC"),
+        (true, _) => ("sequence < ?", "DESC"),
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT sequence, org_id, kind, document_id, version, task_id, actor_id, at FROM events \
+         WHERE org_id = ? AND {condition} ORDER BY sequence {order} LIMIT ?"
+    ))
+    .bind(org_id.to_string())
+    .bind(cursor)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Event {
+                sequence: u64::try_from(row.try_get::<i64, _>("sequence")?)
+                    .map_err(|_| Error::Corrupt("sequence"))?,
+                org_id: uuid(row, "org_id")?,
+                kind: EventKind::from_stored(&row.try_get::<String, _>("kind")?)?,
+                document_id: uuid(row, "document_id")?,
+                version: row
+                    .try_get::<Option<i64>, _>("version")?
+                    .map(number)
+                    .transpose()?,
+                task_id: opt_uuid(row, "task_id")?,
+                actor_id: uuid(row, "actor_id")?,
+                at: row.try_get("at")?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,271 @@
+use bytes::Bytes;
+use folio_documents::{Application, Settings, settings::BlobLocation};
+use folio_platform::{
+    actor::{Actor, ActorRole},
+    db::Backend,
+};
+use folio_proto::{
+    documents::v1::{
+        self as pb, documents_service_client::DocumentsServiceClient, upload_header,
+        upload_version_request,
+    },
+    users::v1::{self as users_pb, users_service_client::UsersServiceClient},
+};
+use folio_testkit::{Pki, TestDatabase, any_port};
+use futures::StreamExt;
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+use tonic::{Status, transport::Channel};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// One organisation's people, as the bff would present them.
+pub struct Org {
+    pub admin: Actor,
+    pub editor: Actor,
+    pub viewer: Actor,
+}
+
+pub struct TestApp {
+    pub port: u16,
+    pub pki: Pki,
+    pub blob_dir: TempDir,
+    pub acme: Org,
+    pub globex: Org,
+    users_port: u16,
+    stops: Vec<CancellationToken>,
+    _dbs: Vec<TestDatabase>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        for stop in &self.stops {
+            stop.cancel();
+        }
+    }
+}
+
+fn actor(user: &users_pb::User, role: ActorRole) -> Actor {
+    Actor {
+        user_id: user.id.parse().unwrap(),
+        org_id: user.organisation_id.parse().unwrap(),
+        role,
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with_limit(backend, 64 << 20).await
+    }
+
+    pub async fn spawn_with_limit(backend: Backend, max_upload_bytes: u64) -> Self {
+        folio_platform::telemetry::init(folio_platform::telemetry::LogFormat::Text);
+        let pki = Pki::new();
+        let users_db = TestDatabase::create(backend).await;
+        let users = folio_users::Application::build(folio_users::Settings {
+            grpc_addr: any_port(),
+            http_addr: any_port(),
+            database_url: users_db.url.clone(),
+            database_max_connections: 5,
+            tls: pki.files("users"),
+            bootstrap: None,
+        })
+        .await
+        .expect("users service starts");
+        let users_port = users.port();
+        let users_stop = users.stop_token();
+        tokio::spawn(users.run_until_stopped());
+
+        let db = TestDatabase::create(backend).await;
+        let blob_dir = tempfile::tempdir().unwrap();
+        let app = Application::build(Settings {
+            grpc_addr: any_port(),
+            http_addr: any_port(),
+            database_url: db.url.clone(),
+            database_max_connections: 10,
+            blobs: BlobLocation::Directory(blob_dir.path().to_owned()),
+            max_upload_bytes,
+            users_url: format!("https://127.0.0.1:{users_port}"),
+            tls: pki.files("documents"),
+        })
+        .await
+        .expect("documents service starts");
+        let port = app.port();
+        let stop = app.stop_token();
+        tokio::spawn(app.run_until_stopped());
+
+        let acme = Self::organisation(&pki, users_port, "acme").await;
+        let globex = Self::organisation(&pki, users_port, "globex").await;
+        Self {
+            port,
+            pki,
+            blob_dir,
+            acme,
+            globex,
+            users_port,
+            stops: vec![users_stop, stop],
+            _dbs: vec![users_db, db],
+        }
+    }
+
+    async fn organisation(pki: &Pki, users_port: u16, name: &str) -> Org {
+        let created = UsersServiceClient::new(pki.channel("operator", users_port))
+            .create_organisation(users_pb::CreateOrganisationRequest {
+                name: name.into(),
+                admin_email: format!("admin@{name}.example"),
+                admin_display_name: "Admin".into(),
+                admin_password: PASSWORD.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let admin = actor(&created.admin.unwrap(), ActorRole::Admin);
+        let mut users = UsersServiceClient::new(pki.channel("bff", users_port));
+        let mut provision = async |who: &str, role: users_pb::Role, actor_role| {
+            let user = users
+                .provision_user(admin.request(users_pb::ProvisionUserRequest {
+                    email: format!("{who}@{name}.example"),
+                    display_name: who.into(),
+                    role: role.into(),
+                    password: PASSWORD.into(),
+                }))
+                .await
+                .unwrap()
+                .into_inner();
+            actor(&user, actor_role)
+        };
+        let editor = provision("editor", users_pb::Role::Editor, ActorRole::Editor).await;
+        let viewer = provision("viewer", users_pb::Role::Viewer, ActorRole::Viewer).await;
+        Org {
+            admin,
+            editor,
+            viewer,
+        }
+    }
+
+    pub fn users(&self) -> UsersServiceClient<Channel> {
+        UsersServiceClient::new(self.pki.channel("bff", self.users_port))
+    }
+
+    pub fn client(&self) -> DocumentsServiceClient<Channel> {
+        self.client_as("bff")
+    }
+
+    pub fn client_as(&self, identity: &str) -> DocumentsServiceClient<Channel> {
+        DocumentsServiceClient::new(self.pki.channel(identity, self.port))
+            .max_decoding_message_size(8 << 20)
+    }
+
+    /// Every file under the blob folder, relative to it.
+    pub fn blob_files(&self) -> Vec<String> {
+        fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, root, out);
+                } else {
+                    out.push(path.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(self.blob_dir.path(), self.blob_dir.path(), &mut files);
+        files.sort();
+        files
+    }
+
+    pub async fn upload(
+        &self,
+        actor: &Actor,
+        target: upload_header::Target,
+        file_name: &str,
+        content: &[u8],
+    ) -> Result<pb::UploadVersionResponse, Status> {
+        let header = pb::UploadHeader {
+            target: Some(target),
+            file_name: file_name.into(),
+            media_type: "text/plain".into(),
+            note: format!("note for {file_name}"),
+            source: pb::VersionSource::Upload.into(),
+        };
+        upload_messages(self.client(), actor, header, content).await
+    }
+
+    pub async fn create(
+        &self,
+        actor: &Actor,
+        title: &str,
+        content: &[u8],
+    ) -> pb::UploadVersionResponse {
+        self.upload(
+            actor,
+            upload_header::Target::NewDocument(pb::NewDocument {
+                title: title.into(),
+                description: format!("about {title}"),
+                tags: vec![],
+            }),
+            &format!("{title}.txt"),
+            content,
+        )
+        .await
+        .expect("document created")
+    }
+
+    pub async fn download(
+        &self,
+        actor: &Actor,
+        document_id: &str,
+        number: u32,
+        range: Option<pb::ByteRange>,
+    ) -> Result<(pb::Version, Vec<u8>), Status> {
+        let mut stream = self
+            .client()
+            .download_version(actor.request(pb::DownloadVersionRequest {
+                document_id: document_id.into(),
+                number,
+                range,
+            }))
+            .await?
+            .into_inner();
+        let mut version = None;
+        let mut content = Vec::new();
+        while let Some(message) = stream.next().await {
+            match message?.part {
+                Some(pb::download_version_response::Part::Version(v)) => version = Some(v),
+                Some(pb::download_version_response::Part::Chunk(c)) => {
+                    content.extend_from_slice(&c);
+                }
+                None => {}
+            }
+        }
+        Ok((version.expect("version first"), content))
+    }
+}
+
+pub fn chunk_messages(header: pb::UploadHeader, content: &[u8]) -> Vec<pb::UploadVersionRequest> {
+    std::iter::once(upload_version_request::Part::Header(header))
+        .chain(
+            content
+                .chunks(64 * 1024)
+                .map(|c| upload_version_request::Part::Chunk(Bytes::copy_from_slice(c))),
+        )
+        .map(|part| pb::UploadVersionRequest { part: Some(part) })
+        .collect()
+}
+
+pub async fn upload_messages(
+    mut client: DocumentsServiceClient<Channel>,
+    actor: &Actor,
+    header: pb::UploadHeader,
+    content: &[u8],
+) -> Result<pb::UploadVersionResponse, Status> {
+    let messages = chunk_messages(header, content);
+    client
+        .upload_version(actor.request(futures::stream::iter(messages)))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+pub fn existing(id: &str) -> upload_header::Target {
+    upload_header::Target::DocumentId(id.into())
+}

@@ -1,0 +1,254 @@
+//! The users service's use cases: each checks who may do it, applies the
+//! domain rules and commits its changes in one transaction.
+
+use folio_platform::{actor::Actor, clock::now_millis, db::Database};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        DisplayName, Email, Organisation, OrganisationName, Password, PasswordHash, Role, User,
+        UserChanges, verify_or_waste_time,
+    },
+    error::Error,
+    store,
+};
+
+/// A new user's details, parsed.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub display_name: DisplayName,
+    pub role: Role,
+    pub password: Password,
+}
+
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    db: Database,
+}
+
+async fn hash(password: Password) -> Result<PasswordHash, Error> {
+    tokio::task::spawn_blocking(move || password.hash()).await?
+}
+
+fn unique(error: sqlx::Error, what: &'static str) -> Error {
+    if store::is_unique_violation(&error) {
+        Error::AlreadyExists(what)
+    } else {
+        Error::Database(error)
+    }
+}
+
+impl Accounts {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    fn user(org_id: Uuid, new: NewUser, password_hash: PasswordHash, now: i64) -> User {
+        User {
+            id: Uuid::now_v7(),
+            org_id,
+            email: new.email,
+            display_name: new.display_name,
+            role: new.role,
+            disabled: false,
+            password_hash,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub async fn create_organisation(
+        &self,
+        name: OrganisationName,
+        admin: NewUser,
+    ) -> Result<(Organisation, User), Error> {
+        let password_hash = hash(admin.password.clone()).await?;
+        let now = now_millis();
+        let org = Organisation {
+            id: Uuid::now_v7(),
+            name: name.as_str().to_owned(),
+            created_at: now,
+        };
+        let admin = Self::user(
+            org.id,
+            NewUser {
+                role: Role::Admin,
+                ..admin
+            },
+            password_hash,
+            now,
+        );
+        let mut tx = self.db.pool.begin().await?;
+        store::insert_organisation(&mut tx, &org)
+            .await
+            .map_err(|e| unique(e, "an organisation with this name already exists"))?;
+        store::insert_user(&mut tx, &admin)
+            .await
+            .map_err(|e| unique(e, "a user with this email already exists"))?;
+        tx.commit().await?;
+        tracing::info!(org = %org.id, "organisation created");
+        Ok((org, admin))
+    }
+
+    pub async fn list_organisations(&self) -> Result<Vec<Organisation>, Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        store::list_organisations(&mut conn).await
+    }
+
+    /// Creates the first organisation and admin from configuration, once:
+    /// does nothing when a user with that email already exists.
+    pub async fn bootstrap(
+        &self,
+        org_name: OrganisationName,
+        admin: NewUser,
+    ) -> Result<bool, Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        if store::find_user_by_email(&mut conn, &admin.email)
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        drop(conn);
+        match self.create_organisation(org_name, admin).await {
+            Ok(_) => Ok(true),
+            // Another replica bootstrapped at the same moment.
+            Err(Error::AlreadyExists(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A wrong password, an unknown email and a disabled user answer alike,
+    /// after the same amount of hashing work.
+    pub async fn authenticate(&self, email: &str, password: String) -> Result<User, Error> {
+        let user = match Email::parse(email) {
+            Ok(email) => {
+                let mut conn = self.db.pool.acquire().await?;
+                store::find_user_by_email(&mut conn, &email).await?
+            }
+            Err(_) => None,
+        };
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let matches =
+            tokio::task::spawn_blocking(move || verify_or_waste_time(hash.as_ref(), &password))
+                .await?;
+        match user {
+            Some(user) if matches && !user.disabled => Ok(user),
+            _ => Err(Error::WrongCredentials),
+        }
+    }
+
+    /// The actor as stored now: their role may have changed since they signed in.
+    async fn require_admin(conn: &mut sqlx::AnyConnection, actor: &Actor) -> Result<User, Error> {
+        match store::get_user(conn, actor.org_id, actor.user_id).await? {
+            Some(user) if user.is_enabled_admin() => Ok(user),
+            _ => Err(Error::PermissionDenied("only an admin may do this")),
+        }
+    }
+
+    pub async fn provision(&self, actor: &Actor, new: NewUser) -> Result<User, Error> {
+        {
+            let mut conn = self.db.pool.acquire().await?;
+            Self::require_admin(&mut conn, actor).await?;
+        }
+        let password_hash = hash(new.password.clone()).await?;
+        let user = Self::user(actor.org_id, new, password_hash, now_millis());
+        let mut conn = self.db.pool.acquire().await?;
+        store::insert_user(&mut conn, &user)
+            .await
+            .map_err(|e| unique(e, "a user with this email already exists"))?;
+        tracing::info!(user = %user.id, org = %user.org_id, "user provisioned");
+        Ok(user)
+    }
+
+    pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<User, Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        store::get_user(&mut conn, actor.org_id, id)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+
+    pub async fn list(&self, actor: &Actor) -> Result<Vec<User>, Error> {
+        let mut conn = self.db.pool.acquire().await?;
+        store::list_users(&mut conn, actor.org_id).await
+    }
+
+    pub async fn update(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        changes: &UserChanges,
+    ) -> Result<User, Error> {
+        let mut tx = self.db.pool.begin().await?;
+        // Lock first, then read: concurrent demotions cannot both see "another admin left".
+        if !store::lock_admins(&mut tx, actor.org_id).await? {
+            return Err(Error::PermissionDenied("only an admin may do this"));
+        }
+        Self::require_admin(&mut tx, actor).await?;
+        let mut user = store::get_user(&mut tx, actor.org_id, id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        if changes.is_empty() {
+            return Ok(user);
+        }
+        let was_admin = user.is_enabled_admin();
+        changes.apply(&mut user, now_millis());
+        store::update_user(&mut tx, &user).await?;
+        if was_admin
+            && !user.is_enabled_admin()
+            && store::count_enabled_admins(&mut tx, actor.org_id).await? == 0
+        {
+            return Err(Error::LastAdmin);
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub async fn reset_password(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        password: Password,
+    ) -> Result<(), Error> {
+        let user = {
+            let mut conn = self.db.pool.acquire().await?;
+            Self::require_admin(&mut conn, actor).await?;
+            store::get_user(&mut conn, actor.org_id, id)
+                .await?
+                .ok_or(Error::NotFound("user"))?
+        };
+        let hash = hash(password).await?;
+        let mut conn = self.db.pool.acquire().await?;
+        store::update_password(&mut conn, &user, &hash, now_millis()).await?;
+        Ok(())
+    }
+
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current: String,
+        new: Password,
+    ) -> Result<(), Error> {
+        let user = {
+            let mut conn = self.db.pool.acquire().await?;
+            store::get_user(&mut conn, actor.org_id, actor.user_id).await?
+        };
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let matches =
+            tokio::task::spawn_blocking(move || verify_or_waste_time(stored.as_ref(), &current))
+                .await?;
+        let user = match user {
+            Some(user) if matches && !user.disabled => user,
+            _ => return Err(Error::WrongCredentials),
+        };
+        let new_hash = hash(new).await?;
+        let mut conn = self.db.pool.acquire().await?;
+        store::update_password(&mut conn, &user, &new_hash, now_millis()).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+use folio_platform::actor::Actor;
+use folio_proto::users::v1::{self as pb, users_service_server::UsersService};
+use tonic::{Request, Response, Status};
+
+use super::convert::{self, parse_id, parse_role};
+use crate::{
+    accounts::{Accounts, NewUser},
+    domain::{DisplayName, Email, OrganisationName, Password, UserChanges},
+    error::Error,
+};
+
+#[derive(Debug, Clone)]
+pub struct UsersApi {
+    accounts: Accounts,
+}
+
+impl UsersApi {
+    pub fn new(accounts: Accounts) -> Self {
+        Self { accounts }
+    }
+}
+
+fn actor<T>(request: &Request<T>) -> Result<Actor, Error> {
+    Ok(Actor::from_metadata(request.metadata())?)
+}
+
+fn new_user(email: &str, display_name: &str, role: i32, password: &str) -> Result<NewUser, Error> {
+    Ok(NewUser {
+        email: Email::parse(email)?,
+        display_name: DisplayName::parse(display_name)?,
+        role: parse_role(role)?,
+        password: Password::parse("password", password)?,
+    })
+}
+
+#[tonic::async_trait]
+impl UsersService for UsersApi {
+    async fn create_organisation(
+        &self,
+        request: Request<pb::CreateOrganisationRequest>,
+    ) -> Result<Response<pb::CreateOrganisationResponse>, Status> {
+        let req = request.into_inner();
+        let name = OrganisationName::parse(&req.name)?;
+        let admin = new_user(
+            &req.admin_email,
+            &req.admin_display_name,
+            pb::Role::Admin.into(),
+            &req.admin_password,
+        )?;
+        let (org, admin) = self.accounts.create_organisation(name, admin).await?;
+        Ok(Response::new(pb::CreateOrganisationResponse {
+            organisation: Some(convert::organisation(&org)),
+            admin: Some(convert::user(&admin)),
+        }))
+    }
+
+    async fn list_organisations(
+        &self,
+        _request: Request<pb::ListOrganisationsRequest>,
+    ) -> Result<Response<pb::ListOrganisationsResponse>, Status> {
+        let orgs = self.accounts.list_organisations().await?;
+        Ok(Response::new(pb::ListOrganisationsResponse {
+            organisations: orgs.iter().map(convert::organisation).collect(),
+        }))
+    }
+
+    async fn authenticate(
+        &self,
+        request: Request<pb::AuthenticateRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let req = request.into_inner();
+        let user = self.accounts.authenticate(&req.email, req.password).await?;
+        Ok(Response::new(convert::user(&user)))
+    }
+
+    async fn provision_user(
+        &self,
+        request: Request<pb::ProvisionUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let new = new_user(&req.email, &req.display_name, req.role, &req.password)?;
+        let user = self.accounts.provision(&actor, new).await?;
+        Ok(Response::new(convert::user(&user)))
+    }
+
+    async fn update_user(
+        &self,
+        request: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let id = parse_id("id", &req.id)?;
+        let changes = UserChanges {
+            role: req.role.map(parse_role).transpose()?,
+            display_name: req
+                .display_name
+                .as_deref()
+                .map(DisplayName::parse)
+                .transpose()?,
+            disabled: req.disabled,
+        };
+        let user = self.accounts.update(&actor, id, &changes).await?;
+        Ok(Response::new(convert::user(&user)))
+    }
+
+    async fn reset_password(
+        &self,
+        request: Request<pb::ResetPasswordRequest>,
+    ) -> Result<Response<pb::ResetPasswordResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let id = parse_id("id", &req.id)?;
+        let password = Password::parse("new_password", &req.new_password)?;
+        self.accounts.reset_password(&actor, id, password).await?;
+        Ok(Response::new(pb::ResetPasswordResponse {}))
+    }
+
+    async fn get_user(
+        &self,
+        request: Request<pb::GetUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let actor = actor(&request)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        let user = self.accounts.get(&actor, id).await?;
+        Ok(Response::new(convert::user(&user)))
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let actor = actor(&request)?;
+        let users = self.accounts.list(&actor).await?;
+        Ok(Response::new(pb::ListUsersResponse {
+            users: users.iter().map(convert::user).collect(),
+        }))
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<pb::ChangePasswordRequest>,
+    ) -> Result<Response<pb::ChangePasswordResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let new = Password::parse("new_password", &req.new_password)?;
+        self.accounts
+            .change_password(&actor, req.current_password, new)
+            .await?;
+        Ok(Response::new(pb::ChangePasswordResponse {}))
+    }
+}

@@ -1,0 +1,135 @@
+//! Builds the users service from its settings and runs it until stopped.
+
+use std::sync::Arc;
+
+use folio_platform::{
+    db::Database,
+    grpc,
+    health::{self, ReadinessCheck},
+    start::{StartError, bind, local_port},
+    tls,
+};
+use folio_proto::users::v1::users_service_server::UsersServiceServer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    accounts::{Accounts, NewUser},
+    api::{self, UsersApi},
+    domain::{DisplayName, Email, OrganisationName, Password, Role},
+    settings::{Bootstrap, Settings},
+};
+
+static MIGRATE_MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug)]
+pub struct Application {
+    grpc: TcpListener,
+    http: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    accounts: Accounts,
+    stop: CancellationToken,
+    bootstrapped: bool,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let tls = tls::server_config(&settings.tls)?;
+        let db = Database::connect(
+            &settings.database_url,
+            settings.database_max_connections,
+            &MIGRATE_MYSQL,
+            &MIGRATE_SQLITE,
+        )
+        .await?;
+        let accounts = Accounts::new(db);
+        let bootstrapped = match &settings.bootstrap {
+            Some(bootstrap) => bootstrap_admin(&accounts, bootstrap).await?,
+            None => false,
+        };
+        Ok(Self {
+            grpc: bind(settings.grpc_addr).await?,
+            http: bind(settings.http_addr).await?,
+            tls,
+            accounts,
+            stop: CancellationToken::new(),
+            bootstrapped,
+        })
+    }
+
+    /// Whether this start created the configured first organisation and admin.
+    pub fn bootstrapped(&self) -> bool {
+        self.bootstrapped
+    }
+
+    pub fn port(&self) -> u16 {
+        local_port(&self.grpc)
+    }
+
+    pub fn http_port(&self) -> u16 {
+        local_port(&self.http)
+    }
+
+    /// Cancelling this token stops the service gracefully.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> Result<(), StartError> {
+        let Self {
+            grpc: grpc_listener,
+            http,
+            tls,
+            accounts,
+            stop,
+            bootstrapped: _,
+        } = self;
+        let db = accounts.database().clone();
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        reporter.set_serving::<UsersServiceServer<UsersApi>>().await;
+
+        let readiness_db = db.clone();
+        let readiness: ReadinessCheck = Arc::new(move || {
+            let db = readiness_db.clone();
+            Box::pin(async move {
+                if db.ping().await {
+                    Ok(())
+                } else {
+                    Err("database unreachable".to_owned())
+                }
+            })
+        });
+        let ops = health::serve_http(http, health::ops_router(readiness), stop.clone());
+
+        let incoming = grpc::tls_incoming(grpc_listener, tls, stop.clone());
+        let rpc = grpc::builder(api::caller_policy())
+            .add_service(health_service)
+            .add_service(UsersServiceServer::new(UsersApi::new(accounts)))
+            .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
+
+        tracing::info!("users service running");
+        let (rpc, ops) = tokio::join!(rpc, ops);
+        db.pool.close().await;
+        rpc.map_err(|e| StartError::Serve(e.to_string()))?;
+        ops.map_err(|e| StartError::Serve(e.to_string()))?;
+        Ok(())
+    }
+}
+
+async fn bootstrap_admin(accounts: &Accounts, bootstrap: &Bootstrap) -> Result<bool, StartError> {
+    let bad = |e: crate::error::Error| StartError::Setup(format!("FOLIO_ADMIN_*: {e}"));
+    let admin = NewUser {
+        email: Email::parse(&bootstrap.email).map_err(bad)?,
+        display_name: DisplayName::parse("Administrator").map_err(bad)?,
+        role: Role::Admin,
+        password: Password::parse("FOLIO_ADMIN_PASSWORD", bootstrap.password.expose())
+            .map_err(bad)?,
+    };
+    let name = OrganisationName::parse(&bootstrap.organisation).map_err(bad)?;
+    let created = accounts.bootstrap(name, admin).await.map_err(bad)?;
+    if created {
+        tracing::info!(email = %bootstrap.email, "bootstrapped the first organisation and admin");
+    }
+    Ok(created)
+}

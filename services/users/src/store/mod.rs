@@ -1,0 +1,15 @@
+//! SQL for organisations and users, shared by MySQL and SQLite.
+
+mod organisations;
+mod users;
+
+pub use organisations::{insert_organisation, list_organisations, lock_admins};
+pub use users::{
+    count_enabled_admins, find_user_by_email, get_user, insert_user, list_users, update_password,
+    update_user,
+};
+
+/// Whether a database error is a unique-key violation.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}

@@ -1,0 +1,11 @@
+#![allow(unreachable_pub)]
+//! The users service driven through its gRPC surface over real mTLS, on
+//! SQLite and on MariaDB/MySQL.
+
+mod admin;
+mod authentication;
+mod bad_input;
+mod helpers;
+mod isolation;
+mod mtls;
+mod operations;
