@@ -256,6 +256,7 @@ def test_environment_variables_follow_the_contract(rendered, env):
         assert set(env_vars) == support.ENV_VARS[name], name
         value = {k: v.get("value") for k, v in env_vars.items()}
         assert value["FOLIO_LOG_FORMAT"] == "json"
+        assert value["FOLIO_DATA_DIR"].startswith("/tmp/"), "the root filesystem is read-only"
         prefix = f"FOLIO_{name.upper()}_"
         assert value[f"{prefix}TLS_CERT_FILE"] == f"{support.TLS_DIR}/tls.crt"
         assert value[f"{prefix}TLS_KEY_FILE"] == f"{support.TLS_DIR}/tls.key"
