@@ -45,6 +45,8 @@ LABEL org.opencontainers.image.title="folio-${SERVICE}" \
       org.opencontainers.image.description="Folio ${SERVICE} service" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=builder /out/folio-service /usr/local/bin/folio-service
+# Local-run state would default to ./.folio; keep it on the writable /tmp.
+ENV FOLIO_DATA_DIR=/tmp/folio
 # distroless "nonroot": uid/gid 65532, matching the chart's securityContext.
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/folio-service"]

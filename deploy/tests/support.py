@@ -43,7 +43,7 @@ TLS_DIR = "/etc/folio/tls"
 _TLS = ["TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"]
 _DB = ["GRPC_ADDR", "HTTP_ADDR", "DATABASE_URL", "DATABASE_PASSWORD"]
 ENV_VARS = {
-    "bff": {"FOLIO_LOG_FORMAT", "RUST_LOG"}
+    "bff": {"FOLIO_LOG_FORMAT", "RUST_LOG", "FOLIO_DATA_DIR"}
     | {
         f"FOLIO_BFF_{n}"
         for n in [
@@ -56,13 +56,13 @@ ENV_VARS = {
             *_TLS,
         ]
     },
-    "users": {"FOLIO_LOG_FORMAT", "RUST_LOG"} | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
-    "documents": {"FOLIO_LOG_FORMAT", "RUST_LOG"}
+    "users": {"FOLIO_LOG_FORMAT", "RUST_LOG", "FOLIO_DATA_DIR"} | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
+    "documents": {"FOLIO_LOG_FORMAT", "RUST_LOG", "FOLIO_DATA_DIR"}
     | {
         f"FOLIO_DOCUMENTS_{n}"
         for n in _DB + _TLS + ["BLOB_URL", "MAX_UPLOAD_BYTES", "USERS_URL"]
     },
-    "integration": {"FOLIO_LOG_FORMAT", "RUST_LOG"}
+    "integration": {"FOLIO_LOG_FORMAT", "RUST_LOG", "FOLIO_DATA_DIR"}
     | {f"FOLIO_INTEGRATION_{n}" for n in _DB + _TLS + ["DOCUMENTS_URL", "PUBLIC_URL"]},
 }
 

@@ -22,7 +22,7 @@ EXPECTED_KINDS = {
     "NetworkPolicy": 4,
     "Certificate": 5,  # the internal CA + one per service
     "Issuer": 2,  # self-signed bootstrap + CA issuer
-    "Ingress": 2,  # bff (/) + integration webhook paths
+    "Ingress": 3,  # bff (/), its /metrics refused, integration webhook paths
 }
 
 
@@ -70,6 +70,19 @@ def test_crd_schemas_reject_mistakes(rendered):
             support.validate_manifest(bad, "1.33")
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_helm_lint_is_clean(env, kube_version):
+    report = helm_python.lint(
+        support.CHART,
+        support.application_values(support.application(env)),
+        strict=True,
+        namespace=f"folio-{env}",
+        kube_version=f"v{kube_version}.0",
+    )
+    problems = [m for m in report["messages"] if m["severity"] >= 2]  # warnings, errors
+    assert not problems and not report["errors"], report
+
+
 def test_values_schema_is_valid_json_schema():
     import jsonschema
 
@@ -108,7 +121,7 @@ BAD_OVERRIDES = {
     },
     "malformed role arn": {"services": {"bff": {"serviceAccount": {"roleArn": "folio-bff"}}}},
     "tag with a colon": {"image": {"tag": "v1:latest"}},
-    "both pdb fields": {"services": {"bff": {"pdb": {"minAvailable": 1}}}},
+    "pdb of zero": {"services": {"bff": {"pdb": {"maxUnavailable": 0}}}},
     "cpu as a word": {"services": {"bff": {"resources": {"limits": {"cpu": "lots"}}}}},
     "missing memory limit": {
         "services": {"bff": {"resources": {"limits": {"memory": None}}}}
@@ -133,7 +146,7 @@ TEMPLATE_FAILURES = {
         "above maxReplicas",
     ),
     "pdb blocks every eviction": (
-        {"services": {"users": {"pdb": {"minAvailable": 1, "maxUnavailable": None}}}},
+        {"services": {"users": {"pdb": {"minAvailable": 1}}}},
         "no pod could ever be evicted",
     ),
 }
@@ -243,6 +256,7 @@ def test_environment_variables_follow_the_contract(rendered, env):
         assert set(env_vars) == support.ENV_VARS[name], name
         value = {k: v.get("value") for k, v in env_vars.items()}
         assert value["FOLIO_LOG_FORMAT"] == "json"
+        assert value["FOLIO_DATA_DIR"].startswith("/tmp/"), "the root filesystem is read-only"
         prefix = f"FOLIO_{name.upper()}_"
         assert value[f"{prefix}TLS_CERT_FILE"] == f"{support.TLS_DIR}/tls.crt"
         assert value[f"{prefix}TLS_KEY_FILE"] == f"{support.TLS_DIR}/tls.key"
@@ -448,6 +462,10 @@ def test_network_cidrs_match_the_vpcs():
 def test_ingress_exposes_only_the_two_dmz_endpoints(rendered, env):
     ingresses = by_kind(rendered[env], "Ingress")
     routes = {}
+    blocked = ingresses.pop("bff-metrics-blocked")
+    assert blocked["metadata"]["annotations"]["nginx.ingress.kubernetes.io/whitelist-source-range"] == "127.0.0.1/32"
+    (rule,) = blocked["spec"]["rules"]
+    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/metrics", "Exact")]
     for name, ing in ingresses.items():
         spec = ing["spec"]
         hosts = [r["host"] for r in spec["rules"]]

@@ -112,6 +112,10 @@ folio.example/environment: {{ .Values.environment }}
   value: {{ $root.Values.logFormat | quote }}
 - name: RUST_LOG
   value: {{ default $root.Values.rustLog $v.rustLog | quote }}
+# Local-run state (SQLite, dev PKI, blobs) defaults to ./.folio; nothing uses
+# it here, but if anything did it must land on the writable /tmp.
+- name: FOLIO_DATA_DIR
+  value: "/tmp/folio"
 {{- if eq $svc "bff" }}
 - name: FOLIO_BFF_ADDR
   value: {{ printf "0.0.0.0:%v" $v.port | quote }}
