@@ -113,8 +113,12 @@ impl Application {
             .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
 
         tracing::info!("documents service running");
-        let served =
-            shutdown::within_grace(async { tokio::join!(rpc, ops) }, &stop, shutdown::GRACE).await;
+        let served = shutdown::within_grace(
+            Box::pin(async { tokio::join!(rpc, ops) }),
+            &stop,
+            shutdown::GRACE,
+        )
+        .await;
         db.pool.close().await;
         if let Some((rpc, ops)) = served {
             rpc.map_err(|e| StartError::Serve(e.to_string()))?;
