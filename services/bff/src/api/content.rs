@@ -1,0 +1,173 @@
+//! Downloads: streamed from the documents service, with `Range`, `ETag`,
+//! `If-None-Match` and a safe `Content-Disposition`.
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use folio_proto::documents::v1::{self as pb, download_version_response};
+use futures::StreamExt;
+
+use crate::{
+    domain::{
+        disposition,
+        forms::path_id,
+        range::{RangeRequest, etag, none_match, parse_range},
+    },
+    error::ApiError,
+    web::{AppState, extract::Authed},
+};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/documents/{document_id}/content", get(current))
+        .route(
+            "/api/v1/documents/{document_id}/versions/{number}/content",
+            get(numbered),
+        )
+}
+
+async fn current(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(document_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = path_id("document_id", &document_id)?;
+    let document = state
+        .documents
+        .clone()
+        .get_document(
+            authed
+                .actor()
+                .request(pb::GetDocumentRequest { id: id.to_string() }),
+        )
+        .await
+        .map_err(|s| ApiError::from_status(&s, "document"))?
+        .into_inner();
+    let version = document.current.ok_or(ApiError::NotFound("version"))?;
+    download(&state, &authed, version, &headers).await
+}
+
+async fn numbered(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((document_id, number)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = path_id("document_id", &document_id)?;
+    let number: u32 = number
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| ApiError::invalid("number", "number must be a version number from 1"))?;
+    let versions = state
+        .documents
+        .clone()
+        .list_versions(authed.actor().request(pb::ListVersionsRequest {
+            document_id: id.to_string(),
+        }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "document"))?
+        .into_inner()
+        .versions;
+    let version = versions
+        .into_iter()
+        .find(|v| v.number == number)
+        .ok_or(ApiError::NotFound("version"))?;
+    download(&state, &authed, version, &headers).await
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn download(
+    state: &AppState,
+    authed: &Authed,
+    version: pb::Version,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let tag = etag(&version.sha256);
+    let size = version.size;
+    if none_match(header_text(headers, header::IF_NONE_MATCH), &tag) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        insert(&mut response, header::ETAG, &tag);
+        insert(&mut response, header::CACHE_CONTROL, "private, no-cache");
+        return Ok(response);
+    }
+    // A range applies only while the content is the one the client has (If-Range).
+    let range_header = match header_text(headers, header::IF_RANGE) {
+        Some(if_range) if if_range.trim() != tag => None,
+        Some(_) | None => header_text(headers, header::RANGE),
+    };
+    let range = parse_range(range_header, size);
+    let (status, span) = match range {
+        RangeRequest::Full => (StatusCode::OK, None),
+        RangeRequest::Partial { first, last } => (StatusCode::PARTIAL_CONTENT, Some((first, last))),
+        RangeRequest::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { size }),
+    };
+    let length = span.map_or(size, |(first, last)| last - first + 1);
+    let body = if length == 0 {
+        Body::empty()
+    } else {
+        let stream = state
+            .documents
+            .clone()
+            .download_version(authed.actor().request(pb::DownloadVersionRequest {
+                document_id: version.document_id.clone(),
+                number: version.number,
+                range: span.map(|(first, last)| pb::ByteRange {
+                    start: first,
+                    end: Some(last),
+                }),
+            }))
+            .await
+            .map_err(|s| ApiError::from_status(&s, "version"))?
+            .into_inner();
+        Body::from_stream(stream.filter_map(|message| async move {
+            match message {
+                Ok(pb::DownloadVersionResponse {
+                    part: Some(download_version_response::Part::Chunk(bytes)),
+                }) => Some(Ok(bytes)),
+                Ok(_) => None,
+                Err(status) => Some(Err(std::io::Error::other(status.message().to_owned()))),
+            }
+        }))
+    };
+    let mut response = (status, body).into_response();
+    let media_type = HeaderValue::from_str(&version.media_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media_type);
+    insert(&mut response, header::CONTENT_LENGTH, &length.to_string());
+    insert(&mut response, header::ETAG, &tag);
+    insert(&mut response, header::ACCEPT_RANGES, "bytes");
+    insert(&mut response, header::CACHE_CONTROL, "private, no-cache");
+    // Content is never run as part of the portal, whatever its type says.
+    insert(&mut response, header::CONTENT_SECURITY_POLICY, "sandbox");
+    insert(
+        &mut response,
+        header::CONTENT_DISPOSITION,
+        &disposition::attachment(&version.file_name),
+    );
+    if let Some((first, last)) = span {
+        insert(
+            &mut response,
+            header::CONTENT_RANGE,
+            &format!("bytes {first}-{last}/{size}"),
+        );
+    }
+    Ok(response)
+}
+
+fn insert(response: &mut Response, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
+    }
+}

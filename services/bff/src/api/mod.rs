@@ -1,0 +1,25 @@
+//! The REST API under `/api/v1`, one `router()` per resource, merged here.
+
+mod activity;
+mod content;
+mod documents;
+mod health;
+mod session;
+mod tasks;
+mod upload;
+mod users;
+
+use axum::Router;
+
+use crate::web::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(session::router())
+        .merge(users::router())
+        .merge(documents::router())
+        .merge(content::router())
+        .merge(tasks::router())
+        .merge(activity::router())
+        .merge(health::router())
+}

@@ -1,0 +1,118 @@
+//! Builds the bff from its settings and serves it until stopped.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use folio_platform::{
+    grpc, shutdown,
+    start::{StartError, bind, local_port},
+    tls,
+};
+use folio_proto::{
+    documents::v1::documents_service_client::DocumentsServiceClient,
+    users::v1::users_service_client::UsersServiceClient,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    session::{Lifetimes, Limiter, MemoryStore, RedisStore, SessionStore, connect_redis},
+    settings::Settings,
+    web::{self, AppState, WebConfig},
+};
+
+/// Messages from the documents service may carry 256 KiB chunks and more.
+const MAX_MESSAGE: usize = 8 << 20;
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("listener", &self.listener)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let client_tls = tls::client_config(&settings.tls)?;
+        let channel = |url: &str, var: &str| {
+            grpc::channel(url, Arc::clone(&client_tls))
+                .map_err(|e| StartError::Setup(format!("FOLIO_BFF_{var}: {e}")))
+        };
+        let users_channel = channel(&settings.users_url, "USERS_URL")?;
+        let documents_channel = channel(&settings.documents_url, "DOCUMENTS_URL")?;
+        let lifetimes = Lifetimes {
+            idle: settings.session_idle,
+            absolute: settings.session_absolute,
+        };
+        let (sessions, limiter) = match &settings.redis_url {
+            Some(url) => {
+                let pool = connect_redis(url)
+                    .map_err(|e| StartError::Setup(format!("FOLIO_BFF_REDIS_URL: {e}")))?;
+                let store = RedisStore::new(pool, settings.redis_prefix.clone(), lifetimes);
+                let limiter = Limiter::redis(&store, settings.login.window);
+                (SessionStore::Redis(store), limiter)
+            }
+            None => (
+                SessionStore::Memory(MemoryStore::new(lifetimes)),
+                Limiter::memory(settings.login.window),
+            ),
+        };
+        let state = AppState {
+            users: UsersServiceClient::new(users_channel.clone()),
+            documents: DocumentsServiceClient::new(documents_channel.clone())
+                .max_decoding_message_size(MAX_MESSAGE)
+                .max_encoding_message_size(MAX_MESSAGE),
+            users_channel,
+            documents_channel,
+            sessions,
+            limiter,
+            config: Arc::new(WebConfig {
+                cookie_secure: settings.cookie_secure,
+                session_absolute_secs: settings.session_absolute.as_secs(),
+                login: settings.login,
+                max_upload_bytes: settings.max_upload_bytes,
+            }),
+        };
+        Ok(Self {
+            listener: bind(settings.addr).await?,
+            state,
+            stop: CancellationToken::new(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        local_port(&self.listener)
+    }
+
+    /// Cancelling this token stops the bff gracefully.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> Result<(), StartError> {
+        let Self {
+            listener,
+            state,
+            stop,
+        } = self;
+        let app = web::router(state);
+        let serve = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop.clone().cancelled_owned());
+        tracing::info!("bff running");
+        let served =
+            shutdown::within_grace(Box::pin(async { serve.await }), &stop, shutdown::GRACE).await;
+        if let Some(result) = served {
+            result.map_err(|e| StartError::Serve(e.to_string()))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,398 @@
+//! Request bodies and their checks, as strict as `openapi/bff.yaml` says:
+//! unknown fields are refused by serde, the rest here, field by field.
+
+use serde::{Deserialize, Deserializer};
+use uuid::Uuid;
+
+use crate::error::{ApiError, FieldError};
+
+/// Collects every field error of one request before answering.
+#[derive(Debug, Default)]
+pub struct Checks(Vec<FieldError>);
+
+fn is_control(c: char) -> bool {
+    c.is_control()
+}
+
+impl Checks {
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// Length in characters within bounds, no control characters.
+    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
+        let len = value.chars().count();
+        if len < min {
+            self.fail(field, format!("{field} must not be empty"));
+        } else if len > max {
+            self.fail(field, format!("{field} must be at most {max} characters"));
+        } else if value
+            .chars()
+            .any(|c| is_control(c) && c != '\n' && c != '\t')
+        {
+            self.fail(
+                field,
+                format!("{field} must not contain control characters"),
+            );
+        }
+    }
+
+    /// One line without surrounding spaces (titles, names, tags).
+    pub fn line(&mut self, field: &str, value: &str, max: usize) {
+        let len = value.chars().count();
+        if len == 0 {
+            self.fail(field, format!("{field} must not be empty"));
+        } else if len > max {
+            self.fail(field, format!("{field} must be at most {max} characters"));
+        } else if value.chars().any(is_control) {
+            self.fail(
+                field,
+                format!("{field} must be a single line without control characters"),
+            );
+        } else if value.trim() != value {
+            self.fail(field, format!("{field} must not start or end with spaces"));
+        }
+    }
+
+    pub fn password(&mut self, field: &str, value: &str) {
+        let len = value.chars().count();
+        if !(12..=128).contains(&len) {
+            self.fail(field, format!("{field} must be 12 to 128 characters"));
+        } else if value.trim().is_empty() {
+            self.fail(field, format!("{field} must not be only spaces"));
+        }
+    }
+
+    pub fn email(&mut self, field: &str, value: &str) {
+        let valid = (3..=254).contains(&value.len())
+            && value.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.contains('@')
+            })
+            && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !valid {
+            self.fail(
+                field,
+                format!("{field} must be an address like name@example.com"),
+            );
+        }
+    }
+
+    pub fn tags(&mut self, field: &str, tags: &[String]) {
+        if tags.len() > 20 {
+            self.fail(field, format!("{field} must be at most 20"));
+        }
+        for tag in tags {
+            self.line(field, tag, 50);
+            if tag.contains(',') {
+                self.fail(field, format!("{field} must not contain commas"));
+            }
+        }
+        let mut sorted = tags.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.len() != tags.len() {
+            self.fail(field, format!("{field} must not repeat"));
+        }
+    }
+
+    pub fn date(&mut self, field: &str, value: &str) {
+        let parts: Vec<_> = value.split('-').collect();
+        let valid = value.len() == 10
+            && parts.len() == 3
+            && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        if !valid {
+            self.fail(field, format!("{field} must be a date such as 2026-12-31"));
+        }
+    }
+
+    pub fn uuid(&mut self, field: &str, value: &str) -> Option<Uuid> {
+        let parsed = value.parse().ok();
+        if parsed.is_none() {
+            self.fail(field, format!("{field} must be a UUID"));
+        }
+        parsed
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
+    }
+}
+
+/// Reads a UUID from a path segment.
+pub fn path_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::invalid(field, format!("{field} must be a UUID")))
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Editor,
+    Viewer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Open,
+    InProgress,
+    Done,
+}
+
+impl TaskStatus {
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        match raw {
+            "open" => Ok(Self::Open),
+            "in_progress" => Ok(Self::InProgress),
+            "done" => Ok(Self::Done),
+            _ => Err(ApiError::invalid(
+                "status",
+                "status must be open, in_progress or done",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+impl Credentials {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.text("email", &self.email, 1, 254);
+        checks.text("password", &self.password, 1, 1024);
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl PasswordChange {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.text("current_password", &self.current_password, 1, 1024);
+        checks.password("new_password", &self.new_password);
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub new_password: String,
+}
+
+impl PasswordReset {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.password("new_password", &self.new_password);
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+impl NewUser {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.email("email", &self.email);
+        checks.line("display_name", &self.display_name, 100);
+        checks.password("password", &self.password);
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub role: Option<Role>,
+    pub display_name: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+impl UserPatch {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        if self.role.is_none() && self.display_name.is_none() && self.disabled.is_none() {
+            checks.fail("body", "name at least one of role, display_name, disabled");
+        }
+        if let Some(name) = &self.display_name {
+            checks.line("display_name", name, 100);
+        }
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+impl DocumentPatch {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        if self.title.is_none() && self.description.is_none() && self.tags.is_none() {
+            checks.fail("body", "name at least one of title, description, tags");
+        }
+        if let Some(title) = &self.title {
+            checks.line("title", title, 200);
+        }
+        if let Some(description) = &self.description {
+            checks.text("description", description, 0, 10_000);
+        }
+        if let Some(tags) = &self.tags {
+            checks.tags("tags", tags);
+        }
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTask {
+    pub title: String,
+    pub description: Option<String>,
+    pub assignee_id: Option<String>,
+    pub due_date: Option<String>,
+}
+
+impl NewTask {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.line("title", &self.title, 200);
+        if let Some(description) = &self.description {
+            checks.text("description", description, 0, 10_000);
+        }
+        if let Some(assignee) = &self.assignee_id {
+            checks.uuid("assignee_id", assignee);
+        }
+        if let Some(date) = &self.due_date {
+            checks.date("due_date", date);
+        }
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<TaskStatus>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub assignee_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub due_date: Option<Option<String>>,
+}
+
+impl TaskPatch {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        let empty = self.title.is_none()
+            && self.description.is_none()
+            && self.status.is_none()
+            && self.assignee_id.is_none()
+            && self.due_date.is_none();
+        if empty {
+            checks.fail("body", "name at least one field to change");
+        }
+        if let Some(title) = &self.title {
+            checks.line("title", title, 200);
+        }
+        if let Some(description) = &self.description {
+            checks.text("description", description, 0, 10_000);
+        }
+        if let Some(Some(assignee)) = &self.assignee_id {
+            checks.uuid("assignee_id", assignee);
+        }
+        if let Some(Some(date)) = &self.due_date {
+            checks.date("due_date", date);
+        }
+        checks.finish()
+    }
+}
+
+/// Comma-separated tags from a form part: trimmed, empty items and repeats dropped.
+pub fn split_tags(raw: &str) -> Result<Vec<String>, ApiError> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if !tags.iter().any(|t| t == tag) {
+            tags.push(tag.to_owned());
+        }
+    }
+    let mut checks = Checks::default();
+    checks.tags("tags", &tags);
+    checks.finish()?;
+    Ok(tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_refuse_padding_and_control_characters() {
+        let mut checks = Checks::default();
+        checks.line("title", " padded", 200);
+        checks.line("title", "two\nlines", 200);
+        checks.line("title", "", 200);
+        checks.line("title", "fine", 200);
+        let Err(ApiError::Validation(errors)) = checks.finish() else {
+            panic!("expected errors")
+        };
+        assert_eq!(errors.len(), 3);
+    }
+
+    #[test]
+    fn patches_distinguish_null_from_absent() {
+        let patch: TaskPatch = serde_json::from_str(r#"{"assignee_id":null}"#).unwrap();
+        assert_eq!(patch.assignee_id, Some(None));
+        assert!(patch.due_date.is_none());
+        assert!(patch.check().is_ok());
+        assert!(serde_json::from_str::<TaskPatch>(r#"{"bogus":1}"#).is_err());
+        let empty: TaskPatch = serde_json::from_str("{}").unwrap();
+        assert!(empty.check().is_err());
+    }
+
+    #[test]
+    fn form_tags_are_cleaned() {
+        assert_eq!(split_tags(" a, b ,,a").unwrap(), ["a", "b"]);
+        assert!(split_tags(&"x".repeat(51)).is_err());
+    }
+}

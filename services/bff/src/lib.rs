@@ -1,0 +1,14 @@
+//! Folio's bff: the only thing a browser talks to. It serves the portal and
+//! the REST API of `openapi/bff.yaml`, keeps sessions, and calls the domain
+//! services over gRPC with mutual TLS on the signed-in user's behalf.
+
+pub mod api;
+pub mod app;
+pub mod domain;
+pub mod error;
+pub mod session;
+pub mod settings;
+pub mod web;
+
+pub use app::Application;
+pub use settings::Settings;

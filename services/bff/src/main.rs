@@ -1,0 +1,13 @@
+use folio_bff::{Application, Settings};
+use folio_platform::{config::Env, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init(Env::new("FOLIO_").or("LOG_FORMAT", Default::default())?);
+    let settings = Settings::from_env().await?;
+    let app = Application::build(settings).await?;
+    tracing::info!(port = app.port(), "bff listening");
+    shutdown::cancel_on_signal(app.stop_token());
+    app.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,69 @@
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use uuid::Uuid;
+
+use super::{Lifetimes, Session, now_secs};
+
+/// Sessions in this process: the embedded default for one replica.
+#[derive(Debug, Clone)]
+pub struct MemoryStore {
+    lifetimes: Lifetimes,
+    sessions: Arc<Mutex<HashMap<String, Session>>>,
+}
+
+impl MemoryStore {
+    pub fn new(lifetimes: Lifetimes) -> Self {
+        Self {
+            lifetimes,
+            sessions: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn insert(&self, key: &str, session: Session) {
+        let now = now_secs();
+        let mut sessions = self.lock();
+        sessions.retain(|_, s| self.lifetimes.remaining(s, now).is_some());
+        sessions.insert(key.to_owned(), session);
+    }
+
+    pub(super) fn get(&self, key: &str) -> Option<Session> {
+        let now = now_secs();
+        let mut sessions = self.lock();
+        let live = sessions
+            .get(key)
+            .is_some_and(|s| self.lifetimes.remaining(s, now).is_some());
+        if !live {
+            sessions.remove(key);
+            return None;
+        }
+        let session = sessions.get_mut(key)?;
+        session.last_seen = now;
+        Some(session.clone())
+    }
+
+    pub(super) fn remove(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    pub(super) fn end_user(&self, user_id: Uuid, keep: Option<&str>) {
+        self.lock()
+            .retain(|key, s| s.user_id != user_id || Some(key.as_str()) == keep);
+    }
+
+    pub(super) fn set_role(&self, user_id: Uuid, role: &str) {
+        for session in self.lock().values_mut() {
+            if session.user_id == user_id {
+                role.clone_into(&mut session.role);
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+use std::time::Duration;
+
+use deadpool_redis::{
+    Config, Pool, Runtime, Timeouts,
+    redis::{self, AsyncCommands},
+};
+use uuid::Uuid;
+
+use super::{Lifetimes, Session, StoreError, now_secs};
+
+fn unreachable(error: impl std::fmt::Display) -> StoreError {
+    StoreError(error.to_string())
+}
+
+/// A pool that gives up quickly, so a Redis outage becomes a prompt 503.
+pub fn connect_redis(url: &str) -> Result<Pool, StoreError> {
+    let mut pool = Config::from_url(url)
+        .builder()
+        .map_err(unreachable)?
+        .runtime(Runtime::Tokio1);
+    let quick = Some(Duration::from_secs(2));
+    pool = pool.timeouts(Timeouts {
+        wait: quick,
+        create: quick,
+        recycle: quick,
+    });
+    pool.build().map_err(unreachable)
+}
+
+/// Sessions in Redis: `<prefix>session:<token hash>` holds the session as
+/// JSON with a TTL; `<prefix>user-sessions:<user id>` indexes a user's sessions.
+#[derive(Clone)]
+pub struct RedisStore {
+    pool: Pool,
+    prefix: String,
+    lifetimes: Lifetimes,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStore {
+    pub fn new(pool: Pool, prefix: String, lifetimes: Lifetimes) -> Self {
+        Self {
+            pool,
+            prefix,
+            lifetimes,
+        }
+    }
+
+    fn session_key(&self, key: &str) -> String {
+        format!("{}session:{key}", self.prefix)
+    }
+
+    fn user_key(&self, user_id: Uuid) -> String {
+        format!("{}user-sessions:{user_id}", self.prefix)
+    }
+
+    async fn conn(&self) -> Result<deadpool_redis::Connection, StoreError> {
+        self.pool.get().await.map_err(unreachable)
+    }
+
+    async fn save(
+        &self,
+        conn: &mut deadpool_redis::Connection,
+        key: &str,
+        session: &Session,
+        ttl: u64,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(session).map_err(unreachable)?;
+        let user_key = self.user_key(session.user_id);
+        let absolute = self.lifetimes.absolute.as_secs().max(1);
+        redis::pipe()
+            .atomic()
+            .set_ex(self.session_key(key), json, ttl.max(1))
+            .sadd(&user_key, key)
+            .expire(&user_key, i64::try_from(absolute).unwrap_or(i64::MAX))
+            .query_async::<()>(conn)
+            .await
+            .map_err(unreachable)
+    }
+
+    pub(super) async fn insert(&self, key: &str, session: &Session) -> Result<(), StoreError> {
+        let ttl = self.lifetimes.remaining(session, now_secs()).unwrap_or(1);
+        let mut conn = self.conn().await?;
+        self.save(&mut conn, key, session, ttl).await
+    }
+
+    pub(super) async fn get(&self, key: &str) -> Result<Option<Session>, StoreError> {
+        let mut conn = self.conn().await?;
+        let json: Option<String> = conn.get(self.session_key(key)).await.map_err(unreachable)?;
+        let Some(mut session) = json.and_then(|j| serde_json::from_str::<Session>(&j).ok()) else {
+            return Ok(None);
+        };
+        let now = now_secs();
+        if self.lifetimes.remaining(&session, now).is_none() {
+            self.remove(key).await?;
+            return Ok(None);
+        }
+        // Restart the idle clock, at most once a second per session.
+        if session.last_seen < now {
+            session.last_seen = now;
+            let ttl = self.lifetimes.remaining(&session, now).unwrap_or(1);
+            self.save(&mut conn, key, &session, ttl).await?;
+        }
+        Ok(Some(session))
+    }
+
+    pub(super) async fn remove(&self, key: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        conn.del::<_, ()>(self.session_key(key))
+            .await
+            .map_err(unreachable)
+    }
+
+    async fn user_sessions(
+        &self,
+        conn: &mut deadpool_redis::Connection,
+        user_id: Uuid,
+    ) -> Result<Vec<String>, StoreError> {
+        conn.smembers(self.user_key(user_id))
+            .await
+            .map_err(unreachable)
+    }
+
+    pub(super) async fn end_user(
+        &self,
+        user_id: Uuid,
+        keep: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        for key in self.user_sessions(&mut conn, user_id).await? {
+            if Some(key.as_str()) != keep {
+                redis::pipe()
+                    .del(self.session_key(&key))
+                    .srem(self.user_key(user_id), &key)
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .map_err(unreachable)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn set_role(&self, user_id: Uuid, role: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        for key in self.user_sessions(&mut conn, user_id).await? {
+            let json: Option<String> = conn
+                .get(self.session_key(&key))
+                .await
+                .map_err(unreachable)?;
+            if let Some(mut session) = json.and_then(|j| serde_json::from_str::<Session>(&j).ok()) {
+                role.clone_into(&mut session.role);
+                let ttl = self.lifetimes.remaining(&session, now_secs()).unwrap_or(1);
+                self.save(&mut conn, &key, &session, ttl).await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(drop)
+            .map_err(unreachable)
+    }
+
+    pub(super) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub(super) fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}

@@ -1,0 +1,68 @@
+//! The bff's configuration, from `FOLIO_BFF_*` variables.
+
+use std::{net::SocketAddr, time::Duration};
+
+use folio_platform::{
+    config::{ByteSize, ConfigError, Env, Flag},
+    tls::TlsFiles,
+};
+
+pub const PREFIX: &str = "FOLIO_BFF_";
+
+/// How sign-in attempts are limited.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    /// Refused attempts allowed per account within a window.
+    pub per_account: u32,
+    /// Attempts allowed per client address within a window.
+    pub per_address: u32,
+    pub window: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub users_url: String,
+    pub documents_url: String,
+    /// Sessions and rate limits in Redis when set; in process otherwise.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several systems can share one Redis.
+    pub redis_prefix: String,
+    /// `Secure` on the session cookie; off only for local plain HTTP.
+    pub cookie_secure: bool,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub login: LoginLimits,
+    pub max_upload_bytes: u64,
+    pub tls: TlsFiles,
+}
+
+impl Settings {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let env = Env::new(PREFIX);
+        let secs = |key: &str, default: u64| -> Result<Duration, ConfigError> {
+            Ok(Duration::from_secs(env.or(key, default)?))
+        };
+        let redis_url = env
+            .secret("REDIS_URL")
+            .await?
+            .map(|url| url.expose().to_owned());
+        Ok(Self {
+            addr: env.or("ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            users_url: env.or("USERS_URL", "https://localhost:50051".to_owned())?,
+            documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
+            redis_url,
+            redis_prefix: env.or("REDIS_PREFIX", "folio:".to_owned())?,
+            cookie_secure: env.or("COOKIE_SECURE", Flag(true))?.0,
+            session_idle: secs("SESSION_IDLE_SECS", 30 * 60)?,
+            session_absolute: secs("SESSION_ABSOLUTE_SECS", 12 * 60 * 60)?,
+            login: LoginLimits {
+                per_account: env.or("LOGIN_MAX_FAILURES", 5)?,
+                per_address: env.or("LOGIN_MAX_ATTEMPTS_PER_ADDRESS", 30)?,
+                window: secs("LOGIN_WINDOW_SECS", 15 * 60)?,
+            },
+            max_upload_bytes: env.or("MAX_UPLOAD_BYTES", ByteSize(2 << 30))?.0,
+            tls: TlsFiles::from_env(&env, "bff")?,
+        })
+    }
+}

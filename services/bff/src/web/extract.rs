@@ -1,0 +1,166 @@
+//! Extractors, in the order the contract checks things: a session (401),
+//! its CSRF token on state-changing requests (403), the role (403), then
+//! the body (413, 415, 400).
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{HeaderMap, Method, header, request::Parts},
+};
+use folio_platform::actor::{Actor, ActorRole};
+use serde::de::DeserializeOwned;
+
+use super::AppState;
+use crate::{error::ApiError, session::Session};
+
+pub const COOKIE: &str = "folio_session";
+const CSRF_HEADER: &str = "x-csrf-token";
+/// JSON bodies are small; anything larger is refused unread.
+const JSON_LIMIT: usize = 64 * 1024;
+
+/// The session token from the request's cookies, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A signed-in user whose CSRF token matched (for state-changing methods).
+#[derive(Debug, Clone)]
+pub struct Authed {
+    pub session: Session,
+    pub token: String,
+}
+
+impl Authed {
+    pub fn role(&self) -> ActorRole {
+        match self.session.role.as_str() {
+            "admin" => ActorRole::Admin,
+            "editor" => ActorRole::Editor,
+            _ => ActorRole::Viewer,
+        }
+    }
+
+    /// The end user, as the domain services expect them in metadata.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: self.session.user_id,
+            org_id: self.session.org_id,
+            role: self.role(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = session_cookie(&parts.headers).ok_or(ApiError::Unauthenticated)?;
+        let session = state
+            .sessions
+            .get(&token)
+            .await
+            .map_err(|_| ApiError::Unavailable("the session store"))?
+            .ok_or(ApiError::Unauthenticated)?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            if !constant_time_eq(sent, session.csrf_token.as_bytes()) {
+                return Err(ApiError::CsrfFailed);
+            }
+        }
+        Ok(Self { session, token })
+    }
+}
+
+/// An editor or admin.
+#[derive(Debug, Clone)]
+pub struct Writer(pub Authed);
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let authed = Authed::from_request_parts(parts, state).await?;
+        if authed.role().can_write() {
+            Ok(Self(authed))
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+/// An admin.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Authed);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let authed = Authed::from_request_parts(parts, state).await?;
+        if authed.role() == ActorRole::Admin {
+            Ok(Self(authed))
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+/// A JSON body: `application/json` only, at most 64 KiB, strictly parsed.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType {
+                expected: "application/json",
+            });
+        }
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge {
+                        limit: JSON_LIMIT as u64,
+                    }
+                } else {
+                    ApiError::Malformed("the body could not be read".to_owned())
+                }
+            })?;
+        if body.len() > JSON_LIMIT {
+            return Err(ApiError::PayloadTooLarge {
+                limit: JSON_LIMIT as u64,
+            });
+        }
+        serde_json::from_slice(&body).map(Self).map_err(|e| {
+            if e.is_data() {
+                ApiError::invalid("body", e.to_string())
+            } else {
+                ApiError::Malformed(format!("the body is not valid JSON: {e}"))
+            }
+        })
+    }
+}

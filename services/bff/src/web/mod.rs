@@ -1,0 +1,50 @@
+//! Routes → middleware → handlers. Every route of the API is declared in
+//! `crate::api`'s per-resource `router()`s and merged here.
+
+pub mod extract;
+pub mod headers;
+pub mod portal;
+
+use std::sync::Arc;
+
+use axum::{Router, middleware};
+use folio_proto::{
+    documents::v1::documents_service_client::DocumentsServiceClient,
+    users::v1::users_service_client::UsersServiceClient,
+};
+use tonic::transport::Channel;
+
+use crate::{
+    api,
+    session::{Limiter, SessionStore},
+    settings::LoginLimits,
+};
+
+/// What every handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    pub users: UsersServiceClient<Channel>,
+    pub documents: DocumentsServiceClient<Channel>,
+    pub users_channel: Channel,
+    pub documents_channel: Channel,
+    pub sessions: SessionStore,
+    pub limiter: Limiter,
+    pub config: Arc<WebConfig>,
+}
+
+/// The settings handlers read.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub cookie_secure: bool,
+    pub session_absolute_secs: u64,
+    pub login: LoginLimits,
+    pub max_upload_bytes: u64,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::router())
+        .fallback(portal::fallback)
+        .layer(middleware::from_fn(headers::security_headers))
+        .with_state(state)
+}
