@@ -33,6 +33,7 @@ fn part_error(error: &MultipartError, limit: u64) -> ApiError {
     if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge { limit }
     } else {
+        tracing::info!(error = ?error, "multipart body refused");
         ApiError::Malformed("the multipart body is malformed or was cut short".to_owned())
     }
 }

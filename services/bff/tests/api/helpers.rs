@@ -1,0 +1,363 @@
+use std::time::Duration;
+
+use folio_bff::{Application, Settings, settings::LoginLimits};
+use folio_platform::db::Backend;
+use folio_proto::users::v1::{self as users_pb, users_service_client::UsersServiceClient};
+use folio_testkit::{Pki, TestDatabase, any_port};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::contract::contract;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Where sessions live for a run.
+#[derive(Debug, Clone)]
+pub enum Sessions {
+    Memory,
+    Redis(String),
+}
+
+pub struct Options {
+    pub max_upload_bytes: u64,
+    pub login: LoginLimits,
+    pub sessions: Option<Sessions>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 32 << 20,
+            login: LoginLimits {
+                per_account: 5,
+                per_address: 1000,
+                window: Duration::from_secs(60),
+            },
+            sessions: None,
+        }
+    }
+}
+
+/// users + documents + bff, in process, talking mTLS to each other.
+pub struct TestSystem {
+    pub base: String,
+    pub blob_dir: tempfile::TempDir,
+    pub acme_admin: users_pb::User,
+    _pki: Pki,
+    stops: Vec<CancellationToken>,
+    _dbs: Vec<TestDatabase>,
+}
+
+impl Drop for TestSystem {
+    fn drop(&mut self) {
+        for stop in &self.stops {
+            stop.cancel();
+        }
+    }
+}
+
+pub fn redis_url() -> String {
+    std::env::var("FOLIO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+impl TestSystem {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, Options::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, options: Options) -> Self {
+        folio_platform::telemetry::init(folio_platform::telemetry::LogFormat::Text);
+        let pki = Pki::new();
+        let users_db = TestDatabase::create(backend).await;
+        let users = folio_users::Application::build(folio_users::Settings {
+            grpc_addr: any_port(),
+            http_addr: any_port(),
+            database_url: users_db.url.clone(),
+            database_max_connections: 5,
+            tls: pki.files("users"),
+            bootstrap: None,
+        })
+        .await
+        .expect("users starts");
+        let users_port = users.port();
+        let mut stops = vec![users.stop_token()];
+        tokio::spawn(users.run_until_stopped());
+
+        let documents_db = TestDatabase::create(backend).await;
+        let blob_dir = tempfile::tempdir().unwrap();
+        let documents = folio_documents::Application::build(folio_documents::Settings {
+            grpc_addr: any_port(),
+            http_addr: any_port(),
+            database_url: documents_db.url.clone(),
+            database_max_connections: 10,
+            blobs: folio_documents::settings::BlobLocation::Directory(blob_dir.path().to_owned()),
+            max_upload_bytes: options.max_upload_bytes,
+            users_url: format!("https://127.0.0.1:{users_port}"),
+            tls: pki.files("documents"),
+        })
+        .await
+        .expect("documents starts");
+        let documents_port = documents.port();
+        stops.push(documents.stop_token());
+        tokio::spawn(documents.run_until_stopped());
+
+        // MariaDB runs pair with Redis sessions, SQLite runs with in-process ones.
+        let sessions = options.sessions.unwrap_or(match backend {
+            Backend::MySql => Sessions::Redis(redis_url()),
+            Backend::Sqlite => Sessions::Memory,
+        });
+        let bff = Application::build(Settings {
+            addr: any_port(),
+            users_url: format!("https://localhost:{users_port}"),
+            documents_url: format!("https://localhost:{documents_port}"),
+            redis_url: match &sessions {
+                Sessions::Redis(url) => Some(url.clone()),
+                Sessions::Memory => None,
+            },
+            redis_prefix: format!("folio-test:{}:", uuid::Uuid::new_v4().simple()),
+            cookie_secure: false,
+            session_idle: Duration::from_secs(600),
+            session_absolute: Duration::from_secs(3600),
+            login: options.login,
+            max_upload_bytes: options.max_upload_bytes,
+            tls: pki.files("bff"),
+        })
+        .await
+        .expect("bff starts");
+        let base = format!("http://127.0.0.1:{}", bff.port());
+        stops.push(bff.stop_token());
+        tokio::spawn(bff.run_until_stopped());
+
+        let mut operator = UsersServiceClient::new(pki.channel("operator", users_port));
+        let mut organisation = async |name: &str| {
+            operator
+                .create_organisation(users_pb::CreateOrganisationRequest {
+                    name: name.into(),
+                    admin_email: format!("admin@{name}.example"),
+                    admin_display_name: format!("{name} admin"),
+                    admin_password: PASSWORD.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .admin
+                .unwrap()
+        };
+        let acme_admin = organisation("acme").await;
+        organisation("globex").await;
+        Self {
+            base,
+            blob_dir,
+            acme_admin,
+            _pki: pki,
+            stops,
+            _dbs: vec![users_db, documents_db],
+        }
+    }
+
+    /// A browser without a session.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            base: self.base.clone(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            csrf: None,
+        }
+    }
+
+    /// A browser signed in as `email`.
+    pub async fn signed_in(&self, email: &str) -> Browser {
+        let mut browser = self.browser();
+        let response = browser
+            .json(
+                Method::POST,
+                "/api/v1/session",
+                &json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{email} signs in: {}",
+            response.text()
+        );
+        browser.csrf = Some(response.json()["csrf_token"].as_str().unwrap().to_owned());
+        browser
+    }
+
+    /// Provisions a user through the API as `admin` and signs them in.
+    pub async fn user(&self, admin: &Browser, email: &str, role: &str) -> (Value, Browser) {
+        let created = admin
+            .json(
+                Method::POST,
+                "/api/v1/users",
+                &json!({"email": email, "display_name": email.split('@').next().unwrap(), "role": role, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        (created.json(), self.signed_in(email).await)
+    }
+
+    /// Every file in the blob folder.
+    pub fn blob_count(&self) -> usize {
+        fn walk(dir: &std::path::Path) -> usize {
+            std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .map(|e| e.unwrap().path())
+                        .map(|p| if p.is_dir() { walk(&p) } else { 1 })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        walk(self.blob_dir.path())
+    }
+}
+
+/// What came back, already checked against the contract.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn problem_type(&self) -> String {
+        self.json()["type"]
+            .as_str()
+            .unwrap_or_default()
+            .replace("https://folio.dev/problems/", "")
+    }
+}
+
+#[derive(Clone)]
+pub struct Browser {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub csrf: Option<String>,
+}
+
+/// One part of a multipart body: (name, file name, bytes).
+pub type Part<'a> = (&'a str, Option<&'a str>, Vec<u8>);
+
+impl Browser {
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &Method,
+        path: &str,
+    ) -> Reply {
+        let response = request.send().await.expect("the bff answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        let path_only = path.split('?').next().unwrap();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+        contract().check(
+            method.as_str(),
+            path_only,
+            status.as_u16(),
+            content_type,
+            &body,
+        );
+        assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(csrf) = &self.csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.request(Method::GET, path), &Method::GET, path)
+            .await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.request(Method::GET, path);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request, &Method::GET, path).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.request(Method::DELETE, path), &Method::DELETE, path)
+            .await
+    }
+
+    pub async fn json(&self, method: Method, path: &str, body: &Value) -> Reply {
+        let request = self.request(method.clone(), path).json(body);
+        self.send(request, &method, path).await
+    }
+
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let request = self
+            .request(method.clone(), path)
+            .header("content-type", content_type)
+            .body(body);
+        self.send(request, &method, path).await
+    }
+
+    pub async fn multipart(&self, path: &str, parts: Vec<Part<'_>>) -> Reply {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, file_name, bytes) in parts {
+            let mut part = reqwest::multipart::Part::bytes(bytes);
+            if let Some(file_name) = file_name {
+                part = part
+                    .file_name(file_name.to_owned())
+                    .mime_str("text/plain")
+                    .unwrap();
+            }
+            form = form.part(name.to_owned(), part);
+        }
+        let request = self.request(Method::POST, path).multipart(form);
+        self.send(request, &Method::POST, path).await
+    }
+
+    /// Adds a document whose first version is `content`.
+    pub async fn add_document(&self, title: &str, file_name: &str, content: &[u8]) -> Value {
+        let reply = self
+            .multipart(
+                "/api/v1/documents",
+                vec![
+                    ("title", None, title.as_bytes().to_vec()),
+                    ("file", Some(file_name), content.to_vec()),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        reply.json()
+    }
+}

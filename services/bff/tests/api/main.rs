@@ -1,0 +1,12 @@
+#![allow(unreachable_pub)]
+//! The bff driven through its HTTP API, with the real users and documents
+//! services behind it over mTLS: on SQLite with in-process sessions, and on
+//! MariaDB with Redis sessions. Every response is checked against
+//! `openapi/bff.yaml`.
+
+mod bad_input;
+mod contract;
+mod helpers;
+mod journey;
+mod redis_outage;
+mod security;

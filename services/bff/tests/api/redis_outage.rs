@@ -1,0 +1,101 @@
+use std::{
+    net::TcpListener,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use folio_platform::db::Backend;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use super::helpers::{Options, PASSWORD, Sessions, TestSystem};
+
+struct Redis(Child);
+
+impl Redis {
+    fn start(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed");
+        for _ in 0..50 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self(child)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_is_a_clear_503_and_the_bff_recovers() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redis = Redis::start(port);
+    let options = Options {
+        sessions: Some(Sessions::Redis(format!("redis://127.0.0.1:{port}"))),
+        ..Options::default()
+    };
+    let system = TestSystem::spawn_with(Backend::Sqlite, options).await;
+    let admin = system.signed_in("admin@acme.example").await;
+    assert_eq!(admin.get("/api/v1/documents").await.status, StatusCode::OK);
+
+    drop(redis);
+    let started = std::time::Instant::now();
+    let down = admin.get("/api/v1/documents").await;
+    assert_eq!(
+        (down.status, down.problem_type().as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "service-unavailable")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no hang: {:?}",
+        started.elapsed()
+    );
+    let sign_in = system
+        .browser()
+        .json(
+            Method::POST,
+            "/api/v1/session",
+            &json!({"email": "admin@acme.example", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(sign_in.status, StatusCode::SERVICE_UNAVAILABLE);
+    let ready = admin.get("/readyz").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    // Redis returns (empty: it keeps nothing on disk), and so does the bff.
+    let _redis = Redis::start(port);
+    let mut recovered = false;
+    for _ in 0..40 {
+        if system.browser().get("/readyz").await.status == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(recovered, "ready again once Redis is back");
+    let again = system.signed_in("admin@acme.example").await;
+    assert_eq!(again.get("/api/v1/documents").await.status, StatusCode::OK);
+}
