@@ -4,5 +4,6 @@
 //! here as plain functions over a repository root so it can be tested
 //! without spawning processes.
 
+pub mod org;
 pub mod release;
 pub mod up;

@@ -25,9 +25,30 @@ struct Cli {
 enum Command {
     /// Start the whole system locally on its embedded defaults.
     Up,
+    /// Onboard and list client organisations (operators only).
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Promotion as code: which image every environment runs.
     #[command(subcommand_required = true, arg_required_else_help = true)]
     Release(ReleaseArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organisation and its first admin.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+        /// At least 12 characters.
+        #[arg(long, env = "FOLIO_ORG_ADMIN_PASSWORD")]
+        admin_password: String,
+        #[arg(long)]
+        admin_name: Option<String>,
+    },
+    /// List every organisation.
+    List,
 }
 
 #[derive(Debug, Args)]
@@ -99,8 +120,36 @@ fn run(cli: Cli) -> Result<()> {
             tokio::runtime::Runtime::new()?.block_on(folio::up::run())?;
             Ok(())
         }
+        Command::Org(command) => run_org(command),
         Command::Release(args) => run_release(args),
     }
+}
+
+fn run_org(command: OrgCommand) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    match command {
+        OrgCommand::Create {
+            name,
+            admin_email,
+            admin_password,
+            admin_name,
+        } => {
+            let (org, admin) = runtime.block_on(folio::org::create(
+                name,
+                admin_email,
+                admin_password,
+                admin_name,
+            ))?;
+            println!("organisation {} ({})", org.name, org.id);
+            println!("first admin  {} ({})", admin.email, admin.id);
+        }
+        OrgCommand::List => {
+            for org in runtime.block_on(folio::org::list())? {
+                println!("{}  {}  {}", org.id, org.created_at, org.name);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn run_release(args: ReleaseArgs) -> Result<()> {

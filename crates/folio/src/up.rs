@@ -6,11 +6,13 @@ use std::fmt::Write as _;
 
 use folio_platform::{
     config::{ConfigError, Env},
+    db::DatabaseUrl,
     secrets::Secret,
     shutdown,
     start::StartError,
 };
 use rand::{Rng, distributions::Alphanumeric};
+use sqlx::{Connection, Executor};
 use tokio_util::sync::CancellationToken;
 
 const GENERATED_ADMIN: &str = "admin@folio.local";
@@ -45,6 +47,10 @@ pub async fn run() -> Result<(), StartError> {
         });
     }
     let admin_email = users_settings.bootstrap.as_ref().map(|b| b.email.clone());
+    let shared = shared_backends(&global).await?;
+    if let Some(url) = &shared.users_database {
+        users_settings.database_url = url.clone();
+    }
     let users = folio_users::Application::build(users_settings).await?;
 
     let mut documents_settings = folio_documents::Settings::from_env().await?;
@@ -54,11 +60,41 @@ pub async fn run() -> Result<(), StartError> {
     {
         documents_settings.users_url = format!("https://localhost:{}", users.port());
     }
+    if let Some(url) = &shared.documents_database {
+        documents_settings.database_url = url.clone();
+    }
     let documents = folio_documents::Application::build(documents_settings).await?;
+
+    let bff_env = Env::new(folio_bff::settings::PREFIX);
+    let mut bff_settings = folio_bff::Settings::from_env().await?;
+    if bff_env.optional::<String>("USERS_URL")?.is_none() {
+        bff_settings.users_url = format!("https://localhost:{}", users.port());
+    }
+    if bff_env.optional::<String>("DOCUMENTS_URL")?.is_none() {
+        bff_settings.documents_url = format!("https://localhost:{}", documents.port());
+    }
+    // Locally the portal is plain HTTP: a Secure cookie would never be sent back.
+    if bff_env.optional::<String>("COOKIE_SECURE")?.is_none() {
+        bff_settings.cookie_secure = false;
+    }
+    if bff_settings.redis_url.is_none() {
+        bff_settings.redis_url.clone_from(&shared.redis);
+    }
+    let sessions = if bff_settings.redis_url.is_some() {
+        "Redis"
+    } else {
+        "in process"
+    };
+    let bff = folio_bff::Application::build(bff_settings).await?;
 
     let mut banner = String::new();
     let data_dir = global.data_dir()?;
     let _ = writeln!(banner, "Folio is running (data in {})", data_dir.display());
+    let _ = writeln!(
+        banner,
+        "  portal     http://127.0.0.1:{}/  (sessions {sessions})",
+        bff.port()
+    );
     let _ = writeln!(
         banner,
         "  users      gRPC/mTLS 127.0.0.1:{}  health http://127.0.0.1:{}/readyz",
@@ -97,14 +133,71 @@ pub async fn run() -> Result<(), StartError> {
 
     let stop = CancellationToken::new();
     shutdown::cancel_on_signal(stop.clone());
-    for service in [users.stop_token(), documents.stop_token()] {
+    for service in [users.stop_token(), documents.stop_token(), bff.stop_token()] {
         let stop = stop.clone();
         tokio::spawn(async move {
             stop.cancelled().await;
             service.cancel();
         });
     }
-    let (users, documents) = tokio::join!(users.run_until_stopped(), documents.run_until_stopped());
+    let (users, documents, bff) = tokio::join!(
+        users.run_until_stopped(),
+        documents.run_until_stopped(),
+        bff.run_until_stopped()
+    );
     users?;
-    documents
+    documents?;
+    bff
+}
+
+/// `FOLIO_DATABASE_URL` (a MySQL server) and `FOLIO_REDIS_URL`, shared by
+/// the whole local system instead of its embedded defaults.
+struct Shared {
+    users_database: Option<DatabaseUrl>,
+    documents_database: Option<DatabaseUrl>,
+    redis: Option<String>,
+}
+
+/// Each service keeps its own database (its own migrations) on the server.
+async fn shared_backends(global: &Env) -> Result<Shared, StartError> {
+    let redis = global.optional::<String>("REDIS_URL")?;
+    let Some(server) = global.optional::<String>("DATABASE_URL")? else {
+        return Ok(Shared {
+            users_database: None,
+            documents_database: None,
+            redis,
+        });
+    };
+    let server = server.trim_end_matches('/').to_owned();
+    if !server.starts_with("mysql://") {
+        return Err(ConfigError::Invalid {
+            var: "FOLIO_DATABASE_URL".to_owned(),
+            reason: "expected a mysql:// server URL (each service gets its own database on it)"
+                .to_owned(),
+        }
+        .into());
+    }
+    let mut conn = sqlx::MySqlConnection::connect(&server)
+        .await
+        .map_err(|e| StartError::Setup(format!("FOLIO_DATABASE_URL: cannot connect: {e}")))?;
+    let url = |name: &str| -> Result<DatabaseUrl, StartError> {
+        format!("{server}/{name}")
+            .parse()
+            .map_err(|e: String| StartError::Setup(format!("FOLIO_DATABASE_URL: {e}")))
+    };
+    for name in ["folio_users", "folio_documents"] {
+        conn.execute(
+            format!(
+                "CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            )
+            .as_str(),
+        )
+        .await
+        .map_err(|e| StartError::Setup(format!("cannot create database {name}: {e}")))?;
+    }
+    Ok(Shared {
+        users_database: Some(url("folio_users")?),
+        documents_database: Some(url("folio_documents")?),
+        redis,
+    })
 }

@@ -23,7 +23,7 @@ struct Up {
     banner: Vec<String>,
 }
 
-fn start(data_dir: &std::path::Path, ports: &[u16; 4]) -> Up {
+fn start(data_dir: &std::path::Path, ports: &[u16; 5]) -> Up {
     let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
         .arg("up")
         .env("FOLIO_DATA_DIR", data_dir)
@@ -39,8 +39,12 @@ fn start(data_dir: &std::path::Path, ports: &[u16; 4]) -> Up {
         )
         .env_remove("FOLIO_ADMIN_EMAIL")
         .env_remove("FOLIO_ADMIN_PASSWORD")
+        .env("FOLIO_BFF_ADDR", format!("127.0.0.1:{}", ports[4]))
+        .env_remove("FOLIO_DATABASE_URL")
+        .env_remove("FOLIO_REDIS_URL")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let mut banner = Vec::new();
@@ -105,7 +109,13 @@ async fn http_status(port: u16, path: &str) -> u16 {
 #[tokio::test]
 async fn up_starts_the_system_and_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
-    let ports = [free_port(), free_port(), free_port(), free_port()];
+    let ports = [
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    ];
     let first = start(dir.path(), &ports);
     let admin = first
         .banner
@@ -121,6 +131,93 @@ async fn up_starts_the_system_and_keeps_its_data() {
     assert_eq!(http_status(ports[3], "/readyz").await, 200);
     assert!(sign_in(dir.path(), ports[0], email, &password).await);
     assert!(!sign_in(dir.path(), ports[0], email, "not the password").await);
+
+    // The portal and its API answer on the bff's address.
+    let portal_line = format!("http://127.0.0.1:{}/", ports[4]);
+    assert!(
+        first.banner.iter().any(|l| l.contains(&portal_line)),
+        "{:?}",
+        first.banner
+    );
+    assert_eq!(http_status(ports[4], "/readyz").await, 200);
+    let portal = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", ports[4]);
+    let session = portal
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), 200);
+    assert!(
+        !session.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Secure"),
+        "plain HTTP locally"
+    );
+    assert_eq!(
+        portal
+            .get(format!("{base}/api/v1/documents"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // Onboarding a client: the operator command, over mTLS, against the running system.
+    let org = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_folio"))
+            .arg("org")
+            .args(args)
+            .env("FOLIO_DATA_DIR", dir.path())
+            .env("FOLIO_USERS_GRPC_ADDR", format!("127.0.0.1:{}", ports[0]))
+            .output()
+            .unwrap()
+    };
+    let created = org(&[
+        "create",
+        "--name",
+        "Globex",
+        "--admin-email",
+        "boss@globex.example",
+        "--admin-password",
+        "globex admin password",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let again = org(&[
+        "create",
+        "--name",
+        "Globex",
+        "--admin-email",
+        "other@globex.example",
+        "--admin-password",
+        "globex admin password",
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let listed = String::from_utf8(org(&["list"]).stdout).unwrap();
+    assert!(
+        listed.contains("Globex") && listed.contains("Folio"),
+        "{listed}"
+    );
+    assert!(
+        sign_in(
+            dir.path(),
+            ports[0],
+            "boss@globex.example",
+            "globex admin password"
+        )
+        .await
+    );
     stop(first);
 
     let second = start(dir.path(), &ports);

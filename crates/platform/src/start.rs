@@ -12,10 +12,10 @@ pub enum StartError {
     Tls(#[from] crate::tls::TlsError),
     #[error(transparent)]
     Database(#[from] crate::db::DbError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {reason}")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("{0}")]
     Setup(String),
@@ -26,7 +26,7 @@ pub enum StartError {
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|source| StartError::Bind { addr, source })
+        .map_err(|reason| StartError::Bind { addr, reason })
 }
 
 pub fn local_port(listener: &TcpListener) -> u16 {
