@@ -53,6 +53,7 @@ ENV_VARS = {
             "DOCUMENTS_URL",
             "INTEGRATION_URL",
             "COOKIE_SECURE",
+            "FORWARDED_HOPS",
             *_TLS,
         ]
     },

@@ -137,6 +137,8 @@ folio.example/environment: {{ .Values.environment }}
   value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "integration") | quote }}
 - name: FOLIO_BFF_COOKIE_SECURE
   value: {{ $v.cookieSecure | quote }}
+- name: FOLIO_BFF_FORWARDED_HOPS
+  value: {{ $v.forwardedHops | quote }}
 {{- else }}
 - name: {{ $p }}GRPC_ADDR
   value: {{ printf "0.0.0.0:%v" $v.grpcPort | quote }}

@@ -77,6 +77,7 @@ impl Application {
                 session_absolute_secs: settings.session_absolute.as_secs(),
                 login: settings.login,
                 max_upload_bytes: settings.max_upload_bytes,
+                forwarded_hops: settings.forwarded_hops,
             }),
         };
         Ok(Self {

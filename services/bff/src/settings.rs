@@ -34,6 +34,9 @@ pub struct Settings {
     pub session_absolute: Duration,
     pub login: LoginLimits,
     pub max_upload_bytes: u64,
+    /// How many proxies (ingress controllers, load balancers) in front of the
+    /// bff append to `X-Forwarded-For`; 0 trusts no such header.
+    pub forwarded_hops: usize,
     pub tls: TlsFiles,
 }
 
@@ -62,6 +65,7 @@ impl Settings {
                 window: secs("LOGIN_WINDOW_SECS", 15 * 60)?,
             },
             max_upload_bytes: env.or("MAX_UPLOAD_BYTES", ByteSize(2 << 30))?.0,
+            forwarded_hops: env.or("FORWARDED_HOPS", 0)?,
             tls: TlsFiles::from_env(&env, "bff")?,
         })
     }

@@ -21,7 +21,7 @@ use crate::{
     session::{Session, now_secs, random_token},
     web::{
         AppState,
-        extract::{Authed, COOKIE, JsonBody, session_cookie},
+        extract::{Authed, COOKIE, JsonBody, client_address, session_cookie},
     },
 };
 
@@ -59,7 +59,8 @@ async fn sign_in(
     credentials.check()?;
     let limits = state.config.login;
     let account = format!("account:{}", credentials.email.trim().to_lowercase());
-    let address = format!("address:{}", peer.ip());
+    let client = client_address(&headers, peer.ip(), state.config.forwarded_hops);
+    let address = format!("address:{client}");
     for (key, max) in [
         (&address, limits.per_address),
         (&account, limits.per_account),

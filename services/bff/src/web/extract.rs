@@ -2,6 +2,8 @@
 //! its CSRF token on state-changing requests (403), the role (403), then
 //! the body (413, 415, 400).
 
+use std::net::IpAddr;
+
 use axum::{
     body::Bytes,
     extract::{FromRequest, FromRequestParts, Request},
@@ -28,6 +30,28 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == COOKIE)
         .map(|(_, value)| value.to_owned())
+}
+
+/// The client's address: the TCP peer, or, behind `hops` trusted proxies, the
+/// address the outermost of them saw (each proxy appends to X-Forwarded-For,
+/// so only the last `hops` entries can be trusted).
+pub fn client_address(headers: &HeaderMap, peer: IpAddr, hops: usize) -> IpAddr {
+    if hops == 0 {
+        return peer;
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    forwarded
+        .len()
+        .checked_sub(hops)
+        .and_then(|i| forwarded.get(i))
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or(peer)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -162,5 +186,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ApiError::Malformed(format!("the body is not valid JSON: {e}"))
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_address_trusts_only_the_configured_proxies() {
+        let peer: IpAddr = "10.0.0.9".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        assert_eq!(client_address(&headers, peer, 0), peer);
+        assert_eq!(client_address(&headers, peer, 1).to_string(), "203.0.113.7");
+        assert_eq!(client_address(&headers, peer, 2).to_string(), "6.6.6.6");
+        assert_eq!(client_address(&headers, peer, 3), peer);
+        assert_eq!(client_address(&HeaderMap::new(), peer, 1), peer);
     }
 }

@@ -39,6 +39,7 @@ pub struct WebConfig {
     pub session_absolute_secs: u64,
     pub login: LoginLimits,
     pub max_upload_bytes: u64,
+    pub forwarded_hops: usize,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -121,6 +121,7 @@ impl TestSystem {
             session_absolute: Duration::from_secs(3600),
             login: options.login,
             max_upload_bytes: options.max_upload_bytes,
+            forwarded_hops: 0,
             tls: pki.files("bff"),
         })
         .await
