@@ -91,19 +91,7 @@ async fn sign_in(data_dir: &std::path::Path, port: u16, email: &str, password: &
 }
 
 async fn http_status(port: u16, path: &str) -> u16 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
-        )
-        .await
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response[9..12].parse().unwrap()
+    folio_testkit::http_get(port, path).await.0
 }
 
 #[tokio::test]

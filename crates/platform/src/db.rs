@@ -145,3 +145,23 @@ impl Database {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 }
+
+impl crate::config::Env {
+    /// `PREFIX+DATABASE_URL` with its password from `PREFIX+DATABASE_PASSWORD`
+    /// (or `…_FILE`); a SQLite file named `default_file` in `FOLIO_DATA_DIR`
+    /// when unset.
+    pub async fn database_url(
+        &self,
+        default_file: &str,
+    ) -> Result<DatabaseUrl, crate::config::ConfigError> {
+        let url = match self.optional::<DatabaseUrl>("DATABASE_URL")? {
+            Some(url) => url,
+            None => DatabaseUrl::sqlite_file(&self.data_dir()?.join(default_file)),
+        };
+        url.with_password(self.secret("DATABASE_PASSWORD").await?.as_ref())
+            .map_err(|e| crate::config::ConfigError::Invalid {
+                var: self.var_name("DATABASE_URL"),
+                reason: e.to_string(),
+            })
+    }
+}

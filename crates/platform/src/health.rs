@@ -19,6 +19,20 @@ use tokio_util::sync::CancellationToken;
 pub type ReadinessCheck =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
+/// Ready while `db` answers a trivial query.
+pub fn database_ready(db: crate::db::Database) -> ReadinessCheck {
+    Arc::new(move || {
+        let db = db.clone();
+        Box::pin(async move {
+            if db.ping().await {
+                Ok(())
+            } else {
+                Err("database unreachable".to_owned())
+            }
+        })
+    })
+}
+
 pub fn ops_router(readiness: ReadinessCheck) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))

@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use folio_platform::{
     db::Database,
-    grpc,
-    health::{self, ReadinessCheck},
-    shutdown,
+    grpc, health, shutdown,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -90,17 +88,7 @@ impl Application {
             .set_serving::<DocumentsServiceServer<DocumentsApi>>()
             .await;
 
-        let readiness_db = db.clone();
-        let readiness: ReadinessCheck = Arc::new(move || {
-            let db = readiness_db.clone();
-            Box::pin(async move {
-                if db.ping().await {
-                    Ok(())
-                } else {
-                    Err("database unreachable".to_owned())
-                }
-            })
-        });
+        let readiness = health::database_ready(db.clone());
         let ops = health::serve_http(http, health::ops_router(readiness), stop.clone());
 
         let documents = DocumentsServiceServer::new(DocumentsApi::new(library))

@@ -48,14 +48,7 @@ impl Settings {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let env = Env::new(PREFIX);
         let data_dir = env.data_dir()?;
-        let database_url = env
-            .optional::<DatabaseUrl>("DATABASE_URL")?
-            .unwrap_or_else(|| DatabaseUrl::sqlite_file(&data_dir.join("documents.db")))
-            .with_password(env.secret("DATABASE_PASSWORD").await?.as_ref())
-            .map_err(|e| ConfigError::Invalid {
-                var: env.var_name("DATABASE_URL"),
-                reason: e.to_string(),
-            })?;
+        let database_url = env.database_url("documents.db").await?;
         Ok(Self {
             grpc_addr: env.or("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50052)))?,
             http_addr: env.or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8082)))?,

@@ -34,15 +34,7 @@ pub struct Settings {
 impl Settings {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let env = Env::new(PREFIX);
-        let data_dir = env.data_dir()?;
-        let database_url = env
-            .optional::<DatabaseUrl>("DATABASE_URL")?
-            .unwrap_or_else(|| DatabaseUrl::sqlite_file(&data_dir.join("users.db")))
-            .with_password(env.secret("DATABASE_PASSWORD").await?.as_ref())
-            .map_err(|e| ConfigError::Invalid {
-                var: env.var_name("DATABASE_URL"),
-                reason: e.to_string(),
-            })?;
+        let database_url = env.database_url("users.db").await?;
         let global = Env::new("FOLIO_");
         let bootstrap = match (
             global.optional::<String>("ADMIN_EMAIL")?,
