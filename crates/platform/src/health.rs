@@ -33,11 +33,20 @@ pub fn database_ready(db: crate::db::Database) -> ReadinessCheck {
     })
 }
 
-pub fn ops_router(readiness: ReadinessCheck) -> Router {
+/// `/healthz`, `/readyz` and `/metrics` for a service's ops listener.
+pub fn ops_router(
+    service: &'static str,
+    readiness: ReadinessCheck,
+    collectors: Vec<crate::metrics::Collector>,
+) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .with_state(readiness)
+        .merge(crate::metrics::route(collectors))
+        .route_layer(axum::middleware::from_fn(move |request, next| {
+            crate::metrics::track_http(service, request, next)
+        }))
 }
 
 async fn ready(State(check): State<ReadinessCheck>) -> Response {

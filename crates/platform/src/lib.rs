@@ -8,6 +8,7 @@ pub mod db;
 pub mod grpc;
 pub mod health;
 pub mod identity;
+pub mod metrics;
 pub mod pki;
 pub mod secrets;
 pub mod shutdown;

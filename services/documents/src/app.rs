@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use folio_platform::{
     db::Database,
-    grpc, health, shutdown,
+    grpc, health, metrics, shutdown,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -89,13 +89,18 @@ impl Application {
             .await;
 
         let readiness = health::database_ready(db.clone());
-        let ops = health::serve_http(http, health::ops_router(readiness), stop.clone());
+        let collectors = vec![metrics::pool_collector("documents", db.clone())];
+        let ops = health::serve_http(
+            http,
+            health::ops_router("documents", readiness, collectors),
+            stop.clone(),
+        );
 
         let documents = DocumentsServiceServer::new(DocumentsApi::new(library))
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
         let incoming = grpc::tls_incoming(grpc_listener, tls, stop.clone());
-        let rpc = grpc::builder(api::caller_policy())
+        let rpc = grpc::builder("documents", api::caller_policy())
             .add_service(health_service)
             .add_service(documents)
             .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());

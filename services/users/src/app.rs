@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use folio_platform::{
     db::Database,
-    grpc, health, shutdown,
+    grpc, health, metrics, shutdown,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -89,10 +89,15 @@ impl Application {
         reporter.set_serving::<UsersServiceServer<UsersApi>>().await;
 
         let readiness = health::database_ready(db.clone());
-        let ops = health::serve_http(http, health::ops_router(readiness), stop.clone());
+        let collectors = vec![metrics::pool_collector("users", db.clone())];
+        let ops = health::serve_http(
+            http,
+            health::ops_router("users", readiness, collectors),
+            stop.clone(),
+        );
 
         let incoming = grpc::tls_incoming(grpc_listener, tls, stop.clone());
-        let rpc = grpc::builder(api::caller_policy())
+        let rpc = grpc::builder("users", api::caller_policy())
             .add_service(health_service)
             .add_service(UsersServiceServer::new(UsersApi::new(accounts)))
             .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());

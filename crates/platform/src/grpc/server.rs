@@ -20,7 +20,7 @@ use tonic::transport::{Server, server::Connected};
 use tower::layer::util::{Identity, Stack};
 
 use super::{AuthorizeLayer, CONNECTION_WINDOW, CallerPolicy, STREAM_WINDOW};
-use crate::identity::ServiceIdentity;
+use crate::{identity::ServiceIdentity, metrics::GrpcMetricsLayer};
 
 /// What the server knows of a connection's peer; tonic puts it in every
 /// request's extensions.
@@ -135,11 +135,16 @@ pub fn tls_incoming(
     ReceiverStream::new(rx)
 }
 
-/// A tonic server builder tuned for bulk streams and guarded by `policy`.
-pub fn builder(policy: CallerPolicy) -> Server<Stack<AuthorizeLayer, Identity>> {
+/// A tonic server builder tuned for bulk streams, measured as `service`, and
+/// guarded by `policy` (refusals are counted too).
+pub fn builder(
+    service: &'static str,
+    policy: CallerPolicy,
+) -> Server<Stack<AuthorizeLayer, Stack<GrpcMetricsLayer, Identity>>> {
     Server::builder()
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(GrpcMetricsLayer::new(service))
         .layer(AuthorizeLayer::new(policy))
 }

@@ -133,7 +133,11 @@ async fn download(
             match message {
                 Ok(pb::DownloadVersionResponse {
                     part: Some(download_version_response::Part::Chunk(bytes)),
-                }) => Some(Ok(bytes)),
+                }) => {
+                    metrics::counter!("folio_download_bytes_total", "service" => "bff")
+                        .increment(bytes.len() as u64);
+                    Some(Ok(bytes))
+                }
                 Ok(_) => None,
                 Err(status) => Some(Err(std::io::Error::other(status.message().to_owned()))),
             }

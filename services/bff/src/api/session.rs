@@ -66,6 +66,7 @@ async fn sign_in(
         (&account, limits.per_account),
     ] {
         if let Some(retry_after) = state.limiter.blocked(key, max).await.map_err(store_down)? {
+            metrics::counter!("folio_sign_ins_total", "outcome" => "limited").increment(1);
             return Err(ApiError::RateLimited { retry_after });
         }
     }
@@ -82,11 +83,13 @@ async fn sign_in(
         Ok(user) => user.into_inner(),
         Err(status) if status.code() == Code::Unauthenticated => {
             state.limiter.hit(&account).await.map_err(store_down)?;
+            metrics::counter!("folio_sign_ins_total", "outcome" => "refused").increment(1);
             return Err(ApiError::InvalidCredentials);
         }
         Err(status) => return Err(ApiError::from_status(&status, "user")),
     };
     state.limiter.reset(&account).await.map_err(store_down)?;
+    metrics::counter!("folio_sign_ins_total", "outcome" => "ok").increment(1);
     // A fresh token at every sign-in; whatever session the browser had ends.
     if let Some(old) = session_cookie(&headers) {
         state.sessions.delete(&old).await.map_err(store_down)?;

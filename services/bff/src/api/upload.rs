@@ -188,6 +188,8 @@ pub(crate) async fn send_file(
             // Dropping `pending` cancels the call.
             Err(error) => return Err(part_error(&error, limit)),
         };
+        metrics::counter!("folio_upload_bytes_total", "service" => "bff")
+            .increment(chunk.len() as u64);
         buffer.extend_from_slice(&chunk);
         if buffer.len() >= CHUNK {
             let part = upload_version_request::Part::Chunk(buffer.split().freeze());

@@ -35,6 +35,14 @@ impl MemoryStore {
         sessions.insert(key.to_owned(), session);
     }
 
+    pub(super) fn len(&self) -> usize {
+        let now = now_secs();
+        self.lock()
+            .values()
+            .filter(|s| self.lifetimes.remaining(s, now).is_some())
+            .count()
+    }
+
     pub(super) fn get(&self, key: &str) -> Option<Session> {
         let now = now_secs();
         let mut sessions = self.lock();

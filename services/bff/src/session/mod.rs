@@ -137,6 +137,15 @@ impl SessionStore {
         }
     }
 
+    /// Reports the number of live sessions where the store can count them
+    /// cheaply (in process); Redis keeps its own statistics.
+    pub fn report(&self) {
+        if let Self::Memory(store) = self {
+            let count = u32::try_from(store.len()).unwrap_or(u32::MAX);
+            metrics::gauge!("folio_sessions", "service" => "bff").set(f64::from(count));
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         match self {
             Self::Memory(_) => Ok(()),

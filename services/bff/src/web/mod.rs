@@ -8,6 +8,7 @@ pub mod portal;
 use std::sync::Arc;
 
 use axum::{Router, middleware};
+use folio_platform::metrics;
 use folio_proto::{
     documents::v1::documents_service_client::DocumentsServiceClient,
     users::v1::users_service_client::UsersServiceClient,
@@ -43,8 +44,14 @@ pub struct WebConfig {
 }
 
 pub fn router(state: AppState) -> Router {
+    let sessions = state.sessions.clone();
+    let collectors: Vec<metrics::Collector> = vec![std::sync::Arc::new(move || sessions.report())];
     Router::new()
         .merge(api::router())
+        .merge(metrics::route(collectors))
+        .route_layer(middleware::from_fn(|request, next| {
+            metrics::track_http("bff", request, next)
+        }))
         .fallback(portal::fallback)
         .layer(middleware::from_fn(headers::security_headers))
         .with_state(state)

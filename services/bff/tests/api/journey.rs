@@ -303,3 +303,55 @@ async fn the_whole_journey(backend: Backend) {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_happened() {
+    let system = TestSystem::spawn(Backend::Sqlite).await;
+    let admin = system.signed_in("admin@acme.example").await;
+    let content = vec![42u8; 300_000];
+    let doc = admin.add_document("Counted", "counted.bin", &content).await;
+    let id = doc["document"]["id"].as_str().unwrap();
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/documents/{id}/content"))
+            .await
+            .body,
+        content
+    );
+    let refused = system
+        .browser()
+        .json(
+            Method::POST,
+            "/api/v1/session",
+            &json!({"email": "admin@acme.example", "password": "not it at all"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+
+    let scrape = system.browser().get("/metrics").await;
+    assert_eq!(scrape.status, StatusCode::OK);
+    let text = scrape.text();
+    let value = |needle: &str| -> f64 {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && l.contains(needle))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(
+        value(r#"folio_upload_bytes_total{service="bff"}"#) >= 300_000.0,
+        "{text}"
+    );
+    assert!(value(r#"folio_upload_bytes_total{service="documents"}"#) >= 300_000.0);
+    assert!(value(r#"folio_download_bytes_total{service="bff"}"#) >= 300_000.0);
+    assert_eq!(value(r#"folio_sign_ins_total{outcome="ok"}"#), 1.0);
+    assert_eq!(value(r#"folio_sign_ins_total{outcome="refused"}"#), 1.0);
+    assert!(value(r#"route="/api/v1/documents",method="POST",status="201""#) >= 1.0);
+    assert!(
+        value(r#"grpc_requests_total{service="documents",method="UploadVersion",code="0"}"#) >= 1.0
+    );
+    assert!(
+        value(r#"grpc_requests_total{service="users",method="Authenticate",code="16"}"#) >= 1.0
+    );
+    assert!(text.contains("http_request_duration_seconds_bucket"));
+    assert!(value(r#"folio_sessions{service="bff"}"#) >= 1.0);
+}

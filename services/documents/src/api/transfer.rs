@@ -76,7 +76,11 @@ pub(super) async fn receive_upload(
             Err(_) => Err(Error::Interrupted),
         };
         let written = match next {
-            Ok(Some(chunk)) => upload.write(chunk).await,
+            Ok(Some(chunk)) => {
+                metrics::counter!("folio_upload_bytes_total", "service" => "documents")
+                    .increment(chunk.len() as u64);
+                upload.write(chunk).await
+            }
             Ok(None) => break,
             Err(e) => Err(e),
         };
@@ -119,6 +123,8 @@ pub(super) async fn send_download(
         let send = |bytes: Bytes| {
             let tx = tx.clone();
             async move {
+                metrics::counter!("folio_download_bytes_total", "service" => "documents")
+                    .increment(bytes.len() as u64);
                 let message = pb::DownloadVersionResponse {
                     part: Some(download_version_response::Part::Chunk(bytes)),
                 };

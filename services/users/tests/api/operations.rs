@@ -124,4 +124,14 @@ async fn health_is_reported(backend: Backend) {
         .into_inner()
         .status;
     assert_eq!(status, ServingStatus::Serving as i32);
+    let (code, metrics) = http_get(app.http_port, "/metrics").await;
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains(r#"grpc_requests_total{service="users",method="Check",code="0"} "#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"db_pool_connections{service="users",state="idle"}"#));
+    assert!(metrics.contains(
+        r#"http_requests_total{service="users",route="/readyz",method="GET",status="200"}"#
+    ));
 }
