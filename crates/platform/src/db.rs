@@ -97,12 +97,20 @@ fn unreachable_url() -> url::Url {
     url::Url::parse("sqlite::memory:").unwrap_or_else(|_| std::process::abort())
 }
 
-/// A pool of connections plus what kind of database is behind it.
+/// Pools of connections plus what kind of database is behind them.
 #[derive(Debug, Clone)]
 pub struct Database {
+    /// For writes, and reads that must see them inside a transaction.
     pub pool: AnyPool,
+    /// For reads alone. On SQLite, several read-only connections beside the
+    /// single writer (WAL lets readers proceed while one writes); on MySQL,
+    /// the same pool.
+    readers: AnyPool,
     pub backend: Backend,
 }
+
+/// Read-only SQLite connections beside the writer.
+const SQLITE_READERS: u32 = 4;
 
 impl Database {
     /// Connects and applies this service's migrations for the backend.
@@ -137,7 +145,38 @@ impl Database {
             Backend::Sqlite => sqlite,
         };
         migrator.run(&pool).await?;
-        Ok(Self { pool, backend })
+        let readers = match backend {
+            Backend::MySql => pool.clone(),
+            Backend::Sqlite => AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(10))
+                .max_connections(SQLITE_READERS)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA query_only = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        Ok(())
+                    })
+                })
+                .connect(url.0.as_str())
+                .await
+                .map_err(DbError::Connect)?,
+        };
+        Ok(Self {
+            pool,
+            readers,
+            backend,
+        })
+    }
+
+    /// The pool for plain reads.
+    pub fn reader(&self) -> &AnyPool {
+        &self.readers
+    }
+
+    /// Closes every connection (graceful shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.readers.close().await;
     }
 
     /// Whether the database answers, for `/readyz`.

@@ -96,7 +96,7 @@ impl Accounts {
     }
 
     pub async fn list_organisations(&self) -> Result<Vec<Organisation>, Error> {
-        let mut conn = self.db.pool.acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         store::list_organisations(&mut conn).await
     }
 
@@ -107,7 +107,7 @@ impl Accounts {
         org_name: OrganisationName,
         admin: NewUser,
     ) -> Result<bool, Error> {
-        let mut conn = self.db.pool.acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         if store::find_user_by_email(&mut conn, &admin.email)
             .await?
             .is_some()
@@ -128,7 +128,7 @@ impl Accounts {
     pub async fn authenticate(&self, email: &str, password: String) -> Result<User, Error> {
         let user = match Email::parse(email) {
             Ok(email) => {
-                let mut conn = self.db.pool.acquire().await?;
+                let mut conn = self.db.reader().acquire().await?;
                 store::find_user_by_email(&mut conn, &email).await?
             }
             Err(_) => None,
@@ -153,7 +153,7 @@ impl Accounts {
 
     pub async fn provision(&self, actor: &Actor, new: NewUser) -> Result<User, Error> {
         {
-            let mut conn = self.db.pool.acquire().await?;
+            let mut conn = self.db.reader().acquire().await?;
             Self::require_admin(&mut conn, actor).await?;
         }
         let password_hash = hash(new.password.clone()).await?;
@@ -167,14 +167,14 @@ impl Accounts {
     }
 
     pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<User, Error> {
-        let mut conn = self.db.pool.acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         store::get_user(&mut conn, actor.org_id, id)
             .await?
             .ok_or(Error::NotFound("user"))
     }
 
     pub async fn list(&self, actor: &Actor) -> Result<Vec<User>, Error> {
-        let mut conn = self.db.pool.acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         store::list_users(&mut conn, actor.org_id).await
     }
 
@@ -216,7 +216,7 @@ impl Accounts {
         password: Password,
     ) -> Result<(), Error> {
         let user = {
-            let mut conn = self.db.pool.acquire().await?;
+            let mut conn = self.db.reader().acquire().await?;
             Self::require_admin(&mut conn, actor).await?;
             store::get_user(&mut conn, actor.org_id, id)
                 .await?
@@ -235,7 +235,7 @@ impl Accounts {
         new: Password,
     ) -> Result<(), Error> {
         let user = {
-            let mut conn = self.db.pool.acquire().await?;
+            let mut conn = self.db.reader().acquire().await?;
             store::get_user(&mut conn, actor.org_id, actor.user_id).await?
         };
         let stored = user.as_ref().map(|u| u.password_hash.clone());

@@ -109,7 +109,7 @@ impl Application {
             shutdown::GRACE,
         )
         .await;
-        db.pool.close().await;
+        db.close().await;
         if let Some((rpc, ops)) = served {
             rpc.map_err(|e| StartError::Serve(e.to_string()))?;
             ops.map_err(|e| StartError::Serve(e.to_string()))?;

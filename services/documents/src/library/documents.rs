@@ -10,7 +10,7 @@ use crate::{
 
 impl Library {
     pub async fn document(&self, actor: &Actor, id: Uuid) -> Result<Document, Error> {
-        let mut conn = self.db.pool.acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         documents::get_document(&mut conn, actor.org_id, id)
             .await?
             .ok_or(Error::NotFound("document"))
@@ -25,7 +25,7 @@ impl Library {
         limit: u32,
     ) -> Result<(Vec<Document>, Option<ListCursor>), Error> {
         let limit = page_size(limit, 25, 100);
-        let mut conn = self.db.pool.acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         let mut page =
             documents::list_documents(&mut conn, actor.org_id, filter, cursor, limit + 1).await?;
         let next = if page.len() > limit as usize {

@@ -15,7 +15,7 @@ impl Library {
         newest_first: bool,
     ) -> Result<(Vec<Event>, u64), Error> {
         let limit = page_size(limit, 100, 500);
-        let mut conn = self.db.pool.acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         let page =
             events::list_events(&mut conn, actor.org_id, cursor, limit, newest_first).await?;
         let next = match (newest_first, page.last()) {

@@ -72,7 +72,7 @@ impl Library {
     }
 
     pub async fn task(&self, actor: &Actor, id: Uuid) -> Result<Task, Error> {
-        let mut conn = self.db.pool.acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         tasks::get_task(&mut conn, actor.org_id, id)
             .await?
             .ok_or(Error::NotFound("task"))
@@ -136,7 +136,7 @@ impl Library {
         scope: TaskScope,
         status: Option<TaskStatus>,
     ) -> Result<Vec<Task>, Error> {
-        let mut conn = self.db.pool.acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         if let TaskScope::Document(id) = scope {
             documents::get_document(&mut conn, actor.org_id, id)
                 .await?

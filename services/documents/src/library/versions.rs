@@ -192,7 +192,7 @@ impl Library {
 
     pub async fn versions(&self, actor: &Actor, id: Uuid) -> Result<Vec<DocumentVersion>, Error> {
         self.document(actor, id).await?;
-        let mut conn = self.db.pool.acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         versions::list_versions(&mut conn, id).await
     }
 
@@ -208,7 +208,7 @@ impl Library {
         let version = if number == 0 {
             document.current.ok_or(Error::NotFound("version"))?
         } else {
-            let mut conn = self.db.pool.acquire().await?;
+            let mut conn = self.db.reader().acquire().await?;
             versions::get_version(&mut conn, id, number)
                 .await?
                 .ok_or(Error::NotFound("version"))?
