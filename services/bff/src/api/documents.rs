@@ -241,7 +241,7 @@ async fn versions(
     Path(document_id): Path<String>,
 ) -> Result<Json<Items<Version>>, ApiError> {
     let id = path_id("document_id", &document_id)?;
-    let versions = state
+    let mut versions = state
         .documents
         .clone()
         .list_versions(authed.actor().request(pb::ListVersionsRequest {
@@ -251,6 +251,8 @@ async fn versions(
         .map_err(|s| ApiError::from_status(&s, "document"))?
         .into_inner()
         .versions;
+    // The contract lists newest first; the service answers in version order.
+    versions.sort_unstable_by_key(|v| std::cmp::Reverse(v.number));
     Ok(Json(Items {
         items: versions.into_iter().map(Version::from).collect(),
     }))

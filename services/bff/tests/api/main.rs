@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod contract;
+mod found_end_to_end;
 mod helpers;
 mod journey;
 mod redis_outage;

@@ -1,0 +1,37 @@
+//! Disagreements with `openapi/bff.yaml` that the browser journey and
+//! schemathesis found against the running system (`scripts/e2e`), each kept
+//! here as a test.
+
+use folio_platform::db::Backend;
+use folio_testkit::backend_tests;
+use reqwest::StatusCode;
+
+use super::helpers::TestSystem;
+
+backend_tests!(versions_are_listed_newest_first);
+
+/// `listVersions`: "Every version of a document, newest first."
+async fn versions_are_listed_newest_first(backend: Backend) {
+    let system = TestSystem::spawn(backend).await;
+    let admin = system.signed_in("admin@acme.example").await;
+    let created = admin.add_document("Minutes", "minutes.txt", b"one").await;
+    let id = created["document"]["id"].as_str().unwrap().to_owned();
+    for content in [b"two".as_slice(), b"three"] {
+        let added = admin
+            .multipart(
+                &format!("/api/v1/documents/{id}/versions"),
+                vec![("file", Some("minutes.txt"), content.to_vec())],
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
+    }
+    let versions = admin.get(&format!("/api/v1/documents/{id}/versions")).await;
+    assert_eq!(versions.status, StatusCode::OK);
+    let numbers: Vec<u64> = versions.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [3, 2, 1]);
+}
