@@ -2,6 +2,8 @@
 // token, uploads with progress, and RFC 9457 problem documents turned into
 // ApiError values the views can show.
 
+import { formatBytes } from './format.js';
+
 export const API = '/api/v1';
 const PROBLEMS = 'https://folio.dev/problems/';
 
@@ -57,13 +59,17 @@ export function describeError(err) {
     case 'csrf-failed':
       return 'Your session is out of date. Reload the page and try again.';
     case 'forbidden':
-      return `You do not have permission to do this.${err.detail ? ' ' + err.detail : ''}`;
+      return 'You do not have permission to do this. Your role may have changed: reload the page to see what you can do.';
     case 'current-password-incorrect':
       return 'Your current password is not correct.';
     case 'not-found':
       return 'Not found. It may have been deleted.';
-    case 'payload-too-large':
-      return `The file is too large.${err.detail ? ' ' + err.detail : ''}`;
+    case 'payload-too-large': {
+      const limit = /(\d+) bytes/.exec(err.detail || '');
+      return limit && Number(limit[1]) > 0
+        ? `The file is too large: Folio accepts files of up to ${formatBytes(Number(limit[1]))}.`
+        : 'The file is too large for Folio.';
+    }
     case 'rate-limited':
       return err.retryAfter
         ? `Too many attempts. Try again in ${formatWait(err.retryAfter)}.`

@@ -68,8 +68,9 @@ export function field(labelText, control, { hint } = {}) {
     'div',
     { class: 'field', 'data-field': control.name || '' },
     h('label', { for: id, text: labelText }),
-    hint ? h('p', { class: 'hint', id: hintId, text: hint }) : null,
     control,
+    // Below the control, so that controls side by side line up whatever their hints.
+    hint ? h('p', { class: 'hint', id: hintId, text: hint }) : null,
     error,
   );
 }

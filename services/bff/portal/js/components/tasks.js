@@ -64,7 +64,7 @@ export function taskItem(task, { assignees, documentLink, onChanged, onDeleted }
         update({ assignee_id: value }, value ? `Assigned to ${personName(value)}.` : 'Task unassigned.');
       });
       controls.push(h('label', { class: 'inline-label' }, h('span', { class: 'visually-hidden', text: 'Assignee' }), select));
-      controls.push(h('button', { type: 'button', class: 'button button--small button--quiet', 'data-testid': 'task-edit', text: 'Edit', onclick: () => edit() }));
+      controls.push(h('button', { type: 'button', class: 'button button--small', 'data-testid': 'task-edit', text: 'Edit', onclick: () => edit() }));
       controls.push(h('button', { type: 'button', class: 'button button--small button--danger-quiet', 'data-testid': 'task-delete', text: 'Delete', onclick: () => confirmDelete() }));
     }
 

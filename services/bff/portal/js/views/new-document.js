@@ -48,7 +48,11 @@ export function render(container, ctx) {
       picker.input.focus();
       return;
     }
-    submit.disabled = true;
+    // Nothing to change while the file is on its way (Cancel upload stays).
+    const inputs = [title, description, tags, note, picker.input, submit];
+    inputs.forEach((c) => {
+      c.disabled = true;
+    });
     progress.start(file.size);
     current = upload(
       '/documents',
@@ -72,7 +76,9 @@ export function render(container, ctx) {
       replace(errorSlot, inlineMessage('error', unmatched.length || !err.errors?.length ? text : 'Please correct the fields below.', 'new-document-error'));
     } finally {
       current = null;
-      submit.disabled = false;
+      inputs.forEach((c) => {
+        c.disabled = false;
+      });
       progress.stop();
     }
   });

@@ -46,7 +46,7 @@ export async function render(container, ctx) {
         text: user.disabled ? 'Enable' : 'Disable',
         onclick: () => change({ disabled: !user.disabled }, `${user.display_name} is ${user.disabled ? 'enabled' : 'disabled'}.`),
       });
-      const reset = h('button', { type: 'button', class: 'button button--small button--quiet', 'data-testid': 'user-reset-password', text: 'Reset password', onclick: () => resetPassword() });
+      const reset = h('button', { type: 'button', class: 'button button--small', 'data-testid': 'user-reset-password', text: 'Reset password', onclick: () => resetPassword() });
       replace(
         tr,
         h('td', { 'data-label': 'Name' }, h('span', { 'data-testid': 'user-name', text: user.display_name }), isMe ? h('span', { class: 'badge', text: 'you' }) : null),
