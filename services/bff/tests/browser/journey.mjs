@@ -1,20 +1,27 @@
 #!/usr/bin/env node
-// The Folio portal, clicked through in Chromium the way a person would use it.
+// The Folio portal, clicked through in Chromium the way a person would use it,
+// against a running system (`folio up`): sign in, documents and versions,
+// tasks, activity, users and roles, keyboard use, a phone-sized screen, and
+// the errors a person must see (wrong password, too large, no permission,
+// server down).
 //
 // Environment:
-//   FOLIO_BASE_URL         where the bff serves the portal, e.g. http://127.0.0.1:8080
-//   FOLIO_ADMIN_EMAIL      an enabled admin of an organisation
-//   FOLIO_ADMIN_PASSWORD   that admin's password
-//   FOLIO_ARTIFACTS_DIR    where screenshots, the browser log and a Playwright
-//                          trace go (default: <tmp>/folio-journey)
-//   FOLIO_CHROMIUM         the Chromium binary (default: /usr/bin/chromium)
-//   FOLIO_STEP_TIMEOUT_MS  how long one action may wait (default: 15000)
+//   FOLIO_BASE_URL          where the bff serves the portal, e.g. http://127.0.0.1:8080
+//   FOLIO_ADMIN_EMAIL       an enabled admin of an organisation
+//   FOLIO_ADMIN_PASSWORD    that admin's password
+//   FOLIO_MAX_UPLOAD_BYTES  the bff's upload limit (FOLIO_BFF_MAX_UPLOAD_BYTES of
+//                           the system under test, in bytes; default 1048576).
+//                           The journey uploads a file just over it.
+//   FOLIO_ARTIFACTS_DIR     where screenshots, the browser log and a Playwright
+//                           trace go (default: <tmp>/folio-journey)
+//   FOLIO_CHROMIUM          the Chromium binary (default: /usr/bin/chromium)
+//   FOLIO_STEP_TIMEOUT_MS   how long one action may wait (default: 15000)
 //
 // Every step saves a screenshot. The run stops at the first failing step,
 // prints why, and exits 1; the last line is always "N passed, M failed".
 
 import { chromium } from 'playwright-core';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,12 +40,17 @@ function required(name) {
 const BASE_URL = required('FOLIO_BASE_URL').replace(/\/+$/, '');
 const ADMIN_EMAIL = required('FOLIO_ADMIN_EMAIL');
 const ADMIN_PASSWORD = required('FOLIO_ADMIN_PASSWORD');
+const MAX_UPLOAD = Number(process.env.FOLIO_MAX_UPLOAD_BYTES || 1048576);
 const ARTIFACTS = path.resolve(process.env.FOLIO_ARTIFACTS_DIR || path.join(os.tmpdir(), 'folio-journey'));
 const CHROMIUM = process.env.FOLIO_CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = Number(process.env.FOLIO_STEP_TIMEOUT_MS || 15000);
 
 if (!existsSync(CHROMIUM)) {
   console.error(`journey: no Chromium at ${CHROMIUM}. Install it (apt-get install -y chromium) or set FOLIO_CHROMIUM.`);
+  process.exit(2);
+}
+if (!Number.isSafeInteger(MAX_UPLOAD) || MAX_UPLOAD < 1 || MAX_UPLOAD > 64 << 20) {
+  console.error('journey: FOLIO_MAX_UPLOAD_BYTES must be a number of bytes from 1 to 64 MiB (start the system with a small limit).');
   process.exit(2);
 }
 
@@ -48,12 +60,20 @@ const RUN = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toStrin
 const DOC_TITLE = `Journey ${RUN} contract`;
 // A name with a space and non-ASCII letters exercises Content-Disposition.
 const FILE_NAME = `journey ${RUN} résumé.txt`;
-const V1 = Buffer.from(`Folio journey ${RUN}: version one.\nÄ line with ünïcödé.\n${'0123456789'.repeat(50)}\n`, 'utf8');
+// Large enough that a throttled upload shows its progress bar for a while.
+const V1 = Buffer.from(
+  `Folio journey ${RUN}: version one.\nÄ line with ünïcödé.\n${'0123456789abcdef'.repeat(64).concat('\n').repeat(Math.min(180, Math.floor(MAX_UPLOAD / 1100)))}`,
+  'utf8',
+);
 const V2 = Buffer.from(`Folio journey ${RUN}: version two, longer.\n${'abcdefghij'.repeat(120)}\n`, 'utf8');
+const TOO_LARGE = Buffer.alloc(MAX_UPLOAD + 64 * 1024, 'x');
 const TASK_TITLE = `Review ${RUN}`;
-const VIEWER_EMAIL = `viewer-${RUN}@example.com`;
-const VIEWER_NAME = `Viewer ${RUN}`;
-const VIEWER_PASSWORD = `pw-${RUN}-${'x'.repeat(12)}`;
+const TASK_TITLE_EDITED = `Review ${RUN} and sign`;
+const TASK_DUE = '2031-05-17';
+const KEYBOARD_TASK = `Typed ${RUN}`;
+const COLLEAGUE_EMAIL = `colleague-${RUN}@example.com`;
+const COLLEAGUE_NAME = `Colleague ${RUN}`;
+const COLLEAGUE_PASSWORD = `pw-${RUN}-${'x'.repeat(12)}`;
 
 // ---- harness ------------------------------------------------------------------------
 
@@ -67,28 +87,51 @@ function check(condition, message) {
 
 const browserLog = [];
 const pageErrors = [];
+let shotCounter = 0;
 
 function slug(text) {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
+function watch(page, who) {
+  page.on('console', (msg) => {
+    const line = `[${who}] [${msg.type()}] ${msg.text()}`;
+    browserLog.push(line);
+    // A CSP violation means the portal broke its own rules (inline script/style).
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(`CSP violation (${who}): ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => {
+    browserLog.push(`[${who}] [pageerror] ${err.message}`);
+    pageErrors.push(`uncaught error in the page (${who}): ${err.message}`);
+  });
+  page.on('requestfailed', (req) => browserLog.push(`[${who}] [requestfailed] ${req.method()} ${req.url()} ${req.failure()?.errorText}`));
+  page.setDefaultTimeout(TIMEOUT);
+  page.setDefaultNavigationTimeout(Math.max(TIMEOUT, 30000));
+}
+
+const LAUNCH_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-extensions',
+  '--disable-default-apps',
+  '--mute-audio',
+];
+
 async function main() {
   await mkdir(ARTIFACTS, { recursive: true });
+  // Only what an earlier run left here; the folder may hold other things.
+  for (const name of await readdir(ARTIFACTS)) {
+    if (/\.png$|^browser\.log$|^trace\.zip$|^downloaded-/.test(name)) await rm(path.join(ARTIFACTS, name), { force: true });
+  }
   console.log(`journey: ${BASE_URL} as ${ADMIN_EMAIL}; artifacts in ${ARTIFACTS}`);
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
   const context = await browser.newContext({
     viewport: { width: 1280, height: 860 },
     acceptDownloads: true,
@@ -97,39 +140,31 @@ async function main() {
   });
   await context.tracing.start({ screenshots: true, snapshots: true });
   const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.setDefaultNavigationTimeout(Math.max(TIMEOUT, 30000));
+  watch(page, 'admin');
 
-  page.on('console', (msg) => {
-    const line = `[${msg.type()}] ${msg.text()}`;
-    browserLog.push(line);
-    // A CSP violation means the portal broke its own rules (inline script/style).
-    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) pageErrors.push(`CSP violation: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => {
-    browserLog.push(`[pageerror] ${err.message}`);
-    pageErrors.push(`uncaught error in the page: ${err.message}`);
-  });
-  page.on('requestfailed', (req) => browserLog.push(`[requestfailed] ${req.method()} ${req.url()} ${req.failure()?.errorText}`));
-
-  const state = { page };
+  // Steps may open more browsers (a colleague, a phone) and say which page
+  // the step's screenshot shows by setting state.shot.
+  const state = { browser, context, page, shot: null, closers: [] };
   let passed = 0;
   let failed = 0;
   let index = 0;
   for (const { name, run } of steps) {
     index += 1;
+    shotCounter = 0;
+    state.shot = null;
     const shot = path.join(ARTIFACTS, `${String(index).padStart(2, '0')}-${slug(name)}.png`);
     const started = Date.now();
     try {
-      await run(state);
+      await run(state, index);
       if (pageErrors.length) throw new StepFailure(pageErrors.join('; '));
-      await screenshot(page, shot);
+      await screenshot(state.shot || page, shot);
       passed += 1;
       console.log(`  ok   ${String(index).padStart(2)} ${name} (${Date.now() - started} ms)`);
     } catch (err) {
       failed += 1;
       const failShot = shot.replace(/\.png$/, '-FAILED.png');
-      await screenshot(page, failShot).catch(() => {});
+      const shown = state.shot || page;
+      await screenshot(shown, failShot).catch(() => {});
       const message = err instanceof StepFailure
         ? err.message
         : String(err?.message || err)
@@ -140,7 +175,7 @@ async function main() {
             .join('\n       ');
       console.error(`  FAIL ${String(index).padStart(2)} ${name}: ${message}`);
       console.error(`       screenshot: ${failShot}`);
-      const visibleError = await page
+      const visibleError = await shown
         .locator('[data-testid="error-message"], [role="alert"] .inline-message, .inline-message--error')
         .first()
         .textContent({ timeout: 500 })
@@ -150,6 +185,7 @@ async function main() {
     }
   }
 
+  for (const close of state.closers) await close().catch(() => {});
   await context.tracing.stop({ path: path.join(ARTIFACTS, 'trace.zip') }).catch(() => {});
   await writeFile(path.join(ARTIFACTS, 'browser.log'), browserLog.join('\n') + '\n');
   await browser.close();
@@ -169,6 +205,14 @@ async function screenshot(page, file) {
   await page.screenshot({ path: file, fullPage: true });
 }
 
+/** An extra screenshot in the middle of step `index`. */
+async function extraShot(page, index, what, { fullPage = true } = {}) {
+  shotCounter += 1;
+  const letter = String.fromCharCode(96 + shotCounter);
+  const file = path.join(ARTIFACTS, `${String(index).padStart(2, '0')}${letter}-${slug(what)}.png`);
+  await page.screenshot({ path: file, fullPage });
+}
+
 async function gotoSection(page, navTestId, viewTestId) {
   await byTestId(page, navTestId).click();
   await byTestId(page, viewTestId).waitFor();
@@ -176,6 +220,43 @@ async function gotoSection(page, navTestId, viewTestId) {
 
 function taskItem(page, title) {
   return page.getByTestId('task-item').filter({ has: page.getByTestId('task-title').getByText(title, { exact: true }) });
+}
+
+async function signIn(page, email, password) {
+  await page.goto(`${BASE_URL}/`);
+  await byTestId(page, 'login-email').fill(email);
+  await byTestId(page, 'login-password').fill(password);
+  await byTestId(page, 'login-submit').click();
+  await byTestId(page, 'documents-view').waitFor();
+}
+
+async function openDocument(page, title) {
+  await page.goto(`${BASE_URL}/#/documents?q=${encodeURIComponent(RUN)}`);
+  const link = byTestId(page, 'document-link').filter({ hasText: title });
+  await link.click();
+  await byTestId(page, 'document-view').waitFor();
+  await byTestId(page, 'document-title').filter({ hasText: title }).waitFor();
+}
+
+/** What has keyboard focus: its test id (or tag) and whether a focus ring shows. */
+function describeFocus(page) {
+  return page.evaluate(() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const visible = (node) => {
+      const style = getComputedStyle(node);
+      const outline = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+      return outline || (style.boxShadow && style.boxShadow !== 'none');
+    };
+    // A visually hidden control (the file input) shows focus on its drop zone.
+    let ring = visible(el);
+    if (!ring && el.closest('.dropzone')) ring = visible(el.closest('.dropzone'));
+    return {
+      id: el.dataset.testid || el.id || el.tagName.toLowerCase(),
+      label: (el.getAttribute('aria-label') || el.textContent || el.name || '').trim().slice(0, 40),
+      ring,
+    };
+  });
 }
 
 // ---- the journey ------------------------------------------------------------------------
@@ -198,16 +279,24 @@ step('wrong password is refused with a visible error', async ({ page }) => {
   check(await byTestId(page, 'login-email').isVisible(), 'the sign-in form went away after a wrong password');
 });
 
-step('sign in', async ({ page }) => {
-  await byTestId(page, 'login-email').fill(ADMIN_EMAIL);
-  await byTestId(page, 'login-password').fill(ADMIN_PASSWORD);
-  await byTestId(page, 'login-submit').click();
+step('sign in with the keyboard only', async ({ page }) => {
+  await page.goto(`${BASE_URL}/`);
+  await byTestId(page, 'login-email').waitFor();
+  const first = await describeFocus(page);
+  check(first?.id === 'login-email', `the email field should have focus on the sign-in page, not ${first?.id}`);
+  await page.keyboard.type(ADMIN_EMAIL);
+  await page.keyboard.press('Tab');
+  const second = await describeFocus(page);
+  check(second?.id === 'login-password', `Tab from the email should reach the password, not ${second?.id}`);
+  check(second.ring, 'the focused password field shows no focus ring');
+  await page.keyboard.type(ADMIN_PASSWORD);
+  await page.keyboard.press('Enter');
   await byTestId(page, 'documents-view').waitFor();
   await byTestId(page, 'current-user').waitFor();
   check(await byTestId(page, 'nav-users').isVisible(), 'an admin should see the Users section');
 });
 
-step('add a document with the file picker', async ({ page }) => {
+step('add a document with the file picker and see the progress bar', async ({ page, context }, index) => {
   await byTestId(page, 'add-document').click();
   await byTestId(page, 'new-document-view').waitFor();
   await byTestId(page, 'file-input').setInputFiles({ name: FILE_NAME, mimeType: 'text/plain', buffer: V1 });
@@ -216,8 +305,31 @@ step('add a document with the file picker', async ({ page }) => {
   await byTestId(page, 'new-document-description').fill('Added by the browser journey test.');
   await byTestId(page, 'new-document-tags').fill(`journey, run-${RUN}`);
   await byTestId(page, 'new-document-note').fill('first draft');
-  await byTestId(page, 'new-document-submit').click();
-  await byTestId(page, 'document-view').waitFor();
+  // A slow uplink, so that the progress bar is there to be seen.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 20,
+    downloadThroughput: -1,
+    uploadThroughput: Math.max(16 * 1024, Math.floor(V1.length / 2.5)),
+  });
+  try {
+    await byTestId(page, 'new-document-submit').click();
+    const bar = byTestId(page, 'upload-progress-bar');
+    await bar.waitFor();
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid="upload-progress-bar"]');
+      return el && el.value > 0 && el.value < 100;
+    });
+    const text = await byTestId(page, 'upload-progress-text').textContent();
+    check(/Uploading… \d+%/.test(text || ''), `the progress text says "${text}"`);
+    await extraShot(page, index, 'upload in progress', { fullPage: false });
+    await byTestId(page, 'document-view').waitFor({ timeout: 60000 });
+  } finally {
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await cdp.detach();
+  }
   const title = await byTestId(page, 'document-title').textContent();
   check(title === DOC_TITLE, `the document page shows the title "${title}", expected "${DOC_TITLE}"`);
   check((await page.getByTestId('version-row').count()) === 1, 'a new document should have exactly one version');
@@ -233,9 +345,15 @@ step('find the document in the list', async ({ page }) => {
   await byTestId(page, 'search-tag').fill(`run-${RUN}`);
   await byTestId(page, 'search-q').fill('');
   await byTestId(page, 'search-submit').click();
+  await page.waitForURL(/tag=/);
   await byTestId(page, 'document-link').filter({ hasText: DOC_TITLE }).waitFor();
+  check((await byTestId(page, 'document-item').count()) === 1, 'filtering by the run tag should find exactly one document');
+});
+
+step('open the document', async ({ page }) => {
   await byTestId(page, 'document-link').filter({ hasText: DOC_TITLE }).click();
   await byTestId(page, 'document-view').waitFor();
+  await byTestId(page, 'document-title').filter({ hasText: DOC_TITLE }).waitFor();
 });
 
 step('upload a second version', async ({ page }) => {
@@ -254,6 +372,17 @@ step('identical content adds no version', async ({ page }) => {
   await byTestId(page, 'version-submit').click();
   await byTestId(page, 'version-identical').waitFor();
   check((await byTestId(page, 'version-row').count()) === 2, 'an identical upload must not add a version');
+});
+
+step('a file over the limit is refused with a visible error', async ({ page }) => {
+  await byTestId(page, 'version-file-input').setInputFiles({ name: 'too-large.bin', mimeType: 'application/octet-stream', buffer: TOO_LARGE });
+  await byTestId(page, 'version-submit').click();
+  const error = byTestId(page, 'version-error');
+  await error.waitFor({ timeout: 60000 });
+  const text = (await error.textContent()) || '';
+  check(/too large/i.test(text), `expected a "too large" error, the page shows "${text.trim()}"`);
+  check((await byTestId(page, 'version-row').count()) === 2, 'a refused upload must not add a version');
+  check(!(await byTestId(page, 'version-progress').isVisible()), 'the progress bar is still shown after the upload failed');
 });
 
 step('download version 1 and compare the bytes', async ({ page }) => {
@@ -288,22 +417,97 @@ step('assign the task to myself', async ({ page }) => {
   await item.getByTestId('task-assignee-name').filter({ hasText: 'Assigned to you' }).waitFor();
 });
 
+step('edit the task', async ({ page }, index) => {
+  const id = await taskItem(page, TASK_TITLE).getAttribute('data-task-id');
+  const item = page.locator(`[data-testid="task-item"][data-task-id="${id}"]`);
+  await item.getByTestId('task-edit').click();
+  await item.getByTestId('task-save').waitFor();
+  await item.getByTestId('task-title-input').fill(TASK_TITLE_EDITED);
+  await item.getByTestId('task-description-input').fill('Check the second draft, then sign it.');
+  await item.getByTestId('task-due-input').fill(TASK_DUE);
+  await item.getByTestId('task-status-input').selectOption('in_progress');
+  await extraShot(page, index, 'editing a task');
+  await item.getByTestId('task-save').click();
+  await item.getByTestId('task-title').filter({ hasText: TASK_TITLE_EDITED }).waitFor();
+  check((await item.getByTestId('task-status').getAttribute('data-status')) === 'in_progress', 'the task should be in progress');
+  const meta = (await item.textContent()) || '';
+  check(meta.includes('17 May 2031'), `the task does not show its due date: "${meta}"`);
+  check(meta.includes('then sign it'), 'the task does not show its new description');
+});
+
 step('complete the task', async ({ page }) => {
-  const item = taskItem(page, TASK_TITLE);
+  const item = taskItem(page, TASK_TITLE_EDITED);
   await item.getByTestId('task-complete').click();
   await item.locator('[data-testid="task-status"][data-status="done"]').waitFor();
 });
 
+step('keyboard: Tab reaches every control with a visible focus ring', async ({ page }) => {
+  await page.reload();
+  await byTestId(page, 'document-view').waitFor();
+  await byTestId(page, 'task-item').first().waitFor();
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press('Tab');
+  const skip = await describeFocus(page);
+  check(skip?.id === 'skip-link', `the first Tab should reach "Skip to content", not ${skip?.id}`);
+  check(await page.locator('#skip-link').isVisible(), 'the skip link does not show when focused');
+  const seen = new Map();
+  const noRing = [];
+  for (let i = 0; i < 80; i += 1) {
+    await page.keyboard.press('Tab');
+    const focus = await describeFocus(page);
+    if (!focus) break;
+    if (seen.has(focus.id) && focus.id === 'skip-link') break;
+    seen.set(focus.id, focus);
+    if (!focus.ring) noRing.push(`${focus.id} "${focus.label}"`);
+  }
+  const wanted = [
+    'nav-documents', 'nav-tasks', 'nav-activity', 'nav-users', 'nav-account', 'sign-out',
+    'download-current', 'document-edit', 'document-delete', 'download-version-1', 'download-version-2',
+    'task-reopen', 'task-assignee', 'task-edit', 'task-delete',
+    'task-title-input', 'task-due-input', 'task-add', 'version-file-input', 'version-note', 'version-submit',
+  ];
+  const missing = wanted.filter((id) => !seen.has(id));
+  check(!missing.length, `Tab never reached: ${missing.join(', ')}`);
+  check(!noRing.length, `focused without a visible focus ring: ${noRing.join(', ')}`);
+});
+
+step('keyboard: add and complete a task, open the file chooser', async ({ page }) => {
+  const form = byTestId(page, 'new-task-form');
+  await form.getByTestId('task-title-input').focus();
+  await page.keyboard.type(KEYBOARD_TASK);
+  await page.keyboard.press('Enter');
+  const item = taskItem(page, KEYBOARD_TASK);
+  await item.waitFor();
+  const after = await describeFocus(page);
+  check(after?.id === 'task-title-input', `after adding, focus should return to the task title, not ${after?.id}`);
+  await item.getByTestId('task-complete').focus();
+  await page.keyboard.press('Enter');
+  await item.locator('[data-testid="task-status"][data-status="done"]').waitFor();
+  await byTestId(page, 'version-file-input').focus();
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Space')]);
+  check(chooser, 'Space on the focused file picker did not open the file chooser');
+});
+
+step('delete a task', async ({ page }) => {
+  const item = taskItem(page, KEYBOARD_TASK);
+  await item.getByTestId('task-delete').click();
+  await item.getByTestId('task-delete-confirm').click();
+  await item.waitFor({ state: 'detached' });
+  check((await taskItem(page, TASK_TITLE_EDITED).count()) === 1, 'the other task went away too');
+});
+
 step('see it in my tasks', async ({ page }) => {
   await gotoSection(page, 'nav-tasks', 'my-tasks-view');
-  const item = taskItem(page, TASK_TITLE);
+  const item = taskItem(page, TASK_TITLE_EDITED);
   await item.waitFor();
   check((await item.getByTestId('task-status').getAttribute('data-status')) === 'done', 'my tasks should show the task as done');
   await item.getByTestId('task-document-link').filter({ hasText: DOC_TITLE }).waitFor();
+  check((await taskItem(page, KEYBOARD_TASK).count()) === 0, 'a deleted (unassigned) task shows in my tasks');
 });
 
 step('see the activity', async ({ page }) => {
   await gotoSection(page, 'nav-activity', 'activity-view');
+  await page.locator('[data-testid="activity-item"][data-kind="task_deleted"]').filter({ hasText: DOC_TITLE }).first().waitFor();
   await page.locator('[data-testid="activity-item"][data-kind="task_updated"]').first().waitFor();
   await page.locator('[data-testid="activity-item"][data-kind="version_added"]').filter({ hasText: DOC_TITLE }).first().waitFor();
   await page.locator('[data-testid="activity-item"][data-kind="document_created"]').filter({ hasText: DOC_TITLE }).first().waitFor();
@@ -311,20 +515,145 @@ step('see the activity', async ({ page }) => {
 
 step('provision a viewer', async ({ page }) => {
   await gotoSection(page, 'nav-users', 'users-view');
-  await byTestId(page, 'new-user-email').fill(VIEWER_EMAIL);
-  await byTestId(page, 'new-user-name').fill(VIEWER_NAME);
+  await byTestId(page, 'new-user-email').fill(COLLEAGUE_EMAIL);
+  await byTestId(page, 'new-user-name').fill(COLLEAGUE_NAME);
   await byTestId(page, 'new-user-role').selectOption('viewer');
-  await byTestId(page, 'new-user-password').fill(VIEWER_PASSWORD);
+  await byTestId(page, 'new-user-password').fill(COLLEAGUE_PASSWORD);
   await byTestId(page, 'new-user-submit').click();
-  const row = page.locator(`[data-testid="user-row"][data-email="${VIEWER_EMAIL}"]`);
+  const row = page.locator(`[data-testid="user-row"][data-email="${COLLEAGUE_EMAIL}"]`);
   await row.waitFor();
   check((await row.getByTestId('user-role').inputValue()) === 'viewer', 'the new user is not a viewer');
   check((await row.getByTestId('user-status').textContent()) === 'Enabled', 'the new user is not enabled');
 });
 
+step('make the viewer an editor', async ({ page }) => {
+  const row = page.locator(`[data-testid="user-row"][data-email="${COLLEAGUE_EMAIL}"]`);
+  await row.getByTestId('user-role').selectOption('editor');
+  await byTestId(page, 'status-message').filter({ hasText: `${COLLEAGUE_NAME} is now editor` }).waitFor();
+  await page.reload();
+  await byTestId(page, 'users-view').waitFor();
+  check((await row.getByTestId('user-role').inputValue()) === 'editor', 'the role change did not stick');
+});
+
+step('the colleague signs in in another browser', async (state) => {
+  const context = await state.browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-GB', timezoneId: 'UTC' });
+  state.closers.push(() => context.close());
+  const colleague = await context.newPage();
+  watch(colleague, 'colleague');
+  state.colleague = colleague;
+  state.shot = colleague;
+  await signIn(colleague, COLLEAGUE_EMAIL, COLLEAGUE_PASSWORD);
+  check(await byTestId(colleague, 'add-document').isVisible(), 'an editor should be able to add documents');
+  check(!(await byTestId(colleague, 'nav-users').count()), 'an editor should not see the Users section');
+  await openDocument(colleague, DOC_TITLE);
+  await byTestId(colleague, 'new-task-form').waitFor();
+});
+
+step('a role taken away is refused at once, with a visible error', async (state) => {
+  const { page, colleague } = state;
+  state.shot = colleague;
+  const row = page.locator(`[data-testid="user-row"][data-email="${COLLEAGUE_EMAIL}"]`);
+  await row.getByTestId('user-role').selectOption('viewer');
+  await byTestId(page, 'status-message').filter({ hasText: `${COLLEAGUE_NAME} is now viewer` }).waitFor();
+  // The colleague's page still shows the form it had; the bff now says no.
+  const form = byTestId(colleague, 'new-task-form');
+  await form.getByTestId('task-title-input').fill(`Not allowed ${RUN}`);
+  await form.getByTestId('task-add').click();
+  const error = byTestId(colleague, 'task-add-error');
+  await error.waitFor();
+  const text = (await error.textContent()) || '';
+  check(/permission/i.test(text), `expected a "no permission" error, the page shows "${text.trim()}"`);
+});
+
+step('a viewer sees no controls that change things', async (state) => {
+  const { colleague } = state;
+  state.shot = colleague;
+  await colleague.reload();
+  await byTestId(colleague, 'document-view').waitFor();
+  await byTestId(colleague, 'download-version-1').waitFor();
+  for (const id of ['new-task-form', 'document-edit', 'document-delete', 'version-submit', 'task-complete', 'task-reopen']) {
+    check(!(await byTestId(colleague, id).count()), `a viewer sees "${id}"`);
+  }
+  await colleague.goto(`${BASE_URL}/#/documents/new`);
+  await byTestId(colleague, 'not-allowed').waitFor();
+});
+
+step('disabling a user ends their session', async (state) => {
+  const { page, colleague } = state;
+  state.shot = colleague;
+  const row = page.locator(`[data-testid="user-row"][data-email="${COLLEAGUE_EMAIL}"]`);
+  await row.getByTestId('user-disable').click();
+  await row.getByTestId('user-status').filter({ hasText: 'Disabled' }).waitFor();
+  await byTestId(colleague, 'nav-tasks').click();
+  await byTestId(colleague, 'login-email').waitFor();
+  await byTestId(colleague, 'status-message').filter({ hasText: /session has ended/i }).waitFor();
+  await byTestId(colleague, 'login-email').fill(COLLEAGUE_EMAIL);
+  await byTestId(colleague, 'login-password').fill(COLLEAGUE_PASSWORD);
+  await byTestId(colleague, 'login-submit').click();
+  const error = byTestId(colleague, 'login-error');
+  await error.waitFor();
+  check(/wrong email or password/i.test((await error.textContent()) || ''), 'a disabled user should be refused like a wrong password');
+});
+
+step('the server is down: visible errors, then recovery', async ({ page }, index) => {
+  // From the browser's side a stopped bff is a refused connection.
+  await page.route('**/api/v1/**', (route) => route.abort('connectionrefused'));
+  try {
+    await gotoSection(page, 'nav-activity', 'activity-view');
+    const error = byTestId(page, 'activity-error');
+    await error.waitFor();
+    check(/cannot reach folio/i.test((await error.textContent()) || ''), 'the activity page does not say Folio cannot be reached');
+    await extraShot(page, index, 'activity while the server is down');
+    await gotoSection(page, 'nav-documents', 'documents-view');
+    await byTestId(page, 'documents-error').filter({ hasText: /cannot reach folio/i }).waitFor();
+    await byTestId(page, 'sign-out').click();
+    await byTestId(page, 'error-message').filter({ hasText: /could not sign out.*cannot reach folio/i }).waitFor();
+    check(await byTestId(page, 'current-user').isVisible(), 'a failed sign-out must not pretend to have signed out');
+  } finally {
+    await page.unroute('**/api/v1/**');
+  }
+  await gotoSection(page, 'nav-activity', 'activity-view');
+  await byTestId(page, 'activity-item').first().waitFor();
+});
+
+step('on a phone', async (state, index) => {
+  const context = await state.browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+  });
+  state.closers.push(() => context.close());
+  const phone = await context.newPage();
+  watch(phone, 'phone');
+  state.shot = phone;
+  await phone.goto(`${BASE_URL}/`);
+  await byTestId(phone, 'login-email').waitFor();
+  await extraShot(phone, index, 'phone sign in');
+  await signIn(phone, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await extraShot(phone, index, 'phone documents');
+  await openDocument(phone, DOC_TITLE);
+  // Nothing may stick out sideways: a phone page scrolls only down.
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(overflow <= 0, `the document page is ${overflow}px wider than the phone`);
+  for (const id of ['download-current', 'download-version-1', 'task-add', 'version-submit', 'nav-tasks', 'sign-out']) {
+    const box = await byTestId(phone, id).first().boundingBox();
+    check(box && box.x >= 0 && box.x + box.width <= 390, `"${id}" is not fully on the phone's screen`);
+    check(box.height >= 32, `"${id}" is too small to tap (${Math.round(box.height)}px high)`);
+  }
+  await gotoSection(phone, 'nav-users', 'users-view');
+  const usersOverflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(usersOverflow <= 0, `the users page is ${usersOverflow}px wider than the phone`);
+  await extraShot(phone, index, 'phone users');
+  await openDocument(phone, DOC_TITLE);
+});
+
 step('sign out', async ({ page }) => {
   await byTestId(page, 'sign-out').click();
   await byTestId(page, 'login-email').waitFor();
+  await byTestId(page, 'status-message').filter({ hasText: /signed out/i }).waitFor();
   await page.reload();
   await byTestId(page, 'login-email').waitFor();
   check(!(await byTestId(page, 'current-user').count()), 'still signed in after reloading');
