@@ -118,7 +118,8 @@ async fn list(
     }))
 }
 
-fn created(location: &str, body: impl serde::Serialize) -> Result<Response, ApiError> {
+/// 201 with the created resource's path in `Location`.
+pub(super) fn created(location: &str, body: impl serde::Serialize) -> Result<Response, ApiError> {
     let location =
         HeaderValue::from_str(location).map_err(|_| ApiError::Internal("location".into()))?;
     let mut response = (StatusCode::CREATED, Json(body)).into_response();

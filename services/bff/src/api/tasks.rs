@@ -6,12 +6,12 @@ use axum::{
     Json, Router,
     extract::{Path, Query, State},
     http::StatusCode,
-    response::{IntoResponse, Response},
+    response::Response,
     routing::{get, patch},
 };
 use folio_proto::documents::v1::{self as pb, list_tasks_request::Scope};
 
-use super::documents::status_code;
+use super::documents::{created, status_code};
 use crate::{
     domain::{
         forms::{NewTask, TaskPatch, TaskStatus, path_id},
@@ -117,7 +117,7 @@ async fn create(
         .await
         .map_err(|s| ApiError::from_status(&s, "document"))?
         .into_inner();
-    Ok((StatusCode::CREATED, Json(Task::from(task))).into_response())
+    created(&format!("/api/v1/tasks/{}", task.id), Task::from(task))
 }
 
 async fn update(

@@ -1,10 +1,11 @@
-//! Disagreements with `openapi/bff.yaml` that the browser journey and
-//! schemathesis found against the running system (`scripts/e2e`), each kept
-//! here as a test.
+//! Disagreements with `openapi/bff.yaml` found while testing the running
+//! system end to end (`scripts/e2e`: the browser journey, schemathesis), each
+//! kept here as a test.
 
 use folio_platform::db::Backend;
 use folio_testkit::backend_tests;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
 
 use super::helpers::TestSystem;
 
@@ -34,4 +35,27 @@ async fn versions_are_listed_newest_first(backend: Backend) {
         .map(|v| v["number"].as_u64().unwrap())
         .collect();
     assert_eq!(numbers, [3, 2, 1]);
+}
+
+backend_tests!(a_new_task_says_where_it_is);
+
+/// `createTask` 201 documents a `Location` header: the path of the new task.
+async fn a_new_task_says_where_it_is(backend: Backend) {
+    let system = TestSystem::spawn(backend).await;
+    let admin = system.signed_in("admin@acme.example").await;
+    let created = admin.add_document("Minutes", "minutes.txt", b"one").await;
+    let id = created["document"]["id"].as_str().unwrap().to_owned();
+    let task = admin
+        .json(
+            Method::POST,
+            &format!("/api/v1/documents/{id}/tasks"),
+            &json!({"title": "Read them"}),
+        )
+        .await;
+    assert_eq!(task.status, StatusCode::CREATED, "{}", task.text());
+    let task_id = task.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        task.header("location"),
+        Some(format!("/api/v1/tasks/{task_id}").as_str())
+    );
 }
