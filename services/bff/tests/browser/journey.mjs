@@ -356,6 +356,16 @@ step('open the document', async ({ page }) => {
   await byTestId(page, 'document-title').filter({ hasText: DOC_TITLE }).waitFor();
 });
 
+step('edit the document details', async ({ page }) => {
+  await byTestId(page, 'document-edit').click();
+  await byTestId(page, 'edit-description').fill('Added by the browser journey test, then edited.');
+  await byTestId(page, 'edit-tags').fill(`journey, run-${RUN}, edited`);
+  await byTestId(page, 'edit-save').click();
+  await byTestId(page, 'document-description').filter({ hasText: 'then edited' }).waitFor();
+  check((await byTestId(page, 'document-title').textContent()) === DOC_TITLE, 'the title changed although only the description and tags were edited');
+  check((await byTestId(page, 'document-tag').allTextContents()).includes('edited'), 'the new tag is not shown');
+});
+
 step('upload a second version', async ({ page }) => {
   await byTestId(page, 'version-file-input').setInputFiles({ name: FILE_NAME, mimeType: 'text/plain', buffer: V2 });
   await byTestId(page, 'version-note').fill('second draft');

@@ -59,7 +59,7 @@ export async function render(container, ctx) {
       h(
         'p',
         { class: 'muted' },
-        doc.tags.length ? h('span', { class: 'tags-inline' }, doc.tags.map((t) => h('a', { class: 'tag', href: `#/documents?tag=${encodeURIComponent(t)}`, text: t }))) : null,
+        doc.tags.length ? h('span', { class: 'tags-inline' }, doc.tags.map((t) => h('a', { class: 'tag', 'data-testid': 'document-tag', href: `#/documents?tag=${encodeURIComponent(t)}`, text: t }))) : null,
         doc.tags.length ? ' · ' : null,
         `Added by ${personName(doc.created_by)} `,
         timeEl(doc.created_at),
