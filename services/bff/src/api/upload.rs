@@ -78,10 +78,21 @@ pub(crate) async fn receive(
             ));
         }
         let text = field.text().await.map_err(|e| part_error(&e, limit))?;
-        texts.insert(name, text);
+        texts.insert(name, form_newlines(&text));
     };
     expect_end(multipart, limit).await?;
     pending.finish().await
+}
+
+/// Browsers send every line break of a form field as CRLF (HTML's
+/// multipart/form-data encoding); a text part means LF, as the same text in
+/// JSON would.
+fn form_newlines(text: &str) -> String {
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// The last path segment, without control characters, at most 255 bytes.

@@ -59,3 +59,45 @@ async fn a_new_task_says_where_it_is(backend: Backend) {
         Some(format!("/api/v1/tasks/{task_id}").as_str())
     );
 }
+
+backend_tests!(line_breaks_from_a_browser_form_are_kept);
+
+/// A browser sends a multi-line description or note of a form as CRLF
+/// (`multipart/form-data` encoding); the portal's "Add a document" refused
+/// them as control characters. The text means LF line breaks, which
+/// `Description` and `Note` allow.
+async fn line_breaks_from_a_browser_form_are_kept(backend: Backend) {
+    let system = TestSystem::spawn(backend).await;
+    let admin = system.signed_in("admin@acme.example").await;
+    let created = admin
+        .multipart(
+            "/api/v1/documents",
+            vec![
+                ("description", None, b"first line\r\nsecond line".to_vec()),
+                ("note", None, b"signed\r\nby both".to_vec()),
+                ("file", Some("minutes.txt"), b"one".to_vec()),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    assert_eq!(
+        created.json()["document"]["description"],
+        "first line\nsecond line"
+    );
+    assert_eq!(created.json()["version"]["note"], "signed\nby both");
+    let id = created.json()["document"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let added = admin
+        .multipart(
+            &format!("/api/v1/documents/{id}/versions"),
+            vec![
+                ("note", None, b"two\r\nlines".to_vec()),
+                ("file", Some("minutes.txt"), b"two".to_vec()),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
+    assert_eq!(added.json()["version"]["note"], "two\nlines");
+}

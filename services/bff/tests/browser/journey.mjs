@@ -302,7 +302,8 @@ step('add a document with the file picker and see the progress bar', async ({ pa
   await byTestId(page, 'file-input').setInputFiles({ name: FILE_NAME, mimeType: 'text/plain', buffer: V1 });
   await page.getByText(`Selected: ${FILE_NAME}`).waitFor();
   await byTestId(page, 'new-document-title').fill(DOC_TITLE);
-  await byTestId(page, 'new-document-description').fill('Added by the browser journey test.');
+  // Two lines: a browser sends form line breaks as CRLF.
+  await byTestId(page, 'new-document-description').fill('Added by the browser journey test.\nIt has a second line.');
   await byTestId(page, 'new-document-tags').fill(`journey, run-${RUN}`);
   await byTestId(page, 'new-document-note').fill('first draft');
   // A slow uplink, so that the progress bar is there to be seen.
@@ -332,6 +333,8 @@ step('add a document with the file picker and see the progress bar', async ({ pa
   }
   const title = await byTestId(page, 'document-title').textContent();
   check(title === DOC_TITLE, `the document page shows the title "${title}", expected "${DOC_TITLE}"`);
+  const description = await byTestId(page, 'document-description').textContent();
+  check(description === 'Added by the browser journey test.\nIt has a second line.', `the description came back as ${JSON.stringify(description)}`);
   check((await page.getByTestId('version-row').count()) === 1, 'a new document should have exactly one version');
 });
 
