@@ -56,19 +56,26 @@ async fn list(
     }))
 }
 
+/// The `status` query parameter, when given.
+fn status_filter(query: &HashMap<String, String>) -> Result<pb::TaskStatus, ApiError> {
+    Ok(query
+        .get("status")
+        .map(|s| TaskStatus::parse(s).map(status_code))
+        .transpose()?
+        .unwrap_or(pb::TaskStatus::Unspecified))
+}
+
 async fn of_document(
     State(state): State<AppState>,
     authed: Authed,
     Path(document_id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Items<Task>>, ApiError> {
     let id = path_id("document_id", &document_id)?;
-    list(
-        &state,
-        &authed,
-        Scope::DocumentId(id.to_string()),
-        pb::TaskStatus::Unspecified,
-    )
-    .await
+    let Query(query) =
+        query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
+    let status = status_filter(&query)?;
+    list(&state, &authed, Scope::DocumentId(id.to_string()), status).await
 }
 
 async fn assigned(
@@ -82,11 +89,7 @@ async fn assigned(
         None | Some("me") => authed.session.user_id,
         Some(id) => path_id("assignee", id)?,
     };
-    let status = query
-        .get("status")
-        .map(|s| TaskStatus::parse(s).map(status_code))
-        .transpose()?
-        .unwrap_or(pb::TaskStatus::Unspecified);
+    let status = status_filter(&query)?;
     list(
         &state,
         &authed,

@@ -131,6 +131,21 @@ pub fn path_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::invalid(field, format!("{field} must be a UUID")))
 }
 
+/// An optional field that is not nullable: absent is `None`, `null` is a
+/// wrong type (400), as the contract's strict bodies say.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    match Option::<T>::deserialize(deserializer)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom(
+            "invalid type: null, expected a value (leave the field out instead)",
+        )),
+    }
+}
+
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -238,8 +253,11 @@ impl NewUser {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[serde(default, deserialize_with = "present")]
     pub role: Option<Role>,
+    #[serde(default, deserialize_with = "present")]
     pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub disabled: Option<bool>,
 }
 
@@ -259,8 +277,11 @@ impl UserPatch {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentPatch {
+    #[serde(default, deserialize_with = "present")]
     pub title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub tags: Option<Vec<String>>,
 }
 
@@ -287,8 +308,11 @@ impl DocumentPatch {
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
     pub title: String,
+    #[serde(default, deserialize_with = "present")]
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub assignee_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub due_date: Option<String>,
 }
 
@@ -312,8 +336,11 @@ impl NewTask {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
+    #[serde(default, deserialize_with = "present")]
     pub title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub status: Option<TaskStatus>,
     #[serde(default, deserialize_with = "nullable")]
     pub assignee_id: Option<Option<String>>,
@@ -388,6 +415,26 @@ mod tests {
         assert!(serde_json::from_str::<TaskPatch>(r#"{"bogus":1}"#).is_err());
         let empty: TaskPatch = serde_json::from_str("{}").unwrap();
         assert!(empty.check().is_err());
+    }
+
+    #[test]
+    fn null_is_refused_where_the_contract_has_no_null() {
+        for body in [
+            r#"{"title":"t","status":null}"#,
+            r#"{"title":null}"#,
+            r#"{"description":null,"title":"t"}"#,
+        ] {
+            let err = serde_json::from_str::<TaskPatch>(body).unwrap_err();
+            assert!(err.is_data(), "{body}: {err}");
+        }
+        assert!(serde_json::from_str::<NewTask>(r#"{"title":"t","assignee_id":null}"#).is_err());
+        assert!(serde_json::from_str::<DocumentPatch>(r#"{"tags":null}"#).is_err());
+        assert!(serde_json::from_str::<UserPatch>(r#"{"disabled":null}"#).is_err());
+        // Where the contract allows null, it still clears.
+        let clear: TaskPatch =
+            serde_json::from_str(r#"{"assignee_id":null,"due_date":null}"#).unwrap();
+        assert_eq!(clear.assignee_id, Some(None));
+        assert_eq!(clear.due_date, Some(None));
     }
 
     #[test]

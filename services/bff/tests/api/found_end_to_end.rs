@@ -101,3 +101,77 @@ async fn line_breaks_from_a_browser_form_are_kept(backend: Backend) {
     assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
     assert_eq!(added.json()["version"]["note"], "two\nlines");
 }
+
+backend_tests!(document_tasks_filter_by_status_and_nulls_are_wrong_types);
+
+/// `listDocumentTasks` takes `status` ("Only tasks in this state"); the bff
+/// ignored it. And request bodies are strict: `null` where a field is not
+/// nullable is a wrong type (400), not "absent".
+async fn document_tasks_filter_by_status_and_nulls_are_wrong_types(backend: Backend) {
+    let system = TestSystem::spawn(backend).await;
+    let admin = system.signed_in("admin@acme.example").await;
+    let created = admin.add_document("Minutes", "minutes.txt", b"one").await;
+    let id = created["document"]["id"].as_str().unwrap().to_owned();
+    let tasks = format!("/api/v1/documents/{id}/tasks");
+    let mut ids = Vec::new();
+    for title in ["Read", "Sign"] {
+        let task = admin
+            .json(Method::POST, &tasks, &json!({ "title": title }))
+            .await;
+        assert_eq!(task.status, StatusCode::CREATED, "{}", task.text());
+        ids.push(task.json()["id"].as_str().unwrap().to_owned());
+    }
+    let done = admin
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/tasks/{}", ids[1]),
+            &json!({"status": "done"}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+
+    let only_done = admin.get(&format!("{tasks}?status=done")).await;
+    assert_eq!(only_done.status, StatusCode::OK);
+    let titles: Vec<_> = only_done.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(titles, ["Sign"]);
+    assert_eq!(
+        admin.get(&format!("{tasks}?status=open")).await.json()["items"][0]["title"],
+        "Read"
+    );
+    let bad = admin.get(&format!("{tasks}?status=finished")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.problem_type(), "validation-failed");
+
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            format!("/api/v1/tasks/{}", ids[0]),
+            json!({"title": "Read again", "status": null}),
+        ),
+        (
+            Method::POST,
+            tasks.clone(),
+            json!({"title": "Nobody's", "assignee_id": null}),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/documents/{id}"),
+            json!({"title": "Renamed", "tags": null}),
+        ),
+    ] {
+        let refused = admin.json(method, &path, &body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(refused.problem_type(), "validation-failed");
+    }
+    // Nothing changed.
+    let document = admin.get(&format!("/api/v1/documents/{id}")).await;
+    assert_eq!(document.json()["title"], "Minutes");
+    let all = admin.get(&tasks).await.json();
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
+    assert_eq!(all["items"][0]["title"], "Read");
+}
