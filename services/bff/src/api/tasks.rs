@@ -86,8 +86,14 @@ async fn assigned(
     let Query(query) =
         query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
     let assignee = match query.get("assignee").map(String::as_str) {
-        None | Some("me") => authed.session.user_id,
+        Some("me") => authed.session.user_id,
         Some(id) => path_id("assignee", id)?,
+        None => {
+            return Err(ApiError::invalid(
+                "assignee",
+                "assignee is required: me, or a user id",
+            ));
+        }
     };
     let status = status_filter(&query)?;
     list(

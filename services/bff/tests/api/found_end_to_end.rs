@@ -175,3 +175,19 @@ async fn document_tasks_filter_by_status_and_nulls_are_wrong_types(backend: Back
     assert_eq!(all["items"].as_array().unwrap().len(), 2);
     assert_eq!(all["items"][0]["title"], "Read");
 }
+
+backend_tests!(my_tasks_need_an_assignee);
+
+/// `listTasks` has `assignee` as a required query parameter; the bff took
+/// its absence for `me`.
+async fn my_tasks_need_an_assignee(backend: Backend) {
+    let system = TestSystem::spawn(backend).await;
+    let admin = system.signed_in("admin@acme.example").await;
+    let missing = admin.get("/api/v1/tasks").await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing.json()["errors"][0]["field"], "assignee");
+    assert_eq!(
+        admin.get("/api/v1/tasks?assignee=me").await.status,
+        StatusCode::OK
+    );
+}
