@@ -97,10 +97,11 @@ export async function render(container, ctx) {
       } else {
         notifyError(err, 'Could not load more documents.');
       }
-      more.hidden = !cursor && shown > 0;
+      // Later pages keep "Load more"; a first page that failed offers to try again.
+      more.hidden = shown > 0 && !cursor;
     } finally {
       more.disabled = false;
-      more.textContent = 'Load more';
+      more.textContent = shown === 0 ? 'Try again' : 'Load more';
     }
   }
   more.addEventListener('click', loadPage);
