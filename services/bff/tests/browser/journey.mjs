@@ -619,12 +619,17 @@ step('the server is down: visible errors, then recovery', async ({ page }, index
     await extraShot(page, index, 'activity while the server is down');
     await gotoSection(page, 'nav-documents', 'documents-view');
     await byTestId(page, 'documents-error').filter({ hasText: /cannot reach folio/i }).waitFor();
+    check((await byTestId(page, 'load-more').textContent()) === 'Try again', 'a failed first page should offer "Try again"');
     await byTestId(page, 'sign-out').click();
     await byTestId(page, 'error-message').filter({ hasText: /could not sign out.*cannot reach folio/i }).waitFor();
     check(await byTestId(page, 'current-user').isVisible(), 'a failed sign-out must not pretend to have signed out');
+    await extraShot(page, index, 'documents and sign-out while the server is down');
   } finally {
     await page.unroute('**/api/v1/**');
   }
+  await byTestId(page, 'load-more').click();
+  await byTestId(page, 'document-item').first().waitFor();
+  check(!(await byTestId(page, 'load-more').isVisible()), '"Try again" should go away once the documents are there');
   await gotoSection(page, 'nav-activity', 'activity-view');
   await byTestId(page, 'activity-item').first().waitFor();
 });
