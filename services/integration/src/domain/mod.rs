@@ -193,6 +193,28 @@ pub fn media_type_for(mime: Option<&str>) -> String {
     }
 }
 
+/// A file name OneDrive accepts: characters it forbids (`" * : < > ? / \ |`
+/// and control characters) become `_`, leading and trailing spaces and
+/// trailing dots go.
+pub fn onedrive_name(name: &str) -> String {
+    let replaced: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || "\"*:<>?/\\|".contains(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let trimmed = replaced.trim().trim_end_matches('.').trim_end();
+    if trimmed.is_empty() {
+        "document".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -248,6 +270,17 @@ mod tests {
         assert_eq!(under_folder(Some("unknown"), "docs", lookup), None);
         let cycle = |id: &str| Some(Some(if id == "a" { "b" } else { "a" }.to_owned()));
         assert_eq!(under_folder(Some("a"), "docs", cycle), Some(false));
+    }
+
+    #[test]
+    fn names_fit_onedrive() {
+        assert_eq!(onedrive_name("a:b*c?.txt"), "a_b_c_.txt");
+        assert_eq!(onedrive_name(" report. "), "report");
+        assert_eq!(onedrive_name("..."), "document");
+        assert_eq!(
+            onedrive_name("Übersicht #1 (50%).pdf"),
+            "Übersicht #1 (50%).pdf"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Engine, Lease, WorkError, connect::LEASE_WAIT};
 use crate::{
     documents::DocumentsError,
-    domain::Connection,
+    domain::{Connection, onedrive_name},
     error::Error,
     graph::{self, DriveItem, SIMPLE_LIMIT, UploadError, UploadTarget},
     store::items::{self, ItemFacts},
@@ -100,7 +100,7 @@ impl Engine {
             Some(row) => UploadTarget::Existing(row.item_id.clone()),
             None => UploadTarget::New {
                 parent: conn.folder_id.clone(),
-                name: version.file_name.clone(),
+                name: onedrive_name(&version.file_name),
             },
         };
         let chunked = version.size > SIMPLE_LIMIT;

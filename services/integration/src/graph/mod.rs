@@ -157,7 +157,8 @@ struct ErrorDetail {
     code: String,
 }
 
-/// Characters that must be escaped in a name put into a path segment.
+/// Characters escaped in a value put into a URL path by hand (the tenant
+/// in the token URL); the SDK escapes the path segments it builds itself.
 const SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
@@ -310,13 +311,9 @@ impl Graph {
         item: &str,
     ) -> Result<DriveItem, GraphError> {
         let client = self.sdk(credentials).await?;
-        let drive = client.drive(segment(drive));
+        let drive = client.drive(drive);
         let request = if item.starts_with('/') {
-            let path: Vec<String> = item
-                .split('/')
-                .filter(|p| !p.is_empty())
-                .map(segment)
-                .collect();
+            let path: Vec<&str> = item.split('/').filter(|p| !p.is_empty()).collect();
             if path.is_empty() {
                 drive.get_root()
             } else {
@@ -325,7 +322,7 @@ impl Graph {
                     .get_items()
             }
         } else {
-            drive.item(segment(item)).get_items()
+            drive.item(item).get_items()
         };
         json(request.send().await?).await
     }
@@ -339,7 +336,7 @@ impl Graph {
         link: Option<&str>,
     ) -> Result<DeltaPage, GraphError> {
         let client = self.sdk(credentials).await?;
-        let mut request = client.drive(segment(drive)).delta();
+        let mut request = client.drive(drive).delta();
         if let Some(link) = link {
             *request.as_mut() = self.graph_link(link)?;
         }
@@ -356,8 +353,8 @@ impl Graph {
     ) -> Result<impl Stream<Item = Result<Bytes, GraphError>> + Send + use<>, GraphError> {
         let client = self.sdk(credentials).await?;
         let request = client
-            .drive(segment(drive))
-            .item(segment(item))
+            .drive(drive)
+            .item(item)
             .get_items_content()
             .build()
             .await?
@@ -423,7 +420,7 @@ impl Graph {
         });
         let renewed: SubscriptionBody = json(
             client
-                .subscription(segment(id))
+                .subscription(id)
                 .update_subscription(&body)
                 .send()
                 .await?,
@@ -442,11 +439,7 @@ impl Graph {
         id: &str,
     ) -> Result<(), GraphError> {
         let client = self.sdk(credentials).await?;
-        let response = client
-            .subscription(segment(id))
-            .delete_subscription()
-            .send()
-            .await?;
+        let response = client.subscription(id).delete_subscription().send().await?;
         match check(response).await {
             Ok(_) | Err(GraphError::NotFound) => Ok(()),
             Err(e) => Err(e),
@@ -463,13 +456,13 @@ impl Graph {
         content: Bytes,
     ) -> Result<DriveItem, GraphError> {
         let client = self.sdk(credentials).await?;
-        let drive = client.drive(segment(drive));
+        let drive = client.drive(drive);
         let body = reqwest::Body::from(content);
         let request = match target {
-            UploadTarget::Existing(item) => drive.item(segment(item)).update_items_content(body),
+            UploadTarget::Existing(item) => drive.item(item).update_items_content(body),
             UploadTarget::New { parent, name } => drive
-                .item(segment(parent))
-                .upload_items_content(format!(":/{}:", segment(name)), body)
+                .item(parent)
+                .upload_items_content(format!(":/{name}:"), body)
                 .append_query_pair("@microsoft.graph.conflictBehavior", "rename"),
         };
         json(request.send().await?).await
@@ -488,13 +481,13 @@ impl Graph {
             upload_url: String,
         }
         let client = self.sdk(credentials).await?;
-        let drive = client.drive(segment(drive));
+        let drive = client.drive(drive);
         let request = match target {
-            UploadTarget::Existing(item) => drive.item(segment(item)).create_upload_session(
+            UploadTarget::Existing(item) => drive.item(item).create_upload_session(
                 &json!({ "item": { "@microsoft.graph.conflictBehavior": "replace" } }),
             ),
             UploadTarget::New { parent, name } => drive
-                .item(format!("{}:/{}:", segment(parent), segment(name)))
+                .item(format!("{parent}:/{name}:"))
                 .create_upload_session(
                     &json!({ "item": { "@microsoft.graph.conflictBehavior": "rename" } }),
                 ),

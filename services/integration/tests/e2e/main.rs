@@ -1,0 +1,7 @@
+#![allow(unreachable_pub)]
+//! The integration service driven end to end: the real users, documents and
+//! integration services over real mTLS, the fake Graph posting to the real
+//! webhook, on SQLite and on MariaDB/MySQL.
+
+mod helpers;
+mod journey;
