@@ -397,6 +397,26 @@ impl FakeGraph {
         self.lock().stats.preauthenticated_with_authorization
     }
 
+    /// POSTs every change notification sent so far again, newest first (a
+    /// late, reordered redelivery); returns the webhook's status codes.
+    pub async fn replay_notifications(&self) -> Vec<u16> {
+        let sent = self.lock().stats.sent.clone();
+        let mut statuses = Vec::new();
+        for (url, body) in sent.into_iter().rev() {
+            let status = self
+                .shared
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .map_or(0, |r| r.status().as_u16());
+            statuses.push(status);
+        }
+        statuses
+    }
+
     /// Successful webhook validation handshakes.
     pub fn validations(&self) -> u64 {
         self.lock().stats.validations

@@ -71,6 +71,12 @@ pub(crate) fn changed(shared: &Arc<Shared>, drive: &str) {
             .collect();
         (targets, state.faults.copies, state.faults.notify_delay)
     };
+    if !targets.is_empty() {
+        let mut state = shared.lock();
+        for (_, url, body) in &targets {
+            state.stats.sent.push((url.clone(), body.clone()));
+        }
+    }
     for (id, url, body) in targets {
         for _ in 0..copies {
             deliver(

@@ -176,6 +176,8 @@ pub(crate) struct Stats {
     pub(crate) simple_uploads: u64,
     pub(crate) preauthenticated_with_authorization: u64,
     pub(crate) validations: u64,
+    /// Every change notification sent: (webhook URL, body).
+    pub(crate) sent: Vec<(String, serde_json::Value)>,
 }
 
 #[derive(Debug, Default)]

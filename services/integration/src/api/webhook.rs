@@ -244,7 +244,8 @@ async fn accept(
 }
 
 /// Stores the notifications that belong to a connection and carry its
-/// clientState, in one transaction; returns how many.
+/// clientState, in one transaction; returns how many. A transaction that
+/// lost a deadlock is tried again.
 async fn store(
     engine: &Engine,
     endpoint: Endpoint,
@@ -253,16 +254,42 @@ async fn store(
     if notifications.is_empty() {
         return Ok(0);
     }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match store_once(engine, endpoint, &notifications).await {
+            Err(Error::Database(sqlx::Error::Database(e)))
+                if attempt < 3 && e.code().is_some_and(|c| c == "40001" || c == "1213") =>
+            {
+                tracing::info!("notification transaction deadlocked; retrying");
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn store_once(
+    engine: &Engine,
+    endpoint: Endpoint,
+    notifications: &[Notification],
+) -> Result<usize, Error> {
     let now = now_millis();
+    // Look the subscriptions up first, so the transaction starts with a
+    // write (on SQLite a read-then-write transaction can fail to upgrade).
+    let mut known: HashMap<&str, Option<(Uuid, String)>> = HashMap::new();
+    {
+        let mut db = engine.database().pool.acquire().await?;
+        for n in notifications {
+            if !known.contains_key(n.subscription_id.as_str()) {
+                let found = connections::by_subscription(&mut db, &n.subscription_id).await?;
+                known.insert(&n.subscription_id, found);
+            }
+        }
+    }
     let mut tx = engine.database().pool.begin().await?;
-    let mut known: HashMap<String, Option<(Uuid, String)>> = HashMap::new();
     let mut stored = 0;
     for n in notifications {
-        if !known.contains_key(&n.subscription_id) {
-            let found = connections::by_subscription(&mut tx, &n.subscription_id).await?;
-            known.insert(n.subscription_id.clone(), found);
-        }
-        let Some(Some((connection, client_state))) = known.get(&n.subscription_id) else {
+        let Some(Some((connection, client_state))) = known.get(n.subscription_id.as_str()) else {
             tracing::info!(subscription = %n.subscription_id, "notification for an unknown subscription dropped");
             continue;
         };
@@ -280,15 +307,8 @@ async fn store(
             (None, Endpoint::Notifications) => "change".to_owned(),
             (None, Endpoint::Lifecycle) => continue,
         };
-        inbox::insert(
-            &mut tx,
-            *connection,
-            &n.subscription_id,
-            &kind,
-            &n.resource,
-            now,
-        )
-        .await?;
+        // The connection row first, then the inbox: the order the worker
+        // takes them in, so the two never deadlock.
         match n.lifecycle_event.as_deref() {
             Some("reauthorizationRequired") => {
                 connections::request_renew(&mut tx, *connection).await?;
@@ -300,6 +320,15 @@ async fn store(
             // `missed`, a change, or an event we do not know: catch up.
             _ => connections::request_sync(&mut tx, *connection, now).await?,
         }
+        inbox::insert(
+            &mut tx,
+            *connection,
+            &n.subscription_id,
+            &kind,
+            &n.resource,
+            now,
+        )
+        .await?;
         stored += 1;
     }
     tx.commit().await?;

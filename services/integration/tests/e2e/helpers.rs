@@ -443,9 +443,13 @@ impl World {
         format!("http://127.0.0.1:{}{path}", self.integration.http_port)
     }
 
-    /// Waits until the connection has completed a sync that started after now.
+    /// Asks for a sync now and waits until one has completed after it.
     pub async fn next_sync(&self) {
         let before = self.connection().await.last_sync_at;
+        self.integration()
+            .sync_now(self.admin.request(pb::SyncNowRequest {}))
+            .await
+            .expect("sync now");
         eventually(Duration::from_secs(20), "a new sync", || async {
             let now = self.connection().await.last_sync_at;
             (!now.is_empty() && now != before).then_some(())

@@ -3,5 +3,6 @@
 //! integration services over real mTLS, the fake Graph posting to the real
 //! webhook, on SQLite and on MariaDB/MySQL.
 
+mod faults;
 mod helpers;
 mod journey;
