@@ -439,6 +439,10 @@ impl World {
         n
     }
 
+    pub fn write_secret(&self, name: &str, value: &str) {
+        std::fs::write(self.secrets.path().join(name), value).unwrap();
+    }
+
     pub fn webhook_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.integration.http_port)
     }

@@ -3,6 +3,8 @@
 //! integration services over real mTLS, the fake Graph posting to the real
 //! webhook, on SQLite and on MariaDB/MySQL.
 
+mod api;
+mod bad_input;
 mod faults;
 mod helpers;
 mod journey;
