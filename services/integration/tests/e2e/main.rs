@@ -8,3 +8,4 @@ mod bad_input;
 mod faults;
 mod helpers;
 mod journey;
+mod openapi;
