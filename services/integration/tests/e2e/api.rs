@@ -11,6 +11,9 @@ use tonic::Code;
 
 use crate::helpers::{APP_ID, DRIVE, SECRET_REF, World, eventually};
 
+/// A named change to a valid connect request.
+type Change = (&'static str, Box<dyn Fn(&mut pb::ConnectRequest)>);
+
 async fn only_the_bff_may_call(backend: Backend) {
     let world = World::start(backend).await;
     let port = world.integration.port;
@@ -56,7 +59,7 @@ async fn connecting_checks_roles_input_and_graph(backend: Backend) {
             .unwrap_err();
         assert_eq!(status.code(), Code::PermissionDenied);
     }
-    let bad: Vec<(&str, Box<dyn Fn(&mut pb::ConnectRequest)>)> = vec![
+    let bad: Vec<Change> = vec![
         ("app_id", Box::new(|r| r.app_id = "not-a-guid".into())),
         (
             "secret_ref",
@@ -83,7 +86,7 @@ async fn connecting_checks_roles_input_and_graph(backend: Backend) {
 
     // Graph says no.
     world.write_secret("wrong-secret", "not the secret");
-    let failures: Vec<(&str, Box<dyn Fn(&mut pb::ConnectRequest)>)> = vec![
+    let failures: Vec<Change> = vec![
         (
             "a missing secret",
             Box::new(|r| r.secret_ref = "no-such-secret".into()),

@@ -71,7 +71,6 @@ pub struct World {
     pub viewer: Actor,
     /// An admin of another organisation.
     pub stranger: Actor,
-    pub root: String,
     /// The connected folder.
     pub folder: String,
     /// A folder beside it, not mirrored.
@@ -199,7 +198,6 @@ impl World {
             editor,
             viewer,
             stranger,
-            root,
             folder,
             outside,
             integration: Instance {

@@ -62,12 +62,17 @@ fn the_contract_is_consistent() {
     }
     // Every example fits its schema.
     let batch = validator(&spec, "NotificationBatch");
-    for path in ["/api/v1/onedrive/notifications", "/api/v1/onedrive/lifecycle"] {
-        let example = &spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["example"];
+    for path in [
+        "/api/v1/onedrive/notifications",
+        "/api/v1/onedrive/lifecycle",
+    ] {
+        let example =
+            &spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["example"];
         assert!(batch.is_valid(example), "{path} example");
     }
     let problem = validator(&spec, "Problem");
-    let example = &spec["components"]["responses"]["Malformed"]["content"]["application/problem+json"]["example"];
+    let example = &spec["components"]["responses"]["Malformed"]["content"]["application/problem+json"]
+        ["example"];
     assert!(problem.is_valid(example));
     assert!(!problem.is_valid(&json!({ "type": "about:blank", "title": "x", "status": 400 })));
     assert!(!batch.is_valid(&json!({ "value": [{ "clientState": "x" }] })));
