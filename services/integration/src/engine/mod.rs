@@ -9,7 +9,10 @@ mod send;
 mod sync;
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -109,13 +112,23 @@ impl WorkError {
     }
 }
 
-/// A claim on a connection; renewed while work goes on.
+/// A claim on a connection; renewed in the background while work goes on.
 #[derive(Debug)]
 pub(crate) struct Lease {
     id: Uuid,
     token: String,
     duration: Duration,
-    last_beat: Mutex<Instant>,
+    lost: Arc<AtomicBool>,
+}
+
+/// Renews a lease every third of its duration until dropped.
+#[derive(Debug)]
+pub(crate) struct KeepAlive(tokio::task::JoinHandle<()>);
+
+impl Drop for KeepAlive {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Lease {
@@ -124,7 +137,7 @@ impl Lease {
             id,
             token: Uuid::new_v4().to_string(),
             duration,
-            last_beat: Mutex::new(Instant::now()),
+            lost: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -219,28 +232,44 @@ impl Engine {
         }
     }
 
-    /// Extends the lease when a third of it has passed; fails when it was lost.
-    async fn beat(&self, lease: &Lease) -> Result<(), WorkError> {
-        let due = {
-            let last = lease
-                .last_beat
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            last.elapsed() >= lease.duration / 3
-        };
-        if !due {
-            return Ok(());
+    /// Keeps the lease alive while the returned guard lives; marks it lost
+    /// when another worker has it.
+    fn keep_alive(&self, lease: &Lease) -> KeepAlive {
+        let (db, id, token, duration, lost) = (
+            self.db.clone(),
+            lease.id,
+            lease.token.clone(),
+            lease.duration,
+            lease.lost.clone(),
+        );
+        KeepAlive(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(duration / 3).await;
+                let until = now_millis() + millis(duration);
+                let renewed = match db.pool.acquire().await {
+                    Ok(mut conn) => connections::heartbeat(&mut conn, id, &token, until).await,
+                    Err(e) => Err(e.into()),
+                };
+                match renewed {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        lost.store(true, Ordering::SeqCst);
+                        return;
+                    }
+                    // A database hiccup: try again; the lease outlives it.
+                    Err(error) => tracing::warn!(%error, "cannot renew a lease"),
+                }
+            }
+        }))
+    }
+
+    /// Fails when the lease was lost, so the work stops before recording anything.
+    fn beat(&self, lease: &Lease) -> Result<(), WorkError> {
+        if lease.lost.load(Ordering::SeqCst) {
+            Err(WorkError::LeaseLost)
+        } else {
+            Ok(())
         }
-        let mut db = self.db.pool.acquire().await?;
-        let until = lease.until(now_millis());
-        if !connections::heartbeat(&mut db, lease.id, &lease.token, until).await? {
-            return Err(WorkError::LeaseLost);
-        }
-        *lease
-            .last_beat
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Instant::now();
-        Ok(())
     }
 
     async fn release(&self, lease: Lease) {

@@ -119,7 +119,7 @@ impl Engine {
                         .map(|(_, stream)| stream)
                 })
                 .await;
-            self.beat(lease).await.map_err(work_error)?;
+            self.beat(lease).map_err(work_error)?;
             match uploaded {
                 Ok(item) => item,
                 Err(UploadError::Source(e)) => return Err(documents_error(e)),

@@ -105,7 +105,9 @@ impl Engine {
             Ok(mut db) => inbox::newest_pending(&mut db, conn.id).await.ok().flatten(),
             Err(_) => None,
         };
+        let alive = self.keep_alive(&lease);
         let result = self.sync(&conn, &lease).await;
+        drop(alive);
         let now = now_millis();
         let t = &self.timing;
         let ended = match &result {
@@ -235,7 +237,7 @@ impl Engine {
                         // An item may repeat: its last appearance wins.
                         latest.insert(item.id.clone(), item);
                     }
-                    self.beat(lease).await?;
+                    self.beat(lease)?;
                     match (page.next_link, page.delta_link) {
                         (Some(next), _) => link = Some(next),
                         (None, Some(delta)) => break delta,
@@ -490,7 +492,7 @@ impl Engine {
         work: Work,
         lease: &Lease,
     ) -> Result<Option<String>, WorkError> {
-        self.beat(lease).await?;
+        self.beat(lease)?;
         let (org, drive) = (conn.org_id, conn.drive_id.as_str());
         match work {
             Work::Remove { item_id, document } => {

@@ -45,7 +45,7 @@ async fn webhook_refuses_bad_input(backend: Backend) {
     let world = World::start(backend).await;
     world.graph.add_file(DRIVE, &world.folder, "a.txt", "v1");
     let connection = world.connect().await;
-    world.next_sync().await;
+    world.settle().await;
     let inbox = world.inbox_rows().await;
     let deltas = world.graph.delta_requests();
     let documents = world.documents_list().await.len();

@@ -41,8 +41,7 @@ async fn duplicated_and_reordered_notifications(backend: Backend) {
         (world.versions(&doc.id).await.len() == 2).then_some(())
     })
     .await;
-    world.next_sync().await;
-    world.next_sync().await;
+    world.settle().await;
     assert_eq!(world.versions(&doc.id).await.len(), 2);
 
     // Two quick changes whose notifications arrive late and twice.
@@ -62,8 +61,7 @@ async fn duplicated_and_reordered_notifications(backend: Backend) {
     let settled = world.versions(&doc.id).await;
     let statuses = g.replay_notifications().await;
     assert!(statuses.iter().all(|s| *s == 202), "{statuses:?}");
-    world.next_sync().await;
-    world.next_sync().await;
+    world.settle().await;
     let after = world.versions(&doc.id).await;
     assert_eq!(after.len(), settled.len(), "replays add nothing");
     assert_no_repeats(&after);
@@ -77,7 +75,7 @@ async fn wrong_client_state_is_ignored(backend: Backend) {
     let file = g.add_file(DRIVE, &world.folder, "a.txt", "v1");
     let connection = world.connect().await;
     let doc = mirrored(&world, 1).await.remove(0);
-    world.next_sync().await;
+    world.settle().await;
 
     let inbox = world.inbox_rows().await;
     let deltas = g.delta_requests();
@@ -125,7 +123,7 @@ async fn gone_in_mid_paging_resyncs_without_duplicates(backend: Backend) {
     assert_eq!(g.gone_answers(), 1);
 
     // And an incremental delta fails on its second page.
-    world.next_sync().await;
+    world.settle().await;
     g.gone_at_page(DRIVE, 1);
     for file in &files[..4] {
         g.set_content(DRIVE, file, "v2");
@@ -141,7 +139,7 @@ async fn gone_in_mid_paging_resyncs_without_duplicates(backend: Backend) {
     })
     .await;
     assert_eq!(g.gone_answers(), 2);
-    world.next_sync().await;
+    world.settle().await;
     let docs = world.documents_list().await;
     assert_eq!(docs.len(), 7, "no duplicate documents");
     for doc in docs {
@@ -157,7 +155,7 @@ async fn throttling_waits_then_succeeds(backend: Backend) {
     let file = g.add_file(DRIVE, &world.folder, "a.txt", "v1");
     world.connect().await;
     let doc = mirrored(&world, 1).await.remove(0);
-    world.next_sync().await;
+    world.settle().await;
 
     g.throttle(2, 1, 429);
     let started = Instant::now();
@@ -251,7 +249,7 @@ async fn documents_down_loses_nothing(backend: Backend) {
     let file = world.graph.add_file(DRIVE, &world.folder, "a.txt", "v1");
     world.connect().await;
     let doc = mirrored(&world, 1).await.remove(0);
-    world.next_sync().await;
+    world.settle().await;
 
     world.stop_documents();
     tokio::time::sleep(Duration::from_millis(300)).await;

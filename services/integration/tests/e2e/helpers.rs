@@ -460,6 +460,26 @@ impl World {
     }
 }
 
+impl World {
+    /// A sync now, then until Graph sees no delta for a while: nothing is
+    /// left in flight.
+    pub async fn settle(&self) {
+        self.next_sync().await;
+        let mut last = self.graph.delta_requests();
+        let mut quiet_since = Instant::now();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while quiet_since.elapsed() < Duration::from_millis(1000) {
+            assert!(Instant::now() < deadline, "the connection never settled");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let now = self.graph.delta_requests();
+            if now != last {
+                last = now;
+                quiet_since = Instant::now();
+            }
+        }
+    }
+}
+
 /// Polls `check` until it returns `Some`, or panics after `timeout`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
 where
