@@ -367,16 +367,6 @@ pub async fn end_sync(
     Ok(done.rows_affected() == 1)
 }
 
-/// Marks that the next delta must enumerate everything again.
-#[instrument(skip_all)]
-pub async fn require_resync(conn: &mut AnyConnection, id: Uuid) -> Result<(), Error> {
-    sqlx::query("UPDATE connections SET resync = 1 WHERE id = ?")
-        .bind(id.to_string())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Graph throttles per tenant: pause every connection of it.
 #[instrument(skip_all)]
 pub async fn pause_tenant(

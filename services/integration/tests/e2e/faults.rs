@@ -224,6 +224,50 @@ async fn vanished_subscription_is_recreated(backend: Backend) {
     .await;
 }
 
+async fn lagging_delta_is_polled_again(backend: Backend) {
+    let world = World::start(backend).await;
+    let g = &world.graph;
+    let file = g.add_file(DRIVE, &world.folder, "a.txt", "v1");
+    world.connect().await;
+    let doc = mirrored(&world, 1).await.remove(0);
+    world.settle().await;
+
+    // Delta shows a change only 500 ms after it happened; the notification
+    // comes at once, so the first delta after it sees nothing.
+    g.set_delta_lag(Duration::from_millis(500));
+    let deltas = g.delta_requests();
+    g.set_content(DRIVE, &file, "v2");
+    eventually(
+        Duration::from_secs(10),
+        "version 2 from a follow-up delta",
+        || async { (world.versions(&doc.id).await.len() == 2).then_some(()) },
+    )
+    .await;
+    eventually(Duration::from_secs(10), "follow-up deltas", || async {
+        (g.delta_requests() >= deltas + 2).then_some(())
+    })
+    .await;
+}
+
+async fn safety_delta_catches_what_no_notification_said(backend: Backend) {
+    let mut timing = fast_timing();
+    timing.safety_sync = Duration::from_secs(1);
+    let world = World::start_with(backend, timing).await;
+    let g = &world.graph;
+    let file = g.add_file(DRIVE, &world.folder, "a.txt", "v1");
+    let connection = world.connect().await;
+    let doc = mirrored(&world, 1).await.remove(0);
+    // Notifications stop without anyone noticing (until renewal).
+    assert!(g.drop_subscription(&connection.subscription_id));
+    g.set_content(DRIVE, &file, "v2");
+    eventually(
+        Duration::from_secs(10),
+        "version 2 from the safety delta",
+        || async { (world.versions(&doc.id).await.len() == 2).then_some(()) },
+    )
+    .await;
+}
+
 async fn reauthorization_renews(backend: Backend) {
     let world = World::start(backend).await;
     let g = &world.graph;
@@ -391,6 +435,8 @@ folio_testkit::backend_tests!(
     gone_in_mid_paging_resyncs_without_duplicates,
     throttling_waits_then_succeeds,
     vanished_subscription_is_recreated,
+    lagging_delta_is_polled_again,
+    safety_delta_catches_what_no_notification_said,
     reauthorization_renews,
     documents_down_loses_nothing,
     two_instances_apply_each_change_once,

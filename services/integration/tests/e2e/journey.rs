@@ -160,6 +160,8 @@ async fn send_to_onedrive(backend: Backend) {
         .await;
     let document_id = uploaded.document.unwrap().id;
     let deltas_before = g.delta_requests();
+    // One fragment fails on the way: the uploader resumes from nextExpectedRanges.
+    g.fail_next_fragments(1);
 
     let sent = world
         .integration()
