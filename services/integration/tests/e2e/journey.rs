@@ -140,7 +140,12 @@ async fn mirror_journey(backend: Backend) {
             && e.document_id == nested_doc.id
             && e.actor_id == world.admin.user_id.to_string()
     }));
-    assert_eq!(world.connection().await.documents_mirrored, 3);
+    eventually(
+        Duration::from_secs(10),
+        "the mapping marked deleted",
+        || async { (world.connection().await.documents_mirrored == 3).then_some(()) },
+    )
+    .await;
     // Pre-authenticated URLs were always fetched without Authorization.
     assert_eq!(g.preauthenticated_with_authorization(), 0);
 }
