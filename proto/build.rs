@@ -3,6 +3,7 @@
 const PROTOS: &[&str] = &[
     "folio/users/v1/users.proto",
     "folio/documents/v1/documents.proto",
+    "folio/integration/v1/integration.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -12,3 +12,9 @@ pub mod documents {
         tonic::include_proto!("folio.documents.v1");
     }
 }
+
+pub mod integration {
+    pub mod v1 {
+        tonic::include_proto!("folio.integration.v1");
+    }
+}

@@ -1,0 +1,436 @@
+//! A stateful fake of the parts of Microsoft Graph that Folio's OneDrive
+//! integration uses, faithful to Graph's documented behaviour:
+//!
+//! - a token endpoint per tenant (client credentials, `.default` scope);
+//! - drives with folders and files, `GET …/root/delta` with `@odata.nextLink`
+//!   and `@odata.deltaLink`, `410 Gone` with a `Location` to resync from;
+//! - `GET …/items/{id}/content` answering `302` to a pre-authenticated URL on
+//!   another host (port) that refuses an `Authorization` header;
+//! - simple uploads (≤ 4 MiB) and upload sessions whose fragments must be
+//!   multiples of 320 KiB, each under 60 MiB, in order, with `Content-Range`;
+//! - subscriptions on a drive root only (`changeType: updated`, at most
+//!   42,300 minutes), validated against the webhook at creation, renewed with
+//!   `PATCH`, and notifications POSTed (with the subscription's clientState)
+//!   whenever something in the drive changes;
+//! - faults on demand: throttling with `Retry-After`, 410 in mid-paging,
+//!   delta lag, duplicated and delayed notifications, dropped subscriptions,
+//!   failing upload fragments.
+//!
+//! Tests start it in-process on port 0 and steer it through [`FakeGraph`].
+
+mod api;
+mod content;
+mod notify;
+mod state;
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use tokio::net::TcpListener;
+use tokio_util_free::Shutdown;
+
+pub use state::{
+    Delivery, FRAGMENT_UNIT, Fragment, MAX_FRAGMENT, MAX_SIMPLE_UPLOAD, MAX_SUBSCRIPTION_MINUTES,
+};
+use state::{Drive, State};
+
+/// `GRAPH` scope a client-credentials request must ask for.
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+mod tokio_util_free {
+    //! A tiny shutdown signal (the crate avoids a tokio-util dependency).
+    use tokio::sync::watch;
+
+    #[derive(Debug, Clone)]
+    pub(crate) struct Shutdown(pub(crate) watch::Sender<bool>);
+
+    impl Shutdown {
+        pub(crate) fn new() -> Self {
+            Self(watch::channel(false).0)
+        }
+        pub(crate) async fn wait(&self) {
+            let mut rx = self.0.subscribe();
+            let _ = rx.wait_for(|stop| *stop).await;
+        }
+        pub(crate) fn trigger(&self) {
+            self.0.send_replace(true);
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    pub(crate) api_base: String,
+    pub(crate) content_base: String,
+    pub(crate) http: reqwest::Client,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Facts about one item, for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemInfo {
+    pub id: String,
+    pub name: String,
+    pub parent: Option<String>,
+    pub folder: bool,
+    pub size: u64,
+    pub ctag: String,
+    pub etag: String,
+}
+
+/// A live subscription, for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionInfo {
+    pub id: String,
+    pub resource: String,
+    pub notification_url: String,
+    pub lifecycle_url: Option<String>,
+    pub expires: OffsetDateTime,
+}
+
+/// A running fake Graph. Dropping it stops its listeners.
+#[derive(Debug)]
+pub struct FakeGraph {
+    shared: Arc<Shared>,
+    api_addr: SocketAddr,
+    shutdown: Shutdown,
+}
+
+impl Drop for FakeGraph {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+    }
+}
+
+impl FakeGraph {
+    /// Starts the fake on two loopback ports: the Graph API (and token
+    /// endpoint), and the "content host" of pre-authenticated URLs.
+    pub async fn start() -> std::io::Result<Self> {
+        let api = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let content = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let api_addr = api.local_addr()?;
+        let content_addr = content.local_addr()?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(std::io::Error::other)?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new()),
+            api_base: format!("http://{api_addr}"),
+            content_base: format!("http://{content_addr}"),
+            http,
+        });
+        let shutdown = Shutdown::new();
+        for (listener, router) in [
+            (api, api::router(shared.clone())),
+            (content, content::router(shared.clone())),
+        ] {
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { stop.wait().await })
+                    .await;
+            });
+        }
+        Ok(Self {
+            shared,
+            api_addr,
+            shutdown,
+        })
+    }
+
+    /// The Graph endpoint, e.g. `http://127.0.0.1:1234/v1.0`.
+    pub fn graph_url(&self) -> String {
+        format!("http://{}/v1.0", self.api_addr)
+    }
+
+    /// The token endpoint template, with `{tenant}` for the tenant.
+    pub fn token_url(&self) -> String {
+        format!("http://{}/{{tenant}}/oauth2/v2.0/token", self.api_addr)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.lock()
+    }
+
+    /// Registers an app registration in a tenant.
+    pub fn add_app(&self, tenant: &str, client_id: &str, secret: &str) {
+        self.lock().apps.push(state::App {
+            tenant: tenant.to_owned(),
+            client_id: client_id.to_owned(),
+            secret: secret.to_owned(),
+        });
+    }
+
+    /// Creates a drive in a tenant; returns its root's item id.
+    pub fn add_drive(&self, tenant: &str, drive: &str) -> String {
+        let new = Drive::new(drive, tenant);
+        let root = new.root.clone();
+        self.lock().drives.insert(drive.to_owned(), new);
+        root
+    }
+
+    fn change<T>(&self, drive: &str, f: impl FnOnce(&mut Drive) -> T) -> T {
+        let out = {
+            let mut state = self.lock();
+            let drive = state.drives.get_mut(drive).expect("fake drive exists");
+            f(drive)
+        };
+        notify::changed(&self.shared, drive);
+        out
+    }
+
+    pub fn add_folder(&self, drive: &str, parent: &str, name: &str) -> String {
+        self.change(drive, |d| d.create(parent, name, true, Bytes::new()))
+    }
+
+    pub fn add_file(
+        &self,
+        drive: &str,
+        parent: &str,
+        name: &str,
+        content: impl Into<Bytes>,
+    ) -> String {
+        let content = content.into();
+        self.change(drive, |d| d.create(parent, name, false, content))
+    }
+
+    /// Adds many files in one change (one notification), for bulk set-ups.
+    pub fn add_files(&self, drive: &str, parent: &str, files: Vec<(String, Bytes)>) -> Vec<String> {
+        self.change(drive, |d| {
+            files
+                .into_iter()
+                .map(|(name, content)| d.create(parent, &name, false, content))
+                .collect()
+        })
+    }
+
+    /// New content for a file (a new cTag).
+    pub fn set_content(&self, drive: &str, id: &str, content: impl Into<Bytes>) {
+        let content = content.into();
+        assert!(
+            self.change(drive, |d| d.set_content(id, content)),
+            "fake file {id} exists"
+        );
+    }
+
+    /// A new name (a new eTag, the same cTag).
+    pub fn rename(&self, drive: &str, id: &str, name: &str) {
+        assert!(
+            self.change(drive, |d| d.rename(id, name)),
+            "fake item {id} exists"
+        );
+    }
+
+    pub fn move_item(&self, drive: &str, id: &str, parent: &str) {
+        assert!(
+            self.change(drive, |d| d.move_to(id, parent)),
+            "fake item {id} and folder {parent} exist"
+        );
+    }
+
+    pub fn delete(&self, drive: &str, id: &str) {
+        assert!(
+            self.change(drive, |d| d.delete(id)),
+            "fake item {id} exists"
+        );
+    }
+
+    pub fn item(&self, drive: &str, id: &str) -> Option<ItemInfo> {
+        let state = self.lock();
+        let d = state.drives.get(drive)?;
+        d.live(id).map(info)
+    }
+
+    pub fn content(&self, drive: &str, id: &str) -> Option<Bytes> {
+        let state = self.lock();
+        state
+            .drives
+            .get(drive)?
+            .live(id)
+            .filter(|i| !i.folder)
+            .map(|i| i.content.clone())
+    }
+
+    /// The live children of a folder, by name.
+    pub fn children(&self, drive: &str, parent: &str) -> Vec<ItemInfo> {
+        let state = self.lock();
+        let Some(d) = state.drives.get(drive) else {
+            return Vec::new();
+        };
+        let mut items: Vec<ItemInfo> = d
+            .items
+            .values()
+            .filter(|i| !i.deleted && i.parent.as_deref() == Some(parent))
+            .map(info)
+            .collect();
+        items.sort_by(|a, b| a.name.cmp(&b.name));
+        items
+    }
+
+    pub fn subscriptions(&self) -> Vec<SubscriptionInfo> {
+        let now = OffsetDateTime::now_utc();
+        let state = self.lock();
+        let mut subs: Vec<SubscriptionInfo> = state
+            .subscriptions
+            .values()
+            .filter(|s| s.expires > now)
+            .map(|s| SubscriptionInfo {
+                id: s.id.clone(),
+                resource: s.resource.clone(),
+                notification_url: s.notification_url.clone(),
+                lifecycle_url: s.lifecycle_url.clone(),
+                expires: s.expires,
+            })
+            .collect();
+        subs.sort_by(|a, b| a.id.cmp(&b.id));
+        subs
+    }
+
+    /// Removes a subscription without telling anyone (Graph sends no
+    /// `subscriptionRemoved` for drives).
+    pub fn drop_subscription(&self, id: &str) -> bool {
+        self.lock().subscriptions.remove(id).is_some()
+    }
+
+    /// Sends a lifecycle notification (`reauthorizationRequired`, …).
+    pub fn send_lifecycle(&self, subscription: &str, event: &str) {
+        notify::lifecycle(&self.shared, subscription, event);
+    }
+
+    // ---- faults ----
+
+    /// The next delta paging of `drive` answers `410 Gone` at page `page` (0 = first).
+    pub fn gone_at_page(&self, drive: &str, page: usize) {
+        self.lock()
+            .faults
+            .gone_at_page
+            .insert(drive.to_owned(), page);
+    }
+
+    /// The next `requests` Graph API requests answer `status` (429 or 503)
+    /// with `Retry-After: retry_after_secs`.
+    pub fn throttle(&self, requests: u32, retry_after_secs: u64, status: u16) {
+        self.lock().faults.throttle = Some((requests, retry_after_secs, status));
+    }
+
+    /// Changes younger than `lag` do not show in delta yet.
+    pub fn set_delta_lag(&self, lag: Duration) {
+        self.lock().faults.delta_lag = lag;
+    }
+
+    /// Each notification is POSTed this many times.
+    pub fn set_notification_copies(&self, copies: u32) {
+        self.lock().faults.copies = copies.max(1);
+    }
+
+    /// Notifications are POSTed this long after the change.
+    pub fn set_notification_delay(&self, delay: Duration) {
+        self.lock().faults.notify_delay = delay;
+    }
+
+    /// The next `n` upload fragments are refused with 500 (nothing stored).
+    pub fn fail_next_fragments(&self, n: u32) {
+        self.lock().faults.fail_fragments = n;
+    }
+
+    /// Items per delta page (default 200).
+    pub fn set_page_size(&self, size: usize) {
+        self.lock().faults.page_size = size.max(1);
+    }
+
+    /// `expires_in` of issued tokens (default 3599 s).
+    pub fn set_token_lifetime(&self, secs: u64) {
+        self.lock().faults.token_lifetime = secs;
+    }
+
+    // ---- what happened ----
+
+    pub fn token_requests(&self) -> u64 {
+        self.lock().stats.token_requests
+    }
+
+    pub fn delta_requests(&self) -> u64 {
+        self.lock().stats.delta_requests
+    }
+
+    pub fn throttled_requests(&self) -> u64 {
+        self.lock().stats.throttled
+    }
+
+    pub fn gone_answers(&self) -> u64 {
+        self.lock().stats.gone
+    }
+
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.lock().stats.deliveries.clone()
+    }
+
+    pub fn fragments(&self) -> Vec<Fragment> {
+        self.lock().stats.fragments.clone()
+    }
+
+    pub fn simple_uploads(&self) -> u64 {
+        self.lock().stats.simple_uploads
+    }
+
+    /// Requests to pre-authenticated URLs that wrongly carried `Authorization`.
+    pub fn preauthenticated_with_authorization(&self) -> u64 {
+        self.lock().stats.preauthenticated_with_authorization
+    }
+
+    /// POSTs every change notification sent so far again, newest first (a
+    /// late, reordered redelivery); returns the webhook's status codes.
+    pub async fn replay_notifications(&self) -> Vec<u16> {
+        let sent = self.lock().stats.sent.clone();
+        let mut statuses = Vec::new();
+        for (url, body) in sent.into_iter().rev() {
+            let status = self
+                .shared
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .map_or(0, |r| r.status().as_u16());
+            statuses.push(status);
+        }
+        statuses
+    }
+
+    /// Successful webhook validation handshakes.
+    pub fn validations(&self) -> u64 {
+        self.lock().stats.validations
+    }
+}
+
+fn info(i: &state::Item) -> ItemInfo {
+    ItemInfo {
+        id: i.id.clone(),
+        name: i.name.clone(),
+        parent: i.parent.clone(),
+        folder: i.folder,
+        size: i.content.len() as u64,
+        ctag: i.ctag(),
+        etag: i.etag(),
+    }
+}

@@ -1,0 +1,383 @@
+//! The OneDrive mirror under load, all in one process over real mTLS: the
+//! users, documents and integration services and the fake Graph, on SQLite.
+//!
+//! 1. Initial mirror of 1,000 small files (FOLIO_BENCH_SMALL_FILES) and of
+//!    10 files of 50 MiB (FOLIO_BENCH_LARGE_FILES, FOLIO_BENCH_LARGE_MIB):
+//!    total time from connecting until every file is a document.
+//! 2. Change → version visible through the documents gRPC API, over 100
+//!    changes one after another (FOLIO_BENCH_CHANGES): median and p99.
+//!
+//! Reference, measured in the same run: the same small and large files
+//! uploaded straight into documents by one client (no Graph, no webhook).
+//!
+//! Run: `cargo bench -p folio-integration --bench mirror`
+#![allow(clippy::print_stdout, clippy::cast_precision_loss, unreachable_pub)]
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use folio_fake_graph::FakeGraph;
+use folio_integration::{Application, Settings, Timing};
+use folio_platform::{
+    actor::{Actor, ActorRole},
+    db::Backend,
+    secrets::FileSecrets,
+};
+use folio_proto::{
+    documents::v1::{self as docs, documents_service_client::DocumentsServiceClient},
+    integration::v1::{self as pb, integration_service_client::IntegrationServiceClient},
+    users::v1::{self as users_pb, users_service_client::UsersServiceClient},
+};
+use folio_testkit::{Pki, TestDatabase, any_port};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+const TENANT: &str = "bench.onmicrosoft.com";
+const APP_ID: &str = "5a0e6c3e-1d5b-4a6e-8f0e-2b7c9d1e3f40";
+const SECRET: &str = "bench-secret";
+const DRIVE: &str = "b!bench";
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Deterministic, incompressible-looking content.
+fn content(seed: u64, len: usize) -> Bytes {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    Bytes::from(out)
+}
+
+struct System {
+    graph: FakeGraph,
+    pki: Pki,
+    admin: Actor,
+    documents_port: u16,
+    integration_port: u16,
+    folder: String,
+    stops: Vec<CancellationToken>,
+    _dbs: Vec<TestDatabase>,
+    _dirs: Vec<tempfile::TempDir>,
+}
+
+impl Drop for System {
+    fn drop(&mut self) {
+        for stop in &self.stops {
+            stop.cancel();
+        }
+    }
+}
+
+impl System {
+    async fn start() -> Result<Self> {
+        let pki = Pki::new();
+        let users_db = TestDatabase::create(Backend::Sqlite).await;
+        let users = folio_users::Application::build(folio_users::Settings {
+            grpc_addr: any_port(),
+            http_addr: any_port(),
+            database_url: users_db.url.clone(),
+            database_max_connections: 5,
+            tls: pki.files("users"),
+            bootstrap: None,
+        })
+        .await?;
+        let users_port = users.port();
+        let mut stops = vec![users.stop_token()];
+        tokio::spawn(users.run_until_stopped());
+
+        let documents_db = TestDatabase::create(Backend::Sqlite).await;
+        let blobs = tempfile::tempdir()?;
+        let documents = folio_documents::Application::build(folio_documents::Settings {
+            grpc_addr: any_port(),
+            http_addr: any_port(),
+            database_url: documents_db.url.clone(),
+            database_max_connections: 10,
+            blobs: folio_documents::settings::BlobLocation::Directory(blobs.path().to_owned()),
+            max_upload_bytes: 1 << 30,
+            users_url: format!("https://127.0.0.1:{users_port}"),
+            tls: pki.files("documents"),
+        })
+        .await?;
+        let documents_port = documents.port();
+        stops.push(documents.stop_token());
+        tokio::spawn(documents.run_until_stopped());
+
+        let created = UsersServiceClient::new(pki.channel("operator", users_port))
+            .create_organisation(users_pb::CreateOrganisationRequest {
+                name: "bench".into(),
+                admin_email: "admin@bench.example".into(),
+                admin_display_name: "Admin".into(),
+                admin_password: "correct horse battery staple".into(),
+            })
+            .await?
+            .into_inner();
+        let user = created.admin.context("admin")?;
+        let admin = Actor {
+            user_id: user.id.parse()?,
+            org_id: user.organisation_id.parse()?,
+            role: ActorRole::Admin,
+        };
+
+        let graph = FakeGraph::start().await?;
+        graph.add_app(TENANT, APP_ID, SECRET);
+        let root = graph.add_drive(TENANT, DRIVE);
+        let folder = graph.add_folder(DRIVE, &root, "Bench");
+
+        let secrets = tempfile::tempdir()?;
+        std::fs::write(secrets.path().join("graph"), SECRET)?;
+        let integration_db = TestDatabase::create(Backend::Sqlite).await;
+        let integration = Application::build(Settings {
+            grpc_addr: any_port(),
+            http_addr: any_port(),
+            database_url: integration_db.url.clone(),
+            database_max_connections: 5,
+            documents_url: format!("https://127.0.0.1:{documents_port}"),
+            public_url: None,
+            graph_url: Some(graph.graph_url().parse()?),
+            token_url: graph.token_url(),
+            tls: pki.files("integration"),
+            secrets: Arc::new(FileSecrets {
+                dir: secrets.path().to_owned(),
+            }),
+            timing: Timing::default(),
+        })
+        .await?;
+        let integration_port = integration.port();
+        stops.push(integration.stop_token());
+        tokio::spawn(integration.run_until_stopped());
+        Ok(Self {
+            graph,
+            pki,
+            admin,
+            documents_port,
+            integration_port,
+            folder,
+            stops,
+            _dbs: vec![users_db, documents_db, integration_db],
+            _dirs: vec![blobs, secrets],
+        })
+    }
+
+    fn documents(&self) -> DocumentsServiceClient<Channel> {
+        DocumentsServiceClient::new(self.pki.channel("bff", self.documents_port))
+            .max_decoding_message_size(8 << 20)
+    }
+
+    fn integration(&self) -> IntegrationServiceClient<Channel> {
+        IntegrationServiceClient::new(self.pki.channel("bff", self.integration_port))
+    }
+
+    async fn mirrored(&self) -> Result<u64> {
+        Ok(self
+            .integration()
+            .get_connection(self.admin.request(pb::GetConnectionRequest {}))
+            .await?
+            .into_inner()
+            .documents_mirrored)
+    }
+
+    async fn wait_mirrored(&self, count: u64, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while self.mirrored().await? < count {
+            if Instant::now() > deadline {
+                bail!("only {} of {count} files mirrored", self.mirrored().await?);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+
+    async fn upload_direct(&self, name: &str, bytes: Bytes) -> Result<()> {
+        let header = docs::UploadHeader {
+            target: Some(docs::upload_header::Target::NewDocument(
+                docs::NewDocument::default(),
+            )),
+            file_name: name.into(),
+            media_type: String::new(),
+            note: String::new(),
+            source: docs::VersionSource::Upload.into(),
+        };
+        let parts: Vec<Bytes> = (0..bytes.len())
+            .step_by(256 * 1024)
+            .map(|i| bytes.slice(i..(i + 256 * 1024).min(bytes.len())))
+            .collect();
+        let messages = std::iter::once(docs::upload_version_request::Part::Header(header))
+            .chain(
+                parts
+                    .into_iter()
+                    .map(docs::upload_version_request::Part::Chunk),
+            )
+            .map(|part| docs::UploadVersionRequest { part: Some(part) });
+        self.documents()
+            .upload_version(self.admin.request(futures::stream::iter(messages)))
+            .await?;
+        Ok(())
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let small_files = env("FOLIO_BENCH_SMALL_FILES", 1000);
+    let large_files = env("FOLIO_BENCH_LARGE_FILES", 10);
+    let large_mib = env("FOLIO_BENCH_LARGE_MIB", 50);
+    let changes = env("FOLIO_BENCH_CHANGES", 100);
+    let small = 4 * 1024;
+    let large = large_mib << 20;
+
+    println!("OneDrive mirror benchmark (SQLite, mTLS, fake Graph on loopback)");
+    let system = System::start().await?;
+    let g = &system.graph;
+
+    // Reference: the same files straight into documents, one client.
+    let reference = Instant::now();
+    for i in 0..small_files {
+        system
+            .upload_direct(&format!("ref-{i}.txt"), content(i as u64, small))
+            .await?;
+    }
+    let reference_small = reference.elapsed();
+    let reference = Instant::now();
+    for i in 0..large_files {
+        system
+            .upload_direct(&format!("ref-{i}.bin"), content(10_000 + i as u64, large))
+            .await?;
+    }
+    let reference_large = reference.elapsed();
+
+    // 1. Initial mirror.
+    let small_folder = g.add_folder(DRIVE, &system.folder, "small");
+    g.add_files(
+        DRIVE,
+        &small_folder,
+        (0..small_files)
+            .map(|i| (format!("file-{i}.txt"), content(50_000 + i as u64, small)))
+            .collect(),
+    );
+    let started = Instant::now();
+    system
+        .integration()
+        .connect_one_drive(system.admin.request(pb::ConnectRequest {
+            tenant_id: TENANT.into(),
+            app_id: APP_ID.into(),
+            secret_ref: "graph".into(),
+            drive_id: DRIVE.into(),
+            folder: system.folder.clone(),
+        }))
+        .await?;
+    system
+        .wait_mirrored(small_files as u64, Duration::from_secs(600))
+        .await?;
+    let mirror_small = started.elapsed();
+
+    let large_folder = g.add_folder(DRIVE, &system.folder, "large");
+    let started = Instant::now();
+    g.add_files(
+        DRIVE,
+        &large_folder,
+        (0..large_files)
+            .map(|i| (format!("big-{i}.bin"), content(90_000 + i as u64, large)))
+            .collect(),
+    );
+    system
+        .wait_mirrored((small_files + large_files) as u64, Duration::from_secs(900))
+        .await?;
+    let mirror_large = started.elapsed();
+
+    // 2. Change → version visible, one change at a time.
+    let file = g.add_file(DRIVE, &system.folder, "latency.txt", content(1, 64));
+    system
+        .wait_mirrored(
+            (small_files + large_files + 1) as u64,
+            Duration::from_secs(60),
+        )
+        .await?;
+    let document = {
+        let list = system
+            .documents()
+            .list_documents(system.admin.request(docs::ListDocumentsRequest {
+                query: "latency.txt".into(),
+                ..Default::default()
+            }))
+            .await?
+            .into_inner();
+        list.documents
+            .first()
+            .context("latency document")?
+            .id
+            .clone()
+    };
+    let mut latencies = Vec::with_capacity(changes);
+    for i in 0..changes {
+        let expected = i as u32 + 2;
+        let changed = Instant::now();
+        g.set_content(DRIVE, &file, content(2 + i as u64, 64));
+        loop {
+            let current = system
+                .documents()
+                .get_document(system.admin.request(docs::GetDocumentRequest {
+                    id: document.clone(),
+                }))
+                .await?
+                .into_inner()
+                .current_version;
+            if current >= expected {
+                break;
+            }
+            if changed.elapsed() > Duration::from_secs(30) {
+                bail!("change {i} not visible after 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        latencies.push(changed.elapsed());
+    }
+    latencies.sort();
+
+    let mb = |bytes: usize, d: Duration| bytes as f64 / 1e6 / d.as_secs_f64();
+    println!();
+    println!(
+        "initial mirror, {small_files} files of {} KiB: {:>8.2} s ({:.0} files/s)   reference direct upload: {:>8.2} s ({:.0} files/s)",
+        small / 1024,
+        mirror_small.as_secs_f64(),
+        small_files as f64 / mirror_small.as_secs_f64(),
+        reference_small.as_secs_f64(),
+        small_files as f64 / reference_small.as_secs_f64(),
+    );
+    println!(
+        "initial mirror, {large_files} files of {large_mib} MiB: {:>8.2} s ({:.0} MB/s)    reference direct upload: {:>8.2} s ({:.0} MB/s)",
+        mirror_large.as_secs_f64(),
+        mb(large_files * large, mirror_large),
+        reference_large.as_secs_f64(),
+        mb(large_files * large, reference_large),
+    );
+    println!(
+        "change -> version visible over {changes} changes: median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+    println!(
+        "Graph requests: {} delta, {} token",
+        g.delta_requests(),
+        g.token_requests()
+    );
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! Contract messages ↔ domain types.
+
+use folio_platform::clock::{now_millis, rfc3339};
+use folio_proto::integration::v1 as pb;
+
+use crate::domain::{Connection, ConnectionState};
+
+pub(super) fn connection(c: &Connection, mirrored: u64) -> pb::Connection {
+    let state = match c.state(now_millis()) {
+        ConnectionState::Active => pb::ConnectionState::Active,
+        ConnectionState::Pending => pb::ConnectionState::Pending,
+        ConnectionState::Error => pb::ConnectionState::Error,
+        ConnectionState::Throttled => pb::ConnectionState::Throttled,
+    };
+    let time = |t: Option<i64>| t.map(rfc3339).unwrap_or_default();
+    pb::Connection {
+        id: c.id.to_string(),
+        organisation_id: c.org_id.to_string(),
+        tenant_id: c.tenant_id.clone(),
+        app_id: c.app_id.clone(),
+        secret_ref: c.secret_ref.clone(),
+        drive_id: c.drive_id.clone(),
+        folder_id: c.folder_id.clone(),
+        state: state.into(),
+        subscription_id: c.subscription_id.clone().unwrap_or_default(),
+        subscription_expires_at: time(c.subscription_id.as_ref().and(c.subscription_expires_at)),
+        last_sync_at: time(c.last_sync_at),
+        documents_mirrored: mirrored,
+        last_error: c.last_error.clone().unwrap_or_default(),
+        connected_by: c.actor_id.to_string(),
+        connected_at: rfc3339(c.created_at),
+        paused_until: time(c.paused_until.filter(|p| *p > now_millis())),
+    }
+}

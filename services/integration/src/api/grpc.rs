@@ -1,0 +1,90 @@
+use std::sync::Arc;
+
+use folio_platform::actor::Actor;
+use folio_proto::integration::v1::{self as pb, integration_service_server::IntegrationService};
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use crate::{domain::ConnectionSpec, engine::Engine, error::Error};
+
+#[derive(Debug, Clone)]
+pub struct IntegrationApi {
+    engine: Arc<Engine>,
+}
+
+impl IntegrationApi {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self { engine }
+    }
+}
+
+fn actor<T>(request: &Request<T>) -> Result<Actor, Error> {
+    Ok(Actor::from_metadata(request.metadata())?)
+}
+
+#[tonic::async_trait]
+impl IntegrationService for IntegrationApi {
+    async fn connect_one_drive(
+        &self,
+        request: Request<pb::ConnectRequest>,
+    ) -> Result<Response<pb::Connection>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let spec = ConnectionSpec::parse(
+            &req.tenant_id,
+            &req.app_id,
+            &req.secret_ref,
+            &req.drive_id,
+            &req.folder,
+        )?;
+        let (conn, mirrored) = self.engine.connect(&actor, spec).await?;
+        Ok(Response::new(convert::connection(&conn, mirrored)))
+    }
+
+    async fn get_connection(
+        &self,
+        request: Request<pb::GetConnectionRequest>,
+    ) -> Result<Response<pb::Connection>, Status> {
+        let actor = actor(&request)?;
+        let (conn, mirrored) = self.engine.connection(&actor).await?;
+        Ok(Response::new(convert::connection(&conn, mirrored)))
+    }
+
+    async fn sync_now(
+        &self,
+        request: Request<pb::SyncNowRequest>,
+    ) -> Result<Response<pb::Connection>, Status> {
+        let actor = actor(&request)?;
+        let (conn, mirrored) = self.engine.sync_now(&actor).await?;
+        Ok(Response::new(convert::connection(&conn, mirrored)))
+    }
+
+    async fn disconnect_one_drive(
+        &self,
+        request: Request<pb::DisconnectRequest>,
+    ) -> Result<Response<pb::DisconnectResponse>, Status> {
+        let actor = actor(&request)?;
+        self.engine.disconnect(&actor).await?;
+        Ok(Response::new(pb::DisconnectResponse {}))
+    }
+
+    async fn send_to_one_drive(
+        &self,
+        request: Request<pb::SendToOneDriveRequest>,
+    ) -> Result<Response<pb::SendToOneDriveResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let document = req
+            .document_id
+            .trim()
+            .parse()
+            .map_err(|_| Error::invalid("document_id", "must be a UUID"))?;
+        let sent = self.engine.send(&actor, document, req.version).await?;
+        Ok(Response::new(pb::SendToOneDriveResponse {
+            item_id: sent.item_id,
+            name: sent.name,
+            size: sent.size,
+            chunked: sent.chunked,
+        }))
+    }
+}

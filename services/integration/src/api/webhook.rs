@@ -1,0 +1,368 @@
+//! The webhook Microsoft Graph posts to (`openapi/integration.yaml`):
+//! the validation handshake, change notifications and lifecycle
+//! notifications. Notifications are checked (known subscription, matching
+//! `clientState` compared in constant time), stored durably, and answered
+//! `202`; the delta work happens afterwards in the worker.
+
+use std::{collections::HashMap, sync::Arc};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, RawQuery, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use folio_platform::clock::now_millis;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::{
+    engine::Engine,
+    error::Error,
+    store::{connections, inbox},
+};
+
+/// Graph's notification batches are small; anything near this is not Graph.
+pub const MAX_BODY: usize = 256 * 1024;
+/// At most this many notifications in one request.
+const MAX_NOTIFICATIONS: usize = 1000;
+const MAX_TOKEN: usize = 2048;
+
+pub const NOTIFICATIONS_PATH: &str = "/api/v1/onedrive/notifications";
+pub const LIFECYCLE_PATH: &str = "/api/v1/onedrive/lifecycle";
+
+pub fn router(engine: Arc<Engine>) -> Router {
+    Router::new()
+        .route(NOTIFICATIONS_PATH, post(notifications))
+        .route(LIFECYCLE_PATH, post(lifecycle))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(engine)
+}
+
+/// Everything the webhook can answer other than 200/202, as problem documents.
+#[derive(Debug, thiserror::Error)]
+enum WebhookError {
+    #[error("{0}")]
+    Malformed(&'static str),
+    #[error("the body is larger than {MAX_BODY} bytes")]
+    TooLarge,
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    #[error("the notifications could not be stored; retry later")]
+    Unavailable,
+}
+
+impl IntoResponse for WebhookError {
+    fn into_response(self) -> Response {
+        let (status, kind, title) = match self {
+            Self::Malformed(_) => (
+                StatusCode::BAD_REQUEST,
+                "malformed-request",
+                "Malformed request",
+            ),
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Unavailable",
+            ),
+        };
+        let body = serde_json::json!({
+            "type": format!("https://folio.dev/problems/{kind}"),
+            "title": title,
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+        });
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Notifications,
+    Lifecycle,
+}
+
+async fn notifications(
+    State(engine): State<Arc<Engine>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    receive(&engine, Endpoint::Notifications, query, &headers, body).await
+}
+
+async fn lifecycle(
+    State(engine): State<Arc<Engine>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    receive(&engine, Endpoint::Lifecycle, query, &headers, body).await
+}
+
+fn validation_token(query: Option<&str>) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "validationToken")
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn receive(
+    engine: &Engine,
+    endpoint: Endpoint,
+    query: Option<String>,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Some(token) = validation_token(query.as_deref()) {
+        if token.len() > MAX_TOKEN || token.chars().any(char::is_control) {
+            return WebhookError::Malformed("validationToken is not a plausible token")
+                .into_response();
+        }
+        // The handshake: echo the decoded token as plain text.
+        return (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            token,
+        )
+            .into_response();
+    }
+    match accept(engine, endpoint, headers, body).await {
+        Ok(stored) => {
+            if stored > 0 {
+                engine.wake_sync();
+                if endpoint == Endpoint::Lifecycle {
+                    engine.wake_reconcile();
+                }
+            }
+            StatusCode::ACCEPTED.into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// One notification as far as we read it.
+#[derive(Debug)]
+struct Notification {
+    subscription_id: String,
+    client_state: String,
+    resource: String,
+    lifecycle_event: Option<String>,
+}
+
+fn field<'a>(value: &'a Value, name: &str) -> Option<&'a str> {
+    value.get(name).and_then(Value::as_str)
+}
+
+fn parse(body: &[u8]) -> Result<Vec<Option<Notification>>, WebhookError> {
+    let envelope: Value = serde_json::from_slice(body)
+        .map_err(|_| WebhookError::Malformed("the body is not JSON"))?;
+    let Some(values) = envelope.get("value").and_then(Value::as_array) else {
+        return Err(WebhookError::Malformed(
+            "the body must be an object with a value array",
+        ));
+    };
+    if values.len() > MAX_NOTIFICATIONS {
+        return Err(WebhookError::Malformed(
+            "too many notifications in one request",
+        ));
+    }
+    // An entry without what we need is dropped, like one for an unknown subscription.
+    Ok(values
+        .iter()
+        .map(|v| {
+            Some(Notification {
+                subscription_id: field(v, "subscriptionId")?.chars().take(255).collect(),
+                client_state: field(v, "clientState")?.to_owned(),
+                resource: field(v, "resource")
+                    .unwrap_or_default()
+                    .chars()
+                    .take(1000)
+                    .collect(),
+                lifecycle_event: field(v, "lifecycleEvent").map(|e| e.chars().take(50).collect()),
+            })
+            .filter(|n: &Notification| {
+                !n.subscription_id.is_empty()
+                    && (n.lifecycle_event.is_some() || field(v, "changeType").is_some())
+            })
+        })
+        .collect())
+}
+
+async fn accept(
+    engine: &Engine,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<usize, WebhookError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            WebhookError::TooLarge
+        } else {
+            WebhookError::Malformed("the body could not be read")
+        }
+    })?;
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(WebhookError::UnsupportedMediaType);
+    }
+    let notifications = parse(&body)?;
+    store(
+        engine,
+        endpoint,
+        notifications.into_iter().flatten().collect(),
+    )
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "cannot store notifications");
+        WebhookError::Unavailable
+    })
+}
+
+/// Stores the notifications that belong to a connection and carry its
+/// clientState, in one transaction; returns how many. A transaction that
+/// lost a deadlock is tried again.
+async fn store(
+    engine: &Engine,
+    endpoint: Endpoint,
+    notifications: Vec<Notification>,
+) -> Result<usize, Error> {
+    if notifications.is_empty() {
+        return Ok(0);
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match store_once(engine, endpoint, &notifications).await {
+            Err(Error::Database(sqlx::Error::Database(e)))
+                if attempt < 3 && e.code().is_some_and(|c| c == "40001" || c == "1213") =>
+            {
+                tracing::info!("notification transaction deadlocked; retrying");
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn store_once(
+    engine: &Engine,
+    endpoint: Endpoint,
+    notifications: &[Notification],
+) -> Result<usize, Error> {
+    let now = now_millis();
+    // Look the subscriptions up first, so the transaction starts with a
+    // write (on SQLite a read-then-write transaction can fail to upgrade).
+    let mut known: HashMap<&str, Option<(Uuid, String)>> = HashMap::new();
+    {
+        let mut db = engine.database().pool.acquire().await?;
+        for n in notifications {
+            if !known.contains_key(n.subscription_id.as_str()) {
+                let found = connections::by_subscription(&mut db, &n.subscription_id).await?;
+                known.insert(&n.subscription_id, found);
+            }
+        }
+    }
+    let mut tx = engine.database().pool.begin().await?;
+    let mut stored = 0;
+    for n in notifications {
+        let Some(Some((connection, client_state))) = known.get(n.subscription_id.as_str()) else {
+            tracing::info!(subscription = %n.subscription_id, "notification for an unknown subscription dropped");
+            continue;
+        };
+        let matches: bool = n
+            .client_state
+            .as_bytes()
+            .ct_eq(client_state.as_bytes())
+            .into();
+        if !matches {
+            tracing::warn!(subscription = %n.subscription_id, "notification with a wrong clientState dropped");
+            continue;
+        }
+        let kind = match (&n.lifecycle_event, endpoint) {
+            (Some(event), _) => format!("lifecycle:{event}"),
+            (None, Endpoint::Notifications) => "change".to_owned(),
+            (None, Endpoint::Lifecycle) => continue,
+        };
+        // The connection row first, then the inbox: the order the worker
+        // takes them in, so the two never deadlock.
+        match n.lifecycle_event.as_deref() {
+            Some("reauthorizationRequired") => {
+                connections::request_renew(&mut tx, *connection).await?;
+            }
+            Some("subscriptionRemoved") => {
+                connections::forget_subscription(&mut tx, *connection).await?;
+                connections::request_sync(&mut tx, *connection, now).await?;
+            }
+            // `missed`, a change, or an event we do not know: catch up.
+            _ => connections::request_sync(&mut tx, *connection, now).await?,
+        }
+        inbox::insert(
+            &mut tx,
+            *connection,
+            &n.subscription_id,
+            &kind,
+            &n.resource,
+            now,
+        )
+        .await?;
+        stored += 1;
+    }
+    tx.commit().await?;
+    Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_tokens_are_decoded() {
+        assert_eq!(
+            validation_token(Some("validationToken=Validation%3A+Testing%20a%2Bb")).as_deref(),
+            Some("Validation: Testing a+b")
+        );
+        assert_eq!(validation_token(Some("other=1")), None);
+        assert_eq!(validation_token(None), None);
+    }
+
+    #[test]
+    fn bodies_are_read_strictly() {
+        assert!(matches!(parse(b"nope"), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            parse(b"{\"value\": 3}"),
+            Err(WebhookError::Malformed(_))
+        ));
+        assert!(matches!(parse(b"[]"), Err(WebhookError::Malformed(_))));
+        let parsed = parse(
+            br#"{"value":[{"subscriptionId":"s","clientState":"c","changeType":"updated","resource":"drives/d/root"},{"clientState":"c"},{"subscriptionId":"s","changeType":"updated"}]}"#,
+        )
+        .unwrap();
+        assert!(parsed[0].is_some());
+        assert!(parsed[1].is_none());
+        assert!(parsed[2].is_none());
+    }
+}

@@ -1,0 +1,147 @@
+//! Builds the integration service from its settings and runs it until stopped.
+
+use std::sync::Arc;
+
+use folio_platform::{
+    db::Database,
+    grpc,
+    health::{self, ReadinessCheck},
+    shutdown,
+    start::{StartError, bind, local_port},
+    tls,
+};
+use folio_proto::integration::v1::integration_service_server::IntegrationServiceServer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::{
+    api::{self, IntegrationApi, webhook},
+    documents::Documents,
+    engine::Engine,
+    graph::Graph,
+    settings::Settings,
+};
+
+static MIGRATE_MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Debug)]
+pub struct Application {
+    grpc: TcpListener,
+    http: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    engine: Arc<Engine>,
+    stop: CancellationToken,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let tls = tls::server_config(&settings.tls)?;
+        let documents = grpc::channel(&settings.documents_url, tls::client_config(&settings.tls)?)
+            .map_err(|e| StartError::Setup(format!("FOLIO_INTEGRATION_DOCUMENTS_URL: {e}")))?;
+        let graph = Graph::new(settings.graph_url.clone(), settings.token_url.clone())
+            .map_err(|e| StartError::Setup(format!("Graph client: {e}")))?;
+        let db = Database::connect(
+            &settings.database_url,
+            settings.database_max_connections,
+            &MIGRATE_MYSQL,
+            &MIGRATE_SQLITE,
+        )
+        .await?;
+        let http = bind(settings.http_addr).await?;
+        let public_url = match &settings.public_url {
+            Some(url) => url.clone(),
+            None => {
+                let addr = http
+                    .local_addr()
+                    .map_err(|e| StartError::Setup(format!("webhook listener: {e}")))?;
+                Url::parse(&format!("http://{addr}"))
+                    .map_err(|e| StartError::Setup(format!("webhook address: {e}")))?
+            }
+        };
+        let engine = Engine::new(
+            db,
+            graph,
+            Documents::new(documents),
+            settings.secrets.clone(),
+            settings.timing.clone(),
+            &public_url,
+        )
+        .map_err(|e| StartError::Setup(format!("FOLIO_INTEGRATION_PUBLIC_URL: {e}")))?;
+        Ok(Self {
+            grpc: bind(settings.grpc_addr).await?,
+            http,
+            tls,
+            engine: Arc::new(engine),
+            stop: CancellationToken::new(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        local_port(&self.grpc)
+    }
+
+    /// The webhook and health listener.
+    pub fn http_port(&self) -> u16 {
+        local_port(&self.http)
+    }
+
+    /// Cancelling this token stops the service gracefully.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> Result<(), StartError> {
+        let Self {
+            grpc: grpc_listener,
+            http,
+            tls,
+            engine,
+            stop,
+        } = self;
+        let db = engine.database().clone();
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        reporter
+            .set_serving::<IntegrationServiceServer<IntegrationApi>>()
+            .await;
+
+        let readiness_db = db.clone();
+        let readiness: ReadinessCheck = Arc::new(move || {
+            let db = readiness_db.clone();
+            Box::pin(async move {
+                if db.ping().await {
+                    Ok(())
+                } else {
+                    Err("database unreachable".to_owned())
+                }
+            })
+        });
+        let router = health::ops_router(readiness).merge(webhook::router(engine.clone()));
+        let web = health::serve_http(http, router, stop.clone());
+
+        let worker = tokio::spawn(engine.clone().run_sync_worker(stop.clone()));
+        let reconciler = tokio::spawn(engine.clone().run_reconciler(stop.clone()));
+
+        let incoming = grpc::tls_incoming(grpc_listener, tls, stop.clone());
+        let rpc = grpc::builder(api::caller_policy())
+            .add_service(health_service)
+            .add_service(IntegrationServiceServer::new(IntegrationApi::new(engine)))
+            .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
+
+        tracing::info!("integration service running");
+        let served = shutdown::within_grace(
+            Box::pin(async { tokio::join!(rpc, web) }),
+            &stop,
+            shutdown::GRACE,
+        )
+        .await;
+        let _ = tokio::join!(worker, reconciler);
+        db.pool.close().await;
+        if let Some((rpc, web)) = served {
+            rpc.map_err(|e| StartError::Serve(e.to_string()))?;
+            web.map_err(|e| StartError::Serve(e.to_string()))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,294 @@
+//! The integration's types and rules. No I/O here.
+
+use rand::RngCore;
+use uuid::Uuid;
+
+use crate::error::Error;
+
+/// What an admin asks to connect, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionSpec {
+    pub tenant_id: String,
+    pub app_id: String,
+    pub secret_ref: String,
+    pub drive_id: String,
+    /// A Graph item id, or a path from the drive root starting with '/'.
+    pub folder: String,
+}
+
+fn printable_ascii(s: &str, extra: &[u8]) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+}
+
+impl ConnectionSpec {
+    pub fn parse(
+        tenant_id: &str,
+        app_id: &str,
+        secret_ref: &str,
+        drive_id: &str,
+        folder: &str,
+    ) -> Result<Self, Error> {
+        let tenant_id = tenant_id.trim();
+        let tenant_ok = !tenant_id.is_empty()
+            && tenant_id.len() <= 255
+            && printable_ascii(tenant_id, b".-")
+            && !tenant_id.starts_with(['.', '-']);
+        if !tenant_ok {
+            return Err(Error::invalid(
+                "tenant_id",
+                "must be a tenant GUID or a domain such as contoso.onmicrosoft.com",
+            ));
+        }
+        let app_id = app_id.trim();
+        if Uuid::parse_str(app_id).is_err() {
+            return Err(Error::invalid(
+                "app_id",
+                "must be an application (client) id GUID",
+            ));
+        }
+        let secret_ref = secret_ref.trim();
+        let ref_ok = !secret_ref.is_empty()
+            && secret_ref.len() <= 255
+            && printable_ascii(secret_ref, b"._-/")
+            && !secret_ref.starts_with(['/', '.'])
+            && !secret_ref
+                .split('/')
+                .any(|p| p.is_empty() || p == "." || p == "..");
+        if !ref_ok {
+            return Err(Error::invalid(
+                "secret_ref",
+                "must name a secret with letters, digits, '.', '_', '-' and '/' (no empty, '.' or '..' parts)",
+            ));
+        }
+        let drive_id = drive_id.trim();
+        if drive_id.is_empty() || drive_id.len() > 255 || !printable_ascii(drive_id, b"!-_.=") {
+            return Err(Error::invalid("drive_id", "must be a OneDrive drive id"));
+        }
+        let folder = folder.trim();
+        let folder_ok = if folder.starts_with('/') {
+            folder.len() <= 1000
+                && !folder.chars().any(char::is_control)
+                && !folder.split('/').any(|p| p == "." || p == "..")
+        } else {
+            !folder.is_empty() && folder.len() <= 255 && printable_ascii(folder, b"!-_.=")
+        };
+        if !folder_ok {
+            return Err(Error::invalid(
+                "folder",
+                "must be a folder item id or a path starting with '/'",
+            ));
+        }
+        Ok(Self {
+            tenant_id: tenant_id.to_owned(),
+            app_id: app_id.to_ascii_lowercase(),
+            secret_ref: secret_ref.to_owned(),
+            drive_id: drive_id.to_owned(),
+            folder: folder.to_owned(),
+        })
+    }
+}
+
+/// A stored connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub actor_id: Uuid,
+    pub tenant_id: String,
+    pub app_id: String,
+    pub secret_ref: String,
+    pub drive_id: String,
+    pub folder_id: String,
+    pub client_state: String,
+    pub subscription_id: Option<String>,
+    pub subscription_expires_at: Option<i64>,
+    pub renew_requested: bool,
+    pub delta_link: Option<String>,
+    pub resync: bool,
+    pub sync_due_at: Option<i64>,
+    pub followups: u32,
+    pub failures: u32,
+    pub paused_until: Option<i64>,
+    pub last_sync_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionState {
+    Active,
+    Pending,
+    Error,
+    Throttled,
+}
+
+impl Connection {
+    pub fn state(&self, now: i64) -> ConnectionState {
+        if self.paused_until.is_some_and(|p| p > now) {
+            ConnectionState::Throttled
+        } else if self.last_error.is_some() {
+            ConnectionState::Error
+        } else if self.subscription_id.is_none() {
+            ConnectionState::Pending
+        } else {
+            ConnectionState::Active
+        }
+    }
+}
+
+/// A fresh `clientState`: 256 random bits, hex.
+pub fn new_client_state() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Whether `parent` is the connected folder or below it, walking up through
+/// `parent_of` (`None` when unknown or at the root). Bounded, so a cycle in
+/// corrupt data ends.
+pub fn under_folder<F>(parent: Option<&str>, folder: &str, mut parent_of: F) -> Option<bool>
+where
+    F: FnMut(&str) -> Option<Option<String>>,
+{
+    let mut current = parent.map(str::to_owned);
+    for _ in 0..256 {
+        let Some(id) = current else {
+            return Some(false);
+        };
+        if id == folder {
+            return Some(true);
+        }
+        // `None`: we do not know this folder (the caller may look it up).
+        current = parent_of(&id)?;
+    }
+    Some(false)
+}
+
+/// A document title from a file name: documents allows 200 characters.
+pub fn title_for(name: &str) -> String {
+    let cleaned: String = name.chars().filter(|c| !c.is_control()).collect();
+    let trimmed = cleaned.trim();
+    let title: String = trimmed.chars().take(200).collect();
+    if title.is_empty() {
+        "Untitled".to_owned()
+    } else {
+        title
+    }
+}
+
+/// Graph's MIME type when it is a plain `type/subtype`; empty (documents
+/// then defaults it) otherwise.
+pub fn media_type_for(mime: Option<&str>) -> String {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match mime.and_then(|m| m.split_once('/')) {
+        Some((t, s)) if t.len() + s.len() < 250 && token(t) && token(s) => {
+            format!("{t}/{s}").to_ascii_lowercase()
+        }
+        _ => String::new(),
+    }
+}
+
+/// A file name OneDrive accepts: characters it forbids (`" * : < > ? / \ |`
+/// and control characters) become `_`, leading and trailing spaces and
+/// trailing dots go.
+pub fn onedrive_name(name: &str) -> String {
+    let replaced: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || "\"*:<>?/\\|".contains(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let trimmed = replaced.trim().trim_end_matches('.').trim_end();
+    if trimmed.is_empty() {
+        "document".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const APP: &str = "0b6f2a34-6d0a-4c8e-9a55-0f3c1f0e9a11";
+
+    #[test]
+    fn specs_are_checked() {
+        let ok = ConnectionSpec::parse(
+            "contoso.onmicrosoft.com",
+            APP,
+            "graph/contoso",
+            "b!abc-_",
+            "/Shared/Docs",
+        )
+        .unwrap();
+        assert_eq!(ok.folder, "/Shared/Docs");
+        for (tenant, app, secret, drive, folder) in [
+            ("", APP, "s", "d", "f"),
+            ("a b", APP, "s", "d", "f"),
+            ("t", "not-a-guid", "s", "d", "f"),
+            ("t", APP, "../etc/passwd", "d", "f"),
+            ("t", APP, "a/../b", "d", "f"),
+            ("t", APP, "/abs", "d", "f"),
+            ("t", APP, "s", "d/../x", "f"),
+            ("t", APP, "s", "d", ""),
+            ("t", APP, "s", "d", "/a/../b"),
+            ("t", APP, "s", "d", "/a\nb"),
+            ("t", APP, "s", "d", "id with space"),
+        ] {
+            assert!(
+                ConnectionSpec::parse(tenant, app, secret, drive, folder).is_err(),
+                "{tenant:?} {app:?} {secret:?} {drive:?} {folder:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn scope_walks_up_to_the_folder() {
+        let tree: HashMap<&str, Option<&str>> = HashMap::from([
+            ("root", None),
+            ("docs", Some("root")),
+            ("sub", Some("docs")),
+            ("other", Some("root")),
+        ]);
+        let lookup = |id: &str| tree.get(id).map(|p| p.map(str::to_owned));
+        assert_eq!(under_folder(Some("sub"), "docs", lookup), Some(true));
+        assert_eq!(under_folder(Some("docs"), "docs", lookup), Some(true));
+        assert_eq!(under_folder(Some("other"), "docs", lookup), Some(false));
+        assert_eq!(under_folder(Some("root"), "docs", lookup), Some(false));
+        assert_eq!(under_folder(Some("unknown"), "docs", lookup), None);
+        let cycle = |id: &str| Some(Some(if id == "a" { "b" } else { "a" }.to_owned()));
+        assert_eq!(under_folder(Some("a"), "docs", cycle), Some(false));
+    }
+
+    #[test]
+    fn names_fit_onedrive() {
+        assert_eq!(onedrive_name("a:b*c?.txt"), "a_b_c_.txt");
+        assert_eq!(onedrive_name(" report. "), "report");
+        assert_eq!(onedrive_name("..."), "document");
+        assert_eq!(
+            onedrive_name("Übersicht #1 (50%).pdf"),
+            "Übersicht #1 (50%).pdf"
+        );
+    }
+
+    #[test]
+    fn titles_and_media_types_fit_documents() {
+        assert_eq!(title_for(&"x".repeat(300)).chars().count(), 200);
+        assert_eq!(title_for(" \u{7}"), "Untitled");
+        assert_eq!(media_type_for(Some("Text/Plain")), "text/plain");
+        assert_eq!(media_type_for(Some("bad type/x")), "");
+        assert_eq!(media_type_for(None), "");
+    }
+}

@@ -1,0 +1,179 @@
+//! Connecting, reading, syncing on demand and disconnecting.
+
+use std::time::Duration;
+
+use folio_platform::{
+    actor::{Actor, ActorRole},
+    clock::now_millis,
+};
+use uuid::Uuid;
+
+use super::{Engine, WorkError, secret_error};
+use crate::{
+    domain::{Connection, ConnectionSpec, new_client_state},
+    error::Error,
+    graph::{Credentials, GraphError},
+    store::{connections, inbox, items},
+};
+
+/// How long an API call waits for a connection busy with background work.
+pub(super) const LEASE_WAIT: Duration = Duration::from_secs(30);
+
+fn require_admin(actor: &Actor) -> Result<(), Error> {
+    match actor.role {
+        ActorRole::Admin => Ok(()),
+        ActorRole::Editor | ActorRole::Viewer => Err(Error::Forbidden(
+            "only an admin can manage the OneDrive connection",
+        )),
+    }
+}
+
+impl Engine {
+    /// The organisation's connection and how many documents it mirrors.
+    pub async fn connection(&self, actor: &Actor) -> Result<(Connection, u64), Error> {
+        let mut db = self.db.pool.acquire().await?;
+        let conn = connections::by_org(&mut db, actor.org_id)
+            .await?
+            .ok_or(Error::NotFound("connection"))?;
+        let mirrored = items::count_mirrored(&mut db, conn.org_id, &conn.drive_id).await?;
+        Ok((conn, mirrored))
+    }
+
+    pub async fn connect(
+        &self,
+        actor: &Actor,
+        spec: ConnectionSpec,
+    ) -> Result<(Connection, u64), Error> {
+        require_admin(actor)?;
+        {
+            let mut db = self.db.pool.acquire().await?;
+            if connections::by_org(&mut db, actor.org_id).await?.is_some() {
+                return Err(Error::AlreadyConnected);
+            }
+        }
+        let secret = self
+            .secrets
+            .get(&spec.secret_ref)
+            .await
+            .map_err(|e| secret_error(&e))?;
+        let credentials = Credentials {
+            tenant: spec.tenant_id.clone(),
+            app_id: spec.app_id.clone(),
+            secret,
+        };
+        let folder = self
+            .graph
+            .item(&credentials, &spec.drive_id, &spec.folder)
+            .await?;
+        if !folder.is_folder() {
+            return Err(Error::Precondition(
+                "the folder is a file, not a folder".to_owned(),
+            ));
+        }
+        let id = Uuid::now_v7();
+        let client_state = new_client_state();
+        let lease = super::Lease::new(id, self.timing.lease);
+        let now = now_millis();
+        {
+            let mut db = self.db.pool.acquire().await?;
+            connections::insert(
+                &mut db,
+                id,
+                actor.org_id,
+                actor.user_id,
+                &spec,
+                &folder.id,
+                &client_state,
+                (&lease.token, lease.until(now)),
+                now,
+            )
+            .await?;
+        }
+        // Graph validates the webhook while this runs.
+        let created = self
+            .graph
+            .create_subscription(
+                &credentials,
+                &spec.drive_id,
+                &self.notification_url,
+                &self.lifecycle_url,
+                &client_state,
+                self.timing.subscription_lifetime,
+            )
+            .await;
+        let created = match created {
+            Ok(created) => created,
+            Err(error) => {
+                let mut db = self.db.pool.acquire().await?;
+                connections::delete(&mut db, id).await?;
+                tracing::warn!(%error, "creating the subscription failed");
+                return Err(if matches!(error, GraphError::Refused { .. }) {
+                    Error::Precondition(format!(
+                        "Microsoft Graph refused the subscription; is the webhook {} reachable from the internet?",
+                        self.notification_url
+                    ))
+                } else {
+                    error.into()
+                });
+            }
+        };
+        let now = now_millis();
+        {
+            let mut db = self.db.pool.acquire().await?;
+            connections::set_subscription(
+                &mut db,
+                id,
+                &created.id,
+                created.expires_at.unix_timestamp() * 1000,
+                now,
+            )
+            .await?;
+            connections::request_sync(&mut db, id, now).await?;
+        }
+        self.release(lease).await;
+        self.wake_sync();
+        tracing::info!(connection = %id, org = %actor.org_id, "OneDrive connected");
+        self.connection(actor).await
+    }
+
+    pub async fn sync_now(&self, actor: &Actor) -> Result<(Connection, u64), Error> {
+        require_admin(actor)?;
+        let (conn, _) = self.connection(actor).await?;
+        {
+            let mut db = self.db.pool.acquire().await?;
+            connections::request_sync(&mut db, conn.id, now_millis()).await?;
+            connections::request_renew(&mut db, conn.id).await?;
+        }
+        self.wake_sync();
+        self.wake_reconcile();
+        self.connection(actor).await
+    }
+
+    /// Deletes the subscription (best effort: one Graph cannot delete now
+    /// expires by itself and its notifications are ignored) and the connection.
+    pub async fn disconnect(&self, actor: &Actor) -> Result<(), Error> {
+        require_admin(actor)?;
+        let (conn, _) = self.connection(actor).await?;
+        let lease = self.lease(conn.id, LEASE_WAIT).await?;
+        if let Some(subscription) = &conn.subscription_id {
+            let deleted = match self.credentials(&conn).await {
+                Ok(credentials) => self
+                    .graph
+                    .delete_subscription(&credentials, subscription)
+                    .await
+                    .map_err(WorkError::from),
+                Err(e) => Err(e),
+            };
+            if let Err(error) = deleted {
+                tracing::warn!(connection = %conn.id, %error, "could not delete the subscription; it will expire");
+            }
+        }
+        let mut tx = self.db.pool.begin().await?;
+        inbox::delete_for(&mut tx, conn.id).await?;
+        connections::delete(&mut tx, conn.id).await?;
+        tx.commit().await?;
+        drop(lease);
+        tracing::info!(connection = %conn.id, "OneDrive disconnected");
+        Ok(())
+    }
+}

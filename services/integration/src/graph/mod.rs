@@ -1,0 +1,557 @@
+//! Microsoft Graph, as the integration uses it: app-only tokens (client
+//! credentials, cached), drive items, delta, content, uploads and
+//! subscriptions.
+//!
+//! Requests are made with `graph-rs-sdk` (its `test-util` feature lets a
+//! configured endpoint such as the fake Graph replace graph.microsoft.com).
+//! Three things the SDK cannot do are done with a plain `reqwest` client,
+//! as docs/adr/0021 explains: the token request (its token endpoint is not
+//! configurable), following a pre-authenticated `302` without the
+//! `Authorization` header, and the upload session fragments.
+
+mod auth;
+mod upload;
+
+use std::{sync::Arc, time::Duration};
+
+use bytes::Bytes;
+use folio_platform::secrets::Secret;
+use futures::{Stream, TryStreamExt};
+use graph_rs_sdk::{GraphClient, GraphClientConfiguration};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use url::Url;
+
+pub use upload::{FRAGMENT, SIMPLE_LIMIT, UNIT, UploadError, upload_session};
+
+/// Where Graph is when not configured otherwise.
+pub const GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
+
+/// The longest we ever wait for a `Retry-After`.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error("Graph refused the app credentials ({0})")]
+    Credentials(String),
+    #[error("Graph asks to retry after {0:?}")]
+    Throttled(Duration),
+    #[error("Graph requires a resync")]
+    Gone { location: Option<String> },
+    #[error("not found in Graph")]
+    NotFound,
+    #[error("Graph refused the request: {status} {code}")]
+    Refused { status: u16, code: String },
+    #[error("Graph is unavailable: {0}")]
+    Unavailable(String),
+    #[error("Graph answered something unexpected: {0}")]
+    Malformed(&'static str),
+}
+
+impl From<reqwest::Error> for GraphError {
+    fn from(e: reqwest::Error) -> Self {
+        // Never the URL: pre-authenticated URLs are credentials.
+        Self::Unavailable(if e.is_timeout() {
+            "timed out".to_owned()
+        } else if e.is_connect() {
+            "cannot connect".to_owned()
+        } else {
+            "transport error".to_owned()
+        })
+    }
+}
+
+impl From<graph_rs_sdk::GraphFailure> for GraphError {
+    fn from(_: graph_rs_sdk::GraphFailure) -> Self {
+        Self::Unavailable("request failed".to_owned())
+    }
+}
+
+/// The app-only credentials of one connection.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub tenant: String,
+    pub app_id: String,
+    pub secret: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ParentReference {
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FileFacet {
+    #[serde(rename = "mimeType")]
+    pub mime_type: Option<String>,
+}
+
+/// A drive item as delta and item requests return it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DriveItem {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(rename = "cTag", default)]
+    pub ctag: Option<String>,
+    #[serde(rename = "eTag", default)]
+    pub etag: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(rename = "parentReference", default)]
+    pub parent: Option<ParentReference>,
+    #[serde(default)]
+    pub folder: Option<serde_json::Value>,
+    #[serde(default)]
+    pub root: Option<serde_json::Value>,
+    #[serde(default)]
+    pub file: Option<FileFacet>,
+    #[serde(default)]
+    pub deleted: Option<serde_json::Value>,
+}
+
+impl DriveItem {
+    pub fn is_folder(&self) -> bool {
+        self.folder.is_some() || self.root.is_some()
+    }
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.is_some()
+    }
+    pub fn parent_id(&self) -> Option<&str> {
+        self.parent.as_ref().and_then(|p| p.id.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeltaPage {
+    #[serde(default)]
+    pub value: Vec<DriveItem>,
+    #[serde(rename = "@odata.nextLink", default)]
+    pub next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink", default)]
+    pub delta_link: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubscriptionInfo {
+    pub id: String,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Deserialize)]
+struct SubscriptionBody {
+    id: String,
+    #[serde(rename = "expirationDateTime")]
+    expiration: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorDetail {
+    code: String,
+}
+
+/// Characters escaped in a value put into a URL path by hand (the tenant
+/// in the token URL); the SDK escapes the path segments it builds itself.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b':')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+pub(crate) fn segment(name: &str) -> String {
+    utf8_percent_encode(name, SEGMENT).to_string()
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(10), Duration::from_secs)
+        .min(MAX_RETRY_AFTER)
+}
+
+/// Turns a non-success answer into the error it means.
+async fn check(response: reqwest::Response) -> Result<reqwest::Response, GraphError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let code = status.as_u16();
+    match code {
+        429 | 503 => Err(GraphError::Throttled(retry_after(response.headers()))),
+        410 => Err(GraphError::Gone {
+            location: response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }),
+        404 => Err(GraphError::NotFound),
+        500..=599 => Err(GraphError::Unavailable(format!("status {code}"))),
+        _ => {
+            let body = response.bytes().await.unwrap_or_default();
+            let code_text = serde_json::from_slice::<ErrorBody>(&body)
+                .map(|b| b.error.code)
+                .unwrap_or_default();
+            Err(GraphError::Refused {
+                status: code,
+                code: code_text.chars().take(80).collect(),
+            })
+        }
+    }
+}
+
+async fn json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, GraphError> {
+    let body = check(response).await?.bytes().await?;
+    serde_json::from_slice(&body).map_err(|_| GraphError::Malformed("unexpected JSON"))
+}
+
+fn parse_time(raw: &str) -> Result<OffsetDateTime, GraphError> {
+    OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| GraphError::Malformed("bad date"))
+}
+
+fn format_time(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Microsoft Graph for every connection; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    endpoint: Option<Url>,
+    origin: url::Origin,
+    tokens: Arc<auth::Tokens>,
+    /// No redirects, no default `Authorization`: for pre-authenticated URLs.
+    plain: reqwest::Client,
+}
+
+impl Graph {
+    pub fn new(endpoint: Option<Url>, token_url: String) -> Result<Self, GraphError> {
+        let origin = endpoint
+            .clone()
+            .unwrap_or_else(|| Url::parse(GRAPH_URL).unwrap_or_else(|_| unreachable_url()))
+            .origin();
+        let plain = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(120))
+            .build()?;
+        Ok(Self {
+            endpoint,
+            origin,
+            tokens: Arc::new(auth::Tokens::new(token_url, plain.clone())),
+            plain,
+        })
+    }
+
+    /// An SDK client holding a valid token for these credentials.
+    async fn sdk(&self, credentials: &Credentials) -> Result<GraphClient, GraphError> {
+        let endpoint = self.endpoint.clone();
+        self.tokens
+            .client(credentials, move |token| {
+                let mut config = GraphClientConfiguration::new()
+                    .access_token(token)
+                    .timeout(Duration::from_secs(120))
+                    .connect_timeout(Duration::from_secs(10));
+                if endpoint.as_ref().is_some_and(|e| e.scheme() == "http") {
+                    config = config.https_only(false);
+                }
+                let mut client = GraphClient::from(config);
+                if let Some(endpoint) = &endpoint {
+                    client.use_test_endpoint(endpoint);
+                }
+                client
+            })
+            .await
+    }
+
+    /// Checks that a link Graph gave us points at Graph (a token must never
+    /// be sent elsewhere).
+    fn graph_link(&self, link: &str) -> Result<Url, GraphError> {
+        let url = Url::parse(link).map_err(|_| GraphError::Malformed("bad link"))?;
+        if url.origin() == self.origin {
+            Ok(url)
+        } else {
+            Err(GraphError::Malformed("link to another host"))
+        }
+    }
+
+    /// Verifies the credentials by obtaining a token.
+    pub async fn check_credentials(&self, credentials: &Credentials) -> Result<(), GraphError> {
+        self.sdk(credentials).await.map(drop)
+    }
+
+    /// An item by id, or by a path from the root when `item` starts with '/'.
+    pub async fn item(
+        &self,
+        credentials: &Credentials,
+        drive: &str,
+        item: &str,
+    ) -> Result<DriveItem, GraphError> {
+        let client = self.sdk(credentials).await?;
+        let drive = client.drive(drive);
+        let request = if item.starts_with('/') {
+            let path: Vec<&str> = item.split('/').filter(|p| !p.is_empty()).collect();
+            if path.is_empty() {
+                drive.get_root()
+            } else {
+                drive
+                    .item_by_path(format!(":/{}:", path.join("/")))
+                    .get_items()
+            }
+        } else {
+            drive.item(item).get_items()
+        };
+        json(request.send().await?).await
+    }
+
+    /// One delta page: the first of a full enumeration when `link` is
+    /// `None`, otherwise the page a stored next or delta link points at.
+    pub async fn delta(
+        &self,
+        credentials: &Credentials,
+        drive: &str,
+        link: Option<&str>,
+    ) -> Result<DeltaPage, GraphError> {
+        let client = self.sdk(credentials).await?;
+        let mut request = client.drive(drive).delta();
+        if let Some(link) = link {
+            *request.as_mut() = self.graph_link(link)?;
+        }
+        json(request.send().await?).await
+    }
+
+    /// A file's content: Graph answers 302 to a pre-authenticated URL,
+    /// fetched without the `Authorization` header.
+    pub async fn download(
+        &self,
+        credentials: &Credentials,
+        drive: &str,
+        item: &str,
+    ) -> Result<impl Stream<Item = Result<Bytes, GraphError>> + Send + use<>, GraphError> {
+        let client = self.sdk(credentials).await?;
+        let request = client
+            .drive(drive)
+            .item(item)
+            .get_items_content()
+            .build()
+            .await?
+            .build()?;
+        let first = self.plain.execute(request).await?;
+        let response = if first.status().is_redirection() {
+            let location = first
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| Url::parse(v).ok())
+                .ok_or(GraphError::Malformed("redirect without a location"))?;
+            check(self.plain.get(location).send().await?).await?
+        } else {
+            check(first).await?
+        };
+        Ok(response.bytes_stream().map_err(GraphError::from))
+    }
+
+    pub async fn create_subscription(
+        &self,
+        credentials: &Credentials,
+        drive: &str,
+        notification_url: &Url,
+        lifecycle_url: &Url,
+        client_state: &str,
+        lifetime: Duration,
+    ) -> Result<SubscriptionInfo, GraphError> {
+        let client = self.sdk(credentials).await?;
+        let expires = OffsetDateTime::now_utc() + lifetime;
+        let body = json!({
+            "changeType": "updated",
+            "notificationUrl": notification_url.as_str(),
+            "lifecycleNotificationUrl": lifecycle_url.as_str(),
+            "resource": format!("/drives/{drive}/root"),
+            "expirationDateTime": format_time(expires),
+            "clientState": client_state,
+        });
+        let created: SubscriptionBody = json(
+            client
+                .subscriptions()
+                .create_subscription(&body)
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok(SubscriptionInfo {
+            id: created.id,
+            expires_at: parse_time(&created.expiration)?,
+        })
+    }
+
+    /// `NotFound` when the subscription no longer exists.
+    pub async fn renew_subscription(
+        &self,
+        credentials: &Credentials,
+        id: &str,
+        lifetime: Duration,
+    ) -> Result<SubscriptionInfo, GraphError> {
+        let client = self.sdk(credentials).await?;
+        let body = json!({
+            "expirationDateTime": format_time(OffsetDateTime::now_utc() + lifetime),
+        });
+        let renewed: SubscriptionBody = json(
+            client
+                .subscription(id)
+                .update_subscription(&body)
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok(SubscriptionInfo {
+            id: renewed.id,
+            expires_at: parse_time(&renewed.expiration)?,
+        })
+    }
+
+    /// Deleting a subscription that no longer exists succeeds.
+    pub async fn delete_subscription(
+        &self,
+        credentials: &Credentials,
+        id: &str,
+    ) -> Result<(), GraphError> {
+        let client = self.sdk(credentials).await?;
+        let response = client.subscription(id).delete_subscription().send().await?;
+        match check(response).await {
+            Ok(_) | Err(GraphError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Uploads ≤ [`SIMPLE_LIMIT`] bytes in one request: over `item` when
+    /// given, else as `name` in `parent` (renamed by OneDrive on a conflict).
+    pub async fn upload_small(
+        &self,
+        credentials: &Credentials,
+        drive: &str,
+        target: &UploadTarget,
+        content: Bytes,
+    ) -> Result<DriveItem, GraphError> {
+        let client = self.sdk(credentials).await?;
+        let drive = client.drive(drive);
+        let body = reqwest::Body::from(content);
+        let request = match target {
+            UploadTarget::Existing(item) => drive.item(item).update_items_content(body),
+            UploadTarget::New { parent, name } => drive
+                .item(parent)
+                .upload_items_content(format!(":/{name}:"), body)
+                .append_query_pair("@microsoft.graph.conflictBehavior", "rename"),
+        };
+        json(request.send().await?).await
+    }
+
+    /// Starts an upload session; returns its pre-authenticated upload URL.
+    pub async fn create_upload_session(
+        &self,
+        credentials: &Credentials,
+        drive: &str,
+        target: &UploadTarget,
+    ) -> Result<Url, GraphError> {
+        #[derive(Deserialize)]
+        struct Session {
+            #[serde(rename = "uploadUrl")]
+            upload_url: String,
+        }
+        let client = self.sdk(credentials).await?;
+        let drive = client.drive(drive);
+        let request = match target {
+            UploadTarget::Existing(item) => drive.item(item).create_upload_session(
+                &json!({ "item": { "@microsoft.graph.conflictBehavior": "replace" } }),
+            ),
+            UploadTarget::New { parent, name } => drive
+                .item(format!("{parent}:/{name}:"))
+                .create_upload_session(
+                    &json!({ "item": { "@microsoft.graph.conflictBehavior": "rename" } }),
+                ),
+        };
+        let session: Session = json(request.send().await?).await?;
+        Url::parse(&session.upload_url).map_err(|_| GraphError::Malformed("bad upload URL"))
+    }
+
+    pub(crate) fn plain(&self) -> &reqwest::Client {
+        &self.plain
+    }
+}
+
+/// Where an upload goes.
+#[derive(Debug, Clone)]
+pub enum UploadTarget {
+    /// New content for a file that exists.
+    Existing(String),
+    /// A new file in a folder.
+    New { parent: String, name: String },
+}
+
+fn unreachable_url() -> Url {
+    Url::parse("http://localhost/").unwrap_or_else(|_| std::process::abort())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_escaped_in_paths() {
+        assert_eq!(segment("a b:c/d#e?.txt"), "a%20b%3Ac%2Fd%23e%3F.txt");
+        assert_eq!(segment("Übersicht.pdf"), "%C3%9Cbersicht.pdf");
+    }
+
+    #[test]
+    fn retry_after_is_bounded() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Duration::from_secs(7));
+        headers.insert(reqwest::header::RETRY_AFTER, "999999".parse().unwrap());
+        assert_eq!(retry_after(&headers), MAX_RETRY_AFTER);
+        headers.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn links_must_stay_on_graph() {
+        let graph = Graph::new(
+            Some(Url::parse("http://127.0.0.1:9/v1.0").unwrap()),
+            "http://127.0.0.1:9/{tenant}/token".into(),
+        )
+        .unwrap();
+        assert!(
+            graph
+                .graph_link("http://127.0.0.1:9/v1.0/drives/x/root/delta?token=a")
+                .is_ok()
+        );
+        assert!(
+            graph
+                .graph_link("http://evil.example/v1.0/drives/x")
+                .is_err()
+        );
+        assert!(graph.graph_link("http://127.0.0.1:10/v1.0").is_err());
+    }
+}

@@ -1,0 +1,16 @@
+//! Folio's OneDrive integration: connections per organisation, Microsoft
+//! Graph subscriptions and their webhook, a durable inbox, delta sync of a
+//! OneDrive folder into documents, and sending documents back to OneDrive.
+
+pub mod api;
+pub mod app;
+pub mod documents;
+pub mod domain;
+pub mod engine;
+pub mod error;
+pub mod graph;
+pub mod settings;
+pub mod store;
+
+pub use app::Application;
+pub use settings::{Settings, Timing};

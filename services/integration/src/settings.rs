@@ -1,0 +1,146 @@
+//! The integration service's configuration, from `FOLIO_INTEGRATION_*` variables.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use folio_platform::{
+    config::{ConfigError, Env},
+    db::DatabaseUrl,
+    secrets::{EnvSecrets, FileSecrets, SecretProvider},
+    tls::TlsFiles,
+};
+use url::Url;
+
+pub const PREFIX: &str = "FOLIO_INTEGRATION_";
+
+/// Where Microsoft Graph's client-credentials token endpoint is; `{tenant}`
+/// stands for the connection's tenant.
+pub const DEFAULT_TOKEN_URL: &str = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token";
+
+/// How often things happen. Production values by default; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// How often an idle worker looks for due work (a local webhook wakes it at once).
+    pub poll_interval: Duration,
+    /// A delta runs at least this often per connection, notifications or not.
+    pub safety_sync: Duration,
+    /// After a notification, deltas are repeated this many times with a
+    /// doubling pause (Graph's delta may lag behind its notifications).
+    pub followups: u32,
+    pub followup_base: Duration,
+    /// Requested subscription lifetime (Graph allows at most 42,300 minutes).
+    pub subscription_lifetime: Duration,
+    /// Renew a subscription when it expires within this.
+    pub renew_before: Duration,
+    pub reconcile_interval: Duration,
+    /// A claim on a connection lapses after this unless renewed.
+    pub lease: Duration,
+    /// Back-off after a failed sync: base · 2^failures, at most max.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            safety_sync: Duration::from_secs(3600),
+            followups: 3,
+            followup_base: Duration::from_secs(2),
+            subscription_lifetime: Duration::from_secs(42_000 * 60),
+            renew_before: Duration::from_secs(3 * 24 * 3600),
+            reconcile_interval: Duration::from_secs(60),
+            lease: Duration::from_secs(60),
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// gRPC over mTLS (the bff calls it).
+    pub grpc_addr: SocketAddr,
+    /// Plain HTTP: the Graph webhook (`/api/v1/onedrive/…`), `/healthz`, `/readyz`.
+    pub http_addr: SocketAddr,
+    pub database_url: DatabaseUrl,
+    pub database_max_connections: u32,
+    /// `https://host:port` of the documents service.
+    pub documents_url: String,
+    /// The base URL Graph posts notifications to (the public address of the
+    /// webhook listener); `http://<http_addr>` when unset (local runs).
+    pub public_url: Option<Url>,
+    /// Overrides Graph's endpoint (`https://graph.microsoft.com/v1.0`), e.g. for the fake.
+    pub graph_url: Option<Url>,
+    pub token_url: String,
+    pub tls: TlsFiles,
+    /// Where Graph client secrets are looked up by a connection's secret reference.
+    pub secrets: Arc<dyn SecretProvider>,
+    pub timing: Timing,
+}
+
+fn seconds(env: &Env, key: &str, default: Duration) -> Result<Duration, ConfigError> {
+    Ok(env
+        .optional::<u64>(key)?
+        .map_or(default, Duration::from_secs))
+}
+
+impl Settings {
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let env = Env::new(PREFIX);
+        let data_dir = env.data_dir()?;
+        let database_url = env
+            .optional::<DatabaseUrl>("DATABASE_URL")?
+            .unwrap_or_else(|| DatabaseUrl::sqlite_file(&data_dir.join("integration.db")))
+            .with_password(env.secret("DATABASE_PASSWORD").await?.as_ref())
+            .map_err(|e| ConfigError::Invalid {
+                var: env.var_name("DATABASE_URL"),
+                reason: e.to_string(),
+            })?;
+        let url = |key: &str| -> Result<Option<Url>, ConfigError> {
+            match env.optional::<Url>(key)? {
+                Some(u) if !matches!(u.scheme(), "http" | "https") => Err(ConfigError::Invalid {
+                    var: env.var_name(key),
+                    reason: "expected an http:// or https:// URL".to_owned(),
+                }),
+                other => Ok(other),
+            }
+        };
+        let token_url = env.or("TOKEN_URL", DEFAULT_TOKEN_URL.to_owned())?;
+        if !token_url.contains("{tenant}")
+            || Url::parse(&token_url.replace("{tenant}", "t")).is_err()
+        {
+            return Err(ConfigError::Invalid {
+                var: env.var_name("TOKEN_URL"),
+                reason: "expected a URL containing {tenant}".to_owned(),
+            });
+        }
+        let secrets: Arc<dyn SecretProvider> = match env.optional::<PathBuf>("SECRETS_DIR")? {
+            Some(dir) => Arc::new(FileSecrets { dir }),
+            None => Arc::new(EnvSecrets),
+        };
+        let defaults = Timing::default();
+        let timing = Timing {
+            safety_sync: seconds(&env, "SAFETY_SYNC_SECS", defaults.safety_sync)?,
+            subscription_lifetime: seconds(
+                &env,
+                "SUBSCRIPTION_LIFETIME_SECS",
+                defaults.subscription_lifetime,
+            )?,
+            renew_before: seconds(&env, "RENEW_BEFORE_SECS", defaults.renew_before)?,
+            ..defaults
+        };
+        Ok(Self {
+            grpc_addr: env.or("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50053)))?,
+            http_addr: env.or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8090)))?,
+            database_url,
+            database_max_connections: env.or("DATABASE_MAX_CONNECTIONS", 10)?,
+            documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
+            public_url: url("PUBLIC_URL")?,
+            graph_url: url("GRAPH_URL")?,
+            token_url,
+            tls: TlsFiles::from_env(&env, "integration")?,
+            secrets,
+            timing,
+        })
+    }
+}

@@ -1,0 +1,83 @@
+//! The notification inbox: what the webhook stored before answering 202.
+
+use sqlx::{AnyConnection, Row};
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::error::Error;
+
+#[instrument(skip_all)]
+pub async fn insert(
+    conn: &mut AnyConnection,
+    connection_id: Uuid,
+    subscription_id: &str,
+    kind: &str,
+    resource: &str,
+    now: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO inbox (connection_id, subscription_id, kind, resource, received_at) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(connection_id.to_string())
+    .bind(subscription_id)
+    .bind(kind)
+    .bind(resource)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The newest unprocessed notification of a connection.
+#[instrument(skip_all)]
+pub async fn newest_pending(
+    conn: &mut AnyConnection,
+    connection_id: Uuid,
+) -> Result<Option<i64>, Error> {
+    let row = sqlx::query(
+        "SELECT MAX(id) AS newest FROM inbox WHERE connection_id = ? AND processed_at IS NULL",
+    )
+    .bind(connection_id.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get::<Option<i64>, _>("newest")?)
+}
+
+/// Marks notifications up to `newest` as handled by a completed delta.
+#[instrument(skip_all)]
+pub async fn mark_processed(
+    conn: &mut AnyConnection,
+    connection_id: Uuid,
+    newest: i64,
+    now: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE inbox SET processed_at = ? WHERE connection_id = ? AND id <= ? AND processed_at IS NULL",
+    )
+    .bind(now)
+    .bind(connection_id.to_string())
+    .bind(newest)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[instrument(skip_all)]
+pub async fn delete_for(conn: &mut AnyConnection, connection_id: Uuid) -> Result<(), Error> {
+    sqlx::query("DELETE FROM inbox WHERE connection_id = ?")
+        .bind(connection_id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many notifications were stored for a connection (tests, metrics).
+#[instrument(skip_all)]
+pub async fn count(conn: &mut AnyConnection, connection_id: Uuid) -> Result<u64, Error> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM inbox WHERE connection_id = ?")
+        .bind(connection_id.to_string())
+        .fetch_one(conn)
+        .await?;
+    u64::try_from(row.try_get::<i64, _>("n")?).map_err(|_| Error::Corrupt("count"))
+}

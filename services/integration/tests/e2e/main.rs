@@ -1,0 +1,11 @@
+#![allow(unreachable_pub)]
+//! The integration service driven end to end: the real users, documents and
+//! integration services over real mTLS, the fake Graph posting to the real
+//! webhook, on SQLite and on MariaDB/MySQL.
+
+mod api;
+mod bad_input;
+mod faults;
+mod helpers;
+mod journey;
+mod openapi;
