@@ -5,7 +5,7 @@ use std::sync::Arc;
 use folio_platform::{
     db::Database,
     grpc,
-    health::{self, ReadinessCheck},
+    health, metrics,
     shutdown,
     start::{StartError, bind, local_port},
     tls,
@@ -106,25 +106,17 @@ impl Application {
             .set_serving::<IntegrationServiceServer<IntegrationApi>>()
             .await;
 
-        let readiness_db = db.clone();
-        let readiness: ReadinessCheck = Arc::new(move || {
-            let db = readiness_db.clone();
-            Box::pin(async move {
-                if db.ping().await {
-                    Ok(())
-                } else {
-                    Err("database unreachable".to_owned())
-                }
-            })
-        });
-        let router = health::ops_router(readiness).merge(webhook::router(engine.clone()));
+        let readiness = health::database_ready(db.clone());
+        let collectors = vec![metrics::pool_collector("integration", db.clone())];
+        let router = health::ops_router("integration", readiness, collectors)
+            .merge(webhook::router(engine.clone()));
         let web = health::serve_http(http, router, stop.clone());
 
         let worker = tokio::spawn(engine.clone().run_sync_worker(stop.clone()));
         let reconciler = tokio::spawn(engine.clone().run_reconciler(stop.clone()));
 
         let incoming = grpc::tls_incoming(grpc_listener, tls, stop.clone());
-        let rpc = grpc::builder(api::caller_policy())
+        let rpc = grpc::builder("integration", api::caller_policy())
             .add_service(health_service)
             .add_service(IntegrationServiceServer::new(IntegrationApi::new(engine)))
             .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
