@@ -137,7 +137,8 @@ pub fn tls_incoming(
 
 /// What every gRPC request passes through before its handler, outermost
 /// first: tracing, metrics, authorisation.
-pub(crate) type Layers = Stack<AuthorizeLayer, Stack<GrpcMetricsLayer, Stack<GrpcTraceLayer, Identity>>>;
+pub(crate) type Layers =
+    Stack<AuthorizeLayer, Stack<GrpcMetricsLayer, Stack<GrpcTraceLayer, Identity>>>;
 
 /// A tonic server builder tuned for bulk streams, traced and measured as
 /// `service`, and guarded by `policy` (refusals are counted and traced too).

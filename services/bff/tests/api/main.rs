@@ -10,3 +10,4 @@ mod helpers;
 mod journey;
 mod redis_outage;
 mod security;
+mod tracing_off;
