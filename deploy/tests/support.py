@@ -42,8 +42,18 @@ WEBHOOK_PATHS = {"/api/v1/onedrive/notifications", "/api/v1/onedrive/lifecycle"}
 TLS_DIR = "/etc/folio/tls"
 _TLS = ["TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"]
 _DB = ["GRPC_ADDR", "HTTP_ADDR", "DATABASE_URL", "DATABASE_PASSWORD"]
+# Every service: logs, local state, traces (the standard OTEL_* names).
+_COMMON = {
+    "FOLIO_LOG_FORMAT",
+    "RUST_LOG",
+    "FOLIO_DATA_DIR",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+}
 ENV_VARS = {
-    "bff": {"FOLIO_LOG_FORMAT", "RUST_LOG", "FOLIO_DATA_DIR"}
+    "bff": _COMMON
     | {
         f"FOLIO_BFF_{n}"
         for n in [
@@ -57,13 +67,13 @@ ENV_VARS = {
             *_TLS,
         ]
     },
-    "users": {"FOLIO_LOG_FORMAT", "RUST_LOG", "FOLIO_DATA_DIR"} | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
-    "documents": {"FOLIO_LOG_FORMAT", "RUST_LOG", "FOLIO_DATA_DIR"}
+    "users": _COMMON | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
+    "documents": _COMMON
     | {
         f"FOLIO_DOCUMENTS_{n}"
         for n in _DB + _TLS + ["BLOB_URL", "MAX_UPLOAD_BYTES", "USERS_URL"]
     },
-    "integration": {"FOLIO_LOG_FORMAT", "RUST_LOG", "FOLIO_DATA_DIR"}
+    "integration": _COMMON
     | {f"FOLIO_INTEGRATION_{n}" for n in _DB + _TLS + ["DOCUMENTS_URL", "PUBLIC_URL"]},
 }
 

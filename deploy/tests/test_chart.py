@@ -128,6 +128,8 @@ BAD_OVERRIDES = {
     },
     "cidr typo": {"networkPolicy": {"databaseCidrs": ["10.0.0.0"]}},
     "environment name": {"environment": "qa"},
+    "tls to the trace collector": {"tracing": {"otlpEndpoint": "https://otel:4317"}},
+    "sampler ratio above one": {"tracing": {"samplerArg": "1.5"}},
 }
 
 
@@ -394,6 +396,34 @@ def _peer_services(peers: list[dict], deployments: dict[str, dict]) -> set[str]:
         assert set(peer) == {"podSelector"}, f"not a same-namespace pod peer: {peer}"
         found |= {n for n, d in deployments.items() if support.selector_matches(peer["podSelector"], pod_labels(d))}
     return found
+
+
+def test_tracing_sends_every_service_to_the_collector_and_nothing_else():
+    values = support.deep_merge(
+        support.application_values(support.application("dev")),
+        {"tracing": {"otlpEndpoint": "http://otel-collector.observability:4317",
+                     "sampler": "always_on", "samplerArg": "1"}},
+    )
+    docs = support.render(values, "folio-dev")
+    default = support.render(support.application_values(support.application("dev")), "folio-dev")
+    for name, deploy in by_kind(docs, "Deployment").items():
+        (c,) = deploy["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.observability:4317"
+        assert env["OTEL_SERVICE_NAME"] == f"folio-{name}"
+        assert (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"]) == ("always_on", "1")
+    for name, policy in by_kind(docs, "NetworkPolicy").items():
+        before = by_kind(default, "NetworkPolicy")[name]["spec"]["egress"]
+        added = [r for r in policy["spec"]["egress"] if r not in before]
+        assert added == [{
+            "ports": [{"port": 4317, "protocol": "TCP"}],
+            "to": [{"namespaceSelector": {"matchLabels": {
+                "kubernetes.io/metadata.name": "observability"}}}],
+        }], name
+    # Off by default: an empty endpoint.
+    for deploy in by_kind(default, "Deployment").values():
+        (c,) = deploy["spec"]["template"]["spec"]["containers"]
+        assert {e["name"]: e.get("value") for e in c["env"]}["OTEL_EXPORTER_OTLP_ENDPOINT"] == ""
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -114,11 +114,17 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Up => {
-            folio_platform::telemetry::init(
-                folio_platform::config::Env::new("FOLIO_").or("LOG_FORMAT", Default::default())?,
-            );
-            tokio::runtime::Runtime::new()?.block_on(folio::up::run())?;
-            Ok(())
+            use folio_platform::telemetry::{self, TelemetryConfig};
+            let config = TelemetryConfig::from_env("folio")?;
+            tokio::runtime::Runtime::new()?.block_on(async {
+                // One tracer provider for the three services; their spans
+                // name them in the `service` attribute.
+                let telemetry = telemetry::install(&config)?;
+                let served = folio::up::run().await;
+                telemetry.shutdown().await;
+                served?;
+                Ok::<_, anyhow::Error>(())
+            })
         }
         Command::Org(command) => run_org(command),
         Command::Release(args) => run_release(args),

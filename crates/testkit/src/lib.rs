@@ -2,6 +2,8 @@
 //! databases, real TLS. Panics on setup failure, as test helpers do.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod otlp;
+
 use std::{net::SocketAddr, sync::Arc};
 
 use folio_platform::{

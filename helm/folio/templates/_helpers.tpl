@@ -116,6 +116,15 @@ folio.example/environment: {{ .Values.environment }}
 # it here, but if anything did it must land on the writable /tmp.
 - name: FOLIO_DATA_DIR
   value: "/tmp/folio"
+# Traces: off while the endpoint is empty.
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $root.Values.tracing.otlpEndpoint | quote }}
+- name: OTEL_SERVICE_NAME
+  value: {{ printf "folio-%s" $svc | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $root.Values.tracing.sampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $root.Values.tracing.samplerArg | quote }}
 {{- if eq $svc "bff" }}
 - name: FOLIO_BFF_ADDR
   value: {{ printf "0.0.0.0:%v" $v.port | quote }}

@@ -41,7 +41,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let client_tls = tls::client_config(&settings.tls)?;
         let channel = |url: &str, var: &str| {
-            grpc::channel(url, Arc::clone(&client_tls))
+            grpc::traced_channel(url, Arc::clone(&client_tls), "bff")
                 .map_err(|e| StartError::Setup(format!("FOLIO_BFF_{var}: {e}")))
         };
         let users_channel = channel(&settings.users_url, "USERS_URL")?;

@@ -38,8 +38,12 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let tls = tls::server_config(&settings.tls)?;
-        let users = grpc::channel(&settings.users_url, tls::client_config(&settings.tls)?)
-            .map_err(|e| StartError::Setup(format!("FOLIO_DOCUMENTS_USERS_URL: {e}")))?;
+        let users = grpc::traced_channel(
+            &settings.users_url,
+            tls::client_config(&settings.tls)?,
+            "documents",
+        )
+        .map_err(|e| StartError::Setup(format!("FOLIO_DOCUMENTS_USERS_URL: {e}")))?;
         let blobs = match &settings.blobs {
             BlobLocation::Directory(dir) => BlobStore::local(dir)
                 .map_err(|e| StartError::Setup(format!("blob directory {}: {e}", dir.display())))?,

@@ -1,19 +1,19 @@
 //! Who belongs to an organisation, asked of the users service over mTLS.
 
-use folio_platform::actor::Actor;
+use folio_platform::{actor::Actor, grpc::TracedChannel};
 use folio_proto::users::v1::{GetUserRequest, users_service_client::UsersServiceClient};
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 use uuid::Uuid;
 
 use crate::error::Error;
 
 #[derive(Debug, Clone)]
 pub struct Directory {
-    users: UsersServiceClient<Channel>,
+    users: UsersServiceClient<TracedChannel>,
 }
 
 impl Directory {
-    pub fn new(channel: Channel) -> Self {
+    pub fn new(channel: TracedChannel) -> Self {
         Self {
             users: UsersServiceClient::new(channel),
         }

@@ -8,7 +8,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tonic::transport::{Channel, Endpoint};
 
-use super::{CONNECTION_WINDOW, STREAM_WINDOW};
+use super::{CONNECTION_WINDOW, STREAM_WINDOW, TracedChannel};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -52,4 +52,14 @@ pub fn channel(url: &str, tls: Arc<ClientConfig>) -> Result<Channel, ClientError
         }
     });
     Ok(endpoint.connect_with_connector_lazy(connect))
+}
+
+/// [`channel`] for a service calling another: calls carry the trace of the
+/// request being served, and their spans name `caller`.
+pub fn traced_channel(
+    url: &str,
+    tls: Arc<ClientConfig>,
+    caller: &'static str,
+) -> Result<TracedChannel, ClientError> {
+    Ok(TracedChannel::new(channel(url, tls)?, caller))
 }

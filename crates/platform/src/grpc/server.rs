@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{Server, server::Connected};
 use tower::layer::util::{Identity, Stack};
 
-use super::{AuthorizeLayer, CONNECTION_WINDOW, CallerPolicy, STREAM_WINDOW};
+use super::{AuthorizeLayer, CONNECTION_WINDOW, CallerPolicy, GrpcTraceLayer, STREAM_WINDOW};
 use crate::{identity::ServiceIdentity, metrics::GrpcMetricsLayer};
 
 /// What the server knows of a connection's peer; tonic puts it in every
@@ -135,16 +135,19 @@ pub fn tls_incoming(
     ReceiverStream::new(rx)
 }
 
-/// A tonic server builder tuned for bulk streams, measured as `service`, and
-/// guarded by `policy` (refusals are counted too).
-pub fn builder(
-    service: &'static str,
-    policy: CallerPolicy,
-) -> Server<Stack<AuthorizeLayer, Stack<GrpcMetricsLayer, Identity>>> {
+/// What every gRPC request passes through before its handler, outermost
+/// first: tracing, metrics, authorisation.
+pub(crate) type Layers =
+    Stack<AuthorizeLayer, Stack<GrpcMetricsLayer, Stack<GrpcTraceLayer, Identity>>>;
+
+/// A tonic server builder tuned for bulk streams, traced and measured as
+/// `service`, and guarded by `policy` (refusals are counted and traced too).
+pub fn builder(service: &'static str, policy: CallerPolicy) -> Server<Layers> {
     Server::builder()
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(GrpcTraceLayer::new(service))
         .layer(GrpcMetricsLayer::new(service))
         .layer(AuthorizeLayer::new(policy))
 }

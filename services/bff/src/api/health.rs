@@ -15,7 +15,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/readyz", get(ready))
 }
 
-async fn serving(channel: tonic::transport::Channel, service: &str) -> bool {
+async fn serving(channel: folio_platform::grpc::TracedChannel, service: &str) -> bool {
     let mut client = HealthClient::new(channel);
     let check = client.check(HealthCheckRequest {
         service: service.to_owned(),

@@ -15,6 +15,7 @@ use folio_proto::documents::v1::{
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tracing::Instrument as _;
 
 use crate::{error::ApiError, web::AppState};
 
@@ -184,7 +185,8 @@ pub(crate) async fn send_file(
         .await;
     let mut client = state.documents.clone();
     let request = actor.request(ReceiverStream::new(rx));
-    let call = tokio::spawn(async move { client.upload_version(request).await });
+    // In the request's span, so the call carries its trace.
+    let call = tokio::spawn(async move { client.upload_version(request).await }.in_current_span());
     let pending = PendingUpload {
         tx: Some(tx.clone()),
         call,

@@ -8,12 +8,11 @@ pub mod portal;
 use std::sync::Arc;
 
 use axum::{Router, middleware};
-use folio_platform::metrics;
+use folio_platform::{grpc::TracedChannel, metrics, telemetry};
 use folio_proto::{
     documents::v1::documents_service_client::DocumentsServiceClient,
     users::v1::users_service_client::UsersServiceClient,
 };
-use tonic::transport::Channel;
 
 use crate::{
     api,
@@ -24,10 +23,10 @@ use crate::{
 /// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
-    pub users: UsersServiceClient<Channel>,
-    pub documents: DocumentsServiceClient<Channel>,
-    pub users_channel: Channel,
-    pub documents_channel: Channel,
+    pub users: UsersServiceClient<TracedChannel>,
+    pub documents: DocumentsServiceClient<TracedChannel>,
+    pub users_channel: TracedChannel,
+    pub documents_channel: TracedChannel,
     pub sessions: SessionStore,
     pub limiter: Limiter,
     pub config: Arc<WebConfig>,
@@ -51,6 +50,9 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::route(collectors))
         .route_layer(middleware::from_fn(|request, next| {
             metrics::track_http("bff", request, next)
+        }))
+        .route_layer(middleware::from_fn(|request, next| {
+            telemetry::trace_http("bff", request, next)
         }))
         .fallback(portal::fallback)
         .layer(middleware::from_fn(headers::security_headers))

@@ -11,3 +11,4 @@ mod helpers;
 mod journey;
 mod redis_outage;
 mod security;
+mod tracing_off;
