@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use folio_platform::{
     db::Database,
-    grpc,
-    health, metrics,
-    shutdown,
+    grpc, health, metrics, shutdown,
     start::{StartError, bind, local_port},
     tls,
 };
