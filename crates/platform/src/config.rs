@@ -3,7 +3,11 @@
 //! A missing or malformed value stops start-up with a message naming the
 //! variable and what was expected, never the value of a secret.
 
-use std::{fmt::Display, path::PathBuf, str::FromStr};
+use std::{fmt::Display, path::PathBuf, str::FromStr, sync::Arc};
+
+use tokio::sync::OnceCell;
+
+use crate::secrets::{AwsSecrets, FetchError};
 
 /// The configuration error shown at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +16,8 @@ pub enum ConfigError {
     Missing { var: String },
     #[error("{var} is not valid: {reason}")]
     Invalid { var: String, reason: String },
+    #[error(transparent)]
+    Secret(#[from] FetchError),
 }
 
 /// Reads variables that share a prefix, e.g. `FOLIO_USERS_`.
@@ -19,6 +25,9 @@ pub enum ConfigError {
 pub struct Env {
     prefix: String,
     lookup: fn(&str) -> Option<String>,
+    /// One Secrets Manager client for every secret read through this `Env`,
+    /// made on first use (the SDK reads its own `AWS_*` variables).
+    aws: Arc<OnceCell<AwsSecrets>>,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -27,10 +36,7 @@ fn process_env(name: &str) -> Option<String> {
 
 impl Env {
     pub fn new(prefix: &str) -> Self {
-        Self {
-            prefix: prefix.to_owned(),
-            lookup: process_env,
-        }
+        Self::with_lookup(prefix, process_env)
     }
 
     /// Reads from a given lookup instead of the process environment (tests).
@@ -38,7 +44,12 @@ impl Env {
         Self {
             prefix: prefix.to_owned(),
             lookup,
+            aws: Arc::default(),
         }
+    }
+
+    pub(crate) async fn aws_secrets(&self) -> AwsSecrets {
+        self.aws.get_or_init(AwsSecrets::from_env).await.clone()
     }
 
     pub fn var_name(&self, key: &str) -> String {

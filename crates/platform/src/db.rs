@@ -2,16 +2,29 @@
 //! SQLite as the embedded default. Queries are runtime-checked through
 //! sqlx's `Any` driver and written in the SQL both backends share; schema
 //! migrations are kept per backend.
+//!
+//! The user name and password may come from secrets ([`Credentials`]); they
+//! are fetched again on an interval ([`Database::keep_credentials_fresh`])
+//! and a changed value is used for every new connection, so a rotated
+//! password needs no restart. Open connections stay as they are.
 
-use std::{str::FromStr, time::Duration};
-
-use sqlx::{
-    AnyPool, Executor,
-    any::AnyPoolOptions,
-    migrate::{MigrateError, Migrator},
+use std::{
+    str::FromStr,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
 };
 
-use crate::secrets::Secret;
+use sqlx::{
+    AnyPool, ConnectOptions, Executor,
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::{MigrateError, Migrator},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    config::{ConfigError, Env},
+    secrets::{FetchError, Secret, SecretSource},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -41,6 +54,8 @@ pub enum DbError {
     Connect(#[source] sqlx::Error),
     #[error("cannot apply migrations: {0}")]
     Migrate(#[from] MigrateError),
+    #[error(transparent)]
+    Secret(#[from] FetchError),
 }
 
 /// A database URL whose password may come from a secret. Its `Debug` hides the password.
@@ -82,13 +97,106 @@ impl DatabaseUrl {
         Backend::of(self.0.as_str()).unwrap_or(Backend::Sqlite)
     }
 
-    pub fn with_password(mut self, password: Option<&Secret>) -> Result<Self, DbError> {
+    pub fn with_password(self, password: Option<&Secret>) -> Result<Self, DbError> {
+        self.with_login(None, password)
+    }
+
+    /// This URL with the user name and password replaced where given.
+    pub fn with_login(
+        mut self,
+        username: Option<&Secret>,
+        password: Option<&Secret>,
+    ) -> Result<Self, DbError> {
+        if let Some(username) = username {
+            self.0
+                .set_username(username.expose())
+                .map_err(|()| DbError::MalformedUrl)?;
+        }
         if let Some(password) = password {
             self.0
                 .set_password(Some(password.expose()))
                 .map_err(|()| DbError::MalformedUrl)?;
         }
         Ok(self)
+    }
+
+    fn connect_options(&self) -> Result<AnyConnectOptions, DbError> {
+        AnyConnectOptions::from_url(&self.0).map_err(|_| DbError::MalformedUrl)
+    }
+}
+
+/// Where a database's user name and password come from when they are not in
+/// its URL: `PREFIX+DATABASE_USERNAME` and `PREFIX+DATABASE_PASSWORD`, each
+/// given directly, in a file (`…_FILE`) or in Secrets Manager (`…_SECRET`).
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub username: Option<SecretSource>,
+    pub password: Option<SecretSource>,
+}
+
+impl Credentials {
+    /// No secrets: whatever the URL says.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// `PREFIX+DATABASE_USERNAME*` and `PREFIX+DATABASE_PASSWORD*`.
+    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            username: env.secret_source("DATABASE_USERNAME").await?,
+            password: env.secret_source("DATABASE_PASSWORD").await?,
+        })
+    }
+
+    fn is_none(&self) -> bool {
+        self.username.is_none() && self.password.is_none()
+    }
+
+    async fn fetch(&self) -> Result<Login, FetchError> {
+        let fetch = async |source: &Option<SecretSource>| match source {
+            Some(source) => source.fetch().await.map(Some),
+            None => Ok(None),
+        };
+        Ok(Login {
+            username: fetch(&self.username).await?,
+            password: fetch(&self.password).await?,
+        })
+    }
+}
+
+/// The user name and password last fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Login {
+    username: Option<Secret>,
+    password: Option<Secret>,
+}
+
+/// What a pool needs to log in again with fresh credentials.
+#[derive(Debug)]
+struct Relogin {
+    url: DatabaseUrl,
+    credentials: Credentials,
+    current: Mutex<Login>,
+}
+
+impl Relogin {
+    /// Fetches the credentials and, when they changed, makes new connections
+    /// of every pool use them.
+    async fn refresh(&self, pools: &[&AnyPool]) -> Result<bool, DbError> {
+        let fresh = self.credentials.fetch().await?;
+        if *self.current.lock().unwrap_or_else(PoisonError::into_inner) == fresh {
+            return Ok(false);
+        }
+        let options = self
+            .url
+            .clone()
+            .with_login(fresh.username.as_ref(), fresh.password.as_ref())?
+            .connect_options()?;
+        for pool in pools {
+            pool.set_connect_options(options.clone());
+        }
+        *self.current.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
+        Ok(true)
     }
 }
 
@@ -107,21 +215,36 @@ pub struct Database {
     /// the same pool.
     readers: AnyPool,
     pub backend: Backend,
+    relogin: Option<Arc<Relogin>>,
 }
 
 /// Read-only SQLite connections beside the writer.
 const SQLITE_READERS: u32 = 4;
 
 impl Database {
-    /// Connects and applies this service's migrations for the backend.
+    /// Connects with the URL and the credentials' current values, and applies
+    /// this service's migrations for the backend.
     pub async fn connect(
         url: &DatabaseUrl,
+        credentials: &Credentials,
         max_connections: u32,
         mysql: &Migrator,
         sqlite: &Migrator,
     ) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let backend = url.backend();
+        let login = credentials.fetch().await?;
+        let connect_options = url
+            .clone()
+            .with_login(login.username.as_ref(), login.password.as_ref())?
+            .connect_options()?;
+        let relogin = (!credentials.is_none()).then(|| {
+            Arc::new(Relogin {
+                url: url.clone(),
+                credentials: credentials.clone(),
+                current: Mutex::new(login),
+            })
+        });
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let options = match backend {
             Backend::MySql => options.max_connections(max_connections),
@@ -137,7 +260,7 @@ impl Database {
             }),
         };
         let pool = options
-            .connect(url.0.as_str())
+            .connect_with(connect_options.clone())
             .await
             .map_err(DbError::Connect)?;
         let migrator = match backend {
@@ -157,7 +280,7 @@ impl Database {
                         Ok(())
                     })
                 })
-                .connect(url.0.as_str())
+                .connect_with(connect_options)
                 .await
                 .map_err(DbError::Connect)?,
         };
@@ -165,6 +288,7 @@ impl Database {
             pool,
             readers,
             backend,
+            relogin,
         })
     }
 
@@ -179,6 +303,44 @@ impl Database {
         self.readers.close().await;
     }
 
+    /// Fetches the credentials again; when they changed, new connections use
+    /// them (connections already open are kept). True when they changed.
+    pub async fn refresh_credentials(&self) -> Result<bool, DbError> {
+        match &self.relogin {
+            Some(relogin) => relogin.refresh(&[&self.pool, &self.readers]).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Refreshes the credentials every `period` until `stop` is cancelled.
+    /// A failed refresh is logged (naming the variable, never a value) and
+    /// the credentials in use are kept. A zero period never refreshes.
+    pub async fn keep_credentials_fresh(&self, period: Duration, stop: CancellationToken) {
+        if self.relogin.is_none() || period.is_zero() {
+            stop.cancelled().await;
+            return;
+        }
+        loop {
+            let refreshed = tokio::select! {
+                () = stop.cancelled() => return,
+                refreshed = async {
+                    tokio::time::sleep(period).await;
+                    self.refresh_credentials().await
+                } => refreshed,
+            };
+            match refreshed {
+                Ok(true) => {
+                    tracing::info!("database credentials changed; new connections use them");
+                }
+                Ok(false) => tracing::debug!("database credentials unchanged"),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "cannot refresh the database credentials; keeping the current ones"
+                ),
+            }
+        }
+    }
+
     /// Whether the database answers, for `/readyz`.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
@@ -186,21 +348,14 @@ impl Database {
 }
 
 impl crate::config::Env {
-    /// `PREFIX+DATABASE_URL` with its password from `PREFIX+DATABASE_PASSWORD`
-    /// (or `…_FILE`); a SQLite file named `default_file` in `FOLIO_DATA_DIR`
-    /// when unset.
-    pub async fn database_url(
-        &self,
-        default_file: &str,
-    ) -> Result<DatabaseUrl, crate::config::ConfigError> {
-        let url = match self.optional::<DatabaseUrl>("DATABASE_URL")? {
-            Some(url) => url,
-            None => DatabaseUrl::sqlite_file(&self.data_dir()?.join(default_file)),
-        };
-        url.with_password(self.secret("DATABASE_PASSWORD").await?.as_ref())
-            .map_err(|e| crate::config::ConfigError::Invalid {
-                var: self.var_name("DATABASE_URL"),
-                reason: e.to_string(),
-            })
+    /// `PREFIX+DATABASE_URL`, or a SQLite file named `default_file` in
+    /// `FOLIO_DATA_DIR` when unset. The login comes apart: [`Credentials`].
+    pub fn database_url(&self, default_file: &str) -> Result<DatabaseUrl, ConfigError> {
+        match self.optional::<DatabaseUrl>("DATABASE_URL")? {
+            Some(url) => Ok(url),
+            None => Ok(DatabaseUrl::sqlite_file(
+                &self.data_dir()?.join(default_file),
+            )),
+        }
     }
 }

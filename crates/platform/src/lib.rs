@@ -2,6 +2,7 @@
 //! `folio-proto`, never on each other.
 
 pub mod actor;
+pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod db;

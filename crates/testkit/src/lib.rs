@@ -2,7 +2,10 @@
 //! databases, real TLS. Panics on setup failure, as test helpers do.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod moto;
 pub mod otlp;
+
+pub use moto::Moto;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -114,6 +117,121 @@ impl TestDatabase {
                 }
             }
         }
+    }
+}
+
+impl TestDatabase {
+    /// The MariaDB/MySQL database's name (`None` on SQLite).
+    pub fn mysql_name(&self) -> Option<&str> {
+        self.mysql_name.as_deref()
+    }
+
+    /// `mysql://host:port/<database>`, with no user name or password in it.
+    pub fn url_without_login(&self) -> String {
+        let name = self.mysql_name().expect("a MariaDB/MySQL test database");
+        let mut url = url::Url::parse(&mysql_url()).expect("FOLIO_TEST_MYSQL_URL is a URL");
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_path(name);
+        url.to_string()
+    }
+}
+
+/// A MariaDB/MySQL account of one test with every right on one test
+/// database (`'<name>'@'%'`); dropped afterwards.
+#[derive(Debug)]
+pub struct TestDbUser {
+    pub name: String,
+}
+
+/// `text` as a quoted SQL string literal.
+fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+async fn admin_connection() -> MySqlConnection {
+    MySqlConnection::connect(&mysql_url())
+        .await
+        .expect("MariaDB/MySQL reachable at FOLIO_TEST_MYSQL_URL")
+}
+
+impl TestDbUser {
+    pub async fn create(database: &TestDatabase, password: &str) -> Self {
+        let name = format!(
+            "folio_u_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let db = database
+            .mysql_name()
+            .expect("a MariaDB/MySQL test database");
+        let mut conn = admin_connection().await;
+        conn.execute(
+            format!(
+                "CREATE USER '{name}'@'%' IDENTIFIED BY {}",
+                sql_string(password)
+            )
+            .as_str(),
+        )
+        .await
+        .expect("create test user");
+        conn.execute(format!("GRANT ALL PRIVILEGES ON `{db}`.* TO '{name}'@'%'").as_str())
+            .await
+            .expect("grant the test database");
+        Self { name }
+    }
+
+    /// Changes the account's password; connections already open stay open.
+    pub async fn set_password(&self, password: &str) {
+        admin_connection()
+            .await
+            .execute(
+                format!(
+                    "ALTER USER '{}'@'%' IDENTIFIED BY {}",
+                    self.name,
+                    sql_string(password)
+                )
+                .as_str(),
+            )
+            .await
+            .expect("change the test user's password");
+    }
+
+    /// Ends every open connection of the account; how many there were.
+    pub async fn kill_connections(&self) -> usize {
+        let mut conn = admin_connection().await;
+        let ids: Vec<u64> =
+            sqlx::query_scalar("SELECT id FROM information_schema.processlist WHERE user = ?")
+                .bind(&self.name)
+                .fetch_all(&mut conn)
+                .await
+                .expect("list the test user's connections");
+        for id in &ids {
+            // A connection may end by itself meanwhile.
+            let _ = conn.execute(format!("KILL CONNECTION {id}").as_str()).await;
+        }
+        ids.len()
+    }
+}
+
+impl Drop for TestDbUser {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut conn) = MySqlConnection::connect(&mysql_url()).await {
+                    let _ = conn
+                        .execute(format!("DROP USER IF EXISTS '{name}'@'%'").as_str())
+                        .await;
+                }
+            });
+        })
+        .join();
     }
 }
 

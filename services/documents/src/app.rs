@@ -1,6 +1,6 @@
 //! Builds the documents service from its settings and runs it until stopped.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
     db::Database,
@@ -33,6 +33,7 @@ pub struct Application {
     tls: Arc<rustls::ServerConfig>,
     library: Library,
     stop: CancellationToken,
+    secrets_refresh: Duration,
 }
 
 impl Application {
@@ -50,6 +51,7 @@ impl Application {
         };
         let db = Database::connect(
             &settings.database_url,
+            &settings.database_credentials,
             settings.database_max_connections,
             &MIGRATE_MYSQL,
             &MIGRATE_SQLITE,
@@ -62,6 +64,7 @@ impl Application {
             tls,
             library,
             stop: CancellationToken::new(),
+            secrets_refresh: settings.secrets_refresh,
         })
     }
 
@@ -85,6 +88,7 @@ impl Application {
             tls,
             library,
             stop,
+            secrets_refresh,
         } = self;
         let db = library.database().clone();
         let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -110,14 +114,16 @@ impl Application {
             .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
 
         tracing::info!("documents service running");
+        // Rotated database credentials reach new connections without a restart.
+        let refresh = db.keep_credentials_fresh(secrets_refresh, stop.clone());
         let served = shutdown::within_grace(
-            Box::pin(async { tokio::join!(rpc, ops) }),
+            Box::pin(async { tokio::join!(rpc, ops, refresh) }),
             &stop,
             shutdown::GRACE,
         )
         .await;
         db.close().await;
-        if let Some((rpc, ops)) = served {
+        if let Some((rpc, ops, ())) = served {
             rpc.map_err(|e| StartError::Serve(e.to_string()))?;
             ops.map_err(|e| StartError::Serve(e.to_string()))?;
         }

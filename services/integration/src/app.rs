@@ -1,6 +1,6 @@
 //! Builds the integration service from its settings and runs it until stopped.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
     db::Database,
@@ -31,6 +31,7 @@ pub struct Application {
     tls: Arc<rustls::ServerConfig>,
     engine: Arc<Engine>,
     stop: CancellationToken,
+    secrets_refresh: Duration,
 }
 
 impl Application {
@@ -42,6 +43,7 @@ impl Application {
             .map_err(|e| StartError::Setup(format!("Graph client: {e}")))?;
         let db = Database::connect(
             &settings.database_url,
+            &settings.database_credentials,
             settings.database_max_connections,
             &MIGRATE_MYSQL,
             &MIGRATE_SQLITE,
@@ -73,6 +75,7 @@ impl Application {
             tls,
             engine: Arc::new(engine),
             stop: CancellationToken::new(),
+            secrets_refresh: settings.secrets_refresh,
         })
     }
 
@@ -97,6 +100,7 @@ impl Application {
             tls,
             engine,
             stop,
+            secrets_refresh,
         } = self;
         let db = engine.database().clone();
         let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -120,15 +124,17 @@ impl Application {
             .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
 
         tracing::info!("integration service running");
+        // Rotated database credentials reach new connections without a restart.
+        let refresh = db.keep_credentials_fresh(secrets_refresh, stop.clone());
         let served = shutdown::within_grace(
-            Box::pin(async { tokio::join!(rpc, web) }),
+            Box::pin(async { tokio::join!(rpc, web, refresh) }),
             &stop,
             shutdown::GRACE,
         )
         .await;
         let _ = tokio::join!(worker, reconciler);
         db.pool.close().await;
-        if let Some((rpc, web)) = served {
+        if let Some((rpc, web, ())) = served {
             rpc.map_err(|e| StartError::Serve(e.to_string()))?;
             web.map_err(|e| StartError::Serve(e.to_string()))?;
         }

@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use folio_platform::{
     config::{ConfigError, Env},
-    db::DatabaseUrl,
+    db::{Credentials, DatabaseUrl},
     secrets::{EnvSecrets, FileSecrets, SecretProvider},
     tls::TlsFiles,
 };
@@ -63,7 +63,11 @@ pub struct Settings {
     /// Plain HTTP: the Graph webhook (`/api/v1/onedrive/…`), `/healthz`, `/readyz`.
     pub http_addr: SocketAddr,
     pub database_url: DatabaseUrl,
+    /// User name and password from secrets, when not in the URL.
+    pub database_credentials: Credentials,
     pub database_max_connections: u32,
+    /// How often secrets that can change are fetched again (0: never).
+    pub secrets_refresh: Duration,
     /// `https://host:port` of the documents service.
     pub documents_url: String,
     /// The base URL Graph posts notifications to (the public address of the
@@ -87,15 +91,7 @@ fn seconds(env: &Env, key: &str, default: Duration) -> Result<Duration, ConfigEr
 impl Settings {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let env = Env::new(PREFIX);
-        let data_dir = env.data_dir()?;
-        let database_url = env
-            .optional::<DatabaseUrl>("DATABASE_URL")?
-            .unwrap_or_else(|| DatabaseUrl::sqlite_file(&data_dir.join("integration.db")))
-            .with_password(env.secret("DATABASE_PASSWORD").await?.as_ref())
-            .map_err(|e| ConfigError::Invalid {
-                var: env.var_name("DATABASE_URL"),
-                reason: e.to_string(),
-            })?;
+        let database_url = env.database_url("integration.db")?;
         let url = |key: &str| -> Result<Option<Url>, ConfigError> {
             match env.optional::<Url>(key)? {
                 Some(u) if !matches!(u.scheme(), "http" | "https") => Err(ConfigError::Invalid {
@@ -133,7 +129,9 @@ impl Settings {
             grpc_addr: env.or("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50053)))?,
             http_addr: env.or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8090)))?,
             database_url,
+            database_credentials: Credentials::from_env(&env).await?,
             database_max_connections: env.or("DATABASE_MAX_CONNECTIONS", 10)?,
+            secrets_refresh: Env::new("FOLIO_").secrets_refresh()?,
             documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
             public_url: url("PUBLIC_URL")?,
             graph_url: url("GRAPH_URL")?,

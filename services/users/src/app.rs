@@ -1,6 +1,6 @@
 //! Builds the users service from its settings and runs it until stopped.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
     db::Database,
@@ -29,6 +29,7 @@ pub struct Application {
     tls: Arc<rustls::ServerConfig>,
     accounts: Accounts,
     stop: CancellationToken,
+    secrets_refresh: Duration,
     bootstrapped: bool,
 }
 
@@ -37,6 +38,7 @@ impl Application {
         let tls = tls::server_config(&settings.tls)?;
         let db = Database::connect(
             &settings.database_url,
+            &settings.database_credentials,
             settings.database_max_connections,
             &MIGRATE_MYSQL,
             &MIGRATE_SQLITE,
@@ -53,6 +55,7 @@ impl Application {
             tls,
             accounts,
             stop: CancellationToken::new(),
+            secrets_refresh: settings.secrets_refresh,
             bootstrapped,
         })
     }
@@ -82,6 +85,7 @@ impl Application {
             tls,
             accounts,
             stop,
+            secrets_refresh,
             bootstrapped: _,
         } = self;
         let db = accounts.database().clone();
@@ -103,14 +107,16 @@ impl Application {
             .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
 
         tracing::info!("users service running");
+        // Rotated database credentials reach new connections without a restart.
+        let refresh = db.keep_credentials_fresh(secrets_refresh, stop.clone());
         let served = shutdown::within_grace(
-            Box::pin(async { tokio::join!(rpc, ops) }),
+            Box::pin(async { tokio::join!(rpc, ops, refresh) }),
             &stop,
             shutdown::GRACE,
         )
         .await;
         db.close().await;
-        if let Some((rpc, ops)) = served {
+        if let Some((rpc, ops, ())) = served {
             rpc.map_err(|e| StartError::Serve(e.to_string()))?;
             ops.map_err(|e| StartError::Serve(e.to_string()))?;
         }

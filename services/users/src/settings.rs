@@ -1,10 +1,10 @@
 //! The users service's configuration, from `FOLIO_USERS_*` variables.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use folio_platform::{
     config::{ConfigError, Env},
-    db::DatabaseUrl,
+    db::{Credentials, DatabaseUrl},
     secrets::Secret,
     tls::TlsFiles,
 };
@@ -26,7 +26,11 @@ pub struct Settings {
     /// Plain HTTP for `/healthz` and `/readyz`.
     pub http_addr: SocketAddr,
     pub database_url: DatabaseUrl,
+    /// User name and password from secrets, when not in the URL.
+    pub database_credentials: Credentials,
     pub database_max_connections: u32,
+    /// How often secrets that can change are fetched again (0: never).
+    pub secrets_refresh: Duration,
     pub tls: TlsFiles,
     pub bootstrap: Option<Bootstrap>,
 }
@@ -34,7 +38,7 @@ pub struct Settings {
 impl Settings {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let env = Env::new(PREFIX);
-        let database_url = env.database_url("users.db").await?;
+        let database_url = env.database_url("users.db")?;
         let global = Env::new("FOLIO_");
         let bootstrap = match (
             global.optional::<String>("ADMIN_EMAIL")?,
@@ -57,7 +61,9 @@ impl Settings {
             grpc_addr: env.or("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50051)))?,
             http_addr: env.or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8081)))?,
             database_url,
+            database_credentials: Credentials::from_env(&env).await?,
             database_max_connections: env.or("DATABASE_MAX_CONNECTIONS", 10)?,
+            secrets_refresh: global.secrets_refresh()?,
             tls: TlsFiles::from_env(&env, "users")?,
             bootstrap,
         })

@@ -30,6 +30,8 @@ pub fn settings(pki: &Pki, db: &TestDatabase, bootstrap: Option<Bootstrap>) -> S
         grpc_addr: any_port(),
         http_addr: any_port(),
         database_url: db.url.clone(),
+        database_credentials: folio_platform::db::Credentials::none(),
+        secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
         database_max_connections: 5,
         tls: pki.files("users"),
         bootstrap,
