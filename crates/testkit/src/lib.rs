@@ -199,12 +199,14 @@ impl TestDbUser {
     /// Ends every open connection of the account; how many there were.
     pub async fn kill_connections(&self) -> usize {
         let mut conn = admin_connection().await;
-        let ids: Vec<u64> =
-            sqlx::query_scalar("SELECT id FROM information_schema.processlist WHERE user = ?")
-                .bind(&self.name)
-                .fetch_all(&mut conn)
-                .await
-                .expect("list the test user's connections");
+        // As text: the id is BIGINT on MariaDB and BIGINT UNSIGNED on MySQL.
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(id AS CHAR) FROM information_schema.processlist WHERE user = ?",
+        )
+        .bind(&self.name)
+        .fetch_all(&mut conn)
+        .await
+        .expect("list the test user's connections");
         for id in &ids {
             // A connection may end by itself meanwhile.
             let _ = conn.execute(format!("KILL CONNECTION {id}").as_str()).await;

@@ -9,3 +9,4 @@ mod helpers;
 mod isolation;
 mod mtls;
 mod operations;
+mod secrets;
