@@ -17,7 +17,7 @@ use crate::{
     directory::Directory,
     library::Library,
     settings::{BlobLocation, Settings},
-    store::blobs::BlobStore,
+    store::blobs::{BlobStore, S3_MAX_COPY},
 };
 
 static MIGRATE_MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
@@ -48,6 +48,17 @@ impl Application {
         let blobs = match &settings.blobs {
             BlobLocation::Directory(dir) => BlobStore::local(dir)
                 .map_err(|e| StartError::Setup(format!("blob directory {}: {e}", dir.display())))?,
+            BlobLocation::S3(s3) => {
+                if settings.max_upload_bytes > S3_MAX_COPY {
+                    return Err(StartError::Setup(format!(
+                        "FOLIO_DOCUMENTS_MAX_UPLOAD_BYTES: at most {S3_MAX_COPY} bytes (5GiB) \
+                         with an s3:// blob store, the most S3 copies in one request"
+                    )));
+                }
+                BlobStore::s3(s3).map_err(|e| {
+                    StartError::Setup(format!("FOLIO_DOCUMENTS_BLOB_URL s3://{}: {e}", s3.bucket))
+                })?
+            }
         };
         let db = Database::connect(
             &settings.database_url,

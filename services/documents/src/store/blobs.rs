@@ -4,18 +4,32 @@
 //! its SHA-256 is computed, and only when complete moved to its final key
 //! `org/<org>/sha256/<hex>`. An interrupted upload is aborted, which removes
 //! its parts, so nothing of it is ever visible under `org/`.
+//!
+//! On S3 the move is a server-side copy and a delete; every write asks for
+//! server-side encryption (SSE-KMS with a configured key, SSE-S3 otherwise).
 
 use std::{ops::Range, path::Path, sync::Arc};
 
 use bytes::Bytes;
 use futures::{StreamExt, stream::BoxStream};
 use object_store::{
-    GetOptions, GetRange, ObjectStore, WriteMultipart, local::LocalFileSystem, path::Path as Key,
+    GetOptions, GetRange, ObjectStore, WriteMultipart,
+    aws::{AmazonS3Builder, AmazonS3ConfigKey},
+    local::LocalFileSystem,
+    path::Path as Key,
+    prefix::PrefixStore,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::error::Error;
+use crate::{
+    error::Error,
+    settings::{S3Credentials, S3Settings},
+};
+
+/// The largest object S3 copies in one request, and so the largest blob an
+/// S3 store can move to its content address.
+pub const S3_MAX_COPY: u64 = 5 << 30;
 
 /// Part size for multipart uploads (S3's minimum is 5 MiB) and how many parts
 /// may be in flight: together they bound an upload's memory.
@@ -46,6 +60,43 @@ impl BlobStore {
         })
     }
 
+    /// Blobs in an S3 bucket under `settings.prefix`.
+    pub fn s3(settings: &S3Settings) -> Result<Self, object_store::Error> {
+        let builder = match &settings.credentials {
+            S3Credentials::Environment => AmazonS3Builder::from_env(),
+            S3Credentials::Static {
+                access_key_id,
+                secret_access_key,
+            } => AmazonS3Builder::new()
+                .with_access_key_id(access_key_id)
+                .with_secret_access_key(secret_access_key.expose()),
+        };
+        let mut builder = builder
+            .with_bucket_name(&settings.bucket)
+            .with_region(&settings.region);
+        if let Some(endpoint) = &settings.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        builder = match &settings.kms_key_id {
+            Some(key) => builder.with_sse_kms_encryption(key).with_bucket_key(true),
+            // SSE-S3; the key is only reachable by its name.
+            None => builder.with_config(
+                "aws_server_side_encryption".parse::<AmazonS3ConfigKey>()?,
+                "AES256",
+            ),
+        };
+        let bucket = builder.build()?;
+        let store: Arc<dyn ObjectStore> = if settings.prefix.is_empty() {
+            Arc::new(bucket)
+        } else {
+            Arc::new(PrefixStore::new(bucket, settings.prefix.as_str()))
+        };
+        Ok(Self { store })
+    }
+
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Self { store }
     }
@@ -57,7 +108,7 @@ impl BlobStore {
             store: Arc::clone(&self.store),
             org_id,
             staging,
-            upload: WriteMultipart::new_with_chunk_size(upload, PART_SIZE),
+            upload: Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)),
             hasher: Sha256::new(),
             size: 0,
             limit,
@@ -90,12 +141,15 @@ impl BlobStore {
     }
 }
 
-/// An upload in progress.
+/// An upload in progress. Dropped unfinished (a caller that went away: a
+/// reset stream drops its handler), it aborts the multipart upload in the
+/// background, so no part of it stays behind.
 pub struct BlobWriter {
     store: Arc<dyn ObjectStore>,
     org_id: Uuid,
     staging: Key,
-    upload: WriteMultipart,
+    /// `None` once finished or aborted.
+    upload: Option<WriteMultipart>,
     hasher: Sha256,
     size: u64,
     limit: u64,
@@ -119,8 +173,9 @@ impl BlobWriter {
         }
         self.size = size;
         self.hasher.update(&chunk);
-        self.upload.wait_for_capacity(PARTS_IN_FLIGHT).await?;
-        self.upload.put(chunk);
+        let upload = self.upload.as_mut().ok_or(Error::Interrupted)?;
+        upload.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+        upload.put(chunk);
         Ok(())
     }
 
@@ -128,10 +183,22 @@ impl BlobWriter {
         self.size
     }
 
-    /// Completes the upload and moves it to its content address.
+    /// Completes the upload and moves it to its content address. Runs to
+    /// the end even if the caller goes away meanwhile (a reset stream drops
+    /// its handler), so no completed staging object is left behind.
     pub async fn finish(self) -> Result<StoredBlob, Error> {
-        let sha256 = hex::encode(self.hasher.finalize());
-        self.upload.finish().await?;
+        tokio::spawn(self.complete())
+            .await
+            .unwrap_or(Err(Error::Interrupted))
+    }
+
+    async fn complete(mut self) -> Result<StoredBlob, Error> {
+        let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
+        self.upload
+            .take()
+            .ok_or(Error::Interrupted)?
+            .finish()
+            .await?;
         let key = Key::from(format!("org/{}/sha256/{sha256}", self.org_id));
         match self.store.head(&key).await {
             // The same content is already stored: keep one copy.
@@ -151,10 +218,38 @@ impl BlobWriter {
         })
     }
 
-    /// Discards everything written so far.
-    pub async fn abort(self) {
-        if let Err(error) = self.upload.abort().await {
-            tracing::warn!(%error, staging = %self.staging, "could not abort an upload");
+    /// Discards everything written so far; like [`BlobWriter::finish`], to
+    /// the end even if the caller goes away meanwhile.
+    pub async fn abort(mut self) {
+        if let Some(upload) = self.upload.take() {
+            let staging = self.staging.clone();
+            let _ = tokio::spawn(async move { abort(upload, &staging).await }).await;
+        }
+    }
+}
+
+async fn abort(upload: WriteMultipart, staging: &Key) {
+    if let Err(error) = upload.abort().await {
+        tracing::warn!(%error, %staging, "could not abort an upload");
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        let Some(upload) = self.upload.take() else {
+            return;
+        };
+        let staging = self.staging.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    abort(upload, &staging).await;
+                    tracing::debug!(%staging, "aborted an upload whose caller went away");
+                });
+            }
+            Err(_) => {
+                tracing::warn!(%staging, "an unfinished upload was dropped outside a runtime");
+            }
         }
     }
 }
