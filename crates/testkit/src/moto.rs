@@ -207,6 +207,32 @@ impl Moto {
         keys
     }
 
+    /// Every open multipart upload's key and how many parts it has so far.
+    pub async fn upload_parts(&self, bucket: &str) -> Vec<(String, usize)> {
+        let xml = self
+            .s3_ok(self.s3(reqwest::Method::GET, &format!("{bucket}?uploads")))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let mut uploads = Vec::new();
+        for upload in xml.split("<Upload>").skip(1) {
+            let key = elements(upload, "Key").remove(0);
+            let id = elements(upload, "UploadId").remove(0);
+            let parts = self
+                .s3_ok(self.s3(
+                    reqwest::Method::GET,
+                    &format!("{bucket}/{key}?uploadId={id}&max-parts=10000"),
+                ))
+                .await
+                .text()
+                .await
+                .unwrap();
+            uploads.push((key, parts.matches("<Part>").count()));
+        }
+        uploads
+    }
+
     /// The headers of a `HEAD` of one object (`etag`, `x-amz-server-side-encryption`, …).
     pub async fn head(&self, bucket: &str, key: &str) -> reqwest::header::HeaderMap {
         self.s3_ok(self.s3(reqwest::Method::HEAD, &format!("{bucket}/{key}")))

@@ -1,8 +1,12 @@
 use bytes::Bytes;
-use folio_documents::{Application, Settings, settings::BlobLocation};
+use folio_documents::{
+    Application, Settings,
+    settings::{BlobLocation, S3Credentials, S3Settings},
+};
 use folio_platform::{
     actor::{Actor, ActorRole},
     db::Backend,
+    secrets::Secret,
 };
 use folio_proto::{
     documents::v1::{
@@ -11,7 +15,7 @@ use folio_proto::{
     },
     users::v1::{self as users_pb, users_service_client::UsersServiceClient},
 };
-use folio_testkit::{Pki, TestDatabase, any_port};
+use folio_testkit::{Moto, Pki, TestDatabase, any_port, moto};
 use futures::StreamExt;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
@@ -26,10 +30,78 @@ pub struct Org {
     pub viewer: Actor,
 }
 
+/// Where the service under test keeps its blobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blobs {
+    /// A temporary folder (the embedded default).
+    Folder,
+    /// A bucket in a moto S3 of this test, under the key prefix `blobs/`.
+    S3,
+}
+
+/// What a test runs on: the database and the blob store.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup {
+    pub db: Backend,
+    pub blobs: Blobs,
+}
+
+impl From<Backend> for Setup {
+    fn from(db: Backend) -> Self {
+        Self {
+            db,
+            blobs: Blobs::Folder,
+        }
+    }
+}
+
+/// The blob store of a running test, for looking at what it holds.
+pub enum BlobStorage {
+    Folder(TempDir),
+    S3 { moto: Moto, bucket: String },
+}
+
+pub const S3_PREFIX: &str = "blobs";
+
+impl BlobStorage {
+    async fn new(blobs: Blobs) -> Self {
+        match blobs {
+            Blobs::Folder => Self::Folder(tempfile::tempdir().unwrap()),
+            Blobs::S3 => {
+                let moto = Moto::start();
+                let bucket = format!(
+                    "folio-test-{}",
+                    &uuid::Uuid::new_v4().simple().to_string()[..12]
+                );
+                moto.create_bucket(&bucket).await;
+                Self::S3 { moto, bucket }
+            }
+        }
+    }
+
+    /// The service's setting for this store (SSE-KMS with `kms_key_id`).
+    pub fn location(&self, kms_key_id: Option<&str>) -> BlobLocation {
+        match self {
+            Self::Folder(dir) => BlobLocation::Directory(dir.path().to_owned()),
+            Self::S3 { moto, bucket } => BlobLocation::S3(S3Settings {
+                bucket: bucket.clone(),
+                prefix: S3_PREFIX.to_owned(),
+                region: moto::REGION.to_owned(),
+                endpoint: Some(moto.endpoint()),
+                kms_key_id: kms_key_id.map(str::to_owned),
+                credentials: S3Credentials::Static {
+                    access_key_id: moto::ACCESS_KEY_ID.to_owned(),
+                    secret_access_key: Secret::new(moto::SECRET_ACCESS_KEY),
+                },
+            }),
+        }
+    }
+}
+
 pub struct TestApp {
     pub port: u16,
     pub pki: Pki,
-    pub blob_dir: TempDir,
+    pub blobs: BlobStorage,
     pub acme: Org,
     pub globex: Org,
     users_port: u16,
@@ -54,11 +126,17 @@ fn actor(user: &users_pb::User, role: ActorRole) -> Actor {
 }
 
 impl TestApp {
-    pub async fn spawn(backend: Backend) -> Self {
-        Self::spawn_with_limit(backend, 64 << 20).await
+    pub async fn spawn(setup: impl Into<Setup>) -> Self {
+        Self::spawn_with_limit(setup, 64 << 20).await
     }
 
-    pub async fn spawn_with_limit(backend: Backend, max_upload_bytes: u64) -> Self {
+    pub async fn spawn_with_limit(setup: impl Into<Setup>, max_upload_bytes: u64) -> Self {
+        Self::spawn_with(setup.into(), max_upload_bytes, None).await
+    }
+
+    /// With S3, objects are encrypted with `kms_key_id` when given.
+    pub async fn spawn_with(setup: Setup, max_upload_bytes: u64, kms_key_id: Option<&str>) -> Self {
+        let backend = setup.db;
         folio_platform::telemetry::init(folio_platform::telemetry::LogFormat::Text);
         let pki = Pki::new();
         let users_db = TestDatabase::create(backend).await;
@@ -79,7 +157,7 @@ impl TestApp {
         tokio::spawn(users.run_until_stopped());
 
         let db = TestDatabase::create(backend).await;
-        let blob_dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStorage::new(setup.blobs).await;
         let app = Application::build(Settings {
             grpc_addr: any_port(),
             http_addr: any_port(),
@@ -87,7 +165,7 @@ impl TestApp {
             database_credentials: folio_platform::db::Credentials::none(),
             secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
             database_max_connections: 10,
-            blobs: BlobLocation::Directory(blob_dir.path().to_owned()),
+            blobs: blobs.location(kms_key_id),
             max_upload_bytes,
             users_url: format!("https://127.0.0.1:{users_port}"),
             tls: pki.files("documents"),
@@ -103,7 +181,7 @@ impl TestApp {
         Self {
             port,
             pki,
-            blob_dir,
+            blobs,
             acme,
             globex,
             users_port,
@@ -160,8 +238,10 @@ impl TestApp {
             .max_decoding_message_size(8 << 20)
     }
 
-    /// Every file under the blob folder, relative to it.
-    pub fn blob_files(&self) -> Vec<String> {
+    /// Everything the blob store holds: every file under the folder
+    /// (relative to it), or every key in the bucket and every multipart
+    /// upload begun and not finished (`open upload: <key>`).
+    pub async fn blob_files(&self) -> Vec<String> {
         fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<String>) {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -173,7 +253,14 @@ impl TestApp {
             }
         }
         let mut files = Vec::new();
-        walk(self.blob_dir.path(), self.blob_dir.path(), &mut files);
+        match &self.blobs {
+            BlobStorage::Folder(dir) => walk(dir.path(), dir.path(), &mut files),
+            BlobStorage::S3 { moto, bucket } => {
+                files.extend(moto.keys(bucket).await);
+                let open = moto.open_uploads(bucket).await;
+                files.extend(open.into_iter().map(|key| format!("open upload: {key}")));
+            }
+        }
         files.sort();
         files
     }

@@ -1,14 +1,12 @@
-use folio_platform::db::Backend;
 use folio_proto::documents::v1::{self as pb, list_tasks_request::Scope};
-use folio_testkit::backend_tests;
 use tonic::Code;
 
-use super::helpers::{TestApp, existing};
+use super::helpers::{Setup, TestApp, existing};
 
-backend_tests!(another_organisation_sees_nothing);
+storage_tests!(another_organisation_sees_nothing);
 
-async fn another_organisation_sees_nothing(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn another_organisation_sees_nothing(setup: Setup) {
+    let app = TestApp::spawn(setup).await;
     let acme = &app.acme.editor;
     let doc = app
         .create(acme, "Secret plans", b"acme only")

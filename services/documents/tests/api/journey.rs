@@ -1,15 +1,13 @@
-use folio_platform::db::Backend;
 use folio_proto::documents::v1::{self as pb, list_tasks_request::Scope};
-use folio_testkit::backend_tests;
 use sha2::{Digest, Sha256};
 use tonic::Code;
 
-use super::helpers::{TestApp, existing};
+use super::helpers::{Setup, TestApp, existing};
 
-backend_tests!(documents_versions_tasks_and_events);
+storage_tests!(documents_versions_tasks_and_events);
 
-async fn documents_versions_tasks_and_events(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+async fn documents_versions_tasks_and_events(setup: Setup) {
+    let app = TestApp::spawn(setup).await;
     let editor = &app.acme.editor;
     let first = b"first draft of the annual report".repeat(5_000);
     let created = app.create(editor, "Annual report", &first).await;
