@@ -1,8 +1,9 @@
 //! A private AWS for one test: `moto_server` (S3, Secrets Manager, …) on a
 //! free loopback port, started by the test and stopped when it is dropped.
 //!
-//! `./scripts/test` installs moto into `~/.cache/folio-venv-moto`; set
-//! `FOLIO_MOTO_SERVER` to use another `moto_server`.
+//! `scripts/install-moto` (run by `./scripts/test`) installs moto into
+//! `~/.cache/folio-venv-moto`; set `FOLIO_MOTO_SERVER` to use another
+//! `moto_server`.
 
 use std::{
     io::{BufRead, BufReader},
@@ -47,9 +48,8 @@ impl Moto {
         assert!(
             server.is_file(),
             "moto_server not found at {} — the S3 and Secrets Manager tests need moto: \
-             run ./scripts/test (it installs moto into ~/.cache/folio-venv-moto), or \
-             `python3 -m venv ~/.cache/folio-venv-moto && ~/.cache/folio-venv-moto/bin/pip \
-             install 'moto[server]'`, or set FOLIO_MOTO_SERVER",
+             run scripts/install-moto (./scripts/test does) to install it into \
+             ~/.cache/folio-venv-moto, or set FOLIO_MOTO_SERVER to a moto_server",
             server.display()
         );
         // A shell holds moto's lifeline: when our end of its stdin closes,
