@@ -41,7 +41,10 @@ PUBLIC = {"bff", "integration"}
 WEBHOOK_PATHS = {"/api/v1/onedrive/notifications", "/api/v1/onedrive/lifecycle"}
 TLS_DIR = "/etc/folio/tls"
 _TLS = ["TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"]
-_DB = ["GRPC_ADDR", "HTTP_ADDR", "DATABASE_URL", "DATABASE_PASSWORD"]
+# The database login comes from Secrets Manager (issue 6, docs/adr/0015):
+# the secret's keys, fetched again every FOLIO_SECRETS_REFRESH_SECS.
+_DB = ["GRPC_ADDR", "HTTP_ADDR", "DATABASE_URL", "DATABASE_USERNAME_SECRET", "DATABASE_PASSWORD_SECRET"]
+_AWS = {"AWS_REGION", "FOLIO_SECRETS_REFRESH_SECS"}
 # Every service: logs, local state, traces (the standard OTEL_* names).
 _COMMON = {
     "FOLIO_LOG_FORMAT",
@@ -67,13 +70,15 @@ ENV_VARS = {
             *_TLS,
         ]
     },
-    "users": _COMMON | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
+    "users": _COMMON | _AWS | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
     "documents": _COMMON
+    | _AWS
     | {
         f"FOLIO_DOCUMENTS_{n}"
-        for n in _DB + _TLS + ["BLOB_URL", "MAX_UPLOAD_BYTES", "USERS_URL"]
+        for n in _DB + _TLS + ["BLOB_URL", "S3_KMS_KEY_ID", "MAX_UPLOAD_BYTES", "USERS_URL"]
     },
     "integration": _COMMON
+    | _AWS
     | {f"FOLIO_INTEGRATION_{n}" for n in _DB + _TLS + ["DOCUMENTS_URL", "PUBLIC_URL"]},
 }
 

@@ -155,6 +155,16 @@ folio.example/environment: {{ .Values.environment }}
   value: {{ printf "0.0.0.0:%v" $v.httpPort | quote }}
 - name: {{ $p }}DATABASE_URL
   value: {{ $v.database.url | quote }}
+{{- $sm := $v.database.secretsManager }}
+{{- if $sm.enabled }}
+{{- $secretId := default (printf "folio/%s/%s/database" $root.Values.environment $svc) $sm.secretId }}
+{{- if $sm.usernameKey }}
+- name: {{ $p }}DATABASE_USERNAME_SECRET
+  value: {{ printf "aws:%s#%s" $secretId $sm.usernameKey | quote }}
+{{- end }}
+- name: {{ $p }}DATABASE_PASSWORD_SECRET
+  value: {{ printf "aws:%s#%s" $secretId $sm.passwordKey | quote }}
+{{- end }}
 {{- if $v.database.password.fromSecret }}
 - name: {{ $p }}DATABASE_PASSWORD
   valueFrom:
@@ -162,6 +172,10 @@ folio.example/environment: {{ .Values.environment }}
       name: {{ $v.database.password.name }}
       key: {{ $v.database.password.key }}
 {{- end }}
+- name: FOLIO_SECRETS_REFRESH_SECS
+  value: {{ $root.Values.secretsRefreshSeconds | int64 | toString | quote }}
+- name: AWS_REGION
+  value: {{ $root.Values.awsRegion | quote }}
 {{- end }}
 - name: {{ $p }}TLS_CERT_FILE
   value: {{ printf "%s/tls.crt" $tls | quote }}
@@ -172,6 +186,14 @@ folio.example/environment: {{ .Values.environment }}
 {{- if eq $svc "documents" }}
 - name: FOLIO_DOCUMENTS_BLOB_URL
   value: {{ $v.blobUrl | quote }}
+{{- with $v.s3.region }}
+- name: FOLIO_DOCUMENTS_S3_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.s3.kmsKeyId }}
+- name: FOLIO_DOCUMENTS_S3_KMS_KEY_ID
+  value: {{ . | quote }}
+{{- end }}
 - name: FOLIO_DOCUMENTS_MAX_UPLOAD_BYTES
   value: {{ $v.maxUploadBytes | int64 | toString | quote }}
 - name: FOLIO_DOCUMENTS_USERS_URL
@@ -200,6 +222,9 @@ folio.example/environment: {{ .Values.environment }}
 {{- end -}}
 {{- if and (not $v.database) (ne $svc "bff") -}}
 {{- fail (printf "services.%s.database is required" $svc) -}}
+{{- end -}}
+{{- if and $v.database $v.database.secretsManager.enabled $v.database.password.fromSecret -}}
+{{- fail (printf "services.%s.database: secretsManager.enabled and password.fromSecret are two sources of one password; choose one" $svc) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
