@@ -21,7 +21,8 @@ const GENERATED_ADMIN: &str = "admin@folio.local";
 fn admin_from_env(global: &Env) -> Result<Option<(String, Secret)>, ConfigError> {
     let configured = global.optional::<String>("ADMIN_EMAIL")?.is_some()
         || global.optional::<String>("ADMIN_PASSWORD")?.is_some()
-        || global.optional::<String>("ADMIN_PASSWORD_FILE")?.is_some();
+        || global.optional::<String>("ADMIN_PASSWORD_FILE")?.is_some()
+        || global.optional::<String>("ADMIN_PASSWORD_SECRET")?.is_some();
     if configured {
         return Ok(None);
     }
