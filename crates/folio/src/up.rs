@@ -22,7 +22,9 @@ fn admin_from_env(global: &Env) -> Result<Option<(String, Secret)>, ConfigError>
     let configured = global.optional::<String>("ADMIN_EMAIL")?.is_some()
         || global.optional::<String>("ADMIN_PASSWORD")?.is_some()
         || global.optional::<String>("ADMIN_PASSWORD_FILE")?.is_some()
-        || global.optional::<String>("ADMIN_PASSWORD_SECRET")?.is_some();
+        || global
+            .optional::<String>("ADMIN_PASSWORD_SECRET")?
+            .is_some();
     if configured {
         return Ok(None);
     }

@@ -183,6 +183,43 @@ fn s3_from_env(env: &Env, bucket: String, prefix: String) -> Result<S3Settings, 
 mod tests {
     use super::*;
 
+    fn cloud(name: &str) -> Option<String> {
+        match name {
+            "FOLIO_DOCUMENTS_S3_KMS_KEY_ID" => Some("alias/folio-dev-documents".into()),
+            "FOLIO_DOCUMENTS_S3_ENDPOINT" => Some("http://127.0.0.1:9000/".into()),
+            "AWS_REGION" => Some("eu-central-1".into()),
+            _ => None,
+        }
+    }
+
+    fn bare(name: &str) -> Option<String> {
+        match name {
+            "FOLIO_DOCUMENTS_S3_ENDPOINT" => Some("ftp://example.com".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn s3_settings_come_from_the_environment() {
+        let s3 = s3_from_env(
+            &Env::with_lookup(PREFIX, cloud),
+            "b-1".into(),
+            "blobs".into(),
+        )
+        .unwrap();
+        assert_eq!(
+            s3.region, "eu-central-1",
+            "AWS_REGION when S3_REGION is unset"
+        );
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s3.kms_key_id.as_deref(), Some("alias/folio-dev-documents"));
+        assert_eq!(s3.credentials, S3Credentials::Environment);
+        let err = s3_from_env(&Env::with_lookup(PREFIX, bare), "b-1".into(), String::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("FOLIO_DOCUMENTS_S3_REGION"), "{err}");
+    }
+
     #[test]
     fn blob_urls_parse() {
         assert_eq!(

@@ -403,3 +403,43 @@ async fn s3_objects_use_the_configured_kms_key() {
         .unwrap();
     assert!(back == content);
 }
+
+/// S3 copies at most 5 GiB in one request: a larger upload limit on S3 would
+/// fail the largest uploads at their very end, so it stops start-up instead.
+#[tokio::test]
+async fn an_s3_store_refuses_a_limit_above_five_gib_at_start() {
+    let pki = folio_testkit::Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = |max_upload_bytes: u64| folio_documents::Settings {
+        grpc_addr: folio_testkit::any_port(),
+        http_addr: folio_testkit::any_port(),
+        database_url: folio_platform::db::DatabaseUrl::sqlite_file(&dir.path().join("d.db")),
+        database_credentials: folio_platform::db::Credentials::none(),
+        database_max_connections: 1,
+        secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
+        blobs: folio_documents::settings::BlobLocation::S3(folio_documents::settings::S3Settings {
+            bucket: "folio-test".into(),
+            prefix: String::new(),
+            region: "us-east-1".into(),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            kms_key_id: None,
+            credentials: folio_documents::settings::S3Credentials::Environment,
+        }),
+        max_upload_bytes,
+        users_url: "https://127.0.0.1:9".into(),
+        tls: pki.files("documents"),
+    };
+    let refused = folio_documents::Application::build(settings((5 << 30) + 1))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("FOLIO_DOCUMENTS_MAX_UPLOAD_BYTES"),
+        "{refused}"
+    );
+    assert!(
+        folio_documents::Application::build(settings(5 << 30))
+            .await
+            .is_ok()
+    );
+}
