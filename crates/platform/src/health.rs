@@ -33,6 +33,16 @@ pub fn database_ready(db: crate::db::Database) -> ReadinessCheck {
     })
 }
 
+/// The ops router of a service whose readiness is its database: ready while
+/// the database answers, with the pool's gauges in `/metrics`.
+pub fn database_ops_router(service: &'static str, db: &crate::db::Database) -> Router {
+    ops_router(
+        service,
+        database_ready(db.clone()),
+        vec![crate::metrics::pool_collector(service, db.clone())],
+    )
+}
+
 /// `/healthz`, `/readyz` and `/metrics` for a service's ops listener.
 pub fn ops_router(
     service: &'static str,

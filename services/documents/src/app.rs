@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
     db::Database,
-    grpc, health, metrics, shutdown,
+    grpc, health, shutdown,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -107,11 +107,9 @@ impl Application {
             .set_serving::<DocumentsServiceServer<DocumentsApi>>()
             .await;
 
-        let readiness = health::database_ready(db.clone());
-        let collectors = vec![metrics::pool_collector("documents", db.clone())];
         let ops = health::serve_http(
             http,
-            health::ops_router("documents", readiness, collectors),
+            health::database_ops_router("documents", &db),
             stop.clone(),
         );
 

@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
     db::Database,
-    grpc, health, metrics, shutdown,
+    grpc, health, shutdown,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -108,10 +108,8 @@ impl Application {
             .set_serving::<IntegrationServiceServer<IntegrationApi>>()
             .await;
 
-        let readiness = health::database_ready(db.clone());
-        let collectors = vec![metrics::pool_collector("integration", db.clone())];
-        let router = health::ops_router("integration", readiness, collectors)
-            .merge(webhook::router(engine.clone()));
+        let router =
+            health::database_ops_router("integration", &db).merge(webhook::router(engine.clone()));
         let web = health::serve_http(http, router, stop.clone());
 
         let worker = tokio::spawn(engine.clone().run_sync_worker(stop.clone()));

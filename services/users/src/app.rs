@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
     db::Database,
-    grpc, health, metrics, shutdown,
+    grpc, health, shutdown,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -92,11 +92,9 @@ impl Application {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         reporter.set_serving::<UsersServiceServer<UsersApi>>().await;
 
-        let readiness = health::database_ready(db.clone());
-        let collectors = vec![metrics::pool_collector("users", db.clone())];
         let ops = health::serve_http(
             http,
-            health::ops_router("users", readiness, collectors),
+            health::database_ops_router("users", &db),
             stop.clone(),
         );
 
