@@ -297,6 +297,9 @@ def test_environment_variables_follow_the_contract(rendered, env):
         if name == "integration":
             assert value["FOLIO_INTEGRATION_DOCUMENTS_URL"] == "https://documents:50051"
             assert value["FOLIO_INTEGRATION_PUBLIC_URL"].startswith("https://")
+            # Graph client secrets from Secrets Manager, where the role may read.
+            assert value["FOLIO_INTEGRATION_SECRETS_SOURCE"] == "aws"
+            assert value["FOLIO_INTEGRATION_SECRETS_PREFIX"] == f"folio/{env}/integration/graph/"
 
 
 def test_a_database_password_can_come_from_a_kubernetes_secret_instead():

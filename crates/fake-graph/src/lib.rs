@@ -20,6 +20,8 @@
 
 mod api;
 mod content;
+pub mod demo;
+mod local_folder;
 mod notify;
 mod state;
 
@@ -34,6 +36,7 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio::net::TcpListener;
 use tokio_util_free::Shutdown;
 
+pub use local_folder::LocalFolder;
 pub use state::{
     Delivery, FRAGMENT_UNIT, Fragment, MAX_FRAGMENT, MAX_SIMPLE_UPLOAD, MAX_SUBSCRIPTION_MINUTES,
 };

@@ -4,6 +4,7 @@
 //! here as plain functions over a repository root so it can be tested
 //! without spawning processes.
 
+pub mod demo;
 pub mod org;
 pub mod release;
 pub mod up;

@@ -4,8 +4,9 @@
 
 use std::fmt::Write as _;
 
+use crate::demo::FakeOneDrive;
 use folio_platform::{
-    config::{ConfigError, Env},
+    config::{ConfigError, Env, Flag},
     db::DatabaseUrl,
     secrets::Secret,
     shutdown,
@@ -36,7 +37,7 @@ fn admin_from_env(global: &Env) -> Result<Option<(String, Secret)>, ConfigError>
     Ok(Some((GENERATED_ADMIN.to_owned(), Secret::new(password))))
 }
 
-/// Starts users and documents, prints where they are, and runs until a
+/// Starts users, documents, the integration and the bff, prints where they are, and runs until a
 /// signal stops them.
 pub async fn run() -> Result<(), StartError> {
     let global = Env::new("FOLIO_");
@@ -68,6 +69,27 @@ pub async fn run() -> Result<(), StartError> {
     }
     let documents = folio_documents::Application::build(documents_settings).await?;
 
+    let demo = if global.or("FAKE_GRAPH", Flag(false))?.0 {
+        Some(FakeOneDrive::start(&global.data_dir()?).await?)
+    } else {
+        None
+    };
+    let integration_env = Env::new(folio_integration::settings::PREFIX);
+    let mut integration_settings = folio_integration::Settings::from_env().await?;
+    if integration_env
+        .optional::<String>("DOCUMENTS_URL")?
+        .is_none()
+    {
+        integration_settings.documents_url = format!("https://localhost:{}", documents.port());
+    }
+    if let Some(url) = &shared.integration_database {
+        integration_settings.database_url = url.clone();
+    }
+    if let Some(demo) = &demo {
+        demo.configure(&mut integration_settings)?;
+    }
+    let integration = folio_integration::Application::build(integration_settings).await?;
+
     let bff_env = Env::new(folio_bff::settings::PREFIX);
     let mut bff_settings = folio_bff::Settings::from_env().await?;
     if bff_env.optional::<String>("USERS_URL")?.is_none() {
@@ -75,6 +97,9 @@ pub async fn run() -> Result<(), StartError> {
     }
     if bff_env.optional::<String>("DOCUMENTS_URL")?.is_none() {
         bff_settings.documents_url = format!("https://localhost:{}", documents.port());
+    }
+    if bff_env.optional::<String>("INTEGRATION_URL")?.is_none() {
+        bff_settings.integration_url = format!("https://localhost:{}", integration.port());
     }
     // Locally the portal is plain HTTP: a Secure cookie would never be sent back.
     if bff_env.optional::<String>("COOKIE_SECURE")?.is_none() {
@@ -112,6 +137,15 @@ pub async fn run() -> Result<(), StartError> {
     );
     let _ = writeln!(
         banner,
+        "  integration gRPC/mTLS 127.0.0.1:{}  webhook and health http://127.0.0.1:{}/",
+        integration.port(),
+        integration.http_port()
+    );
+    if let Some(demo) = &demo {
+        demo.describe(&mut banner);
+    }
+    let _ = writeln!(
+        banner,
         "  certificates in {}",
         data_dir.join("pki").display()
     );
@@ -136,20 +170,30 @@ pub async fn run() -> Result<(), StartError> {
 
     let stop = CancellationToken::new();
     shutdown::cancel_on_signal(stop.clone());
-    for service in [users.stop_token(), documents.stop_token(), bff.stop_token()] {
+    if let Some(demo) = demo {
+        tokio::spawn(demo.run(stop.clone()));
+    }
+    for service in [
+        users.stop_token(),
+        documents.stop_token(),
+        integration.stop_token(),
+        bff.stop_token(),
+    ] {
         let stop = stop.clone();
         tokio::spawn(async move {
             stop.cancelled().await;
             service.cancel();
         });
     }
-    let (users, documents, bff) = tokio::join!(
+    let (users, documents, integration, bff) = tokio::join!(
         users.run_until_stopped(),
         documents.run_until_stopped(),
+        integration.run_until_stopped(),
         bff.run_until_stopped()
     );
     users?;
     documents?;
+    integration?;
     bff
 }
 
@@ -158,6 +202,7 @@ pub async fn run() -> Result<(), StartError> {
 struct Shared {
     users_database: Option<DatabaseUrl>,
     documents_database: Option<DatabaseUrl>,
+    integration_database: Option<DatabaseUrl>,
     redis: Option<String>,
 }
 
@@ -168,6 +213,7 @@ async fn shared_backends(global: &Env) -> Result<Shared, StartError> {
         return Ok(Shared {
             users_database: None,
             documents_database: None,
+            integration_database: None,
             redis,
         });
     };
@@ -188,7 +234,7 @@ async fn shared_backends(global: &Env) -> Result<Shared, StartError> {
             .parse()
             .map_err(|e: String| StartError::Setup(format!("FOLIO_DATABASE_URL: {e}")))
     };
-    for name in ["folio_users", "folio_documents"] {
+    for name in ["folio_users", "folio_documents", "folio_integration"] {
         conn.execute(
             format!(
                 "CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
@@ -201,6 +247,7 @@ async fn shared_backends(global: &Env) -> Result<Shared, StartError> {
     Ok(Shared {
         users_database: Some(url("folio_users")?),
         documents_database: Some(url("folio_documents")?),
+        integration_database: Some(url("folio_integration")?),
         redis,
     })
 }

@@ -23,9 +23,20 @@ struct Up {
     banner: Vec<String>,
 }
 
-fn start(data_dir: &std::path::Path, ports: &[u16; 5]) -> Up {
+/// Seven free ports: users gRPC and HTTP, documents gRPC and HTTP, bff,
+/// integration gRPC and HTTP.
+fn free_ports() -> [u16; 7] {
+    std::array::from_fn(|_| free_port())
+}
+
+fn start(data_dir: &std::path::Path, ports: &[u16; 7]) -> Up {
+    start_with(data_dir, ports, &[])
+}
+
+fn start_with(data_dir: &std::path::Path, ports: &[u16; 7], env: &[(&str, &str)]) -> Up {
     let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
         .arg("up")
+        .envs(env.iter().copied())
         .env("FOLIO_DATA_DIR", data_dir)
         .env("FOLIO_USERS_GRPC_ADDR", format!("127.0.0.1:{}", ports[0]))
         .env("FOLIO_USERS_HTTP_ADDR", format!("127.0.0.1:{}", ports[1]))
@@ -40,6 +51,14 @@ fn start(data_dir: &std::path::Path, ports: &[u16; 5]) -> Up {
         .env_remove("FOLIO_ADMIN_EMAIL")
         .env_remove("FOLIO_ADMIN_PASSWORD")
         .env("FOLIO_BFF_ADDR", format!("127.0.0.1:{}", ports[4]))
+        .env(
+            "FOLIO_INTEGRATION_GRPC_ADDR",
+            format!("127.0.0.1:{}", ports[5]),
+        )
+        .env(
+            "FOLIO_INTEGRATION_HTTP_ADDR",
+            format!("127.0.0.1:{}", ports[6]),
+        )
         .env_remove("FOLIO_DATABASE_URL")
         .env_remove("FOLIO_REDIS_URL")
         .env("RUST_LOG", "warn")
@@ -97,13 +116,7 @@ async fn http_status(port: u16, path: &str) -> u16 {
 #[tokio::test]
 async fn up_starts_the_system_and_keeps_its_data() {
     let dir = tempfile::tempdir().unwrap();
-    let ports = [
-        free_port(),
-        free_port(),
-        free_port(),
-        free_port(),
-        free_port(),
-    ];
+    let ports = free_ports();
     let first = start(dir.path(), &ports);
     let admin = first
         .banner
@@ -117,6 +130,11 @@ async fn up_starts_the_system_and_keeps_its_data() {
     let password = rest.split_whitespace().next().unwrap().to_owned();
     assert_eq!(http_status(ports[1], "/readyz").await, 200);
     assert_eq!(http_status(ports[3], "/readyz").await, 200);
+    assert_eq!(
+        http_status(ports[6], "/readyz").await,
+        200,
+        "the integration"
+    );
     assert!(sign_in(dir.path(), ports[0], email, &password).await);
     assert!(!sign_in(dir.path(), ports[0], email, "not the password").await);
 
@@ -222,4 +240,103 @@ async fn up_starts_the_system_and_keeps_its_data() {
         "data survives a restart"
     );
     stop(second);
+}
+
+/// `FOLIO_FAKE_GRAPH=1`: a file dropped into the folder the banner names
+/// becomes a document, once the admin connects with the printed values.
+#[tokio::test]
+async fn the_fake_onedrive_demo_mirrors_a_dropped_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ports = free_ports();
+    let up = start_with(dir.path(), &ports, &[("FOLIO_FAKE_GRAPH", "1")]);
+    let folder = dir.path().join("onedrive");
+    assert!(
+        up.banner
+            .iter()
+            .any(|l| l.contains(&folder.display().to_string())),
+        "the banner names the fake OneDrive folder: {:?}",
+        up.banner
+    );
+    let values = up
+        .banner
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("connect it (OneDrive page) with "))
+        .expect("the banner prints what to connect with")
+        .to_owned();
+    let field = |name: &str| {
+        values
+            .split(", ")
+            .find_map(|part| part.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} in {values}"))
+            .trim()
+            .to_owned()
+    };
+    let admin = up
+        .banner
+        .iter()
+        .find_map(|l| l.strip_prefix("  first admin: "))
+        .unwrap()
+        .to_owned();
+    let (email, rest) = admin.split_once(" / ").unwrap();
+    let password = rest.split_whitespace().next().unwrap();
+
+    let base = format!("http://127.0.0.1:{}", ports[4]);
+    let portal = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let session: serde_json::Value = portal
+        .post(format!("{base}/api/v1/session"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    let connected = portal
+        .put(format!("{base}/api/v1/onedrive/connection"))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({
+            "tenant_id": field("tenant "),
+            "app_id": field("app id "),
+            "secret_ref": field("secret name "),
+            "drive_id": field("drive "),
+            "folder": field("folder "),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        connected.status(),
+        201,
+        "{}",
+        connected.text().await.unwrap()
+    );
+
+    std::fs::write(folder.join("dropped.txt"), b"dropped into OneDrive").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let list: serde_json::Value = portal
+            .get(format!("{base}/api/v1/documents"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let found = list["items"].as_array().unwrap().iter().any(|d| {
+            d["current"]["file_name"] == "dropped.txt" && d["current"]["source"] == "onedrive"
+        });
+        if found {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dropped file never became a document: {list}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    stop(up);
 }

@@ -204,6 +204,16 @@ folio.example/environment: {{ .Values.environment }}
   value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "documents") | quote }}
 - name: FOLIO_INTEGRATION_PUBLIC_URL
   value: {{ default (printf "https://%s" $root.Values.ingress.webhookHost) $v.publicUrl | quote }}
+- name: FOLIO_INTEGRATION_SECRETS_SOURCE
+  value: {{ $v.graphSecrets.source | quote }}
+{{- $prefix := $v.graphSecrets.prefix }}
+{{- if and (not $prefix) (eq $v.graphSecrets.source "aws") }}
+{{- $prefix = printf "folio/%s/integration/graph/" $root.Values.environment }}
+{{- end }}
+{{- with $prefix }}
+- name: FOLIO_INTEGRATION_SECRETS_PREFIX
+  value: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- with $v.extraEnv }}
 {{ toYaml . }}

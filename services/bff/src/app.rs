@@ -9,6 +9,7 @@ use folio_platform::{
 };
 use folio_proto::{
     documents::v1::documents_service_client::DocumentsServiceClient,
+    integration::v1::integration_service_client::IntegrationServiceClient,
     users::v1::users_service_client::UsersServiceClient,
 };
 use tokio::net::TcpListener;
@@ -46,6 +47,7 @@ impl Application {
         };
         let users_channel = channel(&settings.users_url, "USERS_URL")?;
         let documents_channel = channel(&settings.documents_url, "DOCUMENTS_URL")?;
+        let integration_channel = channel(&settings.integration_url, "INTEGRATION_URL")?;
         let lifetimes = Lifetimes {
             idle: settings.session_idle,
             absolute: settings.session_absolute,
@@ -68,6 +70,7 @@ impl Application {
             documents: DocumentsServiceClient::new(documents_channel.clone())
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
+            integration: IntegrationServiceClient::new(integration_channel),
             users_channel,
             documents_channel,
             sessions,

@@ -38,6 +38,12 @@ pub enum ApiError {
     EmailTaken,
     #[error("the organisation must keep at least one enabled admin")]
     LastAdmin,
+    #[error("the organisation is already connected to OneDrive")]
+    OneDriveConnected,
+    /// OneDrive (or Microsoft Graph) cannot do what was asked; the text is
+    /// the integration's explanation, written for people and free of secrets.
+    #[error("{0}")]
+    OneDriveRefused(String),
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: u64 },
     #[error("expected {expected}")]
@@ -93,6 +99,16 @@ impl ApiError {
             ),
             Self::EmailTaken => (StatusCode::CONFLICT, "email-taken", "Email taken"),
             Self::LastAdmin => (StatusCode::CONFLICT, "last-admin", "Last admin"),
+            Self::OneDriveConnected => (
+                StatusCode::CONFLICT,
+                "onedrive-connected",
+                "Already connected",
+            ),
+            Self::OneDriveRefused(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "onedrive-refused",
+                "OneDrive refused",
+            ),
             Self::PayloadTooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -163,6 +179,33 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The integration's answers. ALREADY_EXISTS and FAILED_PRECONDITION have
+    /// OneDrive meanings there (their messages are written for people); the
+    /// other codes map as for every domain service.
+    pub fn from_integration_status(status: &tonic::Status, resource: &'static str) -> Self {
+        match status.code() {
+            Code::AlreadyExists => Self::OneDriveConnected,
+            Code::FailedPrecondition => Self::OneDriveRefused(status.message().to_owned()),
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                Self::Unavailable("the OneDrive integration")
+            }
+            Code::Ok
+            | Code::InvalidArgument
+            | Code::NotFound
+            | Code::PermissionDenied
+            | Code::ResourceExhausted
+            | Code::OutOfRange
+            | Code::Unknown
+            | Code::Aborted
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::DataLoss
+            | Code::Unauthenticated => Self::from_status(status, resource),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Problem<'a> {
     #[serde(rename = "type")]
@@ -198,6 +241,8 @@ impl IntoResponse for ApiError {
             | Self::MethodNotAllowed
             | Self::EmailTaken
             | Self::LastAdmin
+            | Self::OneDriveConnected
+            | Self::OneDriveRefused(_)
             | Self::PayloadTooLarge { .. }
             | Self::UnsupportedMediaType { .. }
             | Self::RangeNotSatisfiable { .. }

@@ -24,6 +24,9 @@ pub struct Settings {
     pub addr: SocketAddr,
     pub users_url: String,
     pub documents_url: String,
+    /// The OneDrive integration. Optional in practice: while it cannot be
+    /// reached, only the OneDrive endpoints answer 503.
+    pub integration_url: String,
     /// Sessions and rate limits in Redis when set; in process otherwise.
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, so several systems can share one Redis.
@@ -54,6 +57,7 @@ impl Settings {
             addr: env.or("ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             users_url: env.or("USERS_URL", "https://localhost:50051".to_owned())?,
             documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
+            integration_url: env.or("INTEGRATION_URL", "https://localhost:50053".to_owned())?,
             redis_url,
             redis_prefix: env.or("REDIS_PREFIX", "folio:".to_owned())?,
             cookie_secure: env.or("COOKIE_SECURE", Flag(true))?.0,

@@ -114,6 +114,7 @@ impl Application {
 
         let worker = tokio::spawn(engine.clone().run_sync_worker(stop.clone()));
         let reconciler = tokio::spawn(engine.clone().run_reconciler(stop.clone()));
+        let gauges = tokio::spawn(engine.clone().run_gauges(stop.clone()));
 
         let incoming = grpc::tls_incoming(grpc_listener, tls, stop.clone());
         let rpc = grpc::builder("integration", api::caller_policy())
@@ -130,7 +131,7 @@ impl Application {
             shutdown::GRACE,
         )
         .await;
-        let _ = tokio::join!(worker, reconciler);
+        let _ = tokio::join!(worker, reconciler, gauges);
         db.pool.close().await;
         if let Some((rpc, web, ())) = served {
             rpc.map_err(|e| StartError::Serve(e.to_string()))?;

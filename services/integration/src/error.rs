@@ -60,6 +60,13 @@ impl From<GraphError> for Error {
             GraphError::Refused { status: 403, .. } => Self::Precondition(
                 "the app has no access to this drive in Microsoft Graph".to_owned(),
             ),
+            // Graph judged what the caller gave (a drive id, a folder path).
+            GraphError::Refused {
+                status: status @ 400..=499,
+                ..
+            } => Self::Precondition(format!(
+                "Microsoft Graph refused the drive or folder (HTTP {status})"
+            )),
             GraphError::Unavailable(_) => Self::Unavailable("Microsoft Graph"),
             GraphError::Gone { .. } | GraphError::Refused { .. } | GraphError::Malformed(_) => {
                 Self::Graph(error)

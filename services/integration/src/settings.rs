@@ -1,11 +1,11 @@
 //! The integration service's configuration, from `FOLIO_INTEGRATION_*` variables.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use folio_platform::{
     config::{ConfigError, Env},
     db::{Credentials, DatabaseUrl},
-    secrets::{EnvSecrets, FileSecrets, SecretProvider},
+    secrets::SecretProvider,
     tls::TlsFiles,
 };
 use url::Url;
@@ -110,10 +110,7 @@ impl Settings {
                 reason: "expected a URL containing {tenant}".to_owned(),
             });
         }
-        let secrets: Arc<dyn SecretProvider> = match env.optional::<PathBuf>("SECRETS_DIR")? {
-            Some(dir) => Arc::new(FileSecrets { dir }),
-            None => Arc::new(EnvSecrets),
-        };
+        let secrets = env.named_secrets().await?;
         let defaults = Timing::default();
         let timing = Timing {
             safety_sync: seconds(&env, "SAFETY_SYNC_SECS", defaults.safety_sync)?,

@@ -80,6 +80,10 @@ export function describeError(err) {
       return 'The organisation needs at least one enabled admin.';
     case 'email-taken':
       return 'Another user already has this email.';
+    case 'onedrive-connected':
+      return 'The organisation is already connected to OneDrive. Disconnect it first.';
+    case 'onedrive-refused':
+      return err.detail ? `OneDrive refused: ${err.detail}.` : 'OneDrive refused.';
     case 'validation-failed': {
       const fields = err.errors.map((e) => `${e.field}: ${e.message}`);
       return fields.length ? `Please check: ${fields.join('; ')}.` : err.detail || 'The input is not valid.';
@@ -199,6 +203,7 @@ export async function request(method, path, { body, query } = {}) {
 
 export const get = (path, query) => request('GET', path, { query });
 export const post = (path, body) => request('POST', path, { body });
+export const put = (path, body) => request('PUT', path, { body });
 export const patch = (path, body) => request('PATCH', path, { body });
 export const del = (path) => request('DELETE', path);
 

@@ -8,6 +8,7 @@
 //   #/tasks                      my tasks
 //   #/activity                   recent activity
 //   #/users                      users (admins)
+//   #/onedrive                   the OneDrive connection (admins)
 //   #/account                    change own password
 
 import { ApiError, del, describeError, get, setCsrfToken, setUnauthenticatedHandler } from './api.js';
@@ -22,6 +23,7 @@ import * as documentView from './views/document.js';
 import * as myTasksView from './views/my-tasks.js';
 import * as activityView from './views/activity.js';
 import * as usersView from './views/users.js';
+import * as onedriveView from './views/onedrive.js';
 import * as accountView from './views/account.js';
 
 const main = document.getElementById('main');
@@ -74,6 +76,8 @@ function resolve(route) {
       return { view: activityView, section: 'activity' };
     case 'users':
       return { view: usersView, section: 'users', needsAdmin: true };
+    case 'onedrive':
+      return { view: onedriveView, section: 'onedrive', needsAdmin: true };
     case 'account':
       return { view: accountView, section: 'account' };
     default:
@@ -181,6 +185,7 @@ function renderNav(section) {
       h('li', {}, link('#/tasks', 'My tasks', 'tasks', 'nav-tasks')),
       h('li', {}, link('#/activity', 'Activity', 'activity', 'nav-activity')),
       isAdmin() ? h('li', {}, link('#/users', 'Users', 'users', 'nav-users')) : null,
+      isAdmin() ? h('li', {}, link('#/onedrive', 'OneDrive', 'onedrive', 'nav-onedrive')) : null,
     ),
     h(
       'div',

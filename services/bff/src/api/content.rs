@@ -15,7 +15,7 @@ use futures::StreamExt;
 use crate::{
     domain::{
         disposition,
-        forms::path_id,
+        forms::{path_id, path_version},
         range::{RangeRequest, etag, none_match, parse_range},
     },
     error::ApiError,
@@ -60,11 +60,7 @@ async fn numbered(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = path_id("document_id", &document_id)?;
-    let number: u32 = number
-        .parse()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| ApiError::invalid("number", "number must be a version number from 1"))?;
+    let number = path_version(&number)?;
     let versions = state
         .documents
         .clone()

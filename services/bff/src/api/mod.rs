@@ -4,6 +4,7 @@ mod activity;
 mod content;
 mod documents;
 mod health;
+mod onedrive;
 mod session;
 mod tasks;
 mod upload;
@@ -21,5 +22,6 @@ pub fn router() -> Router<AppState> {
         .merge(content::router())
         .merge(tasks::router())
         .merge(activity::router())
+        .merge(onedrive::router())
         .merge(health::router())
 }

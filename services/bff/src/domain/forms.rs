@@ -126,6 +126,14 @@ impl Checks {
 }
 
 /// Reads a UUID from a path segment.
+/// A version number from a path: 1 or more.
+pub fn path_version(raw: &str) -> Result<u32, ApiError> {
+    raw.parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| ApiError::invalid("number", "number must be a version number from 1"))
+}
+
 pub fn path_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::invalid(field, format!("{field} must be a UUID")))
@@ -441,5 +449,29 @@ mod tests {
     fn form_tags_are_cleaned() {
         assert_eq!(split_tags(" a, b ,,a").unwrap(), ["a", "b"]);
         assert!(split_tags(&"x".repeat(51)).is_err());
+    }
+}
+
+/// Connecting the organisation to a OneDrive folder. The integration checks
+/// the values' shapes and Graph checks that they work; here only sizes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OneDriveConnect {
+    pub tenant_id: String,
+    pub app_id: String,
+    pub secret_ref: String,
+    pub drive_id: String,
+    pub folder: String,
+}
+
+impl OneDriveConnect {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.line("tenant_id", &self.tenant_id, 255);
+        checks.line("app_id", &self.app_id, 64);
+        checks.line("secret_ref", &self.secret_ref, 255);
+        checks.line("drive_id", &self.drive_id, 255);
+        checks.line("folder", &self.folder, 1024);
+        checks.finish()
     }
 }

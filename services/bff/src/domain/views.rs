@@ -1,6 +1,6 @@
 //! What the REST API answers, built from the domain services' messages.
 
-use folio_proto::{documents::v1 as docs, users::v1 as users};
+use folio_proto::{documents::v1 as docs, integration::v1 as onedrive, users::v1 as users};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -211,4 +211,70 @@ pub struct VersionOutcome {
     pub document: Document,
     pub version: Version,
     pub created: bool,
+}
+
+/// The organisation's OneDrive connection.
+#[derive(Debug, Serialize)]
+pub struct OneDriveConnection {
+    pub id: String,
+    pub tenant_id: String,
+    pub app_id: String,
+    pub secret_ref: String,
+    pub drive_id: String,
+    pub folder_id: String,
+    pub state: &'static str,
+    pub subscription_expires_at: Option<String>,
+    pub last_sync_at: Option<String>,
+    pub documents_mirrored: u64,
+    pub last_error: Option<String>,
+    pub paused_until: Option<String>,
+    pub connected_by: String,
+    pub connected_at: String,
+}
+
+impl From<onedrive::Connection> for OneDriveConnection {
+    fn from(c: onedrive::Connection) -> Self {
+        Self {
+            state: match onedrive::ConnectionState::try_from(c.state) {
+                Ok(onedrive::ConnectionState::Active) => "active",
+                Ok(onedrive::ConnectionState::Error) => "error",
+                Ok(onedrive::ConnectionState::Throttled) => "throttled",
+                Ok(onedrive::ConnectionState::Pending | onedrive::ConnectionState::Unspecified)
+                | Err(_) => "pending",
+            },
+            id: c.id,
+            tenant_id: c.tenant_id,
+            app_id: c.app_id,
+            secret_ref: c.secret_ref,
+            drive_id: c.drive_id,
+            folder_id: c.folder_id,
+            subscription_expires_at: non_empty(c.subscription_expires_at),
+            last_sync_at: non_empty(c.last_sync_at),
+            documents_mirrored: c.documents_mirrored,
+            last_error: non_empty(c.last_error),
+            paused_until: non_empty(c.paused_until),
+            connected_by: c.connected_by,
+            connected_at: c.connected_at,
+        }
+    }
+}
+
+/// Where a version went in OneDrive.
+#[derive(Debug, Serialize)]
+pub struct SentToOneDrive {
+    pub item_id: String,
+    pub name: String,
+    pub size: u64,
+    pub chunked: bool,
+}
+
+impl From<onedrive::SendToOneDriveResponse> for SentToOneDrive {
+    fn from(r: onedrive::SendToOneDriveResponse) -> Self {
+        Self {
+            item_id: r.item_id,
+            name: r.name,
+            size: r.size,
+            chunked: r.chunked,
+        }
+    }
 }

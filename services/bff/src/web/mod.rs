@@ -11,6 +11,7 @@ use axum::{Router, middleware};
 use folio_platform::{grpc::TracedChannel, metrics, telemetry};
 use folio_proto::{
     documents::v1::documents_service_client::DocumentsServiceClient,
+    integration::v1::integration_service_client::IntegrationServiceClient,
     users::v1::users_service_client::UsersServiceClient,
 };
 
@@ -25,6 +26,7 @@ use crate::{
 pub struct AppState {
     pub users: UsersServiceClient<TracedChannel>,
     pub documents: DocumentsServiceClient<TracedChannel>,
+    pub integration: IntegrationServiceClient<TracedChannel>,
     pub users_channel: TracedChannel,
     pub documents_channel: TracedChannel,
     pub sessions: SessionStore,

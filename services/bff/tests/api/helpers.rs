@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use folio_bff::{Application, Settings, settings::LoginLimits};
+use folio_fake_graph::FakeGraph;
 use folio_platform::db::Backend;
 use folio_proto::users::v1::{self as users_pb, users_service_client::UsersServiceClient};
 use folio_testkit::{Pki, TestDatabase, any_port};
@@ -23,6 +24,8 @@ pub struct Options {
     pub max_upload_bytes: u64,
     pub login: LoginLimits,
     pub sessions: Option<Sessions>,
+    /// Also run the integration service against a fake Graph.
+    pub onedrive: bool,
 }
 
 impl Default for Options {
@@ -35,6 +38,7 @@ impl Default for Options {
                 window: Duration::from_secs(60),
             },
             sessions: None,
+            onedrive: false,
         }
     }
 }
@@ -42,6 +46,8 @@ impl Default for Options {
 /// users + documents + bff, in process, talking mTLS to each other.
 pub struct TestSystem {
     pub base: String,
+    /// With `Options::onedrive`: the fake Graph behind the integration.
+    pub onedrive: Option<OneDrive>,
     pub blob_dir: tempfile::TempDir,
     pub acme_admin: users_pb::User,
     _pki: Pki,
@@ -59,6 +65,65 @@ impl Drop for TestSystem {
 
 pub fn redis_url() -> String {
     std::env::var("FOLIO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// The fake OneDrive the integration is pointed at, with one app allowed
+/// into one drive.
+pub struct OneDrive {
+    pub graph: FakeGraph,
+    /// The folder a connection mirrors (`/Client files`).
+    pub folder: String,
+    pub root: String,
+    secrets: tempfile::TempDir,
+}
+
+impl OneDrive {
+    pub const TENANT: &str = "contoso.onmicrosoft.com";
+    pub const APP_ID: &str = "0b6f2a34-6d0a-4c8e-9a55-0f3c1f0e9a11";
+    pub const SECRET_REF: &str = "graph-contoso";
+    pub const DRIVE: &str = "b!contoso-drive";
+    const SECRET: &str = "correct-client-secret";
+
+    async fn start() -> Self {
+        let graph = FakeGraph::start().await.expect("fake Graph starts");
+        graph.add_app(Self::TENANT, Self::APP_ID, Self::SECRET);
+        let root = graph.add_drive(Self::TENANT, Self::DRIVE);
+        let folder = graph.add_folder(Self::DRIVE, &root, "Client files");
+        let secrets = tempfile::tempdir().unwrap();
+        std::fs::write(secrets.path().join(Self::SECRET_REF), Self::SECRET).unwrap();
+        Self {
+            graph,
+            folder,
+            root,
+            secrets,
+        }
+    }
+
+    /// What the portal's connect form sends.
+    pub fn connect_form() -> Value {
+        json!({
+            "tenant_id": Self::TENANT,
+            "app_id": Self::APP_ID,
+            "secret_ref": Self::SECRET_REF,
+            "drive_id": Self::DRIVE,
+            "folder": "/Client files",
+        })
+    }
+
+    fn timing() -> folio_integration::Timing {
+        folio_integration::Timing {
+            poll_interval: Duration::from_millis(100),
+            safety_sync: Duration::from_secs(60),
+            followups: 2,
+            followup_base: Duration::from_millis(300),
+            subscription_lifetime: Duration::from_secs(3600),
+            renew_before: Duration::from_secs(600),
+            reconcile_interval: Duration::from_millis(200),
+            lease: Duration::from_secs(10),
+            retry_base: Duration::from_millis(200),
+            retry_max: Duration::from_secs(1),
+        }
+    }
 }
 
 impl TestSystem {
@@ -106,6 +171,41 @@ impl TestSystem {
         stops.push(documents.stop_token());
         tokio::spawn(documents.run_until_stopped());
 
+        let mut dbs = vec![users_db, documents_db];
+        let (onedrive, integration_url) = if options.onedrive {
+            let onedrive = OneDrive::start().await;
+            let db = TestDatabase::create(backend).await;
+            let integration = folio_integration::Application::build(folio_integration::Settings {
+                grpc_addr: any_port(),
+                http_addr: any_port(),
+                database_url: db.url.clone(),
+                database_credentials: folio_platform::db::Credentials::none(),
+                secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
+                database_max_connections: 5,
+                documents_url: format!("https://127.0.0.1:{documents_port}"),
+                public_url: None,
+                graph_url: Some(onedrive.graph.graph_url().parse().unwrap()),
+                token_url: onedrive.graph.token_url(),
+                tls: pki.files("integration"),
+                secrets: std::sync::Arc::new(folio_platform::secrets::FileSecrets {
+                    dir: onedrive.secrets.path().to_owned(),
+                }),
+                timing: OneDrive::timing(),
+            })
+            .await
+            .expect("integration starts");
+            let url = format!("https://localhost:{}", integration.port());
+            stops.push(integration.stop_token());
+            tokio::spawn(integration.run_until_stopped());
+            dbs.push(db);
+            (Some(onedrive), url)
+        } else {
+            // Nothing listens there: the OneDrive endpoints answer 503.
+            let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = unused.local_addr().unwrap().port();
+            (None, format!("https://localhost:{port}"))
+        };
+
         // MariaDB runs pair with Redis sessions, SQLite runs with in-process ones.
         let sessions = options.sessions.unwrap_or(match backend {
             Backend::MySql => Sessions::Redis(redis_url()),
@@ -115,6 +215,7 @@ impl TestSystem {
             addr: any_port(),
             users_url: format!("https://localhost:{users_port}"),
             documents_url: format!("https://localhost:{documents_port}"),
+            integration_url,
             redis_url: match &sessions {
                 Sessions::Redis(url) => Some(url.clone()),
                 Sessions::Memory => None,
@@ -153,11 +254,12 @@ impl TestSystem {
         organisation("globex").await;
         Self {
             base,
+            onedrive,
             blob_dir,
             acme_admin,
             _pki: pki,
             stops,
-            _dbs: vec![users_db, documents_db],
+            _dbs: dbs,
         }
     }
 

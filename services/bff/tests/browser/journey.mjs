@@ -16,12 +16,19 @@
 //                           trace go (default: <tmp>/folio-journey)
 //   FOLIO_CHROMIUM          the Chromium binary (default: /usr/bin/chromium)
 //   FOLIO_STEP_TIMEOUT_MS   how long one action may wait (default: 15000)
+//   FOLIO_ONEDRIVE_DIR      with `folio up` under FOLIO_FAKE_GRAPH=1: the folder
+//                           standing in for the fake OneDrive folder
+//                           (<data>/onedrive). When set, the journey connects
+//                           OneDrive, drops files into it and sends one back.
+//   FOLIO_ONEDRIVE_TENANT, _APP_ID, _SECRET_REF, _DRIVE, _FOLDER
+//                           the fake's demo values (defaults: those of
+//                           crates/fake-graph/src/demo.rs)
 //
 // Every step saves a screenshot. The run stops at the first failing step,
 // prints why, and exits 1; the last line is always "N passed, M failed".
 
 import { chromium } from 'playwright-core';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,6 +51,14 @@ const MAX_UPLOAD = Number(process.env.FOLIO_MAX_UPLOAD_BYTES || 1048576);
 const ARTIFACTS = path.resolve(process.env.FOLIO_ARTIFACTS_DIR || path.join(os.tmpdir(), 'folio-journey'));
 const CHROMIUM = process.env.FOLIO_CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = Number(process.env.FOLIO_STEP_TIMEOUT_MS || 15000);
+const ONEDRIVE_DIR = process.env.FOLIO_ONEDRIVE_DIR || null;
+const ONEDRIVE = {
+  tenant: process.env.FOLIO_ONEDRIVE_TENANT || 'folio-demo.onmicrosoft.com',
+  app: process.env.FOLIO_ONEDRIVE_APP_ID || '6f1c7a52-0d3e-4b8f-9a21-5c4d3e2f1a0b',
+  secret: process.env.FOLIO_ONEDRIVE_SECRET_REF || 'onedrive-demo',
+  drive: process.env.FOLIO_ONEDRIVE_DRIVE || 'b!folio-demo-drive',
+  folder: process.env.FOLIO_ONEDRIVE_FOLDER || '/Clients',
+};
 
 if (!existsSync(CHROMIUM)) {
   console.error(`journey: no Chromium at ${CHROMIUM}. Install it (apt-get install -y chromium) or set FOLIO_CHROMIUM.`);
@@ -525,6 +540,103 @@ step('see the activity', async ({ page }) => {
   await page.locator('[data-testid="activity-item"][data-kind="version_added"]').filter({ hasText: DOC_TITLE }).first().waitFor();
   await page.locator('[data-testid="activity-item"][data-kind="document_created"]').filter({ hasText: DOC_TITLE }).first().waitFor();
 });
+
+if (ONEDRIVE_DIR) {
+  const MIRRORED_NAME = `onedrive ${RUN} brief.txt`;
+  const MIRRORED_V1 = `Dropped into OneDrive by the journey, run ${RUN}.\n`;
+
+  /** Reloads the page until `locator` has `count` elements (mirroring takes a moment). */
+  const reloadUntil = async (page, locator, count, what) => {
+    const deadline = Date.now() + 30000;
+    for (;;) {
+      if ((await locator.count()) >= count) return;
+      check(Date.now() < deadline, `timed out waiting for ${what}`);
+      await page.waitForTimeout(1000);
+      await page.reload();
+      await page.locator('[data-testid$="-view"]').first().waitFor();
+    }
+  };
+
+  const fillConnect = async (page, secret) => {
+    await byTestId(page, 'onedrive-tenant-input').fill(ONEDRIVE.tenant);
+    await byTestId(page, 'onedrive-app-input').fill(ONEDRIVE.app);
+    await byTestId(page, 'onedrive-secret-input').fill(secret);
+    await byTestId(page, 'onedrive-drive-input').fill(ONEDRIVE.drive);
+    await byTestId(page, 'onedrive-folder-input').fill(ONEDRIVE.folder);
+    await byTestId(page, 'onedrive-connect').click();
+  };
+
+  step('OneDrive: a secret name that names nothing is refused with a visible error', async ({ page }) => {
+    await gotoSection(page, 'nav-onedrive', 'onedrive-view');
+    await byTestId(page, 'onedrive-not-connected').waitFor();
+    await fillConnect(page, 'no-such-secret');
+    const error = byTestId(page, 'onedrive-connect-error');
+    await error.waitFor();
+    check(/onedrive refused.*secret/i.test((await error.textContent()) || ''), `expected a refusal naming the secret, the page shows "${(await error.textContent())?.trim()}"`);
+    check(await byTestId(page, 'onedrive-not-connected').isVisible(), 'a refused connection must leave OneDrive unconnected');
+  });
+
+  step('OneDrive: connect the folder and see its state', async ({ page }) => {
+    await byTestId(page, 'onedrive-secret-input').fill(ONEDRIVE.secret);
+    await byTestId(page, 'onedrive-connect').click();
+    await byTestId(page, 'onedrive-status').waitFor();
+    check((await byTestId(page, 'onedrive-tenant').textContent()) === ONEDRIVE.tenant, 'the status does not show the tenant');
+    await page.locator('[data-testid="onedrive-state"] [data-state="active"]').waitFor({ timeout: 30000 });
+    check(!(await byTestId(page, 'onedrive-error').count()), 'a healthy connection shows an error');
+  });
+
+  step('OneDrive: a file dropped into the folder becomes a marked document', async ({ page }) => {
+    await writeFile(path.join(ONEDRIVE_DIR, MIRRORED_NAME), MIRRORED_V1);
+    await page.goto(`${BASE_URL}/#/documents?q=${encodeURIComponent(RUN)}`);
+    await byTestId(page, 'documents-view').waitFor();
+    const item = byTestId(page, 'document-item').filter({ hasText: MIRRORED_NAME });
+    await reloadUntil(page, item, 1, `"${MIRRORED_NAME}" in the documents`);
+    await item.getByTestId('onedrive-marker').waitFor();
+    check(!(await byTestId(page, 'document-item').filter({ hasText: DOC_TITLE }).getByTestId('onedrive-marker').count()), 'a document made in Folio is marked as coming from OneDrive');
+    await item.getByTestId('document-link').click();
+    await byTestId(page, 'document-view').waitFor();
+    await byTestId(page, 'onedrive-marker').waitFor();
+    await page.locator('[data-testid="version-row"][data-version="1"]').getByTestId('version-onedrive-marker').waitFor();
+  });
+
+  step('OneDrive: a change in the folder becomes version 2', async ({ page }) => {
+    await appendFile(path.join(ONEDRIVE_DIR, MIRRORED_NAME), 'A second paragraph, written in OneDrive.\n');
+    await reloadUntil(page, byTestId(page, 'version-row'), 2, 'version 2 of the mirrored file');
+    check((await byTestId(page, 'version-onedrive-marker').count()) === 2, 'both versions should be marked as coming from OneDrive');
+    const [download] = await Promise.all([page.waitForEvent('download'), byTestId(page, 'download-version-2').click()]);
+    const bytes = await readFile(await download.path());
+    check(bytes.toString('utf8') === `${MIRRORED_V1}A second paragraph, written in OneDrive.\n`, 'version 2 is not what the folder holds');
+  });
+
+  step('Send to OneDrive: the current version lands in the folder', async ({ page }) => {
+    await openDocument(page, DOC_TITLE);
+    await byTestId(page, 'send-to-onedrive').click();
+    await byTestId(page, 'status-message').filter({ hasText: /sent to onedrive as/i }).waitFor();
+    const target = path.join(ONEDRIVE_DIR, FILE_NAME);
+    const deadline = Date.now() + 15000;
+    while (!existsSync(target)) {
+      check(Date.now() < deadline, `"${FILE_NAME}" never arrived in the OneDrive folder`);
+      await page.waitForTimeout(250);
+    }
+    await page.waitForTimeout(500);
+    check((await readFile(target)).equals(V2), 'OneDrive holds other bytes than the current version');
+    // OneDrive's notification of this upload comes back to Folio: give it
+    // time to arrive, then there must still be two versions.
+    await page.waitForTimeout(2000);
+    await page.reload();
+    await page.locator('[data-testid="version-row"][data-version="2"]').waitFor();
+    check((await byTestId(page, 'version-row').count()) === 2, 'sending to OneDrive must not add a version');
+  });
+
+  step('OneDrive: disconnect', async ({ page }) => {
+    await gotoSection(page, 'nav-onedrive', 'onedrive-view');
+    await byTestId(page, 'onedrive-disconnect').click();
+    await byTestId(page, 'onedrive-disconnect-confirm').click();
+    await byTestId(page, 'onedrive-not-connected').waitFor();
+    await openDocument(page, DOC_TITLE);
+    check(!(await byTestId(page, 'send-to-onedrive').count()), '"Send to OneDrive" shows without a connection');
+  });
+}
 
 step('provision a viewer', async ({ page }) => {
   await gotoSection(page, 'nav-users', 'users-view');

@@ -4,6 +4,7 @@
 //! replicas never run two deltas of one drive at once (docs/adr/0022).
 
 mod connect;
+mod gauges;
 mod reconcile;
 mod send;
 mod sync;

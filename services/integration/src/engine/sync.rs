@@ -13,7 +13,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Engine, Lease, WorkError, millis};
+use super::{
+    Engine, Lease, WorkError,
+    gauges::{self, SyncOutcome},
+    millis,
+};
 use crate::{
     documents::{DocumentsError, Target},
     domain::{Connection, media_type_for, title_for, under_folder},
@@ -139,6 +143,7 @@ impl Engine {
                     failed: false,
                     now,
                 };
+                gauges::sync_ended(SyncOutcome::Completed);
                 self.end_sync(&conn, &lease, &end, newest).await
             }
             Err(WorkError::LeaseLost) => {
@@ -163,6 +168,7 @@ impl Engine {
                     failed: false,
                     now,
                 };
+                gauges::sync_ended(SyncOutcome::Throttled);
                 self.end_sync(&conn, &lease, &end, None).await
             }
             Err(error) => {
@@ -181,6 +187,7 @@ impl Engine {
                     failed: true,
                     now,
                 };
+                gauges::sync_ended(SyncOutcome::Failed);
                 self.end_sync(&conn, &lease, &end, None).await
             }
         };
@@ -198,10 +205,15 @@ impl Engine {
     ) -> Result<(), crate::error::Error> {
         let mut tx = self.db.pool.begin().await?;
         if connections::end_sync(&mut tx, conn.id, &lease.token, end).await? {
+            let mut applied = None;
             if let (Some(newest), Some(_)) = (newest, end.delta_link) {
+                applied = inbox::oldest_pending(&mut tx, conn.id, newest).await?;
                 inbox::mark_processed(&mut tx, conn.id, newest, end.now).await?;
             }
             tx.commit().await?;
+            if let Some(oldest) = applied {
+                gauges::notifications_applied(oldest, end.now);
+            }
         } else {
             tx.rollback().await?;
             tracing::warn!(connection = %conn.id, "lease lost before the sync was recorded");

@@ -81,3 +81,34 @@ pub async fn count(conn: &mut AnyConnection, connection_id: Uuid) -> Result<u64,
         .await?;
     u64::try_from(row.try_get::<i64, _>("n")?).map_err(|_| Error::Corrupt("count"))
 }
+
+/// Unprocessed notifications over every connection, and when the oldest
+/// arrived (epoch ms): the queue depth and how far mirroring lags behind.
+#[instrument(skip_all)]
+pub async fn backlog(conn: &mut AnyConnection) -> Result<(u64, Option<i64>), Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(received_at) AS oldest FROM inbox WHERE processed_at IS NULL",
+    )
+    .fetch_one(conn)
+    .await?;
+    let n = u64::try_from(row.try_get::<i64, _>("n")?).map_err(|_| Error::Corrupt("count"))?;
+    Ok((n, row.try_get::<Option<i64>, _>("oldest")?))
+}
+
+/// When the oldest unprocessed notification up to `newest` arrived (epoch ms).
+#[instrument(skip_all)]
+pub async fn oldest_pending(
+    conn: &mut AnyConnection,
+    connection_id: Uuid,
+    newest: i64,
+) -> Result<Option<i64>, Error> {
+    let row = sqlx::query(
+        "SELECT MIN(received_at) AS oldest FROM inbox \
+         WHERE connection_id = ? AND id <= ? AND processed_at IS NULL",
+    )
+    .bind(connection_id.to_string())
+    .bind(newest)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get::<Option<i64>, _>("oldest")?)
+}

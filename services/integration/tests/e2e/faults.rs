@@ -325,6 +325,28 @@ async fn documents_down_loses_nothing(backend: Backend) {
         error.contains("documents").then_some(())
     })
     .await;
+    // What an operator sees meanwhile: a queue that does not drain, growing
+    // older, and failed syncs.
+    eventually(
+        Duration::from_secs(10),
+        "the backlog in the metrics",
+        || async {
+            let pending = world.metric("folio_integration_inbox_pending", "").await?;
+            let age = world
+                .metric("folio_integration_inbox_oldest_pending_seconds", "")
+                .await?;
+            (pending >= 1.0 && age > 0.0).then_some(())
+        },
+    )
+    .await;
+    let failed = world
+        .metric("folio_integration_syncs_total", r#"outcome="failed""#)
+        .await;
+    assert!(failed.unwrap_or(0.0) >= 1.0, "failed syncs are counted");
+    let lag_before = world
+        .metric("folio_integration_sync_lag_seconds_count", "")
+        .await
+        .unwrap_or(0.0);
 
     world.restart_documents().await;
     eventually(
@@ -335,6 +357,14 @@ async fn documents_down_loses_nothing(backend: Backend) {
             (versions.len() == 2).then_some(())
         },
     )
+    .await;
+    eventually(Duration::from_secs(10), "the backlog drained", || async {
+        let pending = world.metric("folio_integration_inbox_pending", "").await?;
+        let lag = world
+            .metric("folio_integration_sync_lag_seconds_count", "")
+            .await?;
+        (pending == 0.0 && lag > lag_before).then_some(())
+    })
     .await;
     assert_eq!(
         world.content(&doc.id, 2).await,

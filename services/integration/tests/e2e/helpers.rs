@@ -14,7 +14,7 @@ use folio_integration::{Application, Settings, Timing};
 use folio_platform::{
     actor::{Actor, ActorRole},
     db::Backend,
-    secrets::FileSecrets,
+    secrets::{FileSecrets, SecretProvider},
 };
 use folio_proto::{
     documents::v1::{self as docs, documents_service_client::DocumentsServiceClient},
@@ -225,6 +225,14 @@ impl World {
 
     /// Another integration instance on the same database.
     pub async fn spawn_integration(&self) -> Instance {
+        self.spawn_integration_with(Arc::new(FileSecrets {
+            dir: self.secrets.path().to_owned(),
+        }))
+        .await
+    }
+
+    /// Another instance, looking Graph client secrets up in `secrets`.
+    pub async fn spawn_integration_with(&self, secrets: Arc<dyn SecretProvider>) -> Instance {
         let settings = Settings {
             grpc_addr: any_port(),
             http_addr: any_port(),
@@ -237,9 +245,7 @@ impl World {
             graph_url: Some(self.graph.graph_url().parse().unwrap()),
             token_url: self.graph.token_url(),
             tls: self.pki.files("integration"),
-            secrets: Arc::new(FileSecrets {
-                dir: self.secrets.path().to_owned(),
-            }),
+            secrets,
             timing: self.timing.clone(),
         };
         let app = Application::build(settings)
@@ -445,6 +451,30 @@ impl World {
 
     pub fn write_secret(&self, name: &str, value: &str) {
         std::fs::write(self.secrets.path().join(name), value).unwrap();
+    }
+
+    /// The sum of a metric's samples whose labels contain `labels` (e.g.
+    /// `outcome="failed"`), scraped from `/metrics`; `None` when absent.
+    pub async fn metric(&self, name: &str, labels: &str) -> Option<f64> {
+        let text = reqwest::get(self.webhook_url("/metrics"))
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .unwrap();
+        let samples: Vec<f64> = text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let (series, value) = line.rsplit_once(' ')?;
+                let (metric, rest) = match series.split_once('{') {
+                    Some((metric, rest)) => (metric, rest),
+                    None => (series, ""),
+                };
+                (metric == name && rest.contains(labels)).then(|| value.parse().ok())?
+            })
+            .collect();
+        (!samples.is_empty()).then(|| samples.iter().sum())
     }
 
     pub fn webhook_url(&self, path: &str) -> String {

@@ -9,3 +9,4 @@ mod faults;
 mod helpers;
 mod journey;
 mod openapi;
+mod secrets;

@@ -1,13 +1,14 @@
 // One document: details (editable), versions with downloads, a new version
 // upload, and the document's tasks.
 
-import { get, patch, del, upload, contentUrl, describeError, ApiError } from '../api.js';
+import { get, post, patch, del, upload, contentUrl, describeError, ApiError } from '../api.js';
 import { h, field, replace, busy, showFieldErrors, clearFieldErrors, inlineMessage } from '../dom.js';
 import { notify, notifyError, notifyInfo } from '../messages.js';
 import { canWrite, personName, loadUsers, assignableUsers, rememberDocument } from '../state.js';
 import { formatBytes, timeEl, plural } from '../format.js';
 import { filePicker, uploadProgress } from '../components/file-picker.js';
 import { taskItem, newTaskForm } from '../components/tasks.js';
+import { connected as oneDriveConnected } from './onedrive.js';
 
 export async function render(container, ctx) {
   const id = ctx.params.id;
@@ -33,7 +34,7 @@ export async function render(container, ctx) {
     throw err;
   }
   rememberDocument(doc);
-  const assignees = await assignableUsers();
+  const [assignees, canSend] = await Promise.all([assignableUsers(), canWrite() ? oneDriveConnected() : false]);
   let currentUpload = null;
 
   // ---- header -----------------------------------------------------------------
@@ -51,6 +52,9 @@ export async function render(container, ctx) {
           doc.current
             ? h('a', { href: contentUrl(doc.id), class: 'button button--primary', download: doc.current.file_name, 'data-testid': 'download-current', text: 'Download' })
             : null,
+          canSend && doc.current
+            ? h('button', { type: 'button', class: 'button', 'data-testid': 'send-to-onedrive', text: 'Send to OneDrive', onclick: (e) => sendToOneDrive(e.currentTarget) })
+            : null,
           canWrite() ? h('button', { type: 'button', class: 'button', 'data-testid': 'document-edit', text: 'Edit details', onclick: editDetails }) : null,
           canWrite() ? h('button', { type: 'button', class: 'button button--danger-quiet', 'data-testid': 'document-delete', text: 'Delete', onclick: confirmDelete }) : null,
         ),
@@ -59,6 +63,8 @@ export async function render(container, ctx) {
       h(
         'p',
         { class: 'muted' },
+        fromOneDrive() ? h('span', { class: 'badge badge--onedrive badge--first', 'data-testid': 'onedrive-marker', text: 'Mirrored from OneDrive' }) : null,
+        fromOneDrive() ? ' ' : null,
         doc.tags.length ? h('span', { class: 'tags-inline' }, doc.tags.map((t) => h('a', { class: 'tag', 'data-testid': 'document-tag', href: `#/documents?tag=${encodeURIComponent(t)}`, text: t }))) : null,
         doc.tags.length ? ' · ' : null,
         `Added by ${personName(doc.created_by)} `,
@@ -67,6 +73,23 @@ export async function render(container, ctx) {
         timeEl(doc.updated_at),
       ),
     );
+  }
+
+  function fromOneDrive() {
+    return versions.items.some((v) => v.source === 'onedrive');
+  }
+
+  async function sendToOneDrive(button) {
+    const number = doc.current_version;
+    button.disabled = true;
+    try {
+      const sent = await post(`${path}/versions/${number}/send-to-onedrive`);
+      notify(`Version ${number} was sent to OneDrive as “${sent.name}”.`);
+    } catch (err) {
+      notifyError(err, 'Could not send to OneDrive.');
+    } finally {
+      button.disabled = false;
+    }
   }
 
   function editDetails() {
@@ -153,7 +176,7 @@ export async function render(container, ctx) {
           'tr',
           { 'data-testid': 'version-row', 'data-version': String(v.number) },
           h('td', { 'data-label': 'Version' }, h('span', { class: 'version-number', text: `v${v.number}` }), v.number === doc.current_version ? h('span', { class: 'badge badge--current', text: 'current' }) : null),
-          h('td', { 'data-label': 'File', class: 'cell-file' }, v.file_name, v.source === 'onedrive' ? h('span', { class: 'badge', text: 'OneDrive' }) : null),
+          h('td', { 'data-label': 'File', class: 'cell-file' }, v.file_name, v.source === 'onedrive' ? h('span', { class: 'badge badge--onedrive', 'data-testid': 'version-onedrive-marker', title: 'This version came from OneDrive', text: 'OneDrive' }) : null),
           h('td', { 'data-label': 'Size', class: 'cell-nowrap' }, formatBytes(v.size)),
           h('td', { 'data-label': 'By' }, personName(v.created_by)),
           h('td', { 'data-label': 'When', class: 'cell-nowrap' }, timeEl(v.created_at)),

@@ -125,6 +125,9 @@ function documentItem(doc, ctx) {
       'div',
       { class: 'doc-card__main' },
       h('a', { href, class: 'doc-card__title', 'data-testid': 'document-link', text: doc.title }),
+      current?.source === 'onedrive'
+        ? h('span', { class: 'badge badge--onedrive', 'data-testid': 'onedrive-marker', title: 'The current version came from OneDrive', text: 'OneDrive' })
+        : null,
       doc.description ? h('p', { class: 'doc-card__description', text: truncate(doc.description, 180) }) : null,
       h(
         'p',

@@ -1,0 +1,126 @@
+//! The organisation's OneDrive connection, and sending versions to OneDrive,
+//! through the integration service.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use folio_proto::integration::v1 as pb;
+
+use crate::{
+    domain::{
+        forms::{OneDriveConnect, path_id, path_version},
+        views::{OneDriveConnection, SentToOneDrive},
+    },
+    error::ApiError,
+    web::{
+        AppState,
+        extract::{Admin, Authed, JsonBody, Writer},
+    },
+};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/onedrive/connection",
+            get(show).put(connect).delete(disconnect),
+        )
+        .route("/api/v1/onedrive/connection/sync", post(sync_now))
+        .route(
+            "/api/v1/documents/{document_id}/versions/{number}/send-to-onedrive",
+            post(send),
+        )
+}
+
+async fn show(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Json<OneDriveConnection>, ApiError> {
+    let connection = state
+        .integration
+        .clone()
+        .get_connection(authed.actor().request(pb::GetConnectionRequest {}))
+        .await
+        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?
+        .into_inner();
+    Ok(Json(connection.into()))
+}
+
+async fn connect(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    JsonBody(form): JsonBody<OneDriveConnect>,
+) -> Result<Response, ApiError> {
+    form.check()?;
+    let connection = state
+        .integration
+        .clone()
+        .connect_one_drive(admin.actor().request(pb::ConnectRequest {
+            tenant_id: form.tenant_id,
+            app_id: form.app_id,
+            secret_ref: form.secret_ref,
+            drive_id: form.drive_id,
+            folder: form.folder,
+        }))
+        .await
+        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?
+        .into_inner();
+    super::documents::created(
+        "/api/v1/onedrive/connection",
+        OneDriveConnection::from(connection),
+    )
+}
+
+async fn sync_now(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+) -> Result<Response, ApiError> {
+    let connection = state
+        .integration
+        .clone()
+        .sync_now(admin.actor().request(pb::SyncNowRequest {}))
+        .await
+        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?
+        .into_inner();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(OneDriveConnection::from(connection)),
+    )
+        .into_response())
+}
+
+async fn disconnect(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+) -> Result<StatusCode, ApiError> {
+    state
+        .integration
+        .clone()
+        .disconnect_one_drive(admin.actor().request(pb::DisconnectRequest {}))
+        .await
+        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn send(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    Path((document_id, number)): Path<(String, String)>,
+) -> Result<Json<SentToOneDrive>, ApiError> {
+    let document_id = path_id("document_id", &document_id)?;
+    let version = path_version(&number)?;
+    let sent = state
+        .integration
+        .clone()
+        .send_to_one_drive(writer.actor().request(pb::SendToOneDriveRequest {
+            document_id: document_id.to_string(),
+            version,
+        }))
+        .await
+        .map_err(|s| ApiError::from_integration_status(&s, "document version"))?
+        .into_inner();
+    Ok(Json(sent.into()))
+}

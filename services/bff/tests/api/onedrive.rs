@@ -1,0 +1,264 @@
+//! OneDrive through the bff: connecting, the mirror showing up as documents
+//! with `source: onedrive`, sending a version back, disconnecting, and every
+//! refusal on the way. The integration service runs for real against the
+//! fake Graph.
+
+use std::time::{Duration, Instant};
+
+use folio_platform::db::Backend;
+use folio_testkit::backend_tests;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::helpers::{Browser, OneDrive, Options, TestSystem};
+
+backend_tests!(connect_mirror_send_disconnect);
+
+const CONNECTION: &str = "/api/v1/onedrive/connection";
+
+/// Polls `check` until it returns `Some`, or panics after 20 s.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn document_named(browser: &Browser, file_name: &str) -> Option<Value> {
+    let list = browser.get("/api/v1/documents?limit=100").await;
+    assert_eq!(list.status, StatusCode::OK);
+    list.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["current"]["file_name"] == file_name)
+        .cloned()
+}
+
+async fn versions(browser: &Browser, document_id: &str) -> Vec<Value> {
+    let reply = browser
+        .get(&format!("/api/v1/documents/{document_id}/versions"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    reply.json()["items"].as_array().unwrap().clone()
+}
+
+async fn connect_mirror_send_disconnect(backend: Backend) {
+    let system = TestSystem::spawn_with(
+        backend,
+        Options {
+            onedrive: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let onedrive = system.onedrive.as_ref().unwrap();
+    let graph = &onedrive.graph;
+    let brief = graph.add_file(
+        OneDrive::DRIVE,
+        &onedrive.folder,
+        "brief.txt",
+        b"first words".to_vec(),
+    );
+    graph.add_file(
+        OneDrive::DRIVE,
+        &onedrive.root,
+        "private.txt",
+        b"not in the folder".to_vec(),
+    );
+    let admin = system.signed_in("admin@acme.example").await;
+    let (_, editor) = system.user(&admin, "editor@acme.example", "editor").await;
+    let (_, viewer) = system.user(&admin, "viewer@acme.example", "viewer").await;
+
+    // Not connected yet.
+    let none = viewer.get(CONNECTION).await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+
+    // Only admins connect; bad forms are refused before Graph is asked.
+    let form = OneDrive::connect_form();
+    let by_editor = editor.json(Method::PUT, CONNECTION, &form).await;
+    assert_eq!(by_editor.status, StatusCode::FORBIDDEN);
+    let mut unknown_field = form.clone();
+    unknown_field["secret"] = json!("the secret itself");
+    let refused = admin.json(Method::PUT, CONNECTION, &unknown_field).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let mut missing = form.clone();
+    missing.as_object_mut().unwrap().remove("drive_id");
+    let refused = admin.json(Method::PUT, CONNECTION, &missing).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let mut bad_app = form.clone();
+    bad_app["app_id"] = json!("not a guid");
+    let refused = admin.json(Method::PUT, CONNECTION, &bad_app).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        refused.text()
+    );
+    assert_eq!(refused.json()["errors"][0]["field"], "app_id");
+
+    // What Graph or the secret store refuses is 422, with the reason, and
+    // leaves no connection behind.
+    let mut no_secret = form.clone();
+    no_secret["secret_ref"] = json!("no-such-secret");
+    let refused = admin.json(Method::PUT, CONNECTION, &no_secret).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.problem_type(), "onedrive-refused");
+    assert!(
+        refused.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("secret reference"),
+        "{}",
+        refused.text()
+    );
+    let mut no_folder = form.clone();
+    no_folder["folder"] = json!("/No such folder");
+    let refused = admin.json(Method::PUT, CONNECTION, &no_folder).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(admin.get(CONNECTION).await.status, StatusCode::NOT_FOUND);
+
+    // Connected: Graph validated the webhook, and the folder's file arrives.
+    let connected = admin.json(Method::PUT, CONNECTION, &form).await;
+    assert_eq!(
+        connected.status,
+        StatusCode::CREATED,
+        "{}",
+        connected.text()
+    );
+    assert_eq!(connected.header("location"), Some(CONNECTION));
+    assert_eq!(connected.json()["folder_id"], onedrive.folder.as_str());
+    assert!(graph.validations() >= 1);
+    let again = admin.json(Method::PUT, CONNECTION, &form).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.problem_type(), "onedrive-connected");
+
+    let mirrored = eventually("brief.txt as a document", || {
+        document_named(&viewer, "brief.txt")
+    })
+    .await;
+    assert_eq!(mirrored["current"]["source"], "onedrive");
+    let id = mirrored["id"].as_str().unwrap().to_owned();
+    let state = eventually("a completed sync with one document", || async {
+        let state = viewer.get(CONNECTION).await.json();
+        (state["documents_mirrored"] == 1 && !state["last_sync_at"].is_null()).then_some(state)
+    })
+    .await;
+    assert_eq!(state["state"], "active");
+    assert!(state["last_error"].is_null());
+    assert!(document_named(&viewer, "private.txt").await.is_none());
+
+    // A change in OneDrive is a new version, marked as coming from there.
+    graph.set_content(OneDrive::DRIVE, &brief, b"second words".to_vec());
+    let changed = eventually("version 2 of brief.txt", || async {
+        let versions = versions(&viewer, &id).await;
+        (versions.len() == 2).then_some(versions)
+    })
+    .await;
+    assert!(changed.iter().all(|v| v["source"] == "onedrive"));
+
+    // Send to OneDrive: a document made in Folio lands in the folder, intact,
+    // and the echo of that upload adds no version.
+    let content: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+    let made_here = editor
+        .add_document("Signed contract", "contract.pdf", &content)
+        .await;
+    let made_id = made_here["document"]["id"].as_str().unwrap().to_owned();
+    let send = |who: &Browser, path: String| {
+        let who = who.clone();
+        async move { who.json(Method::POST, &path, &json!({})).await }
+    };
+    let path = format!("/api/v1/documents/{made_id}/versions/1/send-to-onedrive");
+    let by_viewer = send(&viewer, path.clone()).await;
+    assert_eq!(by_viewer.status, StatusCode::FORBIDDEN);
+    let sent = send(&editor, path.clone()).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+    let sent = sent.json();
+    assert_eq!(sent["name"], "contract.pdf");
+    assert_eq!(sent["size"], content.len());
+    let item = sent["item_id"].as_str().unwrap();
+    let in_onedrive = graph
+        .content(OneDrive::DRIVE, item)
+        .expect("the file is in OneDrive");
+    assert_eq!(
+        Sha256::digest(&in_onedrive),
+        Sha256::digest(&content),
+        "OneDrive holds what Folio holds"
+    );
+    let synced_before = viewer.get(CONNECTION).await.json()["last_sync_at"].clone();
+    let sync = admin
+        .json(Method::POST, &format!("{CONNECTION}/sync"), &json!({}))
+        .await;
+    assert_eq!(sync.status, StatusCode::ACCEPTED);
+    eventually("a sync after sending", || async {
+        let now = viewer.get(CONNECTION).await.json()["last_sync_at"].clone();
+        (now != synced_before).then_some(())
+    })
+    .await;
+    let made_versions = versions(&viewer, &made_id).await;
+    assert_eq!(made_versions.len(), 1, "the echo adds no version");
+    assert_eq!(made_versions[0]["source"], "upload");
+
+    // Bad sends.
+    let missing_doc = format!(
+        "/api/v1/documents/{}/versions/1/send-to-onedrive",
+        uuid::Uuid::now_v7()
+    );
+    assert_eq!(
+        send(&editor, missing_doc).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let no_version = format!("/api/v1/documents/{made_id}/versions/9/send-to-onedrive");
+    assert_eq!(
+        send(&editor, no_version).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let zero = format!("/api/v1/documents/{made_id}/versions/0/send-to-onedrive");
+    assert_eq!(send(&editor, zero).await.status, StatusCode::BAD_REQUEST);
+    let bad_id = "/api/v1/documents/nope/versions/1/send-to-onedrive".to_owned();
+    assert_eq!(send(&editor, bad_id).await.status, StatusCode::BAD_REQUEST);
+
+    // Disconnecting keeps the documents; sending then needs a connection.
+    let by_editor = editor.delete(CONNECTION).await;
+    assert_eq!(by_editor.status, StatusCode::FORBIDDEN);
+    let gone = admin.delete(CONNECTION).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert!(
+        graph.subscriptions().is_empty(),
+        "the subscription is deleted"
+    );
+    assert_eq!(admin.get(CONNECTION).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(admin.delete(CONNECTION).await.status, StatusCode::NOT_FOUND);
+    assert!(document_named(&viewer, "brief.txt").await.is_some());
+    let unconnected = send(&editor, path).await;
+    assert_eq!(unconnected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unconnected.problem_type(), "onedrive-refused");
+}
+
+/// Without the integration, only the OneDrive endpoints fail, with 503.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_down_is_503() {
+    let system = TestSystem::spawn(Backend::Sqlite).await;
+    let admin = system.signed_in("admin@acme.example").await;
+    let down = admin.get(CONNECTION).await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(down.text().contains("OneDrive"), "{}", down.text());
+    let refused = admin
+        .json(Method::PUT, CONNECTION, &OneDrive::connect_form())
+        .await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        admin.get("/api/v1/documents").await.status,
+        StatusCode::OK,
+        "documents work without OneDrive"
+    );
+}
