@@ -45,7 +45,7 @@ _TLS = ["TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"]
 # the secret's keys, fetched again every FOLIO_SECRETS_REFRESH_SECS.
 _DB = ["GRPC_ADDR", "HTTP_ADDR", "DATABASE_URL", "DATABASE_USERNAME_SECRET", "DATABASE_PASSWORD_SECRET"]
 _AWS = {"AWS_REGION", "FOLIO_SECRETS_REFRESH_SECS"}
-# Every service: logs, local state, traces (the standard OTEL_* names).
+# Every service: logs, local state, traces and metrics (the standard OTEL_* names).
 _COMMON = {
     "FOLIO_LOG_FORMAT",
     "RUST_LOG",
@@ -54,6 +54,8 @@ _COMMON = {
     "OTEL_SERVICE_NAME",
     "OTEL_TRACES_SAMPLER",
     "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_METRIC_EXPORT_INTERVAL",
 }
 ENV_VARS = {
     "bff": _COMMON
@@ -79,7 +81,10 @@ ENV_VARS = {
     },
     "integration": _COMMON
     | _AWS
-    | {f"FOLIO_INTEGRATION_{n}" for n in _DB + _TLS + ["DOCUMENTS_URL", "PUBLIC_URL"]},
+    | {
+        f"FOLIO_INTEGRATION_{n}"
+        for n in _DB + _TLS + ["DOCUMENTS_URL", "PUBLIC_URL", "SECRETS_SOURCE", "SECRETS_PREFIX"]
+    },
 }
 
 CRD_SCHEMAS = {

@@ -452,6 +452,11 @@ def test_tracing_sends_every_service_to_the_collector_and_nothing_else():
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.observability:4317"
         assert env["OTEL_SERVICE_NAME"] == f"folio-{name}"
         assert (env["OTEL_TRACES_SAMPLER"], env["OTEL_TRACES_SAMPLER_ARG"]) == ("always_on", "1")
+        assert (env["OTEL_METRICS_EXPORTER"], env["OTEL_METRIC_EXPORT_INTERVAL"]) == ("otlp", "60000")
+    no_push = support.deep_merge(values, {"tracing": {"metrics": False}})
+    for deploy in by_kind(support.render(no_push, "folio-dev"), "Deployment").values():
+        (c,) = deploy["spec"]["template"]["spec"]["containers"]
+        assert {e["name"]: e.get("value") for e in c["env"]}["OTEL_METRICS_EXPORTER"] == "none"
     for name, policy in by_kind(docs, "NetworkPolicy").items():
         before = by_kind(default, "NetworkPolicy")[name]["spec"]["egress"]
         added = [r for r in policy["spec"]["egress"] if r not in before]

@@ -31,6 +31,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/v1.0/{*rest}", any(graph))
         .layer(DefaultBodyLimit::max(64 << 20))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            crate::record_traceparent,
+        ))
         .with_state(shared)
 }
 

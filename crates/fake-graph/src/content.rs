@@ -26,6 +26,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/download/{key}", get(download))
         .route("/upload/{key}", any(upload))
         .layer(DefaultBodyLimit::max(MAX_FRAGMENT as usize + (1 << 20)))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            crate::record_traceparent,
+        ))
         .with_state(shared)
 }
 

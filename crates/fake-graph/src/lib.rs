@@ -86,6 +86,22 @@ impl Shared {
     }
 }
 
+/// Keeps the W3C `traceparent` a request carries, as a tracing backend would.
+pub(crate) async fn record_traceparent(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(value) = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        shared.lock().stats.traceparents.push(value.to_owned());
+    }
+    next.run(request).await
+}
+
 /// Facts about one item, for assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemInfo {
@@ -366,6 +382,11 @@ impl FakeGraph {
     }
 
     // ---- what happened ----
+
+    /// The `traceparent` headers requests carried, oldest first.
+    pub fn traceparents(&self) -> Vec<String> {
+        self.lock().stats.traceparents.clone()
+    }
 
     pub fn token_requests(&self) -> u64 {
         self.lock().stats.token_requests

@@ -178,6 +178,8 @@ pub(crate) struct Stats {
     pub(crate) validations: u64,
     /// Every change notification sent: (webhook URL, body).
     pub(crate) sent: Vec<(String, serde_json::Value)>,
+    /// The `traceparent` of every request that carried one.
+    pub(crate) traceparents: Vec<String>,
 }
 
 #[derive(Debug, Default)]

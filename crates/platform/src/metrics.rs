@@ -3,12 +3,13 @@
 //! service records itself (bytes moved, sessions, pool state).
 //!
 //! One recorder per process: under `folio up` every service reports through
-//! it, told apart by the `service` label.
+//! it, told apart by the `service` label. With OTLP configured
+//! (`crate::telemetry`) every metric is also pushed to the collector.
 
 use std::{
     future::Future,
     pin::Pin,
-    sync::{Arc, OnceLock},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
     task::{Context, Poll},
     time::Instant,
 };
@@ -22,23 +23,51 @@ use axum::{
     routing::get,
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_util::layers::FanoutBuilder;
 use tower::{Layer, Service};
+
+use crate::telemetry::OtelRecorder;
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// A second recorder every metric also goes to (OTLP export), set by
+/// `telemetry::install` before the first metric is recorded.
+static ALSO: Mutex<Option<OtelRecorder>> = Mutex::new(None);
+
+/// Sends every metric to `recorder` as well. False when the process's
+/// recorder is already installed: install telemetry before anything else.
+pub(crate) fn record_also(recorder: OtelRecorder) -> bool {
+    if HANDLE.get().is_some() {
+        return false;
+    }
+    *ALSO.lock().unwrap_or_else(PoisonError::into_inner) = Some(recorder);
+    true
+}
+
 /// The process's recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
             .map(PrometheusBuilder::build_recorder)
             .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
         let handle = recorder.handle();
+        let also = ALSO.lock().unwrap_or_else(PoisonError::into_inner).take();
         // Another recorder already installed (a test harness) keeps its place.
-        let _ = metrics::set_global_recorder(recorder);
+        let _installed = match also {
+            Some(also) => metrics::set_global_recorder(
+                FanoutBuilder::default()
+                    .add_recorder(recorder)
+                    .add_recorder(also)
+                    .build(),
+            )
+            .is_ok(),
+            None => metrics::set_global_recorder(recorder).is_ok(),
+        };
         handle
     })
 }

@@ -12,10 +12,15 @@
 //! traced request carry its `trace_id` and `span_id`. With no endpoint
 //! nothing is exported and no request spans are opened at all.
 //!
+//! Metrics: besides Prometheus at `/metrics` (`crate::metrics`), pushed over
+//! OTLP/gRPC when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+//! `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`) is set (see [`MetricExport`]).
+//!
 //! One tracer provider per process: under `folio up` the services share it
 //! and tell their spans apart by the `service` attribute, as metrics do.
 
 mod correlate;
+mod metrics_export;
 mod propagation;
 
 use std::{
@@ -24,10 +29,11 @@ use std::{
     sync::atomic::{AtomicBool, Ordering},
 };
 
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{metrics::MeterProvider as _, trace::TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::{
     Resource,
+    metrics::{PeriodicReader, SdkMeterProvider},
     trace::{Sampler, SdkTracerProvider},
 };
 use tracing::{Level, Subscriber};
@@ -41,7 +47,8 @@ use tracing_subscriber::{
 
 use crate::config::{ConfigError, Env, Flag};
 
-pub use propagation::{extract_context, inject_context, trace_http};
+pub(crate) use metrics_export::OtelRecorder;
+pub use propagation::{current_trace_headers, extract_context, inject_context, trace_http};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
@@ -67,6 +74,22 @@ pub struct TelemetryConfig {
     pub log_format: LogFormat,
     /// `None`: tracing is off (no exporter, no request spans).
     pub traces: Option<TraceExport>,
+    /// `None`: metrics are only scraped from `/metrics`.
+    pub metrics: Option<MetricExport>,
+}
+
+/// Where and how often metrics are pushed: OTLP over gRPC.
+///
+/// Read from `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` or
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (unset: off), `OTEL_EXPORTER_OTLP_PROTOCOL`
+/// (only `grpc`), `OTEL_METRIC_EXPORT_INTERVAL` (milliseconds, default
+/// 60000) and `OTEL_SERVICE_NAME`; `OTEL_SDK_DISABLED=true` or
+/// `OTEL_METRICS_EXPORTER=none` turn it off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricExport {
+    pub endpoint: String,
+    pub service_name: String,
+    pub interval: std::time::Duration,
 }
 
 /// Where and how spans are exported: OTLP over gRPC, batched.
@@ -183,6 +206,7 @@ impl TelemetryConfig {
         Self {
             log_format,
             traces: None,
+            metrics: None,
         }
     }
 
@@ -206,50 +230,109 @@ impl TelemetryConfig {
                 .optional_exact::<LogFormat>("FOLIO_LOG_FORMAT")?
                 .unwrap_or_default(),
             traces: TraceExport::read(env, default_service_name)?,
+            metrics: MetricExport::read(env, default_service_name)?,
         })
     }
 }
 
-impl TraceExport {
-    fn read(env: &Env, default_service_name: &str) -> Result<Option<Self>, ConfigError> {
-        if env
-            .optional_exact::<Flag>("OTEL_SDK_DISABLED")?
-            .is_some_and(|disabled| disabled.0)
-        {
-            return Ok(None);
-        }
-        match env
-            .optional_exact::<String>("OTEL_TRACES_EXPORTER")?
-            .map(|e| e.to_ascii_lowercase())
-            .as_deref()
-        {
-            None | Some("otlp") => {}
-            Some("none") => return Ok(None),
-            Some(_) => return Err(invalid("OTEL_TRACES_EXPORTER", "expected otlp or none")),
-        }
-        let endpoint = match env.optional_exact::<Endpoint>("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")? {
+/// Whether the `OTEL_<SIGNAL>S_EXPORTER` variable leaves OTLP on, and the
+/// endpoint for that signal (its own variable first, then the shared one).
+fn otlp_endpoint(env: &Env, signal: &str) -> Result<Option<Endpoint>, ConfigError> {
+    if env
+        .optional_exact::<Flag>("OTEL_SDK_DISABLED")?
+        .is_some_and(|disabled| disabled.0)
+    {
+        return Ok(None);
+    }
+    let exporter_var = format!("OTEL_{signal}_EXPORTER");
+    match env
+        .optional_exact::<String>(&exporter_var)?
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("otlp") => {}
+        Some("none") => return Ok(None),
+        Some(_) => return Err(invalid(&exporter_var, "expected otlp or none")),
+    }
+    let endpoint =
+        match env.optional_exact::<Endpoint>(&format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"))? {
             Some(endpoint) => endpoint,
             None => match env.optional_exact::<Endpoint>("OTEL_EXPORTER_OTLP_ENDPOINT")? {
                 Some(endpoint) => endpoint,
                 None => return Ok(None),
             },
         };
-        for var in [
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
-        ] {
-            if let Some(protocol) = env.optional_exact::<String>(var)? {
-                if protocol != "grpc" {
-                    return Err(invalid(var, "only grpc is supported"));
-                }
-                break;
+    for var in [
+        format!("OTEL_EXPORTER_OTLP_{signal}_PROTOCOL"),
+        "OTEL_EXPORTER_OTLP_PROTOCOL".to_owned(),
+    ] {
+        if let Some(protocol) = env.optional_exact::<String>(&var)? {
+            if protocol != "grpc" {
+                return Err(invalid(&var, "only grpc is supported"));
             }
+            break;
         }
+    }
+    Ok(Some(endpoint))
+}
+
+fn service_name(env: &Env, default_service_name: &str) -> Result<String, ConfigError> {
+    Ok(env
+        .optional_exact::<String>("OTEL_SERVICE_NAME")?
+        .unwrap_or_else(|| default_service_name.to_owned()))
+}
+
+impl MetricExport {
+    fn read(env: &Env, default_service_name: &str) -> Result<Option<Self>, ConfigError> {
+        let Some(endpoint) = otlp_endpoint(env, "METRICS")? else {
+            return Ok(None);
+        };
+        let interval = match env.optional_exact::<u64>("OTEL_METRIC_EXPORT_INTERVAL")? {
+            Some(0) => return Err(invalid("OTEL_METRIC_EXPORT_INTERVAL", "must be above 0")),
+            Some(millis) => std::time::Duration::from_millis(millis),
+            None => std::time::Duration::from_secs(60),
+        };
         Ok(Some(Self {
             endpoint: endpoint.0,
-            service_name: env
-                .optional_exact::<String>("OTEL_SERVICE_NAME")?
-                .unwrap_or_else(|| default_service_name.to_owned()),
+            service_name: service_name(env, default_service_name)?,
+            interval,
+        }))
+    }
+
+    /// The meter provider pushing to the collector every `interval`.
+    fn provider(&self) -> Result<SdkMeterProvider, TelemetryError> {
+        let exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(self.endpoint.clone())
+            .build()
+            .map_err(|e| TelemetryError::Exporter {
+                what: "metrics",
+                endpoint: self.endpoint.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(SdkMeterProvider::builder()
+            .with_reader(
+                PeriodicReader::builder(exporter)
+                    .with_interval(self.interval)
+                    .build(),
+            )
+            .with_resource(
+                Resource::builder()
+                    .with_service_name(self.service_name.clone())
+                    .build(),
+            )
+            .build())
+    }
+}
+
+impl TraceExport {
+    fn read(env: &Env, default_service_name: &str) -> Result<Option<Self>, ConfigError> {
+        let Some(endpoint) = otlp_endpoint(env, "TRACES")? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            endpoint: endpoint.0,
+            service_name: service_name(env, default_service_name)?,
             sampling: Sampling::read(env)?,
         }))
     }
@@ -262,6 +345,7 @@ impl TraceExport {
             .with_endpoint(self.endpoint.clone())
             .build()
             .map_err(|e| TelemetryError::Exporter {
+                what: "traces",
                 endpoint: self.endpoint.clone(),
                 reason: e.to_string(),
             })?;
@@ -281,10 +365,16 @@ impl TraceExport {
 pub enum TelemetryError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("cannot export traces to {endpoint}: {reason}")]
-    Exporter { endpoint: String, reason: String },
+    #[error("cannot export {what} to {endpoint}: {reason}")]
+    Exporter {
+        what: &'static str,
+        endpoint: String,
+        reason: String,
+    },
     #[error("a tracing subscriber is already installed in this process")]
     AlreadyInstalled,
+    #[error("metrics were recorded before telemetry was installed")]
+    MetricsAlreadyRecording,
 }
 
 static TRACING: AtomicBool = AtomicBool::new(false);
@@ -301,6 +391,7 @@ pub fn tracing_enabled() -> bool {
 #[derive(Debug)]
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
 }
 
 impl Telemetry {
@@ -308,8 +399,14 @@ impl Telemetry {
         self.provider.is_some()
     }
 
-    /// Exports every finished span now.
+    /// Exports every finished span, and the metrics as they stand, now.
     pub async fn flush(&self) {
+        if let Some(meters) = self.meters.clone() {
+            let flushed = tokio::task::spawn_blocking(move || meters.force_flush()).await;
+            if let Ok(Err(error)) = flushed {
+                tracing::warn!(%error, "flushing metrics failed");
+            }
+        }
         if let Some(provider) = self.provider.clone() {
             // The exporter needs this runtime to make progress, so the
             // blocking flush must not hold one of its threads.
@@ -320,8 +417,14 @@ impl Telemetry {
         }
     }
 
-    /// Flushes and stops the exporter.
+    /// Flushes and stops the exporters.
     pub async fn shutdown(self) {
+        if let Some(meters) = self.meters {
+            let stopped = tokio::task::spawn_blocking(move || meters.shutdown()).await;
+            if let Ok(Err(error)) = stopped {
+                tracing::warn!(%error, "stopping the metrics exporter failed");
+            }
+        }
         if let Some(provider) = self.provider {
             let stopped = tokio::task::spawn_blocking(move || provider.shutdown()).await;
             if let Ok(Err(error)) = stopped {
@@ -354,7 +457,17 @@ pub fn install(config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     if provider.is_some() {
         TRACING.store(true, Ordering::Relaxed);
     }
-    Ok(Telemetry { provider })
+    let meters = config
+        .metrics
+        .as_ref()
+        .map(MetricExport::provider)
+        .transpose()?;
+    if let Some(meters) = &meters
+        && !crate::metrics::record_also(OtelRecorder::new(meters.meter("folio")))
+    {
+        return Err(TelemetryError::MetricsAlreadyRecording);
+    }
+    Ok(Telemetry { provider, meters })
 }
 
 /// Logs only; a second call (tests, the launcher) is a no-op.

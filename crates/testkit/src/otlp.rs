@@ -1,5 +1,6 @@
-//! An OTLP/gRPC trace receiver on loopback, standing in for a collector:
-//! it keeps what services export so tests can look at whole traces.
+//! An OTLP/gRPC receiver on loopback, standing in for a collector: it keeps
+//! the spans and metric points services export, so tests can look at whole
+//! traces and at what metrics said.
 
 use std::{
     collections::BTreeMap,
@@ -11,11 +12,18 @@ use std::{
 };
 
 use opentelemetry_proto::tonic::{
-    collector::trace::v1::{
-        ExportTraceServiceRequest, ExportTraceServiceResponse,
-        trace_service_server::{TraceService, TraceServiceServer},
+    collector::{
+        metrics::v1::{
+            ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+            metrics_service_server::{MetricsService, MetricsServiceServer},
+        },
+        trace::v1::{
+            ExportTraceServiceRequest, ExportTraceServiceResponse,
+            trace_service_server::{TraceService, TraceServiceServer},
+        },
     },
     common::v1::{AnyValue, KeyValue, any_value::Value},
+    metrics::v1::{metric::Data, number_data_point},
     trace::v1::span::SpanKind,
 };
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -42,10 +50,21 @@ impl ReceivedSpan {
     }
 }
 
+/// One exported metric point: a counter's or gauge's value, or a
+/// histogram's count.
+#[derive(Debug, Clone)]
+pub struct ReceivedPoint {
+    pub resource_service: String,
+    pub metric: String,
+    pub value: f64,
+    pub attributes: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Default)]
 struct Received {
     keep: bool,
     spans: Mutex<Vec<ReceivedSpan>>,
+    points: Mutex<Vec<ReceivedPoint>>,
     count: AtomicUsize,
     exports: AtomicUsize,
 }
@@ -114,6 +133,68 @@ impl TraceService for Receiver {
     }
 }
 
+#[tonic::async_trait]
+impl MetricsService for Receiver {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let mut received = Vec::new();
+        for resource_metrics in request.into_inner().resource_metrics {
+            let resource = resource_metrics
+                .resource
+                .map(|r| attributes(&r.attributes))
+                .unwrap_or_default();
+            let service = resource.get("service.name").cloned().unwrap_or_default();
+            for metric in resource_metrics
+                .scope_metrics
+                .into_iter()
+                .flat_map(|s| s.metrics)
+            {
+                let point = |value: f64, attrs: &[KeyValue]| ReceivedPoint {
+                    resource_service: service.clone(),
+                    metric: metric.name.clone(),
+                    value,
+                    attributes: attributes(attrs),
+                };
+                let number = |v: Option<number_data_point::Value>| match v {
+                    Some(number_data_point::Value::AsDouble(d)) => d,
+                    #[allow(clippy::cast_precision_loss)] // test counts are small
+                    Some(number_data_point::Value::AsInt(i)) => i as f64,
+                    None => 0.0,
+                };
+                match &metric.data {
+                    Some(Data::Sum(sum)) => received.extend(
+                        sum.data_points
+                            .iter()
+                            .map(|p| point(number(p.value), &p.attributes)),
+                    ),
+                    Some(Data::Gauge(gauge)) => received.extend(
+                        gauge
+                            .data_points
+                            .iter()
+                            .map(|p| point(number(p.value), &p.attributes)),
+                    ),
+                    #[allow(clippy::cast_precision_loss)]
+                    Some(Data::Histogram(histogram)) => received.extend(
+                        histogram
+                            .data_points
+                            .iter()
+                            .map(|p| point(p.count as f64, &p.attributes)),
+                    ),
+                    Some(Data::ExponentialHistogram(_) | Data::Summary(_)) | None => {}
+                }
+            }
+        }
+        if let Ok(mut points) = self.0.points.lock() {
+            points.extend(received);
+        }
+        Ok(Response::new(ExportMetricsServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
 /// The receiver; it stops when dropped.
 #[derive(Debug)]
 pub struct Collector {
@@ -147,9 +228,11 @@ impl Collector {
             ..Received::default()
         });
         let service = TraceServiceServer::new(Receiver(Arc::clone(&received)));
+        let metrics = MetricsServiceServer::new(Receiver(Arc::clone(&received)));
         let server = tokio::spawn(async move {
             let _ = tonic::transport::Server::builder()
                 .add_service(service)
+                .add_service(metrics)
                 .serve_with_incoming(TcpListenerStream::new(listener))
                 .await;
         });
@@ -180,6 +263,15 @@ impl Collector {
             .into_iter()
             .filter(|s| s.trace_id == trace_id)
             .collect()
+    }
+
+    /// Every metric point received so far, oldest first.
+    pub fn points(&self) -> Vec<ReceivedPoint> {
+        self.received
+            .points
+            .lock()
+            .map(|points| points.clone())
+            .unwrap_or_default()
     }
 
     /// How many spans arrived, kept or not.

@@ -125,6 +125,10 @@ folio.example/environment: {{ .Values.environment }}
   value: {{ $root.Values.tracing.sampler | quote }}
 - name: OTEL_TRACES_SAMPLER_ARG
   value: {{ $root.Values.tracing.samplerArg | quote }}
+- name: OTEL_METRICS_EXPORTER
+  value: {{ ternary "otlp" "none" $root.Values.tracing.metrics | quote }}
+- name: OTEL_METRIC_EXPORT_INTERVAL
+  value: {{ $root.Values.tracing.metricsIntervalMs | int64 | toString | quote }}
 {{- if eq $svc "bff" }}
 - name: FOLIO_BFF_ADDR
   value: {{ printf "0.0.0.0:%v" $v.port | quote }}

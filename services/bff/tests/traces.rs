@@ -4,6 +4,9 @@
 //! receiver, and a request that brings a `traceparent` comes back as one
 //! tree of spans under it, hop by hop.
 //!
+//! Metrics go to the same receiver over OTLP: the counters of those requests
+//! arrive there too.
+//!
 //! Its own test binary: the tracer is installed once per process.
 
 #[allow(dead_code)]
@@ -17,7 +20,7 @@ use std::time::Duration;
 
 use folio_platform::{
     db::Backend,
-    telemetry::{self, LogFormat, Sampling, Telemetry, TelemetryConfig, TraceExport},
+    telemetry::{self, LogFormat, MetricExport, Sampling, Telemetry, TelemetryConfig, TraceExport},
 };
 use folio_testkit::otlp::{Collector, ReceivedSpan};
 use helpers::TestSystem;
@@ -100,6 +103,8 @@ fn assert_one_tree(spans: &[ReceivedSpan], caller_span: &str) {
 const UPLOAD: &str = "folio.documents.v1.DocumentsService/UploadVersion";
 const CREATE_TASK: &str = "folio.documents.v1.DocumentsService/CreateTask";
 const GET_USER: &str = "folio.users.v1.UsersService/GetUser";
+const SEND: &str = "folio.integration.v1.IntegrationService/SendToOneDrive";
+const DOWNLOAD: &str = "folio.documents.v1.DocumentsService/DownloadVersion";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_portal_action_is_one_trace_across_services() {
@@ -111,11 +116,23 @@ async fn one_portal_action_is_one_trace_across_services() {
             service_name: "folio-test".into(),
             sampling: Sampling::ParentBasedAlwaysOn,
         }),
+        metrics: Some(MetricExport {
+            endpoint: collector.endpoint(),
+            service_name: "folio-test".into(),
+            interval: Duration::from_millis(200),
+        }),
     })
     .expect("the first subscriber of this process");
     assert!(telemetry.tracing() && telemetry::tracing_enabled());
 
-    let system = TestSystem::spawn(Backend::Sqlite).await;
+    let system = TestSystem::spawn_with(
+        Backend::Sqlite,
+        helpers::Options {
+            onedrive: true,
+            ..helpers::Options::default()
+        },
+    )
+    .await;
     let admin = system.signed_in("admin@acme.example").await;
     let created = admin.add_document("Plan", "plan.txt", b"first").await;
     let id = created["document"]["id"].as_str().unwrap().to_owned();
@@ -207,6 +224,65 @@ async fn one_portal_action_is_one_trace_across_services() {
     assert_eq!(request_span.parent_span_id, caller_span);
     assert_one_tree(&spans, &caller_span);
 
+    // Send to OneDrive: bff → integration → documents, and on to Graph,
+    // whose requests carry the same trace.
+    let connected = admin
+        .json(
+            Method::PUT,
+            "/api/v1/onedrive/connection",
+            &helpers::OneDrive::connect_form(),
+        )
+        .await;
+    assert_eq!(
+        connected.status,
+        StatusCode::CREATED,
+        "{}",
+        connected.text()
+    );
+    let (trace_id, caller_span, traceparent) = caller();
+    let path = format!("/api/v1/documents/{id}/versions/2/send-to-onedrive");
+    let request = admin
+        .request(Method::POST, &path)
+        .header("traceparent", &traceparent);
+    let reply = admin.send(request, &Method::POST, &path).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let spans = collected(&telemetry, &collector, &trace_id, |spans| {
+        has(spans, "integration", SpanKind::Server, SEND)
+            && has(spans, "integration", SpanKind::Client, DOWNLOAD)
+            && has(spans, "documents", SpanKind::Server, DOWNLOAD)
+    })
+    .await;
+    let request_span = one(
+        &spans,
+        "bff",
+        SpanKind::Server,
+        "POST /api/v1/documents/{document_id}/versions/{number}/send-to-onedrive",
+    );
+    let bff_call = one(&spans, "bff", SpanKind::Client, SEND);
+    let integration = one(&spans, "integration", SpanKind::Server, SEND);
+    let integration_call = one(&spans, "integration", SpanKind::Client, DOWNLOAD);
+    let documents = one(&spans, "documents", SpanKind::Server, DOWNLOAD);
+    assert_eq!(request_span.parent_span_id, caller_span);
+    assert_eq!(bff_call.parent_span_id, request_span.span_id);
+    assert_eq!(integration.parent_span_id, bff_call.span_id);
+    assert_eq!(integration_call.parent_span_id, integration.span_id);
+    assert_eq!(documents.parent_span_id, integration_call.span_id);
+    let graph = &system.onedrive.as_ref().unwrap().graph;
+    let to_graph: Vec<String> = graph
+        .traceparents()
+        .into_iter()
+        .filter(|t| t.contains(&trace_id))
+        .collect();
+    assert!(
+        !to_graph.is_empty(),
+        "the Graph calls of the upload carry the trace: {:?}",
+        graph.traceparents()
+    );
+    assert!(
+        to_graph.iter().all(|t| !t.contains(&caller_span)),
+        "Graph calls hang under the integration's spans, not the caller's"
+    );
+
     // A request without a traceparent starts its own trace.
     let before = collector.spans().len();
     assert_eq!(admin.get("/api/v1/documents").await.status, StatusCode::OK);
@@ -225,6 +301,45 @@ async fn one_portal_action_is_one_trace_across_services() {
     }
     assert_eq!(roots.len(), 1, "{roots:#?}");
     assert!(roots[0].parent_span_id.is_empty(), "{roots:#?}");
+
+    // The same requests, counted, reach the collector as OTLP metrics (with
+    // the labels Prometheus shows), pushed every 200 ms.
+    let uploads = |points: &[folio_testkit::otlp::ReceivedPoint]| {
+        points
+            .iter()
+            .filter(|p| {
+                p.metric == "http_requests_total"
+                    && p.resource_service == "folio-test"
+                    && p.attributes.get("service").map(String::as_str) == Some("bff")
+                    && p.attributes.get("route").map(String::as_str)
+                        == Some("/api/v1/documents/{document_id}/versions")
+                    && p.attributes.get("method").map(String::as_str) == Some("POST")
+            })
+            .map(|p| p.value)
+            .fold(0.0, f64::max)
+    };
+    let mut counted = 0.0;
+    for _ in 0..50 {
+        telemetry.flush().await;
+        counted = uploads(&collector.points());
+        if counted >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(counted >= 1.0, "the version upload is counted over OTLP");
+    let points = collector.points();
+    assert!(
+        points.iter().any(|p| p.metric == "grpc_requests_total"
+            && p.attributes.get("service").map(String::as_str) == Some("documents")),
+        "gRPC metrics are exported too"
+    );
+    assert!(
+        points
+            .iter()
+            .any(|p| p.metric == "http_request_duration_seconds" && p.value >= 1.0),
+        "histograms are exported with their counts"
+    );
 
     drop(system);
     telemetry.shutdown().await;

@@ -37,8 +37,12 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let tls = tls::server_config(&settings.tls)?;
-        let documents = grpc::channel(&settings.documents_url, tls::client_config(&settings.tls)?)
-            .map_err(|e| StartError::Setup(format!("FOLIO_INTEGRATION_DOCUMENTS_URL: {e}")))?;
+        let documents = grpc::traced_channel(
+            &settings.documents_url,
+            tls::client_config(&settings.tls)?,
+            "integration",
+        )
+        .map_err(|e| StartError::Setup(format!("FOLIO_INTEGRATION_DOCUMENTS_URL: {e}")))?;
         let graph = Graph::new(settings.graph_url.clone(), settings.token_url.clone())
             .map_err(|e| StartError::Setup(format!("Graph client: {e}")))?;
         let db = Database::connect(

@@ -4,13 +4,14 @@
 
 use bytes::Bytes;
 use folio_platform::actor::Actor;
+use folio_platform::grpc::TracedChannel;
 use folio_proto::documents::v1::{
     self as pb, documents_service_client::DocumentsServiceClient, download_version_response,
     upload_header, upload_version_request,
 };
 use futures::{Stream, StreamExt, stream};
 use tokio::sync::oneshot;
-use tonic::{Code, Status, transport::Channel};
+use tonic::{Code, Status};
 use uuid::Uuid;
 
 /// Decoded messages may be this large (documents sends 256 KiB chunks).
@@ -69,11 +70,11 @@ pub struct Uploaded {
 
 #[derive(Debug, Clone)]
 pub struct Documents {
-    client: DocumentsServiceClient<Channel>,
+    client: DocumentsServiceClient<TracedChannel>,
 }
 
 impl Documents {
-    pub fn new(channel: Channel) -> Self {
+    pub fn new(channel: TracedChannel) -> Self {
         Self {
             client: DocumentsServiceClient::new(channel)
                 .max_decoding_message_size(MAX_MESSAGE)

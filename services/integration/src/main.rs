@@ -1,9 +1,19 @@
 use folio_integration::{Application, Settings};
-use folio_platform::{config::Env, shutdown, telemetry};
+use folio_platform::{
+    shutdown,
+    telemetry::{self, TelemetryConfig},
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    telemetry::init(Env::new("FOLIO_").or("LOG_FORMAT", Default::default())?);
+    let telemetry = telemetry::install(&TelemetryConfig::from_env("folio-integration")?)?;
+    let served = serve().await;
+    // Spans and metrics of the last work go out before the process ends.
+    telemetry.shutdown().await;
+    served
+}
+
+async fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env().await?;
     let app = Application::build(settings).await?;
     tracing::info!(

@@ -51,6 +51,16 @@ pub fn inject_context(cx: &Context, headers: &mut HeaderMap) {
     TraceContextPropagator::new().inject_context(cx, &mut HeaderInjector(headers));
 }
 
+/// `traceparent` (and `tracestate`) of the current span, for an outgoing
+/// HTTP call (Microsoft Graph); empty when tracing is off or no span runs.
+pub fn current_trace_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if super::tracing_enabled() {
+        inject_context(&tracing::Span::current().context(), &mut headers);
+    }
+    headers
+}
+
 /// Requests that probes and scrapers make all the time: not traced.
 fn is_probe(route: &str) -> bool {
     matches!(route, "/healthz" | "/readyz" | "/metrics")

@@ -96,6 +96,51 @@ fn standard_variables_are_honoured() {
 }
 
 #[test]
+fn metrics_follow_their_own_variables() {
+    let both = config(|var| {
+        (var == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://collector:4317".into())
+    })
+    .unwrap();
+    assert_eq!(
+        both.metrics,
+        Some(MetricExport {
+            endpoint: "http://collector:4317".into(),
+            service_name: "folio-test".into(),
+            interval: std::time::Duration::from_secs(60),
+        })
+    );
+    let metrics_only = config(|var| match var {
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT" => Some("http://metrics:4317".into()),
+        "OTEL_METRIC_EXPORT_INTERVAL" => Some("15000".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(metrics_only.traces, None);
+    let metrics = metrics_only.metrics.unwrap();
+    assert_eq!(metrics.endpoint, "http://metrics:4317");
+    assert_eq!(metrics.interval, std::time::Duration::from_secs(15));
+    let traces_only = config(|var| match var {
+        "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://c:4317".into()),
+        "OTEL_METRICS_EXPORTER" => Some("none".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert!(traces_only.traces.is_some() && traces_only.metrics.is_none());
+    let never = invalid_var(config(|var| match var {
+        "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://c:4317".into()),
+        "OTEL_METRIC_EXPORT_INTERVAL" => Some("0".into()),
+        _ => None,
+    }));
+    assert_eq!(never, "OTEL_METRIC_EXPORT_INTERVAL");
+    let wrong = invalid_var(config(|var| match var {
+        "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://c:4317".into()),
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL" => Some("http/protobuf".into()),
+        _ => None,
+    }));
+    assert_eq!(wrong, "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL");
+}
+
+#[test]
 fn bad_values_name_their_variable() {
     assert_eq!(
         invalid_var(config(|var| {

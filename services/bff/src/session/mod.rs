@@ -138,11 +138,27 @@ impl SessionStore {
     }
 
     /// Reports the number of live sessions where the store can count them
-    /// cheaply (in process); Redis keeps its own statistics.
+    /// cheaply (in process; Redis keeps its own statistics), and the Redis
+    /// connection pool's state.
     pub fn report(&self) {
-        if let Self::Memory(store) = self {
-            let count = u32::try_from(store.len()).unwrap_or(u32::MAX);
-            metrics::gauge!("folio_sessions", "service" => "bff").set(f64::from(count));
+        match self {
+            Self::Memory(store) => {
+                let count = u32::try_from(store.len()).unwrap_or(u32::MAX);
+                metrics::gauge!("folio_sessions", "service" => "bff").set(f64::from(count));
+            }
+            Self::Redis(store) => {
+                let status = store.pool().status();
+                let idle = u32::try_from(status.available).unwrap_or(u32::MAX);
+                let open = u32::try_from(status.size).unwrap_or(u32::MAX);
+                let waiting = u32::try_from(status.waiting).unwrap_or(u32::MAX);
+                let gauge = |state: &'static str, n: u32| {
+                    metrics::gauge!("redis_pool_connections", "service" => "bff", "state" => state)
+                        .set(f64::from(n));
+                };
+                gauge("idle", idle);
+                gauge("in_use", open.saturating_sub(idle));
+                metrics::gauge!("redis_pool_waiting", "service" => "bff").set(f64::from(waiting));
+            }
         }
     }
 

@@ -355,3 +355,25 @@ async fn metrics_count_what_happened() {
     assert!(text.contains("http_request_duration_seconds_bucket"));
     assert!(value(r#"folio_sessions{service="bff"}"#) >= 1.0);
 }
+
+/// With Redis sessions the scrape shows the Redis pool, and the database
+/// pools of the services behind (on MariaDB) on their own listeners.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_the_redis_pool() {
+    let system = TestSystem::spawn(Backend::MySql).await;
+    let admin = system.signed_in("admin@acme.example").await;
+    assert_eq!(admin.get("/api/v1/documents").await.status, StatusCode::OK);
+    let text = system.browser().get("/metrics").await.text();
+    let value = |needle: &str| -> Option<f64> {
+        text.lines()
+            .filter(|l| !l.starts_with('#') && l.contains(needle))
+            .find_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    let idle = value(r#"redis_pool_connections{service="bff",state="idle"}"#);
+    let in_use = value(r#"redis_pool_connections{service="bff",state="in_use"}"#);
+    assert!(
+        idle.unwrap_or(0.0) + in_use.unwrap_or(0.0) >= 1.0,
+        "the Redis pool has opened a connection: {text}"
+    );
+    assert_eq!(value(r#"redis_pool_waiting{service="bff"}"#), Some(0.0));
+}

@@ -11,6 +11,7 @@ use folio_platform::{actor::Actor, clock::now_millis};
 use futures::{StreamExt, stream};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::{
@@ -65,9 +66,14 @@ impl Engine {
                 match self.claim_due().await {
                     Ok(Some((conn, lease, claimed_due))) => {
                         let engine = self.clone();
-                        running.spawn(async move {
-                            engine.sync_claimed(conn, lease, claimed_due).await;
-                        });
+                        // One trace per sync: Graph and documents calls hang under it.
+                        let span = tracing::info_span!("onedrive sync", connection = %conn.id);
+                        running.spawn(
+                            async move {
+                                engine.sync_claimed(conn, lease, claimed_due).await;
+                            }
+                            .instrument(span),
+                        );
                         continue;
                     }
                     Ok(None) => {}

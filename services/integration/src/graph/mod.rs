@@ -15,7 +15,7 @@ mod upload;
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use folio_platform::secrets::Secret;
+use folio_platform::{secrets::Secret, telemetry::current_trace_headers};
 use futures::{Stream, TryStreamExt};
 use graph_rs_sdk::{GraphClient, GraphClientConfiguration};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -324,7 +324,7 @@ impl Graph {
         } else {
             drive.item(item).get_items()
         };
-        json(request.send().await?).await
+        json(request.headers(current_trace_headers()).send().await?).await
     }
 
     /// One delta page: the first of a full enumeration when `link` is
@@ -340,7 +340,7 @@ impl Graph {
         if let Some(link) = link {
             *request.as_mut() = self.graph_link(link)?;
         }
-        json(request.send().await?).await
+        json(request.headers(current_trace_headers()).send().await?).await
     }
 
     /// A file's content: Graph answers 302 to a pre-authenticated URL,
@@ -367,7 +367,14 @@ impl Graph {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| Url::parse(v).ok())
                 .ok_or(GraphError::Malformed("redirect without a location"))?;
-            check(self.plain.get(location).send().await?).await?
+            check(
+                self.plain
+                    .get(location)
+                    .headers(current_trace_headers())
+                    .send()
+                    .await?,
+            )
+            .await?
         } else {
             check(first).await?
         };
@@ -397,6 +404,7 @@ impl Graph {
             client
                 .subscriptions()
                 .create_subscription(&body)
+                .headers(current_trace_headers())
                 .send()
                 .await?,
         )
@@ -422,6 +430,7 @@ impl Graph {
             client
                 .subscription(id)
                 .update_subscription(&body)
+                .headers(current_trace_headers())
                 .send()
                 .await?,
         )
@@ -439,7 +448,12 @@ impl Graph {
         id: &str,
     ) -> Result<(), GraphError> {
         let client = self.sdk(credentials).await?;
-        let response = client.subscription(id).delete_subscription().send().await?;
+        let response = client
+            .subscription(id)
+            .delete_subscription()
+            .headers(current_trace_headers())
+            .send()
+            .await?;
         match check(response).await {
             Ok(_) | Err(GraphError::NotFound) => Ok(()),
             Err(e) => Err(e),
@@ -465,7 +479,7 @@ impl Graph {
                 .upload_items_content(format!(":/{name}:"), body)
                 .append_query_pair("@microsoft.graph.conflictBehavior", "rename"),
         };
-        json(request.send().await?).await
+        json(request.headers(current_trace_headers()).send().await?).await
     }
 
     /// Starts an upload session; returns its pre-authenticated upload URL.
@@ -492,7 +506,7 @@ impl Graph {
                     &json!({ "item": { "@microsoft.graph.conflictBehavior": "rename" } }),
                 ),
         };
-        let session: Session = json(request.send().await?).await?;
+        let session: Session = json(request.headers(current_trace_headers()).send().await?).await?;
         Url::parse(&session.upload_url).map_err(|_| GraphError::Malformed("bad upload URL"))
     }
 

@@ -5,6 +5,7 @@
 use std::{future::Future, time::Duration};
 
 use bytes::{Bytes, BytesMut};
+use folio_platform::telemetry::current_trace_headers;
 use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use url::Url;
@@ -63,6 +64,7 @@ async fn put(
             format!("bytes {start}-{end}/{total}"),
         )
         .header(reqwest::header::CONTENT_LENGTH, fragment.len())
+        .headers(current_trace_headers())
         .body(fragment)
         .timeout(Duration::from_secs(300))
         .send()
@@ -81,11 +83,16 @@ async fn put(
 
 /// Where the session wants the next byte, from `nextExpectedRanges`.
 async fn next_expected(http: &reqwest::Client, url: &Url) -> Result<u64, GraphError> {
-    let progress: Progress = check(http.get(url.clone()).send().await?)
-        .await?
-        .json()
-        .await
-        .map_err(|_| GraphError::Malformed("upload status"))?;
+    let progress: Progress = check(
+        http.get(url.clone())
+            .headers(current_trace_headers())
+            .send()
+            .await?,
+    )
+    .await?
+    .json()
+    .await
+    .map_err(|_| GraphError::Malformed("upload status"))?;
     progress
         .next_expected_ranges
         .first()
