@@ -26,6 +26,8 @@ pub struct Options {
     pub sessions: Option<Sessions>,
     /// Also run the integration service against a fake Graph.
     pub onedrive: bool,
+    /// Its timing; short test intervals when `None`.
+    pub onedrive_timing: Option<folio_integration::Timing>,
 }
 
 impl Default for Options {
@@ -39,6 +41,7 @@ impl Default for Options {
             },
             sessions: None,
             onedrive: false,
+            onedrive_timing: None,
         }
     }
 }
@@ -190,7 +193,10 @@ impl TestSystem {
                 secrets: std::sync::Arc::new(folio_platform::secrets::FileSecrets {
                     dir: onedrive.secrets.path().to_owned(),
                 }),
-                timing: OneDrive::timing(),
+                timing: options
+                    .onedrive_timing
+                    .clone()
+                    .unwrap_or_else(OneDrive::timing),
             })
             .await
             .expect("integration starts");
