@@ -281,7 +281,17 @@ def test_environment_variables_follow_the_contract(rendered, env):
         else:
             assert value[f"{prefix}GRPC_ADDR"] == f"0.0.0.0:{ports['grpc']}"
             assert value[f"{prefix}HTTP_ADDR"] == f"0.0.0.0:{ports['http']}"
-            assert re.fullmatch(r"mysql://folio_\w+@[\w.-]+:3306/folio_\w+", value[f"{prefix}DATABASE_URL"])
+            # Verified TLS to RDS, against the bundle mounted from the ConfigMap.
+            assert re.fullmatch(
+                r"mysql://folio_\w+@[\w.-]+:3306/folio_\w+"
+                r"\?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/folio/db-ca/global-bundle\.pem",
+                value[f"{prefix}DATABASE_URL"],
+            )
+            pod = deploy["spec"]["template"]["spec"]
+            (ca,) = [v for v in pod["volumes"] if v["name"] == "db-ca"]
+            assert ca["configMap"]["name"] == "folio-rds-ca"
+            (mount,) = [m for m in c["volumeMounts"] if m["name"] == "db-ca"]
+            assert mount == {"name": "db-ca", "mountPath": "/etc/folio/db-ca", "readOnly": True}
             # A secret the service's IRSA role may read (iam.yaml: folio/<env>/<service>/*).
             secret = f"aws:folio/{env}/{name}/database"
             assert value[f"{prefix}DATABASE_USERNAME_SECRET"] == f"{secret}#username"
@@ -322,6 +332,23 @@ def test_a_database_password_can_come_from_a_kubernetes_secret_instead():
     assert not {n for n in env_vars if n.endswith("_SECRET")}
     # checkov accepts that env var only with the justification beside it.
     assert "CKV_K8S_35" in deploy["metadata"]["annotations"]["checkov.io/skip3"]
+
+
+def test_database_tls_follows_its_values():
+    """No bundle: only ssl-mode is added (public roots), and nothing is mounted."""
+    override = {"databaseTls": {"sslMode": "REQUIRED", "caConfigMap": ""}}
+    values = support.deep_merge(support.application_values(support.application("dev")), override)
+    deployments = by_kind(support.render(values, "folio-dev"), "Deployment")
+    urls = {}
+    for name in ("users", "documents", "integration"):
+        (c,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        urls[name] = {e["name"]: e.get("value") for e in c["env"]}[f"FOLIO_{name.upper()}_DATABASE_URL"]
+        assert all(v["name"] != "db-ca" for v in deployments[name]["spec"]["template"]["spec"]["volumes"])
+    for name, url in urls.items():
+        assert url.endswith(f"/folio_{name}?ssl-mode=REQUIRED"), url
+    bad = support.deep_merge(values, {"databaseTls": {"sslMode": "ON"}})
+    with pytest.raises(helm_python.HelmValuesError, match="sslMode"):
+        support.render(bad, "folio-dev")
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -4,8 +4,11 @@
 
 pub mod moto;
 pub mod otlp;
+pub mod process;
+pub mod servers;
 
 pub use moto::Moto;
+pub use servers::{MariaDb, Redis};
 
 use std::{net::SocketAddr, sync::Arc};
 

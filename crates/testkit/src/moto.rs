@@ -8,12 +8,13 @@
 use std::{
     io::{BufRead, BufReader},
     path::PathBuf,
-    process::{Child, ChildStdin, Command, Stdio},
     sync::mpsc,
     time::Duration,
 };
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+
+use crate::process::Tied;
 
 /// The region and key every test uses with moto (which checks no signature).
 pub const REGION: &str = "us-east-1";
@@ -24,9 +25,7 @@ pub const SECRET_ACCESS_KEY: &str = "folio-test-secret";
 #[derive(Debug)]
 pub struct Moto {
     port: u16,
-    child: Child,
-    /// The server's lifeline: closing it (drop, or this process dying) stops it.
-    lifeline: Option<ChildStdin>,
+    _process: Tied,
     http: reqwest::Client,
 }
 
@@ -52,25 +51,8 @@ impl Moto {
              ~/.cache/folio-venv-moto, or set FOLIO_MOTO_SERVER to a moto_server",
             server.display()
         );
-        // A shell holds moto's lifeline: when our end of its stdin closes,
-        // because the test ended or this process died, it stops moto. Only
-        // moto keeps the stderr pipe, so its end shows as the pipe's end.
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(concat!(
-                r#""$0" -H 127.0.0.1 -p 0 & pid=$!; "#,
-                r#"exec 2>/dev/null 3<&0 0</dev/null; "#,
-                r#"{ read -r _ <&3; kill "$pid"; } & "#,
-                r#"wait "$pid""#
-            ))
-            .arg(&server)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
-        let lifeline = child.stdin.take();
-        let stderr = child.stderr.take().expect("moto's stderr");
+        let mut process = Tied::spawn(&server, ["-H", "127.0.0.1", "-p", "0"]);
+        let stderr = process.stderr();
         let (tx, rx) = mpsc::channel();
         // Reads moto's log: the first line naming its address gives the port;
         // everything after is drained so that moto never blocks on a full pipe.
@@ -110,8 +92,7 @@ impl Moto {
         };
         Self {
             port,
-            child,
-            lifeline,
+            _process: process,
             http: reqwest::Client::new(),
         }
     }
@@ -256,11 +237,4 @@ fn elements(xml: &str, name: &str) -> Vec<String> {
                 .replace("&amp;", "&")
         })
         .collect()
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        drop(self.lifeline.take());
-        let _ = self.child.wait();
-    }
 }

@@ -157,8 +157,13 @@ folio.example/environment: {{ .Values.environment }}
   value: {{ printf "0.0.0.0:%v" $v.grpcPort | quote }}
 - name: {{ $p }}HTTP_ADDR
   value: {{ printf "0.0.0.0:%v" $v.httpPort | quote }}
+{{- $dbTls := $root.Values.databaseTls }}
+{{- $dbParams := list (printf "ssl-mode=%s" $dbTls.sslMode) }}
+{{- if and $dbTls.caConfigMap (ne $dbTls.sslMode "DISABLED") }}
+{{- $dbParams = append $dbParams (printf "ssl-ca=%s/%s" $dbTls.mountPath $dbTls.caKey) }}
+{{- end }}
 - name: {{ $p }}DATABASE_URL
-  value: {{ $v.database.url | quote }}
+  value: {{ printf "%s?%s" $v.database.url (join "&" $dbParams) | quote }}
 {{- $sm := $v.database.secretsManager }}
 {{- if $sm.enabled }}
 {{- $secretId := default (printf "folio/%s/%s/database" $root.Values.environment $svc) $sm.secretId }}

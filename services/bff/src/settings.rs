@@ -1,6 +1,6 @@
 //! The bff's configuration, from `FOLIO_BFF_*` variables.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use folio_platform::{
     config::{ByteSize, ConfigError, Env, Flag},
@@ -29,6 +29,9 @@ pub struct Settings {
     pub integration_url: String,
     /// Sessions and rate limits in Redis when set; in process otherwise.
     pub redis_url: Option<String>,
+    /// With a `rediss://` URL: trust only this CA (PEM) instead of the
+    /// public roots ElastiCache's certificates chain to.
+    pub redis_ca_file: Option<PathBuf>,
     /// Prefix of every Redis key, so several systems can share one Redis.
     pub redis_prefix: String,
     /// `Secure` on the session cookie; off only for local plain HTTP.
@@ -59,6 +62,7 @@ impl Settings {
             documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
             integration_url: env.or("INTEGRATION_URL", "https://localhost:50053".to_owned())?,
             redis_url,
+            redis_ca_file: env.optional("REDIS_CA_FILE")?,
             redis_prefix: env.or("REDIS_PREFIX", "folio:".to_owned())?,
             cookie_secure: env.or("COOKIE_SECURE", Flag(true))?.0,
             session_idle: secs("SESSION_IDLE_SECS", 30 * 60)?,

@@ -1,9 +1,7 @@
-use std::time::Duration;
+use std::{path::Path, time::Duration};
 
-use deadpool_redis::{
-    Config, Pool, Runtime, Timeouts,
-    redis::{self, AsyncCommands},
-};
+use deadpool_redis::{Manager, Pool, Runtime, Timeouts};
+use redis::{AsyncCommands, IntoConnectionInfo};
 use uuid::Uuid;
 
 use super::{Lifetimes, Session, StoreError, now_secs};
@@ -13,18 +11,34 @@ fn unreachable(error: impl std::fmt::Display) -> StoreError {
 }
 
 /// A pool that gives up quickly, so a Redis outage becomes a prompt 503.
-pub fn connect_redis(url: &str) -> Result<Pool, StoreError> {
-    let mut pool = Config::from_url(url)
-        .builder()
-        .map_err(unreachable)?
-        .runtime(Runtime::Tokio1);
+/// A `rediss://` URL is TLS, verified against the public roots or, when
+/// `ca_file` is given, against that CA only.
+pub fn connect_redis(url: &str, ca_file: Option<&Path>) -> Result<Pool, StoreError> {
+    let target = match ca_file {
+        None => url.into_connection_info(),
+        Some(path) => {
+            let root_cert = std::fs::read(path).map_err(|e| {
+                StoreError(format!("cannot read the CA file {}: {e}", path.display()))
+            })?;
+            let certificates = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert),
+            };
+            redis::Client::build_with_tls(url, certificates)
+                .map(|client| client.get_connection_info().clone())
+        }
+    }
+    .map_err(unreachable)?;
     let quick = Some(Duration::from_secs(2));
-    pool = pool.timeouts(Timeouts {
-        wait: quick,
-        create: quick,
-        recycle: quick,
-    });
-    pool.build().map_err(unreachable)
+    Pool::builder(Manager::new(target).map_err(unreachable)?)
+        .runtime(Runtime::Tokio1)
+        .timeouts(Timeouts {
+            wait: quick,
+            create: quick,
+            recycle: quick,
+        })
+        .build()
+        .map_err(unreachable)
 }
 
 /// Sessions in Redis: `<prefix>session:<token hash>` holds the session as

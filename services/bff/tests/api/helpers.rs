@@ -17,7 +17,20 @@ pub const PASSWORD: &str = "correct horse battery staple";
 #[derive(Debug, Clone)]
 pub enum Sessions {
     Memory,
-    Redis(String),
+    /// Redis at `url`; over TLS trusting only `ca_file` when given.
+    Redis {
+        url: String,
+        ca_file: Option<std::path::PathBuf>,
+    },
+}
+
+impl Sessions {
+    pub fn redis(url: &str) -> Self {
+        Self::Redis {
+            url: url.to_owned(),
+            ca_file: None,
+        }
+    }
 }
 
 pub struct Options {
@@ -214,7 +227,7 @@ impl TestSystem {
 
         // MariaDB runs pair with Redis sessions, SQLite runs with in-process ones.
         let sessions = options.sessions.unwrap_or(match backend {
-            Backend::MySql => Sessions::Redis(redis_url()),
+            Backend::MySql => Sessions::redis(&redis_url()),
             Backend::Sqlite => Sessions::Memory,
         });
         let bff = Application::build(Settings {
@@ -223,7 +236,11 @@ impl TestSystem {
             documents_url: format!("https://localhost:{documents_port}"),
             integration_url,
             redis_url: match &sessions {
-                Sessions::Redis(url) => Some(url.clone()),
+                Sessions::Redis { url, .. } => Some(url.clone()),
+                Sessions::Memory => None,
+            },
+            redis_ca_file: match sessions {
+                Sessions::Redis { ca_file, .. } => ca_file,
                 Sessions::Memory => None,
             },
             redis_prefix: format!("folio-test:{}:", uuid::Uuid::new_v4().simple()),

@@ -11,5 +11,6 @@ mod helpers;
 mod journey;
 mod onedrive;
 mod redis_outage;
+mod redis_tls;
 mod security;
 mod tracing_off;

@@ -1,60 +1,18 @@
-use std::{
-    net::TcpListener,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::time::Duration;
 
 use folio_platform::db::Backend;
+use folio_testkit::{Redis, process::free_port};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::helpers::{Options, PASSWORD, Sessions, TestSystem};
 
-struct Redis(Child);
-
-impl Redis {
-    fn start(port: u16) -> Self {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        for _ in 0..50 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self(child)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_going_away_is_a_clear_503_and_the_bff_recovers() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let redis = Redis::start(port);
+    let port = free_port();
+    let redis = Redis::start_on(port);
     let options = Options {
-        sessions: Some(Sessions::Redis(format!("redis://127.0.0.1:{port}"))),
+        sessions: Some(Sessions::redis(redis.url())),
         ..Options::default()
     };
     let system = TestSystem::spawn_with(Backend::Sqlite, options).await;
@@ -86,7 +44,7 @@ async fn redis_going_away_is_a_clear_503_and_the_bff_recovers() {
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
 
     // Redis returns (empty: it keeps nothing on disk), and so does the bff.
-    let _redis = Redis::start(port);
+    let _redis = Redis::start_on(port);
     let mut recovered = false;
     for _ in 0..40 {
         if system.browser().get("/readyz").await.status == StatusCode::OK {

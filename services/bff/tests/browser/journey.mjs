@@ -104,6 +104,18 @@ const browserLog = [];
 const pageErrors = [];
 let shotCounter = 0;
 
+// How many elements `locator` matches once the list has re-rendered: polls
+// until the count is `expected` or 5 s have passed, and returns the last count.
+async function settledCount(locator, expected) {
+  const deadline = Date.now() + 5000;
+  let count = await locator.count();
+  while (count !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    count = await locator.count();
+  }
+  return count;
+}
+
 function slug(text) {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
@@ -357,15 +369,18 @@ step('find the document in the list', async ({ page }) => {
   await gotoSection(page, 'nav-documents', 'documents-view');
   await byTestId(page, 'search-q').fill(RUN);
   await byTestId(page, 'search-submit').click();
+  // The unfiltered list (with OneDrive's demo files) shows until the search
+  // answers: wait for the search in the address, then for the list to settle.
+  await page.waitForURL(/[?&]q=/);
   const link = byTestId(page, 'document-link').filter({ hasText: DOC_TITLE });
   await link.waitFor();
-  check((await byTestId(page, 'document-item').count()) === 1, 'searching for the run id should find exactly one document');
+  check((await settledCount(byTestId(page, 'document-item'), 1)) === 1, 'searching for the run id should find exactly one document');
   await byTestId(page, 'search-tag').fill(`run-${RUN}`);
   await byTestId(page, 'search-q').fill('');
   await byTestId(page, 'search-submit').click();
   await page.waitForURL(/tag=/);
   await byTestId(page, 'document-link').filter({ hasText: DOC_TITLE }).waitFor();
-  check((await byTestId(page, 'document-item').count()) === 1, 'filtering by the run tag should find exactly one document');
+  check((await settledCount(byTestId(page, 'document-item'), 1)) === 1, 'filtering by the run tag should find exactly one document');
 });
 
 step('open the document', async ({ page }) => {

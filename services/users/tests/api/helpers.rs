@@ -1,6 +1,6 @@
 use folio_platform::{
     actor::{Actor, ActorRole},
-    db::Backend,
+    db::{Backend, DatabaseUrl},
     secrets::Secret,
 };
 use folio_proto::users::v1::{self as pb, users_service_client::UsersServiceClient};
@@ -25,11 +25,11 @@ impl Drop for TestApp {
     }
 }
 
-pub fn settings(pki: &Pki, db: &TestDatabase, bootstrap: Option<Bootstrap>) -> Settings {
+pub fn settings(pki: &Pki, database_url: DatabaseUrl, bootstrap: Option<Bootstrap>) -> Settings {
     Settings {
         grpc_addr: any_port(),
         http_addr: any_port(),
-        database_url: db.url.clone(),
+        database_url,
         database_credentials: folio_platform::db::Credentials::none(),
         secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
         database_max_connections: 5,
@@ -54,7 +54,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(pki: Pki, db: TestDatabase, bootstrap: Option<Bootstrap>) -> Self {
-        let app = Application::build(settings(&pki, &db, bootstrap))
+        let app = Application::build(settings(&pki, db.url.clone(), bootstrap))
             .await
             .expect("users service starts");
         let (port, http_port, stop) = (app.port(), app.http_port(), app.stop_token());

@@ -5,6 +5,7 @@
 mod admin;
 mod authentication;
 mod bad_input;
+mod database_tls;
 mod helpers;
 mod isolation;
 mod mtls;

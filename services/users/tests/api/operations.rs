@@ -56,13 +56,19 @@ async fn operator_onboards_organisations(backend: Backend) {
 async fn bootstrap_is_idempotent(backend: Backend) {
     let pki = Pki::new();
     let db = TestDatabase::create(backend).await;
-    let settings =
-        super::helpers::settings(&pki, &db, Some(bootstrap("root@folio.example", PASSWORD)));
+    let settings = super::helpers::settings(
+        &pki,
+        db.url.clone(),
+        Some(bootstrap("root@folio.example", PASSWORD)),
+    );
     let first = folio_users::Application::build(settings).await.unwrap();
     assert!(first.bootstrapped());
     drop(first);
-    let again =
-        super::helpers::settings(&pki, &db, Some(bootstrap("root@folio.example", PASSWORD)));
+    let again = super::helpers::settings(
+        &pki,
+        db.url.clone(),
+        Some(bootstrap("root@folio.example", PASSWORD)),
+    );
     assert!(
         !folio_users::Application::build(again)
             .await
@@ -98,7 +104,7 @@ async fn bootstrap_is_idempotent(backend: Backend) {
 
     let bad = folio_users::Application::build(super::helpers::settings(
         &app.pki,
-        &app.db,
+        app.db.url.clone(),
         Some(bootstrap("not-an-email", PASSWORD)),
     ))
     .await

@@ -1,0 +1,73 @@
+//! Child processes (servers a test starts) that cannot outlive the test.
+
+use std::{
+    ffi::OsStr,
+    net::TcpListener,
+    process::{Child, ChildStderr, ChildStdin, Command, Stdio},
+};
+
+/// A server process tied to this one: dropping the value, or this process
+/// dying (a test killed on timeout), stops it.
+#[derive(Debug)]
+pub struct Tied {
+    child: Child,
+    /// Closing it (drop, or this process dying) stops the server.
+    lifeline: Option<ChildStdin>,
+}
+
+impl Tied {
+    /// Starts `program args…` with its stderr piped (see [`Tied::stderr`])
+    /// and its stdout discarded.
+    pub fn spawn<I, S>(program: impl AsRef<OsStr>, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let program = program.as_ref();
+        // A shell holds the lifeline: when our end of its stdin closes it
+        // kills the server. Only the server keeps the stderr pipe, so its
+        // end shows as the pipe's end.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(concat!(
+                r#""$0" "$@" & pid=$!; "#,
+                r#"exec 2>/dev/null 3<&0 0</dev/null; "#,
+                r#"{ read -r _ <&3; kill "$pid"; } & "#,
+                r#"wait "$pid""#
+            ))
+            .arg(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+        let lifeline = child.stdin.take();
+        Self { child, lifeline }
+    }
+
+    /// The server's stderr (once).
+    pub fn stderr(&mut self) -> ChildStderr {
+        self.child.stderr.take().expect("stderr taken once")
+    }
+
+    /// Whether the server (or its shell) has already exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+}
+
+impl Drop for Tied {
+    fn drop(&mut self) {
+        drop(self.lifeline.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port free right now, for servers that cannot pick their own.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
