@@ -301,13 +301,7 @@ impl TestSystem {
     /// A browser signed in as `email`.
     pub async fn signed_in(&self, email: &str) -> Browser {
         let mut browser = self.browser();
-        let response = browser
-            .json(
-                Method::POST,
-                "/api/v1/session",
-                &json!({"email": email, "password": PASSWORD}),
-            )
-            .await;
+        let response = browser.sign_in(email, PASSWORD).await;
         assert_eq!(
             response.status,
             StatusCode::OK,
@@ -438,6 +432,13 @@ impl Browser {
 
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(self.request(Method::DELETE, path), &Method::DELETE, path)
+            .await
+    }
+
+    /// `POST /api/v1/session` with these credentials.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Reply {
+        let credentials = json!({"email": email, "password": password});
+        self.json(Method::POST, "/api/v1/session", &credentials)
             .await
     }
 

@@ -13,11 +13,7 @@ async fn the_whole_journey(backend: Backend) {
     // Signing in: a wrong password first, then the right one.
     let browser = system.browser();
     let refused = browser
-        .json(
-            Method::POST,
-            "/api/v1/session",
-            &json!({"email": "admin@acme.example", "password": "wrong password!"}),
-        )
+        .sign_in("admin@acme.example", "wrong password!")
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert_eq!(refused.problem_type(), "invalid-credentials");
@@ -320,11 +316,7 @@ async fn metrics_count_what_happened() {
     );
     let refused = system
         .browser()
-        .json(
-            Method::POST,
-            "/api/v1/session",
-            &json!({"email": "admin@acme.example", "password": "not it at all"}),
-        )
+        .sign_in("admin@acme.example", "not it at all")
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
 

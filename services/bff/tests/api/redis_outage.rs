@@ -2,8 +2,7 @@ use std::time::Duration;
 
 use folio_platform::db::Backend;
 use folio_testkit::{Redis, process::free_port};
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use reqwest::StatusCode;
 
 use super::helpers::{Options, PASSWORD, Sessions, TestSystem};
 
@@ -33,11 +32,7 @@ async fn redis_going_away_is_a_clear_503_and_the_bff_recovers() {
     );
     let sign_in = system
         .browser()
-        .json(
-            Method::POST,
-            "/api/v1/session",
-            &json!({"email": "admin@acme.example", "password": PASSWORD}),
-        )
+        .sign_in("admin@acme.example", PASSWORD)
         .await;
     assert_eq!(sign_in.status, StatusCode::SERVICE_UNAVAILABLE);
     let ready = admin.get("/readyz").await;

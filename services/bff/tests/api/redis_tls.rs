@@ -6,8 +6,7 @@
 use folio_platform::db::Backend;
 use folio_testkit::{Pki, Redis};
 use redis::AsyncCommands;
-use reqwest::{Method, StatusCode};
-use serde_json::json;
+use reqwest::StatusCode;
 
 use super::helpers::{Options, PASSWORD, Sessions, TestSystem};
 
@@ -77,11 +76,7 @@ async fn an_unverifiable_redis_or_a_wrong_token_gets_no_session() {
         let system = system(url, ca).await;
         let sign_in = system
             .browser()
-            .json(
-                Method::POST,
-                "/api/v1/session",
-                &json!({"email": "admin@acme.example", "password": PASSWORD}),
-            )
+            .sign_in("admin@acme.example", PASSWORD)
             .await;
         assert_eq!(
             (sign_in.status, sign_in.problem_type().as_str()),

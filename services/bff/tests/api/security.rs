@@ -250,14 +250,7 @@ async fn sessions_end_when_they_must(backend: Backend) {
         editor.get("/api/v1/documents").await.status,
         StatusCode::UNAUTHORIZED
     );
-    let again = system
-        .browser()
-        .json(
-            Method::POST,
-            "/api/v1/session",
-            &json!({"email": "ed@acme.example", "password": PASSWORD}),
-        )
-        .await;
+    let again = system.browser().sign_in("ed@acme.example", PASSWORD).await;
     assert_eq!(again.status, StatusCode::UNAUTHORIZED);
 
     // The last admin cannot lock the organisation out.
@@ -315,11 +308,7 @@ async fn sign_in_is_rate_limited_and_recovers(backend: Backend) {
     // Another account is not affected.
     let other = system
         .browser()
-        .json(
-            Method::POST,
-            "/api/v1/session",
-            &json!({"email": "admin@globex.example", "password": PASSWORD}),
-        )
+        .sign_in("admin@globex.example", PASSWORD)
         .await;
     assert_eq!(other.status, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(2500)).await;
