@@ -59,11 +59,13 @@ _COMMON = {
 }
 ENV_VARS = {
     "bff": _COMMON
+    | {"AWS_REGION"}
     | {
         f"FOLIO_BFF_{n}"
         for n in [
             "ADDR",
             "REDIS_URL",
+            "REDIS_AUTH_TOKEN_SECRET",
             "USERS_URL",
             "DOCUMENTS_URL",
             "INTEGRATION_URL",

@@ -277,7 +277,9 @@ def test_environment_variables_follow_the_contract(rendered, env):
             assert value["FOLIO_BFF_COOKIE_SECURE"] == "true"
             for callee in ("users", "documents", "integration"):
                 assert value[f"FOLIO_BFF_{callee.upper()}_URL"] == f"https://{callee}:50051"
-            assert "secretKeyRef" in env_vars["FOLIO_BFF_REDIS_URL"]["valueFrom"]
+            # TLS to ElastiCache; the token from the cache stack's secret, not in the URL.
+            assert re.fullmatch(r"rediss://[\w.-]+:6379", value["FOLIO_BFF_REDIS_URL"])
+            assert value["FOLIO_BFF_REDIS_AUTH_TOKEN_SECRET"] == f"aws:folio/{env}/bff/redis-auth-token"
         else:
             assert value[f"{prefix}GRPC_ADDR"] == f"0.0.0.0:{ports['grpc']}"
             assert value[f"{prefix}HTTP_ADDR"] == f"0.0.0.0:{ports['http']}"
@@ -332,6 +334,15 @@ def test_a_database_password_can_come_from_a_kubernetes_secret_instead():
     assert not {n for n in env_vars if n.endswith("_SECRET")}
     # checkov accepts that env var only with the justification beside it.
     assert "CKV_K8S_35" in deploy["metadata"]["annotations"]["checkov.io/skip3"]
+
+
+def test_the_redis_url_can_come_from_a_kubernetes_secret_instead():
+    override = {"services": {"bff": {"redis": {"fromSecret": {"enabled": True}}}}}
+    values = support.deep_merge(support.application_values(support.application("dev")), override)
+    (c,) = by_kind(support.render(values, "folio-dev"), "Deployment")["bff"]["spec"]["template"]["spec"]["containers"]
+    env_vars = {e["name"]: e for e in c["env"]}
+    assert env_vars["FOLIO_BFF_REDIS_URL"]["valueFrom"]["secretKeyRef"] == {"name": "folio-bff-redis", "key": "url"}
+    assert "FOLIO_BFF_REDIS_AUTH_TOKEN_SECRET" not in env_vars
 
 
 def test_database_tls_follows_its_values():

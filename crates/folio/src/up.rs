@@ -106,7 +106,7 @@ pub async fn run() -> Result<(), StartError> {
         bff_settings.cookie_secure = false;
     }
     if bff_settings.redis_url.is_none() {
-        bff_settings.redis_url.clone_from(&shared.redis);
+        bff_settings.redis_url = shared.redis.clone().map(Secret::new);
     }
     let sessions = if bff_settings.redis_url.is_some() {
         "Redis"

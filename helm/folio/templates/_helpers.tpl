@@ -141,6 +141,12 @@ folio.example/environment: {{ .Values.environment }}
 {{- else }}
 - name: FOLIO_BFF_REDIS_URL
   value: {{ required "services.bff.redis.url is required when redis.fromSecret.enabled is false" $v.redis.url | quote }}
+{{- if $v.redis.authToken.secretsManager.enabled }}
+- name: FOLIO_BFF_REDIS_AUTH_TOKEN_SECRET
+  value: {{ printf "aws:%s" (default (printf "folio/%s/bff/redis-auth-token" $root.Values.environment) $v.redis.authToken.secretsManager.secretId) | quote }}
+- name: AWS_REGION
+  value: {{ $root.Values.awsRegion | quote }}
+{{- end }}
 {{- end }}
 - name: FOLIO_BFF_USERS_URL
   value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "users") | quote }}

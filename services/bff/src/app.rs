@@ -54,8 +54,12 @@ impl Application {
         };
         let (sessions, limiter) = match &settings.redis_url {
             Some(url) => {
-                let pool = connect_redis(url, settings.redis_ca_file.as_deref())
-                    .map_err(|e| StartError::Setup(format!("FOLIO_BFF_REDIS_URL: {e}")))?;
+                let pool = connect_redis(
+                    url,
+                    settings.redis_auth_token.as_ref(),
+                    settings.redis_ca_file.as_deref(),
+                )
+                .map_err(|e| StartError::Setup(format!("FOLIO_BFF_REDIS_URL: {e}")))?;
                 let store = RedisStore::new(pool, settings.redis_prefix.clone(), lifetimes);
                 let limiter = Limiter::redis(&store, settings.login.window);
                 (SessionStore::Redis(store), limiter)

@@ -4,6 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use folio_platform::{
     config::{ByteSize, ConfigError, Env, Flag},
+    secrets::Secret,
     tls::TlsFiles,
 };
 
@@ -28,7 +29,11 @@ pub struct Settings {
     /// reached, only the OneDrive endpoints answer 503.
     pub integration_url: String,
     /// Sessions and rate limits in Redis when set; in process otherwise.
-    pub redis_url: Option<String>,
+    /// A secret: it may carry the AUTH token.
+    pub redis_url: Option<Secret>,
+    /// The AUTH token (ElastiCache's, from Secrets Manager), put into the
+    /// URL as its password so that the URL itself need not be secret.
+    pub redis_auth_token: Option<Secret>,
     /// With a `rediss://` URL: trust only this CA (PEM) instead of the
     /// public roots ElastiCache's certificates chain to.
     pub redis_ca_file: Option<PathBuf>,
@@ -52,16 +57,13 @@ impl Settings {
         let secs = |key: &str, default: u64| -> Result<Duration, ConfigError> {
             Ok(Duration::from_secs(env.or(key, default)?))
         };
-        let redis_url = env
-            .secret("REDIS_URL")
-            .await?
-            .map(|url| url.expose().to_owned());
         Ok(Self {
             addr: env.or("ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             users_url: env.or("USERS_URL", "https://localhost:50051".to_owned())?,
             documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
             integration_url: env.or("INTEGRATION_URL", "https://localhost:50053".to_owned())?,
-            redis_url,
+            redis_url: env.secret("REDIS_URL").await?,
+            redis_auth_token: env.secret("REDIS_AUTH_TOKEN").await?,
             redis_ca_file: env.optional("REDIS_CA_FILE")?,
             redis_prefix: env.or("REDIS_PREFIX", "folio:".to_owned())?,
             cookie_secure: env.or("COOKIE_SECURE", Flag(true))?.0,

@@ -1,6 +1,7 @@
 use std::{path::Path, time::Duration};
 
 use deadpool_redis::{Manager, Pool, Runtime, Timeouts};
+use folio_platform::secrets::Secret;
 use redis::{AsyncCommands, IntoConnectionInfo};
 use uuid::Uuid;
 
@@ -11,9 +12,22 @@ fn unreachable(error: impl std::fmt::Display) -> StoreError {
 }
 
 /// A pool that gives up quickly, so a Redis outage becomes a prompt 503.
-/// A `rediss://` URL is TLS, verified against the public roots or, when
-/// `ca_file` is given, against that CA only.
-pub fn connect_redis(url: &str, ca_file: Option<&Path>) -> Result<Pool, StoreError> {
+/// `auth_token`, when given, is the URL's password. A `rediss://` URL is
+/// TLS, verified against the public roots or, when `ca_file` is given,
+/// against that CA only.
+pub fn connect_redis(
+    url: &Secret,
+    auth_token: Option<&Secret>,
+    ca_file: Option<&Path>,
+) -> Result<Pool, StoreError> {
+    // No error below names the URL: it may carry the token.
+    let mut url = url::Url::parse(url.expose())
+        .map_err(|_| StoreError("the Redis URL is malformed".to_owned()))?;
+    if let Some(token) = auth_token {
+        url.set_password(Some(token.expose()))
+            .map_err(|()| StoreError("the Redis URL cannot carry a password".to_owned()))?;
+    }
+    let url = url.as_str();
     let target = match ca_file {
         None => url.into_connection_info(),
         Some(path) => {

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use folio_bff::{Application, Settings, settings::LoginLimits};
 use folio_fake_graph::FakeGraph;
-use folio_platform::db::Backend;
+use folio_platform::{db::Backend, secrets::Secret};
 use folio_proto::users::v1::{self as users_pb, users_service_client::UsersServiceClient};
 use folio_testkit::{Pki, TestDatabase, any_port};
 use reqwest::{Method, StatusCode, header::HeaderMap};
@@ -17,9 +17,11 @@ pub const PASSWORD: &str = "correct horse battery staple";
 #[derive(Debug, Clone)]
 pub enum Sessions {
     Memory,
-    /// Redis at `url`; over TLS trusting only `ca_file` when given.
+    /// Redis at `url` (with `auth_token` as its password when given);
+    /// over TLS trusting only `ca_file` when given.
     Redis {
         url: String,
+        auth_token: Option<String>,
         ca_file: Option<std::path::PathBuf>,
     },
 }
@@ -28,6 +30,7 @@ impl Sessions {
     pub fn redis(url: &str) -> Self {
         Self::Redis {
             url: url.to_owned(),
+            auth_token: None,
             ca_file: None,
         }
     }
@@ -236,7 +239,11 @@ impl TestSystem {
             documents_url: format!("https://localhost:{documents_port}"),
             integration_url,
             redis_url: match &sessions {
-                Sessions::Redis { url, .. } => Some(url.clone()),
+                Sessions::Redis { url, .. } => Some(Secret::new(url.clone())),
+                Sessions::Memory => None,
+            },
+            redis_auth_token: match &sessions {
+                Sessions::Redis { auth_token, .. } => auth_token.clone().map(Secret::new),
                 Sessions::Memory => None,
             },
             redis_ca_file: match sessions {

@@ -12,12 +12,14 @@ use super::helpers::{Options, PASSWORD, Sessions, TestSystem};
 
 const TOKEN: &str = "elasticache-auth-token-0123456789";
 
-async fn system(url: &str, ca: &Pki) -> TestSystem {
+/// The system with sessions in `redis` at `url`, trusting `ca`'s CA.
+async fn system(url: &str, auth_token: Option<&str>, ca: &Pki) -> TestSystem {
     TestSystem::spawn_with(
         Backend::Sqlite,
         Options {
             sessions: Some(Sessions::Redis {
                 url: url.to_owned(),
+                auth_token: auth_token.map(str::to_owned),
                 ca_file: Some(ca.pki.ca_cert_path()),
             }),
             ..Options::default()
@@ -45,7 +47,9 @@ async fn session_keys(redis: &Redis, pki: &Pki) -> Vec<String> {
 async fn sessions_live_in_redis_over_verified_tls() {
     let pki = Pki::new();
     let redis = Redis::start_tls(&pki, TOKEN);
-    let system = system(redis.url(), &pki).await;
+    // The token apart from the URL, as the chart gives it (from Secrets Manager).
+    let address = format!("rediss://localhost:{}", redis.port());
+    let system = system(&address, Some(TOKEN), &pki).await;
 
     let admin = system.signed_in("admin@acme.example").await;
     assert_eq!(admin.get("/api/v1/documents").await.status, StatusCode::OK);
@@ -64,16 +68,27 @@ async fn sessions_live_in_redis_over_verified_tls() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unverifiable_redis_or_a_wrong_token_gets_no_session() {
+async fn an_unverifiable_redis_or_a_wrong_or_missing_token_gets_no_session() {
     let pki = Pki::new();
     let redis = Redis::start_tls(&pki, TOKEN);
     let stranger = Pki::new();
-    let wrong_token = redis.url().replacen(TOKEN, "not-the-token", 1);
-    for (url, ca, what) in [
-        (redis.url(), &stranger, "a certificate from another CA"),
-        (wrong_token.as_str(), &pki, "a wrong AUTH token"),
+    let address = format!("rediss://localhost:{}", redis.port());
+    for (url, token, ca, what) in [
+        (
+            redis.url(),
+            None,
+            &stranger,
+            "a certificate from another CA",
+        ),
+        (
+            address.as_str(),
+            Some("not-the-token"),
+            &pki,
+            "a wrong AUTH token",
+        ),
+        (address.as_str(), None, &pki, "no AUTH token"),
     ] {
-        let system = system(url, ca).await;
+        let system = system(url, token, ca).await;
         let sign_in = system
             .browser()
             .sign_in("admin@acme.example", PASSWORD)
