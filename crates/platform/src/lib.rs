@@ -12,6 +12,7 @@ pub mod identity;
 pub mod metrics;
 pub mod pki;
 pub mod secrets;
+pub mod serve;
 pub mod shutdown;
 pub mod start;
 pub mod telemetry;

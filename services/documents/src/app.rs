@@ -4,7 +4,8 @@ use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
     db::Database,
-    grpc, health, shutdown,
+    grpc,
+    serve::DatabaseService,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -93,49 +94,20 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> Result<(), StartError> {
-        let Self {
-            grpc: grpc_listener,
-            http,
-            tls,
-            library,
-            stop,
-            secrets_refresh,
-        } = self;
-        let db = library.database().clone();
-        let (reporter, health_service) = tonic_health::server::health_reporter();
-        reporter
-            .set_serving::<DocumentsServiceServer<DocumentsApi>>()
-            .await;
-
-        let ops = health::serve_http(
-            http,
-            health::database_ops_router("documents", &db),
-            stop.clone(),
-        );
-
-        let documents = DocumentsServiceServer::new(DocumentsApi::new(library))
+        let service = DatabaseService {
+            name: "documents",
+            grpc: self.grpc,
+            tls: self.tls,
+            policy: api::caller_policy(),
+            http: self.http,
+            routes: Default::default(),
+            db: self.library.database().clone(),
+            secrets_refresh: self.secrets_refresh,
+            stop: self.stop,
+        };
+        let api = DocumentsServiceServer::new(DocumentsApi::new(self.library))
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
-        let incoming = grpc::tls_incoming(grpc_listener, tls, stop.clone());
-        let rpc = grpc::builder("documents", api::caller_policy())
-            .add_service(health_service)
-            .add_service(documents)
-            .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
-
-        tracing::info!("documents service running");
-        // Rotated database credentials reach new connections without a restart.
-        let refresh = db.keep_credentials_fresh(secrets_refresh, stop.clone());
-        let served = shutdown::within_grace(
-            Box::pin(async { tokio::join!(rpc, ops, refresh) }),
-            &stop,
-            shutdown::GRACE,
-        )
-        .await;
-        db.close().await;
-        if let Some((rpc, ops, ())) = served {
-            rpc.map_err(|e| StartError::Serve(e.to_string()))?;
-            ops.map_err(|e| StartError::Serve(e.to_string()))?;
-        }
-        Ok(())
+        service.run(api, Vec::new()).await
     }
 }

@@ -4,7 +4,8 @@ use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
     db::Database,
-    grpc, health, shutdown,
+    grpc,
+    serve::DatabaseService,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -99,48 +100,34 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> Result<(), StartError> {
         let Self {
-            grpc: grpc_listener,
+            grpc,
             http,
             tls,
             engine,
             stop,
             secrets_refresh,
         } = self;
-        let db = engine.database().clone();
-        let (reporter, health_service) = tonic_health::server::health_reporter();
-        reporter
-            .set_serving::<IntegrationServiceServer<IntegrationApi>>()
-            .await;
-
-        let router =
-            health::database_ops_router("integration", &db).merge(webhook::router(engine.clone()));
-        let web = health::serve_http(http, router, stop.clone());
-
-        let worker = tokio::spawn(engine.clone().run_sync_worker(stop.clone()));
-        let reconciler = tokio::spawn(engine.clone().run_reconciler(stop.clone()));
-        let gauges = tokio::spawn(engine.clone().run_gauges(stop.clone()));
-
-        let incoming = grpc::tls_incoming(grpc_listener, tls, stop.clone());
-        let rpc = grpc::builder("integration", api::caller_policy())
-            .add_service(health_service)
-            .add_service(IntegrationServiceServer::new(IntegrationApi::new(engine)))
-            .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
-
-        tracing::info!("integration service running");
-        // Rotated database credentials reach new connections without a restart.
-        let refresh = db.keep_credentials_fresh(secrets_refresh, stop.clone());
-        let served = shutdown::within_grace(
-            Box::pin(async { tokio::join!(rpc, web, refresh) }),
-            &stop,
-            shutdown::GRACE,
-        )
-        .await;
-        let _ = tokio::join!(worker, reconciler, gauges);
-        db.pool.close().await;
-        if let Some((rpc, web, ())) = served {
-            rpc.map_err(|e| StartError::Serve(e.to_string()))?;
-            web.map_err(|e| StartError::Serve(e.to_string()))?;
-        }
-        Ok(())
+        let background = vec![
+            tokio::spawn(engine.clone().run_sync_worker(stop.clone())),
+            tokio::spawn(engine.clone().run_reconciler(stop.clone())),
+            tokio::spawn(engine.clone().run_gauges(stop.clone())),
+        ];
+        let service = DatabaseService {
+            name: "integration",
+            grpc,
+            tls,
+            policy: api::caller_policy(),
+            http,
+            routes: webhook::router(engine.clone()),
+            db: engine.database().clone(),
+            secrets_refresh,
+            stop,
+        };
+        service
+            .run(
+                IntegrationServiceServer::new(IntegrationApi::new(engine)),
+                background,
+            )
+            .await
     }
 }

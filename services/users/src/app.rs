@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
     db::Database,
-    grpc, health, shutdown,
+    serve::DatabaseService,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -79,46 +79,19 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> Result<(), StartError> {
-        let Self {
-            grpc: grpc_listener,
-            http,
-            tls,
-            accounts,
-            stop,
-            secrets_refresh,
-            bootstrapped: _,
-        } = self;
-        let db = accounts.database().clone();
-        let (reporter, health_service) = tonic_health::server::health_reporter();
-        reporter.set_serving::<UsersServiceServer<UsersApi>>().await;
-
-        let ops = health::serve_http(
-            http,
-            health::database_ops_router("users", &db),
-            stop.clone(),
-        );
-
-        let incoming = grpc::tls_incoming(grpc_listener, tls, stop.clone());
-        let rpc = grpc::builder("users", api::caller_policy())
-            .add_service(health_service)
-            .add_service(UsersServiceServer::new(UsersApi::new(accounts)))
-            .serve_with_incoming_shutdown(incoming, stop.clone().cancelled_owned());
-
-        tracing::info!("users service running");
-        // Rotated database credentials reach new connections without a restart.
-        let refresh = db.keep_credentials_fresh(secrets_refresh, stop.clone());
-        let served = shutdown::within_grace(
-            Box::pin(async { tokio::join!(rpc, ops, refresh) }),
-            &stop,
-            shutdown::GRACE,
-        )
-        .await;
-        db.close().await;
-        if let Some((rpc, ops, ())) = served {
-            rpc.map_err(|e| StartError::Serve(e.to_string()))?;
-            ops.map_err(|e| StartError::Serve(e.to_string()))?;
-        }
-        Ok(())
+        let service = DatabaseService {
+            name: "users",
+            grpc: self.grpc,
+            tls: self.tls,
+            policy: api::caller_policy(),
+            http: self.http,
+            routes: Default::default(),
+            db: self.accounts.database().clone(),
+            secrets_refresh: self.secrets_refresh,
+            stop: self.stop,
+        };
+        let api = UsersServiceServer::new(UsersApi::new(self.accounts));
+        service.run(api, Vec::new()).await
     }
 }
 
