@@ -3,32 +3,21 @@ use folio_documents::{
     Application, Settings,
     settings::{BlobLocation, S3Credentials, S3Settings},
 };
-use folio_platform::{
-    actor::{Actor, ActorRole},
-    db::Backend,
-    secrets::Secret,
-};
+use folio_platform::{actor::Actor, db::Backend, secrets::Secret};
 use folio_proto::{
     documents::v1::{
         self as pb, documents_service_client::DocumentsServiceClient, upload_header,
         upload_version_request,
     },
-    users::v1::{self as users_pb, users_service_client::UsersServiceClient},
+    users::v1::users_service_client::UsersServiceClient,
 };
-use folio_testkit::{Moto, Pki, TestDatabase, any_port, moto};
+use folio_testkit::{Moto, Pki, TestDatabase, any_port, moto, seed};
 use futures::StreamExt;
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use tonic::{Status, transport::Channel};
 
-pub const PASSWORD: &str = "correct horse battery staple";
-
-/// One organisation's people, as the bff would present them.
-pub struct Org {
-    pub admin: Actor,
-    pub editor: Actor,
-    pub viewer: Actor,
-}
+pub use folio_testkit::seed::Org;
 
 /// Where the service under test keeps its blobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +106,6 @@ impl Drop for TestApp {
     }
 }
 
-fn actor(user: &users_pb::User, role: ActorRole) -> Actor {
-    Actor {
-        user_id: user.id.parse().unwrap(),
-        org_id: user.organisation_id.parse().unwrap(),
-        role,
-    }
-}
-
 impl TestApp {
     pub async fn spawn(setup: impl Into<Setup>) -> Self {
         Self::spawn_with_limit(setup, 64 << 20).await
@@ -176,8 +157,8 @@ impl TestApp {
         let stop = app.stop_token();
         tokio::spawn(app.run_until_stopped());
 
-        let acme = Self::organisation(&pki, users_port, "acme").await;
-        let globex = Self::organisation(&pki, users_port, "globex").await;
+        let acme = seed::organisation(&pki, users_port, "acme").await;
+        let globex = seed::organisation(&pki, users_port, "globex").await;
         Self {
             port,
             pki,
@@ -187,41 +168,6 @@ impl TestApp {
             users_port,
             stops: vec![users_stop, stop],
             _dbs: vec![users_db, db],
-        }
-    }
-
-    async fn organisation(pki: &Pki, users_port: u16, name: &str) -> Org {
-        let created = UsersServiceClient::new(pki.channel("operator", users_port))
-            .create_organisation(users_pb::CreateOrganisationRequest {
-                name: name.into(),
-                admin_email: format!("admin@{name}.example"),
-                admin_display_name: "Admin".into(),
-                admin_password: PASSWORD.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        let admin = actor(&created.admin.unwrap(), ActorRole::Admin);
-        let mut users = UsersServiceClient::new(pki.channel("bff", users_port));
-        let mut provision = async |who: &str, role: users_pb::Role, actor_role| {
-            let user = users
-                .provision_user(admin.request(users_pb::ProvisionUserRequest {
-                    email: format!("{who}@{name}.example"),
-                    display_name: who.into(),
-                    role: role.into(),
-                    password: PASSWORD.into(),
-                }))
-                .await
-                .unwrap()
-                .into_inner();
-            actor(&user, actor_role)
-        };
-        let editor = provision("editor", users_pb::Role::Editor, ActorRole::Editor).await;
-        let viewer = provision("viewer", users_pb::Role::Viewer, ActorRole::Viewer).await;
-        Org {
-            admin,
-            editor,
-            viewer,
         }
     }
 

@@ -12,16 +12,15 @@ use bytes::Bytes;
 use folio_fake_graph::FakeGraph;
 use folio_integration::{Application, Settings, Timing};
 use folio_platform::{
-    actor::{Actor, ActorRole},
+    actor::Actor,
     db::Backend,
     secrets::{FileSecrets, SecretProvider},
 };
 use folio_proto::{
     documents::v1::{self as docs, documents_service_client::DocumentsServiceClient},
     integration::v1::{self as pb, integration_service_client::IntegrationServiceClient},
-    users::v1::{self as users_pb, users_service_client::UsersServiceClient},
 };
-use folio_testkit::{Pki, TestDatabase, any_port};
+use folio_testkit::{Pki, TestDatabase, any_port, seed};
 use futures::StreamExt;
 use sqlx::{AnyPool, Row};
 use tempfile::TempDir;
@@ -33,7 +32,6 @@ pub const APP_ID: &str = "0b6f2a34-6d0a-4c8e-9a55-0f3c1f0e9a11";
 pub const SECRET_REF: &str = "graph-contoso";
 pub const SECRET: &str = "correct-client-secret";
 pub const DRIVE: &str = "b!contoso-drive";
-pub const PASSWORD: &str = "correct horse battery staple";
 
 pub fn fast_timing() -> Timing {
     Timing {
@@ -96,45 +94,6 @@ impl Drop for World {
     }
 }
 
-fn actor(user: &users_pb::User, role: ActorRole) -> Actor {
-    Actor {
-        user_id: user.id.parse().unwrap(),
-        org_id: user.organisation_id.parse().unwrap(),
-        role,
-    }
-}
-
-async fn organisation(pki: &Pki, users_port: u16, name: &str) -> (Actor, Actor, Actor) {
-    let created = UsersServiceClient::new(pki.channel("operator", users_port))
-        .create_organisation(users_pb::CreateOrganisationRequest {
-            name: name.into(),
-            admin_email: format!("admin@{name}.example"),
-            admin_display_name: "Admin".into(),
-            admin_password: PASSWORD.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let admin = actor(&created.admin.unwrap(), ActorRole::Admin);
-    let mut users = UsersServiceClient::new(pki.channel("bff", users_port));
-    let mut provision = async |who: &str, role: users_pb::Role, actor_role| {
-        let user = users
-            .provision_user(admin.request(users_pb::ProvisionUserRequest {
-                email: format!("{who}@{name}.example"),
-                display_name: who.into(),
-                role: role.into(),
-                password: PASSWORD.into(),
-            }))
-            .await
-            .unwrap()
-            .into_inner();
-        actor(&user, actor_role)
-    };
-    let editor = provision("editor", users_pb::Role::Editor, ActorRole::Editor).await;
-    let viewer = provision("viewer", users_pb::Role::Viewer, ActorRole::Viewer).await;
-    (admin, editor, viewer)
-}
-
 impl World {
     pub async fn start(backend: Backend) -> Self {
         Self::start_with(backend, fast_timing()).await
@@ -182,8 +141,12 @@ impl World {
         let documents_stop = documents.stop_token();
         tokio::spawn(documents.run_until_stopped());
 
-        let (admin, editor, viewer) = organisation(&pki, users_port, "acme").await;
-        let (stranger, _, _) = organisation(&pki, users_port, "globex").await;
+        let seed::Org {
+            admin,
+            editor,
+            viewer,
+        } = seed::organisation(&pki, users_port, "acme").await;
+        let stranger = seed::organisation(&pki, users_port, "globex").await.admin;
 
         let graph = FakeGraph::start().await.expect("fake Graph starts");
         graph.add_app(TENANT, APP_ID, SECRET);
