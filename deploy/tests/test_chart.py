@@ -554,8 +554,25 @@ def test_network_policies_allow_only_the_contract(rendered, env):
         egress_ports = {p["port"] for r in egress for p in r["ports"]}
         expected_ports = {53} | ({50051} if support.CALLEES[name] else set())
         expected_ports |= {3306} if name != "bff" else {6379}
-        expected_ports |= {443} if name in {"documents", "integration"} else set()
+        # Every service reads a secret from Secrets Manager (and documents
+        # and integration call S3 and Graph).
+        expected_ports |= {443}
         assert egress_ports == expected_ports, name
+
+
+def test_no_https_egress_without_aws_secrets_or_apis():
+    """users and the bff need HTTPS only to read their secrets from AWS."""
+    override = {
+        "services": {
+            "users": {"database": {"secretsManager": {"enabled": False}, "password": {"fromSecret": True}}},
+            "bff": {"redis": {"fromSecret": {"enabled": True}}},
+        }
+    }
+    values = support.deep_merge(support.application_values(support.application("dev")), override)
+    policies = by_kind(support.render(values, "folio-dev"), "NetworkPolicy")
+    for name in SERVICES:
+        ports = {p["port"] for r in policies[name]["spec"]["egress"] for p in r["ports"]}
+        assert (443 in ports) == (name in {"documents", "integration"}), name
 
 
 def test_network_cidrs_match_the_vpcs():

@@ -9,7 +9,8 @@ services' code. Tunables (port numbers, sizes, URLs) are in values.yaml.
   callers:   services allowed to call its gRPC port
   callees:   services it calls over gRPC
   database:  uses MySQL;  redis: uses Redis;  https: calls HTTPS APIs
-             (AWS S3/STS, Microsoft Graph)
+             (AWS S3/STS, Microsoft Graph). A service that reads a secret
+             from Secrets Manager gets HTTPS egress too (networkpolicy.yaml).
 */}}
 {{- define "folio.topology" -}}
 bff:
