@@ -59,7 +59,7 @@ _COMMON = {
 }
 ENV_VARS = {
     "bff": _COMMON
-    | {"AWS_REGION"}
+    | _AWS
     | {
         f"FOLIO_BFF_{n}"
         for n in [

@@ -145,6 +145,8 @@ folio.example/environment: {{ .Values.environment }}
 {{- if $v.redis.authToken.secretsManager.enabled }}
 - name: FOLIO_BFF_REDIS_AUTH_TOKEN_SECRET
   value: {{ printf "aws:%s" (default (printf "folio/%s/bff/redis-auth-token" $root.Values.environment) $v.redis.authToken.secretsManager.secretId) | quote }}
+- name: FOLIO_SECRETS_REFRESH_SECS
+  value: {{ $root.Values.secretsRefreshSeconds | int64 | toString | quote }}
 - name: AWS_REGION
   value: {{ $root.Values.awsRegion | quote }}
 {{- end }}

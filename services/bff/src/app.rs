@@ -1,9 +1,12 @@
 //! Builds the bff from its settings and serves it until stopped.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use folio_platform::{
-    grpc, shutdown,
+    config::ConfigError,
+    grpc,
+    secrets::SecretSource,
+    shutdown,
     start::{StartError, bind, local_port},
     tls,
 };
@@ -16,7 +19,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    session::{Lifetimes, Limiter, MemoryStore, RedisStore, SessionStore, connect_redis},
+    session::{
+        Lifetimes, Limiter, MemoryStore, RedisLogin, RedisStore, SessionStore, connect_redis,
+    },
     settings::Settings,
     web::{self, AppState, WebConfig},
 };
@@ -27,6 +32,8 @@ const MAX_MESSAGE: usize = 8 << 20;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// The Redis AUTH token to fetch again, and how often.
+    token_refresh: Option<(RedisLogin, SecretSource, Duration)>,
     stop: CancellationToken,
 }
 
@@ -52,14 +59,21 @@ impl Application {
             idle: settings.session_idle,
             absolute: settings.session_absolute,
         };
+        let mut token_refresh = None;
         let (sessions, limiter) = match &settings.redis_url {
             Some(url) => {
-                let pool = connect_redis(
-                    url,
-                    settings.redis_auth_token.as_ref(),
-                    settings.redis_ca_file.as_deref(),
-                )
-                .map_err(|e| StartError::Setup(format!("FOLIO_BFF_REDIS_URL: {e}")))?;
+                let login = match &settings.redis_auth_token {
+                    Some(source) => {
+                        let token = source.fetch().await.map_err(ConfigError::from)?;
+                        let login = RedisLogin::new(token);
+                        token_refresh =
+                            Some((login.clone(), source.clone(), settings.secrets_refresh));
+                        Some(login)
+                    }
+                    None => None,
+                };
+                let pool = connect_redis(url, login.as_ref(), settings.redis_ca_file.as_deref())
+                    .map_err(|e| StartError::Setup(format!("FOLIO_BFF_REDIS_URL: {e}")))?;
                 let store = RedisStore::new(pool, settings.redis_prefix.clone(), lifetimes);
                 let limiter = Limiter::redis(&store, settings.login.window);
                 (SessionStore::Redis(store), limiter)
@@ -90,6 +104,7 @@ impl Application {
         Ok(Self {
             listener: bind(settings.addr).await?,
             state,
+            token_refresh,
             stop: CancellationToken::new(),
         })
     }
@@ -107,8 +122,12 @@ impl Application {
         let Self {
             listener,
             state,
+            token_refresh,
             stop,
         } = self;
+        if let Some((login, source, period)) = token_refresh {
+            tokio::spawn(login.keep_fresh(source, period, stop.clone()));
+        }
         let app = web::router(state);
         let serve = axum::serve(
             listener,

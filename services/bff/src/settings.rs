@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use folio_platform::{
     config::{ByteSize, ConfigError, Env, Flag},
-    secrets::Secret,
+    secrets::{Secret, SecretSource},
     tls::TlsFiles,
 };
 
@@ -31,9 +31,11 @@ pub struct Settings {
     /// Sessions and rate limits in Redis when set; in process otherwise.
     /// A secret: it may carry the AUTH token.
     pub redis_url: Option<Secret>,
-    /// The AUTH token (ElastiCache's, from Secrets Manager), put into the
-    /// URL as its password so that the URL itself need not be secret.
-    pub redis_auth_token: Option<Secret>,
+    /// The AUTH token (ElastiCache's, from Secrets Manager), used instead
+    /// of the URL's password and fetched again every `secrets_refresh`.
+    pub redis_auth_token: Option<SecretSource>,
+    /// `FOLIO_SECRETS_REFRESH_SECS`.
+    pub secrets_refresh: Duration,
     /// With a `rediss://` URL: trust only this CA (PEM) instead of the
     /// public roots ElastiCache's certificates chain to.
     pub redis_ca_file: Option<PathBuf>,
@@ -63,7 +65,8 @@ impl Settings {
             documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
             integration_url: env.or("INTEGRATION_URL", "https://localhost:50053".to_owned())?,
             redis_url: env.secret("REDIS_URL").await?,
-            redis_auth_token: env.secret("REDIS_AUTH_TOKEN").await?,
+            redis_auth_token: env.secret_source("REDIS_AUTH_TOKEN").await?,
+            secrets_refresh: Env::new("FOLIO_").secrets_refresh()?,
             redis_ca_file: env.optional("REDIS_CA_FILE")?,
             redis_prefix: env.or("REDIS_PREFIX", "folio:".to_owned())?,
             cookie_secure: env.or("COOKIE_SECURE", Flag(true))?.0,

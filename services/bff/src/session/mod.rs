@@ -7,6 +7,7 @@
 mod limiter;
 mod memory;
 mod redis;
+mod redis_login;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,6 +20,7 @@ use uuid::Uuid;
 pub use limiter::Limiter;
 pub use memory::MemoryStore;
 pub use redis::{RedisStore, connect_redis};
+pub use redis_login::RedisLogin;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the session store is unreachable: {0}")]

@@ -2,31 +2,27 @@ use std::{path::Path, time::Duration};
 
 use deadpool_redis::{Manager, Pool, Runtime, Timeouts};
 use folio_platform::secrets::Secret;
-use redis::{AsyncCommands, IntoConnectionInfo};
+use redis::{AsyncCommands, AsyncConnectionConfig, IntoConnectionInfo};
 use uuid::Uuid;
 
-use super::{Lifetimes, Session, StoreError, now_secs};
+use super::{Lifetimes, RedisLogin, Session, StoreError, now_secs};
 
 fn unreachable(error: impl std::fmt::Display) -> StoreError {
     StoreError(error.to_string())
 }
 
 /// A pool that gives up quickly, so a Redis outage becomes a prompt 503.
-/// `auth_token`, when given, is the URL's password. A `rediss://` URL is
-/// TLS, verified against the public roots or, when `ca_file` is given,
-/// against that CA only.
+/// With `login`, connections log in with its (refreshed) token rather than
+/// the URL's password. A `rediss://` URL is TLS, verified against the public
+/// roots or, when `ca_file` is given, against that CA only.
 pub fn connect_redis(
     url: &Secret,
-    auth_token: Option<&Secret>,
+    login: Option<&RedisLogin>,
     ca_file: Option<&Path>,
 ) -> Result<Pool, StoreError> {
-    // No error below names the URL: it may carry the token.
-    let mut url = url::Url::parse(url.expose())
+    // No error below names the URL: it may carry a password.
+    let url = url::Url::parse(url.expose())
         .map_err(|_| StoreError("the Redis URL is malformed".to_owned()))?;
-    if let Some(token) = auth_token {
-        url.set_password(Some(token.expose()))
-            .map_err(|()| StoreError("the Redis URL cannot carry a password".to_owned()))?;
-    }
     let url = url.as_str();
     let target = match ca_file {
         None => url.into_connection_info(),
@@ -43,8 +39,16 @@ pub fn connect_redis(
         }
     }
     .map_err(unreachable)?;
+    let manager = match login {
+        Some(login) => Manager::new_with_config(
+            target,
+            AsyncConnectionConfig::new().set_credentials_provider(login.clone()),
+        ),
+        None => Manager::new(target),
+    }
+    .map_err(unreachable)?;
     let quick = Some(Duration::from_secs(2));
-    Pool::builder(Manager::new(target).map_err(unreachable)?)
+    Pool::builder(manager)
         .runtime(Runtime::Tokio1)
         .timeouts(Timeouts {
             wait: quick,

@@ -21,7 +21,7 @@ pub enum Sessions {
     /// over TLS trusting only `ca_file` when given.
     Redis {
         url: String,
-        auth_token: Option<String>,
+        auth_token: Option<folio_platform::secrets::SecretSource>,
         ca_file: Option<std::path::PathBuf>,
     },
 }
@@ -243,9 +243,10 @@ impl TestSystem {
                 Sessions::Memory => None,
             },
             redis_auth_token: match &sessions {
-                Sessions::Redis { auth_token, .. } => auth_token.clone().map(Secret::new),
+                Sessions::Redis { auth_token, .. } => auth_token.clone(),
                 Sessions::Memory => None,
             },
+            secrets_refresh: Duration::from_millis(200),
             redis_ca_file: match sessions {
                 Sessions::Redis { ca_file, .. } => ca_file,
                 Sessions::Memory => None,
