@@ -34,31 +34,25 @@ fn start(data_dir: &std::path::Path, ports: &[u16; 7]) -> Up {
 }
 
 fn start_with(data_dir: &std::path::Path, ports: &[u16; 7], env: &[(&str, &str)]) -> Up {
+    // The addresses, in the order of `ports`.
+    let addresses = [
+        "FOLIO_USERS_GRPC_ADDR",
+        "FOLIO_USERS_HTTP_ADDR",
+        "FOLIO_DOCUMENTS_GRPC_ADDR",
+        "FOLIO_DOCUMENTS_HTTP_ADDR",
+        "FOLIO_BFF_ADDR",
+        "FOLIO_INTEGRATION_GRPC_ADDR",
+        "FOLIO_INTEGRATION_HTTP_ADDR",
+    ]
+    .into_iter()
+    .zip(ports.map(|port| format!("127.0.0.1:{port}")));
     let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
         .arg("up")
         .envs(env.iter().copied())
         .env("FOLIO_DATA_DIR", data_dir)
-        .env("FOLIO_USERS_GRPC_ADDR", format!("127.0.0.1:{}", ports[0]))
-        .env("FOLIO_USERS_HTTP_ADDR", format!("127.0.0.1:{}", ports[1]))
-        .env(
-            "FOLIO_DOCUMENTS_GRPC_ADDR",
-            format!("127.0.0.1:{}", ports[2]),
-        )
-        .env(
-            "FOLIO_DOCUMENTS_HTTP_ADDR",
-            format!("127.0.0.1:{}", ports[3]),
-        )
+        .envs(addresses)
         .env_remove("FOLIO_ADMIN_EMAIL")
         .env_remove("FOLIO_ADMIN_PASSWORD")
-        .env("FOLIO_BFF_ADDR", format!("127.0.0.1:{}", ports[4]))
-        .env(
-            "FOLIO_INTEGRATION_GRPC_ADDR",
-            format!("127.0.0.1:{}", ports[5]),
-        )
-        .env(
-            "FOLIO_INTEGRATION_HTTP_ADDR",
-            format!("127.0.0.1:{}", ports[6]),
-        )
         .env_remove("FOLIO_DATABASE_URL")
         .env_remove("FOLIO_REDIS_URL")
         .env("RUST_LOG", "warn")

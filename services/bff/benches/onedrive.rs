@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use folio_platform::db::Backend;
 use helpers::{Browser, OneDrive, Options, TestSystem};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 
 fn changes() -> usize {
     std::env::var("FOLIO_BENCH_CHANGES")
@@ -90,19 +90,7 @@ async fn main() {
     let onedrive = system.onedrive.as_ref().expect("OneDrive runs");
     let graph = &onedrive.graph;
     let admin = system.signed_in("admin@acme.example").await;
-    let connected = admin
-        .json(
-            Method::PUT,
-            "/api/v1/onedrive/connection",
-            &OneDrive::connect_form(),
-        )
-        .await;
-    assert_eq!(
-        connected.status,
-        StatusCode::CREATED,
-        "{}",
-        connected.text()
-    );
+    admin.connect_onedrive().await;
 
     let file = graph.add_file(
         OneDrive::DRIVE,

@@ -226,19 +226,7 @@ async fn one_portal_action_is_one_trace_across_services() {
 
     // Send to OneDrive: bff → integration → documents, and on to Graph,
     // whose requests carry the same trace.
-    let connected = admin
-        .json(
-            Method::PUT,
-            "/api/v1/onedrive/connection",
-            &helpers::OneDrive::connect_form(),
-        )
-        .await;
-    assert_eq!(
-        connected.status,
-        StatusCode::CREATED,
-        "{}",
-        connected.text()
-    );
+    admin.connect_onedrive().await;
     let (trace_id, caller_span, traceparent) = caller();
     let path = format!("/api/v1/documents/{id}/versions/2/send-to-onedrive");
     let request = admin

@@ -56,6 +56,26 @@ impl Default for Timing {
     }
 }
 
+impl Timing {
+    /// Everything in (tenths of) seconds instead of minutes and hours, for
+    /// runs against the fake Graph (the test suites), where waiting the
+    /// production intervals would only slow the run down.
+    pub fn brisk() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(100),
+            safety_sync: Duration::from_secs(60),
+            followups: 2,
+            followup_base: Duration::from_millis(300),
+            subscription_lifetime: Duration::from_secs(3600),
+            renew_before: Duration::from_secs(600),
+            reconcile_interval: Duration::from_millis(200),
+            lease: Duration::from_secs(10),
+            retry_base: Duration::from_millis(200),
+            retry_max: Duration::from_secs(1),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// gRPC over mTLS (the bff calls it).

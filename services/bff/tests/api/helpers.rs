@@ -128,21 +128,6 @@ impl OneDrive {
             "folder": "/Client files",
         })
     }
-
-    fn timing() -> folio_integration::Timing {
-        folio_integration::Timing {
-            poll_interval: Duration::from_millis(100),
-            safety_sync: Duration::from_secs(60),
-            followups: 2,
-            followup_base: Duration::from_millis(300),
-            subscription_lifetime: Duration::from_secs(3600),
-            renew_before: Duration::from_secs(600),
-            reconcile_interval: Duration::from_millis(200),
-            lease: Duration::from_secs(10),
-            retry_base: Duration::from_millis(200),
-            retry_max: Duration::from_secs(1),
-        }
-    }
 }
 
 impl TestSystem {
@@ -212,7 +197,7 @@ impl TestSystem {
                 timing: options
                     .onedrive_timing
                     .clone()
-                    .unwrap_or_else(OneDrive::timing),
+                    .unwrap_or_else(folio_integration::Timing::brisk),
             })
             .await
             .expect("integration starts");
@@ -441,6 +426,25 @@ impl Browser {
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(self.request(Method::DELETE, path), &Method::DELETE, path)
             .await
+    }
+
+    /// Connects the organisation's OneDrive (the fake one) as the portal's
+    /// form does; the browser must be an admin's. The 201 reply.
+    pub async fn connect_onedrive(&self) -> Reply {
+        let connected = self
+            .json(
+                Method::PUT,
+                "/api/v1/onedrive/connection",
+                &OneDrive::connect_form(),
+            )
+            .await;
+        assert_eq!(
+            connected.status,
+            StatusCode::CREATED,
+            "{}",
+            connected.text()
+        );
+        connected
     }
 
     /// `POST /api/v1/session` with these credentials.

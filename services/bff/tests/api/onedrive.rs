@@ -128,13 +128,7 @@ async fn connect_mirror_send_disconnect(backend: Backend) {
     assert_eq!(admin.get(CONNECTION).await.status, StatusCode::NOT_FOUND);
 
     // Connected: Graph validated the webhook, and the folder's file arrives.
-    let connected = admin.json(Method::PUT, CONNECTION, &form).await;
-    assert_eq!(
-        connected.status,
-        StatusCode::CREATED,
-        "{}",
-        connected.text()
-    );
+    let connected = admin.connect_onedrive().await;
     assert_eq!(connected.header("location"), Some(CONNECTION));
     assert_eq!(connected.json()["folder_id"], onedrive.folder.as_str());
     assert!(graph.validations() >= 1);

@@ -9,7 +9,7 @@ use folio_platform::db::Backend;
 use folio_proto::documents::v1 as docs;
 use serde_json::json;
 
-use crate::helpers::{DRIVE, World, eventually, fast_timing, sha256};
+use crate::helpers::{DRIVE, World, eventually, sha256};
 
 /// Waits for the files already in the folder to be mirrored.
 async fn mirrored(world: &World, count: usize) -> Vec<docs::Document> {
@@ -188,7 +188,7 @@ async fn throttling_waits_then_succeeds(backend: Backend) {
 
 async fn vanished_subscription_is_recreated(backend: Backend) {
     // Renew on every reconciler pass, so the loss is noticed quickly.
-    let mut timing = fast_timing();
+    let mut timing = folio_integration::Timing::brisk();
     timing.renew_before = timing.subscription_lifetime;
     let world = World::start_with(backend, timing).await;
     let g = &world.graph;
@@ -250,7 +250,7 @@ async fn lagging_delta_is_polled_again(backend: Backend) {
 }
 
 async fn safety_delta_catches_what_no_notification_said(backend: Backend) {
-    let mut timing = fast_timing();
+    let mut timing = folio_integration::Timing::brisk();
     timing.safety_sync = Duration::from_secs(1);
     let world = World::start_with(backend, timing).await;
     let g = &world.graph;

@@ -33,21 +33,6 @@ pub const SECRET_REF: &str = "graph-contoso";
 pub const SECRET: &str = "correct-client-secret";
 pub const DRIVE: &str = "b!contoso-drive";
 
-pub fn fast_timing() -> Timing {
-    Timing {
-        poll_interval: Duration::from_millis(100),
-        safety_sync: Duration::from_secs(60),
-        followups: 2,
-        followup_base: Duration::from_millis(300),
-        subscription_lifetime: Duration::from_secs(3600),
-        renew_before: Duration::from_secs(600),
-        reconcile_interval: Duration::from_millis(200),
-        lease: Duration::from_secs(10),
-        retry_base: Duration::from_millis(200),
-        retry_max: Duration::from_secs(1),
-    }
-}
-
 /// One running integration instance.
 pub struct Instance {
     pub port: u16,
@@ -96,7 +81,7 @@ impl Drop for World {
 
 impl World {
     pub async fn start(backend: Backend) -> Self {
-        Self::start_with(backend, fast_timing()).await
+        Self::start_with(backend, Timing::brisk()).await
     }
 
     pub async fn start_with(backend: Backend, timing: Timing) -> Self {
