@@ -74,6 +74,14 @@ pub struct TestSystem {
     _dbs: Vec<TestDatabase>,
 }
 
+impl TestSystem {
+    /// Stops the documents service (an outage behind the bff). It is the
+    /// second service started (`stops`: users, documents, …).
+    pub fn stop_documents(&self) {
+        self.stops[1].cancel();
+    }
+}
+
 impl Drop for TestSystem {
     fn drop(&mut self) {
         for stop in &self.stops {

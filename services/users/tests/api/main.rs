@@ -10,4 +10,5 @@ mod helpers;
 mod isolation;
 mod mtls;
 mod operations;
+mod rollback;
 mod secrets;
