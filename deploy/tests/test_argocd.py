@@ -21,7 +21,7 @@ def _all_argocd_docs() -> list[tuple[str, dict]]:
 def test_every_argocd_manifest_matches_its_schema(kube_version):
     docs = _all_argocd_docs()
     kinds = {doc["kind"] for _, doc in docs}
-    assert {"AppProject", "Application", "Namespace", "Role", "RoleBinding", "ClusterRole"} <= kinds
+    assert {"AppProject", "Application", "Namespace", "RoleBinding", "ClusterRole", "ValidatingAdmissionPolicy"} <= kinds
     for path, doc in docs:
         try:
             support.validate_manifest(doc, kube_version)
@@ -92,14 +92,77 @@ def test_the_root_application_follows_main_and_manages_only_the_apps():
     assert [d["namespace"] for d in bootstrap["spec"]["destinations"]] == ["argocd"]
 
 
-def test_release_rbac_is_narrow():
+def test_release_rbac_is_narrow_and_per_environment():
+    """Each environment's deploy group reads its own namespace only; nothing
+    in Kubernetes lets CI patch Applications (syncs go through Argo CD)."""
     docs = support.load_yaml_all((ARGOCD / "bootstrap" / "release-rbac.yaml").read_text())
+    assert not [d for d in docs if d["kind"] == "Role"], "no kubectl patch of Applications"
     for doc in docs:
         for rule in doc.get("rules", []):
             assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
-            assert not {"create", "delete", "update", "deletecollection"} & set(rule["verbs"]), rule
-        if doc["kind"] == "Role":
-            assert set(doc["rules"][0]["resourceNames"]) == {"folio-apps"} | {f"folio-{e}" for e in ENVIRONMENTS}
+            assert not {"create", "delete", "update", "patch", "deletecollection"} & set(rule["verbs"]), rule
+            assert "applications" not in rule["resources"], rule
+    bindings = {}
+    for doc in docs:
+        if doc["kind"] == "RoleBinding":
+            (subject,) = doc["subjects"]
+            bindings.setdefault(subject["name"], set()).add(doc["metadata"]["namespace"])
+    assert bindings == {f"folio-release-{e}": {f"folio-{e}"} for e in ENVIRONMENTS}
+
+
+def test_each_environment_has_its_own_project_role():
+    """One Argo CD project role per environment, limited to its Application:
+    a DEV token cannot sync PROD."""
+    roles = {r["name"]: r for r in _project()["spec"]["roles"]}
+    assert set(roles) == {f"release-{e}" for e in ENVIRONMENTS}
+    for env in ENVIRONMENTS:
+        policies = roles[f"release-{env}"]["policies"]
+        assert policies, env
+        for policy in policies:
+            parts = [p.strip() for p in policy.split(",")]
+            assert parts[0] == "p" and parts[1] == f"proj:folio:release-{env}", policy
+            assert parts[2] == "applications" and parts[3] in {"get", "sync"}, policy
+            assert parts[4] == f"folio/folio-{env}" and parts[5] == "allow", policy
+
+
+def test_prod_syncs_only_in_its_window():
+    windows = _project()["spec"]["syncWindows"]
+    prod = [w for w in windows if "folio-prod" in w.get("applications", [])]
+    assert prod and all(w["kind"] == "allow" and w["manualSync"] is False for w in prod)
+    assert all("folio-dev" not in w.get("applications", []) for w in windows)
+
+
+def test_prod_cannot_be_pruned_by_removing_its_file():
+    """folio-apps prunes; the PROD Application opts out of pruning and of
+    deletion, and has no cascading finalizer, so removing or renaming
+    argocd/apps/folio-prod.yaml leaves PROD running."""
+    (root,) = [d for p, d in _all_argocd_docs() if p == "argocd/root.yaml"]
+    assert root["spec"]["syncPolicy"]["automated"]["prune"] is True
+    prod = support.application("prod")
+    options = prod["metadata"]["annotations"]["argocd.argoproj.io/sync-options"].split(",")
+    assert {"Prune=false", "Delete=false"} <= set(options)
+    assert "resources-finalizer.argocd.argoproj.io" not in prod["metadata"].get("finalizers", [])
+
+
+def test_the_bootstrap_app_can_only_create_applications_in_the_folio_project():
+    docs = support.load_yaml_all((ARGOCD / "bootstrap" / "applications-policy.yaml").read_text())
+    (policy,) = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"]
+    (binding,) = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicyBinding"]
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rule["resources"] == ["applications"] and set(rule["operations"]) == {"CREATE", "UPDATE"}
+    (validation,) = policy["spec"]["validations"]
+    expression = validation["expression"]
+    # Evaluate the expression's meaning on what folio-apps could create.
+    def allowed(name, project):
+        return name == "folio-apps" or project == "folio"
+    assert expression == "object.metadata.name == 'folio-apps' || object.spec.project == 'folio'"
+    assert allowed("folio-prod", "folio") and not allowed("evil", "default")
+    for path, doc in _all_argocd_docs():
+        if doc["kind"] == "Application":
+            assert allowed(doc["metadata"]["name"], doc["spec"]["project"]), path
 
 
 def test_namespaces_enforce_the_restricted_pod_security_profile():

@@ -476,14 +476,26 @@ def _peer_services(peers: list[dict], deployments: dict[str, dict]) -> set[str]:
     return found
 
 
+def _to_collector(rule: dict) -> bool:
+    """The egress rule to the release's OpenTelemetry collector."""
+    return all(
+        t.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "otel-collector"
+        for t in rule["to"]
+    ) and [p["port"] for p in rule["ports"]] == [4317]
+
+
 def test_tracing_sends_every_service_to_the_collector_and_nothing_else():
+    # Without the release's own collector (test_platform.py checks that one).
+    no_collector = support.deep_merge(
+        support.application_values(support.application("dev")), {"collector": {"enabled": False}}
+    )
     values = support.deep_merge(
-        support.application_values(support.application("dev")),
+        no_collector,
         {"tracing": {"otlpEndpoint": "http://otel-collector.observability:4317",
                      "sampler": "always_on", "samplerArg": "1"}},
     )
     docs = support.render(values, "folio-dev")
-    default = support.render(support.application_values(support.application("dev")), "folio-dev")
+    default = support.render(no_collector, "folio-dev")
     for name, deploy in by_kind(docs, "Deployment").items():
         (c,) = deploy["spec"]["template"]["spec"]["containers"]
         env = {e["name"]: e.get("value") for e in c["env"]}
@@ -545,7 +557,11 @@ def test_network_policies_allow_only_the_contract(rendered, env):
         egress = spec["egress"]
         dns = [r for r in egress if {p["port"] for p in r["ports"]} == {53}]
         assert len(dns) == 1, name
-        callee_rules = [r for r in egress if all("podSelector" in t and "namespaceSelector" not in t for t in r["to"])]
+        callee_rules = [
+            r for r in egress
+            if all("podSelector" in t and "namespaceSelector" not in t for t in r["to"])
+            and not _to_collector(r)
+        ]
         called = set()
         for rule in callee_rules:
             assert [p["port"] for p in rule["ports"]] == [50051], (name, rule)
@@ -557,6 +573,9 @@ def test_network_policies_allow_only_the_contract(rendered, env):
         # Every service reads a secret from Secrets Manager (and documents
         # and integration call S3 and Graph).
         expected_ports |= {443}
+        # OTLP to the release's collector, when it has one.
+        if any(_to_collector(r) for r in egress):
+            expected_ports |= {4317}
         assert egress_ports == expected_ports, name
 
 

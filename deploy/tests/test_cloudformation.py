@@ -4,6 +4,7 @@ depends on are present."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -53,8 +54,10 @@ def test_per_environment_templates_take_the_environment(name):
 def test_outputs_the_chart_and_workflows_need():
     expected = {
         "ecr": {"RegistryHost"},
-        "github-oidc": {"ReleaseRoleArn", "DeployRoleArn"},
-        "network": {"VpcId", "NodeSubnetIds"} | {f"{e.capitalize()}DataCidr" for e in support.ENVIRONMENTS},
+        "github-oidc": {"ReleaseRoleArn"} | {f"Deploy{e.capitalize()}RoleArn" for e in support.ENVIRONMENTS},
+        "network": {"VpcId", "NodeSubnetIds"}
+        | {f"{e.capitalize()}DataCidr" for e in support.ENVIRONMENTS}
+        | {f"{e.capitalize()}PodSecurityGroupId" for e in support.ENVIRONMENTS},
         "eks": {"ClusterName", "OidcProviderArn", "OidcIssuer"},
         "database": {"DatabaseEndpoint", "MasterUserSecretArn"},
         "cache": {"RedisEndpoint", "RedisAuthTokenSecretArn"},
@@ -72,12 +75,24 @@ def test_ecr_repositories():
     )
     for repo in repos.values():
         props = repo["Properties"]
-        assert props["ImageTagMutability"] == "IMMUTABLE"
+        # Only the env-* tags move; commit-SHA tags are immutable.
+        assert props["ImageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
+        assert props["ImageTagMutabilityExclusionFilters"] == [
+            {"ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "env-*"}
+        ]
         assert props["ImageScanningConfiguration"]["ScanOnPush"] is True
         assert props["EncryptionConfiguration"]["EncryptionType"] == "KMS"
         text = props["LifecyclePolicy"]["LifecyclePolicyText"]["Fn::Sub"]
         policy = json.loads(text.replace("${UntaggedImageDays}", "7").replace("${MaxTaggedImages}", "200"))
-        assert {r["selection"]["tagStatus"] for r in policy["rules"]} == {"untagged", "any"}
+        rules = sorted(policy["rules"], key=lambda r: r["rulePriority"])
+        # The first rule selects every env-* image and can never expire one:
+        # rules of lower priority cannot expire what it selected.
+        keep = rules[0]["selection"]
+        assert (keep["tagStatus"], keep["tagPatternList"]) == ("tagged", ["env-*"])
+        assert keep["countType"] == "imageCountMoreThan" and keep["countNumber"] >= 10000
+        assert {r["selection"]["tagStatus"] for r in rules[1:]} == {"untagged", "any"}
+    (scanning,) = _resources("ecr", "AWS::ECR::RegistryScanningConfiguration").values()
+    assert scanning["Properties"]["ScanType"] == "ENHANCED"
 
 
 def test_eks_cluster_node_group_and_irsa():
@@ -88,7 +103,9 @@ def test_eks_cluster_node_group_and_irsa():
     assert _resources("eks", "AWS::EKS::Nodegroup")
     assert _resources("eks", "AWS::IAM::OIDCProvider")
     cni = _resources("eks", "AWS::EKS::Addon")["VpcCniAddon"]["Properties"]
-    assert json.loads(cni["ConfigurationValues"]) == {"enableNetworkPolicy": "true"}
+    cni_config = json.loads(cni["ConfigurationValues"])
+    assert cni_config["enableNetworkPolicy"] == "true"
+    assert cni_config["env"]["ENABLE_POD_ENI"] == "true", "security groups for pods"
     template = _load("eks")["Resources"]["NodeLaunchTemplate"]["Properties"]["LaunchTemplateData"]
     assert template["MetadataOptions"]["HttpTokens"] == "required"
     assert template["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
@@ -98,7 +115,10 @@ def test_rds_mysql():
     (db,) = _resources("database", "AWS::RDS::DBInstance").values()
     props = db["Properties"]
     assert props["Engine"] == "mysql"
-    assert _load("database")["Parameters"]["EngineVersion"]["Default"].startswith("8.")
+    params_ = _load("database")["Parameters"]
+    assert params_["EngineMajorVersion"]["Default"] == "8.4"
+    assert "8.4" in params_["EngineMajorVersion"]["AllowedValues"]
+    assert params_["EngineVersion"]["Default"].startswith("8.4.")
     assert props["StorageEncrypted"] is True
     assert props["MultiAZ"] == {"Fn::If": ["IsProd", True, False]}
     assert props["ManageMasterUserPassword"] is True
@@ -107,6 +127,7 @@ def test_rds_mysql():
     assert db["DeletionPolicy"] == "Snapshot"
     (params,) = _resources("database", "AWS::RDS::DBParameterGroup").values()
     assert params["Properties"]["Parameters"]["require_secure_transport"] == "1"
+    assert params["Properties"]["Family"] == {"Fn::Sub": "mysql${EngineMajorVersion}"}
 
 
 def test_elasticache_redis():
@@ -154,3 +175,102 @@ def test_no_long_lived_credentials():
         text = template.read_text()
         for forbidden in ("AWS::IAM::AccessKey", "AWS::IAM::User", " MasterUserPassword:"):
             assert forbidden not in text, (template.name, forbidden)
+
+
+def test_rds_audit_and_slow_logs_are_enabled_and_exported():
+    (db,) = _resources("database", "AWS::RDS::DBInstance").values()
+    props = db["Properties"]
+    assert {"audit", "slowquery", "error"} <= set(props["EnableCloudwatchLogsExports"])
+    (params,) = _resources("database", "AWS::RDS::DBParameterGroup").values()
+    settings = params["Properties"]["Parameters"]
+    assert settings["slow_query_log"] == "1" and settings["log_output"] == "FILE"
+    assert float(settings["long_query_time"]) <= 2
+    # The audit log needs the audit plugin: exporting "audit" alone exports nothing.
+    (options,) = _resources("database", "AWS::RDS::OptionGroup").values()
+    assert props["OptionGroupName"] == {"Ref": next(iter(_resources("database", "AWS::RDS::OptionGroup")))}
+    (plugin,) = options["Properties"]["OptionConfigurations"]
+    assert plugin["OptionName"] == "MARIADB_AUDIT_PLUGIN"
+    events = {s["Name"]: s["Value"] for s in plugin["OptionSettings"]}["SERVER_AUDIT_EVENTS"]
+    assert {"CONNECT", "QUERY_DDL", "QUERY_DCL"} <= set(events.split(","))
+
+
+@pytest.mark.parametrize("name", ["database", "cache"])
+def test_data_stores_admit_only_their_environments_pods(name):
+    """Separated by security groups, not by NetworkPolicy alone: the
+    database and cache of an environment admit that environment's pod
+    security group, not the cluster's (which every environment shares)."""
+    text = json.dumps(_resources(name, "AWS::EC2::SecurityGroup"))
+    assert "folio-ClusterSecurityGroupId" not in text
+    (group,) = _resources(name, "AWS::EC2::SecurityGroup").values()
+    sources = [r["SourceSecurityGroupId"] for r in group["Properties"]["SecurityGroupIngress"]]
+    assert sources == [{"Fn::ImportValue": {"Fn::Sub": "folio-${Environment}-PodSecurityGroupId"}}]
+    pod_groups = _resources("network", "AWS::EC2::SecurityGroup")
+    assert {f"{e.capitalize()}PodSecurityGroup" for e in support.ENVIRONMENTS} <= set(pod_groups)
+
+
+def test_oidc_trust_is_per_environment():
+    """One deploy role per GitHub environment, trusting only that
+    environment's jobs; mapped to that environment's Kubernetes group."""
+    roles = _resources("github-oidc", "AWS::IAM::Role")
+    release = roles["ReleaseRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert release["StringEquals"]["token.actions.githubusercontent.com:sub"] == {
+        "Fn::Sub": "repo:${GitHubRepository}:ref:refs/heads/main"
+    }
+    deploy = {k: v for k, v in roles.items() if k.startswith("Deploy")}
+    assert set(deploy) == {f"Deploy{e.capitalize()}Role" for e in support.ENVIRONMENTS}
+    for env in support.ENVIRONMENTS:
+        (statement,) = deploy[f"Deploy{env.capitalize()}Role"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        condition = statement["Condition"]
+        assert set(condition) == {"StringEquals"}, "no wildcard subjects"
+        assert condition["StringEquals"]["token.actions.githubusercontent.com:sub"] == {
+            "Fn::Sub": f"repo:${{GitHubRepository}}:environment:{env}"
+        }
+    entries = _resources("eks", "AWS::EKS::AccessEntry")
+    for env in support.ENVIRONMENTS:
+        entry = entries[f"Deploy{env.capitalize()}Access"]["Properties"]
+        assert entry["PrincipalArn"] == {"Ref": f"Deploy{env.capitalize()}RoleArn"}
+        assert entry["KubernetesGroups"] == [f"folio-release-{env}"]
+        assert "AccessPolicies" not in entry
+
+
+def test_eks_version_is_supported_and_the_add_ons_are_pinned():
+    version = support.kube_version()
+    assert tuple(map(int, version.split("."))) >= (1, 34), f"EKS {version} is past standard support"
+    template = _load("eks")
+    releases = _resources("eks", "AWSQS::Kubernetes::Helm")
+    charts = {r["Properties"]["Chart"].split("/")[-1]: r["Properties"] for r in releases.values()}
+    assert set(charts) >= {"argo-cd", "cert-manager", "aws-load-balancer-controller", "metrics-server", "cluster-autoscaler"}
+    for chart, props in charts.items():
+        ref = props["Version"]["Ref"]
+        default = template["Parameters"][ref]["Default"]
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+", default), (chart, default)
+    argocd_cli = (support.ROOT / "scripts" / "install-argocd").read_text()
+    assert "version=v3.4.4" in argocd_cli, "the CLI matches the installed Argo CD"
+    autoscaler_tag = template["Parameters"]["ClusterAutoscalerImageTag"]["Default"]
+    assert autoscaler_tag.startswith(f"v{version}."), "Cluster Autoscaler follows the Kubernetes minor"
+
+
+def _cpu(value: str) -> float:
+    return float(value[:-1]) / 1000 if value.endswith("m") else float(value)
+
+
+def test_node_autoscaling_fits_every_hpa_at_its_maximum():
+    """The node group can grow to hold every service of every environment at
+    its HPA maximum (CPU requests), plus room for the add-ons."""
+    from support import application, application_values, deep_merge, load_yaml
+
+    defaults = load_yaml(support.CHART / "values.yaml")
+    needed = 0.0
+    for env in support.ENVIRONMENTS:
+        values = deep_merge(defaults, application_values(application(env)))
+        for svc in support.SERVICES:
+            v = values["services"][svc]
+            needed += v["autoscaling"]["maxReplicas"] * _cpu(v["resources"]["requests"]["cpu"])
+        if values["collector"]["enabled"]:
+            needed += values["collector"]["replicas"] * _cpu(values["collector"]["resources"]["requests"]["cpu"])
+    add_ons = 3.0  # Argo CD, cert-manager, load balancer controller, metrics-server, autoscaler, CoreDNS
+    params = _load("eks")["Parameters"]
+    # m6i.large: 2 vCPU, about 1.9 allocatable.
+    assert params["NodeInstanceType"]["Default"] == "m6i.large"
+    capacity = int(params["NodeMaxSize"]["Default"]) * 1.9
+    assert capacity >= needed + add_ons, (capacity, needed + add_ons)
