@@ -154,7 +154,11 @@ def test_s3_document_bucket():
 
 def test_irsa_roles_trust_only_their_service_account():
     roles = _resources("iam", "AWS::IAM::Role")
-    assert len(roles) == len(support.SERVICES)
+    assert set(roles) == {f"{s.capitalize()}Role" for s in support.SERVICES} | {"CollectorRole"}
+    collector = json.loads(roles["CollectorRole"]["Properties"]["AssumeRolePolicyDocument"]["Fn::Sub"][0])
+    assert collector["Statement"][0]["Condition"]["StringEquals"]["${Issuer}:sub"] == (
+        "system:serviceaccount:folio-${Environment}:otel-collector"
+    )
     for service in support.SERVICES:
         role = roles[f"{service.capitalize()}Role"]["Properties"]
         trust = role["AssumeRolePolicyDocument"]["Fn::Sub"][0]
