@@ -14,7 +14,7 @@ import support
 from support import CLOUDFORMATION
 
 TEMPLATES = sorted(CLOUDFORMATION.glob("*.yaml"))
-PER_ENVIRONMENT = {"database", "cache", "storage", "iam"}
+PER_ENVIRONMENT = {"database", "cache", "storage", "iam", "alerts"}
 # One EKS cluster (one namespace per environment), one VPC, one registry.
 ACCOUNT_WIDE = {"network", "eks", "ecr", "github-oidc"}
 
@@ -278,3 +278,28 @@ def test_node_autoscaling_fits_every_hpa_at_its_maximum():
     assert params["NodeInstanceType"]["Default"] == "m6i.large"
     capacity = int(params["NodeMaxSize"]["Default"]) * 1.9
     assert capacity >= needed + add_ons, (capacity, needed + add_ons)
+
+
+def test_rds_elasticache_and_pod_restart_alarms():
+    alarms = _resources("alerts", "AWS::CloudWatch::Alarm")
+    by_metric = {}
+    for name, alarm in alarms.items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [{"Ref": "AlertsTopic"}], name
+        key = props.get("Namespace") or "metrics-insights"
+        by_metric.setdefault(key, set()).add(props.get("MetricName") or json.dumps(props["Metrics"]))
+    assert {"CPUUtilization", "FreeStorageSpace", "DatabaseConnections"} <= by_metric["AWS/RDS"]
+    assert {"EngineCPUUtilization", "DatabaseMemoryUsagePercentage"} <= by_metric["AWS/ElastiCache"]
+    (restarts,) = by_metric["metrics-insights"]
+    assert "pod_number_of_container_restarts" in restarts and "folio-${Environment}" in restarts
+    # The names the alarms watch are the ones the stacks create.
+    db = _resources("database", "AWS::RDS::DBInstance")["Database"]["Properties"]
+    cache = _resources("cache", "AWS::ElastiCache::ReplicationGroup")
+    (group,) = cache.values()
+    for alarm in alarms.values():
+        for dim in alarm["Properties"].get("Dimensions", []):
+            expected = {"DBInstanceIdentifier": db["DBInstanceIdentifier"],
+                        "ReplicationGroupId": group["Properties"]["ReplicationGroupId"]}[dim["Name"]]
+            assert dim["Value"] == expected
+    addons = {a["Properties"]["AddonName"] for a in _resources("eks", "AWS::EKS::Addon").values()}
+    assert "amazon-cloudwatch-observability" in addons, "Container Insights feeds the restart alarm"
