@@ -193,11 +193,17 @@ mod expiry_tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let pki = crate::pki::DevPki::open(dir.path()).expect("dev PKI");
         let files = pki.identity("users").expect("identity");
-        let _key = ReloadingCertifiedKey::new(files.cert.clone(), files.key.clone()).expect("loads");
+        let _key =
+            ReloadingCertifiedKey::new(files.cert.clone(), files.key.clone()).expect("loads");
 
         let pem = fs::read(&files.cert).expect("cert file");
         let (_, der) = x509_parser::pem::parse_x509_pem(&pem).expect("PEM");
-        let not_after = der.parse_x509().expect("X.509").validity().not_after.timestamp();
+        let not_after = der
+            .parse_x509()
+            .expect("X.509")
+            .validity()
+            .not_after
+            .timestamp();
         let line = format!(
             "tls_certificate_expiry_timestamp_seconds{{path=\"{}\"}} {not_after}",
             files.cert.display()
