@@ -4,6 +4,8 @@ checked against the services' contract and the security baseline."""
 
 from __future__ import annotations
 
+import json
+
 import re
 from pathlib import Path
 
@@ -22,7 +24,7 @@ EXPECTED_KINDS = {
     "NetworkPolicy": 4,
     "Certificate": 5,  # the internal CA + one per service
     "Issuer": 2,  # self-signed bootstrap + CA issuer
-    "Ingress": 3,  # bff (/), its /metrics refused, integration webhook paths
+    "Ingress": 2,  # bff (/ and its /metrics refused), integration webhook paths
 }
 
 
@@ -542,17 +544,19 @@ def test_network_policies_allow_only_the_contract(rendered, env):
         http_peers = by_port.pop(support.OPS_PORT[name], [])
         assert not by_port, f"{name}: unexpected ports {by_port}"
         namespaces = set()
+        cidrs = set()
         for peer in http_peers:
             if "ipBlock" in peer:
-                assert peer["ipBlock"]["cidr"] in np_values["probeCidrs"]
+                cidrs.add(peer["ipBlock"]["cidr"])
                 continue
             assert set(peer) == {"namespaceSelector"}, peer
             namespaces.add(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"])
-        allowed = {np_values["monitoringNamespace"]} - {""}
+        allowed_cidrs = set(np_values["probeCidrs"])
         if name in support.PUBLIC:
-            allowed.add(np_values["ingressNamespace"])
-            assert np_values["ingressNamespace"] in namespaces, name
-        assert namespaces <= allowed, (name, namespaces)
+            allowed_cidrs |= set(np_values["loadBalancerCidrs"])
+            assert set(np_values["loadBalancerCidrs"]) <= cidrs, name
+        assert cidrs <= allowed_cidrs, (name, cidrs)
+        assert namespaces <= {np_values["monitoringNamespace"]} - {""}, (name, namespaces)
 
         egress = spec["egress"]
         dns = [r for r in egress if {p["port"] for p in r["ports"]} == {53}]
@@ -610,13 +614,19 @@ def test_network_cidrs_match_the_vpcs():
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_ingress_exposes_only_the_two_dmz_endpoints(rendered, env):
     ingresses = by_kind(rendered[env], "Ingress")
+    assert set(ingresses) == {"bff", "integration-webhook"}
     routes = {}
-    blocked = ingresses.pop("bff-metrics-blocked")
-    assert blocked["metadata"]["annotations"]["nginx.ingress.kubernetes.io/whitelist-source-range"] == "127.0.0.1/32"
-    (rule,) = blocked["spec"]["rules"]
-    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/metrics", "Exact")]
     for name, ing in ingresses.items():
         spec = ing["spec"]
+        assert spec["ingressClassName"] == "alb", "the AWS Load Balancer Controller, not ingress-nginx"
+        annotations = ing["metadata"]["annotations"]
+        assert not [k for k in annotations if "nginx" in k], name
+        assert annotations["alb.ingress.kubernetes.io/group.name"] == f"folio-{env}"
+        assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
+        assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+        assert annotations["alb.ingress.kubernetes.io/ssl-policy"].startswith("ELBSecurityPolicy-TLS13-")
+        assert annotations["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm:")
+        assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz"
         hosts = [r["host"] for r in spec["rules"]]
         tls_hosts = [h for t in spec["tls"] for h in t["hosts"]]
         assert sorted(hosts) == sorted(tls_hosts), f"{name}: a host without TLS"
@@ -624,6 +634,20 @@ def test_ingress_exposes_only_the_two_dmz_endpoints(rendered, env):
             for path in rule["http"]["paths"]:
                 backend = path["backend"]["service"]
                 routes[(path["path"], path["pathType"])] = (backend["name"], backend["port"]["name"])
+    # /metrics on the bff host is answered 403 by the ALB itself, before "/".
+    assert routes.pop(("/metrics", "Exact")) == ("metrics-refused", "use-annotation")
+    bff_paths = [p["path"] for p in ingresses["bff"]["spec"]["rules"][0]["http"]["paths"]]
+    assert bff_paths == ["/metrics", "/"]
+    refused = json.loads(ingresses["bff"]["metadata"]["annotations"]["alb.ingress.kubernetes.io/actions.metrics-refused"])
+    assert refused["type"] == "fixed-response" and refused["fixedResponseConfig"]["statusCode"] == "403"
     expected = {("/", "Prefix"): ("bff", "http")}
     expected |= {(p, "Exact"): ("integration", "http") for p in support.WEBHOOK_PATHS}
     assert routes == expected
+
+
+def test_the_load_balancer_sources_are_the_public_subnets():
+    from cfnlint.decode import cfn_yaml
+
+    layout = cfn_yaml.load(str(support.CLOUDFORMATION / "network.yaml"))["Mappings"]["Layout"]["public"]
+    values = support.load_yaml(support.CHART / "values.yaml")
+    assert sorted(values["networkPolicy"]["loadBalancerCidrs"]) == sorted(layout.values())
