@@ -97,6 +97,7 @@ CRD_SCHEMAS = {
     ("argoproj.io/v1alpha1", "Application"): "application-argoproj-v1alpha1.json",
     ("argoproj.io/v1alpha1", "AppProject"): "appproject-argoproj-v1alpha1.json",
     ("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicy"): "securitygrouppolicy-vpcresources-v1beta1.json",
+    ("policy.sigstore.dev/v1beta1", "ClusterImagePolicy"): "clusterimagepolicy-sigstore-v1beta1.json",
 }
 
 

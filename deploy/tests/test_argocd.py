@@ -21,7 +21,7 @@ def _all_argocd_docs() -> list[tuple[str, dict]]:
 def test_every_argocd_manifest_matches_its_schema(kube_version):
     docs = _all_argocd_docs()
     kinds = {doc["kind"] for _, doc in docs}
-    assert {"AppProject", "Application", "Namespace", "RoleBinding", "ClusterRole", "ValidatingAdmissionPolicy"} <= kinds
+    assert {"AppProject", "Application", "Namespace", "RoleBinding", "ClusterRole", "ValidatingAdmissionPolicy", "ClusterImagePolicy"} <= kinds
     for path, doc in docs:
         try:
             support.validate_manifest(doc, kube_version)
@@ -170,3 +170,34 @@ def test_namespaces_enforce_the_restricted_pod_security_profile():
     assert sorted(d["metadata"]["name"] for d in docs) == sorted(f"folio-{e}" for e in ENVIRONMENTS)
     for doc in docs:
         assert doc["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_only_images_signed_by_the_release_are_admitted(rendered):
+    """The admission policy covers every Folio image the chart renders, in
+    every Folio namespace, and asks for the identity and attestation the
+    release workflow produces and scripts/verify-images checks."""
+    import fnmatch
+
+    (policy,) = support.load_yaml_all((ARGOCD / "bootstrap" / "image-policy.yaml").read_text())
+    spec = policy["spec"]
+    assert spec["mode"] == "enforce"
+    globs = [i["glob"] for i in spec["images"]]
+    for env in ENVIRONMENTS:
+        for deploy in support.by_kind(rendered[env], "Deployment").values():
+            for c in support.containers(deploy):
+                assert any(fnmatch.fnmatch(c["image"].split(":")[0], g) for g in globs), c["image"]
+    (authority,) = spec["authorities"]
+    (identity,) = authority["keyless"]["identities"]
+    assert identity["issuer"] == "https://token.actions.githubusercontent.com"
+    (repo,) = _project()["spec"]["sourceRepos"]
+    owner_name = repo.removeprefix("https://github.com/").removesuffix(".git")
+    workflow_identity = f"https://github.com/{owner_name}/.github/workflows/release.yml@refs/heads/main"
+    assert re.fullmatch(identity["subjectRegExp"], workflow_identity)
+    assert not re.fullmatch(identity["subjectRegExp"], workflow_identity.replace("main", "feature"))
+    verify = (support.ROOT / "scripts" / "verify-images").read_text()
+    assert '/.github/workflows/release.yml@refs/heads/main"' in verify
+    assert [a["predicateType"] for a in authority["attestations"]] == ["spdxjson"]
+    assert "cosign attest --yes --type spdxjson" in (support.WORKFLOWS / "release.yml").read_text()
+    namespaces = support.load_yaml_all((ARGOCD / "bootstrap" / "namespaces.yaml").read_text())
+    for ns in namespaces:
+        assert ns["metadata"]["labels"]["policy.sigstore.dev/include"] == "true", ns["metadata"]["name"]

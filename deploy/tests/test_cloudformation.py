@@ -243,7 +243,8 @@ def test_eks_version_is_supported_and_the_add_ons_are_pinned():
     template = _load("eks")
     releases = _resources("eks", "AWSQS::Kubernetes::Helm")
     charts = {r["Properties"]["Chart"].split("/")[-1]: r["Properties"] for r in releases.values()}
-    assert set(charts) >= {"argo-cd", "cert-manager", "aws-load-balancer-controller", "metrics-server", "cluster-autoscaler"}
+    assert set(charts) >= {"argo-cd", "cert-manager", "aws-load-balancer-controller", "metrics-server",
+                           "cluster-autoscaler", "policy-controller"}
     for chart, props in charts.items():
         ref = props["Version"]["Ref"]
         default = template["Parameters"][ref]["Default"]
