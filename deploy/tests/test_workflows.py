@@ -236,7 +236,10 @@ def test_a_failed_prod_smoke_test_rolls_back_and_says_so():
     smoke = _step(job, "Smoke test")
     assert smoke["id"] == "smoke"
     rollback = _step(job, "Roll PROD back to its last verified pin")
-    assert rollback["if"] == "failure() && env.TARGET == 'prod' && steps.smoke.outcome == 'failure'"
+    assert rollback["if"] == (
+        "failure() && env.TARGET == 'prod' && steps.smoke.outcome == 'failure'"
+        " && steps.pin.outputs.previous-tag != ''"
+    )
     run = rollback["run"]
     order = [
         "git checkout refs/tags/env-PROD -- argocd/apps/folio-prod.yaml",
@@ -257,6 +260,43 @@ def test_a_failed_prod_smoke_test_rolls_back_and_says_so():
     )
     pin = _step(job, "Read the verified pin, and the target's own last verified one")
     assert 'git worktree add --detach "$RUNNER_TEMP/previous" "refs/tags/env-${TARGET^^}"' in pin["run"]
+
+
+def test_publish_pin_commits_a_staged_rollback(tmp_path):
+    """The rollback stages the Application file (`git checkout <tag> --
+    <file>`); publish-pin must still see it as a change and commit it."""
+    import os
+
+    repo = tmp_path / "repo"
+    (repo / "argocd" / "apps").mkdir(parents=True)
+    app = repo / "argocd" / "apps" / "folio-prod.yaml"
+    run = lambda *args: subprocess.run(args, cwd=repo, check=True, capture_output=True, text=True)  # noqa: E731
+    run("git", "init", "-q", "-b", "main")
+    run("git", "config", "user.email", "t@example.com")
+    run("git", "config", "user.name", "t")
+    app.write_text("value: old\n")
+    run("git", "add", ".")
+    run("git", "commit", "-qm", "old")
+    run("git", "tag", "env-PROD")
+    app.write_text("value: new\n")
+    run("git", "commit", "-qam", "new")
+    run("git", "checkout", "refs/tags/env-PROD", "--", "argocd/apps/folio-prod.yaml")
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(remote)], check=True, capture_output=True)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GIT_CONFIG_GLOBAL": "/dev/null",
+           "GITHUB_TOKEN": "x", "GITHUB_REPOSITORY": "example/folio", "FOLIO_PUBLISH_REMOTE": str(remote)}
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "publish-pin"), "commit", "prod", "rollback: PROD back"],
+                            cwd=repo, env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pushed = subprocess.run(["git", "--git-dir", str(remote), "log", "--format=%s", "-1", "main"],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    assert pushed == "rollback: PROD back", "the rollback commit reached main"
+    shown = subprocess.run(["git", "--git-dir", str(remote), "show", "main:argocd/apps/folio-prod.yaml"],
+                           check=True, capture_output=True, text=True).stdout
+    assert shown == "value: old\n"
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "publish-pin"), "tag", "env-PROD"],
+                            cwd=repo, env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
