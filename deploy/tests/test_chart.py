@@ -260,12 +260,20 @@ def test_probes_use_the_real_health_paths(rendered, env):
 # --- the services' contract -------------------------------------------------
 
 
+def _values_of(env: str) -> dict:
+    return support.deep_merge(
+        support.load_yaml(support.CHART / "values.yaml"), support.application_values(support.application(env))
+    )
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_environment_variables_follow_the_contract(rendered, env):
     for name, deploy in by_kind(rendered[env], "Deployment").items():
         (c,) = deploy["spec"]["template"]["spec"]["containers"]
         env_vars = {e["name"]: e for e in c["env"]}
-        assert set(env_vars) == support.ENV_VARS[name], name
+        # What an environment adds on purpose (services.<s>.extraEnv).
+        extra = {e["name"] for e in _values_of(env)["services"][name].get("extraEnv", [])}
+        assert set(env_vars) == support.ENV_VARS[name] | extra, name
         value = {k: v.get("value") for k, v in env_vars.items()}
         assert value["FOLIO_LOG_FORMAT"] == "json"
         assert value["FOLIO_DATA_DIR"].startswith("/tmp/"), "the root filesystem is read-only"
