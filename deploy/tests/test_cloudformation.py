@@ -210,6 +210,15 @@ def test_data_stores_admit_only_their_environments_pods(name):
     assert sources == [{"Fn::ImportValue": {"Fn::Sub": "folio-${Environment}-PodSecurityGroupId"}}]
     pod_groups = _resources("network", "AWS::EC2::SecurityGroup")
     assert {f"{e.capitalize()}PodSecurityGroup" for e in support.ENVIRONMENTS} <= set(pod_groups)
+    for env in support.ENVIRONMENTS:
+        tags = {t["Key"]: t["Value"] for t in pod_groups[f"{env.capitalize()}PodSecurityGroup"]["Properties"]["Tags"]}
+        # The load balancer controller opens the group to its ALB only when tagged.
+        assert tags["kubernetes.io/cluster/folio"] == "owned", env
+
+
+def test_the_release_role_can_read_enhanced_scan_results():
+    release = json.dumps(_resources("github-oidc", "AWS::IAM::Role")["ReleaseRole"]["Properties"]["Policies"])
+    assert "ecr:DescribeImageScanFindings" in release and "inspector2:ListFindings" in release
 
 
 def test_oidc_trust_is_per_environment():
