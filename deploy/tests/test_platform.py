@@ -163,3 +163,20 @@ def test_every_pod_of_the_chart_keeps_the_security_baseline(rendered_all, env):
             assert sc["readOnlyRootFilesystem"] and not sc["allowPrivilegeEscalation"], doc["metadata"]["name"]
             assert sc["capabilities"]["drop"] == ["ALL"]
             assert c["resources"]["limits"] and c["resources"]["requests"]
+
+
+def test_readiness_is_the_pods_own(rendered):
+    """Every probe and the load balancer's health check use /readyz, and the
+    bff's /readyz looks at its own session store only, never at the domain
+    services (services/bff/tests/api/readiness.rs shows the behaviour)."""
+    for env in ENVIRONMENTS:
+        for name, deploy in by_kind(rendered[env], "Deployment").items():
+            (c,) = deploy["spec"]["template"]["spec"]["containers"]
+            assert c["readinessProbe"]["httpGet"]["path"] == "/readyz", (env, name)
+        for ingress in by_kind(rendered[env], "Ingress").values():
+            assert ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz"
+    health = (support.ROOT / "services" / "bff" / "src" / "api" / "health.rs").read_text()
+    code = "\n".join(line for line in health.splitlines() if not line.lstrip().startswith("//"))
+    assert "sessions.ping()" in code
+    for downstream in ("HealthClient", "users", "documents", "integration", "channel"):
+        assert downstream not in code, f"/readyz must not depend on {downstream}"
