@@ -100,7 +100,7 @@ def test_eks_cluster_node_group_and_irsa():
     assert cluster["EncryptionConfig"][0]["Resources"] == ["secrets"]
     assert cluster["ResourcesVpcConfig"]["EndpointPrivateAccess"] is True
     assert len(cluster["Logging"]["ClusterLogging"]["EnabledTypes"]) == 5
-    assert _resources("eks", "AWS::EKS::Nodegroup")
+    assert len(_resources("eks", "AWS::EKS::Nodegroup")) == 3
     assert _resources("eks", "AWS::IAM::OIDCProvider")
     cni = _resources("eks", "AWS::EKS::Addon")["VpcCniAddon"]["Properties"]
     cni_config = json.loads(cni["ConfigurationValues"])
@@ -286,7 +286,11 @@ def test_node_autoscaling_fits_every_hpa_at_its_maximum():
     params = _load("eks")["Parameters"]
     # m6i.large: 2 vCPU, about 1.9 allocatable.
     assert params["NodeInstanceType"]["Default"] == "m6i.large"
-    capacity = int(params["NodeMaxSize"]["Default"]) * 1.9
+    groups = _resources("eks", "AWS::EKS::Nodegroup")
+    assert len(groups) == 3, "one node group per zone"
+    subnets = [g["Properties"]["Subnets"] for g in groups.values()]
+    assert all(len(s) == 1 for s in subnets) and len({json.dumps(s) for s in subnets}) == 3
+    capacity = len(groups) * int(params["NodeMaxSizePerZone"]["Default"]) * 1.9
     assert capacity >= needed + add_ons, (capacity, needed + add_ons)
 
 
