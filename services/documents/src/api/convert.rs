@@ -132,5 +132,6 @@ pub(super) fn event(e: &Event) -> pb::Event {
         task_id: e.task_id.map(|t| t.to_string()).unwrap_or_default(),
         actor_id: e.actor_id.to_string(),
         at: rfc3339(e.at),
+        from_version: 0,
     }
 }
