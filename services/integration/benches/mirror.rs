@@ -216,6 +216,7 @@ impl System {
             media_type: String::new(),
             note: String::new(),
             source: docs::VersionSource::Upload.into(),
+            ..Default::default()
         };
         let parts: Vec<Bytes> = (0..bytes.len())
             .step_by(256 * 1024)

@@ -46,6 +46,7 @@ async fn list(
         .list_tasks(authed.actor().request(pb::ListTasksRequest {
             scope: Some(scope),
             status: status.into(),
+            ..Default::default()
         }))
         .await
         .map_err(|s| ApiError::from_status(&s, "document"))?
@@ -122,6 +123,7 @@ async fn create(
             description: new.description.unwrap_or_default(),
             assignee_id: new.assignee_id.unwrap_or_default(),
             due_date: new.due_date.unwrap_or_default(),
+            ..Default::default()
         }))
         .await
         .map_err(|s| ApiError::from_status(&s, "document"))?

@@ -1,5 +1,6 @@
 //! Documents' types and rules. No I/O here.
 
+mod comment;
 mod cursor;
 mod document;
 mod event;
@@ -7,8 +8,12 @@ mod task;
 mod text;
 mod version;
 
+pub use comment::{Comment, CommentBody};
 pub use cursor::ListCursor;
 pub use document::{Description, Document, DocumentChanges, DocumentFilter, Tag, Tags, Title};
 pub use event::{Event, EventKind};
-pub use task::{DueDate, Task, TaskChanges, TaskStatus, parse_task_title};
-pub use version::{ByteRange, DocumentVersion, FileName, MediaType, Note, VersionSource};
+pub use task::{
+    ApprovalState, Decision, DueDate, Task, TaskChanges, TaskKind, TaskStatus, VersionEffect,
+    approval_state, parse_task_title, version_arrived,
+};
+pub use version::{ByteRange, DocumentVersion, FileName, Label, MediaType, Note, VersionSource};

@@ -1,6 +1,7 @@
 //! The documents service's use cases. Each checks who may do it, applies the
 //! domain rules, and commits its change together with the event recording it.
 
+mod comments;
 mod documents;
 mod events;
 mod tasks;

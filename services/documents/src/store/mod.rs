@@ -1,6 +1,7 @@
 //! SQL shared by MySQL and SQLite, and the blob store.
 
 pub mod blobs;
+pub mod comments;
 pub mod documents;
 pub mod events;
 pub mod tasks;

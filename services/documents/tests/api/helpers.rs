@@ -224,6 +224,7 @@ impl TestApp {
             media_type: "text/plain".into(),
             note: format!("note for {file_name}"),
             source: pb::VersionSource::Upload.into(),
+            ..Default::default()
         };
         upload_messages(self.client(), actor, header, content).await
     }

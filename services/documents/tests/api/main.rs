@@ -38,3 +38,4 @@ mod isolation;
 mod journey;
 mod listing;
 mod uploads;
+mod versioned_work;

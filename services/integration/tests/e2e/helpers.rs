@@ -355,6 +355,7 @@ impl World {
             media_type: "application/octet-stream".into(),
             note: String::new(),
             source: docs::VersionSource::Upload.into(),
+            ..Default::default()
         };
         let chunks: Vec<Bytes> = content
             .chunks(256 * 1024)
