@@ -114,6 +114,7 @@ impl System {
             max_upload_bytes: 1 << 30,
             users_url: format!("https://127.0.0.1:{users_port}"),
             tls: pki.files("documents"),
+            retention_interval: std::time::Duration::from_secs(3600),
         })
         .await?;
         let documents_port = documents.port();

@@ -6,8 +6,8 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
-        ApprovalState, Comment, Decision, Document, DocumentVersion, Event, EventKind, Tag, Task,
-        TaskKind, TaskStatus, VersionSource,
+        ApprovalState, Comment, Decision, Document, DocumentVersion, Event, EventKind,
+        RetentionPolicy, Tag, Task, TaskKind, TaskStatus, VersionSource,
     },
     error::Error,
 };
@@ -146,6 +146,13 @@ pub(super) fn parse_decision(raw: i32) -> Result<Decision, Error> {
         Ok(pb::Decision::Unspecified) | Err(_) => {
             Err(Error::invalid("decision", "must be approve or reject"))
         }
+    }
+}
+
+pub(super) fn retention(p: RetentionPolicy) -> pb::RetentionPolicy {
+    pb::RetentionPolicy {
+        keep_last: p.keep_last,
+        keep_days: p.keep_days,
     }
 }
 

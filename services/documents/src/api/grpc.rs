@@ -14,7 +14,7 @@ use super::{
 use crate::{
     domain::{
         CommentBody, Description, DocumentChanges, DocumentFilter, DueDate, Label, ListCursor,
-        Tags, TaskChanges, TaskKind, Title, parse_task_title,
+        RetentionPolicy, Tags, TaskChanges, TaskKind, Title, parse_task_title,
     },
     error::Error,
     library::{Library, NewTask},
@@ -373,15 +373,21 @@ impl DocumentsService for DocumentsApi {
 
     async fn get_retention(
         &self,
-        _request: Request<pb::GetRetentionRequest>,
+        request: Request<pb::GetRetentionRequest>,
     ) -> Result<Response<pb::RetentionPolicy>, Status> {
-        Err(Status::unimplemented("retention is not available yet"))
+        let actor = actor(&request)?;
+        let policy = self.library.retention_policy(&actor).await?;
+        Ok(Response::new(convert::retention(policy)))
     }
 
     async fn set_retention(
         &self,
-        _request: Request<pb::SetRetentionRequest>,
+        request: Request<pb::SetRetentionRequest>,
     ) -> Result<Response<pb::RetentionPolicy>, Status> {
-        Err(Status::unimplemented("retention is not available yet"))
+        let actor = actor(&request)?;
+        let given = request.into_inner().policy.unwrap_or_default();
+        let policy = RetentionPolicy::parse(given.keep_last, given.keep_days)?;
+        let policy = self.library.set_retention_policy(&actor, policy).await?;
+        Ok(Response::new(convert::retention(policy)))
     }
 }

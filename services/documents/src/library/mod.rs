@@ -4,11 +4,13 @@
 mod comments;
 mod documents;
 mod events;
+mod retention;
 mod tasks;
 mod versions;
 
 use folio_platform::{actor::Actor, db::Database};
 
+pub use retention::RetentionPass;
 pub use tasks::NewTask;
 pub use versions::{Upload, UploadHeader, UploadOutcome, UploadTarget};
 

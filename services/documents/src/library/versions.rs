@@ -13,7 +13,7 @@ use crate::{
     error::Error,
     store::{
         blobs::{BlobWriter, StoredBlob},
-        documents, events, tasks, versions,
+        documents, events, retention, tasks, versions,
     },
 };
 use sqlx::AnyConnection;
@@ -155,6 +155,8 @@ impl Library {
         }
         documents::insert_document(&mut tx, &document).await?;
         versions::insert_version(&mut tx, &version).await?;
+        // Its content is in use again, if retention had queued it.
+        retention::unqueue_blob(&mut tx, &version.blob_key).await?;
         let created = Event::new(
             EventKind::DocumentCreated,
             actor.org_id,
@@ -212,6 +214,7 @@ impl Library {
         let number = document.current_version + 1;
         let version = new_version(actor, header, id, number, blob, now);
         versions::insert_version(&mut tx, &version).await?;
+        retention::unqueue_blob(&mut tx, &version.blob_key).await?;
         documents::set_current_version(&mut tx, id, number, now).await?;
         events::insert_event(&mut tx, &version_event(&version, actor)).await?;
         apply_new_version(&mut tx, actor, id, number - 1, number, fulfils, now).await?;
@@ -251,6 +254,7 @@ impl Library {
         let now = now_millis();
         let version = source.restored_as(document.current.as_ref(), actor.user_id, now)?;
         versions::insert_version(&mut tx, &version).await?;
+        retention::unqueue_blob(&mut tx, &version.blob_key).await?;
         documents::set_current_version(&mut tx, id, version.number, now).await?;
         events::insert_event(&mut tx, &version_event(&version, actor)).await?;
         let restored = Event {

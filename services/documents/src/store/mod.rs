@@ -4,6 +4,7 @@ pub mod blobs;
 pub mod comments;
 pub mod documents;
 pub mod events;
+pub mod retention;
 pub mod tasks;
 pub mod versions;
 
