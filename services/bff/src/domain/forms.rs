@@ -518,6 +518,37 @@ impl VersionPatch {
     }
 }
 
+/// An organisation's retention; both fields must be given (null: no such rule).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionForm {
+    #[serde(deserialize_with = "nullable")]
+    pub keep_last: Option<Option<u32>>,
+    #[serde(deserialize_with = "nullable")]
+    pub keep_days: Option<Option<u32>>,
+}
+
+impl RetentionForm {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        match self.keep_last {
+            None => checks.fail("keep_last", "keep_last is required (null for no such rule)"),
+            Some(Some(k)) if !(1..=10_000).contains(&k) => {
+                checks.fail("keep_last", "keep_last must be from 1 to 10000");
+            }
+            Some(_) => {}
+        }
+        match self.keep_days {
+            None => checks.fail("keep_days", "keep_days is required (null for no such rule)"),
+            Some(Some(d)) if !(1..=36_500).contains(&d) => {
+                checks.fail("keep_days", "keep_days must be from 1 to 36500");
+            }
+            Some(_) => {}
+        }
+        checks.finish()
+    }
+}
+
 /// Comma-separated tags from a form part: trimmed, empty items and repeats dropped.
 pub fn split_tags(raw: &str) -> Result<Vec<String>, ApiError> {
     let mut tags: Vec<String> = Vec::new();

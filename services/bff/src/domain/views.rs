@@ -305,6 +305,21 @@ pub struct TaskFulfilled {
 }
 
 #[derive(Debug, Serialize)]
+pub struct Retention {
+    pub keep_last: Option<u32>,
+    pub keep_days: Option<u32>,
+}
+
+impl From<docs::RetentionPolicy> for Retention {
+    fn from(p: docs::RetentionPolicy) -> Self {
+        Self {
+            keep_last: p.keep_last,
+            keep_days: p.keep_days,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
 pub struct Items<T> {
     pub items: Vec<T>,
 }

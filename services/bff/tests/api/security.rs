@@ -61,6 +61,8 @@ fn operations(doc: &str, task: &str, user: &str, comment: &str) -> Vec<(Method, 
             format!("/api/v1/documents/{doc}/versions/1/restore"),
         ),
         (Method::GET, "/api/v1/activity".into()),
+        (Method::GET, "/api/v1/retention".into()),
+        (Method::PUT, "/api/v1/retention".into()),
     ]
 }
 
@@ -138,7 +140,8 @@ async fn sessions_csrf_roles_and_tenancy(backend: Backend) {
             || path == "/api/v1/users"
             || path == "/api/v1/documents"
             || path == "/api/v1/tasks"
-            || path == "/api/v1/activity";
+            || path == "/api/v1/activity"
+            || path == "/api/v1/retention";
         if is_own_scope {
             continue;
         }
@@ -209,6 +212,16 @@ async fn sessions_csrf_roles_and_tenancy(backend: Backend) {
         )
         .await;
     assert_eq!(promote.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        editor.get("/api/v1/retention").await.status,
+        StatusCode::FORBIDDEN,
+        "retention is for admins"
+    );
+    let keep_all = json!({"keep_last": 1, "keep_days": null});
+    let by_editor = editor
+        .json(Method::PUT, "/api/v1/retention", &keep_all)
+        .await;
+    assert_eq!(by_editor.status, StatusCode::FORBIDDEN);
 }
 
 fn session_cookie(reply: &super::helpers::Reply) -> String {

@@ -482,6 +482,46 @@ async fn work_follows_versions_through_the_api(backend: Backend) {
     expect(&cleared, StatusCode::OK, "");
     assert!(cleared.json()["label"].is_null());
 
+    // Retention: off by default, admins only, per organisation, checked.
+    let off = admin.get("/api/v1/retention").await;
+    expect(&off, StatusCode::OK, "");
+    assert_eq!(off.json(), json!({"keep_last": null, "keep_days": null}));
+    expect(
+        &viewer.get("/api/v1/retention").await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    for bad in [
+        json!({"keep_last": 0, "keep_days": null}),
+        json!({"keep_last": 3}),
+        json!({"keep_last": 3, "keep_days": 40_000}),
+        json!({"keep_last": "3", "keep_days": null}),
+        json!({"keep_last": 3, "keep_days": null, "forever": true}),
+    ] {
+        expect(
+            &admin.json(Method::PUT, "/api/v1/retention", &bad).await,
+            StatusCode::BAD_REQUEST,
+            "validation-failed",
+        );
+    }
+    let set = admin
+        .json(
+            Method::PUT,
+            "/api/v1/retention",
+            &json!({"keep_last": 3, "keep_days": 30}),
+        )
+        .await;
+    expect(&set, StatusCode::OK, "");
+    assert_eq!(
+        admin.get("/api/v1/retention").await.json(),
+        json!({"keep_last": 3, "keep_days": 30})
+    );
+    assert_eq!(
+        intruder.get("/api/v1/retention").await.json(),
+        json!({"keep_last": null, "keep_days": null}),
+        "another organisation's policy is its own"
+    );
+
     // The activity view names what happened.
     let activity = admin.get("/api/v1/activity?limit=100").await.json();
     let seen: Vec<_> = activity["items"]

@@ -681,6 +681,25 @@ step('versioned work: the activity tells the story', async ({ page }) => {
   }
 });
 
+step('retention: off by default, set by an admin, then off again', async ({ page }) => {
+  await gotoSection(page, 'nav-users', 'users-view');
+  const keepLast = byTestId(page, 'retention-keep-last');
+  await keepLast.waitFor();
+  check((await keepLast.inputValue()) === '' && (await byTestId(page, 'retention-keep-days').inputValue()) === '', 'retention should be off by default');
+  await keepLast.fill('0');
+  await byTestId(page, 'retention-save').click();
+  await byTestId(page, 'retention-error').waitFor();
+  await keepLast.fill('25');
+  await byTestId(page, 'retention-save').click();
+  await page.getByText('Retention saved.').first().waitFor();
+  await page.reload();
+  await byTestId(page, 'users-view').waitFor();
+  check((await byTestId(page, 'retention-keep-last').inputValue()) === '25', 'the policy did not stick');
+  await byTestId(page, 'retention-keep-last').fill('');
+  await byTestId(page, 'retention-save').click();
+  await page.getByText('Retention is off: every version is kept.').first().waitFor();
+});
+
 if (ONEDRIVE_DIR) {
   const MIRRORED_NAME = `onedrive ${RUN} brief.txt`;
   const MIRRORED_V1 = `Dropped into OneDrive by the journey, run ${RUN}.\n`;
