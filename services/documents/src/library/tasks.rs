@@ -154,11 +154,12 @@ impl Library {
         .await?;
         if let Some(document_id) = task.document_id {
             documents::touch(&mut tx, document_id, now).await?;
-            let pinned = Event {
-                from_version: Some(0),
-                ..task_event(EventKind::TaskPinned, &task, actor.user_id, now)
-            };
-            events::insert_event(&mut tx, &pinned).await?;
+            // Pinned for the first time: no version before.
+            events::insert_event(
+                &mut tx,
+                &task_event(EventKind::TaskPinned, &task, actor.user_id, now),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(task)
