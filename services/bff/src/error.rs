@@ -44,6 +44,10 @@ pub enum ApiError {
     /// the integration's explanation, written for people and free of secrets.
     #[error("{0}")]
     OneDriveRefused(String),
+    /// The task or version is not in a state that allows this; the text is
+    /// the documents service's explanation, written for people.
+    #[error("{0}")]
+    NotNow(String),
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: u64 },
     #[error("expected {expected}")]
@@ -109,6 +113,7 @@ impl ApiError {
                 "onedrive-refused",
                 "OneDrive refused",
             ),
+            Self::NotNow(_) => (StatusCode::CONFLICT, "not-now", "Not possible now"),
             Self::PayloadTooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -180,6 +185,17 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// The documents service's answers for work on versions: FAILED_PRECONDITION
+    /// means the task or version is not in a state for this (its message
+    /// says why); the other codes map as for every domain service.
+    pub fn from_documents_status(status: &tonic::Status, resource: &'static str) -> Self {
+        if status.code() == Code::FailedPrecondition {
+            Self::NotNow(status.message().to_owned())
+        } else {
+            Self::from_status(status, resource)
+        }
+    }
+
     /// The integration's answers. ALREADY_EXISTS and FAILED_PRECONDITION have
     /// OneDrive meanings there (their messages are written for people); the
     /// other codes map as for every domain service.
@@ -243,6 +259,7 @@ impl IntoResponse for ApiError {
             | Self::LastAdmin
             | Self::OneDriveConnected
             | Self::OneDriveRefused(_)
+            | Self::NotNow(_)
             | Self::PayloadTooLarge { .. }
             | Self::UnsupportedMediaType { .. }
             | Self::RangeNotSatisfiable { .. }

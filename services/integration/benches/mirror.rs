@@ -114,6 +114,7 @@ impl System {
             max_upload_bytes: 1 << 30,
             users_url: format!("https://127.0.0.1:{users_port}"),
             tls: pki.files("documents"),
+            retention_interval: std::time::Duration::from_secs(3600),
         })
         .await?;
         let documents_port = documents.port();
@@ -216,6 +217,7 @@ impl System {
             media_type: String::new(),
             note: String::new(),
             source: docs::VersionSource::Upload.into(),
+            ..Default::default()
         };
         let parts: Vec<Bytes> = (0..bytes.len())
             .step_by(256 * 1024)

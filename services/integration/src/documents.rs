@@ -111,6 +111,7 @@ impl Documents {
             media_type: media_type.to_owned(),
             note: "OneDrive".to_owned(),
             source: pb::VersionSource::Onedrive.into(),
+            ..Default::default()
         };
         let (failed_tx, failed_rx) = oneshot::channel::<()>();
         let body = guarded(content, size, failed_tx).map(|chunk| pb::UploadVersionRequest {

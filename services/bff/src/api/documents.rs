@@ -7,14 +7,16 @@ use axum::{
     extract::{DefaultBodyLimit, Multipart, Path, Query, State, multipart::MultipartRejection},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, patch, post},
 };
 use folio_proto::documents::v1::{self as pb, upload_header};
 
 use super::upload::{multipart_or_415, outcome_parts, receive};
 use crate::{
     domain::{
-        forms::{Checks, DocumentPatch, TaskStatus, path_id, split_tags},
+        forms::{
+            Checks, DocumentPatch, TaskStatus, VersionPatch, path_id, path_version, split_tags,
+        },
         views::{Document, DocumentCreated, Items, Page, Version, VersionOutcome},
     },
     error::ApiError,
@@ -40,6 +42,67 @@ pub(crate) fn router() -> Router<AppState> {
                 .post(add_version)
                 .layer(DefaultBodyLimit::disable()),
         )
+        .route(
+            "/api/v1/documents/{document_id}/versions/{number}",
+            patch(label),
+        )
+        .route(
+            "/api/v1/documents/{document_id}/versions/{number}/restore",
+            post(restore),
+        )
+}
+
+/// Restoring version N adds a version with its content (201, as an upload).
+async fn restore(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    Path((document_id, number)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = path_id("document_id", &document_id)?;
+    let number = path_version(&number)?;
+    let outcome = state
+        .documents
+        .clone()
+        .restore_version(writer.actor().request(pb::RestoreVersionRequest {
+            document_id: id.to_string(),
+            number,
+        }))
+        .await
+        .map_err(|s| ApiError::from_documents_status(&s, "version"))?
+        .into_inner();
+    let (document, version) = outcome_parts(outcome)?;
+    created(
+        &format!("/api/v1/documents/{id}/versions"),
+        VersionOutcome {
+            document: Document::from(document),
+            version: Version::from(version),
+            created: true,
+        },
+    )
+}
+
+/// Sets a version's label, or clears it with `null`.
+async fn label(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    Path((document_id, number)): Path<(String, String)>,
+    JsonBody(change): JsonBody<VersionPatch>,
+) -> Result<Json<Version>, ApiError> {
+    let id = path_id("document_id", &document_id)?;
+    let number = path_version(&number)?;
+    change.check()?;
+    let version = state
+        .documents
+        .clone()
+        .label_version(writer.actor().request(pb::LabelVersionRequest {
+            document_id: id.to_string(),
+            number,
+            label: change.label.flatten(),
+        }))
+        .await
+        .map_err(|s| ApiError::from_documents_status(&s, "version"))?
+        .into_inner();
+    Ok(Json(Version::from(version)))
 }
 
 pub(super) fn status_code(status: TaskStatus) -> pb::TaskStatus {
@@ -159,7 +222,7 @@ async fn create(
                 description: text("description").unwrap_or_default(),
                 tags,
             });
-            Ok((target, note))
+            Ok((target.into(), note))
         },
     )
     .await?;
@@ -277,7 +340,10 @@ async fn add_version(
             let mut checks = Checks::default();
             checks.text("note", &note, 0, 1000);
             checks.finish()?;
-            Ok((upload_header::Target::DocumentId(id.to_string()), note))
+            Ok((
+                upload_header::Target::DocumentId(id.to_string()).into(),
+                note,
+            ))
         },
     )
     .await?;

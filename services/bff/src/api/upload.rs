@@ -39,8 +39,21 @@ fn part_error(error: &MultipartError, limit: u64) -> ApiError {
     }
 }
 
+/// Where an uploaded file goes: a document (new or existing), or the
+/// request it fulfils (whose document the documents service knows).
+pub(crate) enum Destination {
+    Target(upload_header::Target),
+    Request(String),
+}
+
+impl From<upload_header::Target> for Destination {
+    fn from(target: upload_header::Target) -> Self {
+        Self::Target(target)
+    }
+}
+
 /// What the text parts decide: where the file goes, and its note.
-pub(crate) type Target = (upload_header::Target, String);
+pub(crate) type Target = (Destination, String);
 
 /// Reads text parts (only those in `allowed`, each once) up to the `file`
 /// part, streams the file to the documents service, checks nothing follows
@@ -147,7 +160,7 @@ impl PendingUpload {
         Ok(call
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|s| ApiError::from_status(&s, "document"))?
+            .map_err(|s| ApiError::from_documents_status(&s, "document"))?
             .into_inner())
     }
 }
@@ -165,13 +178,18 @@ impl Drop for PendingUpload {
 pub(crate) async fn send_file(
     state: &AppState,
     actor: &Actor,
-    target: upload_header::Target,
+    target: Destination,
     note: String,
     mut file: Field<'_>,
 ) -> Result<PendingUpload, ApiError> {
     let file_name = clean_file_name(file.file_name().unwrap_or_default())?;
+    let (target, request_id) = match target {
+        Destination::Target(target) => (Some(target), String::new()),
+        Destination::Request(id) => (None, id),
+    };
     let header = pb::UploadHeader {
-        target: Some(target),
+        target,
+        request_id,
         file_name,
         media_type: media_type(file.content_type()),
         note,

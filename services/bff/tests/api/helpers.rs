@@ -176,6 +176,7 @@ impl TestSystem {
             max_upload_bytes: options.max_upload_bytes,
             users_url: format!("https://127.0.0.1:{users_port}"),
             tls: pki.files("documents"),
+            retention_interval: std::time::Duration::from_secs(3600),
         })
         .await
         .expect("documents starts");

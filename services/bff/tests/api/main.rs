@@ -15,3 +15,4 @@ mod redis_outage;
 mod redis_tls;
 mod security;
 mod tracing_off;
+mod versioned_work;

@@ -1,6 +1,6 @@
 use uuid::Uuid;
 
-use super::text::clean;
+use super::text::{clean, clean_line};
 use crate::error::Error;
 
 /// A file name as the user gave it, minus any directory part, safe to show
@@ -113,6 +113,55 @@ pub struct DocumentVersion {
     pub created_by: Uuid,
     pub created_at: i64,
     pub note: Note,
+    /// A short name ("signed", "final"); labelled versions are kept by retention.
+    pub label: Option<Label>,
+    /// The version whose content this one restored.
+    pub restored_from: Option<u32>,
+}
+
+/// A version's label: one line of at most 40 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label(String);
+
+impl Label {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        clean_line("label", raw, 40).map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl DocumentVersion {
+    /// The version that restores this one's content (the same blob) after
+    /// `current`. Restoring what is already current adds nothing, so it is
+    /// refused.
+    pub fn restored_as(
+        &self,
+        current: Option<&DocumentVersion>,
+        actor: Uuid,
+        now: i64,
+    ) -> Result<DocumentVersion, Error> {
+        let Some(current) = current else {
+            return Err(Error::state("the document has no current version"));
+        };
+        if current.sha256 == self.sha256 {
+            return Err(Error::state(&format!(
+                "v{}'s content is already the current version's (v{})",
+                self.number, current.number
+            )));
+        }
+        Ok(DocumentVersion {
+            number: current.number + 1,
+            source: VersionSource::Upload,
+            created_by: actor,
+            created_at: now,
+            note: Note(format!("restored from v{}", self.number)),
+            label: None,
+            restored_from: Some(self.number),
+            ..self.clone()
+        })
+    }
 }
 
 /// Inclusive byte positions, checked against a content size.
@@ -174,6 +223,56 @@ mod tests {
         );
         assert!(MediaType::parse("nonsense").is_err());
         assert!(MediaType::parse("text/plain\r\nX: y").is_err());
+    }
+
+    fn version(number: u32, sha: &str) -> DocumentVersion {
+        DocumentVersion {
+            document_id: Uuid::nil(),
+            number,
+            file_name: FileName::parse("a.pdf").unwrap(),
+            media_type: MediaType::parse("application/pdf").unwrap(),
+            size: 3,
+            sha256: sha.into(),
+            blob_key: format!("org/x/sha256/{sha}"),
+            source: VersionSource::OneDrive,
+            created_by: Uuid::nil(),
+            created_at: 0,
+            note: Note::default(),
+            label: Some(Label::parse("signed").unwrap()),
+            restored_from: None,
+        }
+    }
+
+    #[test]
+    fn restoring_reuses_the_blob_and_refuses_the_current_content() {
+        let v1 = version(1, "aa");
+        let v3 = version(3, "bb");
+        let actor = Uuid::now_v7();
+        let v4 = v1.restored_as(Some(&v3), actor, 9).unwrap();
+        assert_eq!((v4.number, v4.restored_from), (4, Some(1)));
+        assert_eq!(
+            (v4.blob_key.as_str(), v4.sha256.as_str()),
+            (v1.blob_key.as_str(), "aa")
+        );
+        assert_eq!(v4.note.as_str(), "restored from v1");
+        assert_eq!(
+            (v4.created_by, v4.created_at, v4.label.as_ref()),
+            (actor, 9, None)
+        );
+        assert!(matches!(
+            v1.restored_as(Some(&v4), actor, 10),
+            Err(Error::State(_))
+        ));
+        assert!(v1.restored_as(None, actor, 10).is_err());
+    }
+
+    #[test]
+    fn labels_are_short_single_lines() {
+        assert_eq!(Label::parse(" final ").unwrap().as_str(), "final");
+        assert!(Label::parse(&"l".repeat(40)).is_ok());
+        assert!(Label::parse(&"l".repeat(41)).is_err());
+        assert!(Label::parse("two\nlines").is_err());
+        assert!(Label::parse("").is_err());
     }
 
     #[test]

@@ -37,4 +37,6 @@ mod helpers;
 mod isolation;
 mod journey;
 mod listing;
+mod retention;
 mod uploads;
+mod versioned_work;

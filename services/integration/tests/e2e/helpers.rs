@@ -118,6 +118,7 @@ impl World {
             max_upload_bytes: 256 << 20,
             users_url: format!("https://127.0.0.1:{users_port}"),
             tls: pki.files("documents"),
+            retention_interval: std::time::Duration::from_secs(3600),
         };
         let documents = folio_documents::Application::build(documents_settings.clone())
             .await
@@ -355,6 +356,7 @@ impl World {
             media_type: "application/octet-stream".into(),
             note: String::new(),
             source: docs::VersionSource::Upload.into(),
+            ..Default::default()
         };
         let chunks: Vec<Bytes> = content
             .chunks(256 * 1024)

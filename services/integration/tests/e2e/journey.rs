@@ -130,6 +130,7 @@ async fn mirror_journey(backend: Backend) {
             after: 0,
             limit: 500,
             newest_first: false,
+            ..Default::default()
         }))
         .await
         .unwrap()
