@@ -269,7 +269,14 @@ async fn graph(
             }
         }
         (Method::PUT, Address::Item(id, action)) if action == "content" => {
-            simple_upload(&shared, &drive_id, &UploadTarget::Existing(id), &body)
+            simple_upload(
+                &shared,
+                &drive_id,
+                &UploadTarget::Existing(id),
+                &body,
+                if_match(&headers),
+            )
+            .await
         }
         (Method::PUT, Address::Path(parent, name, action)) if action == "content" => {
             let Some(conflict) = Conflict::parse(
@@ -291,10 +298,18 @@ async fn graph(
                     conflict,
                 },
                 &body,
+                if_match(&headers),
             )
+            .await
         }
         (Method::POST, Address::Item(id, action)) if action == "createUploadSession" => {
-            create_session(&shared, &drive_id, UploadTarget::Existing(id), &body)
+            create_session(
+                &shared,
+                &drive_id,
+                UploadTarget::Existing(id),
+                &body,
+                if_match(&headers),
+            )
         }
         (Method::POST, Address::Path(parent, name, action)) if action == "createUploadSession" => {
             let conflict = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
@@ -318,6 +333,7 @@ async fn graph(
                     conflict,
                 },
                 &body,
+                if_match(&headers),
             )
         }
         _ => error(
@@ -340,6 +356,7 @@ fn get_item(shared: &Arc<Shared>, drive_id: &str, id: &str, action: &str) -> Res
         "" => ok_json(StatusCode::OK, &drive.json(item)),
         "content" if !item.folder => {
             let content = item.content.clone();
+            state.stats.content_requests += 1;
             let key = uuid::Uuid::new_v4().simple().to_string();
             state.downloads.insert(
                 key.clone(),
@@ -403,13 +420,71 @@ fn delta(shared: &Arc<Shared>, drive_id: &str, token: Option<&str>) -> Response 
     }
 }
 
+/// Whether SharePoint rewrites a file of this name on upload (it promotes
+/// properties into Office, PDF, HTML and JPEG files, so size and hash change).
+fn rewritten_on_upload(name: &str) -> bool {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "docx" | "xlsx" | "pptx" | "doc" | "xls" | "ppt" | "pdf" | "html" | "htm" | "jpg" | "jpeg"
+    )
+}
+
+/// `412` unless `If-Match` (when given) names the item's current eTag or cTag.
+pub(crate) fn check_if_match(
+    state: &mut World,
+    drive_id: &str,
+    item_id: &str,
+    if_match: Option<&str>,
+) -> Result<(), Box<Response>> {
+    let (Some(wanted), Some(item)) = (
+        if_match,
+        state.drives.get(drive_id).and_then(|d| d.live(item_id)),
+    ) else {
+        return Ok(());
+    };
+    let (etag, ctag) = (item.etag(), item.ctag());
+    if wanted == "*" || wanted == etag || wanted == ctag {
+        return Ok(());
+    }
+    state.stats.refusals.push(crate::state::Refusal {
+        item_id: item_id.to_owned(),
+        if_match: wanted.to_owned(),
+        current_etag: etag,
+    });
+    Err(Box::new(error(
+        StatusCode::PRECONDITION_FAILED,
+        "resourceModified",
+        "The resource has changed since the caller last read it; usually an eTag mismatch",
+    )))
+}
+
+pub(crate) fn if_match(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// How an upload arrived, for the record of what the fake saw.
+pub(crate) struct Arrival {
+    pub(crate) if_match: Option<String>,
+    pub(crate) session: bool,
+}
+
 /// Stores content as a new or existing file; `Err` is the error response.
 pub(crate) fn store(
     state: &mut World,
     drive_id: &str,
     target: &UploadTarget,
     content: Bytes,
+    arrival: Arrival,
 ) -> Result<(StatusCode, Value), Box<Response>> {
+    let verbatim = state.faults.keep_uploads_verbatim;
+    let received = content.clone();
     let Some(drive) = state.drives.get_mut(drive_id) else {
         return Err(Box::new(error(
             StatusCode::NOT_FOUND,
@@ -476,18 +551,40 @@ pub(crate) fn store(
             }
         }
     };
+    let name = drive.live(&id).map(|i| i.name.clone()).unwrap_or_default();
+    if !verbatim && rewritten_on_upload(&name) {
+        // Same change, same sequence number: the rewrite is part of the upload.
+        if let Some(item) = drive.items.get_mut(&id) {
+            let mut rewritten = item.content.to_vec();
+            rewritten.extend_from_slice(format!("\n<!-- sharepoint item {id} -->\n").as_bytes());
+            item.content = Bytes::from(rewritten);
+        }
+    }
+    let stored = drive
+        .live(&id)
+        .map(|i| i.content.clone())
+        .unwrap_or_default();
     let json = drive
         .live(&id)
         .map(|i| drive.json(i))
         .unwrap_or(Value::Null);
+    state.stats.uploads.push(crate::state::Upload {
+        item_id: id,
+        name,
+        received,
+        stored,
+        if_match: arrival.if_match,
+        session: arrival.session,
+    });
     Ok((status, json))
 }
 
-fn simple_upload(
+async fn simple_upload(
     shared: &Arc<Shared>,
     drive_id: &str,
     target: &UploadTarget,
     body: &Bytes,
+    if_match: Option<String>,
 ) -> Response {
     if body.len() > MAX_SIMPLE_UPLOAD {
         return error(
@@ -496,14 +593,33 @@ fn simple_upload(
             "simple upload is limited to 4 MiB; use an upload session",
         );
     }
-    let stored = {
+    let (stored, delay) = {
         let mut state = shared.lock();
         state.stats.simple_uploads += 1;
-        store(&mut state, drive_id, target, body.clone())
+        let checked = match target {
+            UploadTarget::Existing(id) => {
+                check_if_match(&mut state, drive_id, id, if_match.as_deref())
+            }
+            UploadTarget::Named { .. } => Ok(()),
+        };
+        let stored = checked.and_then(|()| {
+            store(
+                &mut state,
+                drive_id,
+                target,
+                body.clone(),
+                Arrival {
+                    if_match,
+                    session: false,
+                },
+            )
+        });
+        (stored, state.faults.upload_answer_delay)
     };
     match stored {
         Ok((status, json)) => {
             notify::changed(shared, drive_id);
+            tokio::time::sleep(delay).await;
             ok_json(status, &json)
         }
         Err(response) => *response,
@@ -515,6 +631,7 @@ fn create_session(
     drive_id: &str,
     target: UploadTarget,
     body: &Bytes,
+    if_match: Option<String>,
 ) -> Response {
     if !body.is_empty() && serde_json::from_slice::<Value>(body).is_err() {
         return error(
@@ -531,6 +648,10 @@ fn create_session(
         UploadTarget::Existing(id) => {
             if drive.live(id).is_none_or(|i| i.folder) {
                 return error(StatusCode::NOT_FOUND, "itemNotFound", "no such file");
+            }
+            let id = id.clone();
+            if let Err(refused) = check_if_match(&mut state, drive_id, &id, if_match.as_deref()) {
+                return *refused;
             }
         }
         UploadTarget::Named {
@@ -553,9 +674,10 @@ fn create_session(
         UploadSession {
             drive: drive_id.to_owned(),
             target,
-            received: Vec::new(),
+            parts: std::collections::BTreeMap::new(),
             total: None,
             expires,
+            if_match,
         },
     );
     ok_json(
@@ -707,6 +829,9 @@ async fn subscriptions(
         }
         (method, Some(id)) => {
             let mut state = shared.lock();
+            if method == Method::GET {
+                state.stats.subscription_reads += 1;
+            }
             let live = state
                 .subscriptions
                 .get(&id)

@@ -39,6 +39,7 @@ use tokio_util_free::Shutdown;
 pub use local_folder::LocalFolder;
 pub use state::{
     Delivery, FRAGMENT_UNIT, Fragment, MAX_FRAGMENT, MAX_SIMPLE_UPLOAD, MAX_SUBSCRIPTION_MINUTES,
+    Refusal, Upload,
 };
 use state::{Drive, State};
 
@@ -371,6 +372,27 @@ impl FakeGraph {
         self.lock().faults.fail_fragments = n;
     }
 
+    /// The next upload fragment arrives only in part: its first `keep` bytes
+    /// are stored and the PUT fails with 500, as when a connection breaks
+    /// mid-body; with `forget`, the session also loses that byte range of
+    /// what it had, so its `nextExpectedRanges` lists several, unaligned ranges.
+    pub fn cut_next_fragment(&self, keep: u64, forget: Option<(u64, u64)>) {
+        self.lock().faults.cut_fragment = Some((keep, forget));
+    }
+
+    /// Uploads are stored (and notified) at once but answered only after
+    /// `delay`: a slow upload whose file OneDrive already shows.
+    pub fn set_upload_answer_delay(&self, delay: Duration) {
+        self.lock().faults.upload_answer_delay = delay;
+    }
+
+    /// Like personal OneDrive: uploaded Office, PDF, HTML and JPEG files are
+    /// kept byte for byte. By default the fake behaves as OneDrive for
+    /// Business, whose SharePoint rewrites them (size and hash change).
+    pub fn keep_uploads_verbatim(&self, verbatim: bool) {
+        self.lock().faults.keep_uploads_verbatim = verbatim;
+    }
+
     /// Items per delta page (default 200).
     pub fn set_page_size(&self, size: usize) {
         self.lock().faults.page_size = size.max(1);
@@ -410,6 +432,26 @@ impl FakeGraph {
 
     pub fn fragments(&self) -> Vec<Fragment> {
         self.lock().stats.fragments.clone()
+    }
+
+    /// Every upload that completed, as the fake received it, oldest first.
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.lock().stats.uploads.clone()
+    }
+
+    /// Uploads refused with 412 because their `If-Match` was stale.
+    pub fn refusals(&self) -> Vec<Refusal> {
+        self.lock().stats.refusals.clone()
+    }
+
+    /// `GET /subscriptions/{id}` requests (also those answered 404).
+    pub fn subscription_reads(&self) -> u64 {
+        self.lock().stats.subscription_reads
+    }
+
+    /// `GET …/items/{id}/content` requests (downloads started).
+    pub fn content_requests(&self) -> u64 {
+        self.lock().stats.content_requests
     }
 
     pub fn simple_uploads(&self) -> u64 {

@@ -2,7 +2,7 @@
 //! log, subscriptions, upload sessions, injected faults and what happened.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     time::{Duration, Instant},
 };
 
@@ -129,9 +129,107 @@ impl Conflict {
 pub(crate) struct UploadSession {
     pub(crate) drive: String,
     pub(crate) target: UploadTarget,
-    pub(crate) received: Vec<u8>,
+    /// What arrived, by start offset; parts never overlap. Like Graph's,
+    /// the session may hold pieces with holes between them.
+    pub(crate) parts: BTreeMap<u64, Bytes>,
     pub(crate) total: Option<u64>,
     pub(crate) expires: OffsetDateTime,
+    /// The `If-Match` the session was created with.
+    pub(crate) if_match: Option<String>,
+}
+
+impl UploadSession {
+    /// The byte ranges still missing: `(start, Some(end))` for a hole,
+    /// `(start, None)` for everything from `start` to the end.
+    pub(crate) fn missing(&self) -> Vec<(u64, Option<u64>)> {
+        let mut gaps = Vec::new();
+        let mut at = 0;
+        for (start, bytes) in &self.parts {
+            if *start > at {
+                gaps.push((at, Some(start - 1)));
+            }
+            at = start + bytes.len() as u64;
+        }
+        if self.total.is_none_or(|t| at < t) {
+            gaps.push((at, None));
+        }
+        gaps
+    }
+
+    /// `nextExpectedRanges` as Graph writes it (`"12345-55232"`, `"77829-"`).
+    pub(crate) fn next_expected_ranges(&self) -> Vec<String> {
+        self.missing()
+            .into_iter()
+            .map(|(a, b)| b.map_or_else(|| format!("{a}-"), |b| format!("{a}-{b}")))
+            .collect()
+    }
+
+    /// Whether `start..=end` lies in one missing range; `Some(true)` when it
+    /// ends exactly where that range ends (a hole filled to its end).
+    pub(crate) fn fits(&self, start: u64, end: u64) -> Option<bool> {
+        self.missing().into_iter().find_map(|(a, b)| {
+            let inside = start >= a && b.is_none_or(|b| end <= b);
+            inside.then_some(b == Some(end))
+        })
+    }
+
+    pub(crate) fn assembled(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for bytes in self.parts.values() {
+            out.extend_from_slice(bytes);
+        }
+        out
+    }
+
+    /// Forgets what arrived in `from..to` (a part is cut, never split in two).
+    pub(crate) fn forget(&mut self, from: u64, to: u64) {
+        let starts: Vec<u64> = self.parts.keys().copied().collect();
+        for start in starts {
+            let Some(bytes) = self.parts.remove(&start) else {
+                continue;
+            };
+            let end = start + bytes.len() as u64;
+            if end <= from || start >= to {
+                self.parts.insert(start, bytes);
+                continue;
+            }
+            if start < from {
+                self.parts.insert(
+                    start,
+                    bytes.slice(..usize::try_from(from - start).unwrap_or(0)),
+                );
+            }
+            if end > to {
+                self.parts
+                    .insert(to, bytes.slice(usize::try_from(to - start).unwrap_or(0)..));
+            }
+        }
+    }
+}
+
+/// One upload as the fake received it (before any rewrite of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The item the content went to.
+    pub item_id: String,
+    /// The name it has in the drive afterwards.
+    pub name: String,
+    /// The bytes the client sent.
+    pub received: Bytes,
+    /// The bytes the drive holds (differs when the fake rewrote the file,
+    /// as SharePoint does with Office, PDF, HTML and JPEG files).
+    pub stored: Bytes,
+    /// The `If-Match` header of the upload (or of its session's creation).
+    pub if_match: Option<String>,
+    pub session: bool,
+}
+
+/// An upload the fake refused because `If-Match` did not match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub item_id: String,
+    pub if_match: String,
+    pub current_etag: String,
 }
 
 /// A notification POST the fake made (or tried to make).
@@ -163,6 +261,15 @@ pub(crate) struct Faults {
     pub(crate) fail_fragments: u32,
     pub(crate) page_size: usize,
     pub(crate) token_lifetime: u64,
+    /// The next fragment keeps only its first n bytes, then fails with 500
+    /// (a connection broken mid-body), and the session also forgets this
+    /// range of what it had (so it reports several missing ranges).
+    pub(crate) cut_fragment: Option<(u64, Option<(u64, u64)>)>,
+    /// Uploads are stored at once but answered only after this long.
+    pub(crate) upload_answer_delay: Duration,
+    /// SharePoint's rewrite of uploaded Office, PDF, HTML and JPEG files
+    /// (on by default: OneDrive for Business does it).
+    pub(crate) keep_uploads_verbatim: bool,
 }
 
 #[derive(Debug, Default)]
@@ -178,6 +285,10 @@ pub(crate) struct Stats {
     pub(crate) validations: u64,
     /// Every change notification sent: (webhook URL, body).
     pub(crate) sent: Vec<(String, serde_json::Value)>,
+    pub(crate) uploads: Vec<Upload>,
+    pub(crate) refusals: Vec<Refusal>,
+    pub(crate) subscription_reads: u64,
+    pub(crate) content_requests: u64,
     /// The `traceparent` of every request that carried one.
     pub(crate) traceparents: Vec<String>,
 }

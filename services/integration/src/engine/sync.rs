@@ -437,8 +437,12 @@ impl Engine {
                 .in_scope(conn, credentials, item.parent_id(), &mut tree)
                 .await?;
             match (in_scope, mapped) {
-                (true, Some((row, _))) if row.ctag.is_some() && row.ctag == item.ctag => {
-                    // Same content (a rename, a move, our own upload's echo).
+                (true, Some((row, _)))
+                    if (row.ctag.is_some() && row.ctag == item.ctag)
+                        || (row.etag.is_some() && row.etag == item.etag) =>
+                {
+                    // Same content (a rename, a move, our own upload's echo:
+                    // an unchanged eTag means nothing at all changed).
                     if item.name.as_deref() != Some(row.name.as_str())
                         || item.parent_id() != row.parent_id.as_deref()
                     {

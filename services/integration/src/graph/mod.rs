@@ -174,7 +174,19 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'`')
     .add(b'{')
     .add(b'|')
-    .add(b'}');
+    .add(b'}')
+    // Sub-delimiters are legal in a path, but servers differ in what they
+    // make of them; escaped, a name arrives in OneDrive exactly as named.
+    .add(b'&')
+    .add(b'+')
+    .add(b'\'')
+    .add(b';')
+    .add(b'=')
+    .add(b',')
+    .add(b'@')
+    .add(b'$')
+    .add(b'[')
+    .add(b']');
 
 pub(crate) fn segment(name: &str) -> String {
     utf8_percent_encode(name, SEGMENT).to_string()
@@ -460,6 +472,46 @@ impl Graph {
         }
     }
 
+    /// A URL below the Graph endpoint, built here rather than by the SDK:
+    /// its path templates HTML-escape values (a name with `&` would arrive
+    /// as `&amp;`), so names go in percent-encoded by [`segment`].
+    fn api_url(&self, path: &str) -> Result<Url, GraphError> {
+        let base = self
+            .endpoint
+            .as_ref()
+            .map_or(GRAPH_URL, Url::as_str)
+            .trim_end_matches('/');
+        Url::parse(&format!("{base}{path}")).map_err(|_| GraphError::Malformed("bad item address"))
+    }
+
+    /// Where an upload goes, and the headers it needs (`If-Match` over an
+    /// existing file, so nothing changed in OneDrive is overwritten).
+    fn upload_address(
+        &self,
+        drive: &str,
+        target: &UploadTarget,
+        action: &str,
+    ) -> Result<(Url, reqwest::header::HeaderMap), GraphError> {
+        let mut headers = current_trace_headers();
+        let drive = segment(drive);
+        let url = match target {
+            UploadTarget::Existing { item, if_match } => {
+                if let Some(etag) = if_match {
+                    let value = reqwest::header::HeaderValue::from_str(etag)
+                        .map_err(|_| GraphError::Malformed("stored eTag"))?;
+                    headers.insert(reqwest::header::IF_MATCH, value);
+                }
+                self.api_url(&format!("/drives/{drive}/items/{}/{action}", segment(item)))?
+            }
+            UploadTarget::New { parent, name } => self.api_url(&format!(
+                "/drives/{drive}/items/{}:/{}:/{action}",
+                segment(parent),
+                segment(name)
+            ))?,
+        };
+        Ok((url, headers))
+    }
+
     /// Uploads ≤ [`SIMPLE_LIMIT`] bytes in one request: over `item` when
     /// given, else as `name` in `parent` (renamed by OneDrive on a conflict).
     pub async fn upload_small(
@@ -470,19 +522,22 @@ impl Graph {
         content: Bytes,
     ) -> Result<DriveItem, GraphError> {
         let client = self.sdk(credentials).await?;
-        let drive = client.drive(drive);
-        let body = reqwest::Body::from(content);
-        let request = match target {
-            UploadTarget::Existing(item) => drive.item(item).update_items_content(body),
-            UploadTarget::New { parent, name } => drive
-                .item(parent)
-                .upload_items_content(format!(":/{name}:"), body)
-                .append_query_pair("@microsoft.graph.conflictBehavior", "rename"),
-        };
-        json(request.headers(current_trace_headers()).send().await?).await
+        let (mut url, headers) = self.upload_address(drive, target, "content")?;
+        if matches!(target, UploadTarget::New { .. }) {
+            url.query_pairs_mut()
+                .append_pair("@microsoft.graph.conflictBehavior", "rename");
+        }
+        let mut request = client
+            .drive(drive)
+            .item("placeholder")
+            .update_items_content(reqwest::Body::from(content));
+        *request.as_mut() = url;
+        json(request.headers(headers).send().await?).await
     }
 
     /// Starts an upload session; returns its pre-authenticated upload URL.
+    /// Over an existing file the session replaces it (under `If-Match`);
+    /// a new file is renamed by OneDrive when the name is taken.
     pub async fn create_upload_session(
         &self,
         credentials: &Credentials,
@@ -495,18 +550,19 @@ impl Graph {
             upload_url: String,
         }
         let client = self.sdk(credentials).await?;
-        let drive = client.drive(drive);
-        let request = match target {
-            UploadTarget::Existing(item) => drive.item(item).create_upload_session(
-                &json!({ "item": { "@microsoft.graph.conflictBehavior": "replace" } }),
-            ),
-            UploadTarget::New { parent, name } => drive
-                .item(format!("{parent}:/{name}:"))
-                .create_upload_session(
-                    &json!({ "item": { "@microsoft.graph.conflictBehavior": "rename" } }),
-                ),
+        let (url, headers) = self.upload_address(drive, target, "createUploadSession")?;
+        let behaviour = match target {
+            UploadTarget::Existing { .. } => "replace",
+            UploadTarget::New { .. } => "rename",
         };
-        let session: Session = json(request.headers(current_trace_headers()).send().await?).await?;
+        let mut request = client
+            .drive(drive)
+            .item("placeholder")
+            .create_upload_session(
+                &json!({ "item": { "@microsoft.graph.conflictBehavior": behaviour } }),
+            );
+        *request.as_mut() = url;
+        let session: Session = json(request.headers(headers).send().await?).await?;
         Url::parse(&session.upload_url).map_err(|_| GraphError::Malformed("bad upload URL"))
     }
 
@@ -518,8 +574,12 @@ impl Graph {
 /// Where an upload goes.
 #[derive(Debug, Clone)]
 pub enum UploadTarget {
-    /// New content for a file that exists.
-    Existing(String),
+    /// New content for a file that exists; refused with 412 unless the
+    /// file's eTag is still `if_match` (when given).
+    Existing {
+        item: String,
+        if_match: Option<String>,
+    },
     /// A new file in a folder.
     New { parent: String, name: String },
 }
@@ -536,6 +596,53 @@ mod tests {
     fn names_are_escaped_in_paths() {
         assert_eq!(segment("a b:c/d#e?.txt"), "a%20b%3Ac%2Fd%23e%3F.txt");
         assert_eq!(segment("Übersicht.pdf"), "%C3%9Cbersicht.pdf");
+        assert_eq!(
+            segment("Q&A #2 100% + 'x'.docx"),
+            "Q%26A%20%232%20100%25%20%2B%20%27x%27.docx"
+        );
+    }
+
+    /// graph-rs-sdk renders path values through Handlebars, which
+    /// HTML-escapes them: `&` would reach OneDrive as `&amp;` and `'` as
+    /// `&#x27;`. Upload addresses are therefore built by `upload_address`.
+    #[test]
+    fn the_sdk_mangles_names_so_uploads_address_items_themselves() {
+        let client = GraphClient::new("token");
+        let request = client
+            .drive("d")
+            .item("p")
+            .upload_items_content(":/Q&A 'x'.txt:", reqwest::Body::from(""));
+        let sdk: &Url = request.as_ref();
+        assert!(sdk.path().contains("&amp;"), "{sdk}");
+
+        let graph = Graph::new(None, "http://127.0.0.1:9/{tenant}/token".into()).unwrap();
+        let target = UploadTarget::New {
+            parent: "01PARENT".into(),
+            name: "Q&A #2 100% + 'x'.txt".into(),
+        };
+        let (url, _) = graph.upload_address("b!drive", &target, "content").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://graph.microsoft.com/v1.0/drives/b!drive/items/01PARENT:/\
+             Q%26A%20%232%20100%25%20%2B%20%27x%27.txt:/content"
+        );
+        let decoded = percent_encoding::percent_decode_str(url.path())
+            .decode_utf8()
+            .unwrap();
+        assert!(decoded.ends_with(":/Q&A #2 100% + 'x'.txt:/content"));
+
+        let existing = UploadTarget::Existing {
+            item: "01ITEM".into(),
+            if_match: Some("\"{E1},3\"".into()),
+        };
+        let (url, headers) = graph
+            .upload_address("b!drive", &existing, "createUploadSession")
+            .unwrap();
+        assert!(
+            url.path()
+                .ends_with("/drives/b!drive/items/01ITEM/createUploadSession")
+        );
+        assert_eq!(headers[reqwest::header::IF_MATCH], "\"{E1},3\"");
     }
 
     #[test]

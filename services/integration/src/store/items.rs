@@ -17,6 +17,8 @@ pub struct ItemRow {
     pub is_folder: bool,
     pub document_id: Option<Uuid>,
     pub ctag: Option<String>,
+    /// The eTag Folio last saw (from a delta or our own upload's answer).
+    pub etag: Option<String>,
     pub deleted: bool,
 }
 
@@ -43,11 +45,12 @@ fn from_row(row: &AnyRow) -> Result<ItemRow, Error> {
             .map(|s| s.parse().map_err(|_| Error::Corrupt("stored id")))
             .transpose()?,
         ctag: row.try_get("ctag")?,
+        etag: row.try_get("etag")?,
         deleted: row.try_get::<i64, _>("deleted")? != 0,
     })
 }
 
-const COLUMNS: &str = "item_id, parent_id, name, is_folder, document_id, ctag, deleted";
+const COLUMNS: &str = "item_id, parent_id, name, is_folder, document_id, ctag, etag, deleted";
 
 #[instrument(skip_all)]
 pub async fn get(
