@@ -212,6 +212,13 @@ async fn graph(
                 return response;
             }
         }
+        if let Some((left, status, code)) = state.faults.refuse.clone()
+            && left > 0
+        {
+            state.faults.refuse = (left > 1).then(|| (left - 1, status, code.clone()));
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return error(status, &code, "injected refusal");
+        }
         match authenticate(&state, &headers) {
             Some(tenant) => tenant,
             None => {

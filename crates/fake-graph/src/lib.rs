@@ -352,6 +352,12 @@ impl FakeGraph {
         self.lock().faults.throttle = Some((requests, retry_after_secs, status));
     }
 
+    /// The next `requests` Graph API requests answer `status` with the
+    /// error `code`, e.g. 507 `quotaLimitReached` or 500 `generalException`.
+    pub fn refuse_next_requests(&self, requests: u32, status: u16, code: &str) {
+        self.lock().faults.refuse = Some((requests, status, code.to_owned()));
+    }
+
     /// Changes younger than `lag` do not show in delta yet.
     pub fn set_delta_lag(&self, lag: Duration) {
         self.lock().faults.delta_lag = lag;

@@ -270,6 +270,8 @@ pub(crate) struct Faults {
     /// SharePoint's rewrite of uploaded Office, PDF, HTML and JPEG files
     /// (on by default: OneDrive for Business does it).
     pub(crate) keep_uploads_verbatim: bool,
+    /// The next n Graph API requests answer this status and error code.
+    pub(crate) refuse: Option<(u32, u16, String)>,
 }
 
 #[derive(Debug, Default)]

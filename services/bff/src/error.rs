@@ -5,8 +5,25 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use folio_proto::integration::v1::{
+    ONEDRIVE_FAILURE_METADATA, OneDriveFailure, one_drive_failure::Cause,
+};
+use prost::Message as _;
 use serde::Serialize;
 use tonic::Code;
+
+/// What Microsoft Graph did to a send or connect, as the integration names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphRefusal {
+    /// Graph cannot be reached, fails, or answers something unusable.
+    Failed,
+    /// The OneDrive file changed meanwhile, or the name is taken.
+    Conflict,
+    /// Too large for OneDrive, or the drive is full.
+    TooLarge,
+    /// Graph throttles the tenant for this many seconds.
+    Throttled(u32),
+}
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {
@@ -44,6 +61,13 @@ pub enum ApiError {
     /// the integration's explanation, written for people and free of secrets.
     #[error("{0}")]
     OneDriveRefused(String),
+    /// Microsoft Graph refused or failed the request; the text is the
+    /// integration's, written for people.
+    #[error("{detail}")]
+    Graph {
+        refusal: GraphRefusal,
+        detail: String,
+    },
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: u64 },
     #[error("expected {expected}")]
@@ -109,6 +133,28 @@ impl ApiError {
                 "onedrive-refused",
                 "OneDrive refused",
             ),
+            Self::Graph { refusal, .. } => match refusal {
+                GraphRefusal::Failed => (
+                    StatusCode::BAD_GATEWAY,
+                    "onedrive-unavailable",
+                    "Microsoft Graph failed",
+                ),
+                GraphRefusal::Conflict => (
+                    StatusCode::CONFLICT,
+                    "onedrive-conflict",
+                    "Changed in OneDrive",
+                ),
+                GraphRefusal::TooLarge => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "onedrive-too-large",
+                    "Too large for OneDrive",
+                ),
+                GraphRefusal::Throttled(_) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "onedrive-throttled",
+                    "Microsoft Graph throttles",
+                ),
+            },
             Self::PayloadTooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -184,6 +230,12 @@ impl ApiError {
     /// OneDrive meanings there (their messages are written for people); the
     /// other codes map as for every domain service.
     pub fn from_integration_status(status: &tonic::Status, resource: &'static str) -> Self {
+        if let Some(refusal) = graph_refusal(status) {
+            return Self::Graph {
+                refusal,
+                detail: status.message().to_owned(),
+            };
+        }
         match status.code() {
             Code::AlreadyExists => Self::OneDriveConnected,
             Code::FailedPrecondition => Self::OneDriveRefused(status.message().to_owned()),
@@ -204,6 +256,19 @@ impl ApiError {
             | Code::Unauthenticated => Self::from_status(status, resource),
         }
     }
+}
+
+/// The integration's `OneDriveFailure`, when the status carries one.
+fn graph_refusal(status: &tonic::Status) -> Option<GraphRefusal> {
+    let raw = status.metadata().get_bin(ONEDRIVE_FAILURE_METADATA)?;
+    let failure = OneDriveFailure::decode(raw.to_bytes().ok()?.as_ref()).ok()?;
+    Some(match failure.cause() {
+        Cause::GraphUnavailable | Cause::GraphFailed => GraphRefusal::Failed,
+        Cause::Conflict => GraphRefusal::Conflict,
+        Cause::TooLarge => GraphRefusal::TooLarge,
+        Cause::Throttled => GraphRefusal::Throttled(failure.retry_after_seconds.max(1)),
+        Cause::Unspecified => return None,
+    })
 }
 
 #[derive(Serialize)]
@@ -243,6 +308,7 @@ impl IntoResponse for ApiError {
             | Self::LastAdmin
             | Self::OneDriveConnected
             | Self::OneDriveRefused(_)
+            | Self::Graph { .. }
             | Self::PayloadTooLarge { .. }
             | Self::UnsupportedMediaType { .. }
             | Self::RangeNotSatisfiable { .. }
@@ -268,6 +334,13 @@ impl IntoResponse for ApiError {
         );
         if let Self::RateLimited { retry_after } = &self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        if let Self::Graph {
+            refusal: GraphRefusal::Throttled(seconds),
+            ..
+        } = &self
+        {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
         }
         if let Self::RangeNotSatisfiable { size } = &self
             && let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}"))

@@ -218,7 +218,8 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, GraphEr
                 .map(str::to_owned),
         }),
         404 => Err(GraphError::NotFound),
-        500..=599 => Err(GraphError::Unavailable(format!("status {code}"))),
+        // 507 Insufficient Storage (`quotaLimitReached`) is about the file, not Graph's health.
+        500..=506 | 508..=599 => Err(GraphError::Unavailable(format!("status {code}"))),
         _ => {
             let body = response.bytes().await.unwrap_or_default();
             let code_text = serde_json::from_slice::<ErrorBody>(&body)
