@@ -128,8 +128,7 @@ impl Engine {
                     conn.followups.saturating_sub(1)
                 };
                 let next_due = if followups > 0 {
-                    let step = t.followups.saturating_sub(followups).min(16);
-                    now + millis(t.followup_base) * 2_i64.pow(step)
+                    now + millis(t.followup_pause(t.followups.saturating_sub(followups)))
                 } else {
                     now + millis(t.safety_sync)
                 };

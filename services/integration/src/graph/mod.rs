@@ -428,6 +428,28 @@ impl Graph {
         })
     }
 
+    /// The subscription as Graph has it; `NotFound` when Graph removed it.
+    pub async fn get_subscription(
+        &self,
+        credentials: &Credentials,
+        id: &str,
+    ) -> Result<SubscriptionInfo, GraphError> {
+        let client = self.sdk(credentials).await?;
+        let found: SubscriptionBody = json(
+            client
+                .subscription(id)
+                .get_subscription()
+                .headers(current_trace_headers())
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok(SubscriptionInfo {
+            id: found.id,
+            expires_at: parse_time(&found.expiration)?,
+        })
+    }
+
     /// `NotFound` when the subscription no longer exists.
     pub async fn renew_subscription(
         &self,

@@ -5,6 +5,7 @@
 
 mod api;
 mod bad_input;
+mod delivery;
 mod faults;
 mod helpers;
 mod journey;
