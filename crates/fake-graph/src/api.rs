@@ -80,7 +80,12 @@ async fn token(
     if field("grant_type") != Some("client_credentials") {
         return oauth_error("unsupported_grant_type");
     }
-    if field("scope") != Some(GRAPH_SCOPE) {
+    let scope = state
+        .faults
+        .scope
+        .clone()
+        .unwrap_or_else(|| GRAPH_SCOPE.to_owned());
+    if field("scope") != Some(scope.as_str()) {
         return oauth_error("invalid_scope");
     }
     let known = state.apps.iter().any(|a| {

@@ -191,6 +191,13 @@ impl FakeGraph {
         self.shared.lock()
     }
 
+    /// Plays Graph in a national cloud: tokens must be asked for with this
+    /// scope (e.g. `https://graph.microsoft.us/.default`) instead of global
+    /// Graph's.
+    pub fn expect_scope(&self, scope: &str) {
+        self.lock().faults.scope = Some(scope.to_owned());
+    }
+
     /// Registers an app registration in a tenant.
     pub fn add_app(&self, tenant: &str, client_id: &str, secret: &str) {
         self.lock().apps.push(state::App {

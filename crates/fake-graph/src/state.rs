@@ -272,6 +272,9 @@ pub(crate) struct Faults {
     pub(crate) keep_uploads_verbatim: bool,
     /// The next n Graph API requests answer this status and error code.
     pub(crate) refuse: Option<(u32, u16, String)>,
+    /// The scope tokens must be asked for (a national cloud's); `None`:
+    /// global Graph's.
+    pub(crate) scope: Option<String>,
 }
 
 #[derive(Debug, Default)]

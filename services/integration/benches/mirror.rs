@@ -155,6 +155,7 @@ impl System {
             public_url: None,
             graph_url: Some(graph.graph_url().parse()?),
             token_url: graph.token_url(),
+            graph_scope: None,
             tls: pki.files("integration"),
             secrets: Arc::new(FileSecrets {
                 dir: secrets.path().to_owned(),

@@ -13,7 +13,8 @@ use url::Url;
 pub const PREFIX: &str = "FOLIO_INTEGRATION_";
 
 /// Where Microsoft Graph's client-credentials token endpoint is; `{tenant}`
-/// stands for the connection's tenant.
+/// stands for the connection's tenant. In a national cloud the default
+/// follows the Graph URL (see `graph::token_url_for`).
 pub const DEFAULT_TOKEN_URL: &str = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token";
 
 /// How often things happen. Production values by default; tests shorten them.
@@ -118,6 +119,9 @@ pub struct Settings {
     /// Overrides Graph's endpoint (`https://graph.microsoft.com/v1.0`), e.g. for the fake.
     pub graph_url: Option<Url>,
     pub token_url: String,
+    /// The scope of app-only tokens; `None`: the `/.default` of the cloud
+    /// `graph_url` is in (docs/adr/0037).
+    pub graph_scope: Option<String>,
     pub tls: TlsFiles,
     /// Where Graph client secrets are looked up by a connection's secret reference.
     pub secrets: Arc<dyn SecretProvider>,
@@ -179,7 +183,16 @@ impl Settings {
                 }
             })?;
         }
-        let token_url = env.or("TOKEN_URL", DEFAULT_TOKEN_URL.to_owned())?;
+        let token_url = env.or("TOKEN_URL", crate::graph::token_url_for(graph_url.as_ref()))?;
+        let graph_scope = env.optional::<String>("GRAPH_SCOPE")?;
+        if let Some(scope) = &graph_scope
+            && (!scope.starts_with("https://") || !scope.ends_with("/.default"))
+        {
+            return Err(ConfigError::Invalid {
+                var: env.var_name("GRAPH_SCOPE"),
+                reason: "expected https://<graph host>/.default".to_owned(),
+            });
+        }
         if !token_url.contains("{tenant}")
             || Url::parse(&token_url.replace("{tenant}", "t")).is_err()
         {
@@ -216,6 +229,7 @@ impl Settings {
             public_url,
             graph_url,
             token_url,
+            graph_scope,
             tls: TlsFiles::from_env(&env, "integration")?,
             secrets,
             timing,

@@ -14,7 +14,6 @@ use tokio::sync::Mutex;
 
 use super::{Credentials, GraphError};
 
-const SCOPE: &str = "https://graph.microsoft.com/.default";
 /// A token is replaced this long before it expires.
 const EARLY: Duration = Duration::from_secs(300);
 
@@ -36,6 +35,8 @@ struct Cached {
 
 pub(super) struct Tokens {
     url: String,
+    /// `https://<graph host>/.default` of the cloud Graph is in.
+    scope: String,
     http: reqwest::Client,
     cache: Mutex<HashMap<String, Cached>>,
 }
@@ -44,14 +45,16 @@ impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tokens")
             .field("url", &self.url)
+            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
 
 impl Tokens {
-    pub(super) fn new(url: String, http: reqwest::Client) -> Self {
+    pub(super) fn new(url: String, scope: String, http: reqwest::Client) -> Self {
         Self {
             url,
+            scope,
             http,
             cache: Mutex::new(HashMap::new()),
         }
@@ -102,7 +105,7 @@ impl Tokens {
                 ("grant_type", "client_credentials"),
                 ("client_id", credentials.app_id.as_str()),
                 ("client_secret", credentials.secret.expose()),
-                ("scope", SCOPE),
+                ("scope", self.scope.as_str()),
             ])
             .send()
             .await?;

@@ -29,6 +29,45 @@ pub use upload::{FRAGMENT, SIMPLE_LIMIT, UNIT, UploadError, upload_session};
 /// Where Graph is when not configured otherwise.
 pub const GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
 
+/// Microsoft's clouds: a Graph host and the sign-in host that issues its
+/// tokens (learn.microsoft.com/graph/deployments). The token's scope is the
+/// Graph host's `/.default`, so both follow the configured Graph URL.
+const CLOUDS: [(&str, &str); 4] = [
+    ("graph.microsoft.com", "login.microsoftonline.com"),
+    // US Government L4 and L5 (DoD) share a sign-in host.
+    ("graph.microsoft.us", "login.microsoftonline.us"),
+    ("dod-graph.microsoft.us", "login.microsoftonline.us"),
+    // Operated by 21Vianet.
+    ("microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
+];
+
+fn cloud(graph_url: Option<&Url>) -> (&'static str, &'static str) {
+    graph_url
+        .and_then(Url::host_str)
+        .and_then(|host| {
+            CLOUDS
+                .iter()
+                .find(|(graph, _)| graph.eq_ignore_ascii_case(host))
+        })
+        .copied()
+        // Any other host (a proxy, the fake) stands for the global cloud.
+        .unwrap_or(CLOUDS[0])
+}
+
+/// The scope app-only tokens are requested with for Graph at `graph_url`.
+pub fn scope_for(graph_url: Option<&Url>) -> String {
+    format!("https://{}/.default", cloud(graph_url).0)
+}
+
+/// The client-credentials token endpoint (with `{tenant}`) of the cloud
+/// Graph at `graph_url` is in.
+pub fn token_url_for(graph_url: Option<&Url>) -> String {
+    format!(
+        "https://{}/{{tenant}}/oauth2/v2.0/token",
+        cloud(graph_url).1
+    )
+}
+
 /// The longest we ever wait for a `Retry-After`.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
@@ -261,7 +300,13 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn new(endpoint: Option<Url>, token_url: String) -> Result<Self, GraphError> {
+    /// Graph at `endpoint` (global Graph when `None`), its tokens from
+    /// `token_url` with `scope` (see [`token_url_for`] and [`scope_for`]).
+    pub fn new(
+        endpoint: Option<Url>,
+        token_url: String,
+        scope: String,
+    ) -> Result<Self, GraphError> {
         let origin = endpoint
             .clone()
             .unwrap_or_else(|| Url::parse(GRAPH_URL).unwrap_or_else(|_| unreachable_url()))
@@ -274,7 +319,7 @@ impl Graph {
         Ok(Self {
             endpoint,
             origin,
-            tokens: Arc::new(auth::Tokens::new(token_url, plain.clone())),
+            tokens: Arc::new(auth::Tokens::new(token_url, scope, plain.clone())),
             plain,
         })
     }
@@ -638,7 +683,12 @@ mod tests {
         let sdk: &Url = request.as_ref();
         assert!(sdk.path().contains("&amp;"), "{sdk}");
 
-        let graph = Graph::new(None, "http://127.0.0.1:9/{tenant}/token".into()).unwrap();
+        let graph = Graph::new(
+            None,
+            "http://127.0.0.1:9/{tenant}/token".into(),
+            scope_for(None),
+        )
+        .unwrap();
         let target = UploadTarget::New {
             parent: "01PARENT".into(),
             name: "Q&A #2 100% + 'x'.txt".into(),
@@ -669,6 +719,41 @@ mod tests {
     }
 
     #[test]
+    fn scope_and_authority_follow_the_cloud() {
+        let at = |s: &str| Some(Url::parse(s).unwrap());
+        for (graph, scope, token) in [
+            (
+                "https://graph.microsoft.com/v1.0",
+                "https://graph.microsoft.com/.default",
+                "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+            ),
+            (
+                "https://graph.microsoft.us/v1.0",
+                "https://graph.microsoft.us/.default",
+                "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token",
+            ),
+            (
+                "https://dod-graph.microsoft.us/v1.0",
+                "https://dod-graph.microsoft.us/.default",
+                "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token",
+            ),
+            (
+                "https://microsoftgraph.chinacloudapi.cn/v1.0",
+                "https://microsoftgraph.chinacloudapi.cn/.default",
+                "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/token",
+            ),
+        ] {
+            assert_eq!(scope_for(at(graph).as_ref()), scope, "{graph}");
+            assert_eq!(token_url_for(at(graph).as_ref()), token, "{graph}");
+        }
+        assert_eq!(scope_for(None), "https://graph.microsoft.com/.default");
+        assert_eq!(
+            scope_for(at("http://127.0.0.1:4000/v1.0").as_ref()),
+            "https://graph.microsoft.com/.default"
+        );
+    }
+
+    #[test]
     fn retry_after_is_bounded() {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
@@ -684,6 +769,7 @@ mod tests {
         let graph = Graph::new(
             Some(Url::parse("http://127.0.0.1:9/v1.0").unwrap()),
             "http://127.0.0.1:9/{tenant}/token".into(),
+            scope_for(None),
         )
         .unwrap();
         assert!(

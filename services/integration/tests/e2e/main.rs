@@ -5,6 +5,7 @@
 
 mod api;
 mod bad_input;
+mod clouds;
 mod delivery;
 mod faults;
 mod helpers;
