@@ -446,6 +446,9 @@ fn delta(shared: &Arc<Shared>, drive_id: &str, token: Option<&str>) -> Response 
     let base = format!("{}/v1.0/drives/{drive_id}/root/delta", shared.api_base);
     let mut state = shared.lock();
     state.stats.delta_requests += 1;
+    if token.is_none() {
+        state.stats.full_enumerations += 1;
+    }
     let token = match token {
         None => DeltaToken::Since(0),
         Some(raw) => match DeltaToken::decode(raw) {

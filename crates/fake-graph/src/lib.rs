@@ -493,6 +493,11 @@ impl FakeGraph {
         self.lock().stats.downloads.values().sum()
     }
 
+    /// Delta requests that started a full enumeration (no token).
+    pub fn full_enumerations(&self) -> u64 {
+        self.lock().stats.full_enumerations
+    }
+
     pub fn children_requests(&self) -> u64 {
         self.lock().stats.children_requests
     }

@@ -235,6 +235,8 @@ pub(crate) struct Stats {
     /// Content requests per item id (the `…/content` redirect).
     pub(crate) downloads: HashMap<String, u64>,
     pub(crate) children_requests: u64,
+    /// Delta requests without a token: the first page of a full enumeration.
+    pub(crate) full_enumerations: u64,
     /// API requests refused for a missing, unknown or expired token.
     pub(crate) unauthorized: u64,
 }

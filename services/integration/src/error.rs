@@ -54,6 +54,9 @@ impl From<GraphError> for Error {
                 "Microsoft Graph refused the app credentials (tenant, app id or secret)".to_owned(),
             ),
             GraphError::Throttled(_) => Self::Throttled,
+            GraphError::Unauthorized => {
+                Self::Precondition("Microsoft Graph refused the app's access token".to_owned())
+            }
             GraphError::NotFound => {
                 Self::Precondition("the drive or folder does not exist in OneDrive".to_owned())
             }

@@ -150,6 +150,7 @@ impl Engine {
             .clone()
             .unwrap_or_else(|| version.file_name.clone());
         let mut db = self.db.pool.acquire().await?;
+        let content_hash = item.content_hash();
         items::put(
             &mut db,
             conn.org_id,
@@ -162,6 +163,8 @@ impl Engine {
                 document_id: Some(document),
                 ctag: item.ctag.as_deref(),
                 etag: item.etag.as_deref(),
+                content_hash: content_hash.as_deref(),
+                round: None,
             },
             now_millis(),
         )

@@ -92,6 +92,11 @@ impl Tokens {
         Ok(client)
     }
 
+    /// Drops the cached token of these credentials (Graph refused it).
+    pub(super) async fn forget(&self, credentials: &Credentials) {
+        self.cache.lock().await.remove(&Self::key(credentials));
+    }
+
     async fn request(&self, credentials: &Credentials) -> Result<(String, Duration), GraphError> {
         let tenant = super::segment(&credentials.tenant);
         let url = self.url.replace("{tenant}", &tenant);

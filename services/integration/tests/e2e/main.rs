@@ -8,5 +8,6 @@ mod bad_input;
 mod faults;
 mod helpers;
 mod journey;
+mod odb;
 mod openapi;
 mod secrets;
