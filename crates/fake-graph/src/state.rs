@@ -785,3 +785,67 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delta_items(drive: &Drive, from: u64) -> Vec<Value> {
+        match drive.delta(DeltaToken::Since(from), Duration::ZERO, 1000) {
+            DeltaAnswer::Page { items, .. } => items,
+        }
+    }
+
+    #[test]
+    fn business_delta_is_as_odb_sends_it() {
+        let mut drive = Drive::new("b!d", "t", Profile::Business);
+        let root = drive.root.clone();
+        let folder = drive.create(&root, "f", true, Bytes::new());
+        let file = drive.create(&folder, "a.txt", false, Bytes::from_static(b"hello world"));
+        let seq = drive.seq;
+        let first = delta_items(&drive, 0);
+        let listed = first.iter().find(|i| i["id"] == file.as_str()).unwrap();
+        assert!(listed.get("cTag").is_none());
+        assert!(listed["parentReference"].get("path").is_none());
+        assert_eq!(
+            listed["file"]["hashes"]["quickXorHash"],
+            "aCgDG9jwBhDc4Q1yawMZAAAAAAA="
+        );
+        // GET item still carries cTag and path.
+        let got = drive.json(drive.live(&file).unwrap());
+        assert!(got.get("cTag").is_some() && got["parentReference"].get("path").is_some());
+
+        drive.rename(&file, "b.txt");
+        let changed = delta_items(&drive, seq);
+        // Ancestors first (root, folder), then the item.
+        let ids: Vec<&str> = changed.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [root.as_str(), folder.as_str(), file.as_str()]);
+
+        let seq = drive.seq;
+        drive.delete(&folder);
+        let gone = delta_items(&drive, seq);
+        assert_eq!(gone.len(), 1, "the folder alone: {gone:?}");
+        let keys: Vec<&String> = gone[0].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["deleted", "id", "parentReference"]);
+    }
+
+    #[test]
+    fn personal_delta_keeps_ctag_names_and_sha_hashes() {
+        let mut drive = Drive::new("d", "t", Profile::Personal);
+        let root = drive.root.clone();
+        let folder = drive.create(&root, "f", true, Bytes::new());
+        let file = drive.create(&folder, "a.txt", false, Bytes::from_static(b"abc"));
+        let seq = drive.seq;
+        let first = delta_items(&drive, 0);
+        let listed = first.iter().find(|i| i["id"] == file.as_str()).unwrap();
+        assert!(listed.get("cTag").is_some());
+        assert_eq!(
+            listed["file"]["hashes"]["sha1Hash"],
+            "A9993E364706816ABA3E25717850C26C9CD0D89D"
+        );
+        drive.delete(&folder);
+        let gone = delta_items(&drive, seq);
+        assert_eq!(gone.len(), 2, "each item below too");
+        assert!(gone.iter().all(|g| g.get("name").is_some()));
+    }
+}

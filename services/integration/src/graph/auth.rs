@@ -19,14 +19,14 @@ const SCOPE: &str = "https://graph.microsoft.com/.default";
 const EARLY: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: u64,
+pub(super) struct TokenResponse {
+    pub(super) access_token: String,
+    pub(super) expires_in: u64,
 }
 
 #[derive(Debug, Deserialize)]
-struct TokenError {
-    error: String,
+pub(super) struct TokenError {
+    pub(super) error: String,
 }
 
 struct Cached {

@@ -10,6 +10,8 @@
 //! `Authorization` header, and the upload session fragments.
 
 mod auth;
+#[cfg(test)]
+mod contract;
 mod upload;
 
 use std::{sync::Arc, time::Duration};
