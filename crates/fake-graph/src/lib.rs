@@ -325,6 +325,14 @@ impl FakeGraph {
         );
     }
 
+    /// Renames many items in one change (one notification), for bulk tests.
+    pub fn rename_many(&self, drive: &str, renames: &[(String, String)]) {
+        assert!(
+            self.change(drive, |d| renames.iter().all(|(id, name)| d.rename(id, name))),
+            "fake items exist"
+        );
+    }
+
     pub fn move_item(&self, drive: &str, id: &str, parent: &str) {
         assert!(
             self.change(drive, |d| d.move_to(id, parent)),
