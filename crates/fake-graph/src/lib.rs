@@ -328,7 +328,9 @@ impl FakeGraph {
     /// Renames many items in one change (one notification), for bulk tests.
     pub fn rename_many(&self, drive: &str, renames: &[(String, String)]) {
         assert!(
-            self.change(drive, |d| renames.iter().all(|(id, name)| d.rename(id, name))),
+            self.change(drive, |d| renames
+                .iter()
+                .all(|(id, name)| d.rename(id, name))),
             "fake items exist"
         );
     }

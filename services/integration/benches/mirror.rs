@@ -327,7 +327,10 @@ async fn library(files: usize) -> Result<()> {
     let started = Instant::now();
     for i in 0..files {
         system
-            .upload_direct(&format!("lib-ref-{i}.txt"), content(200_000 + i as u64, size))
+            .upload_direct(
+                &format!("lib-ref-{i}.txt"),
+                content(200_000 + i as u64, size),
+            )
             .await?;
     }
     let reference = started.elapsed();

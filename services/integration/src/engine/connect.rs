@@ -41,8 +41,12 @@ impl Engine {
             .ok_or(Error::NotFound("connection"))?;
         let mirrored = items::count_mirrored(&mut db, conn.org_id, &conn.drive_id).await?;
         let progress = progress::get(&mut db, conn.id).await?.unwrap_or_default();
-        let (skipped, skipped_total) =
+        let (mut skipped, skipped_total) =
             skipped::recent(&mut db, conn.org_id, &conn.drive_id, SKIPPED_SHOWN).await?;
+        // Which files are kept out, and why, is for admins.
+        if actor.role != ActorRole::Admin {
+            skipped.clear();
+        }
         Ok((
             conn,
             MirrorStatus {
