@@ -21,10 +21,41 @@ use time::OffsetDateTime;
 use crate::{
     GRAPH_SCOPE, Shared, notify, rfc3339,
     state::{
-        Conflict, DeltaAnswer, DeltaToken, Drive, MAX_SIMPLE_UPLOAD, MAX_SUBSCRIPTION_MINUTES,
-        State as World, Subscription, Token, UploadSession, UploadTarget,
+        Conflict, DeltaAnswer, DeltaToken, Drive, GoneLocation, Host, LinkFault, MAX_SIMPLE_UPLOAD,
+        MAX_SUBSCRIPTION_MINUTES, Oddity, State as World, Subscription, Token, UploadSession,
+        UploadTarget,
     },
 };
+
+/// Answers 429 with a verbatim `Retry-After` when `host` is being throttled.
+pub(crate) fn throttled(state: &mut World, host: Host) -> Option<Response> {
+    let (left, value) = state.faults.throttle_raw.get(&host).cloned()?;
+    if left <= 1 {
+        state.faults.throttle_raw.remove(&host);
+    } else if let Some(entry) = state.faults.throttle_raw.get_mut(&host) {
+        entry.0 = left - 1;
+    }
+    state.stats.throttled += 1;
+    let mut response = if host == Host::Token {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({ "error": "temporarily_unavailable", "error_description": "AADSTS50196: throttled" })
+                .to_string(),
+        )
+            .into_response()
+    } else {
+        error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Please retry again later.",
+        )
+    };
+    if let Ok(v) = value.parse() {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Some(response)
+}
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -69,6 +100,9 @@ async fn token(
     };
     let mut state = shared.lock();
     state.stats.token_requests += 1;
+    if let Some(response) = throttled(&mut state, Host::Token) {
+        return response;
+    }
     let oauth_error = |code: &str| {
         (
             StatusCode::BAD_REQUEST,
@@ -217,6 +251,9 @@ async fn graph(
                 return response;
             }
         }
+        if let Some(response) = throttled(&mut state, Host::Api) {
+            return response;
+        }
         if let Some((left, status, code)) = state.faults.refuse.clone()
             && left > 0
         {
@@ -227,6 +264,7 @@ async fn graph(
         match authenticate(&state, &headers) {
             Some(tenant) => tenant,
             None => {
+                state.stats.unauthorized += 1;
                 return error(
                     StatusCode::UNAUTHORIZED,
                     "InvalidAuthenticationToken",
@@ -265,7 +303,9 @@ async fn graph(
             let token = token.or_else(|| param("token"));
             delta(&shared, &drive_id, token.as_deref())
         }
-        (Method::GET, Address::Item(id, action)) => get_item(&shared, &drive_id, &id, &action),
+        (Method::GET, Address::Item(id, action)) => {
+            get_item(&shared, &drive_id, &id, &action, param("$skiptoken"))
+        }
         (Method::GET, Address::Path(base, rel, action)) => {
             let id = {
                 let state = shared.lock();
@@ -276,7 +316,7 @@ async fn graph(
                     .map(|i| i.id.clone())
             };
             match id {
-                Some(id) => get_item(&shared, &drive_id, &id, &action),
+                Some(id) => get_item(&shared, &drive_id, &id, &action, param("$skiptoken")),
                 None => error(StatusCode::NOT_FOUND, "itemNotFound", "no such item"),
             }
         }
@@ -356,8 +396,15 @@ async fn graph(
     }
 }
 
-fn get_item(shared: &Arc<Shared>, drive_id: &str, id: &str, action: &str) -> Response {
+fn get_item(
+    shared: &Arc<Shared>,
+    drive_id: &str,
+    id: &str,
+    action: &str,
+    skiptoken: Option<String>,
+) -> Response {
     let mut state = shared.lock();
+    let page_size = state.faults.page_size.max(1);
     let Some(drive) = state.drives.get(drive_id) else {
         return error(StatusCode::NOT_FOUND, "itemNotFound", "no such drive");
     };
@@ -366,9 +413,47 @@ fn get_item(shared: &Arc<Shared>, drive_id: &str, id: &str, action: &str) -> Res
     };
     match action {
         "" => ok_json(StatusCode::OK, &drive.json(item)),
+        "children" if item.folder => {
+            let mut children: Vec<_> = drive
+                .items
+                .values()
+                .filter(|c| !c.deleted && c.parent.as_deref() == Some(id))
+                .collect();
+            children.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+            let offset: usize = skiptoken.and_then(|t| t.parse().ok()).unwrap_or(0);
+            let end = (offset + page_size).min(children.len());
+            let value: Vec<Value> = children
+                .get(offset..end)
+                .unwrap_or_default()
+                .iter()
+                .map(|c| drive.json(c))
+                .collect();
+            let mut body = json!({ "value": value });
+            if end < children.len() {
+                body["@odata.nextLink"] = json!(format!(
+                    "{}/v1.0/drives/{drive_id}/items/{id}/children?$skiptoken={end}",
+                    shared.api_base
+                ));
+            }
+            state.stats.children_requests += 1;
+            ok_json(StatusCode::OK, &body)
+        }
+        "content" if item.oddity == Oddity::Package => error(
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            "a package has no content stream",
+        ),
         "content" if !item.folder => {
             let content = item.content.clone();
-            state.stats.content_requests += 1;
+            let malware = item.oddity == Oddity::Malware;
+            *state.stats.downloads.entry(id.to_owned()).or_default() += 1;
+            if malware {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "malwareDetected",
+                    "Malware was detected in the requested file.",
+                );
+            }
             let key = uuid::Uuid::new_v4().simple().to_string();
             state.downloads.insert(
                 key.clone(),
@@ -389,6 +474,9 @@ fn delta(shared: &Arc<Shared>, drive_id: &str, token: Option<&str>) -> Response 
     let base = format!("{}/v1.0/drives/{drive_id}/root/delta", shared.api_base);
     let mut state = shared.lock();
     state.stats.delta_requests += 1;
+    if token.is_none() {
+        state.stats.full_enumerations += 1;
+    }
     let token = match token {
         None => DeltaToken::Since(0),
         Some(raw) => match DeltaToken::decode(raw) {
@@ -400,19 +488,69 @@ fn delta(shared: &Arc<Shared>, drive_id: &str, token: Option<&str>) -> Response 
         DeltaToken::Since(_) => 0,
         DeltaToken::Page { offset, .. } => offset.div_ceil(state.faults.page_size.max(1)),
     };
-    if state.faults.gone_at_page.get(drive_id) == Some(&page_index) {
+    if let Some(&(page, target)) = state.faults.gone_at_page.get(drive_id)
+        && page == page_index
+    {
         state.faults.gone_at_page.remove(drive_id);
         state.stats.gone += 1;
-        let location = format!("{base}?token={}", DeltaToken::Since(0).encode());
+        let location = match target {
+            GoneLocation::Graph => Some(format!("{base}?token={}", DeltaToken::Since(0).encode())),
+            GoneLocation::Foreign => Some(format!(
+                "https://attacker.example/v1.0/drives/{drive_id}/root/delta"
+            )),
+            GoneLocation::Missing => None,
+        };
         let mut response = error(
             StatusCode::GONE,
-            "resyncRequired",
+            "resyncChangesApplyDifferences",
             "Resync required. Replace any local items with the server's version.",
         );
-        if let Ok(value) = location.parse() {
+        if let Some(value) = location.and_then(|l| l.parse().ok()) {
             response.headers_mut().insert(header::LOCATION, value);
         }
         return response;
+    }
+    match state.faults.link_faults.get(drive_id) {
+        Some(LinkFault::Loop) => {
+            // The same page again and again, pointing at itself.
+            let here = match token {
+                DeltaToken::Since(from) => DeltaToken::Page {
+                    from,
+                    upto: from,
+                    offset: 0,
+                },
+                page => page,
+            };
+            return ok_json(
+                StatusCode::OK,
+                &json!({
+                    "value": [],
+                    "@odata.nextLink": format!("{base}?token={}", here.encode()),
+                }),
+            );
+        }
+        Some(LinkFault::Endless) => {
+            let next = match token {
+                DeltaToken::Since(from) => DeltaToken::Page {
+                    from,
+                    upto: from,
+                    offset: 1,
+                },
+                DeltaToken::Page { from, upto, offset } => DeltaToken::Page {
+                    from,
+                    upto,
+                    offset: offset + 1,
+                },
+            };
+            return ok_json(
+                StatusCode::OK,
+                &json!({
+                    "value": [],
+                    "@odata.nextLink": format!("{base}?token={}", next.encode()),
+                }),
+            );
+        }
+        None => {}
     }
     let (lag, page_size) = (state.faults.delta_lag, state.faults.page_size);
     let Some(drive): Option<&Drive> = state.drives.get(drive_id) else {
@@ -430,19 +568,6 @@ fn delta(shared: &Arc<Shared>, drive_id: &str, token: Option<&str>) -> Response 
             ok_json(StatusCode::OK, &body)
         }
     }
-}
-
-/// Whether SharePoint rewrites a file of this name on upload (it promotes
-/// properties into Office, PDF, HTML and JPEG files, so size and hash change).
-fn rewritten_on_upload(name: &str) -> bool {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    matches!(
-        ext.as_str(),
-        "docx" | "xlsx" | "pptx" | "doc" | "xls" | "ppt" | "pdf" | "html" | "htm" | "jpg" | "jpeg"
-    )
 }
 
 /// `412` unless `If-Match` (when given) names the item's current eTag or cTag.
@@ -495,7 +620,6 @@ pub(crate) fn store(
     content: Bytes,
     arrival: Arrival,
 ) -> Result<(StatusCode, Value), Box<Response>> {
-    let verbatim = state.faults.keep_uploads_verbatim;
     let received = content.clone();
     let Some(drive) = state.drives.get_mut(drive_id) else {
         return Err(Box::new(error(
@@ -564,7 +688,7 @@ pub(crate) fn store(
         }
     };
     let name = drive.live(&id).map(|i| i.name.clone()).unwrap_or_default();
-    if !verbatim && rewritten_on_upload(&name) {
+    if drive.profile.rewrites_upload(&name) {
         // Same change, same sequence number: the rewrite is part of the upload.
         if let Some(item) = drive.items.get_mut(&id) {
             let mut rewritten = item.content.to_vec();

@@ -53,6 +53,9 @@ async fn download(
     if let Some(refused) = refuse_authorization(&shared, &headers) {
         return refused;
     }
+    if let Some(response) = crate::api::throttled(&mut shared.lock(), crate::state::Host::Content) {
+        return response;
+    }
     let content = shared
         .lock()
         .downloads

@@ -141,6 +141,9 @@ impl From<GraphError> for Error {
                 status: 413 | 507, ..
             } => Self::graph_failure(&error)
                 .unwrap_or_else(|| Self::onedrive(Refusal::Failed, "Microsoft Graph failed")),
+            GraphError::Unauthorized => {
+                Self::Precondition("Microsoft Graph refused the app's access token".to_owned())
+            }
             GraphError::NotFound => {
                 Self::Precondition("the drive or folder does not exist in OneDrive".to_owned())
             }

@@ -15,6 +15,7 @@ use super::helpers::{Browser, OneDrive, Options, TestSystem};
 
 backend_tests!(
     connect_mirror_send_disconnect,
+    skipped_files_and_progress,
     graph_refusals_reach_the_person
 );
 
@@ -258,6 +259,72 @@ async fn integration_down_is_503() {
         admin.get("/api/v1/documents").await.status,
         StatusCode::OK,
         "documents work without OneDrive"
+    );
+}
+
+/// Files the mirror cannot take are shown with their reason to admins (only
+/// the count to others), beside the sync's progress.
+async fn skipped_files_and_progress(backend: Backend) {
+    let system = TestSystem::spawn_with(
+        backend,
+        Options {
+            onedrive: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let onedrive = system.onedrive.as_ref().unwrap();
+    let graph = &onedrive.graph;
+    graph.add_file(
+        OneDrive::DRIVE,
+        &onedrive.folder,
+        "fine.txt",
+        b"ok".to_vec(),
+    );
+    graph.add_odd_file(
+        OneDrive::DRIVE,
+        &onedrive.folder,
+        "evil.exe",
+        b"MZ".to_vec(),
+        folio_fake_graph::Oddity::Malware,
+    );
+    graph.add_odd_file(
+        OneDrive::DRIVE,
+        &onedrive.folder,
+        "Notebook",
+        Vec::new(),
+        folio_fake_graph::Oddity::Package,
+    );
+    let admin = system.signed_in("admin@acme.example").await;
+    let (_, viewer) = system.user(&admin, "viewer@acme.example", "viewer").await;
+    admin.connect_onedrive().await;
+    let shown = eventually("the sync counted", || async {
+        let c = admin.get(CONNECTION).await.json();
+        (c["sync"]["in_progress"] == false && c["sync"]["items_seen"] == 3).then_some(c)
+    })
+    .await;
+    assert_eq!(shown["sync"]["items_mirrored"], 1, "{shown}");
+    assert_eq!(shown["sync"]["items_skipped"], 2, "{shown}");
+    assert_eq!(shown["skipped"]["total"], 2);
+    let items = shown["skipped"]["items"].as_array().unwrap();
+    let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert!(
+        names.contains(&"evil.exe") && names.contains(&"Notebook"),
+        "{names:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|i| !i["reason"].as_str().unwrap().is_empty())
+    );
+
+    let seen_by_viewer = viewer.get(CONNECTION).await;
+    assert_eq!(seen_by_viewer.status, StatusCode::OK);
+    assert_eq!(seen_by_viewer.json()["skipped"]["total"], 2);
+    assert_eq!(
+        seen_by_viewer.json()["skipped"]["items"],
+        json!([]),
+        "names and reasons are for admins"
     );
 }
 

@@ -214,6 +214,7 @@ impl Engine {
         name: &str,
         document: Uuid,
     ) -> Result<(), Error> {
+        let content_hash = item.content_hash();
         let facts = ItemFacts {
             item_id: &item.id,
             parent_id: item.parent_id().or(Some(conn.folder_id.as_str())),
@@ -222,6 +223,8 @@ impl Engine {
             document_id: Some(document),
             ctag: item.ctag.as_deref(),
             etag: item.etag.as_deref(),
+            content_hash: content_hash.as_deref(),
+            round: None,
         };
         let mut attempt = 0;
         loop {

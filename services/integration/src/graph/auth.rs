@@ -18,14 +18,14 @@ use super::{Credentials, GraphError};
 const EARLY: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: u64,
+pub(super) struct TokenResponse {
+    pub(super) access_token: String,
+    pub(super) expires_in: u64,
 }
 
 #[derive(Debug, Deserialize)]
-struct TokenError {
-    error: String,
+pub(super) struct TokenError {
+    pub(super) error: String,
 }
 
 struct Cached {
@@ -93,6 +93,11 @@ impl Tokens {
             },
         );
         Ok(client)
+    }
+
+    /// Drops the cached token of these credentials (Graph refused it).
+    pub(super) async fn forget(&self, credentials: &Credentials) {
+        self.cache.lock().await.remove(&Self::key(credentials));
     }
 
     async fn request(&self, credentials: &Credentials) -> Result<(String, Duration), GraphError> {

@@ -10,6 +10,8 @@
 //! `Authorization` header, and the upload session fragments.
 
 mod auth;
+#[cfg(test)]
+mod contract;
 mod upload;
 
 use std::{sync::Arc, time::Duration};
@@ -77,6 +79,9 @@ pub enum GraphError {
     Credentials(String),
     #[error("Graph asks to retry after {0:?}")]
     Throttled(Duration),
+    /// 401 on a request with a token: it expired or was revoked early.
+    #[error("Graph refused the access token")]
+    Unauthorized,
     #[error("Graph requires a resync")]
     Gone { location: Option<String> },
     #[error("not found in Graph")]
@@ -125,6 +130,20 @@ pub struct ParentReference {
 pub struct FileFacet {
     #[serde(rename = "mimeType")]
     pub mime_type: Option<String>,
+    #[serde(default)]
+    pub hashes: Option<Hashes>,
+}
+
+/// `file.hashes`: ODB sends quickXorHash; personal OneDrive sends sha1Hash
+/// (and sometimes sha256Hash) too.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Hashes {
+    #[serde(rename = "quickXorHash", default)]
+    pub quick_xor: Option<String>,
+    #[serde(rename = "sha256Hash", default)]
+    pub sha256: Option<String>,
+    #[serde(rename = "sha1Hash", default)]
+    pub sha1: Option<String>,
 }
 
 /// A drive item as delta and item requests return it.
@@ -149,9 +168,42 @@ pub struct DriveItem {
     pub file: Option<FileFacet>,
     #[serde(default)]
     pub deleted: Option<serde_json::Value>,
+    /// OneNote notebooks and other packages: no `file` facet, no content.
+    #[serde(default)]
+    pub package: Option<serde_json::Value>,
+    /// A shortcut to an item that lives in another drive.
+    #[serde(rename = "remoteItem", default)]
+    pub remote_item: Option<serde_json::Value>,
 }
 
 impl DriveItem {
+    /// The content hash to compare versions by, tagged with its algorithm so
+    /// hashes of different kinds never compare equal (docs/adr/0030). The
+    /// same drive always sends the same kinds, so the choice is stable.
+    pub fn content_hash(&self) -> Option<String> {
+        let hashes = self.file.as_ref()?.hashes.as_ref()?;
+        let pick = |tag: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{tag}:{v}"))
+        };
+        pick("quickXorHash", &hashes.quick_xor)
+            .or_else(|| {
+                pick(
+                    "sha256",
+                    &hashes.sha256.as_ref().map(|h| h.to_ascii_lowercase()),
+                )
+            })
+            .or_else(|| {
+                pick(
+                    "sha1",
+                    &hashes.sha1.as_ref().map(|h| h.to_ascii_lowercase()),
+                )
+            })
+    }
+
     pub fn is_folder(&self) -> bool {
         self.folder.is_some() || self.root.is_some()
     }
@@ -231,13 +283,25 @@ pub(crate) fn segment(name: &str) -> String {
     utf8_percent_encode(name, SEGMENT).to_string()
 }
 
+/// `Retry-After` as Graph sends it: seconds, possibly fractional (`2.128`),
+/// or an HTTP date; 10 s when absent or unreadable.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
     headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(Duration::from_secs(10), Duration::from_secs)
+        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()))
+        .unwrap_or(Duration::from_secs(10))
         .min(MAX_RETRY_AFTER)
+}
+
+fn parse_retry_after(raw: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let raw = raw.trim();
+    if let Ok(secs) = raw.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
+    }
+    let at = httpdate::parse_http_date(raw).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Turns a non-success answer into the error it means.
@@ -257,6 +321,7 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, GraphEr
                 .map(str::to_owned),
         }),
         404 => Err(GraphError::NotFound),
+        401 => Err(GraphError::Unauthorized),
         // 507 Insufficient Storage (`quotaLimitReached`) is about the file, not Graph's health.
         500..=506 | 508..=599 => Err(GraphError::Unavailable(format!("status {code}"))),
         _ => {
@@ -347,7 +412,7 @@ impl Graph {
 
     /// Checks that a link Graph gave us points at Graph (a token must never
     /// be sent elsewhere).
-    fn graph_link(&self, link: &str) -> Result<Url, GraphError> {
+    pub(crate) fn graph_link(&self, link: &str) -> Result<Url, GraphError> {
         let url = Url::parse(link).map_err(|_| GraphError::Malformed("bad link"))?;
         if url.origin() == self.origin {
             Ok(url)
@@ -361,6 +426,28 @@ impl Graph {
         self.sdk(credentials).await.map(drop)
     }
 
+    /// Runs `call` with a client holding a cached token; when Graph answers
+    /// 401 (the token expired or was revoked before we expected), gets a new
+    /// token once and runs it again.
+    async fn with_token<T, F, Fut>(
+        &self,
+        credentials: &Credentials,
+        mut call: F,
+    ) -> Result<T, GraphError>
+    where
+        F: FnMut(GraphClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T, GraphError>>,
+    {
+        match call(self.sdk(credentials).await?).await {
+            Err(GraphError::Unauthorized) => {
+                tracing::info!("Graph refused a cached token; getting a new one");
+                self.tokens.forget(credentials).await;
+                call(self.sdk(credentials).await?).await
+            }
+            other => other,
+        }
+    }
+
     /// An item by id, or by a path from the root when `item` starts with '/'.
     pub async fn item(
         &self,
@@ -368,21 +455,56 @@ impl Graph {
         drive: &str,
         item: &str,
     ) -> Result<DriveItem, GraphError> {
-        let client = self.sdk(credentials).await?;
-        let drive = client.drive(drive);
-        let request = if item.starts_with('/') {
-            let path: Vec<&str> = item.split('/').filter(|p| !p.is_empty()).collect();
-            if path.is_empty() {
-                drive.get_root()
+        self.with_token(credentials, |client| async move {
+            let drive = client.drive(drive);
+            let request = if item.starts_with('/') {
+                let path: Vec<&str> = item.split('/').filter(|p| !p.is_empty()).collect();
+                if path.is_empty() {
+                    drive.get_root()
+                } else {
+                    drive
+                        .item_by_path(format!(":/{}:", path.join("/")))
+                        .get_items()
+                }
             } else {
-                drive
-                    .item_by_path(format!(":/{}:", path.join("/")))
-                    .get_items()
+                drive.item(item).get_items()
+            };
+            json(request.headers(current_trace_headers()).send().await?).await
+        })
+        .await
+    }
+
+    /// Every child of a folder, following `@odata.nextLink` (a folder moved
+    /// into the connected folder: delta does not list what is inside it).
+    pub async fn children(
+        &self,
+        credentials: &Credentials,
+        drive: &str,
+        folder: &str,
+    ) -> Result<Vec<DriveItem>, GraphError> {
+        let mut all = Vec::new();
+        let mut link: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let page: DeltaPage = self
+                .with_token(credentials, |client| {
+                    let link = link.clone();
+                    async move {
+                        let mut request = client.drive(drive).item(folder).list_children();
+                        if let Some(link) = &link {
+                            *request.as_mut() = self.graph_link(link)?;
+                        }
+                        json(request.headers(current_trace_headers()).send().await?).await
+                    }
+                })
+                .await?;
+            all.extend(page.value);
+            match page.next_link {
+                Some(next) if seen.insert(next.clone()) => link = Some(next),
+                Some(_) => return Err(GraphError::Malformed("children paging loops")),
+                None => return Ok(all),
             }
-        } else {
-            drive.item(item).get_items()
-        };
-        json(request.headers(current_trace_headers()).send().await?).await
+        }
     }
 
     /// One delta page: the first of a full enumeration when `link` is
@@ -393,31 +515,49 @@ impl Graph {
         drive: &str,
         link: Option<&str>,
     ) -> Result<DeltaPage, GraphError> {
-        let client = self.sdk(credentials).await?;
-        let mut request = client.drive(drive).delta();
-        if let Some(link) = link {
-            *request.as_mut() = self.graph_link(link)?;
-        }
-        json(request.headers(current_trace_headers()).send().await?).await
+        self.with_token(credentials, |client| async move {
+            let mut request = client.drive(drive).delta();
+            if let Some(link) = link {
+                *request.as_mut() = self.graph_link(link)?;
+            }
+            json(request.headers(current_trace_headers()).send().await?).await
+        })
+        .await
     }
 
-    /// A file's content: Graph answers 302 to a pre-authenticated URL,
-    /// fetched without the `Authorization` header.
+    /// A file's content and its length as served: Graph answers 302 to a
+    /// pre-authenticated URL, fetched without the `Authorization` header.
+    /// The served length is the truth (a sensitivity label can make it
+    /// differ from the listed `size`).
     pub async fn download(
         &self,
         credentials: &Credentials,
         drive: &str,
         item: &str,
-    ) -> Result<impl Stream<Item = Result<Bytes, GraphError>> + Send + use<>, GraphError> {
-        let client = self.sdk(credentials).await?;
-        let request = client
-            .drive(drive)
-            .item(item)
-            .get_items_content()
-            .build()
-            .await?
-            .build()?;
-        let first = self.plain.execute(request).await?;
+    ) -> Result<
+        (
+            Option<u64>,
+            impl Stream<Item = Result<Bytes, GraphError>> + Send + use<>,
+        ),
+        GraphError,
+    > {
+        let first = self
+            .with_token(credentials, |client| async move {
+                let request = client
+                    .drive(drive)
+                    .item(item)
+                    .get_items_content()
+                    .build()
+                    .await?
+                    .build()?;
+                let first = self.plain.execute(request).await?;
+                if first.status().is_redirection() {
+                    Ok(first)
+                } else {
+                    check(first).await
+                }
+            })
+            .await?;
         let response = if first.status().is_redirection() {
             let location = first
                 .headers()
@@ -434,9 +574,10 @@ impl Graph {
             )
             .await?
         } else {
-            check(first).await?
+            first
         };
-        Ok(response.bytes_stream().map_err(GraphError::from))
+        let length = response.content_length();
+        Ok((length, response.bytes_stream().map_err(GraphError::from)))
     }
 
     pub async fn create_subscription(
@@ -751,6 +892,51 @@ mod tests {
             scope_for(at("http://127.0.0.1:4000/v1.0").as_ref()),
             "https://graph.microsoft.com/.default"
         );
+    }
+
+    #[test]
+    fn retry_after_as_graph_sends_it() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        // The throttling doc's sample.
+        assert_eq!(
+            parse_retry_after("2.128", now),
+            Some(Duration::from_millis(2128))
+        );
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        // An HTTP date 7 s after now; one in the past means now.
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:44 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:30 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("NaN", now), None);
+        assert_eq!(parse_retry_after("later", now), None);
+    }
+
+    #[test]
+    fn content_hash_prefers_quick_xor_and_tags_the_kind() {
+        let item = |hashes: serde_json::Value| -> DriveItem {
+            serde_json::from_value(json!({ "id": "a", "file": { "hashes": hashes } })).unwrap()
+        };
+        assert_eq!(
+            item(json!({ "quickXorHash": "aCgDG9jwBhDc4Q1yawMZAAAAAAA=", "sha1Hash": "AB" }))
+                .content_hash()
+                .as_deref(),
+            Some("quickXorHash:aCgDG9jwBhDc4Q1yawMZAAAAAAA=")
+        );
+        assert_eq!(
+            item(json!({ "sha1Hash": "ABCD" }))
+                .content_hash()
+                .as_deref(),
+            Some("sha1:abcd")
+        );
+        assert_eq!(item(json!({})).content_hash(), None);
+        let folder: DriveItem = serde_json::from_value(json!({ "id": "f", "folder": {} })).unwrap();
+        assert_eq!(folder.content_hash(), None);
     }
 
     #[test]
