@@ -66,7 +66,16 @@ impl Profile {
         self == Self::Business
             && matches!(
                 ext.as_str(),
-                "docx" | "xlsx" | "pptx" | "doc" | "xls" | "ppt" | "pdf" | "html" | "htm" | "jpg"
+                "docx"
+                    | "xlsx"
+                    | "pptx"
+                    | "doc"
+                    | "xls"
+                    | "ppt"
+                    | "pdf"
+                    | "html"
+                    | "htm"
+                    | "jpg"
                     | "jpeg"
             )
     }

@@ -109,11 +109,11 @@ async fn rewritten_send_is_mapped_not_versioned(backend: Backend) {
         assert_eq!(upload.session, content.len() > 4 << 20);
         sent.push((document, answer.item_id, content));
     }
-    let downloads = g.content_requests();
+    let downloads = g.downloads();
     world.settle().await;
     world.settle().await;
     assert_eq!(
-        g.content_requests(),
+        g.downloads(),
         downloads,
         "the echo downloaded nothing"
     );
@@ -364,7 +364,7 @@ async fn slow_send_keeps_its_lease(backend: Backend) {
         .id;
     // OneDrive shows the file (and notifies) at once, but answers after 3 s.
     g.set_upload_answer_delay(Duration::from_secs(3));
-    let downloads = g.content_requests();
+    let downloads = g.downloads();
     let sent = send(&world, &document, 0).await.expect("sent");
     g.set_upload_answer_delay(Duration::ZERO);
     world.settle().await;
@@ -374,7 +374,7 @@ async fn slow_send_keeps_its_lease(backend: Backend) {
         "no duplicate document"
     );
     assert_eq!(
-        g.content_requests(),
+        g.downloads(),
         downloads,
         "the echo downloaded nothing"
     );
