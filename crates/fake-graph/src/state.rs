@@ -209,6 +209,8 @@ pub(crate) struct Faults {
     /// Per host: the next n requests answer 429 with this `Retry-After` value, verbatim.
     pub(crate) throttle_raw: HashMap<Host, (u32, String)>,
     pub(crate) link_faults: HashMap<String, LinkFault>,
+    /// Every Graph API request is answered this much later.
+    pub(crate) api_delay: Duration,
     pub(crate) delta_lag: Duration,
     pub(crate) copies: u32,
     pub(crate) notify_delay: Duration,

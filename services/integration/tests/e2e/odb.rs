@@ -495,7 +495,46 @@ async fn tokens_and_links(backend: Backend) {
     assert_eq!(world.documents_list().await.len(), 1);
 }
 
+/// Issue 12, point 12: no database connection is held while Graph
+/// answers (on SQLite the pool has one writer connection): the API stays
+/// quick while a sync waits on a slow Graph.
+async fn slow_graph_does_not_hold_the_database(backend: Backend) {
+    let world = World::start(backend).await;
+    let g = &world.graph;
+    g.set_page_size(2);
+    let sub = g.add_folder(DRIVE, &world.folder, "sub");
+    for i in 0..6 {
+        g.add_file(DRIVE, &sub, &format!("f{i}.txt"), format!("{i}"));
+    }
+    world.connect().await;
+    mirrored(&world, 6).await;
+    world.settle().await;
+
+    g.set_api_delay(Duration::from_millis(700));
+    let moved = g.add_folder(DRIVE, &world.outside, "incoming");
+    g.add_file(DRIVE, &moved, "late.txt", "late");
+    g.move_item(DRIVE, &moved, &world.folder);
+    let mut slowest = Duration::ZERO;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while world.documents_list().await.len() < 7 {
+        assert!(
+            Instant::now() < deadline,
+            "the moved folder's file never arrived"
+        );
+        let asked = Instant::now();
+        let _ = world.connection().await;
+        slowest = slowest.max(asked.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    g.set_api_delay(Duration::ZERO);
+    assert!(
+        slowest < Duration::from_millis(500),
+        "GetConnection waited {slowest:?} behind a Graph call"
+    );
+}
+
 folio_testkit::backend_tests!(
+    slow_graph_does_not_hold_the_database,
     content_change_is_decided_by_the_hash,
     personal_onedrive_is_judged_alike,
     one_bad_item_never_stalls_a_connection,
