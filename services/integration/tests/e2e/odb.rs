@@ -301,6 +301,48 @@ async fn first_sync_resumes_from_the_page_reached(backend: Backend) {
     }
 }
 
+/// Point 12: the integration itself stopped half-way through a first sync;
+/// another instance resumes from the page reached.
+async fn first_sync_survives_a_restart(backend: Backend) {
+    let mut timing = folio_integration::Timing::brisk();
+    timing.lease = Duration::from_secs(2);
+    let mut world = World::start_with(backend, timing).await;
+    world.graph.set_page_size(2);
+    world.graph.set_api_delay(Duration::from_millis(50));
+    let files: Vec<(String, bytes::Bytes)> = (0..20)
+        .map(|i| {
+            (
+                format!("r{i:02}.txt"),
+                bytes::Bytes::from(format!("restart {i}")),
+            )
+        })
+        .collect();
+    world.graph.add_files(DRIVE, &world.folder, files);
+    world.connect().await;
+    eventually(Duration::from_secs(20), "a few documents", || async {
+        (world.documents_list().await.len() >= 4).then_some(())
+    })
+    .await;
+    World::stop_integration(&world.integration);
+    let part = world.documents_list().await.len();
+    assert!(part < 20, "stopped half-way ({part})");
+    world.integration = world.spawn_integration().await;
+    mirrored(&world, 20).await;
+    let done = eventually(Duration::from_secs(10), "the paging to end", || async {
+        let c = world.connection().await;
+        (!c.sync_in_progress && !c.last_sync_at.is_empty()).then_some(c)
+    })
+    .await;
+    assert_eq!(
+        world.graph.full_enumerations(),
+        1,
+        "resumed, never restarted from page 0"
+    );
+    assert_eq!(done.sync_items_seen, 20);
+    assert_eq!(done.sync_items_mirrored, 20);
+    assert_eq!(world.documents_list().await.len(), 20, "no duplicates");
+}
+
 /// Point 4: a folder moved or copied in brings its files; one moved out or
 /// deleted takes each of its files with it.
 async fn folder_changes_cascade(backend: Backend) {
@@ -540,6 +582,7 @@ folio_testkit::backend_tests!(
     one_bad_item_never_stalls_a_connection,
     throttling_on_every_host,
     first_sync_resumes_from_the_page_reached,
+    first_sync_survives_a_restart,
     folder_changes_cascade,
     deletion_keeps_history_and_restore_relinks,
     tokens_and_links,
