@@ -642,7 +642,9 @@ impl Drive {
         }
         let listed_size = match item.oddity {
             Oddity::SizeSkew(skew) => (item.content.len() as i64 + skew).max(0),
-            _ => item.content.len() as i64,
+            Oddity::None | Oddity::Malware | Oddity::Package | Oddity::Remote => {
+                item.content.len() as i64
+            }
         };
         let mut value = json!({
             "id": item.id,
@@ -683,7 +685,7 @@ impl Drive {
                     "parentReference": { "driveId": "b!another-drive", "driveType": profile.drive_type() },
                 });
             }
-            _ => value["file"] = file,
+            Oddity::None | Oddity::SizeSkew(_) | Oddity::Malware => value["file"] = file,
         }
         value
     }

@@ -52,7 +52,7 @@ async fn content_change_is_decided_by_the_hash(backend: Backend) {
     world.settle().await;
     assert_eq!(
         g.downloads_of(&file),
-        0 + 1,
+        1,
         "metadata changes download nothing"
     );
     assert_eq!(world.versions(&doc.id).await.len(), 1);
@@ -204,7 +204,7 @@ async fn throttling_on_every_host(backend: Backend) {
             Host::Api => {
                 httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2))
             }
-            _ => "1.5".to_owned(),
+            Host::Content | Host::Token => "1.5".to_owned(),
         };
         let throttled = g.throttled_requests();
         let n = world.versions(&doc.id).await.len();
