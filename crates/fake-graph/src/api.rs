@@ -215,6 +215,10 @@ async fn graph(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let delay = shared.lock().faults.api_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let path = uri
         .path()
         .strip_prefix("/v1.0/")

@@ -151,14 +151,14 @@ fn session_request(
             "unknown upload session",
         ));
     };
-    match method {
-        &Method::GET => answer(json_response(StatusCode::OK, &status_body(session))),
-        &Method::DELETE => {
+    match *method {
+        Method::GET => answer(json_response(StatusCode::OK, &status_body(session))),
+        Method::DELETE => {
             state.sessions.remove(key);
             answer(StatusCode::NO_CONTENT.into_response())
         }
-        &Method::PUT => {
-            let Some((start, end, total)) = content_range(&headers) else {
+        Method::PUT => {
+            let Some((start, end, total)) = content_range(headers) else {
                 return answer(error(
                     StatusCode::BAD_REQUEST,
                     "invalidRange",

@@ -503,6 +503,11 @@ impl FakeGraph {
         self.lock().faults.upload_answer_delay = delay;
     }
 
+    /// Every Graph API request is answered `delay` later (a slow Graph).
+    pub fn set_api_delay(&self, delay: Duration) {
+        self.lock().faults.api_delay = delay;
+    }
+
     /// Items per delta page (default 200).
     pub fn set_page_size(&self, size: usize) {
         self.lock().faults.page_size = size.max(1);

@@ -307,6 +307,8 @@ pub(crate) struct Faults {
     /// Per host: the next n requests answer 429 with this `Retry-After` value, verbatim.
     pub(crate) throttle_raw: HashMap<Host, (u32, String)>,
     pub(crate) link_faults: HashMap<String, LinkFault>,
+    /// Every Graph API request is answered this much later.
+    pub(crate) api_delay: Duration,
     pub(crate) delta_lag: Duration,
     pub(crate) copies: u32,
     pub(crate) notify_delay: Duration,
@@ -752,7 +754,9 @@ impl Drive {
         }
         let listed_size = match item.oddity {
             Oddity::SizeSkew(skew) => (item.content.len() as i64 + skew).max(0),
-            _ => item.content.len() as i64,
+            Oddity::None | Oddity::Malware | Oddity::Package | Oddity::Remote => {
+                item.content.len() as i64
+            }
         };
         let mut value = json!({
             "id": item.id,
@@ -793,7 +797,7 @@ impl Drive {
                     "parentReference": { "driveId": "b!another-drive", "driveType": profile.drive_type() },
                 });
             }
-            _ => value["file"] = file,
+            Oddity::None | Oddity::SizeSkew(_) | Oddity::Malware => value["file"] = file,
         }
         value
     }

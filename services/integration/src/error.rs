@@ -99,7 +99,10 @@ impl Error {
                 Refusal::Failed,
                 "Microsoft Graph answered in a way Folio cannot use",
             ),
-            _ => return None,
+            GraphError::Credentials(_)
+            | GraphError::Unauthorized
+            | GraphError::NotFound
+            | GraphError::Refused { .. } => return None,
         })
     }
 
@@ -121,7 +124,13 @@ impl Error {
             GraphError::NotFound => Self::Precondition(
                 "the connected folder or the mirrored file no longer exists in OneDrive".to_owned(),
             ),
-            other => Self::from(other),
+            other @ (GraphError::Credentials(_)
+            | GraphError::Throttled(_)
+            | GraphError::Unauthorized
+            | GraphError::Gone { .. }
+            | GraphError::Refused { .. }
+            | GraphError::Unavailable(_)
+            | GraphError::Malformed(_)) => Self::from(other),
         }
     }
 }

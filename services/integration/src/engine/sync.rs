@@ -100,7 +100,7 @@ impl Engine {
                         let span = tracing::info_span!("onedrive sync", connection = %conn.id);
                         running.spawn(
                             async move {
-                                engine.sync_claimed(conn, lease, claimed_due).await;
+                                Box::pin(engine.sync_claimed(conn, lease, claimed_due)).await;
                             }
                             .instrument(span),
                         );

@@ -138,3 +138,31 @@ impl Tokens {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use folio_platform::secrets::Secret;
+
+    use super::*;
+
+    #[test]
+    fn a_rotated_secret_misses_the_cache() {
+        let credentials = |secret: &str| Credentials {
+            tenant: "t".into(),
+            app_id: "a".into(),
+            secret: Secret::new(secret.to_owned()),
+        };
+        assert_eq!(
+            Tokens::key(&credentials("one")),
+            Tokens::key(&credentials("one"))
+        );
+        assert_ne!(
+            Tokens::key(&credentials("one")),
+            Tokens::key(&credentials("two"))
+        );
+        assert!(
+            !Tokens::key(&credentials("one")).contains("one"),
+            "never the secret itself"
+        );
+    }
+}

@@ -52,7 +52,7 @@ async fn content_change_is_decided_by_the_hash(backend: Backend) {
     world.settle().await;
     assert_eq!(
         g.downloads_of(&file),
-        0 + 1,
+        1,
         "metadata changes download nothing"
     );
     assert_eq!(world.versions(&doc.id).await.len(), 1);
@@ -204,7 +204,7 @@ async fn throttling_on_every_host(backend: Backend) {
             Host::Api => {
                 httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2))
             }
-            _ => "1.5".to_owned(),
+            Host::Content | Host::Token => "1.5".to_owned(),
         };
         let throttled = g.throttled_requests();
         let n = world.versions(&doc.id).await.len();
@@ -299,6 +299,48 @@ async fn first_sync_resumes_from_the_page_reached(backend: Backend) {
             assert_eq!(world.graph.downloads_of(&file.id), 1, "{}", file.name);
         }
     }
+}
+
+/// Point 12: the integration itself stopped half-way through a first sync;
+/// another instance resumes from the page reached.
+async fn first_sync_survives_a_restart(backend: Backend) {
+    let mut timing = folio_integration::Timing::brisk();
+    timing.lease = Duration::from_secs(2);
+    let mut world = World::start_with(backend, timing).await;
+    world.graph.set_page_size(2);
+    world.graph.set_api_delay(Duration::from_millis(50));
+    let files: Vec<(String, bytes::Bytes)> = (0..20)
+        .map(|i| {
+            (
+                format!("r{i:02}.txt"),
+                bytes::Bytes::from(format!("restart {i}")),
+            )
+        })
+        .collect();
+    world.graph.add_files(DRIVE, &world.folder, files);
+    world.connect().await;
+    eventually(Duration::from_secs(20), "a few documents", || async {
+        (world.documents_list().await.len() >= 4).then_some(())
+    })
+    .await;
+    World::stop_integration(&world.integration);
+    let part = world.documents_list().await.len();
+    assert!(part < 20, "stopped half-way ({part})");
+    world.integration = world.spawn_integration().await;
+    mirrored(&world, 20).await;
+    let done = eventually(Duration::from_secs(10), "the paging to end", || async {
+        let c = world.connection().await;
+        (!c.sync_in_progress && !c.last_sync_at.is_empty()).then_some(c)
+    })
+    .await;
+    assert_eq!(
+        world.graph.full_enumerations(),
+        1,
+        "resumed, never restarted from page 0"
+    );
+    assert_eq!(done.sync_items_seen, 20);
+    assert_eq!(done.sync_items_mirrored, 20);
+    assert_eq!(world.documents_list().await.len(), 20, "no duplicates");
 }
 
 /// Point 4: a folder moved or copied in brings its files; one moved out or
@@ -495,12 +537,52 @@ async fn tokens_and_links(backend: Backend) {
     assert_eq!(world.documents_list().await.len(), 1);
 }
 
+/// Issue 12, point 12: no database connection is held while Graph
+/// answers (on SQLite the pool has one writer connection): the API stays
+/// quick while a sync waits on a slow Graph.
+async fn slow_graph_does_not_hold_the_database(backend: Backend) {
+    let world = World::start(backend).await;
+    let g = &world.graph;
+    g.set_page_size(2);
+    let sub = g.add_folder(DRIVE, &world.folder, "sub");
+    for i in 0..6 {
+        g.add_file(DRIVE, &sub, &format!("f{i}.txt"), format!("{i}"));
+    }
+    world.connect().await;
+    mirrored(&world, 6).await;
+    world.settle().await;
+
+    g.set_api_delay(Duration::from_millis(700));
+    let moved = g.add_folder(DRIVE, &world.outside, "incoming");
+    g.add_file(DRIVE, &moved, "late.txt", "late");
+    g.move_item(DRIVE, &moved, &world.folder);
+    let mut slowest = Duration::ZERO;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while world.documents_list().await.len() < 7 {
+        assert!(
+            Instant::now() < deadline,
+            "the moved folder's file never arrived"
+        );
+        let asked = Instant::now();
+        let _ = world.connection().await;
+        slowest = slowest.max(asked.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    g.set_api_delay(Duration::ZERO);
+    assert!(
+        slowest < Duration::from_millis(500),
+        "GetConnection waited {slowest:?} behind a Graph call"
+    );
+}
+
 folio_testkit::backend_tests!(
+    slow_graph_does_not_hold_the_database,
     content_change_is_decided_by_the_hash,
     personal_onedrive_is_judged_alike,
     one_bad_item_never_stalls_a_connection,
     throttling_on_every_host,
     first_sync_resumes_from_the_page_reached,
+    first_sync_survives_a_restart,
     folder_changes_cascade,
     deletion_keeps_history_and_restore_relinks,
     tokens_and_links,

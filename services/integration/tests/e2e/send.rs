@@ -112,11 +112,7 @@ async fn rewritten_send_is_mapped_not_versioned(backend: Backend) {
     let downloads = g.downloads();
     world.settle().await;
     world.settle().await;
-    assert_eq!(
-        g.downloads(),
-        downloads,
-        "the echo downloaded nothing"
-    );
+    assert_eq!(g.downloads(), downloads, "the echo downloaded nothing");
     assert_eq!(
         world.documents_list().await.len(),
         2,
@@ -373,11 +369,7 @@ async fn slow_send_keeps_its_lease(backend: Backend) {
         1,
         "no duplicate document"
     );
-    assert_eq!(
-        g.downloads(),
-        downloads,
-        "the echo downloaded nothing"
-    );
+    assert_eq!(g.downloads(), downloads, "the echo downloaded nothing");
     assert_eq!(g.children(DRIVE, &world.folder).len(), 1);
     assert_eq!(world.versions(&document).await.len(), 1);
     assert_eq!(world.connection().await.documents_mirrored, 1);
