@@ -350,3 +350,76 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: Code, cause: Cause, retry_after: u32) -> tonic::Status {
+        let failure = OneDriveFailure {
+            cause: cause.into(),
+            retry_after_seconds: retry_after,
+        };
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.insert_bin(
+            ONEDRIVE_FAILURE_METADATA,
+            tonic::metadata::MetadataValue::from_bytes(&failure.encode_to_vec()),
+        );
+        tonic::Status::with_metadata(code, "what Graph did", metadata)
+    }
+
+    #[test]
+    fn graph_refusals_become_their_problems() {
+        for (code, cause, retry, http, kind) in [
+            (
+                Code::Unavailable,
+                Cause::GraphUnavailable,
+                0,
+                502,
+                "onedrive-unavailable",
+            ),
+            (
+                Code::Unavailable,
+                Cause::GraphFailed,
+                0,
+                502,
+                "onedrive-unavailable",
+            ),
+            (Code::Aborted, Cause::Conflict, 0, 409, "onedrive-conflict"),
+            (
+                Code::ResourceExhausted,
+                Cause::TooLarge,
+                0,
+                413,
+                "onedrive-too-large",
+            ),
+            (
+                Code::Unavailable,
+                Cause::Throttled,
+                9,
+                429,
+                "onedrive-throttled",
+            ),
+        ] {
+            let error = ApiError::from_integration_status(&status(code, cause, retry), "x");
+            assert_eq!(error.parts().0.as_u16(), http, "{cause:?}");
+            assert_eq!(error.parts().1, kind);
+            assert_eq!(error.to_string(), "what Graph did");
+            let response = error.into_response();
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER).is_some(),
+                retry > 0,
+                "{cause:?}"
+            );
+        }
+        // Without the metadata the code decides, as before.
+        let plain = ApiError::from_integration_status(&tonic::Status::unavailable("down"), "x");
+        assert_eq!(plain.parts().0, StatusCode::SERVICE_UNAVAILABLE);
+        // A cause this bff does not know is not trusted.
+        let unknown = status(Code::Unavailable, Cause::Unspecified, 0);
+        assert_eq!(
+            ApiError::from_integration_status(&unknown, "x").parts().0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}
