@@ -95,10 +95,16 @@ impl Engine {
             ..
         }) = &sent
         {
-            // OneDrive's change comes in as a version before anything else.
-            let mut db = self.db.pool.acquire().await?;
-            connections::request_sync(&mut db, conn.id, now_millis()).await?;
-            drop(db);
+            // OneDrive's change comes in as a version before anything else
+            // (if this fails, the next follow-up or safety delta brings it).
+            let requested = async {
+                let mut db = self.db.pool.acquire().await?;
+                connections::request_sync(&mut db, conn.id, now_millis()).await
+            }
+            .await;
+            if let Err(error) = requested {
+                tracing::warn!(connection = %conn.id, %error, "cannot ask for a delta after a conflict");
+            }
             self.wake_sync();
         }
         sent
