@@ -214,6 +214,46 @@ async fn conflicting_edits_converge_without_a_lost_update(backend: Backend) {
     assert_eq!(g.children(DRIVE, &world.folder).len(), 1);
 }
 
+/// A metadata-only change in OneDrive (sharing, properties; here a rename to
+/// the same name) changes the eTag but not the content or the name: the
+/// delta downloads nothing, yet keeps the new eTag, so the next send is no
+/// false conflict.
+async fn metadata_change_then_send_is_no_conflict(backend: Backend) {
+    let world = World::start(backend).await;
+    let g = &world.graph;
+    world.connect().await;
+    world.settle().await;
+    let document = world
+        .upload(&world.editor, "memo.txt", Bytes::from_static(b"memo v1"))
+        .await
+        .document
+        .unwrap()
+        .id;
+    let item = send(&world, &document, 0).await.unwrap().item_id;
+    world.settle().await;
+    let before = g.item(DRIVE, &item).unwrap().etag;
+    g.rename(DRIVE, &item, "memo.txt");
+    let renamed = g.item(DRIVE, &item).unwrap().etag;
+    assert_ne!(before, renamed, "the change gave a new eTag");
+    let downloads = g.downloads();
+    world.settle().await;
+    assert_eq!(g.downloads(), downloads, "it downloads nothing");
+
+    upload_version(
+        &world,
+        &world.editor,
+        &document,
+        "memo.txt",
+        Bytes::from_static(b"memo v2"),
+    )
+    .await;
+    send(&world, &document, 0).await.expect("no false conflict");
+    assert!(g.refusals().is_empty());
+    let upload = g.uploads().pop().unwrap();
+    assert_eq!(upload.if_match.as_deref(), Some(renamed.as_str()));
+    assert_eq!(g.content(DRIVE, &item).unwrap(), "memo v2");
+}
+
 /// The session's `nextExpectedRanges` may name any offset and several
 /// ranges (Microsoft's own examples do); the uploader sends exactly those.
 /// A mapped file is then replaced through a session, under `If-Match`.
@@ -379,6 +419,7 @@ async fn slow_send_keeps_its_lease(backend: Backend) {
 folio_testkit::backend_tests!(
     rewritten_send_is_mapped_not_versioned,
     conflicting_edits_converge_without_a_lost_update,
+    metadata_change_then_send_is_no_conflict,
     upload_session_resumes_from_any_ranges,
     names_arrive_as_named,
     slow_send_keeps_its_lease
