@@ -16,5 +16,9 @@ pub mod documents {
 pub mod integration {
     pub mod v1 {
         tonic::include_proto!("folio.integration.v1");
+
+        /// The binary metadata key an error status carries its encoded
+        /// [`OneDriveFailure`] under.
+        pub const ONEDRIVE_FAILURE_METADATA: &str = "x-folio-onedrive-failure-bin";
     }
 }

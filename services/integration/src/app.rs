@@ -57,8 +57,16 @@ impl Application {
             "integration",
         )
         .map_err(|e| StartError::Setup(format!("FOLIO_INTEGRATION_DOCUMENTS_URL: {e}")))?;
-        let graph = Graph::new(settings.graph_url.clone(), settings.token_url.clone())
-            .map_err(|e| StartError::Setup(format!("Graph client: {e}")))?;
+        let scope = settings
+            .graph_scope
+            .clone()
+            .unwrap_or_else(|| crate::graph::scope_for(settings.graph_url.as_ref()));
+        let graph = Graph::new(
+            settings.graph_url.clone(),
+            settings.token_url.clone(),
+            scope,
+        )
+        .map_err(|e| StartError::Setup(format!("Graph client: {e}")))?;
         let db = Database::connect(
             &settings.database_url,
             &settings.database_credentials,

@@ -367,6 +367,32 @@ pub struct OneDriveConnection {
     pub paused_until: Option<String>,
     pub connected_by: String,
     pub connected_at: String,
+    pub sync: OneDriveSyncProgress,
+    pub skipped: OneDriveSkipped,
+}
+
+/// The current delta paging (or the last one).
+#[derive(Debug, Serialize)]
+pub struct OneDriveSyncProgress {
+    pub in_progress: bool,
+    pub items_seen: u64,
+    pub items_mirrored: u64,
+    pub items_skipped: u64,
+}
+
+/// Files the mirror does not take, and why (listed for admins only).
+#[derive(Debug, Serialize)]
+pub struct OneDriveSkipped {
+    pub total: u64,
+    pub items: Vec<OneDriveSkippedItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OneDriveSkippedItem {
+    pub item_id: String,
+    pub name: String,
+    pub reason: String,
+    pub skipped_at: String,
 }
 
 impl From<onedrive::Connection> for OneDriveConnection {
@@ -392,6 +418,25 @@ impl From<onedrive::Connection> for OneDriveConnection {
             paused_until: non_empty(c.paused_until),
             connected_by: c.connected_by,
             connected_at: c.connected_at,
+            sync: OneDriveSyncProgress {
+                in_progress: c.sync_in_progress,
+                items_seen: c.sync_items_seen,
+                items_mirrored: c.sync_items_mirrored,
+                items_skipped: c.sync_items_skipped,
+            },
+            skipped: OneDriveSkipped {
+                total: c.skipped_total,
+                items: c
+                    .skipped_items
+                    .into_iter()
+                    .map(|s| OneDriveSkippedItem {
+                        item_id: s.item_id,
+                        name: s.name,
+                        reason: s.reason,
+                        skipped_at: s.skipped_at,
+                    })
+                    .collect(),
+            },
         }
     }
 }

@@ -199,6 +199,7 @@ impl TestSystem {
                 public_url: None,
                 graph_url: Some(onedrive.graph.graph_url().parse().unwrap()),
                 token_url: onedrive.graph.token_url(),
+                graph_scope: None,
                 tls: pki.files("integration"),
                 secrets: std::sync::Arc::new(folio_platform::secrets::FileSecrets {
                     dir: onedrive.secrets.path().to_owned(),

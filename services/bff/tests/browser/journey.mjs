@@ -742,6 +742,10 @@ if (ONEDRIVE_DIR) {
     check((await byTestId(page, 'onedrive-tenant').textContent()) === ONEDRIVE.tenant, 'the status does not show the tenant');
     await page.locator('[data-testid="onedrive-state"] [data-state="active"]').waitFor({ timeout: 30000 });
     check(!(await byTestId(page, 'onedrive-error').count()), 'a healthy connection shows an error');
+    // The sync's progress is shown beside the state.
+    const progress = (await byTestId(page, 'onedrive-progress').textContent()) || '';
+    check(/\d+ seen, \d+ mirrored, \d+ skipped/.test(progress), `the sync's progress is not shown: "${progress}"`);
+    check(/^\d+$/.test(((await byTestId(page, 'onedrive-skipped-total').textContent()) || '').trim()), 'the count of skipped files is not shown');
   });
 
   step('OneDrive: a file dropped into the folder becomes a marked document', async ({ page }) => {

@@ -3,9 +3,12 @@
 use folio_platform::clock::{now_millis, rfc3339};
 use folio_proto::integration::v1 as pb;
 
-use crate::domain::{Connection, ConnectionState};
+use crate::{
+    domain::{Connection, ConnectionState},
+    engine::MirrorStatus,
+};
 
-pub(super) fn connection(c: &Connection, mirrored: u64) -> pb::Connection {
+pub(super) fn connection(c: &Connection, status: MirrorStatus) -> pb::Connection {
     let state = match c.state(now_millis()) {
         ConnectionState::Active => pb::ConnectionState::Active,
         ConnectionState::Pending => pb::ConnectionState::Pending,
@@ -25,10 +28,25 @@ pub(super) fn connection(c: &Connection, mirrored: u64) -> pb::Connection {
         subscription_id: c.subscription_id.clone().unwrap_or_default(),
         subscription_expires_at: time(c.subscription_id.as_ref().and(c.subscription_expires_at)),
         last_sync_at: time(c.last_sync_at),
-        documents_mirrored: mirrored,
+        documents_mirrored: status.mirrored,
         last_error: c.last_error.clone().unwrap_or_default(),
         connected_by: c.actor_id.to_string(),
         connected_at: rfc3339(c.created_at),
         paused_until: time(c.paused_until.filter(|p| *p > now_millis())),
+        sync_items_seen: status.progress.seen,
+        sync_items_mirrored: status.progress.mirrored,
+        sync_items_skipped: status.progress.skipped,
+        sync_in_progress: status.progress.page_link.is_some(),
+        skipped_items: status
+            .skipped
+            .into_iter()
+            .map(|s| pb::SkippedItem {
+                item_id: s.item_id,
+                name: s.name,
+                reason: s.reason,
+                skipped_at: rfc3339(s.skipped_at),
+            })
+            .collect(),
+        skipped_total: status.skipped_total,
     }
 }

@@ -182,7 +182,16 @@ impl World {
 
     /// Another instance, looking Graph client secrets up in `secrets`.
     pub async fn spawn_integration_with(&self, secrets: Arc<dyn SecretProvider>) -> Instance {
-        let settings = Settings {
+        self.spawn_integration_configured(secrets, |_| {}).await
+    }
+
+    /// Another instance, with its settings changed by `configure`.
+    pub async fn spawn_integration_configured(
+        &self,
+        secrets: Arc<dyn SecretProvider>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Instance {
+        let mut settings = Settings {
             grpc_addr: any_port(),
             http_addr: any_port(),
             database_url: self.integration_db.url.clone(),
@@ -193,10 +202,12 @@ impl World {
             public_url: None,
             graph_url: Some(self.graph.graph_url().parse().unwrap()),
             token_url: self.graph.token_url(),
+            graph_scope: None,
             tls: self.pki.files("integration"),
             secrets,
             timing: self.timing.clone(),
         };
+        configure(&mut settings);
         let app = Application::build(settings)
             .await
             .expect("integration service starts");
@@ -240,6 +251,13 @@ impl World {
 
     pub fn integration(&self) -> IntegrationServiceClient<Channel> {
         self.integration_as("bff", self.integration.port)
+    }
+
+    /// The Graph client secrets directory of this world.
+    pub fn secrets(&self) -> Arc<dyn SecretProvider> {
+        Arc::new(FileSecrets {
+            dir: self.secrets.path().to_owned(),
+        })
     }
 
     pub fn integration_as(&self, identity: &str, port: u16) -> IntegrationServiceClient<Channel> {

@@ -5,8 +5,12 @@
 
 mod api;
 mod bad_input;
+mod clouds;
+mod delivery;
 mod faults;
 mod helpers;
 mod journey;
+mod odb;
 mod openapi;
 mod secrets;
+mod send;

@@ -147,8 +147,31 @@ export async function render(container, ctx) {
       notify(`Version ${number} was sent to OneDrive as “${sent.name}”.`);
     } catch (err) {
       notifyError(err, 'Could not send to OneDrive.');
+      // Nothing was overwritten; OneDrive's change arrives as a new version
+      // in a moment: show it when it does, so it can be reviewed.
+      if (err instanceof ApiError && err.type === 'onedrive-conflict') showIncomingVersion(versions.items.length);
     } finally {
       button.disabled = false;
+    }
+  }
+
+  async function showIncomingVersion(known) {
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      if (!container.isConnected) return;
+      try {
+        const [fresh, list] = await Promise.all([get(path), get(`${path}/versions`)]);
+        if (list.items.length > known) {
+          doc = fresh;
+          versions = list;
+          rememberDocument(doc);
+          drawHeader();
+          drawVersions();
+          return;
+        }
+      } catch {
+        return;
+      }
     }
   }
 
