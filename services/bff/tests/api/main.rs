@@ -14,4 +14,5 @@ mod onedrive;
 mod redis_outage;
 mod redis_tls;
 mod security;
+mod sign_in_limits;
 mod tracing_off;
