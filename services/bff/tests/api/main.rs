@@ -14,5 +14,6 @@ mod onedrive;
 mod redis_outage;
 mod redis_tls;
 mod security;
+mod session_race;
 mod sign_in_limits;
 mod tracing_off;
