@@ -10,6 +10,7 @@ mod found_end_to_end;
 mod helpers;
 mod journey;
 mod memory;
+mod names;
 mod onedrive;
 mod redis_outage;
 mod redis_tls;

@@ -37,4 +37,5 @@ mod helpers;
 mod isolation;
 mod journey;
 mod listing;
+mod names;
 mod uploads;
