@@ -68,6 +68,15 @@ pub(crate) fn is_format(c: char) -> bool {
     )
 }
 
+/// Like [`clean`], for one-line values: no line breaks or tabs either.
+pub(crate) fn clean_line(field: &'static str, raw: &str, max: usize) -> Result<String, Error> {
+    let value = clean(field, raw, max, true)?;
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid(field, "must be a single line"));
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,13 +106,4 @@ mod tests {
             assert_eq!(clean("title", plain, 200, true).unwrap(), plain);
         }
     }
-}
-
-/// Like [`clean`], for one-line values: no line breaks or tabs either.
-pub(crate) fn clean_line(field: &'static str, raw: &str, max: usize) -> Result<String, Error> {
-    let value = clean(field, raw, max, true)?;
-    if value.chars().any(char::is_control) {
-        return Err(Error::invalid(field, "must be a single line"));
-    }
-    Ok(value)
 }
