@@ -4,14 +4,14 @@ use std::collections::HashMap;
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Multipart, Path, Query, State, multipart::MultipartRejection},
+    extract::{DefaultBodyLimit, Path, Query, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, patch, post},
 };
 use folio_proto::documents::v1::{self as pb, upload_header};
 
-use super::upload::{multipart_or_415, outcome_parts, receive};
+use super::upload::{Form, outcome_parts, receive};
 use crate::{
     domain::{
         forms::{
@@ -193,13 +193,13 @@ pub(super) fn created(location: &str, body: impl serde::Serialize) -> Result<Res
 async fn create(
     State(state): State<AppState>,
     Writer(writer): Writer,
-    multipart: Result<Multipart, MultipartRejection>,
+    form: Result<Form, ApiError>,
 ) -> Result<Response, ApiError> {
-    let mut multipart = multipart_or_415(multipart)?;
+    let mut form = form?;
     let outcome = receive(
         &state,
         &writer.actor(),
-        &mut multipart,
+        &mut form,
         &["title", "description", "tags", "note"],
         |texts| {
             let text = |name: &str| texts.get(name).cloned();
@@ -326,26 +326,20 @@ async fn add_version(
     State(state): State<AppState>,
     Writer(writer): Writer,
     Path(document_id): Path<String>,
-    multipart: Result<Multipart, MultipartRejection>,
+    form: Result<Form, ApiError>,
 ) -> Result<Response, ApiError> {
     let id = path_id("document_id", &document_id)?;
-    let mut multipart = multipart_or_415(multipart)?;
-    let outcome = receive(
-        &state,
-        &writer.actor(),
-        &mut multipart,
-        &["note"],
-        |texts| {
-            let note = texts.get("note").cloned().unwrap_or_default();
-            let mut checks = Checks::default();
-            checks.text("note", &note, 0, 1000);
-            checks.finish()?;
-            Ok((
-                upload_header::Target::DocumentId(id.to_string()).into(),
-                note,
-            ))
-        },
-    )
+    let mut form = form?;
+    let outcome = receive(&state, &writer.actor(), &mut form, &["note"], |texts| {
+        let note = texts.get("note").cloned().unwrap_or_default();
+        let mut checks = Checks::default();
+        checks.text("note", &note, 0, 1000);
+        checks.finish()?;
+        Ok((
+            upload_header::Target::DocumentId(id.to_string()).into(),
+            note,
+        ))
+    })
     .await?;
     let was_created = outcome.created;
     let (document, version) = outcome_parts(outcome)?;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Multipart, Path, Query, State, multipart::MultipartRejection},
+    extract::{DefaultBodyLimit, Path, Query, State},
     http::StatusCode,
     response::Response,
     routing::{get, patch, post},
@@ -13,7 +13,7 @@ use folio_proto::documents::v1::{self as pb, list_tasks_request::Scope};
 
 use super::{
     documents::{created, status_code},
-    upload::{Destination, multipart_or_415, outcome_parts, receive},
+    upload::{Destination, Form, outcome_parts, receive},
 };
 use crate::{
     domain::{
@@ -284,12 +284,12 @@ async fn fulfil(
     State(state): State<AppState>,
     authed: Authed,
     Path(task_id): Path<String>,
-    multipart: Result<Multipart, MultipartRejection>,
+    form: Result<Form, ApiError>,
 ) -> Result<Response, ApiError> {
     let id = path_id("task_id", &task_id)?;
-    let mut multipart = multipart_or_415(multipart)?;
+    let mut form = form?;
     let actor = authed.actor();
-    let outcome = receive(&state, &actor, &mut multipart, &["note"], |texts| {
+    let outcome = receive(&state, &actor, &mut form, &["note"], |texts| {
         let note = texts.get("note").cloned().unwrap_or_default();
         let mut checks = Checks::default();
         checks.text("note", &note, 0, 1000);

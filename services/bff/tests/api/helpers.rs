@@ -44,6 +44,8 @@ pub struct Options {
     pub onedrive: bool,
     /// Its timing; short test intervals when `None`.
     pub onedrive_timing: Option<folio_integration::Timing>,
+    /// Trusted proxies in front of the bff (`X-Forwarded-For` entries).
+    pub forwarded_hops: usize,
 }
 
 impl Default for Options {
@@ -54,10 +56,12 @@ impl Default for Options {
                 per_account: 5,
                 per_address: 1000,
                 window: Duration::from_secs(60),
+                slow_down: Duration::from_millis(10),
             },
             sessions: None,
             onedrive: false,
             onedrive_timing: None,
+            forwarded_hops: 0,
         }
     }
 }
@@ -252,7 +256,7 @@ impl TestSystem {
             session_absolute: Duration::from_secs(3600),
             login: options.login,
             max_upload_bytes: options.max_upload_bytes,
-            forwarded_hops: 0,
+            forwarded_hops: options.forwarded_hops,
             tls: pki.files("bff"),
         })
         .await

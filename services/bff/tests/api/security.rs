@@ -321,6 +321,7 @@ async fn sign_in_is_rate_limited_and_recovers(backend: Backend) {
             per_account: 3,
             per_address: 1000,
             window: Duration::from_secs(2),
+            slow_down: Duration::from_millis(10),
         },
         ..Options::default()
     };

@@ -9,9 +9,12 @@ use crate::error::Error;
 pub struct FileName(String);
 
 impl FileName {
+    /// A new name. A `/` ends a directory part ("../../a.pdf" is "a.pdf");
+    /// a `\` does not: it is a character of names on OneDrive and elsewhere,
+    /// so it is kept (the bff takes the last segment of a browser's Windows
+    /// path before it gets here).
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        // Browsers and tools send paths ("C:\\x\\a.pdf", "../../a.pdf"): keep the last part.
-        let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+        let base = raw.rsplit('/').next().unwrap_or_default();
         let name = clean("file_name", base, 255, true)?;
         if name.chars().any(char::is_control) {
             return Err(Error::invalid(
@@ -23,6 +26,11 @@ impl FileName {
             return Err(Error::invalid("file_name", "must name a file"));
         }
         Ok(Self(name))
+    }
+    /// A name as stored: it was checked when it was written (under the rules
+    /// of that time, which must not make old versions unreadable).
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -71,6 +79,10 @@ pub struct Note(String);
 impl Note {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         clean("note", raw, 2_000, false).map(Self)
+    }
+    /// A note as stored (see [`FileName::from_stored`]).
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -194,11 +206,11 @@ mod tests {
             "passwd"
         );
         assert_eq!(
-            FileName::parse("C:\\Users\\a\\Report.pdf")
-                .unwrap()
-                .as_str(),
-            "Report.pdf"
+            FileName::parse("Q1\\Q2 report.pdf").unwrap().as_str(),
+            "Q1\\Q2 report.pdf",
+            "a backslash is part of the name"
         );
+        assert!(FileName::parse("invoice\u{202E}fdp.exe").is_err());
         assert_eq!(
             FileName::parse("Résumé \"final\".pdf").unwrap().as_str(),
             "Résumé \"final\".pdf"

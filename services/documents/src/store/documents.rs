@@ -29,10 +29,8 @@ fn document_from_row(row: &AnyRow) -> Result<Document, Error> {
     Ok(Document {
         id: uuid(row, "id")?,
         org_id: uuid(row, "org_id")?,
-        title: Title::parse(&row.try_get::<String, _>("title")?)
-            .map_err(|_| Error::Corrupt("title"))?,
-        description: Description::parse(&row.try_get::<String, _>("description")?)
-            .map_err(|_| Error::Corrupt("description"))?,
+        title: Title::from_stored(row.try_get("title")?),
+        description: Description::from_stored(row.try_get("description")?),
         tags: Tags::default(),
         created_by: uuid(row, "created_by")?,
         created_at: row.try_get("created_at")?,

@@ -35,8 +35,7 @@ fn task_from_row(row: &AnyRow) -> Result<Task, Error> {
         kind: TaskKind::from_stored(&row.try_get::<String, _>("kind")?)?,
         version: number(row.try_get("version")?)?,
         title: row.try_get("title")?,
-        description: Description::parse(&row.try_get::<String, _>("description")?)
-            .map_err(|_| Error::Corrupt("task description"))?,
+        description: Description::from_stored(row.try_get("description")?),
         status: TaskStatus::from_stored(&row.try_get::<String, _>("status")?)?,
         assignee_id: opt_uuid(row, "assignee_id")?,
         due_date: row

@@ -17,8 +17,7 @@ pub(crate) fn version_from_row(row: &AnyRow, prefix: &str) -> Result<DocumentVer
     Ok(DocumentVersion {
         document_id: uuid(row, &col("document_id"))?,
         number: number(row.try_get(col("number").as_str())?)?,
-        file_name: FileName::parse(&row.try_get::<String, _>(col("file_name").as_str())?)
-            .map_err(|_| Error::Corrupt("file name"))?,
+        file_name: FileName::from_stored(row.try_get(col("file_name").as_str())?),
         media_type: MediaType::parse(&row.try_get::<String, _>(col("media_type").as_str())?)
             .map_err(|_| Error::Corrupt("media type"))?,
         size: u64::try_from(row.try_get::<i64, _>(col("size").as_str())?)
@@ -28,8 +27,7 @@ pub(crate) fn version_from_row(row: &AnyRow, prefix: &str) -> Result<DocumentVer
         source: VersionSource::from_stored(&row.try_get::<String, _>(col("source").as_str())?)?,
         created_by: uuid(row, &col("created_by"))?,
         created_at: row.try_get(col("created_at").as_str())?,
-        note: Note::parse(&row.try_get::<String, _>(col("note").as_str())?)
-            .map_err(|_| Error::Corrupt("note"))?,
+        note: Note::from_stored(row.try_get(col("note").as_str())?),
         label: row
             .try_get::<Option<String>, _>(col("label").as_str())?
             .map(|l| Label::parse(&l).map_err(|_| Error::Corrupt("label")))

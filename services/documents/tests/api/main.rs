@@ -38,5 +38,6 @@ mod isolation;
 mod journey;
 mod listing;
 mod retention;
+mod names;
 mod uploads;
 mod versioned_work;
