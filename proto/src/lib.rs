@@ -18,3 +18,9 @@ pub mod integration {
         tonic::include_proto!("folio.integration.v1");
     }
 }
+
+pub mod notifications {
+    pub mod v1 {
+        tonic::include_proto!("folio.notifications.v1");
+    }
+}
