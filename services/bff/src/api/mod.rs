@@ -9,6 +9,7 @@ mod session;
 mod tasks;
 mod upload;
 mod users;
+mod webhooks;
 
 use axum::Router;
 
@@ -23,5 +24,6 @@ pub fn router() -> Router<AppState> {
         .merge(tasks::router())
         .merge(activity::router())
         .merge(onedrive::router())
+        .merge(webhooks::router())
         .merge(health::router())
 }

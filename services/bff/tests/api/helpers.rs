@@ -44,6 +44,8 @@ pub struct Options {
     pub onedrive: bool,
     /// Its timing; short test intervals when `None`.
     pub onedrive_timing: Option<folio_integration::Timing>,
+    /// Also run the notifications service (loopback endpoints allowed).
+    pub notifications: bool,
 }
 
 impl Default for Options {
@@ -58,6 +60,7 @@ impl Default for Options {
             sessions: None,
             onedrive: false,
             onedrive_timing: None,
+            notifications: false,
         }
     }
 }
@@ -213,6 +216,35 @@ impl TestSystem {
             (None, format!("https://localhost:{port}"))
         };
 
+        let notifications_url = if options.notifications {
+            let db = TestDatabase::create(backend).await;
+            let notifications =
+                folio_notifications::Application::build(folio_notifications::Settings {
+                    grpc_addr: any_port(),
+                    http_addr: any_port(),
+                    database_url: db.url.clone(),
+                    database_credentials: folio_platform::db::Credentials::none(),
+                    secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
+                    database_max_connections: 5,
+                    users_url: format!("https://127.0.0.1:{users_port}"),
+                    documents_url: format!("https://127.0.0.1:{documents_port}"),
+                    allow_private_webhooks: true,
+                    tls: pki.files("notifications"),
+                    timing: folio_notifications::Timing::brisk(),
+                })
+                .await
+                .expect("notifications starts");
+            let url = format!("https://localhost:{}", notifications.port());
+            stops.push(notifications.stop_token());
+            tokio::spawn(notifications.run_until_stopped());
+            dbs.push(db);
+            url
+        } else {
+            // Nothing listens there: the webhook endpoints answer 503.
+            let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("https://localhost:{}", unused.local_addr().unwrap().port())
+        };
+
         // MariaDB runs pair with Redis sessions, SQLite runs with in-process ones.
         let sessions = options.sessions.unwrap_or(match backend {
             Backend::MySql => Sessions::redis(&redis_url()),
@@ -223,6 +255,7 @@ impl TestSystem {
             users_url: format!("https://localhost:{users_port}"),
             documents_url: format!("https://localhost:{documents_port}"),
             integration_url,
+            notifications_url,
             redis_url: match &sessions {
                 Sessions::Redis { url, .. } => Some(Secret::new(url.clone())),
                 Sessions::Memory => None,

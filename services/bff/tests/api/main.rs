@@ -14,3 +14,4 @@ mod redis_outage;
 mod redis_tls;
 mod security;
 mod tracing_off;
+mod webhooks;
