@@ -108,6 +108,27 @@ pub async fn run() -> Result<(), StartError> {
     {
         notifications_settings.allow_private_webhooks = true;
     }
+    // Without an SMTP relay, mail lands as .eml files a newcomer can open.
+    if matches!(
+        notifications_settings.mail.transport,
+        folio_notifications::settings::MailTransport::Off
+    ) {
+        notifications_settings.mail.transport =
+            folio_notifications::settings::MailTransport::Directory(
+                global.data_dir()?.join("mail"),
+            );
+    }
+    if notifications_env
+        .optional::<String>("PUBLIC_URL")?
+        .is_none()
+        && global.optional::<String>("PUBLIC_URL")?.is_none()
+    {
+        let portal: std::net::SocketAddr = Env::new(folio_bff::settings::PREFIX)
+            .or("ADDR", std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))?;
+        notifications_settings.mail.public_url = format!("http://127.0.0.1:{}/", portal.port())
+            .parse()
+            .map_err(|_| StartError::Setup("the portal's address".to_owned()))?;
+    }
     if let Some(url) = &shared.notifications_database {
         notifications_settings.database_url = url.clone();
     }

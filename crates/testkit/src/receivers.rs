@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::process::Tied;
 
 const RECEIVER: &str = include_str!("python/webhook_receiver.py");
+const SMTP_SERVER: &str = include_str!("python/smtp_server.py");
 
 fn python() -> PathBuf {
     if let Some(path) = std::env::var_os("FOLIO_NOTIFY_PYTHON") {
@@ -28,8 +29,8 @@ fn python() -> PathBuf {
 }
 
 /// A Python program from `source`, run with the notify virtualenv; returns
-/// the process and the first line it printed on stdout (its port).
-fn start_python(name: &str, source: &str, args: &[String]) -> (Tied, u16, tempfile::TempDir) {
+/// the process and the first line it printed on stdout.
+fn start_python(name: &str, source: &str, args: &[String]) -> (Tied, String, tempfile::TempDir) {
     let python = python();
     assert!(
         python.is_file(),
@@ -51,13 +52,12 @@ fn start_python(name: &str, source: &str, args: &[String]) -> (Tied, u16, tempfi
         let _ = tx.send(first);
         for _ in lines {}
     });
-    let port = rx
+    let line = rx
         .recv_timeout(Duration::from_secs(30))
         .ok()
         .flatten()
-        .and_then(|line| line.trim().parse().ok())
         .unwrap_or_else(|| panic!("{name} did not start"));
-    (process, port, dir)
+    (process, line.trim().to_owned(), dir)
 }
 
 /// One delivery as the receiver saw it.
@@ -82,7 +82,8 @@ pub struct WebhookReceiver {
 
 impl WebhookReceiver {
     pub fn start() -> Self {
-        let (process, port, dir) = start_python("webhook_receiver.py", RECEIVER, &[]);
+        let (process, line, dir) = start_python("webhook_receiver.py", RECEIVER, &[]);
+        let port = line.parse().expect("the receiver prints its port");
         Self {
             port,
             http: reqwest::Client::new(),
@@ -138,6 +139,132 @@ impl WebhookReceiver {
                     .unwrap_or(Value::Null),
                 verified: v["verified"].as_bool().unwrap_or(false),
                 error: v["error"].as_str().map(str::to_owned),
+            })
+            .collect()
+    }
+}
+
+/// How a test SMTP server behaves.
+#[derive(Debug, Clone, Default)]
+pub struct SmtpOptions {
+    /// Offers STARTTLS with this certificate and key.
+    pub starttls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Speaks TLS from the first byte (smtps://) with this certificate and key.
+    pub implicit_tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Answers 550 to every recipient.
+    pub refuse: bool,
+    /// Requires AUTH with this user name and password (over TLS only).
+    pub auth: Option<(String, String)>,
+    /// Seconds to wait before accepting each message.
+    pub delay: Option<f64>,
+}
+
+/// One message as the server accepted it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub from: String,
+    pub to: Vec<String>,
+    /// Whether the session was under TLS (STARTTLS or implicit).
+    pub tls: bool,
+    pub authenticated: bool,
+    /// The raw message (headers and MIME body).
+    pub data: String,
+    /// As Python's `email` package reads it.
+    pub subject: String,
+    pub message_id: String,
+    pub header_to: String,
+    /// `multipart/alternative` for a plain-text and an HTML part.
+    pub content_type: String,
+    pub text: Option<String>,
+    pub html: Option<String>,
+}
+
+/// A real SMTP server (aiosmtpd) on a free loopback port. Dropping it stops it.
+#[derive(Debug)]
+pub struct SmtpServer {
+    port: u16,
+    outdir: tempfile::TempDir,
+    _process: Tied,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    pub fn start(options: &SmtpOptions) -> Self {
+        let port = crate::process::free_port();
+        let outdir = tempfile::tempdir().expect("temp dir");
+        let mut args = vec![port.to_string(), outdir.path().display().to_string()];
+        let pair = |flag: &str, (cert, key): &(std::path::PathBuf, std::path::PathBuf)| {
+            vec![
+                flag.to_owned(),
+                cert.display().to_string(),
+                key.display().to_string(),
+            ]
+        };
+        if let Some(p) = &options.starttls {
+            args.extend(pair("--starttls", p));
+        }
+        if let Some(p) = &options.implicit_tls {
+            args.extend(pair("--implicit-tls", p));
+        }
+        if options.refuse {
+            args.push("--refuse".to_owned());
+        }
+        if let Some(delay) = options.delay {
+            args.extend(["--delay".to_owned(), delay.to_string()]);
+        }
+        if let Some((user, password)) = &options.auth {
+            args.extend(["--auth".to_owned(), user.clone(), password.clone()]);
+        }
+        let (process, line, dir) = start_python("smtp_server.py", SMTP_SERVER, &args);
+        assert_eq!(line, "ready", "smtp_server.py did not start");
+        Self {
+            port,
+            outdir,
+            _process: process,
+            _dir: dir,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Every message accepted so far, in order.
+    pub fn received(&self) -> Vec<Mail> {
+        let mut files: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(self.outdir.path())
+            .expect("outdir")
+            .filter_map(|e| {
+                let path = e.ok()?.path();
+                let n = path.file_stem()?.to_str()?.parse().ok()?;
+                (path.extension()? == "json").then_some((n, path))
+            })
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|(_, path)| {
+                let v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("mail"))
+                    .expect("mail JSON");
+                Mail {
+                    from: v["from"].as_str().unwrap_or_default().to_owned(),
+                    to: v["to"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|t| t.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    tls: v["tls"].as_bool().unwrap_or(false),
+                    authenticated: v["authenticated"].as_bool().unwrap_or(false),
+                    data: v["data"].as_str().unwrap_or_default().to_owned(),
+                    subject: v["subject"].as_str().unwrap_or_default().to_owned(),
+                    message_id: v["message_id"].as_str().unwrap_or_default().to_owned(),
+                    header_to: v["header_to"].as_str().unwrap_or_default().to_owned(),
+                    content_type: v["content_type"].as_str().unwrap_or_default().to_owned(),
+                    text: v["text"].as_str().map(str::to_owned),
+                    html: v["html"].as_str().map(str::to_owned),
+                }
             })
             .collect()
     }

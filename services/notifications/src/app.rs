@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     api::{self, NotificationsApi},
-    engine::Engine,
+    engine::{Engine, Mailer},
     settings::Settings,
 };
 
@@ -48,12 +48,17 @@ impl Application {
             &MIGRATE_SQLITE,
         )
         .await?;
+        let mailer = Mailer::new(&settings.mail)
+            .await
+            .map_err(|e| StartError::Setup(format!("mail: {e}")))?;
         let engine = Engine::new(
             db,
             users,
             documents,
             settings.timing.clone(),
             settings.allow_private_webhooks,
+            mailer,
+            settings.mail.clone(),
         );
         Ok(Self {
             grpc: bind(settings.grpc_addr).await?,
@@ -91,6 +96,7 @@ impl Application {
         let background = vec![
             tokio::spawn(engine.clone().run_reader(stop.clone())),
             tokio::spawn(engine.clone().run_sender(stop.clone())),
+            tokio::spawn(engine.clone().run_mail_sender(stop.clone())),
         ];
         let service = DatabaseService {
             name: "notifications",

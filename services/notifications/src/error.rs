@@ -36,11 +36,14 @@ impl Error {
 
     /// A failed call to another Folio service.
     pub fn upstream(service: &'static str, status: &Status) -> Self {
-        match status.code() {
-            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled => {
-                Self::Unavailable(service)
-            }
-            code => Self::Upstream { service, code },
+        let code = status.code();
+        if matches!(
+            code,
+            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
+        ) {
+            Self::Unavailable(service)
+        } else {
+            Self::Upstream { service, code }
         }
     }
 }

@@ -1,12 +1,14 @@
 //! The notifications service's configuration, from `FOLIO_NOTIFICATIONS_*` variables.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use folio_platform::{
     config::{ConfigError, Env},
     db::{Credentials, DatabaseUrl},
+    secrets::SecretSource,
     tls::TlsFiles,
 };
+use url::Url;
 
 pub const PREFIX: &str = "FOLIO_NOTIFICATIONS_";
 
@@ -85,6 +87,95 @@ pub struct Settings {
     pub allow_private_webhooks: bool,
     pub tls: TlsFiles,
     pub timing: Timing,
+    pub mail: MailSettings,
+}
+
+/// Where email goes.
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    /// No mail is sent (no SMTP relay configured).
+    Off,
+    /// Each message is written as `<id>.eml` here (`folio up` without SMTP).
+    Directory(PathBuf),
+    Smtp(Box<SmtpSettings>),
+}
+
+/// `FOLIO_SMTP_URL` and its login.
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    /// `smtps://host[:465]` (implicit TLS) or `smtp://host[:587]` (STARTTLS
+    /// when offered; required when there are credentials).
+    pub url: Url,
+    /// `FOLIO_SMTP_USERNAME` / `FOLIO_SMTP_PASSWORD` (or `_FILE`, `_SECRET`).
+    pub username: Option<SecretSource>,
+    pub password: Option<SecretSource>,
+    /// `FOLIO_SMTP_CA_FILE`: a CA to trust besides the public roots.
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub transport: MailTransport,
+    /// `FOLIO_SMTP_FROM`.
+    pub from: String,
+    /// `FOLIO_PUBLIC_URL`: the portal's base, for links in mails.
+    pub public_url: Url,
+    /// Hour (UTC) from which the daily digest is sent.
+    pub digest_hour: u8,
+}
+
+impl MailSettings {
+    pub fn off() -> Self {
+        Self {
+            transport: MailTransport::Off,
+            from: "Folio <folio@localhost>".to_owned(),
+            public_url: Url::parse("http://127.0.0.1:8080/").unwrap_or_else(|_| unreachable!()),
+            digest_hour: 7,
+        }
+    }
+
+    async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let global = Env::new("FOLIO_");
+        let defaults = Self::off();
+        let transport = match global.optional::<Url>("SMTP_URL")? {
+            None => MailTransport::Off,
+            Some(url) => {
+                let invalid = |reason: &str| ConfigError::Invalid {
+                    var: "FOLIO_SMTP_URL".to_owned(),
+                    reason: reason.to_owned(),
+                };
+                if !matches!(url.scheme(), "smtp" | "smtps") || url.host_str().is_none() {
+                    return Err(invalid(
+                        "expected smtps://host[:port] or smtp://host[:port]",
+                    ));
+                }
+                if !url.username().is_empty() || url.password().is_some() {
+                    return Err(invalid(
+                        "credentials do not belong in the URL: use FOLIO_SMTP_USERNAME and FOLIO_SMTP_PASSWORD (or their _SECRET)",
+                    ));
+                }
+                MailTransport::Smtp(Box::new(SmtpSettings {
+                    url,
+                    username: global.secret_source("SMTP_USERNAME").await?,
+                    password: global.secret_source("SMTP_PASSWORD").await?,
+                    ca_file: global.optional::<PathBuf>("SMTP_CA_FILE")?,
+                }))
+            }
+        };
+        let digest_hour: u8 = env.or("DIGEST_HOUR", defaults.digest_hour)?;
+        if digest_hour > 23 {
+            return Err(ConfigError::Invalid {
+                var: env.var_name("DIGEST_HOUR"),
+                reason: "expected an hour from 0 to 23 (UTC)".to_owned(),
+            });
+        }
+        Ok(Self {
+            transport,
+            from: global.or("SMTP_FROM", defaults.from)?,
+            public_url: global.or("PUBLIC_URL", defaults.public_url)?,
+            digest_hour,
+        })
+    }
 }
 
 fn seconds(env: &Env, key: &str, default: Duration) -> Result<Duration, ConfigError> {
@@ -102,6 +193,7 @@ impl Settings {
             retry_base: seconds(&env, "RETRY_BASE_SECS", defaults.retry_base)?,
             retry_window: seconds(&env, "RETRY_WINDOW_SECS", defaults.retry_window)?,
             disable_after: seconds(&env, "DISABLE_AFTER_SECS", defaults.disable_after)?,
+            lease: seconds(&env, "LEASE_SECS", defaults.lease)?,
             ..defaults
         };
         if timing.retry_window < Duration::from_secs(24 * 3600) {
@@ -122,6 +214,7 @@ impl Settings {
             allow_private_webhooks: env.or("ALLOW_PRIVATE_WEBHOOKS", false)?,
             tls: TlsFiles::from_env(&env, "notifications")?,
             timing,
+            mail: MailSettings::from_env(&env).await?,
         })
     }
 }

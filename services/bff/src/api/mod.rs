@@ -4,6 +4,7 @@ mod activity;
 mod content;
 mod documents;
 mod health;
+mod notifications;
 mod onedrive;
 mod session;
 mod tasks;
@@ -25,5 +26,6 @@ pub fn router() -> Router<AppState> {
         .merge(activity::router())
         .merge(onedrive::router())
         .merge(webhooks::router())
+        .merge(notifications::router())
         .merge(health::router())
 }

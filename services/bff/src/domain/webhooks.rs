@@ -135,3 +135,31 @@ impl From<pb::Delivery> for Delivery {
         }
     }
 }
+
+/// A mail that could not be delivered, for admins.
+#[derive(Debug, Serialize)]
+pub struct MailProblem {
+    pub id: String,
+    pub recipient_id: String,
+    pub address: String,
+    pub subject: String,
+    pub state: String,
+    pub reason: String,
+    pub attempts: u32,
+    pub created_at: String,
+}
+
+impl From<pb::MailProblem> for MailProblem {
+    fn from(p: pb::MailProblem) -> Self {
+        Self {
+            id: p.id,
+            recipient_id: p.recipient_id,
+            address: p.address,
+            subject: p.subject,
+            state: p.state,
+            reason: p.reason,
+            attempts: p.attempts,
+            created_at: p.created_at,
+        }
+    }
+}

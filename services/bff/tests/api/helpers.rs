@@ -231,6 +231,7 @@ impl TestSystem {
                     allow_private_webhooks: true,
                     tls: pki.files("notifications"),
                     timing: folio_notifications::Timing::brisk(),
+                    mail: folio_notifications::settings::MailSettings::off(),
                 })
                 .await
                 .expect("notifications starts");

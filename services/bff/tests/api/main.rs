@@ -9,6 +9,7 @@ mod contract;
 mod found_end_to_end;
 mod helpers;
 mod journey;
+mod notifications;
 mod onedrive;
 mod redis_outage;
 mod redis_tls;

@@ -1,4 +1,4 @@
-use std::sync::Arc;
+use std::{collections::BTreeMap, sync::Arc};
 
 use folio_platform::{actor::Actor, clock::rfc3339};
 use folio_proto::notifications::v1::{
@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
+    domain::{Choice, Kind},
     engine::{Engine, WebhookChanges},
     error::Error,
     store::{
@@ -35,6 +36,15 @@ fn parse_id(field: &'static str, raw: &str) -> Result<Uuid, Error> {
     raw.trim()
         .parse()
         .map_err(|_| Error::invalid(field, "must be a UUID"))
+}
+
+fn preferences(all: &[(Kind, Choice)]) -> pb::Preferences {
+    pb::Preferences {
+        choices: all
+            .iter()
+            .map(|(k, c)| (k.as_str().to_owned(), c.as_str().to_owned()))
+            .collect(),
+    }
 }
 
 fn webhook(w: &Webhook) -> pb::Webhook {
@@ -161,5 +171,47 @@ impl NotificationsService for NotificationsApi {
         let id = parse_id("webhook_id", &req.webhook_id)?;
         let found = self.engine.redeliver(&actor, id, &req.delivery_id).await?;
         Ok(Response::new(delivery(&found)))
+    }
+
+    async fn get_preferences(
+        &self,
+        request: Request<pb::GetPreferencesRequest>,
+    ) -> Result<Response<pb::Preferences>, Status> {
+        let actor = actor(&request)?;
+        let all = self.engine.preferences(&actor).await?;
+        Ok(Response::new(preferences(&all)))
+    }
+
+    async fn update_preferences(
+        &self,
+        request: Request<pb::UpdatePreferencesRequest>,
+    ) -> Result<Response<pb::Preferences>, Status> {
+        let actor = actor(&request)?;
+        let choices: BTreeMap<String, String> = request.into_inner().choices.into_iter().collect();
+        let all = self.engine.update_preferences(&actor, &choices).await?;
+        Ok(Response::new(preferences(&all)))
+    }
+
+    async fn list_mail_problems(
+        &self,
+        request: Request<pb::ListMailProblemsRequest>,
+    ) -> Result<Response<pb::ListMailProblemsResponse>, Status> {
+        let actor = actor(&request)?;
+        let found = self.engine.mail_problems(&actor).await?;
+        Ok(Response::new(pb::ListMailProblemsResponse {
+            problems: found
+                .iter()
+                .map(|m| pb::MailProblem {
+                    id: m.id.clone(),
+                    recipient_id: m.user_id.to_string(),
+                    address: m.to_address.clone(),
+                    subject: m.subject.clone(),
+                    state: m.state.clone(),
+                    reason: m.last_error.clone(),
+                    attempts: m.attempts,
+                    created_at: rfc3339(m.created_at),
+                })
+                .collect(),
+        }))
     }
 }

@@ -1,6 +1,8 @@
 //! The use cases: reading the event logs, managing endpoints, delivering.
 
 mod deliver;
+mod mail;
+mod mailer;
 mod read;
 mod resolve;
 mod webhooks;
@@ -14,8 +16,13 @@ use folio_proto::{
 };
 use uuid::Uuid;
 
-use crate::{domain::Backoff, settings::Timing};
+use crate::{
+    domain::Backoff,
+    settings::{MailSettings, Timing},
+};
 
+pub use mail::People;
+pub(crate) use mailer::Mailer;
 pub use webhooks::{Created, WebhookChanges};
 
 #[derive(Debug)]
@@ -25,15 +32,19 @@ pub struct Engine {
     documents: DocumentsServiceClient<TracedChannel>,
     timing: Timing,
     allow_private: bool,
+    mailer: Mailer,
+    mail: MailSettings,
 }
 
 impl Engine {
-    pub fn new(
+    pub(crate) fn new(
         db: Database,
         users: TracedChannel,
         documents: TracedChannel,
         timing: Timing,
         allow_private: bool,
+        mailer: Mailer,
+        mail: MailSettings,
     ) -> Self {
         Self {
             db,
@@ -41,6 +52,8 @@ impl Engine {
             documents: DocumentsServiceClient::new(documents),
             timing,
             allow_private,
+            mailer,
+            mail,
         }
     }
 

@@ -5,22 +5,19 @@
 use std::sync::Arc;
 
 use folio_platform::clock::now_millis;
-use folio_proto::{
-    documents::v1::{self as docs, EventKind, TaskStatus},
-    users::v1 as users,
-};
+use folio_proto::documents::v1::{self as docs, EventKind, TaskStatus};
 use serde_json::json;
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{Engine, millis};
+use super::{Engine, People, millis};
 use crate::{
     domain::{EventType, LogEvent, TaskSeen, delivery_id},
     error::Error,
     store::{
         deliveries::{self, Delivery, State},
-        log, webhooks,
+        log, mails, webhooks,
     },
 };
 
@@ -30,6 +27,8 @@ const PAGE: u32 = 100;
 struct TaskNow {
     seen: TaskSeen,
     status: &'static str,
+    title: String,
+    document_id: String,
 }
 
 fn status_name(status: i32) -> &'static str {
@@ -57,31 +56,21 @@ impl Engine {
 
     /// One pass over every organisation's log; how many events it handled.
     pub async fn read_all(&self) -> Result<u64, Error> {
-        let mut request = tonic::Request::new(users::ListRecipientsRequest::default());
-        request.set_timeout(self.timing.call_deadline);
-        let orgs = self
-            .users
-            .clone()
-            .list_recipients(request)
-            .await
-            .map_err(|s| Error::upstream("users", &s))?
-            .into_inner()
-            .organisations;
         let mut handled = 0;
-        for org in orgs.iter().filter_map(|o| o.organisation.as_ref()) {
-            let Ok(id) = org.id.parse::<Uuid>() else {
-                continue;
-            };
-            match self.read_organisation(id).await {
+        for people in self.people(None).await? {
+            match self.read_organisation(&people).await {
                 Ok(n) => handled += n,
                 // One organisation's trouble does not hold the others up.
-                Err(error) => tracing::warn!(%error, org = %id, "reading an event log failed"),
+                Err(error) => {
+                    tracing::warn!(%error, org = %people.org_id, "reading an event log failed");
+                }
             }
         }
         Ok(handled)
     }
 
-    async fn read_organisation(&self, org: Uuid) -> Result<u64, Error> {
+    async fn read_organisation(&self, people: &People) -> Result<u64, Error> {
+        let org = people.org_id;
         let mut handled = 0;
         loop {
             let mut after = {
@@ -108,7 +97,7 @@ impl Engine {
             let full = page.events.len() == PAGE as usize;
             for event in page.events {
                 let sequence = event.sequence;
-                if !self.handle(org, after, event).await? {
+                if !self.handle(people, after, event).await? {
                     // Another instance handled it first.
                     return Ok(handled);
                 }
@@ -142,6 +131,8 @@ impl Engine {
                         done: task.status == i32::from(TaskStatus::Done),
                     },
                     status: status_name(task.status),
+                    title: task.title,
+                    document_id: task.document_id,
                 }))
             }
             Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
@@ -151,7 +142,21 @@ impl Engine {
 
     /// Records what one event causes and moves the position from `from` to
     /// it, in one transaction. False when the position had moved meanwhile.
-    async fn handle(&self, org: Uuid, from: u64, event: docs::Event) -> Result<bool, Error> {
+    async fn document_title(&self, org: Uuid, id: &str) -> Result<String, Error> {
+        match self
+            .documents
+            .clone()
+            .get_document(self.on_behalf_of(org, docs::GetDocumentRequest { id: id.to_owned() }))
+            .await
+        {
+            Ok(d) => Ok(d.into_inner().title),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(String::new()),
+            Err(status) => Err(Error::upstream("documents", &status)),
+        }
+    }
+
+    async fn handle(&self, people: &People, from: u64, event: docs::Event) -> Result<bool, Error> {
+        let org = people.org_id;
         let kind = EventKind::try_from(event.kind).unwrap_or(EventKind::Unspecified);
         let event = LogEvent {
             sequence: event.sequence,
@@ -176,6 +181,16 @@ impl Engine {
             (Some(task), true) => self.task_now(org, task).await?,
             _ => None,
         };
+        let assigned_to = task_now
+            .as_ref()
+            .and_then(|t| t.seen.assignee)
+            .filter(|a| a.to_string() != event.actor_id);
+        let document_title = match (&task_now, assigned_to) {
+            (Some(task), Some(_)) if !self.mailer.is_off() => {
+                self.document_title(org, &task.document_id).await?
+            }
+            _ => String::new(),
+        };
 
         let mut tx = self.db.pool.begin().await?;
         if !log::advance(&mut tx, org, from, event.sequence, now).await? {
@@ -191,9 +206,29 @@ impl Engine {
         } else {
             event.types(before, task_now.as_ref().map(|t| t.seen))
         };
-        if let Some(task) = event.task_id {
-            if task_change || kind == EventKind::TaskDeleted {
-                log::remember_task(&mut tx, org, task, task_now.as_ref().map(|t| t.seen)).await?;
+        if let Some(task) = event.task_id
+            && (task_change || kind == EventKind::TaskDeleted)
+        {
+            log::remember_task(&mut tx, org, task, task_now.as_ref().map(|t| t.seen)).await?;
+        }
+        // People are told of what others assigned to them.
+        if let (true, Some(person), Some(task)) = (
+            types.contains(&EventType::TaskAssigned),
+            assigned_to.and_then(|a| people.member(a)),
+            task_now.as_ref(),
+        ) {
+            let person_id = person.id.parse().map_err(|_| Error::Corrupt("a user id"))?;
+            let preferences = mails::preferences(&mut tx, person_id).await?;
+            let cause = format!("event/{org}/{}/assignment", event.sequence);
+            if let Some(mail) = self.assignment_mail(
+                people,
+                person,
+                &preferences,
+                &cause,
+                &task.title,
+                (&task.document_id, &document_title),
+            ) {
+                mails::insert(&mut tx, &mail, now).await?;
             }
         }
         if !types.is_empty() {

@@ -30,10 +30,8 @@ pub(crate) async fn addresses(
     if found.is_empty() {
         return Err(Unreachable::NoAddress);
     }
-    if !allow_private {
-        if let Some(bad) = found.iter().find(|a| !is_public(a.ip())) {
-            return Err(Unreachable::Internal(bad.ip()));
-        }
+    if !allow_private && let Some(bad) = found.iter().find(|a| !is_public(a.ip())) {
+        return Err(Unreachable::Internal(bad.ip()));
     }
     Ok(found)
 }

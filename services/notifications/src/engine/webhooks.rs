@@ -141,10 +141,12 @@ impl Engine {
             Some(false) | None => {}
         }
         hook.updated_at = now_millis();
-        webhooks::update(&mut tx, &hook).await?;
+        // Deliveries before the endpoint, the order a delivery attempt
+        // locks them in: the two never wait for each other in a circle.
         if !hook.enabled {
             deliveries::fail_pending(&mut tx, hook.id).await?;
         }
+        webhooks::update(&mut tx, &hook).await?;
         tx.commit().await?;
         Ok(hook)
     }

@@ -3,6 +3,7 @@
 
 pub(crate) mod deliveries;
 pub(crate) mod log;
+pub(crate) mod mails;
 pub(crate) mod webhooks;
 
 use sqlx::{Row, any::AnyRow};

@@ -136,20 +136,19 @@ pub(crate) async fn count(conn: &mut AnyConnection, org: Uuid) -> Result<u64, Er
 }
 
 /// Deletes the endpoint and its deliveries; false when it was not there.
+/// Deliveries go first: the lock order of a delivery attempt.
 pub(crate) async fn delete(conn: &mut AnyConnection, org: Uuid, id: Uuid) -> Result<bool, Error> {
-    let gone = sqlx::query("DELETE FROM webhooks WHERE id = ? AND org_id = ?")
+    sqlx::query("DELETE FROM deliveries WHERE webhook_id = ? AND org_id = ?")
         .bind(id.to_string())
         .bind(org.to_string())
         .execute(&mut *conn)
         .await?;
-    if gone.rows_affected() == 0 {
-        return Ok(false);
-    }
-    sqlx::query("DELETE FROM deliveries WHERE webhook_id = ?")
+    let gone = sqlx::query("DELETE FROM webhooks WHERE id = ? AND org_id = ?")
         .bind(id.to_string())
+        .bind(org.to_string())
         .execute(conn)
         .await?;
-    Ok(true)
+    Ok(gone.rows_affected() == 1)
 }
 
 /// After an attempt: a success clears the failing mark, a failure starts it.

@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use folio_notifications::{Application, Settings, Timing};
+use folio_notifications::{Application, Settings, Timing, settings::MailSettings};
 use folio_platform::{actor::Actor, db::Backend};
 use folio_proto::{
     documents::v1::{self as docs, documents_service_client::DocumentsServiceClient},
@@ -34,15 +34,6 @@ impl Instance {
             let _ = done.await;
         }
     }
-
-    /// Ends it at once, wherever it is (like a killed process): its tasks
-    /// are aborted, nothing is given time to finish.
-    pub fn kill(mut self) {
-        if let Some(done) = self.done.take() {
-            done.abort();
-        }
-        self.stop.cancel();
-    }
 }
 
 impl Drop for Instance {
@@ -61,6 +52,8 @@ pub struct World {
     pub users_port: u16,
     pub documents_port: u16,
     pub timing: Timing,
+    /// How the world's notifications instances send mail.
+    pub mail: MailSettings,
     stops: Vec<CancellationToken>,
     _blobs: TempDir,
     _dbs: Vec<TestDatabase>,
@@ -80,6 +73,14 @@ impl World {
     }
 
     pub async fn start_with(backend: Backend, timing: Timing) -> Self {
+        Self::start_full(backend, timing, MailSettings::off()).await
+    }
+
+    pub async fn start_with_mail(backend: Backend, mail: MailSettings) -> Self {
+        Self::start_full(backend, Timing::brisk(), mail).await
+    }
+
+    pub async fn start_full(backend: Backend, timing: Timing, mail: MailSettings) -> Self {
         folio_platform::telemetry::init(folio_platform::telemetry::LogFormat::Text);
         let pki = Pki::new();
         let users_db = TestDatabase::create(backend).await;
@@ -136,6 +137,7 @@ impl World {
             users_port,
             documents_port,
             timing,
+            mail,
             stops: vec![users_stop, documents_stop],
             _blobs: blobs,
             _dbs: vec![users_db, documents_db],
@@ -157,6 +159,7 @@ impl World {
             allow_private_webhooks: true,
             tls: self.pki.files("notifications"),
             timing: self.timing.clone(),
+            mail: self.mail.clone(),
         }
     }
 

@@ -4,6 +4,7 @@
 //! that verify signatures with `standardwebhooks`, on SQLite and MariaDB/MySQL.
 
 mod helpers;
+mod mail;
 mod reader;
 mod restart;
 mod webhooks;
