@@ -7,6 +7,8 @@ use url::Url;
 
 use crate::domain::is_public;
 
+const LOOKUP_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Unreachable {
     #[error("the host name does not resolve")]
@@ -23,9 +25,11 @@ pub(crate) async fn addresses(
 ) -> Result<Vec<SocketAddr>, Unreachable> {
     let port = url.port_or_known_default().unwrap_or(443);
     let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']);
-    let found: Vec<SocketAddr> = match tokio::net::lookup_host((host, port)).await {
-        Ok(found) => found.collect(),
-        Err(_) => return Err(Unreachable::NoAddress),
+    // A resolver that hangs must not hold a registration or a delivery.
+    let lookup = tokio::time::timeout(LOOKUP_LIMIT, tokio::net::lookup_host((host, port)));
+    let found: Vec<SocketAddr> = match lookup.await {
+        Ok(Ok(found)) => found.collect(),
+        Ok(Err(_)) | Err(_) => return Err(Unreachable::NoAddress),
     };
     if found.is_empty() {
         return Err(Unreachable::NoAddress);
