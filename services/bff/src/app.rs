@@ -13,6 +13,7 @@ use folio_platform::{
 use folio_proto::{
     documents::v1::documents_service_client::DocumentsServiceClient,
     integration::v1::integration_service_client::IntegrationServiceClient,
+    notifications::v1::notifications_service_client::NotificationsServiceClient,
     users::v1::users_service_client::UsersServiceClient,
 };
 use tokio::net::TcpListener;
@@ -55,6 +56,7 @@ impl Application {
         let users_channel = channel(&settings.users_url, "USERS_URL")?;
         let documents_channel = channel(&settings.documents_url, "DOCUMENTS_URL")?;
         let integration_channel = channel(&settings.integration_url, "INTEGRATION_URL")?;
+        let notifications_channel = channel(&settings.notifications_url, "NOTIFICATIONS_URL")?;
         let lifetimes = Lifetimes {
             idle: settings.session_idle,
             absolute: settings.session_absolute,
@@ -89,6 +91,7 @@ impl Application {
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
             integration: IntegrationServiceClient::new(integration_channel),
+            notifications: NotificationsServiceClient::new(notifications_channel),
             sessions,
             limiter,
             config: Arc::new(WebConfig {

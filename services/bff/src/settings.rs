@@ -42,6 +42,9 @@ pub struct Settings {
     /// The OneDrive integration. Optional in practice: while it cannot be
     /// reached, only the OneDrive endpoints answer 503.
     pub integration_url: String,
+    /// The notifications service (webhooks, notification choices); while it
+    /// cannot be reached its endpoints answer 503.
+    pub notifications_url: String,
     /// Sessions and rate limits in Redis when set; in process otherwise.
     /// A secret: it may carry the AUTH token.
     pub redis_url: Option<Secret>,
@@ -78,6 +81,7 @@ impl Settings {
             users_url: env.or("USERS_URL", "https://localhost:50051".to_owned())?,
             documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
             integration_url: env.or("INTEGRATION_URL", "https://localhost:50053".to_owned())?,
+            notifications_url: env.or("NOTIFICATIONS_URL", "https://localhost:50054".to_owned())?,
             redis_url: env.secret("REDIS_URL").await?,
             redis_auth_token: env.secret_source("REDIS_AUTH_TOKEN").await?,
             secrets_refresh: Env::new("FOLIO_").secrets_refresh()?,

@@ -4,12 +4,14 @@ mod activity;
 mod content;
 mod documents;
 mod health;
+mod notifications;
 mod onedrive;
 mod retention;
 mod session;
 mod tasks;
 mod upload;
 mod users;
+mod webhooks;
 
 use axum::Router;
 
@@ -25,5 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(activity::router())
         .merge(onedrive::router())
         .merge(retention::router())
+        .merge(webhooks::router())
+        .merge(notifications::router())
         .merge(health::router())
 }

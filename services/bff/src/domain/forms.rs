@@ -141,7 +141,7 @@ pub fn path_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
 
 /// An optional field that is not nullable: absent is `None`, `null` is a
 /// wrong type (400), as the contract's strict bodies say.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

@@ -37,7 +37,7 @@ mod helpers;
 mod isolation;
 mod journey;
 mod listing;
-mod retention;
 mod names;
+mod retention;
 mod uploads;
 mod versioned_work;

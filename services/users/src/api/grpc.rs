@@ -196,4 +196,25 @@ impl UsersService for UsersApi {
             .await?;
         Ok(Response::new(pb::ChangePasswordResponse {}))
     }
+
+    async fn list_recipients(
+        &self,
+        request: Request<pb::ListRecipientsRequest>,
+    ) -> Result<Response<pb::ListRecipientsResponse>, Status> {
+        let req = request.into_inner();
+        let only = match req.organisation_id.trim() {
+            "" => None,
+            id => Some(parse_id("organisation_id", id)?),
+        };
+        let found = self.accounts.recipients(only).await?;
+        Ok(Response::new(pb::ListRecipientsResponse {
+            organisations: found
+                .iter()
+                .map(|(org, users)| pb::OrganisationRecipients {
+                    organisation: Some(convert::organisation(org)),
+                    users: users.iter().map(convert::user).collect(),
+                })
+                .collect(),
+        }))
+    }
 }

@@ -32,4 +32,5 @@ pub fn caller_policy() -> CallerPolicy {
             "ListUsers",
             &[Id::BFF, Id::DOCUMENTS, Id::INTEGRATION],
         )
+        .allow(SERVICE, "ListRecipients", &[Id::NOTIFICATIONS])
 }

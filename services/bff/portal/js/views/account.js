@@ -1,6 +1,7 @@
-// The signed-in user's account: who they are, and changing their password.
+// The signed-in user's account: who they are, changing their password, and
+// which emails they get.
 
-import { post, describeError } from '../api.js';
+import { get, put, post, describeError } from '../api.js';
 import { h, field, replace, busy, showFieldErrors, clearFieldErrors, inlineMessage } from '../dom.js';
 import { notify } from '../messages.js';
 import { session } from '../state.js';
@@ -52,6 +53,7 @@ export function render(container) {
   });
 
   container.classList.add('view--narrow');
+  const choices = notificationChoices();
   container.append(
     h('h1', { tabindex: '-1', text: 'Your account' }),
     h(
@@ -66,5 +68,49 @@ export function render(container) {
     ),
     h('h2', { id: 'password-title', text: 'Change password' }),
     form,
+    h('h2', { id: 'notifications-title', text: 'Email notifications' }),
+    choices,
   );
+}
+
+const KINDS = [
+  { kind: 'assignment', label: 'A task is assigned to me', options: ['immediate', 'daily', 'off'] },
+  { kind: 'reminder', label: 'My tasks due tomorrow or overdue', options: ['daily', 'off'] },
+];
+const CHOICE_LABELS = { immediate: 'At once', daily: 'In the daily digest', off: 'Never' };
+
+// One select per kind; loaded from and saved to /session/notifications.
+function notificationChoices() {
+  const slot = h('div', { class: 'form-error-slot' });
+  const selects = {};
+  const form = h('form', { class: 'card form', novalidate: true, 'aria-labelledby': 'notifications-title', 'data-testid': 'notifications-form' }, slot);
+  for (const { kind, label, options } of KINDS) {
+    const select = h(
+      'select',
+      { name: kind, 'data-testid': `notify-${kind}`, disabled: true },
+      ...options.map((o) => h('option', { value: o, text: CHOICE_LABELS[o] })),
+    );
+    selects[kind] = select;
+    form.append(field(label, select));
+  }
+  form.append(h('div', { class: 'form__actions' }, h('button', { type: 'submit', class: 'button button--primary', 'data-testid': 'notify-save', text: 'Save email choices' })));
+  const show = (choices) => {
+    for (const [kind, select] of Object.entries(selects)) {
+      if (choices[kind]) select.value = choices[kind];
+      select.disabled = false;
+    }
+  };
+  get('/session/notifications').then(show, (err) => replace(slot, inlineMessage('error', describeError(err), 'notify-error')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    replace(slot);
+    const body = Object.fromEntries(Object.entries(selects).map(([k, s]) => [k, s.value]));
+    try {
+      show(await busy(form, put('/session/notifications', body)));
+      replace(slot, inlineMessage('success', 'Your email choices were saved.', 'notify-saved'));
+    } catch (err) {
+      replace(slot, inlineMessage('error', describeError(err), 'notify-error'));
+    }
+  });
+  return form;
 }
