@@ -7,6 +7,7 @@ mod health;
 mod onedrive;
 mod session;
 mod tasks;
+mod tokens;
 mod upload;
 mod users;
 
@@ -21,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .merge(documents::router())
         .merge(content::router())
         .merge(tasks::router())
+        .merge(tokens::router())
         .merge(activity::router())
         .merge(onedrive::router())
         .merge(health::router())

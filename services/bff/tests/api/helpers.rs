@@ -46,6 +46,8 @@ pub struct Options {
     pub onedrive_timing: Option<folio_integration::Timing>,
     /// Trusted proxies in front of the bff (`X-Forwarded-For` entries).
     pub forwarded_hops: usize,
+    /// Requests per API token per minute.
+    pub api_tokens_per_minute: u32,
 }
 
 impl Default for Options {
@@ -62,6 +64,7 @@ impl Default for Options {
             onedrive: false,
             onedrive_timing: None,
             forwarded_hops: 0,
+            api_tokens_per_minute: 10_000,
         }
     }
 }
@@ -247,6 +250,7 @@ impl TestSystem {
             login: options.login,
             max_upload_bytes: options.max_upload_bytes,
             forwarded_hops: options.forwarded_hops,
+            api_tokens_per_minute: options.api_tokens_per_minute,
             tls: pki.files("bff"),
         })
         .await

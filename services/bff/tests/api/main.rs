@@ -17,4 +17,5 @@ mod redis_tls;
 mod security;
 mod session_race;
 mod sign_in_limits;
+mod tokens;
 mod tracing_off;

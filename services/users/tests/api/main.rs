@@ -11,3 +11,4 @@ mod isolation;
 mod mtls;
 mod operations;
 mod secrets;
+mod tokens;
