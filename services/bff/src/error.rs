@@ -34,7 +34,7 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("this method is not allowed here")]
     MethodNotAllowed,
-    #[error("another user already has this email")]
+    #[error("another user of this organisation already has this email")]
     EmailTaken,
     #[error("the organisation must keep at least one enabled admin")]
     LastAdmin,

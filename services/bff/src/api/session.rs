@@ -15,7 +15,7 @@ use tonic::Code;
 use crate::{
     domain::{
         forms::{Credentials, PasswordChange},
-        views::{SessionView, User},
+        views::{OrganisationChoice, OrganisationName, SessionView, User},
     },
     error::ApiError,
     session::{Session, now_secs, random_token},
@@ -91,21 +91,36 @@ async fn sign_in(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let user = match state
+    let answer = match state
         .users
         .clone()
-        .authenticate(pb::AuthenticateRequest {
+        .sign_in(pb::SignInRequest {
             email: credentials.email,
             password: credentials.password,
+            organisation_id: credentials.organisation_id.unwrap_or_default(),
         })
         .await
     {
-        Ok(user) => user.into_inner(),
+        Ok(answer) => answer.into_inner(),
         Err(status) if status.code() == Code::Unauthenticated => {
             metrics::counter!("folio_sign_ins_total", "outcome" => "refused").increment(1);
             return Err(ApiError::InvalidCredentials);
         }
         Err(status) => return Err(ApiError::from_status(&status, "user")),
+    };
+    let Some(user) = answer.user else {
+        // The password is right for several organisations' accounts (only
+        // those are named): the person chooses, and signs in again.
+        metrics::counter!("folio_sign_ins_total", "outcome" => "choose").increment(1);
+        let organisations = answer
+            .choices
+            .into_iter()
+            .map(|o| OrganisationName {
+                id: o.id,
+                name: o.name,
+            })
+            .collect();
+        return Ok(Json(OrganisationChoice { organisations }).into_response());
     };
     for key in [&pair_key, &account_key] {
         state.limiter.reset(key).await.map_err(store_down)?;

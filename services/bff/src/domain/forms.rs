@@ -198,6 +198,9 @@ impl TaskStatus {
 pub struct Credentials {
     pub email: String,
     pub password: String,
+    /// The organisation chosen when the password opened several.
+    #[serde(default)]
+    pub organisation_id: Option<String>,
 }
 
 impl Credentials {
@@ -205,6 +208,11 @@ impl Credentials {
         let mut checks = Checks::default();
         checks.text("email", &self.email, 1, 254);
         checks.text("password", &self.password, 1, 1024);
+        if let Some(id) = &self.organisation_id
+            && uuid::Uuid::parse_str(id).is_err()
+        {
+            checks.fail("organisation_id", "organisation_id must be a UUID");
+        }
         checks.finish()
     }
 }

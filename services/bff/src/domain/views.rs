@@ -239,6 +239,19 @@ pub struct SessionView {
     pub csrf_token: String,
 }
 
+/// The password opened accounts in several organisations: sign in again
+/// with one of these as `organisation_id`.
+#[derive(Debug, Serialize)]
+pub struct OrganisationChoice {
+    pub organisations: Vec<OrganisationName>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrganisationName {
+    pub id: String,
+    pub name: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct DocumentCreated {
     pub document: Document,

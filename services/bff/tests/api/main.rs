@@ -12,6 +12,7 @@ mod journey;
 mod memory;
 mod names;
 mod onedrive;
+mod organisations;
 mod redis_outage;
 mod redis_tls;
 mod security;

@@ -6,6 +6,7 @@ mod admin;
 mod authentication;
 mod bad_input;
 mod database_tls;
+mod email_per_organisation;
 mod helpers;
 mod isolation;
 mod mtls;
