@@ -62,7 +62,9 @@ impl Application {
             absolute: settings.session_absolute,
         };
         let mut token_refresh = None;
-        let (sessions, limiter) = match &settings.redis_url {
+        // API tokens are metered per minute, whatever the sign-in window.
+        let token_window = Duration::from_secs(60);
+        let (sessions, limiter, api_limiter) = match &settings.redis_url {
             Some(url) => {
                 let login = match &settings.redis_auth_token {
                     Some(source) => {
@@ -78,11 +80,13 @@ impl Application {
                     .map_err(|e| StartError::Setup(format!("FOLIO_BFF_REDIS_URL: {e}")))?;
                 let store = RedisStore::new(pool, settings.redis_prefix.clone(), lifetimes);
                 let limiter = Limiter::redis(&store, settings.login.window);
-                (SessionStore::Redis(store), limiter)
+                let api_limiter = Limiter::redis(&store, token_window);
+                (SessionStore::Redis(store), limiter, api_limiter)
             }
             None => (
                 SessionStore::Memory(MemoryStore::new(lifetimes)),
                 Limiter::memory(settings.login.window),
+                Limiter::memory(token_window),
             ),
         };
         let state = AppState {
@@ -94,12 +98,14 @@ impl Application {
             notifications: NotificationsServiceClient::new(notifications_channel),
             sessions,
             limiter,
+            api_limiter,
             config: Arc::new(WebConfig {
                 cookie_secure: settings.cookie_secure,
                 session_absolute_secs: settings.session_absolute.as_secs(),
                 login: settings.login,
                 max_upload_bytes: settings.max_upload_bytes,
                 forwarded_hops: settings.forwarded_hops,
+                api_tokens_per_minute: settings.api_tokens_per_minute,
             }),
         };
         Ok(Self {

@@ -67,6 +67,8 @@ pub struct Settings {
     /// How many proxies (ingress controllers, load balancers) in front of the
     /// bff append to `X-Forwarded-For`; 0 trusts no such header.
     pub forwarded_hops: usize,
+    /// Requests each API token may make per minute (`FOLIO_BFF_API_TOKEN_RATE`).
+    pub api_tokens_per_minute: u32,
     pub tls: TlsFiles,
 }
 
@@ -98,6 +100,7 @@ impl Settings {
             },
             max_upload_bytes: env.or("MAX_UPLOAD_BYTES", ByteSize(2 << 30))?.0,
             forwarded_hops: env.or("FORWARDED_HOPS", 0)?,
+            api_tokens_per_minute: env.or("API_TOKEN_RATE", 600)?,
             tls: TlsFiles::from_env(&env, "bff")?,
         })
     }

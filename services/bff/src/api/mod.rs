@@ -9,6 +9,7 @@ mod onedrive;
 mod retention;
 mod session;
 mod tasks;
+mod tokens;
 mod upload;
 mod users;
 mod webhooks;
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(documents::router())
         .merge(content::router())
         .merge(tasks::router())
+        .merge(tokens::router())
         .merge(activity::router())
         .merge(onedrive::router())
         .merge(retention::router())

@@ -649,3 +649,29 @@ impl OneDriveConnect {
         checks.finish()
     }
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    Read,
+    Write,
+}
+
+/// `POST /api/v1/session/tokens`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiToken {
+    pub name: String,
+    /// RFC 3339; the users service checks that it lies ahead, within 366 days.
+    pub expires_at: String,
+    pub scope: TokenScope,
+}
+
+impl NewApiToken {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.line("name", &self.name, 100);
+        checks.line("expires_at", &self.expires_at, 64);
+        checks.finish()
+    }
+}

@@ -31,6 +31,8 @@ pub struct AppState {
     pub notifications: NotificationsServiceClient<TracedChannel>,
     pub sessions: SessionStore,
     pub limiter: Limiter,
+    /// Requests per API token per minute.
+    pub api_limiter: Limiter,
     pub config: Arc<WebConfig>,
 }
 
@@ -42,6 +44,7 @@ pub struct WebConfig {
     pub login: LoginLimits,
     pub max_upload_bytes: u64,
     pub forwarded_hops: usize,
+    pub api_tokens_per_minute: u32,
 }
 
 pub fn router(state: AppState) -> Router {

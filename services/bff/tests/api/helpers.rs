@@ -48,6 +48,8 @@ pub struct Options {
     pub forwarded_hops: usize,
     /// Also run the notifications service (loopback endpoints allowed).
     pub notifications: bool,
+    /// Requests per API token per minute.
+    pub api_tokens_per_minute: u32,
 }
 
 impl Default for Options {
@@ -65,6 +67,7 @@ impl Default for Options {
             onedrive_timing: None,
             forwarded_hops: 0,
             notifications: false,
+            api_tokens_per_minute: 10_000,
         }
     }
 }
@@ -291,6 +294,7 @@ impl TestSystem {
             login: options.login,
             max_upload_bytes: options.max_upload_bytes,
             forwarded_hops: options.forwarded_hops,
+            api_tokens_per_minute: options.api_tokens_per_minute,
             tls: pki.files("bff"),
         })
         .await

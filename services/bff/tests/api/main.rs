@@ -20,6 +20,7 @@ mod redis_tls;
 mod security;
 mod session_race;
 mod sign_in_limits;
+mod tokens;
 mod tracing_off;
 mod versioned_work;
 mod webhooks;

@@ -30,6 +30,7 @@
 import { chromium } from 'playwright-core';
 import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -866,6 +867,38 @@ if (ONEDRIVE_DIR) {
     check(!(await byTestId(page, 'send-to-onedrive').count()), '"Send to OneDrive" shows without a connection');
   });
 }
+
+step('API token: create one, use it from a script, revoke it', async ({ page }, index) => {
+  await gotoSection(page, 'nav-account', 'account-view');
+  const section = byTestId(page, 'tokens-section');
+  await section.waitFor();
+  const name = `Script ${RUN}`;
+  await byTestId(page, 'token-name-input').fill(name);
+  await byTestId(page, 'token-scope').selectOption('read');
+  await byTestId(page, 'token-create').click();
+  const secretBox = byTestId(page, 'token-secret');
+  await secretBox.waitFor();
+  const secret = await secretBox.inputValue();
+  check(/^folio_pat_[A-Za-z0-9_-]{43}$/.test(secret), `the token looks wrong: ${secret.slice(0, 14)}…`);
+  await extraShot(page, index, 'token shown once');
+  // A script: no cookie, no CSRF token, only the bearer header.
+  const asScript = (method, apiPath) => fetch(`${BASE_URL}/api/v1${apiPath}`, { method, headers: { authorization: `Bearer ${secret}` } });
+  const read = await asScript('GET', '/documents');
+  check(read.status === 200, `a read token could not list documents: ${read.status}`);
+  const write = await asScript('DELETE', `/tasks/${randomUUID()}`);
+  check(write.status === 403, `a read token was not refused a write: ${write.status}`);
+  await page.reload();
+  await byTestId(page, 'account-view').waitFor();
+  const row = byTestId(page, 'tokens-table').getByTestId('token-row').filter({ has: page.getByTestId('token-name').getByText(name, { exact: true }) });
+  await row.waitFor();
+  check(!(await byTestId(page, 'token-secret').count()), 'the token is shown again after a reload');
+  check((await row.getByTestId('token-last-used').textContent()) !== 'Never', 'the last use was not recorded');
+  await row.getByTestId('token-revoke').click();
+  await row.getByTestId('token-revoke-confirm').click();
+  await row.waitFor({ state: 'detached' });
+  const after = await asScript('GET', '/documents');
+  check(after.status === 401, `a revoked token still works: ${after.status}`);
+});
 
 step('provision a viewer', async ({ page }) => {
   await gotoSection(page, 'nav-users', 'users-view');
