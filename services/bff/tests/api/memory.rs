@@ -269,27 +269,47 @@ async fn a_huge_text_part_leaves_the_bff_memory_flat() {
 /// ends, and waits for the answer: a body refused while it is read gets
 /// its 413 at once; one buffered whole would keep the client waiting.
 async fn answer_to_an_unending_body(port: u16, head: &str, first: &[u8]) -> Option<String> {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream
-        .write_all(format!("{:x}\r\n", first.len()).as_bytes())
-        .await
-        .unwrap();
-    stream.write_all(first).await.unwrap();
-    stream.write_all(b"\r\n").await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    writer.write_all(head.as_bytes()).await.unwrap();
+    let first = first.to_vec();
+    // The body goes on arriving (in chunks of the same filler) until the
+    // server answers or 1 MiB more was sent: the server may let one chunk
+    // past a cap (it cannot choose the transport's chunk sizes), never more.
+    let sending = tokio::spawn(async move {
+        let filler = vec![b'a'; 16 * 1024];
+        let mut chunk = first;
+        for _ in 0..64 {
+            let framed = [
+                format!("{:x}\r\n", chunk.len()).into_bytes(),
+                chunk,
+                b"\r\n".to_vec(),
+            ]
+            .concat();
+            if writer.write_all(&framed).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            chunk = filler.clone();
+        }
+        // Held open, never finished: the body is still arriving.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        drop(writer);
+    });
     let mut answer = Vec::new();
     let mut buf = vec![0u8; 4096];
     let read = tokio::time::timeout(Duration::from_secs(5), async {
         while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-            match stream.read(&mut buf).await {
+            match reader.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => answer.extend_from_slice(&buf[..n]),
             }
         }
     })
     .await;
+    sending.abort();
     read.ok()?;
     let text = String::from_utf8_lossy(&answer).into_owned();
     text.split(' ').nth(1).map(str::to_owned)
