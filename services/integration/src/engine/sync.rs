@@ -62,6 +62,17 @@ enum Work {
     },
 }
 
+/// A folder's new facts, stored after its page's work.
+#[derive(Debug)]
+enum FolderWrite {
+    Put {
+        id: String,
+        parent: Option<String>,
+        name: String,
+    },
+    Deleted(String),
+}
+
 /// What carrying out one change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Done {
@@ -585,6 +596,10 @@ impl Engine {
             under_folder(Some(id), &conn.folder_id, |f| tree.get(f).cloned()) == Some(true)
         };
         // Folders first: they decide what is under the connected folder.
+        // What they are now is stored only once the page's work is done: a
+        // rerun after a failure must still see a folder as moving (and
+        // cascade again), not as already where it went.
+        let mut folder_writes: Vec<FolderWrite> = Vec::new();
         let mut gone_folders = Vec::new();
         let mut arrived = Vec::new();
         let mut files = Vec::new();
@@ -595,8 +610,7 @@ impl Engine {
                     gone_folders.push(item.id.clone());
                 }
                 tree.remove(&item.id);
-                let mut db = self.db.pool.acquire().await?;
-                items::mark_deleted(&mut db, org, drive, &item.id, now_millis()).await?;
+                folder_writes.push(FolderWrite::Deleted(item.id));
                 continue;
             }
             if !item.is_folder() {
@@ -605,21 +619,11 @@ impl Engine {
             }
             let was_in = known_folder && scope_before(&tree, &item.id);
             let parent = item.parent_id().map(str::to_owned);
-            {
-                let mut db = self.db.pool.acquire().await?;
-                items::put(
-                    &mut db,
-                    org,
-                    drive,
-                    &folder_facts(
-                        &item.id,
-                        parent.as_deref(),
-                        item.name.as_deref().unwrap_or_default(),
-                    ),
-                    now_millis(),
-                )
-                .await?;
-            }
+            folder_writes.push(FolderWrite::Put {
+                id: item.id.clone(),
+                parent: parent.clone(),
+                name: item.name.clone().unwrap_or_default(),
+            });
             tree.insert(item.id.clone(), parent);
             let now_in = self
                 .in_scope(conn, credentials, Some(&item.id), &mut tree)
@@ -634,7 +638,6 @@ impl Engine {
         // A folder deleted or moved out: each file below it, as if listed.
         if !gone_folders.is_empty() {
             let (below, folders) = self.known_below(conn, gone_folders.clone()).await?;
-            let mut db = self.db.pool.acquire().await?;
             for row in below {
                 if let Some(document) = row.document_id
                     && !files.iter().any(|f| f.id == row.item_id)
@@ -654,8 +657,8 @@ impl Engine {
                 let still_in =
                     under_folder(Some(&folder), &conn.folder_id, |f| tree.get(f).cloned());
                 if still_in.is_none() {
-                    items::mark_deleted(&mut db, org, drive, &folder, now_millis()).await?;
                     tree.remove(&folder);
+                    folder_writes.push(FolderWrite::Deleted(folder));
                 }
             }
         }
@@ -704,6 +707,26 @@ impl Engine {
             }
         }
         drop(results);
+        if !folder_writes.is_empty() {
+            let mut db = self.db.pool.acquire().await?;
+            for write in folder_writes {
+                match write {
+                    FolderWrite::Put { id, parent, name } => {
+                        items::put(
+                            &mut db,
+                            org,
+                            drive,
+                            &folder_facts(&id, parent.as_deref(), &name),
+                            now_millis(),
+                        )
+                        .await?;
+                    }
+                    FolderWrite::Deleted(id) => {
+                        items::mark_deleted(&mut db, org, drive, &id, now_millis()).await?;
+                    }
+                }
+            }
+        }
         if let Some(round) = round {
             let ids: Vec<&str> = listed.iter().map(String::as_str).collect();
             let mut db = self.db.pool.acquire().await?;

@@ -401,6 +401,44 @@ async fn folder_changes_cascade(backend: Backend) {
     );
 }
 
+/// Point 4 when the sync fails half-way: the rerun still sees the folder
+/// move and cascades (folder facts are stored only after their page's work).
+async fn folder_move_out_survives_a_failed_sync(backend: Backend) {
+    let mut world = World::start(backend).await;
+    let project = world.graph.add_folder(DRIVE, &world.folder, "Project");
+    world.graph.add_file(DRIVE, &project, "one.txt", "1");
+    world.graph.add_file(DRIVE, &project, "two.txt", "2");
+    world.connect().await;
+    let docs = mirrored(&world, 2).await;
+    world.settle().await;
+
+    world.stop_documents();
+    world.graph.move_item(DRIVE, &project, &world.outside);
+    eventually(Duration::from_secs(10), "the failed sync", || async {
+        world
+            .connection()
+            .await
+            .last_error
+            .contains("documents")
+            .then_some(())
+    })
+    .await;
+    world.restart_documents().await;
+    eventually(Duration::from_secs(20), "the files unlinked", || async {
+        for doc in &docs {
+            if !tags_of(&world, &doc.id)
+                .await
+                .contains(&"removed-from-onedrive".to_owned())
+            {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+    assert_eq!(world.connection().await.documents_mirrored, 0);
+}
+
 /// Point 5: deletion unlinks and marks, never destroys; a restore from the
 /// recycle bin links the same document again.
 async fn deletion_keeps_history_and_restore_relinks(backend: Backend) {
@@ -584,6 +622,7 @@ folio_testkit::backend_tests!(
     first_sync_resumes_from_the_page_reached,
     first_sync_survives_a_restart,
     folder_changes_cascade,
+    folder_move_out_survives_a_failed_sync,
     deletion_keeps_history_and_restore_relinks,
     tokens_and_links,
 );
