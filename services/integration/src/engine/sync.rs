@@ -128,8 +128,19 @@ impl Engine {
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
         }
-        // Unfinished syncs commit nothing; their leases lapse and another
-        // replica (or the next start) runs them again.
+        // Syncs end at their next page boundary (the page's files done, its
+        // progress stored) and hand their lease back; one that does not
+        // within a lease's time is cut, its lease lapses, and another
+        // replica (or the next start) resumes from the stored page.
+        self.draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let drained = tokio::time::timeout(self.timing.lease, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("syncs did not reach a page boundary in time; cut");
+        }
         running.shutdown().await;
     }
 
@@ -192,6 +203,16 @@ impl Engine {
                 };
                 gauges::sync_ended(SyncOutcome::Completed);
                 self.end_sync(&conn, &lease, &end, newest).await
+            }
+            Err(WorkError::Stopping) => {
+                tracing::info!(connection = %conn.id, "stopping; the sync resumes from the page reached");
+                self.release(lease).await;
+                if let Ok(mut db) = self.db.pool.acquire().await
+                    && let Err(error) = connections::request_sync(&mut db, conn.id, now).await
+                {
+                    tracing::warn!(%error, "cannot ask for the rest of the sync");
+                }
+                return;
             }
             Err(WorkError::LeaseLost) => {
                 tracing::warn!(connection = %conn.id, "lease lost during sync");
@@ -356,6 +377,9 @@ impl Engine {
                     }
                     progress.page_link = Some(next.clone());
                     self.save_progress(conn, lease, &progress).await?;
+                    if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
+                        return Err(WorkError::Stopping);
+                    }
                     link = Some(next);
                 }
                 (None, Some(delta)) => break delta,
