@@ -823,15 +823,19 @@ impl Drive {
     }
 
     /// Every item a paging from `from` up to `upto` shows, in order.
-    fn changed(&self, from: u64, upto: u64) -> Vec<Value> {
+    /// (Rendered page by page, so a large drive costs the fake one page.)
+    fn changed(&self, from: u64, upto: u64) -> Vec<&Item> {
         if from == 0 {
-            let mut items: Vec<&Item> = self
+            let mut items: Vec<(usize, &Item)> = self
                 .items
                 .values()
                 .filter(|i| !i.deleted && i.created_seq <= upto)
+                .map(|i| (self.depth(&i.id), i))
                 .collect();
-            items.sort_by_key(|i| (self.depth(&i.id), i.created_seq, i.id.clone()));
-            return items.into_iter().map(|i| self.delta_json(i)).collect();
+            items.sort_by(|(da, a), (db, b)| {
+                (da, a.created_seq, &a.id).cmp(&(db, b.created_seq, &b.id))
+            });
+            return items.into_iter().map(|(_, i)| i).collect();
         }
         let mut last: HashMap<&str, u64> = HashMap::new();
         for change in self.log.iter().filter(|c| c.seq > from && c.seq <= upto) {
@@ -849,9 +853,9 @@ impl Drive {
                     chain.push(folder);
                     up = folder.parent.as_deref().and_then(|p| self.live(p));
                 }
-                out.extend(chain.into_iter().rev().map(|f| self.delta_json(f)));
+                out.extend(chain.into_iter().rev());
             }
-            out.push(self.delta_json(item));
+            out.push(item);
         }
         out
     }
@@ -866,8 +870,10 @@ impl Drive {
         let end = (offset + page_size).min(all.len());
         let items = all
             .get(offset..end)
-            .map(<[Value]>::to_vec)
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .iter()
+            .map(|i| self.delta_json(i))
+            .collect();
         if end < all.len() {
             DeltaAnswer::Page {
                 items,

@@ -60,6 +60,8 @@ pub struct Engine {
     lifecycle_url: Url,
     wake_sync: Notify,
     wake_reconcile: Notify,
+    /// Set when the process stops: syncs end at the next page boundary.
+    draining: AtomicBool,
 }
 
 fn millis(d: Duration) -> i64 {
@@ -80,6 +82,9 @@ pub(crate) enum WorkError {
     Secret(String),
     #[error("another worker took over this connection")]
     LeaseLost,
+    /// The process stops; the sync ended at a page boundary, progress kept.
+    #[error("stopping")]
+    Stopping,
 }
 
 impl From<sqlx::Error> for WorkError {
@@ -121,7 +126,7 @@ impl WorkError {
             Self::Documents(e) => e.to_string(),
             Self::Store(_) => "internal error".to_owned(),
             Self::Secret(name) => format!("the client secret {name:?} cannot be read"),
-            Self::LeaseLost => "interrupted".to_owned(),
+            Self::LeaseLost | Self::Stopping => "interrupted".to_owned(),
         }
     }
 }
@@ -180,6 +185,7 @@ impl Engine {
             lifecycle_url: Url::parse(&format!("{base}/api/v1/onedrive/lifecycle"))?,
             wake_sync: Notify::new(),
             wake_reconcile: Notify::new(),
+            draining: AtomicBool::new(false),
         })
     }
 

@@ -61,7 +61,7 @@ fn work_error(error: WorkError) -> Error {
         WorkError::Secret(_) => {
             Error::Precondition("the connection's client secret cannot be read".to_owned())
         }
-        WorkError::LeaseLost => Error::Busy,
+        WorkError::LeaseLost | WorkError::Stopping => Error::Busy,
     }
 }
 

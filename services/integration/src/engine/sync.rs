@@ -62,6 +62,17 @@ enum Work {
     },
 }
 
+/// A folder's new facts, stored after its page's work.
+#[derive(Debug)]
+enum FolderWrite {
+    Put {
+        id: String,
+        parent: Option<String>,
+        name: String,
+    },
+    Deleted(String),
+}
+
 /// What carrying out one change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Done {
@@ -117,8 +128,19 @@ impl Engine {
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
         }
-        // Unfinished syncs commit nothing; their leases lapse and another
-        // replica (or the next start) runs them again.
+        // Syncs end at their next page boundary (the page's files done, its
+        // progress stored) and hand their lease back; one that does not
+        // within a lease's time is cut, its lease lapses, and another
+        // replica (or the next start) resumes from the stored page.
+        self.draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let drained = tokio::time::timeout(self.timing.lease, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("syncs did not reach a page boundary in time; cut");
+        }
         running.shutdown().await;
     }
 
@@ -180,6 +202,16 @@ impl Engine {
                 };
                 gauges::sync_ended(SyncOutcome::Completed);
                 self.end_sync(&conn, &lease, &end, newest).await
+            }
+            Err(WorkError::Stopping) => {
+                tracing::info!(connection = %conn.id, "stopping; the sync resumes from the page reached");
+                self.release(lease).await;
+                if let Ok(mut db) = self.db.pool.acquire().await
+                    && let Err(error) = connections::request_sync(&mut db, conn.id, now).await
+                {
+                    tracing::warn!(%error, "cannot ask for the rest of the sync");
+                }
+                return;
             }
             Err(WorkError::LeaseLost) => {
                 tracing::warn!(connection = %conn.id, "lease lost during sync");
@@ -344,6 +376,9 @@ impl Engine {
                     }
                     progress.page_link = Some(next.clone());
                     self.save_progress(conn, lease, &progress).await?;
+                    if self.draining.load(std::sync::atomic::Ordering::SeqCst) {
+                        return Err(WorkError::Stopping);
+                    }
                     link = Some(next);
                 }
                 (None, Some(delta)) => break delta,
@@ -584,6 +619,10 @@ impl Engine {
             under_folder(Some(id), &conn.folder_id, |f| tree.get(f).cloned()) == Some(true)
         };
         // Folders first: they decide what is under the connected folder.
+        // What they are now is stored only once the page's work is done: a
+        // rerun after a failure must still see a folder as moving (and
+        // cascade again), not as already where it went.
+        let mut folder_writes: Vec<FolderWrite> = Vec::new();
         let mut gone_folders = Vec::new();
         let mut arrived = Vec::new();
         let mut files = Vec::new();
@@ -594,8 +633,7 @@ impl Engine {
                     gone_folders.push(item.id.clone());
                 }
                 tree.remove(&item.id);
-                let mut db = self.db.pool.acquire().await?;
-                items::mark_deleted(&mut db, org, drive, &item.id, now_millis()).await?;
+                folder_writes.push(FolderWrite::Deleted(item.id));
                 continue;
             }
             if !item.is_folder() {
@@ -604,21 +642,11 @@ impl Engine {
             }
             let was_in = known_folder && scope_before(&tree, &item.id);
             let parent = item.parent_id().map(str::to_owned);
-            {
-                let mut db = self.db.pool.acquire().await?;
-                items::put(
-                    &mut db,
-                    org,
-                    drive,
-                    &folder_facts(
-                        &item.id,
-                        parent.as_deref(),
-                        item.name.as_deref().unwrap_or_default(),
-                    ),
-                    now_millis(),
-                )
-                .await?;
-            }
+            folder_writes.push(FolderWrite::Put {
+                id: item.id.clone(),
+                parent: parent.clone(),
+                name: item.name.clone().unwrap_or_default(),
+            });
             tree.insert(item.id.clone(), parent);
             let now_in = self
                 .in_scope(conn, credentials, Some(&item.id), &mut tree)
@@ -633,7 +661,6 @@ impl Engine {
         // A folder deleted or moved out: each file below it, as if listed.
         if !gone_folders.is_empty() {
             let (below, folders) = self.known_below(conn, gone_folders.clone()).await?;
-            let mut db = self.db.pool.acquire().await?;
             for row in below {
                 if let Some(document) = row.document_id
                     && !files.iter().any(|f| f.id == row.item_id)
@@ -653,8 +680,8 @@ impl Engine {
                 let still_in =
                     under_folder(Some(&folder), &conn.folder_id, |f| tree.get(f).cloned());
                 if still_in.is_none() {
-                    items::mark_deleted(&mut db, org, drive, &folder, now_millis()).await?;
                     tree.remove(&folder);
+                    folder_writes.push(FolderWrite::Deleted(folder));
                 }
             }
         }
@@ -703,6 +730,26 @@ impl Engine {
             }
         }
         drop(results);
+        if !folder_writes.is_empty() {
+            let mut db = self.db.pool.acquire().await?;
+            for write in folder_writes {
+                match write {
+                    FolderWrite::Put { id, parent, name } => {
+                        items::put(
+                            &mut db,
+                            org,
+                            drive,
+                            &folder_facts(&id, parent.as_deref(), &name),
+                            now_millis(),
+                        )
+                        .await?;
+                    }
+                    FolderWrite::Deleted(id) => {
+                        items::mark_deleted(&mut db, org, drive, &id, now_millis()).await?;
+                    }
+                }
+            }
+        }
         if let Some(round) = round {
             let ids: Vec<&str> = listed.iter().map(String::as_str).collect();
             let mut db = self.db.pool.acquire().await?;
