@@ -19,6 +19,7 @@ use crate::{
     documents::Documents,
     engine::Engine,
     graph::Graph,
+    secrets::ClientSecrets,
     settings::Settings,
 };
 
@@ -69,7 +70,9 @@ impl Application {
             db,
             graph,
             Documents::new(documents),
-            settings.secrets.clone(),
+            ClientSecrets::open(&settings.client_secrets)
+                .await
+                .map_err(StartError::Setup)?,
             settings.timing.clone(),
             &public_url,
         )

@@ -1,14 +1,15 @@
 //! The integration service's configuration, from `FOLIO_INTEGRATION_*` variables.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use folio_platform::{
     config::{ConfigError, Env},
     db::{Credentials, DatabaseUrl},
-    secrets::SecretProvider,
     tls::TlsFiles,
 };
 use url::Url;
+
+use crate::secrets::ClientSecretsConfig;
 
 pub const PREFIX: &str = "FOLIO_INTEGRATION_";
 
@@ -97,9 +98,37 @@ pub struct Settings {
     pub graph_url: Option<Url>,
     pub token_url: String,
     pub tls: TlsFiles,
-    /// Where Graph client secrets are looked up by a connection's secret reference.
-    pub secrets: Arc<dyn SecretProvider>,
+    /// Where each organisation's Graph client secret is kept.
+    pub client_secrets: ClientSecretsConfig,
     pub timing: Timing,
+}
+
+/// `SECRETS_SOURCE`: `database` (the default; sealed with `SECRETS_KEY`)
+/// or `aws` (one Secrets Manager secret per organisation under
+/// `SECRETS_PREFIX`). Nothing lets a request name a secret (docs/adr/0040).
+async fn client_secrets(env: &Env) -> Result<ClientSecretsConfig, ConfigError> {
+    if env.optional::<String>("SECRETS_DIR")?.is_some() {
+        return Err(ConfigError::Invalid {
+            var: env.var_name("SECRETS_DIR"),
+            reason: "is no longer used: admins enter the client secret in the portal".to_owned(),
+        });
+    }
+    let source = env
+        .optional::<String>("SECRETS_SOURCE")?
+        .map(|s| s.trim().to_ascii_lowercase());
+    match source.as_deref() {
+        None | Some("database") => Ok(ClientSecretsConfig::Database(
+            env.secret_source("SECRETS_KEY").await?,
+        )),
+        Some("aws") => Ok(ClientSecretsConfig::Aws {
+            secrets: env.aws_secrets().await,
+            prefix: env.or("SECRETS_PREFIX", "folio/integration/graph/".to_owned())?,
+        }),
+        Some(_) => Err(ConfigError::Invalid {
+            var: env.var_name("SECRETS_SOURCE"),
+            reason: "expected database or aws".to_owned(),
+        }),
+    }
 }
 
 fn seconds(env: &Env, key: &str, default: Duration) -> Result<Duration, ConfigError> {
@@ -130,7 +159,7 @@ impl Settings {
                 reason: "expected a URL containing {tenant}".to_owned(),
             });
         }
-        let secrets = env.named_secrets().await?;
+        let client_secrets = client_secrets(&env).await?;
         let defaults = Timing::default();
         let timing = Timing {
             safety_sync: seconds(&env, "SAFETY_SYNC_SECS", defaults.safety_sync)?,
@@ -154,7 +183,7 @@ impl Settings {
             graph_url: url("GRAPH_URL")?,
             token_url,
             tls: TlsFiles::from_env(&env, "integration")?,
-            secrets,
+            client_secrets,
             timing,
         })
     }
