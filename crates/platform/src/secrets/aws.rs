@@ -139,15 +139,18 @@ impl AwsSecrets {
 /// A failed write, described by the service's error code only: the request
 /// carried the value, so nothing of it is quoted.
 fn written<E: ProvideErrorMetadata, R>(id: &str, error: &SdkError<E, R>) -> SecretError {
-    let reason = match error {
-        SdkError::ServiceError(e) => format!(
+    let reason = if let SdkError::ServiceError(e) = error {
+        format!(
             "Secrets Manager answered {}",
             e.err().code().unwrap_or("an error")
-        ),
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            "Secrets Manager cannot be reached".to_owned()
-        }
-        _ => "Secrets Manager answered unexpectedly".to_owned(),
+        )
+    } else if matches!(
+        error,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+    ) {
+        "Secrets Manager cannot be reached".to_owned()
+    } else {
+        "Secrets Manager answered unexpectedly".to_owned()
     };
     SecretError::Unreadable {
         name: format!("aws:{id}"),
