@@ -38,6 +38,8 @@ pub struct Timing {
     /// Back-off after a failed sync: base · 2^failures, at most max.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// Processed notifications are deleted this long after processing.
+    pub inbox_retention: Duration,
 }
 
 impl Default for Timing {
@@ -53,6 +55,7 @@ impl Default for Timing {
             lease: Duration::from_secs(60),
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(300),
+            inbox_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -73,6 +76,8 @@ impl Timing {
             lease: Duration::from_secs(10),
             retry_base: Duration::from_millis(200),
             retry_max: Duration::from_secs(1),
+            // Long enough that no test sees rows vanish unless it asks to.
+            inbox_retention: Duration::from_secs(3600),
         }
     }
 }
@@ -169,6 +174,7 @@ impl Settings {
                 defaults.subscription_lifetime,
             )?,
             renew_before: seconds(&env, "RENEW_BEFORE_SECS", defaults.renew_before)?,
+            inbox_retention: seconds(&env, "INBOX_RETENTION_SECS", defaults.inbox_retention)?,
             ..defaults
         };
         Ok(Self {

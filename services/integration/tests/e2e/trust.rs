@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use folio_integration::Timing;
 use folio_platform::db::Backend;
 use folio_proto::integration::v1 as pb;
+use serde_json::{Value, json};
 use sqlx::Row;
 use tonic::Code;
 
@@ -260,7 +262,191 @@ async fn a_drive_held_elsewhere_is_refused_neutrally(backend: Backend) {
     assert_eq!(again.code(), Code::AlreadyExists);
 }
 
+/// A notification as Graph sends it, for the subscription and client state
+/// of the world's connection.
+async fn valid_notification(world: &World, connection: &pb::Connection) -> Value {
+    let pool = world.integration_pool().await;
+    let client_state: String = sqlx::query("SELECT client_state FROM connections WHERE id = ?")
+        .bind(&connection.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .try_get("client_state")
+        .unwrap();
+    pool.close().await;
+    json!({
+        "subscriptionId": connection.subscription_id,
+        "clientState": client_state,
+        "changeType": "updated",
+        "resource": format!("drives/{DRIVE}/root"),
+        "tenantId": "x",
+        "subscriptionExpirationDateTime": "2030-01-01T00:00:00Z",
+    })
+}
+
+async fn post_notifications(world: &World, values: Vec<Value>) -> u16 {
+    reqwest::Client::new()
+        .post(world.webhook_url("/api/v1/onedrive/notifications"))
+        .json(&json!({ "value": values }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn replays_do_not_pile_up(backend: Backend) {
+    let world = World::start(backend).await;
+    world.graph.add_file(DRIVE, &world.folder, "a.txt", "v1");
+    world.connect().await;
+    eventually(Duration::from_secs(20), "the mirror", || async {
+        world.document_named("a.txt").await
+    })
+    .await;
+    world.settle().await;
+    let connection = world.connection().await;
+    let notification = valid_notification(&world, &connection).await;
+
+    // Graph pauses the connection (429, Retry-After 10 s, for the delta and the renewal SyncNow asks for), so no sync claims
+    // anything while one valid notification is replayed 1,000 times.
+    world.graph.throttle(2, 10, 429);
+    world
+        .integration()
+        .sync_now(world.admin.request(pb::SyncNowRequest {}))
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(10), "the pause", || async {
+        (!world.connection().await.paused_until.is_empty()).then_some(())
+    })
+    .await;
+    let rows = world.inbox_rows().await;
+    let deltas = world.graph.delta_requests();
+    let attempts = deltas + world.graph.throttled_requests();
+    let started = std::time::Instant::now();
+    for _ in 0..50 {
+        let posts = (0..20).map(|_| post_notifications(&world, vec![notification.clone()]));
+        for status in futures::future::join_all(posts).await {
+            assert_eq!(status, 202);
+        }
+    }
+    // Each sync that starts claims what waits; only a replay after that is
+    // stored again, so rows grow with the syncs Graph allows (none while
+    // paused, when the replays are quick), never with the replays.
+    let attempts = world.graph.delta_requests() + world.graph.throttled_requests() - attempts;
+    let added = world.inbox_rows().await - rows;
+    assert!(
+        added >= 1 && added <= 1 + i64::try_from(attempts).unwrap() && added < 100,
+        "1,000 replays stored {added} rows ({attempts} delta attempts meanwhile), took {:?}",
+        started.elapsed()
+    );
+    let coalesced = world
+        .metric("folio_integration_notifications_coalesced_total", "")
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        coalesced + added as f64,
+        1000.0,
+        "each replay stored or coalesced"
+    );
+
+    // Once the pause ends one sync (and its follow-ups) covers them all.
+    eventually(Duration::from_secs(20), "the replays processed", || async {
+        let pending = world.metric("folio_integration_inbox_pending", "").await?;
+        (pending == 0.0 && world.graph.delta_requests() > deltas).then_some(())
+    })
+    .await;
+    world.settle().await;
+    // One sync and its follow-ups (a few), not one per replay.
+    let ran = world.graph.delta_requests() - deltas;
+    assert!(ran <= 6, "{ran} deltas");
+
+    // Nothing was dropped: the rows are there, processed.
+    assert!(world.inbox_rows().await >= rows + 1);
+}
+
+async fn processed_notifications_are_purged(backend: Backend) {
+    let timing = Timing {
+        inbox_retention: Duration::from_secs(1),
+        ..Timing::brisk()
+    };
+    let world = World::start_with(backend, timing).await;
+    world.connect().await;
+    world.settle().await;
+    // A change: its notification is stored, processed by the delta, then
+    // purged once the retention period is over; the size gauge follows.
+    world
+        .graph
+        .add_file(DRIVE, &world.folder, "purged.txt", "x");
+    eventually(Duration::from_secs(20), "the change mirrored", || async {
+        world.document_named("purged.txt").await
+    })
+    .await;
+    eventually(Duration::from_secs(20), "the inbox purged", || async {
+        (world.inbox_rows().await == 0).then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(10), "the size gauge", || async {
+        let size = world.metric("folio_integration_inbox_rows", "").await?;
+        (size == 0.0).then_some(())
+    })
+    .await;
+    assert!(
+        world
+            .graph
+            .deliveries()
+            .iter()
+            .any(|d| d.status == Some(202) && !d.lifecycle),
+        "a notification was stored"
+    );
+}
+
+async fn unknown_subscription_lookups_are_capped(backend: Backend) {
+    let world = World::start(backend).await;
+    world.connect().await;
+    let connection = eventually(Duration::from_secs(20), "a subscription", || async {
+        let c = world.connection().await;
+        (!c.subscription_id.is_empty()).then_some(c)
+    })
+    .await;
+    world.settle().await;
+    let valid = valid_notification(&world, &connection).await;
+    let lookups = async || {
+        world
+            .metric("folio_integration_subscription_lookups_total", "")
+            .await
+            .unwrap_or_default()
+    };
+    let before = lookups().await;
+    let mut values = vec![valid];
+    for i in 0..999 {
+        let mut forged = values[0].clone();
+        forged["subscriptionId"] = json!(format!("forged-subscription-{i}"));
+        values.push(forged);
+    }
+    assert_eq!(post_notifications(&world, values).await, 202);
+    let looked_up = lookups().await - before;
+    assert!(
+        looked_up <= 8.0,
+        "{looked_up} subscription look-ups for one request"
+    );
+    let dropped = world
+        .metric("folio_integration_notifications_dropped_total", "")
+        .await
+        .unwrap_or_default();
+    assert_eq!(dropped, 999.0);
+    // The valid one (first) still counts.
+    eventually(
+        Duration::from_secs(10),
+        "the valid notification stored",
+        || async { (world.inbox_rows().await >= 1).then_some(()) },
+    )
+    .await;
+}
+
 folio_testkit::backend_tests!(
+    replays_do_not_pile_up,
+    processed_notifications_are_purged,
+    unknown_subscription_lookups_are_capped,
     a_client_secret_belongs_to_one_organisation,
     only_admins_see_the_graph_coordinates,
     a_drive_held_elsewhere_is_refused_neutrally,
