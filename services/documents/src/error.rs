@@ -11,6 +11,9 @@ pub enum Error {
     NotFound(&'static str),
     #[error("viewers cannot change documents or tasks")]
     ReadOnly,
+    /// What the integration's identity may not do (docs/adr/0042).
+    #[error("the integration may not do this: {0}")]
+    NotForIntegration(&'static str),
     #[error("the content exceeds the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("the range is outside the content ({size} bytes)")]
@@ -45,7 +48,9 @@ impl From<Error> for Status {
         match error {
             Error::InvalidInput { .. } => Status::invalid_argument(error.to_string()),
             Error::NotFound(_) => Status::not_found(error.to_string()),
-            Error::ReadOnly => Status::permission_denied(error.to_string()),
+            Error::ReadOnly | Error::NotForIntegration(_) => {
+                Status::permission_denied(error.to_string())
+            }
             Error::TooLarge { .. } => Status::resource_exhausted(error.to_string()),
             Error::RangeNotSatisfiable { .. } => Status::out_of_range(error.to_string()),
             Error::Interrupted => Status::cancelled(error.to_string()),

@@ -137,6 +137,18 @@ async fn send(
 ) -> Result<Json<SentToOneDrive>, ApiError> {
     let document_id = path_id("document_id", &document_id)?;
     let version = path_version(&number)?;
+    // The user's decision, recorded in documents: only now may the
+    // integration read this document (docs/adr/0042).
+    state
+        .documents
+        .clone()
+        .share_with_one_drive(writer.actor().request(
+            folio_proto::documents::v1::ShareWithOneDriveRequest {
+                document_id: document_id.to_string(),
+            },
+        ))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "document version"))?;
     let sent = state
         .integration
         .clone()

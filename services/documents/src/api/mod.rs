@@ -11,7 +11,13 @@ pub use grpc::DocumentsApi;
 
 pub const SERVICE: &str = "folio.documents.v1.DocumentsService";
 
-/// The bff acts for users; the integration mirrors OneDrive.
+/// The bff acts for users, on every RPC; the integration mirrors OneDrive
+/// and sends to it, so it adds, reads and deletes versions and nothing else
+/// (the handlers narrow that further to OneDrive's documents, docs/adr/0042).
 pub fn caller_policy() -> CallerPolicy {
-    CallerPolicy::new().allow_service(SERVICE, &[Id::BFF, Id::INTEGRATION])
+    let integration = ["UploadVersion", "DownloadVersion", "DeleteDocument"];
+    integration.into_iter().fold(
+        CallerPolicy::new().allow_service(SERVICE, &[Id::BFF]),
+        |policy, method| policy.allow(SERVICE, method, &[Id::INTEGRATION]),
+    )
 }

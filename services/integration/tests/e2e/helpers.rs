@@ -269,6 +269,17 @@ impl World {
             .into_inner()
     }
 
+    /// What the bff does before asking the integration to send a document:
+    /// records in documents that the editor sends it to OneDrive.
+    pub async fn share(&self, document_id: &str) {
+        self.documents()
+            .share_with_one_drive(self.editor.request(docs::ShareWithOneDriveRequest {
+                document_id: document_id.into(),
+            }))
+            .await
+            .expect("shared with OneDrive");
+    }
+
     /// Every live document of the admin's organisation.
     pub async fn documents_list(&self) -> Vec<docs::Document> {
         let mut all = Vec::new();

@@ -361,7 +361,7 @@ async fn replays_do_not_pile_up(backend: Backend) {
     assert!(ran <= 6, "{ran} deltas");
 
     // Nothing was dropped: the rows are there, processed.
-    assert!(world.inbox_rows().await >= rows + 1);
+    assert!(world.inbox_rows().await > rows);
 }
 
 async fn processed_notifications_are_purged(backend: Backend) {
