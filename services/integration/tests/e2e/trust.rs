@@ -307,9 +307,10 @@ async fn replays_do_not_pile_up(backend: Backend) {
     let connection = world.connection().await;
     let notification = valid_notification(&world, &connection).await;
 
-    // Graph pauses the connection (429, Retry-After 10 s, for the delta and the renewal SyncNow asks for), so no sync claims
-    // anything while one valid notification is replayed 1,000 times.
-    world.graph.throttle(2, 10, 429);
+    // Graph pauses the tenant (429 with Retry-After 300 s, for the delta and
+    // the renewal SyncNow asks for), so no sync claims anything while one
+    // valid notification is replayed 1,000 times, however slow the machine.
+    world.graph.throttle(2, 300, 429);
     world
         .integration()
         .sync_now(world.admin.request(pb::SyncNowRequest {}))
@@ -320,48 +321,27 @@ async fn replays_do_not_pile_up(backend: Backend) {
     })
     .await;
     let rows = world.inbox_rows().await;
-    let deltas = world.graph.delta_requests();
-    let attempts = deltas + world.graph.throttled_requests();
-    let started = std::time::Instant::now();
     for _ in 0..50 {
         let posts = (0..20).map(|_| post_notifications(&world, vec![notification.clone()]));
         for status in futures::future::join_all(posts).await {
-            assert_eq!(status, 202);
+            assert_eq!(status, 202, "every replay is accepted, as Graph expects");
         }
     }
-    // Each sync that starts claims what waits; only a replay after that is
-    // stored again, so rows grow with the syncs Graph allows (none while
-    // paused, when the replays are quick), never with the replays.
-    let attempts = world.graph.delta_requests() + world.graph.throttled_requests() - attempts;
-    let added = world.inbox_rows().await - rows;
-    assert!(
-        added >= 1 && added <= 1 + i64::try_from(attempts).unwrap() && added < 100,
-        "1,000 replays stored {added} rows ({attempts} delta attempts meanwhile), took {:?}",
-        started.elapsed()
+    assert_eq!(
+        world.inbox_rows().await - rows,
+        1,
+        "1,000 replays wait as one notification"
     );
     let coalesced = world
         .metric("folio_integration_notifications_coalesced_total", "")
         .await
         .unwrap_or_default();
-    assert_eq!(
-        coalesced + added as f64,
-        1000.0,
-        "each replay stored or coalesced"
-    );
-
-    // Once the pause ends one sync (and its follow-ups) covers them all.
-    eventually(Duration::from_secs(20), "the replays processed", || async {
-        let pending = world.metric("folio_integration_inbox_pending", "").await?;
-        (pending == 0.0 && world.graph.delta_requests() > deltas).then_some(())
+    assert_eq!(coalesced, 999.0);
+    let pending = eventually(Duration::from_secs(10), "the pending gauge", || async {
+        world.metric("folio_integration_inbox_pending", "").await
     })
     .await;
-    world.settle().await;
-    // One sync and its follow-ups (a few), not one per replay.
-    let ran = world.graph.delta_requests() - deltas;
-    assert!(ran <= 6, "{ran} deltas");
-
-    // Nothing was dropped: the rows are there, processed.
-    assert!(world.inbox_rows().await > rows);
+    assert!(pending <= 1.0, "{pending} pending");
 }
 
 async fn processed_notifications_are_purged(backend: Backend) {
