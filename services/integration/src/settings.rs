@@ -40,6 +40,9 @@ pub struct Timing {
     pub retry_max: Duration,
     /// Processed notifications are deleted this long after processing.
     pub inbox_retention: Duration,
+    /// A notification starts a sync no sooner than this after the last sync
+    /// took notifications, so a flood of replays cannot run syncs back to back.
+    pub notification_gap: Duration,
 }
 
 impl Default for Timing {
@@ -56,6 +59,7 @@ impl Default for Timing {
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(300),
             inbox_retention: Duration::from_secs(7 * 24 * 3600),
+            notification_gap: Duration::from_secs(1),
         }
     }
 }
@@ -78,6 +82,7 @@ impl Timing {
             retry_max: Duration::from_secs(1),
             // Long enough that no test sees rows vanish unless it asks to.
             inbox_retention: Duration::from_secs(3600),
+            notification_gap: Duration::from_millis(200),
         }
     }
 }

@@ -345,6 +345,8 @@ async fn store_once(
     // (connection, subscription, kind) already waiting for a sync that has
     // not started: a replay of it adds nothing (issue 12.7).
     let mut waiting: HashSet<(Uuid, &str, String)> = HashSet::new();
+    // When a sync last took each connection's notifications.
+    let mut claimed_at: HashMap<Uuid, Option<i64>> = HashMap::new();
     {
         let mut db = engine.database().pool.acquire().await?;
         for n in notifications {
@@ -361,6 +363,12 @@ async fn store_once(
             else {
                 continue;
             };
+            if !claimed_at.contains_key(connection) {
+                claimed_at.insert(
+                    *connection,
+                    inbox::last_claimed(&mut db, *connection).await?,
+                );
+            }
             let key = (*connection, n.subscription_id.as_str(), kind);
             if !waiting.contains(&key)
                 && inbox::unclaimed_exists(&mut db, key.0, key.1, &key.2).await?
@@ -404,6 +412,11 @@ async fn store_once(
             Some(tx) => tx,
             None => tx.insert(engine.database().pool.begin().await?),
         };
+        // No sooner than the gap after the last sync took notifications.
+        let at = match claimed_at.get(connection).copied().flatten() {
+            Some(claimed) => now.max(claimed.saturating_add(engine.notification_gap_millis())),
+            None => now,
+        };
         // The connection row first, then the inbox: the order the worker
         // takes them in, so the two never deadlock.
         match n.lifecycle_event.as_deref() {
@@ -412,10 +425,10 @@ async fn store_once(
             }
             Some("subscriptionRemoved") => {
                 connections::forget_subscription(tx, *connection).await?;
-                connections::request_sync(tx, *connection, now).await?;
+                connections::request_sync(tx, *connection, at).await?;
             }
             // `missed`, a change, or an event we do not know: catch up.
-            _ => connections::request_sync(tx, *connection, now).await?,
+            _ => connections::request_sync(tx, *connection, at).await?,
         }
         // Again under the connection row's lock: a concurrent request may
         // have stored the same notification since the look-up above.

@@ -179,6 +179,11 @@ impl Engine {
         &self.db
     }
 
+    /// See [`Timing::notification_gap`].
+    pub(crate) fn notification_gap_millis(&self) -> i64 {
+        millis(self.timing.notification_gap)
+    }
+
     /// Something is due: the worker of this process looks now.
     pub fn wake_sync(&self) {
         self.wake_sync.notify_one();

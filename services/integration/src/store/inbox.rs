@@ -80,6 +80,19 @@ pub async fn newest_pending(
     Ok(newest)
 }
 
+/// When a sync last claimed notifications of the connection (epoch ms).
+#[instrument(skip_all)]
+pub async fn last_claimed(
+    conn: &mut AnyConnection,
+    connection_id: Uuid,
+) -> Result<Option<i64>, Error> {
+    let row = sqlx::query("SELECT MAX(claimed_at) AS claimed FROM inbox WHERE connection_id = ?")
+        .bind(connection_id.to_string())
+        .fetch_one(conn)
+        .await?;
+    Ok(row.try_get::<Option<i64>, _>("claimed")?)
+}
+
 /// Deletes notifications processed before `before` (epoch ms); how many.
 #[instrument(skip_all)]
 pub async fn purge_processed(conn: &mut AnyConnection, before: i64) -> Result<u64, Error> {

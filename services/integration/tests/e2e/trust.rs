@@ -344,6 +344,38 @@ async fn replays_do_not_pile_up(backend: Backend) {
     assert!(pending <= 1.0, "{pending} pending");
 }
 
+async fn a_flood_of_replays_does_not_sync_back_to_back(backend: Backend) {
+    let timing = Timing {
+        notification_gap: Duration::from_secs(1),
+        ..Timing::brisk()
+    };
+    let world = World::start_with(backend, timing).await;
+    world.connect().await;
+    let connection = eventually(Duration::from_secs(20), "a subscription", || async {
+        let c = world.connection().await;
+        (!c.subscription_id.is_empty()).then_some(c)
+    })
+    .await;
+    world.settle().await;
+    let notification = valid_notification(&world, &connection).await;
+    let rows = world.inbox_rows().await;
+    // Replays for three seconds, with nothing paused: each sync that takes
+    // the waiting notification lets one more in, but the next sync for it
+    // waits out the gap (one second) after the last.
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let posts = (0..10).map(|_| post_notifications(&world, vec![notification.clone()]));
+        sent += futures::future::join_all(posts).await.len();
+    }
+    let added = world.inbox_rows().await - rows;
+    let seconds = started.elapsed().as_secs_f64().ceil() as i64;
+    assert!(
+        added <= 2 * seconds + 2,
+        "{sent} replays over {seconds} s stored {added} rows"
+    );
+}
+
 async fn processed_notifications_are_purged(backend: Backend) {
     let timing = Timing {
         inbox_retention: Duration::from_secs(1),
@@ -425,6 +457,7 @@ async fn unknown_subscription_lookups_are_capped(backend: Backend) {
 
 folio_testkit::backend_tests!(
     replays_do_not_pile_up,
+    a_flood_of_replays_does_not_sync_back_to_back,
     processed_notifications_are_purged,
     unknown_subscription_lookups_are_capped,
     a_client_secret_belongs_to_one_organisation,
