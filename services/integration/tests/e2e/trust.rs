@@ -284,9 +284,11 @@ async fn valid_notification(world: &World, connection: &pb::Connection) -> Value
     })
 }
 
+/// One client for every post: building one per request costs more than the post.
+static HTTP: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(reqwest::Client::new);
+
 async fn post_notifications(world: &World, values: Vec<Value>) -> u16 {
-    reqwest::Client::new()
-        .post(world.webhook_url("/api/v1/onedrive/notifications"))
+    HTTP.post(world.webhook_url("/api/v1/onedrive/notifications"))
         .json(&json!({ "value": values }))
         .send()
         .await
