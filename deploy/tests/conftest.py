@@ -17,3 +17,9 @@ def rendered() -> dict[str, list[dict]]:
 @pytest.fixture(scope="session")
 def kube_version() -> str:
     return support.kube_version()
+
+
+@pytest.fixture(scope="session")
+def rendered_all() -> dict[str, list[dict]]:
+    """Every object per environment, the platform's included."""
+    return {env: support.render_environment_all(env) for env in support.ENVIRONMENTS}

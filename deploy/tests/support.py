@@ -74,15 +74,17 @@ ENV_VARS = {
             *_TLS,
         ]
     },
-    "users": _COMMON | _AWS | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
+    "users": _COMMON | _AWS | {"FOLIO_MIGRATIONS"} | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
     "documents": _COMMON
     | _AWS
+    | {"FOLIO_MIGRATIONS"}
     | {
         f"FOLIO_DOCUMENTS_{n}"
         for n in _DB + _TLS + ["BLOB_URL", "S3_KMS_KEY_ID", "MAX_UPLOAD_BYTES", "USERS_URL"]
     },
     "integration": _COMMON
     | _AWS
+    | {"FOLIO_MIGRATIONS"}
     | {
         f"FOLIO_INTEGRATION_{n}"
         for n in _DB + _TLS + ["DOCUMENTS_URL", "PUBLIC_URL", "SECRETS_SOURCE", "SECRETS_PREFIX"]
@@ -94,6 +96,8 @@ CRD_SCHEMAS = {
     ("cert-manager.io/v1", "Issuer"): "issuer-cert-manager-v1.json",
     ("argoproj.io/v1alpha1", "Application"): "application-argoproj-v1alpha1.json",
     ("argoproj.io/v1alpha1", "AppProject"): "appproject-argoproj-v1alpha1.json",
+    ("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicy"): "securitygrouppolicy-vpcresources-v1beta1.json",
+    ("policy.sigstore.dev/v1beta1", "ClusterImagePolicy"): "clusterimagepolicy-sigstore-v1beta1.json",
 }
 
 
@@ -167,14 +171,39 @@ def chart():
     return helm_python.Chart.load(CHART)
 
 
-def render(values: dict, namespace: str, release: str = "folio") -> list[dict]:
-    """Render the chart with Helm's engine; return the parsed manifests."""
+# Objects of the environment's platform (collector, migration Jobs, quota,
+# pod security group): checked by test_platform.py, left out of the
+# services' own checks.
+PLATFORM_KINDS = {"ResourceQuota", "SecurityGroupPolicy", "Job"}
+
+
+def is_platform(doc: dict) -> bool:
+    name = (doc.get("metadata", {}).get("labels") or {}).get("app.kubernetes.io/name", "")
+    return doc["kind"] in PLATFORM_KINDS or name == "otel-collector" or name.endswith("-migrations")
+
+
+def render_all(values: dict, namespace: str, release: str = "folio") -> list[dict]:
+    """Render the chart with Helm's engine; return every parsed manifest."""
     rendered = chart().render(values=values, name=release, namespace=namespace)
     docs: list[dict] = []
     for template, text in sorted(rendered.items()):
         if template.endswith(".yaml"):
             docs.extend(load_yaml_all(text))
     return docs
+
+
+def render(values: dict, namespace: str, release: str = "folio") -> list[dict]:
+    """The services' manifests (without the platform objects)."""
+    return [d for d in render_all(values, namespace, release) if not is_platform(d)]
+
+
+def render_environment_all(env: str) -> list[dict]:
+    app = application(env)
+    return render_all(
+        application_values(app),
+        namespace=app["spec"]["destination"]["namespace"],
+        release=app["spec"]["source"]["helm"].get("releaseName", app["metadata"]["name"]),
+    )
 
 
 def render_environment(env: str) -> list[dict]:

@@ -21,7 +21,7 @@ def _all_argocd_docs() -> list[tuple[str, dict]]:
 def test_every_argocd_manifest_matches_its_schema(kube_version):
     docs = _all_argocd_docs()
     kinds = {doc["kind"] for _, doc in docs}
-    assert {"AppProject", "Application", "Namespace", "Role", "RoleBinding", "ClusterRole"} <= kinds
+    assert {"AppProject", "Application", "Namespace", "RoleBinding", "ClusterRole", "ValidatingAdmissionPolicy", "ClusterImagePolicy"} <= kinds
     for path, doc in docs:
         try:
             support.validate_manifest(doc, kube_version)
@@ -92,14 +92,77 @@ def test_the_root_application_follows_main_and_manages_only_the_apps():
     assert [d["namespace"] for d in bootstrap["spec"]["destinations"]] == ["argocd"]
 
 
-def test_release_rbac_is_narrow():
+def test_release_rbac_is_narrow_and_per_environment():
+    """Each environment's deploy group reads its own namespace only; nothing
+    in Kubernetes lets CI patch Applications (syncs go through Argo CD)."""
     docs = support.load_yaml_all((ARGOCD / "bootstrap" / "release-rbac.yaml").read_text())
+    assert not [d for d in docs if d["kind"] == "Role"], "no kubectl patch of Applications"
     for doc in docs:
         for rule in doc.get("rules", []):
             assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
-            assert not {"create", "delete", "update", "deletecollection"} & set(rule["verbs"]), rule
-        if doc["kind"] == "Role":
-            assert set(doc["rules"][0]["resourceNames"]) == {"folio-apps"} | {f"folio-{e}" for e in ENVIRONMENTS}
+            assert not {"create", "delete", "update", "patch", "deletecollection"} & set(rule["verbs"]), rule
+            assert "applications" not in rule["resources"], rule
+    bindings = {}
+    for doc in docs:
+        if doc["kind"] == "RoleBinding":
+            (subject,) = doc["subjects"]
+            bindings.setdefault(subject["name"], set()).add(doc["metadata"]["namespace"])
+    assert bindings == {f"folio-release-{e}": {f"folio-{e}"} for e in ENVIRONMENTS}
+
+
+def test_each_environment_has_its_own_project_role():
+    """One Argo CD project role per environment, limited to its Application:
+    a DEV token cannot sync PROD."""
+    roles = {r["name"]: r for r in _project()["spec"]["roles"]}
+    assert set(roles) == {f"release-{e}" for e in ENVIRONMENTS}
+    for env in ENVIRONMENTS:
+        policies = roles[f"release-{env}"]["policies"]
+        assert policies, env
+        for policy in policies:
+            parts = [p.strip() for p in policy.split(",")]
+            assert parts[0] == "p" and parts[1] == f"proj:folio:release-{env}", policy
+            assert parts[2] == "applications" and parts[3] in {"get", "sync"}, policy
+            assert parts[4] == f"folio/folio-{env}" and parts[5] == "allow", policy
+
+
+def test_prod_syncs_only_in_its_window():
+    windows = _project()["spec"]["syncWindows"]
+    prod = [w for w in windows if "folio-prod" in w.get("applications", [])]
+    assert prod and all(w["kind"] == "allow" and w["manualSync"] is False for w in prod)
+    assert all("folio-dev" not in w.get("applications", []) for w in windows)
+
+
+def test_prod_cannot_be_pruned_by_removing_its_file():
+    """folio-apps prunes; the PROD Application opts out of pruning and of
+    deletion, and has no cascading finalizer, so removing or renaming
+    argocd/apps/folio-prod.yaml leaves PROD running."""
+    (root,) = [d for p, d in _all_argocd_docs() if p == "argocd/root.yaml"]
+    assert root["spec"]["syncPolicy"]["automated"]["prune"] is True
+    prod = support.application("prod")
+    options = prod["metadata"]["annotations"]["argocd.argoproj.io/sync-options"].split(",")
+    assert {"Prune=false", "Delete=false"} <= set(options)
+    assert "resources-finalizer.argocd.argoproj.io" not in prod["metadata"].get("finalizers", [])
+
+
+def test_the_bootstrap_app_can_only_create_applications_in_the_folio_project():
+    docs = support.load_yaml_all((ARGOCD / "bootstrap" / "applications-policy.yaml").read_text())
+    (policy,) = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"]
+    (binding,) = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicyBinding"]
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rule["resources"] == ["applications"] and set(rule["operations"]) == {"CREATE", "UPDATE"}
+    (validation,) = policy["spec"]["validations"]
+    expression = validation["expression"]
+    # Evaluate the expression's meaning on what folio-apps could create.
+    def allowed(name, project):
+        return name == "folio-apps" or project == "folio"
+    assert expression == "object.metadata.name == 'folio-apps' || object.spec.project == 'folio'"
+    assert allowed("folio-prod", "folio") and not allowed("evil", "default")
+    for path, doc in _all_argocd_docs():
+        if doc["kind"] == "Application":
+            assert allowed(doc["metadata"]["name"], doc["spec"]["project"]), path
 
 
 def test_namespaces_enforce_the_restricted_pod_security_profile():
@@ -107,3 +170,34 @@ def test_namespaces_enforce_the_restricted_pod_security_profile():
     assert sorted(d["metadata"]["name"] for d in docs) == sorted(f"folio-{e}" for e in ENVIRONMENTS)
     for doc in docs:
         assert doc["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_only_images_signed_by_the_release_are_admitted(rendered):
+    """The admission policy covers every Folio image the chart renders, in
+    every Folio namespace, and asks for the identity and attestation the
+    release workflow produces and scripts/verify-images checks."""
+    import fnmatch
+
+    (policy,) = support.load_yaml_all((ARGOCD / "bootstrap" / "image-policy.yaml").read_text())
+    spec = policy["spec"]
+    assert spec["mode"] == "enforce"
+    globs = [i["glob"] for i in spec["images"]]
+    for env in ENVIRONMENTS:
+        for deploy in support.by_kind(rendered[env], "Deployment").values():
+            for c in support.containers(deploy):
+                assert any(fnmatch.fnmatch(c["image"].split(":")[0], g) for g in globs), c["image"]
+    (authority,) = spec["authorities"]
+    (identity,) = authority["keyless"]["identities"]
+    assert identity["issuer"] == "https://token.actions.githubusercontent.com"
+    (repo,) = _project()["spec"]["sourceRepos"]
+    owner_name = repo.removeprefix("https://github.com/").removesuffix(".git")
+    workflow_identity = f"https://github.com/{owner_name}/.github/workflows/release.yml@refs/heads/main"
+    assert re.fullmatch(identity["subjectRegExp"], workflow_identity)
+    assert not re.fullmatch(identity["subjectRegExp"], workflow_identity.replace("main", "feature"))
+    verify = (support.ROOT / "scripts" / "verify-images").read_text()
+    assert '/.github/workflows/release.yml@refs/heads/main"' in verify
+    assert [a["predicateType"] for a in authority["attestations"]] == ["spdxjson"]
+    assert "cosign attest --yes --type spdxjson" in (support.WORKFLOWS / "release.yml").read_text()
+    namespaces = support.load_yaml_all((ARGOCD / "bootstrap" / "namespaces.yaml").read_text())
+    for ns in namespaces:
+        assert ns["metadata"]["labels"]["policy.sigstore.dev/include"] == "true", ns["metadata"]["name"]

@@ -4,6 +4,8 @@ checked against the services' contract and the security baseline."""
 
 from __future__ import annotations
 
+import json
+
 import re
 from pathlib import Path
 
@@ -22,7 +24,7 @@ EXPECTED_KINDS = {
     "NetworkPolicy": 4,
     "Certificate": 5,  # the internal CA + one per service
     "Issuer": 2,  # self-signed bootstrap + CA issuer
-    "Ingress": 3,  # bff (/), its /metrics refused, integration webhook paths
+    "Ingress": 2,  # bff (/ and its /metrics refused), integration webhook paths
 }
 
 
@@ -258,12 +260,20 @@ def test_probes_use_the_real_health_paths(rendered, env):
 # --- the services' contract -------------------------------------------------
 
 
+def _values_of(env: str) -> dict:
+    return support.deep_merge(
+        support.load_yaml(support.CHART / "values.yaml"), support.application_values(support.application(env))
+    )
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_environment_variables_follow_the_contract(rendered, env):
     for name, deploy in by_kind(rendered[env], "Deployment").items():
         (c,) = deploy["spec"]["template"]["spec"]["containers"]
         env_vars = {e["name"]: e for e in c["env"]}
-        assert set(env_vars) == support.ENV_VARS[name], name
+        # What an environment adds on purpose (services.<s>.extraEnv).
+        extra = {e["name"] for e in _values_of(env)["services"][name].get("extraEnv", [])}
+        assert set(env_vars) == support.ENV_VARS[name] | extra, name
         value = {k: v.get("value") for k, v in env_vars.items()}
         assert value["FOLIO_LOG_FORMAT"] == "json"
         assert value["FOLIO_DATA_DIR"].startswith("/tmp/"), "the root filesystem is read-only"
@@ -476,14 +486,26 @@ def _peer_services(peers: list[dict], deployments: dict[str, dict]) -> set[str]:
     return found
 
 
+def _to_collector(rule: dict) -> bool:
+    """The egress rule to the release's OpenTelemetry collector."""
+    return all(
+        t.get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name") == "otel-collector"
+        for t in rule["to"]
+    ) and [p["port"] for p in rule["ports"]] == [4317]
+
+
 def test_tracing_sends_every_service_to_the_collector_and_nothing_else():
+    # Without the release's own collector (test_platform.py checks that one).
+    no_collector = support.deep_merge(
+        support.application_values(support.application("dev")), {"collector": {"enabled": False}}
+    )
     values = support.deep_merge(
-        support.application_values(support.application("dev")),
+        no_collector,
         {"tracing": {"otlpEndpoint": "http://otel-collector.observability:4317",
                      "sampler": "always_on", "samplerArg": "1"}},
     )
     docs = support.render(values, "folio-dev")
-    default = support.render(support.application_values(support.application("dev")), "folio-dev")
+    default = support.render(no_collector, "folio-dev")
     for name, deploy in by_kind(docs, "Deployment").items():
         (c,) = deploy["spec"]["template"]["spec"]["containers"]
         env = {e["name"]: e.get("value") for e in c["env"]}
@@ -530,22 +552,28 @@ def test_network_policies_allow_only_the_contract(rendered, env):
         http_peers = by_port.pop(support.OPS_PORT[name], [])
         assert not by_port, f"{name}: unexpected ports {by_port}"
         namespaces = set()
+        cidrs = set()
         for peer in http_peers:
             if "ipBlock" in peer:
-                assert peer["ipBlock"]["cidr"] in np_values["probeCidrs"]
+                cidrs.add(peer["ipBlock"]["cidr"])
                 continue
             assert set(peer) == {"namespaceSelector"}, peer
             namespaces.add(peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"])
-        allowed = {np_values["monitoringNamespace"]} - {""}
+        allowed_cidrs = set(np_values["probeCidrs"])
         if name in support.PUBLIC:
-            allowed.add(np_values["ingressNamespace"])
-            assert np_values["ingressNamespace"] in namespaces, name
-        assert namespaces <= allowed, (name, namespaces)
+            allowed_cidrs |= set(np_values["loadBalancerCidrs"])
+            assert set(np_values["loadBalancerCidrs"]) <= cidrs, name
+        assert cidrs <= allowed_cidrs, (name, cidrs)
+        assert namespaces <= {np_values["monitoringNamespace"]} - {""}, (name, namespaces)
 
         egress = spec["egress"]
         dns = [r for r in egress if {p["port"] for p in r["ports"]} == {53}]
         assert len(dns) == 1, name
-        callee_rules = [r for r in egress if all("podSelector" in t and "namespaceSelector" not in t for t in r["to"])]
+        callee_rules = [
+            r for r in egress
+            if all("podSelector" in t and "namespaceSelector" not in t for t in r["to"])
+            and not _to_collector(r)
+        ]
         called = set()
         for rule in callee_rules:
             assert [p["port"] for p in rule["ports"]] == [50051], (name, rule)
@@ -557,6 +585,9 @@ def test_network_policies_allow_only_the_contract(rendered, env):
         # Every service reads a secret from Secrets Manager (and documents
         # and integration call S3 and Graph).
         expected_ports |= {443}
+        # OTLP to the release's collector, when it has one.
+        if any(_to_collector(r) for r in egress):
+            expected_ports |= {4317}
         assert egress_ports == expected_ports, name
 
 
@@ -591,13 +622,19 @@ def test_network_cidrs_match_the_vpcs():
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_ingress_exposes_only_the_two_dmz_endpoints(rendered, env):
     ingresses = by_kind(rendered[env], "Ingress")
+    assert set(ingresses) == {"bff", "integration-webhook"}
     routes = {}
-    blocked = ingresses.pop("bff-metrics-blocked")
-    assert blocked["metadata"]["annotations"]["nginx.ingress.kubernetes.io/whitelist-source-range"] == "127.0.0.1/32"
-    (rule,) = blocked["spec"]["rules"]
-    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/metrics", "Exact")]
     for name, ing in ingresses.items():
         spec = ing["spec"]
+        assert spec["ingressClassName"] == "alb", "the AWS Load Balancer Controller, not ingress-nginx"
+        annotations = ing["metadata"]["annotations"]
+        assert not [k for k in annotations if "nginx" in k], name
+        assert annotations["alb.ingress.kubernetes.io/group.name"] == f"folio-{env}"
+        assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
+        assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+        assert annotations["alb.ingress.kubernetes.io/ssl-policy"].startswith("ELBSecurityPolicy-TLS13-")
+        assert annotations["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm:")
+        assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz"
         hosts = [r["host"] for r in spec["rules"]]
         tls_hosts = [h for t in spec["tls"] for h in t["hosts"]]
         assert sorted(hosts) == sorted(tls_hosts), f"{name}: a host without TLS"
@@ -605,6 +642,20 @@ def test_ingress_exposes_only_the_two_dmz_endpoints(rendered, env):
             for path in rule["http"]["paths"]:
                 backend = path["backend"]["service"]
                 routes[(path["path"], path["pathType"])] = (backend["name"], backend["port"]["name"])
+    # /metrics on the bff host is answered 403 by the ALB itself, before "/".
+    assert routes.pop(("/metrics", "Exact")) == ("metrics-refused", "use-annotation")
+    bff_paths = [p["path"] for p in ingresses["bff"]["spec"]["rules"][0]["http"]["paths"]]
+    assert bff_paths == ["/metrics", "/"]
+    refused = json.loads(ingresses["bff"]["metadata"]["annotations"]["alb.ingress.kubernetes.io/actions.metrics-refused"])
+    assert refused["type"] == "fixed-response" and refused["fixedResponseConfig"]["statusCode"] == "403"
     expected = {("/", "Prefix"): ("bff", "http")}
     expected |= {(p, "Exact"): ("integration", "http") for p in support.WEBHOOK_PATHS}
     assert routes == expected
+
+
+def test_the_load_balancer_sources_are_the_public_subnets():
+    from cfnlint.decode import cfn_yaml
+
+    layout = cfn_yaml.load(str(support.CLOUDFORMATION / "network.yaml"))["Mappings"]["Layout"]["public"]
+    values = support.load_yaml(support.CHART / "values.yaml")
+    assert sorted(values["networkPolicy"]["loadBalancerCidrs"]) == sorted(layout.values())

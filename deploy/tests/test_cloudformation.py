@@ -4,6 +4,7 @@ depends on are present."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -13,7 +14,7 @@ import support
 from support import CLOUDFORMATION
 
 TEMPLATES = sorted(CLOUDFORMATION.glob("*.yaml"))
-PER_ENVIRONMENT = {"database", "cache", "storage", "iam"}
+PER_ENVIRONMENT = {"database", "cache", "storage", "iam", "alerts"}
 # One EKS cluster (one namespace per environment), one VPC, one registry.
 ACCOUNT_WIDE = {"network", "eks", "ecr", "github-oidc"}
 
@@ -53,8 +54,10 @@ def test_per_environment_templates_take_the_environment(name):
 def test_outputs_the_chart_and_workflows_need():
     expected = {
         "ecr": {"RegistryHost"},
-        "github-oidc": {"ReleaseRoleArn", "DeployRoleArn"},
-        "network": {"VpcId", "NodeSubnetIds"} | {f"{e.capitalize()}DataCidr" for e in support.ENVIRONMENTS},
+        "github-oidc": {"ReleaseRoleArn"} | {f"Deploy{e.capitalize()}RoleArn" for e in support.ENVIRONMENTS},
+        "network": {"VpcId", "NodeSubnetIds"}
+        | {f"{e.capitalize()}DataCidr" for e in support.ENVIRONMENTS}
+        | {f"{e.capitalize()}PodSecurityGroupId" for e in support.ENVIRONMENTS},
         "eks": {"ClusterName", "OidcProviderArn", "OidcIssuer"},
         "database": {"DatabaseEndpoint", "MasterUserSecretArn"},
         "cache": {"RedisEndpoint", "RedisAuthTokenSecretArn"},
@@ -72,12 +75,24 @@ def test_ecr_repositories():
     )
     for repo in repos.values():
         props = repo["Properties"]
-        assert props["ImageTagMutability"] == "IMMUTABLE"
+        # Only the env-* tags move; commit-SHA tags are immutable.
+        assert props["ImageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
+        assert props["ImageTagMutabilityExclusionFilters"] == [
+            {"ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": "env-*"}
+        ]
         assert props["ImageScanningConfiguration"]["ScanOnPush"] is True
         assert props["EncryptionConfiguration"]["EncryptionType"] == "KMS"
         text = props["LifecyclePolicy"]["LifecyclePolicyText"]["Fn::Sub"]
         policy = json.loads(text.replace("${UntaggedImageDays}", "7").replace("${MaxTaggedImages}", "200"))
-        assert {r["selection"]["tagStatus"] for r in policy["rules"]} == {"untagged", "any"}
+        rules = sorted(policy["rules"], key=lambda r: r["rulePriority"])
+        # The first rule selects every env-* image and can never expire one:
+        # rules of lower priority cannot expire what it selected.
+        keep = rules[0]["selection"]
+        assert (keep["tagStatus"], keep["tagPatternList"]) == ("tagged", ["env-*"])
+        assert keep["countType"] == "imageCountMoreThan" and keep["countNumber"] >= 10000
+        assert {r["selection"]["tagStatus"] for r in rules[1:]} == {"untagged", "any"}
+    (scanning,) = _resources("ecr", "AWS::ECR::RegistryScanningConfiguration").values()
+    assert scanning["Properties"]["ScanType"] == "ENHANCED"
 
 
 def test_eks_cluster_node_group_and_irsa():
@@ -85,10 +100,12 @@ def test_eks_cluster_node_group_and_irsa():
     assert cluster["EncryptionConfig"][0]["Resources"] == ["secrets"]
     assert cluster["ResourcesVpcConfig"]["EndpointPrivateAccess"] is True
     assert len(cluster["Logging"]["ClusterLogging"]["EnabledTypes"]) == 5
-    assert _resources("eks", "AWS::EKS::Nodegroup")
+    assert len(_resources("eks", "AWS::EKS::Nodegroup")) == 3
     assert _resources("eks", "AWS::IAM::OIDCProvider")
     cni = _resources("eks", "AWS::EKS::Addon")["VpcCniAddon"]["Properties"]
-    assert json.loads(cni["ConfigurationValues"]) == {"enableNetworkPolicy": "true"}
+    cni_config = json.loads(cni["ConfigurationValues"])
+    assert cni_config["enableNetworkPolicy"] == "true"
+    assert cni_config["env"]["ENABLE_POD_ENI"] == "true", "security groups for pods"
     template = _load("eks")["Resources"]["NodeLaunchTemplate"]["Properties"]["LaunchTemplateData"]
     assert template["MetadataOptions"]["HttpTokens"] == "required"
     assert template["MetadataOptions"]["HttpPutResponseHopLimit"] == 1
@@ -98,7 +115,10 @@ def test_rds_mysql():
     (db,) = _resources("database", "AWS::RDS::DBInstance").values()
     props = db["Properties"]
     assert props["Engine"] == "mysql"
-    assert _load("database")["Parameters"]["EngineVersion"]["Default"].startswith("8.")
+    params_ = _load("database")["Parameters"]
+    assert params_["EngineMajorVersion"]["Default"] == "8.4"
+    assert "8.4" in params_["EngineMajorVersion"]["AllowedValues"]
+    assert params_["EngineVersion"]["Default"].startswith("8.4.")
     assert props["StorageEncrypted"] is True
     assert props["MultiAZ"] == {"Fn::If": ["IsProd", True, False]}
     assert props["ManageMasterUserPassword"] is True
@@ -107,6 +127,7 @@ def test_rds_mysql():
     assert db["DeletionPolicy"] == "Snapshot"
     (params,) = _resources("database", "AWS::RDS::DBParameterGroup").values()
     assert params["Properties"]["Parameters"]["require_secure_transport"] == "1"
+    assert params["Properties"]["Family"] == {"Fn::Sub": "mysql${EngineMajorVersion}"}
 
 
 def test_elasticache_redis():
@@ -133,7 +154,11 @@ def test_s3_document_bucket():
 
 def test_irsa_roles_trust_only_their_service_account():
     roles = _resources("iam", "AWS::IAM::Role")
-    assert len(roles) == len(support.SERVICES)
+    assert set(roles) == {f"{s.capitalize()}Role" for s in support.SERVICES} | {"CollectorRole"}
+    collector = json.loads(roles["CollectorRole"]["Properties"]["AssumeRolePolicyDocument"]["Fn::Sub"][0])
+    assert collector["Statement"][0]["Condition"]["StringEquals"]["${Issuer}:sub"] == (
+        "system:serviceaccount:folio-${Environment}:otel-collector"
+    )
     for service in support.SERVICES:
         role = roles[f"{service.capitalize()}Role"]["Properties"]
         trust = role["AssumeRolePolicyDocument"]["Fn::Sub"][0]
@@ -154,3 +179,141 @@ def test_no_long_lived_credentials():
         text = template.read_text()
         for forbidden in ("AWS::IAM::AccessKey", "AWS::IAM::User", " MasterUserPassword:"):
             assert forbidden not in text, (template.name, forbidden)
+
+
+def test_rds_audit_and_slow_logs_are_enabled_and_exported():
+    (db,) = _resources("database", "AWS::RDS::DBInstance").values()
+    props = db["Properties"]
+    assert {"audit", "slowquery", "error"} <= set(props["EnableCloudwatchLogsExports"])
+    (params,) = _resources("database", "AWS::RDS::DBParameterGroup").values()
+    settings = params["Properties"]["Parameters"]
+    assert settings["slow_query_log"] == "1" and settings["log_output"] == "FILE"
+    assert float(settings["long_query_time"]) <= 2
+    # The audit log needs the audit plugin: exporting "audit" alone exports nothing.
+    (options,) = _resources("database", "AWS::RDS::OptionGroup").values()
+    assert props["OptionGroupName"] == {"Ref": next(iter(_resources("database", "AWS::RDS::OptionGroup")))}
+    (plugin,) = options["Properties"]["OptionConfigurations"]
+    assert plugin["OptionName"] == "MARIADB_AUDIT_PLUGIN"
+    events = {s["Name"]: s["Value"] for s in plugin["OptionSettings"]}["SERVER_AUDIT_EVENTS"]
+    assert {"CONNECT", "QUERY_DDL", "QUERY_DCL"} <= set(events.split(","))
+
+
+@pytest.mark.parametrize("name", ["database", "cache"])
+def test_data_stores_admit_only_their_environments_pods(name):
+    """Separated by security groups, not by NetworkPolicy alone: the
+    database and cache of an environment admit that environment's pod
+    security group, not the cluster's (which every environment shares)."""
+    text = json.dumps(_resources(name, "AWS::EC2::SecurityGroup"))
+    assert "folio-ClusterSecurityGroupId" not in text
+    (group,) = _resources(name, "AWS::EC2::SecurityGroup").values()
+    sources = [r["SourceSecurityGroupId"] for r in group["Properties"]["SecurityGroupIngress"]]
+    assert sources == [{"Fn::ImportValue": {"Fn::Sub": "folio-${Environment}-PodSecurityGroupId"}}]
+    pod_groups = _resources("network", "AWS::EC2::SecurityGroup")
+    assert {f"{e.capitalize()}PodSecurityGroup" for e in support.ENVIRONMENTS} <= set(pod_groups)
+    for env in support.ENVIRONMENTS:
+        tags = {t["Key"]: t["Value"] for t in pod_groups[f"{env.capitalize()}PodSecurityGroup"]["Properties"]["Tags"]}
+        # The load balancer controller opens the group to its ALB only when tagged.
+        assert tags["kubernetes.io/cluster/folio"] == "owned", env
+
+
+def test_the_release_role_can_read_enhanced_scan_results():
+    release = json.dumps(_resources("github-oidc", "AWS::IAM::Role")["ReleaseRole"]["Properties"]["Policies"])
+    assert "ecr:DescribeImageScanFindings" in release and "inspector2:ListFindings" in release
+
+
+def test_oidc_trust_is_per_environment():
+    """One deploy role per GitHub environment, trusting only that
+    environment's jobs; mapped to that environment's Kubernetes group."""
+    roles = _resources("github-oidc", "AWS::IAM::Role")
+    release = roles["ReleaseRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    assert release["StringEquals"]["token.actions.githubusercontent.com:sub"] == {
+        "Fn::Sub": "repo:${GitHubRepository}:ref:refs/heads/main"
+    }
+    deploy = {k: v for k, v in roles.items() if k.startswith("Deploy")}
+    assert set(deploy) == {f"Deploy{e.capitalize()}Role" for e in support.ENVIRONMENTS}
+    for env in support.ENVIRONMENTS:
+        (statement,) = deploy[f"Deploy{env.capitalize()}Role"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        condition = statement["Condition"]
+        assert set(condition) == {"StringEquals"}, "no wildcard subjects"
+        assert condition["StringEquals"]["token.actions.githubusercontent.com:sub"] == {
+            "Fn::Sub": f"repo:${{GitHubRepository}}:environment:{env}"
+        }
+    entries = _resources("eks", "AWS::EKS::AccessEntry")
+    for env in support.ENVIRONMENTS:
+        entry = entries[f"Deploy{env.capitalize()}Access"]["Properties"]
+        assert entry["PrincipalArn"] == {"Ref": f"Deploy{env.capitalize()}RoleArn"}
+        assert entry["KubernetesGroups"] == [f"folio-release-{env}"]
+        assert "AccessPolicies" not in entry
+
+
+def test_eks_version_is_supported_and_the_add_ons_are_pinned():
+    version = support.kube_version()
+    assert tuple(map(int, version.split("."))) >= (1, 34), f"EKS {version} is past standard support"
+    template = _load("eks")
+    releases = _resources("eks", "AWSQS::Kubernetes::Helm")
+    charts = {r["Properties"]["Chart"].split("/")[-1]: r["Properties"] for r in releases.values()}
+    assert set(charts) >= {"argo-cd", "cert-manager", "aws-load-balancer-controller", "metrics-server",
+                           "cluster-autoscaler", "policy-controller"}
+    for chart, props in charts.items():
+        ref = props["Version"]["Ref"]
+        default = template["Parameters"][ref]["Default"]
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+", default), (chart, default)
+    argocd_cli = (support.ROOT / "scripts" / "install-argocd").read_text()
+    assert "version=v3.4.4" in argocd_cli, "the CLI matches the installed Argo CD"
+    autoscaler_tag = template["Parameters"]["ClusterAutoscalerImageTag"]["Default"]
+    assert autoscaler_tag.startswith(f"v{version}."), "Cluster Autoscaler follows the Kubernetes minor"
+
+
+def _cpu(value: str) -> float:
+    return float(value[:-1]) / 1000 if value.endswith("m") else float(value)
+
+
+def test_node_autoscaling_fits_every_hpa_at_its_maximum():
+    """The node group can grow to hold every service of every environment at
+    its HPA maximum (CPU requests), plus room for the add-ons."""
+    from support import application, application_values, deep_merge, load_yaml
+
+    defaults = load_yaml(support.CHART / "values.yaml")
+    needed = 0.0
+    for env in support.ENVIRONMENTS:
+        values = deep_merge(defaults, application_values(application(env)))
+        for svc in support.SERVICES:
+            v = values["services"][svc]
+            needed += v["autoscaling"]["maxReplicas"] * _cpu(v["resources"]["requests"]["cpu"])
+        if values["collector"]["enabled"]:
+            needed += values["collector"]["replicas"] * _cpu(values["collector"]["resources"]["requests"]["cpu"])
+    add_ons = 3.0  # Argo CD, cert-manager, load balancer controller, metrics-server, autoscaler, CoreDNS
+    params = _load("eks")["Parameters"]
+    # m6i.large: 2 vCPU, about 1.9 allocatable.
+    assert params["NodeInstanceType"]["Default"] == "m6i.large"
+    groups = _resources("eks", "AWS::EKS::Nodegroup")
+    assert len(groups) == 3, "one node group per zone"
+    subnets = [g["Properties"]["Subnets"] for g in groups.values()]
+    assert all(len(s) == 1 for s in subnets) and len({json.dumps(s) for s in subnets}) == 3
+    capacity = len(groups) * int(params["NodeMaxSizePerZone"]["Default"]) * 1.9
+    assert capacity >= needed + add_ons, (capacity, needed + add_ons)
+
+
+def test_rds_elasticache_and_pod_restart_alarms():
+    alarms = _resources("alerts", "AWS::CloudWatch::Alarm")
+    by_metric = {}
+    for name, alarm in alarms.items():
+        props = alarm["Properties"]
+        assert props["AlarmActions"] == [{"Ref": "AlertsTopic"}], name
+        key = props.get("Namespace") or "metrics-insights"
+        by_metric.setdefault(key, set()).add(props.get("MetricName") or json.dumps(props["Metrics"]))
+    assert {"CPUUtilization", "FreeStorageSpace", "DatabaseConnections"} <= by_metric["AWS/RDS"]
+    assert {"EngineCPUUtilization", "DatabaseMemoryUsagePercentage"} <= by_metric["AWS/ElastiCache"]
+    (restarts,) = by_metric["metrics-insights"]
+    assert "pod_number_of_container_restarts" in restarts and "folio-${Environment}" in restarts
+    # The names the alarms watch are the ones the stacks create.
+    db = _resources("database", "AWS::RDS::DBInstance")["Database"]["Properties"]
+    cache = _resources("cache", "AWS::ElastiCache::ReplicationGroup")
+    (group,) = cache.values()
+    for alarm in alarms.values():
+        for dim in alarm["Properties"].get("Dimensions", []):
+            expected = {"DBInstanceIdentifier": db["DBInstanceIdentifier"],
+                        "ReplicationGroupId": group["Properties"]["ReplicationGroupId"]}[dim["Name"]]
+            assert dim["Value"] == expected
+    addons = {a["Properties"]["AddonName"] for a in _resources("eks", "AWS::EKS::Addon").values()}
+    assert "amazon-cloudwatch-observability" in addons, "Container Insights feeds the restart alarm"

@@ -75,3 +75,18 @@ def test_dockerignore_keeps_the_context_small():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in ("target", ".git", "helm", "deploy"):
         assert entry in ignored
+
+
+def test_hadolint_is_clean():
+    import shutil
+    import subprocess
+
+    hadolint = shutil.which("hadolint")
+    assert hadolint, "hadolint is not on PATH (run through scripts/deploy-checks)"
+    result = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "info", str(ROOT / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

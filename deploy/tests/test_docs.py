@@ -66,3 +66,28 @@ def test_decision_records_exist():
     adrs = {p.name for p in (ROOT / "docs" / "adr").glob("*.md")}
     assert "0010-migrations-at-start.md" in adrs
     assert "0012-stage-syncs-automatically.md" in adrs
+
+
+def test_the_release_walk_through_uses_real_commands():
+    """Every script the guide runs exists, every `folio release` subcommand
+    is one the tool has, and the walk covers merge to PROD and rollback."""
+    for script in set(re.findall(r"\bscripts/([\w-]+)", OPERATIONS)):
+        assert (ROOT / "scripts" / script).is_file(), f"scripts/{script}"
+    main = (ROOT / "crates" / "folio" / "src" / "main.rs").read_text()
+    subcommands = {re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower() for name in re.findall(r"^    (\w+)\s*[{,(]", main, re.M)}
+    for sub in set(re.findall(r"folio(?: --)? release (?:--root \S+ )?([a-z-]+)", OPERATIONS)):
+        assert sub in subcommands, sub
+    for step in (
+        "gh pr merge",
+        "gh workflow run promote.yml -f target=stage",
+        "gh workflow run promote.yml -f target=prod",
+        "pending_deployments",
+        "scripts/e2e",
+        "git checkout refs/tags/env-PROD -- argocd/apps/folio-prod.yaml",
+        "scripts/argocd-rollout --sync folio-prod",
+        "scripts/apply-github-settings",
+        "argocd proj role create-token",
+    ):
+        assert step in OPERATIONS, step
+    for workflow in re.findall(r"gh (?:workflow run|run list --workflow) ([\w.-]+\.yml)", OPERATIONS):
+        assert (support.WORKFLOWS / workflow).is_file(), workflow

@@ -12,7 +12,21 @@ import support
 from support import ROOT, WORKFLOWS
 
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
-SCRIPTS = [ROOT / "scripts" / n for n in ("deploy-checks", "argocd-rollout", "smoke-test")]
+SCRIPTS = [
+    ROOT / "scripts" / n
+    for n in (
+        "deploy-checks",
+        "argocd-rollout",
+        "smoke-test",
+        "image-scan-gate",
+        "verify-images",
+        "publish-pin",
+        "install-argocd",
+        "tag-images",
+        "cfn-deploy",
+        "apply-github-settings",
+    )
+]
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -30,7 +44,7 @@ def _steps(doc: dict):
 
 
 def test_the_expected_workflows_exist():
-    assert {p.name for p in WORKFLOW_FILES} == {"ci.yml", "release.yml", "promote.yml"}
+    assert {p.name for p in WORKFLOW_FILES} == {"ci.yml", "release.yml", "promote.yml", "infrastructure.yml"}
 
 
 def test_actionlint_is_clean():
@@ -75,7 +89,7 @@ def test_permissions_are_minimal(path):
     for name, job in doc["jobs"].items():
         perms = job.get("permissions", doc["permissions"])
         assert isinstance(perms, dict), f"{name}: permissions must be a map"
-        allowed = {"contents": {"read", "write"}, "id-token": {"write"}}
+        allowed = {"contents": {"read", "write"}, "id-token": {"write"}, "attestations": {"write"}}
         for scope, level in perms.items():
             assert level in allowed.get(scope, set()), (name, scope, level)
         uses_aws = any("configure-aws-credentials" in s.get("uses", "") for s in job.get("steps", []))
@@ -101,12 +115,14 @@ def test_no_expression_is_pasted_into_a_script(path):
         assert "${{" not in step.get("run", ""), (job, step.get("name"))
 
 
-def test_ci_runs_lints_tests_and_deploy_checks():
+def test_ci_runs_lints_tests_and_deploy_checks_on_every_branch():
     doc = _workflow("ci.yml")
-    assert set(doc["on"]) >= {"pull_request", "push"}
+    assert doc["name"] == "CI"
+    assert "pull_request" in doc["on"]
+    assert doc["on"]["push"] == {"branches": ["**"]}, "CI on every push to any branch"
     rust = doc["jobs"]["rust"]
     images = {name: svc["image"] for name, svc in rust["services"].items()}
-    assert images["mysql"].startswith("mysql:8")
+    assert images["mysql"].startswith("mysql:8.4"), "CI tests the MySQL that RDS runs"
     assert images["redis"].startswith("redis:")
     runs = "\n".join(s.get("run", "") for _, _, s in _steps(doc))
     assert "cargo fmt --all --check" in runs
@@ -115,27 +131,67 @@ def test_ci_runs_lints_tests_and_deploy_checks():
     assert "bash scripts/deploy-checks" in runs
 
 
-def test_release_builds_every_image_and_deploys_dev():
+def test_release_starts_only_after_ci_passed_on_that_commit():
+    """The workflow graph: no push trigger of its own; it follows a
+    completed CI run of main, goes on only when that run succeeded on a push
+    in this repository, and builds and deploys exactly that run's commit."""
     doc = _workflow("release.yml")
-    assert doc["on"]["push"]["branches"] == ["main"]
+    assert set(doc["on"]) == {"workflow_run"}, "no trigger that bypasses CI"
+    run = doc["on"]["workflow_run"]
+    assert run["workflows"] == [_workflow("ci.yml")["name"]]
+    assert run["types"] == ["completed"] and run["branches"] == ["main"]
+    assert doc["env"]["SHA"] == "${{ github.event.workflow_run.head_sha }}"
+    gate = " ".join(doc["jobs"]["images"]["if"].split())
+    for condition in (
+        "github.event.workflow_run.conclusion == 'success'",
+        "github.event.workflow_run.event == 'push'",
+        "github.event.workflow_run.head_branch == 'main'",
+        "github.event.workflow_run.head_repository.full_name == github.repository",
+    ):
+        assert condition in gate, condition
+    # Every other job hangs off the gated one.
+    for name, job in doc["jobs"].items():
+        if name != "images":
+            assert "images" in ([job["needs"]] if isinstance(job["needs"], str) else job["needs"]), name
+    (checkout,) = [s for s in doc["jobs"]["images"]["steps"] if "actions/checkout" in s.get("uses", "")]
+    assert checkout["with"]["ref"] == "${{ env.SHA }}", "build the commit CI passed on"
+    assert "${{ github.sha }}" not in (WORKFLOWS / "release.yml").read_text(), (
+        "github.sha of a workflow_run is main's head, not the commit CI passed on"
+    )
+
+
+def test_release_builds_signs_and_deploys_dev_in_order():
+    doc = _workflow("release.yml")
     assert doc["jobs"]["images"]["strategy"]["matrix"]["service"] == list(support.SERVICES)
-    build = [s for _, _, s in _steps(doc) if "build-push-action" in s.get("uses", "")]
-    assert "${{ github.sha }}" in build[0]["with"]["tags"]
-    assert "SERVICE=${{ matrix.service }}" in build[0]["with"]["build-args"]
+    steps = doc["jobs"]["images"]["steps"]
+    uses = [s.get("uses", "") + s.get("run", "") for s in steps]
+    order = ["build-push-action", "scripts/image-scan-gate", "sbom-action", "attest-build-provenance",
+             "cosign sign --yes", "cosign attest --yes --type spdxjson"]
+    positions = [next(i for i, u in enumerate(uses) if m in u) for m in order]
+    assert positions == sorted(positions), dict(zip(order, positions))
+    (build,) = [s for s in steps if "build-push-action" in s.get("uses", "")]
+    assert "${{ env.SHA }}" in build["with"]["tags"]
+    assert "SERVICE=${{ matrix.service }}" in build["with"]["build-args"]
     deploy = doc["jobs"]["deploy-dev"]
     assert deploy["needs"] == "images"
     assert deploy["environment"]["name"] == "dev"
     runs = "\n".join(s.get("run", "") for s in deploy["steps"])
     order = [
+        "scripts/verify-images",
         "folio release set-image dev",
-        "git push origin HEAD:main",
+        "scripts/publish-pin commit dev",
         "scripts/argocd-rollout folio-dev",
         "scripts/smoke-test folio-dev",
-        "git tag --force env-DEV",
+        "scripts/e2e",
+        "scripts/tag-images",
+        "scripts/publish-pin tag env-DEV",
     ]
     positions = [runs.find(marker) for marker in order]
     assert -1 not in positions, dict(zip(order, positions))
     assert positions == sorted(positions), "steps out of order"
+    (e2e,) = [s for s in deploy["steps"] if s.get("run", "").strip() == "scripts/e2e"]
+    assert e2e["env"]["FOLIO_E2E_BASE_URL"] == "${{ vars.FOLIO_URL }}", "against the deployed DEV"
+    assert "FOLIO_E2E_SKIP_SCHEMATHESIS" not in e2e["env"] and "FOLIO_E2E_SKIP_JOURNEY" not in e2e["env"]
 
 
 def test_promote_takes_only_what_the_previous_environment_verified():
@@ -150,7 +206,164 @@ def test_promote_takes_only_what_the_previous_environment_verified():
     assert 'source_tag="env-${source^^}"' in runs
     assert 'release promote "$SOURCE" "$TARGET" --source-root' in runs
     assert "scripts/argocd-rollout --sync" in runs, "PROD sync is started by the approved run"
-    order = ["folio release", "git push origin HEAD:main", "scripts/argocd-rollout",
-             "scripts/smoke-test", 'git tag --force "env-${TARGET^^}"']
+    order = ["folio release --root", "scripts/verify-images", "release promote", "scripts/publish-pin commit",
+             "scripts/argocd-rollout",
+             "scripts/smoke-test", "scripts/tag-images", 'scripts/publish-pin tag "env-${TARGET^^}"']
     positions = [runs.find(m) for m in order]
     assert -1 not in positions and positions == sorted(positions), dict(zip(order, positions))
+
+
+def _step(job: dict, name: str) -> dict:
+    (step,) = [s for s in job["steps"] if s.get("name") == name]
+    return step
+
+
+def test_stage_runs_the_journey_before_its_tag_moves():
+    (job,) = _workflow("promote.yml")["jobs"].values()
+    names = [s.get("name") for s in job["steps"]]
+    journey = _step(job, "Browser journey against STAGE")
+    assert journey["if"] == "env.TARGET == 'stage'"
+    assert journey["run"].strip() == "scripts/e2e"
+    assert journey["env"]["FOLIO_E2E_BASE_URL"] == "${{ vars.FOLIO_URL }}"
+    assert journey["env"]["FOLIO_E2E_SKIP_SCHEMATHESIS"] == "1"
+    assert names.index("Smoke test") < names.index("Browser journey against STAGE") < names.index(
+        "Move the environment's tag to the verified pin"
+    )
+
+
+def test_a_failed_prod_smoke_test_rolls_back_and_says_so():
+    (job,) = _workflow("promote.yml")["jobs"].values()
+    smoke = _step(job, "Smoke test")
+    assert smoke["id"] == "smoke"
+    rollback = _step(job, "Roll PROD back to its last verified pin")
+    assert rollback["if"] == (
+        "failure() && env.TARGET == 'prod' && steps.smoke.outcome == 'failure'"
+        " && steps.pin.outputs.previous-tag != ''"
+    )
+    run = rollback["run"]
+    order = [
+        "git checkout refs/tags/env-PROD -- argocd/apps/folio-prod.yaml",
+        "scripts/publish-pin commit prod",
+        'scripts/argocd-rollout --sync folio-prod "$PREVIOUS_REVISION"',
+        'scripts/smoke-test folio-prod "$PREVIOUS_TAG"',
+        "GITHUB_STEP_SUMMARY",
+        "::error::PROD was rolled back",
+    ]
+    positions = [run.find(m) for m in order]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(order, positions))
+    names = [s.get("name") for s in job["steps"]]
+    # The tag step runs only on success (no if:), so env-PROD keeps the old pin.
+    tag = _step(job, "Move the environment's tag to the verified pin")
+    assert "if" not in tag
+    assert names.index("Roll PROD back to its last verified pin") < names.index(
+        "Move the environment's tag to the verified pin"
+    )
+    pin = _step(job, "Read the verified pin, and the target's own last verified one")
+    assert 'git worktree add --detach "$RUNNER_TEMP/previous" "refs/tags/env-${TARGET^^}"' in pin["run"]
+
+
+def test_publish_pin_commits_a_staged_rollback(tmp_path):
+    """The rollback stages the Application file (`git checkout <tag> --
+    <file>`); publish-pin must still see it as a change and commit it."""
+    import os
+
+    repo = tmp_path / "repo"
+    (repo / "argocd" / "apps").mkdir(parents=True)
+    app = repo / "argocd" / "apps" / "folio-prod.yaml"
+    run = lambda *args: subprocess.run(args, cwd=repo, check=True, capture_output=True, text=True)  # noqa: E731
+    run("git", "init", "-q", "-b", "main")
+    run("git", "config", "user.email", "t@example.com")
+    run("git", "config", "user.name", "t")
+    app.write_text("value: old\n")
+    run("git", "add", ".")
+    run("git", "commit", "-qm", "old")
+    run("git", "tag", "env-PROD")
+    app.write_text("value: new\n")
+    run("git", "commit", "-qam", "new")
+    run("git", "checkout", "refs/tags/env-PROD", "--", "argocd/apps/folio-prod.yaml")
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(remote)], check=True, capture_output=True)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GIT_CONFIG_GLOBAL": "/dev/null",
+           "GITHUB_TOKEN": "x", "GITHUB_REPOSITORY": "example/folio", "FOLIO_PUBLISH_REMOTE": str(remote)}
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "publish-pin"), "commit", "prod", "rollback: PROD back"],
+                            cwd=repo, env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pushed = subprocess.run(["git", "--git-dir", str(remote), "log", "--format=%s", "-1", "main"],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    assert pushed == "rollback: PROD back", "the rollback commit reached main"
+    shown = subprocess.run(["git", "--git-dir", str(remote), "show", "main:argocd/apps/folio-prod.yaml"],
+                           check=True, capture_output=True, text=True).stdout
+    assert shown == "value: old\n"
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "publish-pin"), "tag", "env-PROD"],
+                            cwd=repo, env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def test_no_checkout_keeps_credentials(path):
+    for job, _, step in _steps(_workflow(path.name)):
+        if "actions/checkout" in step.get("uses", ""):
+            assert step["with"]["persist-credentials"] is False, job
+
+
+def test_argocd_is_driven_through_its_cli_and_project_roles():
+    text = (ROOT / "scripts" / "argocd-rollout").read_text()
+    assert "kubectl" not in text, "no kubectl patch of Applications"
+    assert "argocd app sync" in text and "argocd app wait" in text
+    for name in ("release.yml", "promote.yml"):
+        for job, _, step in _steps(_workflow(name)):
+            if "scripts/argocd-rollout" in step.get("run", ""):
+                assert step["env"]["ARGOCD_AUTH_TOKEN"] == "${{ secrets.ARGOCD_AUTH_TOKEN }}", (name, job)
+                assert step["env"]["ARGOCD_SERVER"] == "${{ vars.ARGOCD_SERVER }}", (name, job)
+
+
+def test_zizmor_auditor_persona_is_clean():
+    zizmor = shutil.which("zizmor")
+    assert zizmor, "zizmor is not on PATH (run through scripts/deploy-checks)"
+    result = subprocess.run(
+        [zizmor, "--persona=auditor", "--offline", "--no-progress", str(WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _fake_aws(tmp_path, status: str, critical: str):
+    """An `aws` on PATH answering describe-image-scan-findings like ECR."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    aws = bin_dir / "aws"
+    aws.write_text(
+        "#!/usr/bin/env bash\n"
+        'case "$*" in\n'
+        f"  *imageScanStatus.status*) echo {status} ;;\n"
+        f"  *findingSeverityCounts.CRITICAL*) echo {critical} ;;\n"
+        '  *) echo "unexpected aws call: $*" >&2; exit 1 ;;\n'
+        "esac\n"
+    )
+    aws.chmod(0o755)
+    return {"PATH": f"{bin_dir}:/usr/bin:/bin", "FOLIO_SCAN_WAIT_SECONDS": "0"}
+
+
+@pytest.mark.parametrize(
+    ("status", "critical", "passes"),
+    [
+        ("COMPLETE", "None", True),
+        ("ACTIVE", "0", True),
+        ("COMPLETE", "3", False),
+        ("UNSUPPORTED_IMAGE", "None", False),
+        ("FAILED", "None", False),
+        ("PENDING", "None", False),
+    ],
+)
+def test_the_image_scan_gate_fails_closed(tmp_path, status, critical, passes):
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "image-scan-gate"), "folio-bff", "sha256:" + "0" * 64],
+        env=_fake_aws(tmp_path, status, critical),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode == 0) == passes, result.stdout + result.stderr

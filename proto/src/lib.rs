@@ -37,5 +37,8 @@ pub mod integration {
                     .finish()
             }
         }
+        /// The binary metadata key an error status carries its encoded
+        /// [`OneDriveFailure`] under.
+        pub const ONEDRIVE_FAILURE_METADATA: &str = "x-folio-onedrive-failure-bin";
     }
 }

@@ -21,10 +21,41 @@ use time::OffsetDateTime;
 use crate::{
     GRAPH_SCOPE, Shared, notify, rfc3339,
     state::{
-        Conflict, DeltaAnswer, DeltaToken, Drive, MAX_SIMPLE_UPLOAD, MAX_SUBSCRIPTION_MINUTES,
-        State as World, Subscription, Token, UploadSession, UploadTarget,
+        Conflict, DeltaAnswer, DeltaToken, Drive, GoneLocation, Host, LinkFault, MAX_SIMPLE_UPLOAD,
+        MAX_SUBSCRIPTION_MINUTES, Oddity, State as World, Subscription, Token, UploadSession,
+        UploadTarget,
     },
 };
+
+/// Answers 429 with a verbatim `Retry-After` when `host` is being throttled.
+pub(crate) fn throttled(state: &mut World, host: Host) -> Option<Response> {
+    let (left, value) = state.faults.throttle_raw.get(&host).cloned()?;
+    if left <= 1 {
+        state.faults.throttle_raw.remove(&host);
+    } else if let Some(entry) = state.faults.throttle_raw.get_mut(&host) {
+        entry.0 = left - 1;
+    }
+    state.stats.throttled += 1;
+    let mut response = if host == Host::Token {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({ "error": "temporarily_unavailable", "error_description": "AADSTS50196: throttled" })
+                .to_string(),
+        )
+            .into_response()
+    } else {
+        error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Please retry again later.",
+        )
+    };
+    if let Ok(v) = value.parse() {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Some(response)
+}
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -69,6 +100,9 @@ async fn token(
     };
     let mut state = shared.lock();
     state.stats.token_requests += 1;
+    if let Some(response) = throttled(&mut state, Host::Token) {
+        return response;
+    }
     let oauth_error = |code: &str| {
         (
             StatusCode::BAD_REQUEST,
@@ -80,7 +114,12 @@ async fn token(
     if field("grant_type") != Some("client_credentials") {
         return oauth_error("unsupported_grant_type");
     }
-    if field("scope") != Some(GRAPH_SCOPE) {
+    let scope = state
+        .faults
+        .scope
+        .clone()
+        .unwrap_or_else(|| GRAPH_SCOPE.to_owned());
+    if field("scope") != Some(scope.as_str()) {
         return oauth_error("invalid_scope");
     }
     let known = state.apps.iter().any(|a| {
@@ -176,6 +215,10 @@ async fn graph(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let delay = shared.lock().faults.api_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let path = uri
         .path()
         .strip_prefix("/v1.0/")
@@ -212,9 +255,20 @@ async fn graph(
                 return response;
             }
         }
+        if let Some(response) = throttled(&mut state, Host::Api) {
+            return response;
+        }
+        if let Some((left, status, code)) = state.faults.refuse.clone()
+            && left > 0
+        {
+            state.faults.refuse = (left > 1).then(|| (left - 1, status, code.clone()));
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return error(status, &code, "injected refusal");
+        }
         match authenticate(&state, &headers) {
             Some(tenant) => tenant,
             None => {
+                state.stats.unauthorized += 1;
                 return error(
                     StatusCode::UNAUTHORIZED,
                     "InvalidAuthenticationToken",
@@ -253,7 +307,9 @@ async fn graph(
             let token = token.or_else(|| param("token"));
             delta(&shared, &drive_id, token.as_deref())
         }
-        (Method::GET, Address::Item(id, action)) => get_item(&shared, &drive_id, &id, &action),
+        (Method::GET, Address::Item(id, action)) => {
+            get_item(&shared, &drive_id, &id, &action, param("$skiptoken"))
+        }
         (Method::GET, Address::Path(base, rel, action)) => {
             let id = {
                 let state = shared.lock();
@@ -264,12 +320,19 @@ async fn graph(
                     .map(|i| i.id.clone())
             };
             match id {
-                Some(id) => get_item(&shared, &drive_id, &id, &action),
+                Some(id) => get_item(&shared, &drive_id, &id, &action, param("$skiptoken")),
                 None => error(StatusCode::NOT_FOUND, "itemNotFound", "no such item"),
             }
         }
         (Method::PUT, Address::Item(id, action)) if action == "content" => {
-            simple_upload(&shared, &drive_id, &UploadTarget::Existing(id), &body)
+            simple_upload(
+                &shared,
+                &drive_id,
+                &UploadTarget::Existing(id),
+                &body,
+                if_match(&headers),
+            )
+            .await
         }
         (Method::PUT, Address::Path(parent, name, action)) if action == "content" => {
             let Some(conflict) = Conflict::parse(
@@ -291,10 +354,18 @@ async fn graph(
                     conflict,
                 },
                 &body,
+                if_match(&headers),
             )
+            .await
         }
         (Method::POST, Address::Item(id, action)) if action == "createUploadSession" => {
-            create_session(&shared, &drive_id, UploadTarget::Existing(id), &body)
+            create_session(
+                &shared,
+                &drive_id,
+                UploadTarget::Existing(id),
+                &body,
+                if_match(&headers),
+            )
         }
         (Method::POST, Address::Path(parent, name, action)) if action == "createUploadSession" => {
             let conflict = serde_json::from_slice::<Value>(&body).ok().and_then(|v| {
@@ -318,6 +389,7 @@ async fn graph(
                     conflict,
                 },
                 &body,
+                if_match(&headers),
             )
         }
         _ => error(
@@ -328,8 +400,15 @@ async fn graph(
     }
 }
 
-fn get_item(shared: &Arc<Shared>, drive_id: &str, id: &str, action: &str) -> Response {
+fn get_item(
+    shared: &Arc<Shared>,
+    drive_id: &str,
+    id: &str,
+    action: &str,
+    skiptoken: Option<String>,
+) -> Response {
     let mut state = shared.lock();
+    let page_size = state.faults.page_size.max(1);
     let Some(drive) = state.drives.get(drive_id) else {
         return error(StatusCode::NOT_FOUND, "itemNotFound", "no such drive");
     };
@@ -338,8 +417,47 @@ fn get_item(shared: &Arc<Shared>, drive_id: &str, id: &str, action: &str) -> Res
     };
     match action {
         "" => ok_json(StatusCode::OK, &drive.json(item)),
+        "children" if item.folder => {
+            let mut children: Vec<_> = drive
+                .items
+                .values()
+                .filter(|c| !c.deleted && c.parent.as_deref() == Some(id))
+                .collect();
+            children.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+            let offset: usize = skiptoken.and_then(|t| t.parse().ok()).unwrap_or(0);
+            let end = (offset + page_size).min(children.len());
+            let value: Vec<Value> = children
+                .get(offset..end)
+                .unwrap_or_default()
+                .iter()
+                .map(|c| drive.json(c))
+                .collect();
+            let mut body = json!({ "value": value });
+            if end < children.len() {
+                body["@odata.nextLink"] = json!(format!(
+                    "{}/v1.0/drives/{drive_id}/items/{id}/children?$skiptoken={end}",
+                    shared.api_base
+                ));
+            }
+            state.stats.children_requests += 1;
+            ok_json(StatusCode::OK, &body)
+        }
+        "content" if item.oddity == Oddity::Package => error(
+            StatusCode::BAD_REQUEST,
+            "invalidRequest",
+            "a package has no content stream",
+        ),
         "content" if !item.folder => {
             let content = item.content.clone();
+            let malware = item.oddity == Oddity::Malware;
+            *state.stats.downloads.entry(id.to_owned()).or_default() += 1;
+            if malware {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "malwareDetected",
+                    "Malware was detected in the requested file.",
+                );
+            }
             let key = uuid::Uuid::new_v4().simple().to_string();
             state.downloads.insert(
                 key.clone(),
@@ -360,6 +478,9 @@ fn delta(shared: &Arc<Shared>, drive_id: &str, token: Option<&str>) -> Response 
     let base = format!("{}/v1.0/drives/{drive_id}/root/delta", shared.api_base);
     let mut state = shared.lock();
     state.stats.delta_requests += 1;
+    if token.is_none() {
+        state.stats.full_enumerations += 1;
+    }
     let token = match token {
         None => DeltaToken::Since(0),
         Some(raw) => match DeltaToken::decode(raw) {
@@ -371,19 +492,69 @@ fn delta(shared: &Arc<Shared>, drive_id: &str, token: Option<&str>) -> Response 
         DeltaToken::Since(_) => 0,
         DeltaToken::Page { offset, .. } => offset.div_ceil(state.faults.page_size.max(1)),
     };
-    if state.faults.gone_at_page.get(drive_id) == Some(&page_index) {
+    if let Some(&(page, target)) = state.faults.gone_at_page.get(drive_id)
+        && page == page_index
+    {
         state.faults.gone_at_page.remove(drive_id);
         state.stats.gone += 1;
-        let location = format!("{base}?token={}", DeltaToken::Since(0).encode());
+        let location = match target {
+            GoneLocation::Graph => Some(format!("{base}?token={}", DeltaToken::Since(0).encode())),
+            GoneLocation::Foreign => Some(format!(
+                "https://attacker.example/v1.0/drives/{drive_id}/root/delta"
+            )),
+            GoneLocation::Missing => None,
+        };
         let mut response = error(
             StatusCode::GONE,
-            "resyncRequired",
+            "resyncChangesApplyDifferences",
             "Resync required. Replace any local items with the server's version.",
         );
-        if let Ok(value) = location.parse() {
+        if let Some(value) = location.and_then(|l| l.parse().ok()) {
             response.headers_mut().insert(header::LOCATION, value);
         }
         return response;
+    }
+    match state.faults.link_faults.get(drive_id) {
+        Some(LinkFault::Loop) => {
+            // The same page again and again, pointing at itself.
+            let here = match token {
+                DeltaToken::Since(from) => DeltaToken::Page {
+                    from,
+                    upto: from,
+                    offset: 0,
+                },
+                page => page,
+            };
+            return ok_json(
+                StatusCode::OK,
+                &json!({
+                    "value": [],
+                    "@odata.nextLink": format!("{base}?token={}", here.encode()),
+                }),
+            );
+        }
+        Some(LinkFault::Endless) => {
+            let next = match token {
+                DeltaToken::Since(from) => DeltaToken::Page {
+                    from,
+                    upto: from,
+                    offset: 1,
+                },
+                DeltaToken::Page { from, upto, offset } => DeltaToken::Page {
+                    from,
+                    upto,
+                    offset: offset + 1,
+                },
+            };
+            return ok_json(
+                StatusCode::OK,
+                &json!({
+                    "value": [],
+                    "@odata.nextLink": format!("{base}?token={}", next.encode()),
+                }),
+            );
+        }
+        None => {}
     }
     let (lag, page_size) = (state.faults.delta_lag, state.faults.page_size);
     let Some(drive): Option<&Drive> = state.drives.get(drive_id) else {
@@ -403,13 +574,57 @@ fn delta(shared: &Arc<Shared>, drive_id: &str, token: Option<&str>) -> Response 
     }
 }
 
+/// `412` unless `If-Match` (when given) names the item's current eTag or cTag.
+pub(crate) fn check_if_match(
+    state: &mut World,
+    drive_id: &str,
+    item_id: &str,
+    if_match: Option<&str>,
+) -> Result<(), Box<Response>> {
+    let (Some(wanted), Some(item)) = (
+        if_match,
+        state.drives.get(drive_id).and_then(|d| d.live(item_id)),
+    ) else {
+        return Ok(());
+    };
+    let (etag, ctag) = (item.etag(), item.ctag());
+    if wanted == "*" || wanted == etag || wanted == ctag {
+        return Ok(());
+    }
+    state.stats.refusals.push(crate::state::Refusal {
+        item_id: item_id.to_owned(),
+        if_match: wanted.to_owned(),
+        current_etag: etag,
+    });
+    Err(Box::new(error(
+        StatusCode::PRECONDITION_FAILED,
+        "resourceModified",
+        "The resource has changed since the caller last read it; usually an eTag mismatch",
+    )))
+}
+
+pub(crate) fn if_match(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// How an upload arrived, for the record of what the fake saw.
+pub(crate) struct Arrival {
+    pub(crate) if_match: Option<String>,
+    pub(crate) session: bool,
+}
+
 /// Stores content as a new or existing file; `Err` is the error response.
 pub(crate) fn store(
     state: &mut World,
     drive_id: &str,
     target: &UploadTarget,
     content: Bytes,
+    arrival: Arrival,
 ) -> Result<(StatusCode, Value), Box<Response>> {
+    let received = content.clone();
     let Some(drive) = state.drives.get_mut(drive_id) else {
         return Err(Box::new(error(
             StatusCode::NOT_FOUND,
@@ -476,18 +691,40 @@ pub(crate) fn store(
             }
         }
     };
+    let name = drive.live(&id).map(|i| i.name.clone()).unwrap_or_default();
+    if drive.profile.rewrites_upload(&name) {
+        // Same change, same sequence number: the rewrite is part of the upload.
+        if let Some(item) = drive.items.get_mut(&id) {
+            let mut rewritten = item.content.to_vec();
+            rewritten.extend_from_slice(format!("\n<!-- sharepoint item {id} -->\n").as_bytes());
+            item.content = Bytes::from(rewritten);
+        }
+    }
+    let stored = drive
+        .live(&id)
+        .map(|i| i.content.clone())
+        .unwrap_or_default();
     let json = drive
         .live(&id)
         .map(|i| drive.json(i))
         .unwrap_or(Value::Null);
+    state.stats.uploads.push(crate::state::Upload {
+        item_id: id,
+        name,
+        received,
+        stored,
+        if_match: arrival.if_match,
+        session: arrival.session,
+    });
     Ok((status, json))
 }
 
-fn simple_upload(
+async fn simple_upload(
     shared: &Arc<Shared>,
     drive_id: &str,
     target: &UploadTarget,
     body: &Bytes,
+    if_match: Option<String>,
 ) -> Response {
     if body.len() > MAX_SIMPLE_UPLOAD {
         return error(
@@ -496,14 +733,33 @@ fn simple_upload(
             "simple upload is limited to 4 MiB; use an upload session",
         );
     }
-    let stored = {
+    let (stored, delay) = {
         let mut state = shared.lock();
         state.stats.simple_uploads += 1;
-        store(&mut state, drive_id, target, body.clone())
+        let checked = match target {
+            UploadTarget::Existing(id) => {
+                check_if_match(&mut state, drive_id, id, if_match.as_deref())
+            }
+            UploadTarget::Named { .. } => Ok(()),
+        };
+        let stored = checked.and_then(|()| {
+            store(
+                &mut state,
+                drive_id,
+                target,
+                body.clone(),
+                Arrival {
+                    if_match,
+                    session: false,
+                },
+            )
+        });
+        (stored, state.faults.upload_answer_delay)
     };
     match stored {
         Ok((status, json)) => {
             notify::changed(shared, drive_id);
+            tokio::time::sleep(delay).await;
             ok_json(status, &json)
         }
         Err(response) => *response,
@@ -515,6 +771,7 @@ fn create_session(
     drive_id: &str,
     target: UploadTarget,
     body: &Bytes,
+    if_match: Option<String>,
 ) -> Response {
     if !body.is_empty() && serde_json::from_slice::<Value>(body).is_err() {
         return error(
@@ -531,6 +788,10 @@ fn create_session(
         UploadTarget::Existing(id) => {
             if drive.live(id).is_none_or(|i| i.folder) {
                 return error(StatusCode::NOT_FOUND, "itemNotFound", "no such file");
+            }
+            let id = id.clone();
+            if let Err(refused) = check_if_match(&mut state, drive_id, &id, if_match.as_deref()) {
+                return *refused;
             }
         }
         UploadTarget::Named {
@@ -553,9 +814,10 @@ fn create_session(
         UploadSession {
             drive: drive_id.to_owned(),
             target,
-            received: Vec::new(),
+            parts: std::collections::BTreeMap::new(),
             total: None,
             expires,
+            if_match,
         },
     );
     ok_json(
@@ -707,6 +969,9 @@ async fn subscriptions(
         }
         (method, Some(id)) => {
             let mut state = shared.lock();
+            if method == Method::GET {
+                state.stats.subscription_reads += 1;
+            }
             let live = state
                 .subscriptions
                 .get(&id)

@@ -16,9 +16,9 @@ use serde_json::json;
 
 use crate::{
     Shared,
-    api::{error, store},
+    api::{Arrival, error, store},
     notify, rfc3339,
-    state::{FRAGMENT_UNIT, Fragment, MAX_FRAGMENT},
+    state::{FRAGMENT_UNIT, Fragment, MAX_FRAGMENT, UploadSession},
 };
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -53,6 +53,9 @@ async fn download(
     if let Some(refused) = refuse_authorization(&shared, &headers) {
         return refused;
     }
+    if let Some(response) = crate::api::throttled(&mut shared.lock(), crate::state::Host::Content) {
+        return response;
+    }
     let content = shared
         .lock()
         .downloads
@@ -84,11 +87,27 @@ fn content_range(headers: &HeaderMap) -> Option<(u64, u64, u64)> {
     (a <= b && b < total).then_some((a, b, total))
 }
 
-fn status_body(received: u64, expires: time::OffsetDateTime) -> serde_json::Value {
+fn status_body(session: &UploadSession) -> serde_json::Value {
     json!({
-        "expirationDateTime": rfc3339(expires),
-        "nextExpectedRanges": [format!("{received}-")],
+        "expirationDateTime": rfc3339(session.expires),
+        "nextExpectedRanges": session.next_expected_ranges(),
     })
+}
+
+fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// A completed upload session, answered once its delay has passed.
+struct Completed {
+    drive: String,
+    stored: Result<(StatusCode, serde_json::Value), Box<Response>>,
+    delay: std::time::Duration,
 }
 
 async fn upload(
@@ -101,116 +120,165 @@ async fn upload(
     if let Some(refused) = refuse_authorization(&shared, &headers) {
         return refused;
     }
-    let json_response = |status: StatusCode, value: serde_json::Value| {
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/json")],
-            value.to_string(),
-        )
-            .into_response()
+    let completed = match session_request(&shared, &key, &method, &headers, body) {
+        Ok(completed) => completed,
+        Err(answer) => return *answer,
     };
+    match completed.stored {
+        Ok((status, json)) => {
+            notify::changed(&shared, &completed.drive);
+            tokio::time::sleep(completed.delay).await;
+            json_response(status, &json)
+        }
+        Err(response) => *response,
+    }
+}
+
+/// Everything but the completion's answer; `Err` is an immediate answer.
+fn session_request(
+    shared: &Shared,
+    key: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Completed, Box<Response>> {
+    let answer = |r: Response| Err(Box::new(r));
     let mut state = shared.lock();
-    let Some(session) = state.sessions.get(&key) else {
-        return error(
+    let Some(session) = state.sessions.get(key) else {
+        return answer(error(
             StatusCode::NOT_FOUND,
             "itemNotFound",
             "unknown upload session",
-        );
+        ));
     };
-    let received = session.received.len() as u64;
-    let expires = session.expires;
-    match method {
-        Method::GET => json_response(StatusCode::OK, status_body(received, expires)),
+    match *method {
+        Method::GET => answer(json_response(StatusCode::OK, &status_body(session))),
         Method::DELETE => {
-            state.sessions.remove(&key);
-            StatusCode::NO_CONTENT.into_response()
+            state.sessions.remove(key);
+            answer(StatusCode::NO_CONTENT.into_response())
         }
         Method::PUT => {
-            let Some((start, end, total)) = content_range(&headers) else {
-                return error(
+            let Some((start, end, total)) = content_range(headers) else {
+                return answer(error(
                     StatusCode::BAD_REQUEST,
                     "invalidRange",
                     "Content-Range bytes a-b/total is required",
-                );
+                ));
             };
             let len = end - start + 1;
             if len != body.len() as u64 {
-                return error(
+                return answer(error(
                     StatusCode::BAD_REQUEST,
                     "invalidRange",
                     "Content-Range does not match the body length",
-                );
+                ));
             }
             if len >= MAX_FRAGMENT {
-                return error(
+                return answer(error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "invalidRange",
                     "each fragment must be smaller than 60 MiB",
-                );
-            }
-            let last = end + 1 == total;
-            if !last && len % FRAGMENT_UNIT != 0 {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "invalidRange",
-                    "fragment size must be a multiple of 320 KiB (327,680 bytes)",
-                );
+                ));
             }
             if session.total.is_some_and(|t| t != total) {
-                return error(
+                return answer(error(
                     StatusCode::BAD_REQUEST,
                     "invalidRange",
                     "total size changed",
-                );
+                ));
             }
-            if start != received {
-                return error(
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    "invalidRange",
-                    "fragment does not start at the next expected byte",
+            let mut probe = session.clone();
+            probe.total = Some(total);
+            let Some(fills_hole) = probe.fits(start, end) else {
+                return answer(
+                    (
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        [(header::CONTENT_TYPE, "application/json")],
+                        json!({ "error": {
+                            "code": "invalidRange",
+                            "message": "Uploaded fragment overlaps with existing data.",
+                            "innererror": { "code": "fragmentOverlap" },
+                        }})
+                        .to_string(),
+                    )
+                        .into_response(),
                 );
+            };
+            // Fragments are multiples of 320 KiB, except the file's last and
+            // one that exactly fills a hole the session reported.
+            let last = end + 1 == total;
+            if !last && !fills_hole && len % FRAGMENT_UNIT != 0 {
+                return answer(error(
+                    StatusCode::BAD_REQUEST,
+                    "invalidRange",
+                    "fragment size must be a multiple of 320 KiB (327,680 bytes)",
+                ));
             }
             if state.faults.fail_fragments > 0 {
                 state.faults.fail_fragments -= 1;
-                return error(
+                return answer(error(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "generalException",
                     "injected failure",
-                );
+                ));
             }
-            state.stats.fragments.push(Fragment { start, len, total });
-            let Some(session) = state.sessions.get_mut(&key) else {
-                return error(StatusCode::NOT_FOUND, "itemNotFound", "gone");
+            let cut = state.faults.cut_fragment.take();
+            let Some(session) = state.sessions.get_mut(key) else {
+                return answer(error(StatusCode::NOT_FOUND, "itemNotFound", "gone"));
             };
             session.total = Some(total);
-            session.received.extend_from_slice(&body);
-            if !last {
-                let received = session.received.len() as u64;
-                return json_response(StatusCode::ACCEPTED, status_body(received, expires));
+            if let Some((keep, forget)) = cut {
+                // The connection broke mid-body: part of it arrived.
+                let keep = keep.min(len - 1);
+                session
+                    .parts
+                    .insert(start, body.slice(..usize::try_from(keep).unwrap_or(0)));
+                if let Some((from, to)) = forget {
+                    session.forget(from, to);
+                }
+                state.stats.fragments.push(Fragment {
+                    start,
+                    len: keep,
+                    total,
+                });
+                return answer(error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "generalException",
+                    "the connection broke during the fragment",
+                ));
             }
-            let Some(session) = state.sessions.remove(&key) else {
-                return error(StatusCode::NOT_FOUND, "itemNotFound", "gone");
+            session.parts.insert(start, body);
+            let complete = session.missing().is_empty();
+            let progress = status_body(session);
+            state.stats.fragments.push(Fragment { start, len, total });
+            if !complete {
+                return answer(json_response(StatusCode::ACCEPTED, &progress));
+            }
+            let Some(session) = state.sessions.remove(key) else {
+                return answer(error(StatusCode::NOT_FOUND, "itemNotFound", "gone"));
             };
             let drive = session.drive.clone();
+            let content = Bytes::from(session.assembled());
             let stored = store(
                 &mut state,
                 &drive,
                 &session.target,
-                Bytes::from(session.received),
+                content,
+                Arrival {
+                    if_match: session.if_match.clone(),
+                    session: true,
+                },
             );
-            drop(state);
-            match stored {
-                Ok((status, json)) => {
-                    notify::changed(&shared, &drive);
-                    json_response(status, json)
-                }
-                Err(response) => *response,
-            }
+            Ok(Completed {
+                drive,
+                stored,
+                delay: state.faults.upload_answer_delay,
+            })
         }
-        _ => error(
+        _ => answer(error(
             StatusCode::METHOD_NOT_ALLOWED,
             "invalidRequest",
             "unsupported",
-        ),
+        )),
     }
 }

@@ -23,6 +23,8 @@ mod content;
 pub mod demo;
 mod local_folder;
 mod notify;
+mod profile;
+pub mod quickxor;
 mod state;
 
 use std::{
@@ -37,8 +39,10 @@ use tokio::net::TcpListener;
 use tokio_util_free::Shutdown;
 
 pub use local_folder::LocalFolder;
+pub use profile::Profile;
 pub use state::{
-    Delivery, FRAGMENT_UNIT, Fragment, MAX_FRAGMENT, MAX_SIMPLE_UPLOAD, MAX_SUBSCRIPTION_MINUTES,
+    Delivery, FRAGMENT_UNIT, Fragment, GoneLocation, Host, LinkFault, MAX_FRAGMENT,
+    MAX_SIMPLE_UPLOAD, MAX_SUBSCRIPTION_MINUTES, Oddity, Refusal, Upload,
 };
 use state::{Drive, State};
 
@@ -190,6 +194,13 @@ impl FakeGraph {
         self.shared.lock()
     }
 
+    /// Plays Graph in a national cloud: tokens must be asked for with this
+    /// scope (e.g. `https://graph.microsoft.us/.default`) instead of global
+    /// Graph's.
+    pub fn expect_scope(&self, scope: &str) {
+        self.lock().faults.scope = Some(scope.to_owned());
+    }
+
     /// Registers an app registration in a tenant.
     pub fn add_app(&self, tenant: &str, client_id: &str, secret: &str) {
         self.lock().apps.push(state::App {
@@ -209,10 +220,72 @@ impl FakeGraph {
 
     /// Creates a drive in a tenant; returns its root's item id.
     pub fn add_drive(&self, tenant: &str, drive: &str) -> String {
-        let new = Drive::new(drive, tenant);
+        let mut state = self.lock();
+        let new = Drive::new(drive, tenant, state.profile);
         let root = new.root.clone();
-        self.lock().drives.insert(drive.to_owned(), new);
+        state.drives.insert(drive.to_owned(), new);
         root
+    }
+
+    /// Which OneDrive drives added from now on behave like (default:
+    /// [`Profile::Business`]).
+    pub fn set_profile(&self, profile: Profile) {
+        self.lock().profile = profile;
+    }
+
+    /// Adds a file that is awkward in the way `oddity` says.
+    pub fn add_odd_file(
+        &self,
+        drive: &str,
+        parent: &str,
+        name: &str,
+        content: impl Into<Bytes>,
+        oddity: Oddity,
+    ) -> String {
+        let content = content.into();
+        self.change(drive, |d| {
+            let id = d.create(parent, name, false, content);
+            if let Some(item) = d.items.get_mut(&id) {
+                item.oddity = oddity;
+            }
+            id
+        })
+    }
+
+    /// Makes an existing file awkward (or ordinary again with
+    /// [`Oddity::None`]) and changes its content, as a new upload would.
+    pub fn set_odd_content(
+        &self,
+        drive: &str,
+        id: &str,
+        content: impl Into<Bytes>,
+        oddity: Oddity,
+    ) {
+        let content = content.into();
+        assert!(
+            self.change(drive, |d| {
+                if let Some(item) = d.items.get_mut(id) {
+                    item.oddity = oddity;
+                }
+                d.set_content(id, content)
+            }),
+            "fake file {id} exists"
+        );
+    }
+
+    /// Restores a deleted item from the recycle bin (same id, same folder).
+    pub fn restore(&self, drive: &str, id: &str) {
+        assert!(
+            self.change(drive, |d| d.restore(id)),
+            "fake item {id} is in the recycle bin"
+        );
+    }
+
+    /// Copies an item (a folder with everything below it) into `parent`;
+    /// returns the copy's id.
+    pub fn copy_item(&self, drive: &str, id: &str, parent: &str) -> String {
+        self.change(drive, |d| d.copy(id, parent))
+            .expect("fake item to copy exists")
     }
 
     fn change<T>(&self, drive: &str, f: impl FnOnce(&mut Drive) -> T) -> T {
@@ -264,6 +337,16 @@ impl FakeGraph {
         assert!(
             self.change(drive, |d| d.rename(id, name)),
             "fake item {id} exists"
+        );
+    }
+
+    /// Renames many items in one change (one notification), for bulk tests.
+    pub fn rename_many(&self, drive: &str, renames: &[(String, String)]) {
+        assert!(
+            self.change(drive, |d| renames
+                .iter()
+                .all(|(id, name)| d.rename(id, name))),
+            "fake items exist"
         );
     }
 
@@ -347,16 +430,51 @@ impl FakeGraph {
 
     /// The next delta paging of `drive` answers `410 Gone` at page `page` (0 = first).
     pub fn gone_at_page(&self, drive: &str, page: usize) {
+        self.gone_at_page_to(drive, page, GoneLocation::Graph);
+    }
+
+    /// Like [`Self::gone_at_page`], with the `Location` the answer carries.
+    pub fn gone_at_page_to(&self, drive: &str, page: usize, location: GoneLocation) {
         self.lock()
             .faults
             .gone_at_page
-            .insert(drive.to_owned(), page);
+            .insert(drive.to_owned(), (page, location));
+    }
+
+    /// Delta paging of `drive` misbehaves this way from now on (`None`: stops).
+    pub fn set_link_fault(&self, drive: &str, fault: Option<LinkFault>) {
+        let mut state = self.lock();
+        match fault {
+            Some(f) => state.faults.link_faults.insert(drive.to_owned(), f),
+            None => state.faults.link_faults.remove(drive),
+        };
+    }
+
+    /// The next `requests` requests to `host` answer 429 with this
+    /// `Retry-After` value as is (`"2.128"`, or an HTTP date).
+    pub fn throttle_host(&self, host: Host, requests: u32, retry_after: &str) {
+        self.lock()
+            .faults
+            .throttle_raw
+            .insert(host, (requests, retry_after.to_owned()));
+    }
+
+    /// Every token issued so far stops working now (as when Entra revokes
+    /// them, or they expire before the client expected).
+    pub fn revoke_tokens(&self) {
+        self.lock().tokens.clear();
     }
 
     /// The next `requests` Graph API requests answer `status` (429 or 503)
     /// with `Retry-After: retry_after_secs`.
     pub fn throttle(&self, requests: u32, retry_after_secs: u64, status: u16) {
         self.lock().faults.throttle = Some((requests, retry_after_secs, status));
+    }
+
+    /// The next `requests` Graph API requests answer `status` with the
+    /// error `code`, e.g. 507 `quotaLimitReached` or 500 `generalException`.
+    pub fn refuse_next_requests(&self, requests: u32, status: u16, code: &str) {
+        self.lock().faults.refuse = Some((requests, status, code.to_owned()));
     }
 
     /// Changes younger than `lag` do not show in delta yet.
@@ -379,6 +497,25 @@ impl FakeGraph {
         self.lock().faults.fail_fragments = n;
     }
 
+    /// The next upload fragment arrives only in part: its first `keep` bytes
+    /// are stored and the PUT fails with 500, as when a connection breaks
+    /// mid-body; with `forget`, the session also loses that byte range of
+    /// what it had, so its `nextExpectedRanges` lists several, unaligned ranges.
+    pub fn cut_next_fragment(&self, keep: u64, forget: Option<(u64, u64)>) {
+        self.lock().faults.cut_fragment = Some((keep, forget));
+    }
+
+    /// Uploads are stored (and notified) at once but answered only after
+    /// `delay`: a slow upload whose file OneDrive already shows.
+    pub fn set_upload_answer_delay(&self, delay: Duration) {
+        self.lock().faults.upload_answer_delay = delay;
+    }
+
+    /// Every Graph API request is answered `delay` later (a slow Graph).
+    pub fn set_api_delay(&self, delay: Duration) {
+        self.lock().faults.api_delay = delay;
+    }
+
     /// Items per delta page (default 200).
     pub fn set_page_size(&self, size: usize) {
         self.lock().faults.page_size = size.max(1);
@@ -394,6 +531,30 @@ impl FakeGraph {
     /// The `traceparent` headers requests carried, oldest first.
     pub fn traceparents(&self) -> Vec<String> {
         self.lock().stats.traceparents.clone()
+    }
+
+    /// Content requests (`…/content`) for one item.
+    pub fn downloads_of(&self, item: &str) -> u64 {
+        self.lock().stats.downloads.get(item).copied().unwrap_or(0)
+    }
+
+    /// Content requests for all items.
+    pub fn downloads(&self) -> u64 {
+        self.lock().stats.downloads.values().sum()
+    }
+
+    /// Delta requests that started a full enumeration (no token).
+    pub fn full_enumerations(&self) -> u64 {
+        self.lock().stats.full_enumerations
+    }
+
+    pub fn children_requests(&self) -> u64 {
+        self.lock().stats.children_requests
+    }
+
+    /// API requests refused with 401 for a bad or expired token.
+    pub fn unauthorized_requests(&self) -> u64 {
+        self.lock().stats.unauthorized
     }
 
     pub fn token_requests(&self) -> u64 {
@@ -418,6 +579,21 @@ impl FakeGraph {
 
     pub fn fragments(&self) -> Vec<Fragment> {
         self.lock().stats.fragments.clone()
+    }
+
+    /// Every upload that completed, as the fake received it, oldest first.
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.lock().stats.uploads.clone()
+    }
+
+    /// Uploads refused with 412 because their `If-Match` was stale.
+    pub fn refusals(&self) -> Vec<Refusal> {
+        self.lock().stats.refusals.clone()
+    }
+
+    /// `GET /subscriptions/{id}` requests (also those answered 404).
+    pub fn subscription_reads(&self) -> u64 {
+        self.lock().stats.subscription_reads
     }
 
     pub fn simple_uploads(&self) -> u64 {

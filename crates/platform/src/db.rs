@@ -7,8 +7,16 @@
 //! are fetched again on an interval ([`Database::keep_credentials_fresh`])
 //! and a changed value is used for every new connection, so a rotated
 //! password needs no restart. Open connections stay as they are.
+//!
+//! Migrations are expand-then-contract (docs/adr/0060): a schema newer than
+//! the image is normal during a rollback, so migrations this image does not
+//! know are ignored. In a cluster they run once per rollout, by a Job with
+//! its own DDL login (`FOLIO_MIGRATIONS=only`); the serving pods only check
+//! that the schema has what they need (`FOLIO_MIGRATIONS=verify`).
 
 use std::{
+    borrow::Cow,
+    collections::HashMap,
     str::FromStr,
     sync::{Arc, Mutex, PoisonError},
     time::Duration,
@@ -56,6 +64,91 @@ pub enum DbError {
     Migrate(#[from] MigrateError),
     #[error(transparent)]
     Secret(#[from] FetchError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(
+        "the database schema lacks migration {version} ({description}) of this image: \
+         run the migrations first (FOLIO_MIGRATIONS=only)"
+    )]
+    SchemaBehind { version: i64, description: String },
+    #[error("migration {version} in the database differs from this image's")]
+    SchemaDiffers { version: i64 },
+}
+
+/// What a service does with its migrations at start: `FOLIO_MIGRATIONS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Migrations {
+    /// Apply the pending ones, then serve (local runs, tests, `folio up`).
+    #[default]
+    Apply,
+    /// Apply nothing; refuse to start unless every migration of this image
+    /// is in the database (serving pods, whose login has no DDL rights).
+    Verify,
+    /// Apply the pending ones and exit (the rollout's migration Job).
+    Only,
+}
+
+impl FromStr for Migrations {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "apply" => Ok(Self::Apply),
+            "verify" => Ok(Self::Verify),
+            "only" => Ok(Self::Only),
+            _ => Err("expected apply, verify or only".to_owned()),
+        }
+    }
+}
+
+impl Migrations {
+    /// `FOLIO_MIGRATIONS`; `apply` when unset.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        crate::config::Env::new("FOLIO_").or("MIGRATIONS", Self::Apply)
+    }
+}
+
+/// `known` with migrations it does not know tolerated: an older image on a
+/// newer schema (a rollback) must start. Applied migrations it does know
+/// are still checked against their checksums.
+fn tolerant(known: &Migrator) -> Migrator {
+    let mut migrator = Migrator {
+        migrations: Cow::Owned(known.iter().cloned().collect()),
+        ..Migrator::DEFAULT
+    };
+    migrator.set_ignore_missing(true);
+    migrator.set_locking(known.locking);
+    migrator
+}
+
+/// Every migration of `known` is in the database with the same checksum.
+/// Later ones (a newer release's) are fine.
+async fn verify(pool: &AnyPool, known: &Migrator) -> Result<(), DbError> {
+    let rows: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_all(pool)
+            .await
+            .unwrap_or_default();
+    let applied: HashMap<i64, Vec<u8>> = rows.into_iter().collect();
+    for migration in known
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+    {
+        match applied.get(&migration.version) {
+            None => {
+                return Err(DbError::SchemaBehind {
+                    version: migration.version,
+                    description: migration.description.to_string(),
+                });
+            }
+            Some(checksum) if **checksum != *migration.checksum => {
+                return Err(DbError::SchemaDiffers {
+                    version: migration.version,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// A database URL whose password may come from a secret. Its `Debug` hides the password.
@@ -223,13 +316,46 @@ const SQLITE_READERS: u32 = 4;
 
 impl Database {
     /// Connects with the URL and the credentials' current values, and applies
-    /// this service's migrations for the backend.
+    /// or verifies this service's migrations for the backend as
+    /// `FOLIO_MIGRATIONS` says ([`Migrations`]).
     pub async fn connect(
         url: &DatabaseUrl,
         credentials: &Credentials,
         max_connections: u32,
         mysql: &Migrator,
         sqlite: &Migrator,
+    ) -> Result<Self, DbError> {
+        let migrations = Migrations::from_env()?;
+        Self::connect_with(
+            url,
+            credentials,
+            max_connections,
+            (mysql, sqlite),
+            migrations,
+        )
+        .await
+    }
+
+    /// Applies the pending migrations and closes the connection: the
+    /// rollout's migration Job (`FOLIO_MIGRATIONS=only`).
+    pub async fn migrate(
+        url: &DatabaseUrl,
+        credentials: &Credentials,
+        mysql: &Migrator,
+        sqlite: &Migrator,
+    ) -> Result<(), DbError> {
+        let db = Self::connect_with(url, credentials, 1, (mysql, sqlite), Migrations::Only).await?;
+        db.close().await;
+        Ok(())
+    }
+
+    /// [`Database::connect`] with the migration mode given.
+    pub async fn connect_with(
+        url: &DatabaseUrl,
+        credentials: &Credentials,
+        max_connections: u32,
+        (mysql, sqlite): (&Migrator, &Migrator),
+        migrations: Migrations,
     ) -> Result<Self, DbError> {
         sqlx::any::install_default_drivers();
         let backend = url.backend();
@@ -267,7 +393,10 @@ impl Database {
             Backend::MySql => mysql,
             Backend::Sqlite => sqlite,
         };
-        migrator.run(&pool).await?;
+        match migrations {
+            Migrations::Apply | Migrations::Only => tolerant(migrator).run(&pool).await?,
+            Migrations::Verify => verify(&pool, migrator).await?,
+        }
         let readers = match backend {
             Backend::MySql => pool.clone(),
             Backend::Sqlite => AnyPoolOptions::new()

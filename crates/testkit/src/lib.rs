@@ -161,6 +161,12 @@ async fn admin_connection() -> MySqlConnection {
 
 impl TestDbUser {
     pub async fn create(database: &TestDatabase, password: &str) -> Self {
+        Self::create_with_rights(database, password, "ALL PRIVILEGES").await
+    }
+
+    /// An account with only `rights` (e.g. `SELECT, INSERT, UPDATE, DELETE`:
+    /// a serving pod's login, which has no DDL rights).
+    pub async fn create_with_rights(database: &TestDatabase, password: &str, rights: &str) -> Self {
         let name = format!(
             "folio_u_{}",
             &uuid::Uuid::new_v4().simple().to_string()[..12]
@@ -178,7 +184,7 @@ impl TestDbUser {
         )
         .await
         .expect("create test user");
-        conn.execute(format!("GRANT ALL PRIVILEGES ON `{db}`.* TO '{name}'@'%'").as_str())
+        conn.execute(format!("GRANT {rights} ON `{db}`.* TO '{name}'@'%'").as_str())
             .await
             .expect("grant the test database");
         Self { name }
@@ -308,4 +314,40 @@ pub async fn http_get(port: u16, path: &str) -> (u16, String) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, response)
+}
+
+/// The next release's migrations, for rollback tests: a copy of `dir` (one
+/// service's migrations for one backend) plus `later_sql` as a migration
+/// dated after every one of them. An expand step, as docs/adr/0060 asks.
+pub async fn later_migrations(
+    dir: &std::path::Path,
+    later_sql: &str,
+) -> (TempDir, sqlx::migrate::Migrator) {
+    let copy = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(dir).expect("migrations folder") {
+        let entry = entry.expect("migration file");
+        std::fs::copy(entry.path(), copy.path().join(entry.file_name())).expect("copy migration");
+    }
+    std::fs::write(
+        copy.path().join("99990101000000_synthetic_later.sql"),
+        later_sql,
+    )
+    .expect("write the later migration");
+    let migrator = sqlx::migrate::Migrator::new(copy.path())
+        .await
+        .expect("the later migration set resolves");
+    (copy, migrator)
+}
+
+/// The migrations of `service` for `backend`, read from the repository.
+pub fn migrations_dir(service: &str, backend: Backend) -> std::path::PathBuf {
+    let backend = match backend {
+        Backend::MySql => "mysql",
+        Backend::Sqlite => "sqlite",
+    };
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../services")
+        .join(service)
+        .join("migrations")
+        .join(backend)
 }

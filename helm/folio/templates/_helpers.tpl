@@ -91,6 +91,28 @@ folio.example/environment: {{ .Values.environment }}
 {{ printf "%s/folio-%s:%s" .root.Values.image.registry .svc $tag }}
 {{- end -}}
 
+{{/* The services' OTLP endpoint: tracing.otlpEndpoint, else the release's
+own collector (collector.yaml), else empty (telemetry export off). */}}
+{{- define "folio.otlpEndpoint" -}}
+{{- if .Values.tracing.otlpEndpoint -}}
+{{- .Values.tracing.otlpEndpoint -}}
+{{- else if .Values.collector.enabled -}}
+{{- printf "http://otel-collector:%v" .Values.tracing.collectorPort -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Services with a database: they have migrations. */}}
+{{- define "folio.databaseServices" -}}
+{{- $topology := include "folio.topology" . | fromYaml -}}
+{{- $out := list -}}
+{{- range $svc := include "folio.serviceNames" . | fromYamlArray -}}
+{{- if (index $topology $svc).database -}}
+{{- $out = append $out $svc -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
 {{/* Port number serving /healthz, /readyz and /metrics. */}}
 {{- define "folio.opsPort" -}}
 {{- $topo := index (include "folio.topology" .root | fromYaml) .svc -}}
@@ -119,7 +141,7 @@ folio.example/environment: {{ .Values.environment }}
   value: "/tmp/folio"
 # Traces: off while the endpoint is empty.
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
-  value: {{ $root.Values.tracing.otlpEndpoint | quote }}
+  value: {{ include "folio.otlpEndpoint" $root | quote }}
 - name: OTEL_SERVICE_NAME
   value: {{ printf "folio-%s" $svc | quote }}
 - name: OTEL_TRACES_SAMPLER
@@ -173,9 +195,16 @@ folio.example/environment: {{ .Values.environment }}
 {{- end }}
 - name: {{ $p }}DATABASE_URL
   value: {{ printf "%s?%s" $v.database.url (join "&" $dbParams) | quote }}
+# Migrations (docs/adr/0060): the rollout's Job applies them with the DDL
+# login; the serving pods verify, with a login that has no DDL rights.
+- name: FOLIO_MIGRATIONS
+  value: {{ ternary "only" (ternary "verify" "apply" $root.Values.migrations.job) (default false .migrations) | quote }}
 {{- $sm := $v.database.secretsManager }}
 {{- if $sm.enabled }}
 {{- $secretId := default (printf "folio/%s/%s/database" $root.Values.environment $svc) $sm.secretId }}
+{{- if .migrations }}
+{{- $secretId = default (printf "folio/%s/%s/migrations" $root.Values.environment $svc) $root.Values.migrations.secretId }}
+{{- end }}
 {{- if $sm.usernameKey }}
 - name: {{ $p }}DATABASE_USERNAME_SECRET
   value: {{ printf "aws:%s#%s" $secretId $sm.usernameKey | quote }}

@@ -84,13 +84,11 @@ impl Application {
             ),
         };
         let state = AppState {
-            users: UsersServiceClient::new(users_channel.clone()),
-            documents: DocumentsServiceClient::new(documents_channel.clone())
+            users: UsersServiceClient::new(users_channel),
+            documents: DocumentsServiceClient::new(documents_channel)
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
             integration: IntegrationServiceClient::new(integration_channel),
-            users_channel,
-            documents_channel,
             sessions,
             limiter,
             config: Arc::new(WebConfig {

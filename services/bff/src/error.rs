@@ -5,8 +5,25 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use folio_proto::integration::v1::{
+    ONEDRIVE_FAILURE_METADATA, OneDriveFailure, one_drive_failure::Cause,
+};
+use prost::Message as _;
 use serde::Serialize;
 use tonic::Code;
+
+/// What Microsoft Graph did to a send or connect, as the integration names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphRefusal {
+    /// Graph cannot be reached, fails, or answers something unusable.
+    Failed,
+    /// The OneDrive file changed meanwhile, or the name is taken.
+    Conflict,
+    /// Too large for OneDrive, or the drive is full.
+    TooLarge,
+    /// Graph throttles the tenant for this many seconds.
+    Throttled(u32),
+}
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {
@@ -34,7 +51,7 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("this method is not allowed here")]
     MethodNotAllowed,
-    #[error("another user already has this email")]
+    #[error("another user of this organisation already has this email")]
     EmailTaken,
     #[error("the organisation must keep at least one enabled admin")]
     LastAdmin,
@@ -44,6 +61,17 @@ pub enum ApiError {
     /// the integration's explanation, written for people and free of secrets.
     #[error("{0}")]
     OneDriveRefused(String),
+    /// The task or version is not in a state that allows this; the text is
+    /// the documents service's explanation, written for people.
+    #[error("{0}")]
+    NotNow(String),
+    /// Microsoft Graph refused or failed the request; the text is the
+    /// integration's, written for people.
+    #[error("{detail}")]
+    Graph {
+        refusal: GraphRefusal,
+        detail: String,
+    },
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: u64 },
     #[error("expected {expected}")]
@@ -109,6 +137,29 @@ impl ApiError {
                 "onedrive-refused",
                 "OneDrive refused",
             ),
+            Self::NotNow(_) => (StatusCode::CONFLICT, "not-now", "Not possible now"),
+            Self::Graph { refusal, .. } => match refusal {
+                GraphRefusal::Failed => (
+                    StatusCode::BAD_GATEWAY,
+                    "onedrive-unavailable",
+                    "Microsoft Graph failed",
+                ),
+                GraphRefusal::Conflict => (
+                    StatusCode::CONFLICT,
+                    "onedrive-conflict",
+                    "Changed in OneDrive",
+                ),
+                GraphRefusal::TooLarge => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "onedrive-too-large",
+                    "Too large for OneDrive",
+                ),
+                GraphRefusal::Throttled(_) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "onedrive-throttled",
+                    "Microsoft Graph throttles",
+                ),
+            },
             Self::PayloadTooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -180,10 +231,27 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// The documents service's answers for work on versions: FAILED_PRECONDITION
+    /// means the task or version is not in a state for this (its message
+    /// says why); the other codes map as for every domain service.
+    pub fn from_documents_status(status: &tonic::Status, resource: &'static str) -> Self {
+        if status.code() == Code::FailedPrecondition {
+            Self::NotNow(status.message().to_owned())
+        } else {
+            Self::from_status(status, resource)
+        }
+    }
+
     /// The integration's answers. ALREADY_EXISTS and FAILED_PRECONDITION have
     /// OneDrive meanings there (their messages are written for people); the
     /// other codes map as for every domain service.
     pub fn from_integration_status(status: &tonic::Status, resource: &'static str) -> Self {
+        if let Some(refusal) = graph_refusal(status) {
+            return Self::Graph {
+                refusal,
+                detail: status.message().to_owned(),
+            };
+        }
         match status.code() {
             Code::AlreadyExists => Self::OneDriveConnected,
             Code::FailedPrecondition => Self::OneDriveRefused(status.message().to_owned()),
@@ -204,6 +272,19 @@ impl ApiError {
             | Code::Unauthenticated => Self::from_status(status, resource),
         }
     }
+}
+
+/// The integration's `OneDriveFailure`, when the status carries one.
+fn graph_refusal(status: &tonic::Status) -> Option<GraphRefusal> {
+    let raw = status.metadata().get_bin(ONEDRIVE_FAILURE_METADATA)?;
+    let failure = OneDriveFailure::decode(raw.to_bytes().ok()?.as_ref()).ok()?;
+    Some(match failure.cause() {
+        Cause::GraphUnavailable | Cause::GraphFailed => GraphRefusal::Failed,
+        Cause::Conflict => GraphRefusal::Conflict,
+        Cause::TooLarge => GraphRefusal::TooLarge,
+        Cause::Throttled => GraphRefusal::Throttled(failure.retry_after_seconds.max(1)),
+        Cause::Unspecified => return None,
+    })
 }
 
 #[derive(Serialize)]
@@ -243,6 +324,8 @@ impl IntoResponse for ApiError {
             | Self::LastAdmin
             | Self::OneDriveConnected
             | Self::OneDriveRefused(_)
+            | Self::NotNow(_)
+            | Self::Graph { .. }
             | Self::PayloadTooLarge { .. }
             | Self::UnsupportedMediaType { .. }
             | Self::RangeNotSatisfiable { .. }
@@ -269,11 +352,91 @@ impl IntoResponse for ApiError {
         if let Self::RateLimited { retry_after } = &self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
+        if let Self::Graph {
+            refusal: GraphRefusal::Throttled(seconds),
+            ..
+        } = &self
+        {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
+        }
         if let Self::RangeNotSatisfiable { size } = &self
             && let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}"))
         {
             headers.insert(header::CONTENT_RANGE, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: Code, cause: Cause, retry_after: u32) -> tonic::Status {
+        let failure = OneDriveFailure {
+            cause: cause.into(),
+            retry_after_seconds: retry_after,
+        };
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.insert_bin(
+            ONEDRIVE_FAILURE_METADATA,
+            tonic::metadata::MetadataValue::from_bytes(&failure.encode_to_vec()),
+        );
+        tonic::Status::with_metadata(code, "what Graph did", metadata)
+    }
+
+    #[test]
+    fn graph_refusals_become_their_problems() {
+        for (code, cause, retry, http, kind) in [
+            (
+                Code::Unavailable,
+                Cause::GraphUnavailable,
+                0,
+                502,
+                "onedrive-unavailable",
+            ),
+            (
+                Code::Unavailable,
+                Cause::GraphFailed,
+                0,
+                502,
+                "onedrive-unavailable",
+            ),
+            (Code::Aborted, Cause::Conflict, 0, 409, "onedrive-conflict"),
+            (
+                Code::ResourceExhausted,
+                Cause::TooLarge,
+                0,
+                413,
+                "onedrive-too-large",
+            ),
+            (
+                Code::Unavailable,
+                Cause::Throttled,
+                9,
+                429,
+                "onedrive-throttled",
+            ),
+        ] {
+            let error = ApiError::from_integration_status(&status(code, cause, retry), "x");
+            assert_eq!(error.parts().0.as_u16(), http, "{cause:?}");
+            assert_eq!(error.parts().1, kind);
+            assert_eq!(error.to_string(), "what Graph did");
+            let response = error.into_response();
+            assert_eq!(
+                response.headers().get(header::RETRY_AFTER).is_some(),
+                retry > 0,
+                "{cause:?}"
+            );
+        }
+        // Without the metadata the code decides, as before.
+        let plain = ApiError::from_integration_status(&tonic::Status::unavailable("down"), "x");
+        assert_eq!(plain.parts().0, StatusCode::SERVICE_UNAVAILABLE);
+        // A cause this bff does not know is not trusted.
+        let unknown = status(Code::Unavailable, Cause::Unspecified, 0);
+        assert_eq!(
+            ApiError::from_integration_status(&unknown, "x").parts().0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 }

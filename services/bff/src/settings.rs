@@ -13,11 +13,25 @@ pub const PREFIX: &str = "FOLIO_BFF_";
 /// How sign-in attempts are limited.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginLimits {
-    /// Refused attempts allowed per account within a window.
+    /// Attempts allowed per (account, client address) pair within a window
+    /// (a successful sign-in resets the pair); also per user for changing
+    /// one's own password.
     pub per_account: u32,
     /// Attempts allowed per client address within a window.
     pub per_address: u32,
     pub window: Duration,
+    /// Past `per_account` attempts on an account from all addresses, each
+    /// further attempt waits this much longer (at most ten times as long)
+    /// before its password is checked. It slows, never refuses.
+    pub slow_down: Duration,
+}
+
+impl LoginLimits {
+    /// How long the `count`th attempt on one account in a window waits.
+    pub fn slow_down_after(&self, count: u32) -> Duration {
+        let excess = count.saturating_sub(self.per_account).min(10);
+        self.slow_down * excess
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +90,7 @@ impl Settings {
                 per_account: env.or("LOGIN_MAX_FAILURES", 5)?,
                 per_address: env.or("LOGIN_MAX_ATTEMPTS_PER_ADDRESS", 30)?,
                 window: secs("LOGIN_WINDOW_SECS", 15 * 60)?,
+                slow_down: Duration::from_millis(env.or("LOGIN_SLOW_DOWN_MS", 200)?),
             },
             max_upload_bytes: env.or("MAX_UPLOAD_BYTES", ByteSize(2 << 30))?.0,
             forwarded_hops: env.or("FORWARDED_HOPS", 0)?,

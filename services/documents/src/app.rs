@@ -35,9 +35,23 @@ pub struct Application {
     library: Library,
     stop: CancellationToken,
     secrets_refresh: Duration,
+    retention_interval: Duration,
 }
 
 impl Application {
+    /// Applies this image's pending migrations and returns: the rollout's
+    /// migration Job (`FOLIO_MIGRATIONS=only`), which runs with the DDL login.
+    pub async fn migrate(settings: &Settings) -> Result<(), StartError> {
+        Database::migrate(
+            &settings.database_url,
+            &settings.database_credentials,
+            &MIGRATE_MYSQL,
+            &MIGRATE_SQLITE,
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let tls = tls::server_config(&settings.tls)?;
         let users = grpc::traced_channel(
@@ -77,6 +91,7 @@ impl Application {
             library,
             stop: CancellationToken::new(),
             secrets_refresh: settings.secrets_refresh,
+            retention_interval: settings.retention_interval,
         })
     }
 
@@ -94,6 +109,11 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> Result<(), StartError> {
+        let retention = tokio::spawn(run_retention(
+            self.library.clone(),
+            self.retention_interval,
+            self.stop.clone(),
+        ));
         let service = DatabaseService {
             name: "documents",
             grpc: self.grpc,
@@ -108,6 +128,31 @@ impl Application {
         let api = DocumentsServiceServer::new(DocumentsApi::new(self.library))
             .max_decoding_message_size(MAX_MESSAGE)
             .max_encoding_message_size(MAX_MESSAGE);
-        service.run(api, Vec::new()).await
+        service.run(api, vec![retention]).await
+    }
+}
+
+/// Applies retention every `interval` until stopped. A failed pass is logged
+/// and retried at the next tick; what it did not finish stays queued.
+async fn run_retention(library: Library, interval: Duration, stop: CancellationToken) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match library
+            .apply_retention(folio_platform::clock::now_millis())
+            .await
+        {
+            Ok(pass) if pass.versions_removed > 0 || pass.blobs_deleted > 0 => {
+                tracing::info!(?pass, "retention pass");
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "retention pass failed; retrying at the next interval");
+            }
+        }
     }
 }

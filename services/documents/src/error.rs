@@ -14,6 +14,12 @@ pub enum Error {
     /// What the integration's identity may not do (docs/adr/0042).
     #[error("the integration may not do this: {0}")]
     NotForIntegration(&'static str),
+    /// The task (or version) is not in a state that allows this.
+    #[error("{0}")]
+    State(String),
+    /// Allowed for someone else (the assignee, the author), not the caller.
+    #[error("{0}")]
+    NotYours(&'static str),
     #[error("the content exceeds the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("the range is outside the content ({size} bytes)")]
@@ -41,6 +47,10 @@ impl Error {
             reason: reason.to_owned(),
         }
     }
+
+    pub fn state(reason: &str) -> Self {
+        Self::State(reason.to_owned())
+    }
 }
 
 impl From<Error> for Status {
@@ -48,9 +58,10 @@ impl From<Error> for Status {
         match error {
             Error::InvalidInput { .. } => Status::invalid_argument(error.to_string()),
             Error::NotFound(_) => Status::not_found(error.to_string()),
-            Error::ReadOnly | Error::NotForIntegration(_) => {
+            Error::ReadOnly | Error::NotYours(_) | Error::NotForIntegration(_) => {
                 Status::permission_denied(error.to_string())
             }
+            Error::State(_) => Status::failed_precondition(error.to_string()),
             Error::TooLarge { .. } => Status::resource_exhausted(error.to_string()),
             Error::RangeNotSatisfiable { .. } => Status::out_of_range(error.to_string()),
             Error::Interrupted => Status::cancelled(error.to_string()),

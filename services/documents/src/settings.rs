@@ -118,6 +118,9 @@ pub struct Settings {
     /// `https://host:port` of the users service (assignee checks).
     pub users_url: String,
     pub tls: TlsFiles,
+    /// How often the retention job runs (`FOLIO_DOCUMENTS_RETENTION_INTERVAL_SECS`,
+    /// default one hour); it does nothing for organisations without a policy.
+    pub retention_interval: Duration,
 }
 
 impl Settings {
@@ -141,6 +144,9 @@ impl Settings {
             max_upload_bytes: env.or("MAX_UPLOAD_BYTES", ByteSize(2 << 30))?.0,
             users_url: env.or("USERS_URL", "https://localhost:50051".to_owned())?,
             tls: TlsFiles::from_env(&env, "documents")?,
+            retention_interval: Duration::from_secs(
+                env.or("RETENTION_INTERVAL_SECS", 3600_u64)?.max(1),
+            ),
         })
     }
 }

@@ -7,8 +7,16 @@
 //! 2. Change → version visible through the documents gRPC API, over 100
 //!    changes one after another (FOLIO_BENCH_CHANGES): median and p99.
 //!
+//! 3. A large library (FOLIO_BENCH_LIBRARY, default 10,000 files of 1 KiB)
+//!    from an OneDrive for Business profile: first sync time and the
+//!    process's peak RSS growth (goal ≤ 64 MiB: the drive is streamed page
+//!    by page, never held in memory); then renaming 1,000 mirrored files
+//!    (goal: 0 downloads, 0 new versions).
+//!
 //! Reference, measured in the same run: the same small and large files
-//! uploaded straight into documents by one client (no Graph, no webhook).
+//! uploaded straight into documents by one client (no Graph, no webhook);
+//! for the library, the same number of files uploaded straight into
+//! documents, with its RSS growth.
 //!
 //! Run: `cargo bench -p folio-integration --bench mirror`
 #![allow(clippy::print_stdout, clippy::cast_precision_loss, unreachable_pub)]
@@ -110,6 +118,7 @@ impl System {
             max_upload_bytes: 1 << 30,
             users_url: format!("https://127.0.0.1:{users_port}"),
             tls: pki.files("documents"),
+            retention_interval: std::time::Duration::from_secs(3600),
         })
         .await?;
         let documents_port = documents.port();
@@ -149,6 +158,7 @@ impl System {
             public_url: None,
             graph_url: Some(graph.graph_url().parse()?),
             token_url: graph.token_url(),
+            graph_scope: None,
             tls: pki.files("integration"),
             client_secrets: ClientSecretsConfig::sealed_with(&"ab".repeat(32)),
             timing: Timing::default(),
@@ -177,6 +187,52 @@ impl System {
 
     fn integration(&self) -> IntegrationServiceClient<Channel> {
         IntegrationServiceClient::new(self.pki.channel("bff", self.integration_port))
+    }
+
+    async fn connect(&self) -> Result<()> {
+        self.integration()
+            .connect_one_drive(self.admin.request(pb::ConnectRequest {
+                tenant_id: TENANT.into(),
+                app_id: APP_ID.into(),
+                client_secret: SECRET.into(),
+                drive_id: DRIVE.into(),
+                folder: self.folder.clone(),
+            }))
+            .await?;
+        Ok(())
+    }
+
+    async fn connection(&self) -> Result<pb::Connection> {
+        Ok(self
+            .integration()
+            .get_connection(self.admin.request(pb::GetConnectionRequest {}))
+            .await?
+            .into_inner())
+    }
+
+    /// Versions of every document of the organisation.
+    async fn total_versions(&self) -> Result<(u64, u64)> {
+        let (mut documents, mut versions) = (0, 0);
+        let mut cursor = String::new();
+        loop {
+            let page = self
+                .documents()
+                .list_documents(self.admin.request(docs::ListDocumentsRequest {
+                    cursor: cursor.clone(),
+                    limit: 100,
+                    ..Default::default()
+                }))
+                .await?
+                .into_inner();
+            for doc in &page.documents {
+                documents += 1;
+                versions += u64::from(doc.current_version);
+            }
+            if page.next_cursor.is_empty() {
+                return Ok((documents, versions));
+            }
+            cursor = page.next_cursor;
+        }
     }
 
     async fn mirrored(&self) -> Result<u64> {
@@ -208,6 +264,7 @@ impl System {
             media_type: String::new(),
             note: String::new(),
             source: docs::VersionSource::Upload.into(),
+            ..Default::default()
         };
         let parts: Vec<Bytes> = (0..bytes.len())
             .step_by(256 * 1024)
@@ -232,8 +289,131 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+/// Resident set size now and its peak, in bytes (Linux).
+fn rss() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Resets the peak RSS to the current RSS, so the next peak is this step's.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// The large library: first sync of `files` small files and 1,000 renames.
+async fn library(files: usize) -> Result<()> {
+    let system = System::start().await?;
+    let g = &system.graph;
+    let size = 1024;
+
+    // Reference: the same number of files straight into documents.
+    reset_peak();
+    let (base, _) = rss();
+    let started = Instant::now();
+    for i in 0..files {
+        system
+            .upload_direct(
+                &format!("lib-ref-{i}.txt"),
+                content(200_000 + i as u64, size),
+            )
+            .await?;
+    }
+    let reference = started.elapsed();
+    let (_, peak) = rss();
+    let reference_growth = peak.saturating_sub(base) as f64 / MIB;
+    let (reference_docs, _) = system.total_versions().await?;
+
+    let ids = g.add_files(
+        DRIVE,
+        &system.folder,
+        (0..files)
+            .map(|i| (format!("lib-{i:05}.txt"), content(300_000 + i as u64, size)))
+            .collect(),
+    );
+    reset_peak();
+    let (base, _) = rss();
+    let started = Instant::now();
+    system.connect().await?;
+    system
+        .wait_mirrored(files as u64, Duration::from_secs(3600))
+        .await?;
+    let first_sync = started.elapsed();
+    let (_, peak) = rss();
+    let growth = peak.saturating_sub(base) as f64 / MIB;
+    let before = system.connection().await?;
+
+    // 1,000 renames in one change: delta lists them; nothing is downloaded.
+    let renamed = ids.len().min(1000);
+    let downloads = g.downloads();
+    let (_, versions) = system.total_versions().await?;
+    let synced = before.last_sync_at.clone();
+    let renames: Vec<(String, String)> = ids[..renamed]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), format!("renamed-{i:05}.txt")))
+        .collect();
+    let started = Instant::now();
+    g.rename_many(DRIVE, &renames);
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let c = system.connection().await?;
+        if c.last_sync_at != synced && !c.sync_in_progress && c.sync_items_seen >= renamed as u64 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the renames were not synced: {c:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rename_time = started.elapsed();
+    let (_, versions_after) = system.total_versions().await?;
+    let per_thousand = first_sync.as_secs_f64() * 1000.0 / files as f64;
+
+    println!();
+    println!(
+        "first sync, {files} files of 1 KiB (ODB profile): {:>8.2} s ({:.0} files/s), peak RSS growth {:.1} MiB (goal <= 64)   reference direct upload of {reference_docs}: {:>8.2} s ({:.0} files/s), peak RSS growth {:.1} MiB",
+        first_sync.as_secs_f64(),
+        files as f64 / first_sync.as_secs_f64(),
+        growth,
+        reference.as_secs_f64(),
+        files as f64 / reference.as_secs_f64(),
+        reference_growth,
+    );
+    println!(
+        "  progress: seen {}, mirrored {}, skipped {}; Graph: {} delta requests, {} downloads",
+        before.sync_items_seen,
+        before.sync_items_mirrored,
+        before.sync_items_skipped,
+        g.delta_requests(),
+        downloads,
+    );
+    println!(
+        "rename {renamed} mirrored files: {:>8.2} s, {} downloads, {} new versions (goal 0, 0)   reference: mirroring 1,000 new files took {per_thousand:.2} s in this run",
+        rename_time.as_secs_f64(),
+        g.downloads() - downloads,
+        versions_after - versions,
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
+    let library_files = env("FOLIO_BENCH_LIBRARY", 10_000);
+    if library_files > 0 {
+        println!("OneDrive large library benchmark (SQLite, mTLS, fake Graph ODB profile)");
+        library(library_files).await?;
+        println!();
+    }
     let small_files = env("FOLIO_BENCH_SMALL_FILES", 1000);
     let large_files = env("FOLIO_BENCH_LARGE_FILES", 10);
     let large_mib = env("FOLIO_BENCH_LARGE_MIB", 50);
@@ -271,16 +451,7 @@ async fn main() -> Result<()> {
             .collect(),
     );
     let started = Instant::now();
-    system
-        .integration()
-        .connect_one_drive(system.admin.request(pb::ConnectRequest {
-            tenant_id: TENANT.into(),
-            app_id: APP_ID.into(),
-            client_secret: SECRET.into(),
-            drive_id: DRIVE.into(),
-            folder: system.folder.clone(),
-        }))
-        .await?;
+    system.connect().await?;
     system
         .wait_mirrored(small_files as u64, Duration::from_secs(600))
         .await?;

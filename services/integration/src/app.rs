@@ -37,6 +37,19 @@ pub struct Application {
 }
 
 impl Application {
+    /// Applies this image's pending migrations and returns: the rollout's
+    /// migration Job (`FOLIO_MIGRATIONS=only`), which runs with the DDL login.
+    pub async fn migrate(settings: &Settings) -> Result<(), StartError> {
+        Database::migrate(
+            &settings.database_url,
+            &settings.database_credentials,
+            &MIGRATE_MYSQL,
+            &MIGRATE_SQLITE,
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let tls = tls::server_config(&settings.tls)?;
         let documents = grpc::traced_channel(
@@ -45,8 +58,16 @@ impl Application {
             "integration",
         )
         .map_err(|e| StartError::Setup(format!("FOLIO_INTEGRATION_DOCUMENTS_URL: {e}")))?;
-        let graph = Graph::new(settings.graph_url.clone(), settings.token_url.clone())
-            .map_err(|e| StartError::Setup(format!("Graph client: {e}")))?;
+        let scope = settings
+            .graph_scope
+            .clone()
+            .unwrap_or_else(|| crate::graph::scope_for(settings.graph_url.as_ref()));
+        let graph = Graph::new(
+            settings.graph_url.clone(),
+            settings.token_url.clone(),
+            scope,
+        )
+        .map_err(|e| StartError::Setup(format!("Graph client: {e}")))?;
         let db = Database::connect(
             &settings.database_url,
             &settings.database_credentials,

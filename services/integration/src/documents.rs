@@ -14,6 +14,10 @@ use tokio::sync::oneshot;
 use tonic::{Code, Status};
 use uuid::Uuid;
 
+/// The tag of a document whose OneDrive file was deleted or moved out of
+/// the connected folder (docs/adr/0032).
+pub const REMOVED_TAG: &str = "removed-from-onedrive";
+
 /// Decoded messages may be this large (documents sends 256 KiB chunks).
 const MAX_MESSAGE: usize = 8 << 20;
 
@@ -111,6 +115,7 @@ impl Documents {
             media_type: media_type.to_owned(),
             note: "OneDrive".to_owned(),
             source: pb::VersionSource::Onedrive.into(),
+            ..Default::default()
         };
         let (failed_tx, failed_rx) = oneshot::channel::<()>();
         let body = guarded(content, size, failed_tx).map(|chunk| pb::UploadVersionRequest {
@@ -136,6 +141,52 @@ impl Documents {
             }
             // Dropping the call resets the stream: documents aborts the blob.
             Ok(()) = failed_rx => Err(DocumentsError::Source),
+        }
+    }
+
+    /// Adds or removes the [`REMOVED_TAG`] of a document whose OneDrive file
+    /// went away (or came back). A document deleted in Folio is fine.
+    pub async fn mark_removed(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        removed: bool,
+    ) -> Result<(), DocumentsError> {
+        let mut client = self.client.clone();
+        let document = match client
+            .get_document(actor.request(pb::GetDocumentRequest { id: id.to_string() }))
+            .await
+        {
+            Ok(d) => d.into_inner(),
+            Err(status) if status.code() == Code::NotFound => return Ok(()),
+            Err(status) => return Err(status.into()),
+        };
+        let has = document.tags.iter().any(|t| t == REMOVED_TAG);
+        if has == removed {
+            return Ok(());
+        }
+        let mut tags: Vec<String> = document
+            .tags
+            .into_iter()
+            .filter(|t| t != REMOVED_TAG)
+            .collect();
+        if removed {
+            // Documents allows 20 tags: ours wins over the last one.
+            tags.truncate(19);
+            tags.push(REMOVED_TAG.to_owned());
+        }
+        match client
+            .update_document(actor.request(pb::UpdateDocumentRequest {
+                id: id.to_string(),
+                title: None,
+                description: None,
+                tags: Some(pb::Tags { tags }),
+            }))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(status) if status.code() == Code::NotFound => Ok(()),
+            Err(status) => Err(status.into()),
         }
     }
 

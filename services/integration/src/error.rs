@@ -1,9 +1,33 @@
 //! The integration service's one error type, mapped once to gRPC status codes.
 
+use std::time::Duration;
+
 use folio_platform::actor::ActorError;
-use tonic::Status;
+use folio_proto::integration::v1::{
+    ONEDRIVE_FAILURE_METADATA, OneDriveFailure, one_drive_failure::Cause,
+};
+use prost::Message as _;
+use tonic::{
+    Status,
+    metadata::{MetadataMap, MetadataValue},
+};
 
 use crate::graph::GraphError;
+
+/// What Graph's refusal or failure means for the person who asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Graph cannot be reached or answers 5xx.
+    Unavailable,
+    /// Graph answered something we cannot use.
+    Failed,
+    /// The OneDrive file changed since we last saw it, or the name is taken.
+    Conflict,
+    /// Too large for OneDrive, or the drive is full.
+    TooLarge,
+    /// Graph throttles; retry after this long.
+    Throttled(Duration),
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -21,16 +45,15 @@ pub enum Error {
     Busy,
     #[error("{0} is unavailable, try again")]
     Unavailable(&'static str),
-    #[error("Graph asks to slow down; try again later")]
-    Throttled,
+    /// Microsoft Graph refused or failed; the text is for people.
+    #[error("{detail}")]
+    OneDrive { refusal: Refusal, detail: String },
     #[error(transparent)]
     Actor(#[from] ActorError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(&'static str),
-    #[error("Graph: {0}")]
-    Graph(GraphError),
     #[error("documents answered unexpectedly: {0}")]
     Documents(String),
 }
@@ -40,6 +63,72 @@ impl Error {
         Self::InvalidInput {
             field,
             reason: reason.to_owned(),
+        }
+    }
+
+    pub fn onedrive(refusal: Refusal, detail: impl Into<String>) -> Self {
+        Self::OneDrive {
+            refusal,
+            detail: detail.into(),
+        }
+    }
+
+    /// A Graph failure that is not about what the caller gave.
+    fn graph_failure(error: &GraphError) -> Option<Self> {
+        Some(match error {
+            GraphError::Throttled(pause) => Self::onedrive(
+                Refusal::Throttled(*pause),
+                format!(
+                    "Microsoft Graph is throttling this tenant; try again in {} s",
+                    pause.as_secs_f64().ceil()
+                ),
+            ),
+            GraphError::Unavailable(_) => Self::onedrive(
+                Refusal::Unavailable,
+                "Microsoft Graph is unreachable or failing; try again later",
+            ),
+            GraphError::Refused {
+                status: 413 | 507, ..
+            } => Self::onedrive(
+                Refusal::TooLarge,
+                "OneDrive refused the file as too large, or the drive has no room left",
+            ),
+            GraphError::Gone { .. } | GraphError::Malformed(_) => Self::onedrive(
+                Refusal::Failed,
+                "Microsoft Graph answered in a way Folio cannot use",
+            ),
+            GraphError::Credentials(_)
+            | GraphError::Unauthorized
+            | GraphError::NotFound
+            | GraphError::Refused { .. } => return None,
+        })
+    }
+
+    /// What a person sending a document may be told about a Graph failure.
+    pub fn from_send(error: GraphError) -> Self {
+        if let Some(failure) = Self::graph_failure(&error) {
+            return failure;
+        }
+        match error {
+            GraphError::Refused { status: 412, .. } => Self::onedrive(
+                Refusal::Conflict,
+                "the file changed in OneDrive since Folio last saw it, so nothing was \
+                 overwritten; OneDrive's change comes in as a new version: review it and send again",
+            ),
+            GraphError::Refused { status: 409, .. } => Self::onedrive(
+                Refusal::Conflict,
+                "OneDrive has a conflicting item with this name; nothing was overwritten",
+            ),
+            GraphError::NotFound => Self::Precondition(
+                "the connected folder or the mirrored file no longer exists in OneDrive".to_owned(),
+            ),
+            other @ (GraphError::Credentials(_)
+            | GraphError::Throttled(_)
+            | GraphError::Unauthorized
+            | GraphError::Gone { .. }
+            | GraphError::Refused { .. }
+            | GraphError::Unavailable(_)
+            | GraphError::Malformed(_)) => Self::from(other),
         }
     }
 }
@@ -57,7 +146,17 @@ impl From<GraphError> for Error {
             GraphError::Credentials(_) => Self::Precondition(
                 "Microsoft Graph refused the app credentials (tenant, app id or secret)".to_owned(),
             ),
-            GraphError::Throttled(_) => Self::Throttled,
+            GraphError::Throttled(_)
+            | GraphError::Unavailable(_)
+            | GraphError::Gone { .. }
+            | GraphError::Malformed(_)
+            | GraphError::Refused {
+                status: 413 | 507, ..
+            } => Self::graph_failure(&error)
+                .unwrap_or_else(|| Self::onedrive(Refusal::Failed, "Microsoft Graph failed")),
+            GraphError::Unauthorized => {
+                Self::Precondition("Microsoft Graph refused the app's access token".to_owned())
+            }
             GraphError::NotFound => drive_refused(),
             GraphError::Refused { status: 403, .. } => Self::Precondition(
                 "the app has no access to this drive in Microsoft Graph".to_owned(),
@@ -69,10 +168,10 @@ impl From<GraphError> for Error {
             } => Self::Precondition(format!(
                 "Microsoft Graph refused the drive or folder (HTTP {status})"
             )),
-            GraphError::Unavailable(_) => Self::Unavailable("Microsoft Graph"),
-            GraphError::Gone { .. } | GraphError::Refused { .. } | GraphError::Malformed(_) => {
-                Self::Graph(error)
-            }
+            GraphError::Refused { status, .. } => Self::onedrive(
+                Refusal::Failed,
+                format!("Microsoft Graph refused a request (HTTP {status})"),
+            ),
         }
     }
 }
@@ -85,15 +184,41 @@ impl From<Error> for Status {
             Error::Forbidden(_) => Status::permission_denied(error.to_string()),
             Error::AlreadyConnected => Status::already_exists(error.to_string()),
             Error::Precondition(_) => Status::failed_precondition(error.to_string()),
-            Error::Busy | Error::Unavailable(_) | Error::Throttled => {
-                Status::unavailable(error.to_string())
-            }
+            Error::Busy | Error::Unavailable(_) => Status::unavailable(error.to_string()),
+            Error::OneDrive { refusal, detail } => onedrive_status(refusal, detail),
             Error::Actor(_) => Status::unauthenticated(error.to_string()),
             // Internal detail is logged here, once, and never sent.
-            Error::Database(_) | Error::Corrupt(_) | Error::Graph(_) | Error::Documents(_) => {
+            Error::Database(_) | Error::Corrupt(_) | Error::Documents(_) => {
                 tracing::error!(%error, "internal error");
                 Status::internal("internal error")
             }
         }
     }
+}
+
+/// A status naming Graph's refusal in its metadata (see `OneDriveFailure`).
+fn onedrive_status(refusal: Refusal, detail: String) -> Status {
+    let (code, cause, retry_after) = match refusal {
+        Refusal::Unavailable => (tonic::Code::Unavailable, Cause::GraphUnavailable, 0),
+        Refusal::Failed => (tonic::Code::Unavailable, Cause::GraphFailed, 0),
+        Refusal::Conflict => (tonic::Code::Aborted, Cause::Conflict, 0),
+        Refusal::TooLarge => (tonic::Code::ResourceExhausted, Cause::TooLarge, 0),
+        Refusal::Throttled(pause) => (
+            tonic::Code::Unavailable,
+            Cause::Throttled,
+            u32::try_from(pause.as_secs_f64().ceil() as u64)
+                .unwrap_or(u32::MAX)
+                .max(1),
+        ),
+    };
+    let failure = OneDriveFailure {
+        cause: cause.into(),
+        retry_after_seconds: retry_after,
+    };
+    let mut metadata = MetadataMap::new();
+    metadata.insert_bin(
+        ONEDRIVE_FAILURE_METADATA,
+        MetadataValue::from_bytes(&failure.encode_to_vec()),
+    );
+    Status::with_metadata(code, detail, metadata)
 }

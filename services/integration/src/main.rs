@@ -15,6 +15,11 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve() -> anyhow::Result<()> {
     let settings = Settings::from_env().await?;
+    if folio_platform::db::Migrations::from_env()? == folio_platform::db::Migrations::Only {
+        Application::migrate(&settings).await?;
+        tracing::info!("integration migrations applied (FOLIO_MIGRATIONS=only)");
+        return Ok(());
+    }
     let app = Application::build(settings).await?;
     tracing::info!(
         grpc_port = app.port(),

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::{
     domain::{
         DisplayName, Email, Organisation, OrganisationName, Password, PasswordHash, Role, User,
-        UserChanges, verify_or_waste_time,
+        UserChanges, verify_each, verify_or_waste_time,
     },
     error::Error,
     store,
@@ -27,8 +27,28 @@ pub struct Accounts {
     db: Database,
 }
 
-async fn hash(password: Password) -> Result<PasswordHash, Error> {
-    tokio::task::spawn_blocking(move || password.hash()).await?
+/// Hashes with the salt and parameters the email's other accounts use (see
+/// `Password::hash_like`), so one Argon2 run checks all of them at sign-in.
+async fn hash_for(db: &Database, email: &Email, password: Password) -> Result<PasswordHash, Error> {
+    let sibling = {
+        let mut conn = db.reader().acquire().await?;
+        store::find_users_by_email(&mut conn, email)
+            .await?
+            .into_iter()
+            .next()
+            .map(|u| u.password_hash)
+    };
+    tokio::task::spawn_blocking(move || password.hash_like(sibling.as_ref())).await?
+}
+
+/// What a correct email and password lead to.
+#[derive(Debug, Clone)]
+pub enum SignIn {
+    /// One account matched (or the one chosen did).
+    User(User),
+    /// The password is right for accounts in several organisations: the
+    /// person chooses. Only those organisations are named.
+    Choose(Vec<Organisation>),
 }
 
 fn unique(error: sqlx::Error, what: &'static str) -> Error {
@@ -67,7 +87,7 @@ impl Accounts {
         name: OrganisationName,
         admin: NewUser,
     ) -> Result<(Organisation, User), Error> {
-        let password_hash = hash(admin.password.clone()).await?;
+        let password_hash = hash_for(&self.db, &admin.email, admin.password.clone()).await?;
         let now = now_millis();
         let org = Organisation {
             id: Uuid::now_v7(),
@@ -108,9 +128,9 @@ impl Accounts {
         admin: NewUser,
     ) -> Result<bool, Error> {
         let mut conn = self.db.reader().acquire().await?;
-        if store::find_user_by_email(&mut conn, &admin.email)
+        if !store::find_users_by_email(&mut conn, &admin.email)
             .await?
-            .is_some()
+            .is_empty()
         {
             return Ok(false);
         }
@@ -124,22 +144,54 @@ impl Accounts {
     }
 
     /// A wrong password, an unknown email and a disabled user answer alike,
-    /// after the same amount of hashing work.
-    pub async fn authenticate(&self, email: &str, password: String) -> Result<User, Error> {
-        let user = match Email::parse(email) {
+    /// after the same amount of hashing work, whichever organisations the
+    /// email has accounts in: the email's accounts share a salt, so one
+    /// Argon2 run checks them all. `organisation` picks among several.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: String,
+        organisation: Option<Uuid>,
+    ) -> Result<SignIn, Error> {
+        let accounts = match Email::parse(email) {
             Ok(email) => {
                 let mut conn = self.db.reader().acquire().await?;
-                store::find_user_by_email(&mut conn, &email).await?
+                store::find_users_by_email(&mut conn, &email).await?
             }
-            Err(_) => None,
+            Err(_) => Vec::new(),
         };
-        let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let matches =
-            tokio::task::spawn_blocking(move || verify_or_waste_time(hash.as_ref(), &password))
-                .await?;
-        match user {
-            Some(user) if matches && !user.disabled => Ok(user),
-            _ => Err(Error::WrongCredentials),
+        let hashes: Vec<PasswordHash> = accounts.iter().map(|u| u.password_hash.clone()).collect();
+        let matches = tokio::task::spawn_blocking(move || {
+            let refs: Vec<&PasswordHash> = hashes.iter().collect();
+            verify_each(&refs, &password)
+        })
+        .await?;
+        let mut matched: Vec<User> = accounts
+            .into_iter()
+            .zip(matches)
+            .filter(|(user, ok)| *ok && !user.disabled)
+            .map(|(user, _)| user)
+            .filter(|user| organisation.is_none_or(|org| user.org_id == org))
+            .collect();
+        match matched.len() {
+            0 => Err(Error::WrongCredentials),
+            1 => Ok(SignIn::User(matched.remove(0))),
+            _ => {
+                let mut conn = self.db.reader().acquire().await?;
+                let mut choices = Vec::with_capacity(matched.len());
+                for user in &matched {
+                    let name = store::organisation_name(&mut conn, user.org_id)
+                        .await?
+                        .ok_or(Error::Corrupt("organisation"))?;
+                    choices.push(Organisation {
+                        id: user.org_id,
+                        name,
+                        created_at: 0,
+                    });
+                }
+                choices.sort_by(|a, b| a.name.cmp(&b.name));
+                Ok(SignIn::Choose(choices))
+            }
         }
     }
 
@@ -156,7 +208,7 @@ impl Accounts {
             let mut conn = self.db.reader().acquire().await?;
             Self::require_admin(&mut conn, actor).await?;
         }
-        let password_hash = hash(new.password.clone()).await?;
+        let password_hash = hash_for(&self.db, &new.email, new.password.clone()).await?;
         let user = Self::user(actor.org_id, new, password_hash, now_millis());
         let mut conn = self.db.pool.acquire().await?;
         store::insert_user(&mut conn, &user)
@@ -222,7 +274,7 @@ impl Accounts {
                 .await?
                 .ok_or(Error::NotFound("user"))?
         };
-        let hash = hash(password).await?;
+        let hash = hash_for(&self.db, &user.email, password).await?;
         let mut conn = self.db.pool.acquire().await?;
         store::update_password(&mut conn, &user, &hash, now_millis()).await?;
         Ok(())
@@ -246,7 +298,7 @@ impl Accounts {
             Some(user) if matches && !user.disabled => user,
             _ => return Err(Error::WrongCredentials),
         };
-        let new_hash = hash(new).await?;
+        let new_hash = hash_for(&self.db, &user.email, new).await?;
         let mut conn = self.db.pool.acquire().await?;
         store::update_password(&mut conn, &user, &new_hash, now_millis()).await?;
         Ok(())

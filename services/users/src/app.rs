@@ -34,6 +34,19 @@ pub struct Application {
 }
 
 impl Application {
+    /// Applies this image's pending migrations and returns: the rollout's
+    /// migration Job (`FOLIO_MIGRATIONS=only`), which runs with the DDL login.
+    pub async fn migrate(settings: &Settings) -> Result<(), StartError> {
+        Database::migrate(
+            &settings.database_url,
+            &settings.database_credentials,
+            &MIGRATE_MYSQL,
+            &MIGRATE_SQLITE,
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
         let tls = tls::server_config(&settings.tls)?;
         let db = Database::connect(

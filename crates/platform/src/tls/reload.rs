@@ -82,12 +82,34 @@ fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsError>
             path: key.to_owned(),
             reason: e.to_string(),
         })?;
+    report_expiry(cert, &chain);
     let certified = CertifiedKey::new(chain, signing_key);
     certified.keys_match().map_err(|e| TlsError::Invalid {
         path: key.to_owned(),
         reason: format!("does not match {}: {e}", cert.display()),
     })?;
     Ok(certified)
+}
+
+/// `tls_certificate_expiry_timestamp_seconds{path}`: when the certificate
+/// in use expires (Unix seconds). cert-manager renews long before; an alert
+/// on this catches a renewal that stopped.
+fn report_expiry(path: &Path, chain: &[CertificateDer<'_>]) {
+    use x509_parser::prelude::{FromDer, X509Certificate};
+
+    let Some(leaf) = chain.first() else { return };
+    let Ok((_, parsed)) = X509Certificate::from_der(leaf.as_ref()) else {
+        return;
+    };
+    let not_after = parsed.validity().not_after.timestamp();
+    // The process's recorder, installed now if nothing recorded yet.
+    crate::metrics::handle();
+    #[allow(clippy::cast_precision_loss)] // seconds since 1970 fit an f64 exactly
+    metrics::gauge!(
+        "tls_certificate_expiry_timestamp_seconds",
+        "path" => path.display().to_string()
+    )
+    .set(not_after as f64);
 }
 
 #[derive(Debug)]
@@ -159,5 +181,34 @@ impl ResolvesClientCert for ReloadingCertifiedKey {
 
     fn has_certs(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+
+    #[test]
+    fn the_expiry_of_the_loaded_certificate_is_a_metric() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pki = crate::pki::DevPki::open(dir.path()).expect("dev PKI");
+        let files = pki.identity("users").expect("identity");
+        let _key =
+            ReloadingCertifiedKey::new(files.cert.clone(), files.key.clone()).expect("loads");
+
+        let pem = fs::read(&files.cert).expect("cert file");
+        let (_, der) = x509_parser::pem::parse_x509_pem(&pem).expect("PEM");
+        let not_after = der
+            .parse_x509()
+            .expect("X.509")
+            .validity()
+            .not_after
+            .timestamp();
+        let line = format!(
+            "tls_certificate_expiry_timestamp_seconds{{path=\"{}\"}} {not_after}",
+            files.cert.display()
+        );
+        let rendered = crate::metrics::handle().render();
+        assert!(rendered.contains(&line), "{line} not in:\n{rendered}");
     }
 }

@@ -84,6 +84,18 @@ export function describeError(err) {
       return 'The organisation is already connected to OneDrive. Disconnect it first.';
     case 'onedrive-refused':
       return err.detail ? `OneDrive refused: ${err.detail}.` : 'OneDrive refused.';
+    case 'onedrive-conflict':
+      return err.detail
+        ? `Changed in OneDrive meanwhile: ${err.detail}.`
+        : 'The file changed in OneDrive meanwhile; nothing was overwritten. Review its new version and send again.';
+    case 'onedrive-too-large':
+      return err.detail ? `Too large for OneDrive: ${err.detail}.` : 'OneDrive refused the file as too large.';
+    case 'onedrive-throttled':
+      return err.retryAfter
+        ? `Microsoft Graph is busy with this organisation’s requests. Try again in ${formatWait(err.retryAfter)}.`
+        : 'Microsoft Graph is busy with this organisation’s requests. Try again later.';
+    case 'onedrive-unavailable':
+      return err.detail ? `Microsoft Graph failed: ${err.detail}.` : 'Microsoft Graph failed. Try again in a moment.';
     case 'validation-failed': {
       const fields = err.errors.map((e) => `${e.field}: ${e.message}`);
       return fields.length ? `Please check: ${fields.join('; ')}.` : err.detail || 'The input is not valid.';

@@ -62,6 +62,7 @@ export function shortId(id) {
 }
 
 export const TASK_STATUS_LABELS = { open: 'Open', in_progress: 'In progress', done: 'Done' };
+export const TASK_KIND_LABELS = { todo: 'To do', approval: 'Approval', request: 'Request' };
 export const ROLE_LABELS = { admin: 'Admin', editor: 'Editor', viewer: 'Viewer' };
 
 export function plural(n, one, many) {

@@ -55,6 +55,7 @@ async fn recent(
             after: before,
             limit,
             newest_first: true,
+            ..Default::default()
         }))
         .await
         .map_err(|s| ApiError::from_status(&s, "event"))?

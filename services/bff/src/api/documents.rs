@@ -4,17 +4,19 @@ use std::collections::HashMap;
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Multipart, Path, Query, State, multipart::MultipartRejection},
+    extract::{DefaultBodyLimit, Path, Query, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, patch, post},
 };
 use folio_proto::documents::v1::{self as pb, upload_header};
 
-use super::upload::{multipart_or_415, outcome_parts, receive};
+use super::upload::{Form, outcome_parts, receive};
 use crate::{
     domain::{
-        forms::{Checks, DocumentPatch, TaskStatus, path_id, split_tags},
+        forms::{
+            Checks, DocumentPatch, TaskStatus, VersionPatch, path_id, path_version, split_tags,
+        },
         views::{Document, DocumentCreated, Items, Page, Version, VersionOutcome},
     },
     error::ApiError,
@@ -40,6 +42,67 @@ pub(crate) fn router() -> Router<AppState> {
                 .post(add_version)
                 .layer(DefaultBodyLimit::disable()),
         )
+        .route(
+            "/api/v1/documents/{document_id}/versions/{number}",
+            patch(label),
+        )
+        .route(
+            "/api/v1/documents/{document_id}/versions/{number}/restore",
+            post(restore),
+        )
+}
+
+/// Restoring version N adds a version with its content (201, as an upload).
+async fn restore(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    Path((document_id, number)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = path_id("document_id", &document_id)?;
+    let number = path_version(&number)?;
+    let outcome = state
+        .documents
+        .clone()
+        .restore_version(writer.actor().request(pb::RestoreVersionRequest {
+            document_id: id.to_string(),
+            number,
+        }))
+        .await
+        .map_err(|s| ApiError::from_documents_status(&s, "version"))?
+        .into_inner();
+    let (document, version) = outcome_parts(outcome)?;
+    created(
+        &format!("/api/v1/documents/{id}/versions"),
+        VersionOutcome {
+            document: Document::from(document),
+            version: Version::from(version),
+            created: true,
+        },
+    )
+}
+
+/// Sets a version's label, or clears it with `null`.
+async fn label(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    Path((document_id, number)): Path<(String, String)>,
+    JsonBody(change): JsonBody<VersionPatch>,
+) -> Result<Json<Version>, ApiError> {
+    let id = path_id("document_id", &document_id)?;
+    let number = path_version(&number)?;
+    change.check()?;
+    let version = state
+        .documents
+        .clone()
+        .label_version(writer.actor().request(pb::LabelVersionRequest {
+            document_id: id.to_string(),
+            number,
+            label: change.label.flatten(),
+        }))
+        .await
+        .map_err(|s| ApiError::from_documents_status(&s, "version"))?
+        .into_inner();
+    Ok(Json(Version::from(version)))
 }
 
 pub(super) fn status_code(status: TaskStatus) -> pb::TaskStatus {
@@ -130,13 +193,13 @@ pub(super) fn created(location: &str, body: impl serde::Serialize) -> Result<Res
 async fn create(
     State(state): State<AppState>,
     Writer(writer): Writer,
-    multipart: Result<Multipart, MultipartRejection>,
+    form: Result<Form, ApiError>,
 ) -> Result<Response, ApiError> {
-    let mut multipart = multipart_or_415(multipart)?;
+    let mut form = form?;
     let outcome = receive(
         &state,
         &writer.actor(),
-        &mut multipart,
+        &mut form,
         &["title", "description", "tags", "note"],
         |texts| {
             let text = |name: &str| texts.get(name).cloned();
@@ -159,7 +222,7 @@ async fn create(
                 description: text("description").unwrap_or_default(),
                 tags,
             });
-            Ok((target, note))
+            Ok((target.into(), note))
         },
     )
     .await?;
@@ -263,23 +326,20 @@ async fn add_version(
     State(state): State<AppState>,
     Writer(writer): Writer,
     Path(document_id): Path<String>,
-    multipart: Result<Multipart, MultipartRejection>,
+    form: Result<Form, ApiError>,
 ) -> Result<Response, ApiError> {
     let id = path_id("document_id", &document_id)?;
-    let mut multipart = multipart_or_415(multipart)?;
-    let outcome = receive(
-        &state,
-        &writer.actor(),
-        &mut multipart,
-        &["note"],
-        |texts| {
-            let note = texts.get("note").cloned().unwrap_or_default();
-            let mut checks = Checks::default();
-            checks.text("note", &note, 0, 1000);
-            checks.finish()?;
-            Ok((upload_header::Target::DocumentId(id.to_string()), note))
-        },
-    )
+    let mut form = form?;
+    let outcome = receive(&state, &writer.actor(), &mut form, &["note"], |texts| {
+        let note = texts.get("note").cloned().unwrap_or_default();
+        let mut checks = Checks::default();
+        checks.text("note", &note, 0, 1000);
+        checks.finish()?;
+        Ok((
+            upload_header::Target::DocumentId(id.to_string()).into(),
+            note,
+        ))
+    })
     .await?;
     let was_created = outcome.created;
     let (document, version) = outcome_parts(outcome)?;

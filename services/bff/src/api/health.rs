@@ -1,11 +1,10 @@
-//! `/healthz`: the process answers. `/readyz`: Redis and the domain services do.
-
-use std::time::Duration;
+//! `/healthz`: the process answers. `/readyz`: this pod can serve, which
+//! needs its session store and nothing else. The domain services are not
+//! checked: one of them down would otherwise take every bff replica out of
+//! the load balancer at once; calls to it answer 503 instead
+//! (docs/adr/0062-readiness-is-the-pods-own.md).
 
 use axum::{Router, extract::State, routing::get};
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
 
 use crate::{error::ApiError, web::AppState};
 
@@ -15,31 +14,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/readyz", get(ready))
 }
 
-async fn serving(channel: folio_platform::grpc::TracedChannel, service: &str) -> bool {
-    let mut client = HealthClient::new(channel);
-    let check = client.check(HealthCheckRequest {
-        service: service.to_owned(),
-    });
-    match tokio::time::timeout(Duration::from_secs(2), check).await {
-        Ok(Ok(response)) => response.into_inner().status == ServingStatus::Serving as i32,
-        Ok(Err(_)) | Err(_) => false,
-    }
-}
-
 async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     if state.sessions.ping().await.is_err() {
         return Err(ApiError::Unavailable("the session store"));
-    }
-    if !serving(state.users_channel.clone(), "folio.users.v1.UsersService").await {
-        return Err(ApiError::Unavailable("the users service"));
-    }
-    if !serving(
-        state.documents_channel.clone(),
-        "folio.documents.v1.DocumentsService",
-    )
-    .await
-    {
-        return Err(ApiError::Unavailable("the documents service"));
     }
     Ok("ready\n")
 }

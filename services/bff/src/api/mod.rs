@@ -5,6 +5,7 @@ mod content;
 mod documents;
 mod health;
 mod onedrive;
+mod retention;
 mod session;
 mod tasks;
 mod upload;
@@ -23,5 +24,6 @@ pub fn router() -> Router<AppState> {
         .merge(tasks::router())
         .merge(activity::router())
         .merge(onedrive::router())
+        .merge(retention::router())
         .merge(health::router())
 }

@@ -15,7 +15,7 @@ use tonic::Code;
 use crate::{
     domain::{
         forms::{Credentials, PasswordChange},
-        views::{SessionView, User},
+        views::{OrganisationChoice, OrganisationName, SessionView, User},
     },
     error::ApiError,
     session::{Session, now_secs, random_token},
@@ -58,37 +58,73 @@ async fn sign_in(
 ) -> Result<Response, ApiError> {
     credentials.check()?;
     let limits = state.config.login;
-    let account = format!("account:{}", credentials.email.trim().to_lowercase());
+    let email = credentials.email.trim().to_lowercase();
     let client = client_address(&headers, peer.ip(), state.config.forwarded_hops);
-    let address = format!("address:{client}");
-    for (key, max) in [
-        (&address, limits.per_address),
-        (&account, limits.per_account),
-    ] {
-        if let Some(retry_after) = state.limiter.blocked(key, max).await.map_err(store_down)? {
-            metrics::counter!("folio_sign_ins_total", "outcome" => "limited").increment(1);
-            return Err(ApiError::RateLimited { retry_after });
-        }
+    // Each attempt is counted before the password is checked, in one atomic
+    // step, so parallel guesses cannot all slip under a limit. A stranger's
+    // failures throttle only their own (account, address) pair: the owner,
+    // from an address that has not failed, is slowed down at most.
+    let limited = |retry_after| {
+        metrics::counter!("folio_sign_ins_total", "outcome" => "limited").increment(1);
+        ApiError::RateLimited { retry_after }
+    };
+    let address = state
+        .limiter
+        .count(&format!("address:{client}"))
+        .await
+        .map_err(store_down)?;
+    if let Some(retry_after) = address.over(limits.per_address) {
+        return Err(limited(retry_after));
     }
-    state.limiter.hit(&address).await.map_err(store_down)?;
-    let user = match state
+    let pair_key = format!("pair:{email}|{client}");
+    let pair = state.limiter.count(&pair_key).await.map_err(store_down)?;
+    if let Some(retry_after) = pair.over(limits.per_account) {
+        return Err(limited(retry_after));
+    }
+    let account_key = format!("account:{email}");
+    let account = state
+        .limiter
+        .count(&account_key)
+        .await
+        .map_err(store_down)?;
+    let delay = limits.slow_down_after(account.count);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let answer = match state
         .users
         .clone()
-        .authenticate(pb::AuthenticateRequest {
+        .sign_in(pb::SignInRequest {
             email: credentials.email,
             password: credentials.password,
+            organisation_id: credentials.organisation_id.unwrap_or_default(),
         })
         .await
     {
-        Ok(user) => user.into_inner(),
+        Ok(answer) => answer.into_inner(),
         Err(status) if status.code() == Code::Unauthenticated => {
-            state.limiter.hit(&account).await.map_err(store_down)?;
             metrics::counter!("folio_sign_ins_total", "outcome" => "refused").increment(1);
             return Err(ApiError::InvalidCredentials);
         }
         Err(status) => return Err(ApiError::from_status(&status, "user")),
     };
-    state.limiter.reset(&account).await.map_err(store_down)?;
+    let Some(user) = answer.user else {
+        // The password is right for several organisations' accounts (only
+        // those are named): the person chooses, and signs in again.
+        metrics::counter!("folio_sign_ins_total", "outcome" => "choose").increment(1);
+        let organisations = answer
+            .choices
+            .into_iter()
+            .map(|o| OrganisationName {
+                id: o.id,
+                name: o.name,
+            })
+            .collect();
+        return Ok(Json(OrganisationChoice { organisations }).into_response());
+    };
+    for key in [&pair_key, &account_key] {
+        state.limiter.reset(key).await.map_err(store_down)?;
+    }
     metrics::counter!("folio_sign_ins_total", "outcome" => "ok").increment(1);
     // A fresh token at every sign-in; whatever session the browser had ends.
     if let Some(old) = session_cookie(&headers) {
@@ -172,12 +208,9 @@ async fn change_password(
     JsonBody(change): JsonBody<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let key = format!("password:{}", authed.session.user_id);
-    if let Some(retry_after) = state
-        .limiter
-        .blocked(&key, state.config.login.per_account)
-        .await
-        .map_err(store_down)?
-    {
+    // Counted first, like sign-in: parallel guesses cannot all get through.
+    let attempts = state.limiter.count(&key).await.map_err(store_down)?;
+    if let Some(retry_after) = attempts.over(state.config.login.per_account) {
         return Err(ApiError::RateLimited { retry_after });
     }
     change.check()?;
@@ -200,7 +233,6 @@ async fn change_password(
             Ok(StatusCode::NO_CONTENT)
         }
         Err(status) if status.code() == Code::Unauthenticated => {
-            state.limiter.hit(&key).await.map_err(store_down)?;
             Err(ApiError::CurrentPasswordIncorrect)
         }
         Err(status) => Err(ApiError::from_status(&status, "user")),

@@ -4,18 +4,24 @@ use std::collections::HashMap;
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{DefaultBodyLimit, Path, Query, State},
     http::StatusCode,
     response::Response,
-    routing::{get, patch},
+    routing::{get, patch, post},
 };
 use folio_proto::documents::v1::{self as pb, list_tasks_request::Scope};
 
-use super::documents::{created, status_code};
+use super::{
+    documents::{created, status_code},
+    upload::{Destination, Form, outcome_parts, receive},
+};
 use crate::{
     domain::{
-        forms::{NewTask, TaskPatch, TaskStatus, path_id},
-        views::{Items, Task},
+        forms::{
+            Checks, CommentForm, DecisionForm, DecisionWord, NewRequest, NewTask, RejectForm,
+            TaskKind, TaskPatch, TaskStatus, path_id,
+        },
+        views::{Comment, Document, Event, Items, Task, TaskFulfilled, Version},
     },
     error::ApiError,
     web::{
@@ -30,15 +36,42 @@ pub(crate) fn router() -> Router<AppState> {
             "/api/v1/documents/{document_id}/tasks",
             get(of_document).post(create),
         )
-        .route("/api/v1/tasks", get(assigned))
+        .route("/api/v1/tasks", get(assigned).post(create_request))
         .route("/api/v1/tasks/{task_id}", patch(update).delete(remove))
+        .route("/api/v1/tasks/{task_id}/carry-forward", post(carry_forward))
+        .route("/api/v1/tasks/{task_id}/close", post(close))
+        .route("/api/v1/tasks/{task_id}/decision", post(decide))
+        .route(
+            "/api/v1/tasks/{task_id}/fulfil",
+            post(fulfil).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/tasks/{task_id}/accept", post(accept))
+        .route("/api/v1/tasks/{task_id}/reject", post(reject))
+        .route(
+            "/api/v1/tasks/{task_id}/comments",
+            get(comments).post(add_comment),
+        )
+        .route(
+            "/api/v1/tasks/{task_id}/comments/{comment_id}",
+            patch(edit_comment),
+        )
+        .route("/api/v1/tasks/{task_id}/history", get(history))
+}
+
+/// The documents service's answer for a task, with its state errors as 409.
+fn task_answer(
+    answer: Result<tonic::Response<pb::Task>, tonic::Status>,
+) -> Result<Json<Task>, ApiError> {
+    answer
+        .map(|r| Json(Task::from(r.into_inner())))
+        .map_err(|s| ApiError::from_documents_status(&s, "task"))
 }
 
 async fn list(
     state: &AppState,
     authed: &Authed,
     scope: Scope,
-    status: pb::TaskStatus,
+    (status, kind): (pb::TaskStatus, pb::TaskKind),
 ) -> Result<Json<Items<Task>>, ApiError> {
     let tasks = state
         .documents
@@ -46,6 +79,7 @@ async fn list(
         .list_tasks(authed.actor().request(pb::ListTasksRequest {
             scope: Some(scope),
             status: status.into(),
+            kind: kind.into(),
         }))
         .await
         .map_err(|s| ApiError::from_status(&s, "document"))?
@@ -56,13 +90,19 @@ async fn list(
     }))
 }
 
-/// The `status` query parameter, when given.
-fn status_filter(query: &HashMap<String, String>) -> Result<pb::TaskStatus, ApiError> {
-    Ok(query
+/// The `status` and `kind` query parameters, when given.
+fn filters(query: &HashMap<String, String>) -> Result<(pb::TaskStatus, pb::TaskKind), ApiError> {
+    let status = query
         .get("status")
         .map(|s| TaskStatus::parse(s).map(status_code))
         .transpose()?
-        .unwrap_or(pb::TaskStatus::Unspecified))
+        .unwrap_or(pb::TaskStatus::Unspecified);
+    let kind = query
+        .get("kind")
+        .map(|k| TaskKind::parse(k).map(kind_code))
+        .transpose()?
+        .unwrap_or(pb::TaskKind::Unspecified);
+    Ok((status, kind))
 }
 
 async fn of_document(
@@ -74,8 +114,8 @@ async fn of_document(
     let id = path_id("document_id", &document_id)?;
     let Query(query) =
         query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
-    let status = status_filter(&query)?;
-    list(&state, &authed, Scope::DocumentId(id.to_string()), status).await
+    let filters = filters(&query)?;
+    list(&state, &authed, Scope::DocumentId(id.to_string()), filters).await
 }
 
 async fn assigned(
@@ -95,12 +135,12 @@ async fn assigned(
             ));
         }
     };
-    let status = status_filter(&query)?;
+    let filters = filters(&query)?;
     list(
         &state,
         &authed,
         Scope::AssigneeId(assignee.to_string()),
-        status,
+        filters,
     )
     .await
 }
@@ -122,11 +162,302 @@ async fn create(
             description: new.description.unwrap_or_default(),
             assignee_id: new.assignee_id.unwrap_or_default(),
             due_date: new.due_date.unwrap_or_default(),
+            kind: kind_code(new.kind.unwrap_or(TaskKind::Todo)).into(),
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "document"))?
+        .map_err(|s| ApiError::from_documents_status(&s, "document"))?
         .into_inner();
     created(&format!("/api/v1/tasks/{}", task.id), Task::from(task))
+}
+
+pub(super) fn kind_code(kind: TaskKind) -> pb::TaskKind {
+    match kind {
+        TaskKind::Todo => pb::TaskKind::Todo,
+        TaskKind::Approval => pb::TaskKind::Approval,
+        TaskKind::Request => pb::TaskKind::Request,
+    }
+}
+
+/// A request for a document that does not exist yet.
+async fn create_request(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    JsonBody(new): JsonBody<NewRequest>,
+) -> Result<Response, ApiError> {
+    new.check()?;
+    let task = state
+        .documents
+        .clone()
+        .create_task(writer.actor().request(pb::CreateTaskRequest {
+            document_id: String::new(),
+            title: new.title,
+            description: new.description.unwrap_or_default(),
+            assignee_id: new.assignee,
+            due_date: new.due,
+            kind: pb::TaskKind::Request.into(),
+        }))
+        .await
+        .map_err(|s| {
+            let mut error = ApiError::from_documents_status(&s, "task");
+            // The service names its own fields; the contract says `assignee` and `due`.
+            if let ApiError::Validation(errors) = &mut error {
+                for e in errors {
+                    e.field = match e.field.as_str() {
+                        "assignee_id" => "assignee".into(),
+                        "due_date" => "due".into(),
+                        _ => e.field.clone(),
+                    };
+                }
+            }
+            error
+        })?
+        .into_inner();
+    created(&format!("/api/v1/tasks/{}", task.id), Task::from(task))
+}
+
+async fn carry_forward(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(task_id): Path<String>,
+) -> Result<Json<Task>, ApiError> {
+    let id = path_id("task_id", &task_id)?;
+    task_answer(
+        state
+            .documents
+            .clone()
+            .carry_forward_task(
+                authed
+                    .actor()
+                    .request(pb::CarryForwardTaskRequest { id: id.to_string() }),
+            )
+            .await,
+    )
+}
+
+async fn close(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(task_id): Path<String>,
+) -> Result<Json<Task>, ApiError> {
+    let id = path_id("task_id", &task_id)?;
+    task_answer(
+        state
+            .documents
+            .clone()
+            .close_task(
+                authed
+                    .actor()
+                    .request(pb::CloseTaskRequest { id: id.to_string() }),
+            )
+            .await,
+    )
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(task_id): Path<String>,
+    JsonBody(form): JsonBody<DecisionForm>,
+) -> Result<Json<Task>, ApiError> {
+    let id = path_id("task_id", &task_id)?;
+    form.check()?;
+    let decision = match form.decision {
+        DecisionWord::Approve => pb::Decision::Approved,
+        DecisionWord::Reject => pb::Decision::Rejected,
+    };
+    task_answer(
+        state
+            .documents
+            .clone()
+            .decide_approval(authed.actor().request(pb::DecideApprovalRequest {
+                id: id.to_string(),
+                decision: decision.into(),
+                comment: form.comment.unwrap_or_default(),
+            }))
+            .await,
+    )
+}
+
+/// The assignee uploads what the request asks for (multipart: `file`,
+/// optional `note`); the documents service decides whether they may.
+async fn fulfil(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(task_id): Path<String>,
+    form: Result<Form, ApiError>,
+) -> Result<Response, ApiError> {
+    let id = path_id("task_id", &task_id)?;
+    let mut form = form?;
+    let actor = authed.actor();
+    let outcome = receive(&state, &actor, &mut form, &["note"], |texts| {
+        let note = texts.get("note").cloned().unwrap_or_default();
+        let mut checks = Checks::default();
+        checks.text("note", &note, 0, 1000);
+        checks.finish()?;
+        Ok((Destination::Request(id.to_string()), note))
+    })
+    .await
+    .map_err(|e| {
+        if matches!(e, ApiError::NotFound(_)) {
+            ApiError::NotFound("task")
+        } else {
+            e
+        }
+    })?;
+    let (document, version) = outcome_parts(outcome)?;
+    let task = state
+        .documents
+        .clone()
+        .get_task(actor.request(pb::GetTaskRequest { id: id.to_string() }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "task"))?
+        .into_inner();
+    created(
+        &format!("/api/v1/tasks/{id}"),
+        TaskFulfilled {
+            task: Task::from(task),
+            document: Document::from(document),
+            version: Version::from(version),
+        },
+    )
+}
+
+async fn review(
+    state: &AppState,
+    writer: &Authed,
+    task_id: &str,
+    accept: bool,
+    reason: String,
+) -> Result<Json<Task>, ApiError> {
+    let id = path_id("task_id", task_id)?;
+    task_answer(
+        state
+            .documents
+            .clone()
+            .review_request(writer.actor().request(pb::ReviewRequestRequest {
+                id: id.to_string(),
+                accept,
+                reason,
+            }))
+            .await,
+    )
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    Path(task_id): Path<String>,
+) -> Result<Json<Task>, ApiError> {
+    review(&state, &writer, &task_id, true, String::new()).await
+}
+
+async fn reject(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    Path(task_id): Path<String>,
+    JsonBody(form): JsonBody<RejectForm>,
+) -> Result<Json<Task>, ApiError> {
+    path_id("task_id", &task_id)?;
+    form.check()?;
+    review(&state, &writer, &task_id, false, form.reason).await
+}
+
+async fn comments(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(task_id): Path<String>,
+) -> Result<Json<Items<Comment>>, ApiError> {
+    let id = path_id("task_id", &task_id)?;
+    let comments = state
+        .documents
+        .clone()
+        .list_comments(authed.actor().request(pb::ListCommentsRequest {
+            task_id: id.to_string(),
+        }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "task"))?
+        .into_inner()
+        .comments;
+    Ok(Json(Items {
+        items: comments.into_iter().map(Comment::from).collect(),
+    }))
+}
+
+/// Anyone who sees the task may comment, viewers included.
+async fn add_comment(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(task_id): Path<String>,
+    JsonBody(form): JsonBody<CommentForm>,
+) -> Result<Response, ApiError> {
+    let id = path_id("task_id", &task_id)?;
+    form.check()?;
+    let comment = state
+        .documents
+        .clone()
+        .add_comment(authed.actor().request(pb::AddCommentRequest {
+            task_id: id.to_string(),
+            body: form.body,
+        }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "task"))?
+        .into_inner();
+    created(
+        &format!("/api/v1/tasks/{id}/comments/{}", comment.id),
+        Comment::from(comment),
+    )
+}
+
+async fn edit_comment(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path((task_id, comment_id)): Path<(String, String)>,
+    JsonBody(form): JsonBody<CommentForm>,
+) -> Result<Json<Comment>, ApiError> {
+    let task = path_id("task_id", &task_id)?;
+    let id = path_id("comment_id", &comment_id)?;
+    form.check()?;
+    let comment = state
+        .documents
+        .clone()
+        .edit_comment(authed.actor().request(pb::EditCommentRequest {
+            task_id: task.to_string(),
+            id: id.to_string(),
+            body: form.body,
+        }))
+        .await
+        .map_err(|s| ApiError::from_documents_status(&s, "comment"))?
+        .into_inner();
+    Ok(Json(Comment::from(comment)))
+}
+
+/// A task's history: its events, oldest first (at most 500).
+async fn history(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(task_id): Path<String>,
+) -> Result<Json<Items<Event>>, ApiError> {
+    let id = path_id("task_id", &task_id)?;
+    let actor = authed.actor();
+    let mut client = state.documents.clone();
+    // The task must be visible: another organisation's id answers 404.
+    client
+        .get_task(actor.request(pb::GetTaskRequest { id: id.to_string() }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "task"))?;
+    let events = client
+        .list_events(actor.request(pb::ListEventsRequest {
+            limit: 500,
+            task_id: id.to_string(),
+            ..Default::default()
+        }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "task"))?
+        .into_inner()
+        .events;
+    Ok(Json(Items {
+        items: events.into_iter().map(Event::from).collect(),
+    }))
 }
 
 async fn update(
@@ -150,7 +481,7 @@ async fn update(
             due_date: change.due_date.map(Option::unwrap_or_default),
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "task"))?
+        .map_err(|s| ApiError::from_documents_status(&s, "task"))?
         .into_inner();
     Ok(Json(Task::from(task)))
 }

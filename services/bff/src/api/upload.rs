@@ -1,18 +1,30 @@
 //! Multipart uploads streamed straight into the documents service: text
 //! parts first, then the file, whose bytes go on as they arrive. A broken or
 //! oversize upload cancels the gRPC stream, so nothing is stored.
+//!
+//! Every multipart route reads its body through [`Form`]: the body is
+//! metered as it arrives, so part headers and text parts can never be
+//! buffered beyond their caps; only [`Part::into_file`] lifts the cap, to
+//! the upload limit, for the one part that is streamed on.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
-use axum::extract::{
-    Multipart,
-    multipart::{Field, MultipartError, MultipartRejection},
+use axum::{
+    body::Body,
+    extract::{FromRequest, Multipart, Request, multipart::Field},
 };
 use bytes::BytesMut;
 use folio_platform::actor::Actor;
 use folio_proto::documents::v1::{
     self as pb, UploadVersionResponse, upload_header, upload_version_request,
 };
+use futures::StreamExt as _;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::Instrument as _;
@@ -22,25 +34,212 @@ use crate::{error::ApiError, web::AppState};
 /// Content travels to the documents service in messages of this size.
 const CHUNK: usize = 256 * 1024;
 
-pub(crate) fn multipart_or_415(
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Multipart, ApiError> {
-    multipart.map_err(|_| ApiError::UnsupportedMediaType {
-        expected: "multipart/form-data",
-    })
+/// The most a text part may hold, in bytes (documented in openapi/bff.yaml;
+/// the largest field, a 10,000-character description, fits in any encoding).
+pub(crate) const TEXT_PART_LIMIT: u64 = 64 * 1024;
+/// Boundaries and part headers between two parts.
+const FRAMING: u64 = 16 * 1024;
+
+/// How much of the body may be read: the bytes read so far and the point
+/// past which reading fails. Shared by the body stream and the reader.
+#[derive(Debug)]
+struct Meter {
+    read: AtomicU64,
+    allowed: AtomicU64,
+    /// The limit a refusal names (a text part's or the file's).
+    limit: AtomicU64,
 }
 
-fn part_error(error: &MultipartError, limit: u64) -> ApiError {
-    if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge { limit }
+impl Meter {
+    fn new() -> Self {
+        Self {
+            read: AtomicU64::new(0),
+            allowed: AtomicU64::new(FRAMING + TEXT_PART_LIMIT),
+            limit: AtomicU64::new(TEXT_PART_LIMIT),
+        }
+    }
+
+    /// From here, `more` bytes (plus framing) may be read, refused as `limit`.
+    fn allow(&self, more: u64, limit: u64) {
+        let read = self.read.load(Ordering::Acquire);
+        self.limit.store(limit, Ordering::Release);
+        self.allowed.store(
+            read.saturating_add(FRAMING).saturating_add(more),
+            Ordering::Release,
+        );
+    }
+
+    /// Counts `bytes`; false once the body went past what is allowed.
+    fn take(&self, bytes: usize) -> bool {
+        let read = self
+            .read
+            .fetch_add(bytes as u64, Ordering::AcqRel)
+            .saturating_add(bytes as u64);
+        read <= self.allowed.load(Ordering::Acquire)
+    }
+
+    fn exceeded(&self) -> bool {
+        self.read.load(Ordering::Acquire) > self.allowed.load(Ordering::Acquire)
+    }
+
+    fn too_large(&self) -> ApiError {
+        ApiError::PayloadTooLarge {
+            limit: self.limit.load(Ordering::Acquire),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the multipart body exceeds its limit")]
+struct OverLimit;
+
+/// A `multipart/form-data` body, metered (anything else is 415).
+pub(crate) struct Form {
+    multipart: Multipart,
+    meter: Arc<Meter>,
+    upload_limit: u64,
+}
+
+impl FromRequest<AppState> for Form {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let meter = Arc::new(Meter::new());
+        let (parts, body) = request.into_parts();
+        let counted = Arc::clone(&meter);
+        let mut over = false;
+        let body = body.into_data_stream().map(move |chunk| {
+            let chunk = chunk.map_err(axum::BoxError::from)?;
+            // Once over, stay over: multer must not get past the cap.
+            if over || !counted.take(chunk.len()) {
+                over = true;
+                return Err(axum::BoxError::from(OverLimit));
+            }
+            Ok(chunk)
+        });
+        let request = Request::from_parts(parts, Body::from_stream(body));
+        let multipart = Multipart::from_request(request, state).await.map_err(|_| {
+            ApiError::UnsupportedMediaType {
+                expected: "multipart/form-data",
+            }
+        })?;
+        Ok(Self {
+            multipart,
+            meter,
+            upload_limit: state.config.max_upload_bytes,
+        })
+    }
+}
+
+impl Form {
+    /// The next part, its headers read within the framing allowance.
+    pub(crate) async fn next_part(&mut self) -> Result<Option<Part<'_>>, ApiError> {
+        self.meter.allow(TEXT_PART_LIMIT, TEXT_PART_LIMIT);
+        let meter = Arc::clone(&self.meter);
+        let upload_limit = self.upload_limit;
+        match self.multipart.next_field().await {
+            Ok(Some(field)) => Ok(Some(Part {
+                field,
+                meter,
+                upload_limit,
+            })),
+            Ok(None) => Ok(None),
+            Err(error) => Err(part_error(&meter, &error)),
+        }
+    }
+}
+
+/// One part of a [`Form`].
+pub(crate) struct Part<'a> {
+    field: Field<'a>,
+    meter: Arc<Meter>,
+    upload_limit: u64,
+}
+
+impl<'a> Part<'a> {
+    pub(crate) fn name(&self) -> &str {
+        self.field.name().unwrap_or_default()
+    }
+
+    /// The part as UTF-8 text, refused (413) as soon as it passes
+    /// [`TEXT_PART_LIMIT`] — before it is held in memory.
+    pub(crate) async fn text(mut self) -> Result<String, ApiError> {
+        let name = self.name().to_owned();
+        let mut bytes = Vec::new();
+        loop {
+            match self.field.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (bytes.len() + chunk.len()) as u64 > TEXT_PART_LIMIT {
+                        return Err(ApiError::PayloadTooLarge {
+                            limit: TEXT_PART_LIMIT,
+                        });
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(error) => return Err(part_error(&self.meter, &error)),
+            }
+        }
+        String::from_utf8(bytes).map_err(|_| ApiError::invalid(&name, "text parts must be UTF-8"))
+    }
+
+    /// The part as a file to stream on: it may be as large as an upload.
+    pub(crate) fn into_file(self) -> FilePart<'a> {
+        self.meter.allow(self.upload_limit, self.upload_limit);
+        FilePart {
+            field: self.field,
+            meter: self.meter,
+        }
+    }
+}
+
+/// A part whose bytes are streamed on, chunk by chunk.
+pub(crate) struct FilePart<'a> {
+    field: Field<'a>,
+    meter: Arc<Meter>,
+}
+
+impl FilePart<'_> {
+    pub(crate) fn file_name(&self) -> Option<&str> {
+        self.field.file_name()
+    }
+
+    pub(crate) fn content_type(&self) -> Option<&str> {
+        self.field.content_type()
+    }
+
+    pub(crate) async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, ApiError> {
+        self.field
+            .chunk()
+            .await
+            .map_err(|error| part_error(&self.meter, &error))
+    }
+}
+
+fn part_error(meter: &Meter, error: &axum::extract::multipart::MultipartError) -> ApiError {
+    if meter.exceeded() || error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        meter.too_large()
     } else {
         tracing::info!(error = ?error, "multipart body refused");
         ApiError::Malformed("the multipart body is malformed or was cut short".to_owned())
     }
 }
 
+/// Where an uploaded file goes: a document (new or existing), or the
+/// request it fulfils (whose document the documents service knows).
+pub(crate) enum Destination {
+    Target(upload_header::Target),
+    Request(String),
+}
+
+impl From<upload_header::Target> for Destination {
+    fn from(target: upload_header::Target) -> Self {
+        Self::Target(target)
+    }
+}
+
 /// What the text parts decide: where the file goes, and its note.
-pub(crate) type Target = (upload_header::Target, String);
+pub(crate) type Target = (Destination, String);
 
 /// Reads text parts (only those in `allowed`, each once) up to the `file`
 /// part, streams the file to the documents service, checks nothing follows
@@ -48,26 +247,24 @@ pub(crate) type Target = (upload_header::Target, String);
 pub(crate) async fn receive(
     state: &AppState,
     actor: &Actor,
-    multipart: &mut Multipart,
+    form: &mut Form,
     allowed: &[&str],
     target: impl FnOnce(&HashMap<String, String>) -> Result<Target, ApiError>,
 ) -> Result<UploadVersionResponse, ApiError> {
-    let limit = state.config.max_upload_bytes;
     let mut texts = HashMap::new();
     let mut target = Some(target);
     let pending = loop {
-        let field = multipart
-            .next_field()
-            .await
-            .map_err(|e| part_error(&e, limit))?
+        let part = form
+            .next_part()
+            .await?
             .ok_or_else(|| ApiError::invalid("file", "the file part is missing"))?;
-        let name = field.name().unwrap_or_default().to_owned();
+        let name = part.name().to_owned();
         if name == "file" {
             let decide = target
                 .take()
                 .ok_or_else(|| ApiError::Internal("two file parts reached".into()))?;
             let (destination, note) = decide(&texts)?;
-            break send_file(state, actor, destination, note, field).await?;
+            break send_file(state, actor, destination, note, part.into_file()).await?;
         }
         if !allowed.contains(&name.as_str()) {
             return Err(ApiError::invalid(&name, format!("unknown part {name:?}")));
@@ -78,10 +275,10 @@ pub(crate) async fn receive(
                 format!("part {name:?} is repeated"),
             ));
         }
-        let text = field.text().await.map_err(|e| part_error(&e, limit))?;
+        let text = part.text().await?;
         texts.insert(name, form_newlines(&text));
     };
-    expect_end(multipart, limit).await?;
+    expect_end(form).await?;
     pending.finish().await
 }
 
@@ -147,7 +344,7 @@ impl PendingUpload {
         Ok(call
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|s| ApiError::from_status(&s, "document"))?
+            .map_err(|s| ApiError::from_documents_status(&s, "document"))?
             .into_inner())
     }
 }
@@ -165,13 +362,18 @@ impl Drop for PendingUpload {
 pub(crate) async fn send_file(
     state: &AppState,
     actor: &Actor,
-    target: upload_header::Target,
+    target: Destination,
     note: String,
-    mut file: Field<'_>,
+    mut file: FilePart<'_>,
 ) -> Result<PendingUpload, ApiError> {
     let file_name = clean_file_name(file.file_name().unwrap_or_default())?;
+    let (target, request_id) = match target {
+        Destination::Target(target) => (Some(target), String::new()),
+        Destination::Request(id) => (None, id),
+    };
     let header = pb::UploadHeader {
-        target: Some(target),
+        target,
+        request_id,
         file_name,
         media_type: media_type(file.content_type()),
         note,
@@ -192,15 +394,9 @@ pub(crate) async fn send_file(
         call,
     };
 
-    let limit = state.config.max_upload_bytes;
     let mut buffer = BytesMut::with_capacity(CHUNK);
-    loop {
-        let chunk = match file.chunk().await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            // Dropping `pending` cancels the call.
-            Err(error) => return Err(part_error(&error, limit)),
-        };
+    // An error returns early: dropping `pending` cancels the call.
+    while let Some(chunk) = file.chunk().await? {
         metrics::counter!("folio_upload_bytes_total", "service" => "bff")
             .increment(chunk.len() as u64);
         buffer.extend_from_slice(&chunk);
@@ -230,17 +426,16 @@ pub(crate) async fn send_file(
 
 /// Refuses anything after the file part (the file has been sent by then, so
 /// this runs before the upload is let to complete).
-pub(crate) async fn expect_end(multipart: &mut Multipart, limit: u64) -> Result<(), ApiError> {
-    match multipart.next_field().await {
-        Ok(None) => Ok(()),
-        Ok(Some(field)) => {
-            let name = field.name().unwrap_or_default().to_owned();
+pub(crate) async fn expect_end(form: &mut Form) -> Result<(), ApiError> {
+    match form.next_part().await? {
+        None => Ok(()),
+        Some(part) => {
+            let name = part.name().to_owned();
             Err(ApiError::invalid(
                 &name,
                 "parts after the file are not allowed",
             ))
         }
-        Err(e) => Err(part_error(&e, limit)),
     }
 }
 

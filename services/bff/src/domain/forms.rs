@@ -198,6 +198,9 @@ impl TaskStatus {
 pub struct Credentials {
     pub email: String,
     pub password: String,
+    /// The organisation chosen when the password opened several.
+    #[serde(default)]
+    pub organisation_id: Option<String>,
 }
 
 impl Credentials {
@@ -205,6 +208,11 @@ impl Credentials {
         let mut checks = Checks::default();
         checks.text("email", &self.email, 1, 254);
         checks.text("password", &self.password, 1, 1024);
+        if let Some(id) = &self.organisation_id
+            && uuid::Uuid::parse_str(id).is_err()
+        {
+            checks.fail("organisation_id", "organisation_id must be a UUID");
+        }
         checks.finish()
     }
 }
@@ -312,9 +320,33 @@ impl DocumentPatch {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    Todo,
+    Approval,
+    Request,
+}
+
+impl TaskKind {
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        match raw {
+            "todo" => Ok(Self::Todo),
+            "approval" => Ok(Self::Approval),
+            "request" => Ok(Self::Request),
+            _ => Err(ApiError::invalid(
+                "kind",
+                "kind must be todo, approval or request",
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
+    #[serde(default, deserialize_with = "present")]
+    pub kind: Option<TaskKind>,
     pub title: String,
     #[serde(default, deserialize_with = "present")]
     pub description: Option<String>,
@@ -378,6 +410,148 @@ impl TaskPatch {
         }
         if let Some(Some(date)) = &self.due_date {
             checks.date("due_date", date);
+        }
+        checks.finish()
+    }
+}
+
+/// A request for a document that does not exist yet.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    pub kind: TaskKind,
+    pub title: String,
+    pub assignee: String,
+    pub due: String,
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<String>,
+}
+
+impl NewRequest {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        if self.kind != TaskKind::Request {
+            checks.fail(
+                "kind",
+                "kind must be request here; other tasks belong to a document",
+            );
+        }
+        checks.line("title", &self.title, 200);
+        if let Some(description) = &self.description {
+            checks.text("description", description, 0, 10_000);
+        }
+        checks.uuid("assignee", &self.assignee);
+        checks.date("due", &self.due);
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionWord {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionForm {
+    pub decision: DecisionWord,
+    #[serde(default, deserialize_with = "present")]
+    pub comment: Option<String>,
+}
+
+impl DecisionForm {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        let comment = self.comment.as_deref().unwrap_or_default();
+        checks.text("comment", comment, 0, 4_000);
+        if self.decision == DecisionWord::Reject && comment.trim().is_empty() {
+            checks.fail("comment", "comment is required to reject");
+        }
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectForm {
+    pub reason: String,
+}
+
+impl RejectForm {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.text("reason", &self.reason, 1, 4_000);
+        if self.reason.trim().is_empty() {
+            checks.fail("reason", "reason must not be only spaces");
+        }
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentForm {
+    pub body: String,
+}
+
+impl CommentForm {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.text("body", &self.body, 1, 4_000);
+        if self.body.trim().is_empty() {
+            checks.fail("body", "body must not be only spaces");
+        }
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionPatch {
+    #[serde(default, deserialize_with = "nullable")]
+    pub label: Option<Option<String>>,
+}
+
+impl VersionPatch {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        match &self.label {
+            None => checks.fail("body", "name the label (null clears it)"),
+            Some(Some(label)) => checks.line("label", label, 40),
+            Some(None) => {}
+        }
+        checks.finish()
+    }
+}
+
+/// An organisation's retention; both fields must be given (null: no such rule).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionForm {
+    #[serde(deserialize_with = "nullable")]
+    pub keep_last: Option<Option<u32>>,
+    #[serde(deserialize_with = "nullable")]
+    pub keep_days: Option<Option<u32>>,
+}
+
+impl RetentionForm {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        match self.keep_last {
+            None => checks.fail("keep_last", "keep_last is required (null for no such rule)"),
+            Some(Some(k)) if !(1..=10_000).contains(&k) => {
+                checks.fail("keep_last", "keep_last must be from 1 to 10000");
+            }
+            Some(_) => {}
+        }
+        match self.keep_days {
+            None => checks.fail("keep_days", "keep_days is required (null for no such rule)"),
+            Some(Some(d)) if !(1..=36_500).contains(&d) => {
+                checks.fail("keep_days", "keep_days must be from 1 to 36500");
+            }
+            Some(_) => {}
         }
         checks.finish()
     }

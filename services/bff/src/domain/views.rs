@@ -50,6 +50,8 @@ pub struct Version {
     pub created_by: String,
     pub created_at: String,
     pub note: String,
+    pub label: Option<String>,
+    pub restored_from: Option<u32>,
 }
 
 impl From<docs::Version> for Version {
@@ -70,6 +72,8 @@ impl From<docs::Version> for Version {
             created_by: v.created_by,
             created_at: v.created_at,
             note: v.note,
+            label: non_empty(v.label),
+            restored_from: (v.restored_from != 0).then_some(v.restored_from),
         }
     }
 }
@@ -85,6 +89,24 @@ pub struct Document {
     pub updated_at: String,
     pub current_version: u32,
     pub current: Option<Version>,
+    pub approval: Option<Approval>,
+}
+
+/// Where the document stands with its newest approval.
+#[derive(Debug, Serialize)]
+pub struct Approval {
+    pub version: u32,
+    pub decision: Option<&'static str>,
+    pub approver_id: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+fn decision_name(decision: i32) -> Option<&'static str> {
+    match docs::Decision::try_from(decision) {
+        Ok(docs::Decision::Approved) => Some("approved"),
+        Ok(docs::Decision::Rejected) => Some("rejected"),
+        Ok(docs::Decision::Unspecified) | Err(_) => None,
+    }
 }
 
 impl From<docs::Document> for Document {
@@ -99,6 +121,12 @@ impl From<docs::Document> for Document {
             updated_at: d.updated_at,
             current_version: d.current_version,
             current: d.current.map(Version::from),
+            approval: d.approval.map(|a| Approval {
+                version: a.version,
+                decision: decision_name(a.decision),
+                approver_id: non_empty(a.approver_id),
+                decided_at: non_empty(a.decided_at),
+            }),
         }
     }
 }
@@ -115,10 +143,38 @@ pub fn status_name(status: i32) -> &'static str {
     }
 }
 
+pub fn kind_name(kind: i32) -> &'static str {
+    match docs::TaskKind::try_from(kind) {
+        Ok(docs::TaskKind::Approval) => "approval",
+        Ok(docs::TaskKind::Request) => "request",
+        Ok(docs::TaskKind::Todo | docs::TaskKind::Unspecified) | Err(_) => "todo",
+    }
+}
+
+/// What changed since the version a stale task is about.
+#[derive(Debug, Serialize)]
+pub struct Change {
+    pub from_version: u32,
+    pub to_version: u32,
+    pub file_name: String,
+    pub size: u64,
+    pub note: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Task {
     pub id: String,
-    pub document_id: String,
+    pub document_id: Option<String>,
+    pub kind: &'static str,
+    pub version: Option<u32>,
+    pub stale: bool,
+    pub decision: Option<&'static str>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub current_version: Option<u32>,
+    pub changed: Option<Change>,
     pub title: String,
     pub description: String,
     pub status: &'static str,
@@ -132,10 +188,30 @@ pub struct Task {
 
 impl From<docs::Task> for Task {
     fn from(t: docs::Task) -> Self {
+        let changed = match (&t.latest, t.stale) {
+            (Some(latest), true) => Some(Change {
+                from_version: t.version,
+                to_version: latest.number,
+                file_name: latest.file_name.clone(),
+                size: latest.size,
+                note: latest.note.clone(),
+                created_by: latest.created_by.clone(),
+                created_at: latest.created_at.clone(),
+            }),
+            _ => None,
+        };
         Self {
             status: status_name(t.status),
             id: t.id,
-            document_id: t.document_id,
+            document_id: non_empty(t.document_id),
+            kind: kind_name(t.kind),
+            version: (t.version != 0).then_some(t.version),
+            stale: t.stale,
+            decision: decision_name(t.decision),
+            decided_by: non_empty(t.decided_by),
+            decided_at: non_empty(t.decided_at),
+            current_version: (t.current_version != 0).then_some(t.current_version),
+            changed,
             title: t.title,
             description: t.description,
             assignee_id: non_empty(t.assignee_id),
@@ -152,8 +228,9 @@ impl From<docs::Task> for Task {
 pub struct Event {
     pub sequence: u64,
     pub kind: &'static str,
-    pub document_id: String,
+    pub document_id: Option<String>,
     pub version: Option<u32>,
+    pub from_version: Option<u32>,
     pub task_id: Option<String>,
     pub actor_id: String,
     pub at: String,
@@ -171,13 +248,73 @@ impl From<docs::Event> for Event {
                 Ok(K::TaskCreated) => "task_created",
                 Ok(K::TaskUpdated) => "task_updated",
                 Ok(K::TaskDeleted) => "task_deleted",
+                Ok(K::TaskPinned) => "task_pinned",
+                Ok(K::TaskStale) => "task_stale",
+                Ok(K::TaskCarriedForward) => "task_carried_forward",
+                Ok(K::TaskApproved) => "task_approved",
+                Ok(K::TaskRejected) => "task_rejected",
+                Ok(K::RequestFulfilled) => "request_fulfilled",
+                Ok(K::RequestAccepted) => "request_accepted",
+                Ok(K::RequestRejected) => "request_rejected",
+                Ok(K::VersionRestored) => "version_restored",
+                Ok(K::VersionLabelled) => "version_labelled",
+                Ok(K::VersionRemoved) => "version_removed",
+                Ok(K::TaskCommented) => "task_commented",
+                Ok(K::TaskClosed) => "task_closed",
             },
             sequence: e.sequence,
-            document_id: e.document_id,
+            document_id: non_empty(e.document_id),
             version: (e.version != 0).then_some(e.version),
+            from_version: (e.from_version != 0).then_some(e.from_version),
             task_id: non_empty(e.task_id),
             actor_id: e.actor_id,
             at: e.at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Comment {
+    pub id: String,
+    pub task_id: String,
+    pub author_id: String,
+    pub body: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<docs::Comment> for Comment {
+    fn from(c: docs::Comment) -> Self {
+        Self {
+            id: c.id,
+            task_id: c.task_id,
+            author_id: c.author_id,
+            body: c.body,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A request fulfilled by an upload: the request, and what the upload made.
+#[derive(Debug, Serialize)]
+pub struct TaskFulfilled {
+    pub task: Task,
+    pub document: Document,
+    pub version: Version,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Retention {
+    pub keep_last: Option<u32>,
+    pub keep_days: Option<u32>,
+}
+
+impl From<docs::RetentionPolicy> for Retention {
+    fn from(p: docs::RetentionPolicy) -> Self {
+        Self {
+            keep_last: p.keep_last,
+            keep_days: p.keep_days,
         }
     }
 }
@@ -198,6 +335,19 @@ pub struct Page<T> {
 pub struct SessionView {
     pub user: User,
     pub csrf_token: String,
+}
+
+/// The password opened accounts in several organisations: sign in again
+/// with one of these as `organisation_id`.
+#[derive(Debug, Serialize)]
+pub struct OrganisationChoice {
+    pub organisations: Vec<OrganisationName>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrganisationName {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -232,6 +382,32 @@ pub struct OneDriveConnection {
     pub paused_until: Option<String>,
     pub connected_by: String,
     pub connected_at: String,
+    pub sync: OneDriveSyncProgress,
+    pub skipped: OneDriveSkipped,
+}
+
+/// The current delta paging (or the last one).
+#[derive(Debug, Serialize)]
+pub struct OneDriveSyncProgress {
+    pub in_progress: bool,
+    pub items_seen: u64,
+    pub items_mirrored: u64,
+    pub items_skipped: u64,
+}
+
+/// Files the mirror does not take, and why (listed for admins only).
+#[derive(Debug, Serialize)]
+pub struct OneDriveSkipped {
+    pub total: u64,
+    pub items: Vec<OneDriveSkippedItem>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OneDriveSkippedItem {
+    pub item_id: String,
+    pub name: String,
+    pub reason: String,
+    pub skipped_at: String,
 }
 
 impl OneDriveConnection {
@@ -258,6 +434,25 @@ impl OneDriveConnection {
             paused_until: non_empty(c.paused_until),
             connected_by: c.connected_by,
             connected_at: c.connected_at,
+            sync: OneDriveSyncProgress {
+                in_progress: c.sync_in_progress,
+                items_seen: c.sync_items_seen,
+                items_mirrored: c.sync_items_mirrored,
+                items_skipped: c.sync_items_skipped,
+            },
+            skipped: OneDriveSkipped {
+                total: c.skipped_total,
+                items: c
+                    .skipped_items
+                    .into_iter()
+                    .map(|s| OneDriveSkippedItem {
+                        item_id: s.item_id,
+                        name: s.name,
+                        reason: s.reason,
+                        skipped_at: s.skipped_at,
+                    })
+                    .collect(),
+            },
         }
     }
 }

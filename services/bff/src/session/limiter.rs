@@ -8,7 +8,9 @@ use deadpool_redis::{Pool, redis};
 
 use super::{RedisStore, StoreError};
 
-/// Fixed-window counters for sign-in attempts, keyed by account or address.
+/// Fixed-window counters for sign-in attempts, keyed by account, address or
+/// (account, address) pair. An attempt is counted before it is checked, in
+/// one atomic step, so parallel attempts cannot all slip under a limit.
 #[derive(Debug, Clone)]
 pub enum Limiter {
     Memory {
@@ -24,6 +26,21 @@ pub enum Limiter {
 
 fn unreachable(error: impl std::fmt::Display) -> StoreError {
     StoreError(error.to_string())
+}
+
+/// One counted attempt: how many there were in this window, this one
+/// included, and how long the window still runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub count: u32,
+    pub seconds_left: u64,
+}
+
+impl Count {
+    /// Seconds to wait when this attempt went over `max`.
+    pub fn over(self, max: u32) -> Option<u64> {
+        (self.count > max).then_some(self.seconds_left.max(1))
+    }
 }
 
 impl Limiter {
@@ -42,34 +59,8 @@ impl Limiter {
         }
     }
 
-    /// Seconds to wait when `key` already reached `max` in this window.
-    pub async fn blocked(&self, key: &str, max: u32) -> Result<Option<u64>, StoreError> {
-        match self {
-            Self::Memory { window, counts } => {
-                let counts = counts
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                Ok(counts.get(key).and_then(|(count, start)| {
-                    let left = window.saturating_sub(start.elapsed());
-                    (*count >= max && !left.is_zero()).then(|| left.as_secs().max(1))
-                }))
-            }
-            Self::Redis { pool, prefix, .. } => {
-                let mut conn = pool.get().await.map_err(unreachable)?;
-                let key = format!("{prefix}{key}");
-                let (count, ttl): (Option<u32>, i64) = redis::pipe()
-                    .get(&key)
-                    .ttl(&key)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(unreachable)?;
-                Ok((count.unwrap_or(0) >= max && ttl > 0).then(|| ttl.unsigned_abs()))
-            }
-        }
-    }
-
-    /// Counts one attempt against `key`.
-    pub async fn hit(&self, key: &str) -> Result<(), StoreError> {
+    /// Counts one attempt against `key` and answers the count so far.
+    pub async fn count(&self, key: &str) -> Result<Count, StoreError> {
         match self {
             Self::Memory { window, counts } => {
                 let mut counts = counts
@@ -78,7 +69,10 @@ impl Limiter {
                 counts.retain(|_, (_, start)| start.elapsed() < *window);
                 let entry = counts.entry(key.to_owned()).or_insert((0, Instant::now()));
                 entry.0 = entry.0.saturating_add(1);
-                Ok(())
+                Ok(Count {
+                    count: entry.0,
+                    seconds_left: window.saturating_sub(entry.1.elapsed()).as_secs(),
+                })
             }
             Self::Redis {
                 window,
@@ -88,16 +82,23 @@ impl Limiter {
                 let mut conn = pool.get().await.map_err(unreachable)?;
                 let key = format!("{prefix}{key}");
                 let secs = i64::try_from(window.as_secs().max(1)).unwrap_or(i64::MAX);
-                redis::pipe()
+                // One transaction: the increment, the window's start, its end.
+                let (count, ttl): (u32, i64) = redis::pipe()
                     .atomic()
                     .incr(&key, 1)
                     .cmd("EXPIRE")
                     .arg(&key)
                     .arg(secs)
                     .arg("NX")
-                    .query_async::<()>(&mut conn)
+                    .ignore()
+                    .ttl(&key)
+                    .query_async(&mut conn)
                     .await
-                    .map_err(unreachable)
+                    .map_err(unreachable)?;
+                Ok(Count {
+                    count,
+                    seconds_left: ttl.max(0).unsigned_abs(),
+                })
             }
         }
     }

@@ -7,8 +7,48 @@ use uuid::Uuid;
 
 use super::{Lifetimes, RedisLogin, Session, StoreError, now_secs};
 
+/// Restarts a session's idle clock only while the session still exists,
+/// changing nothing but `last_seen` and the TTL: a concurrent logout,
+/// password change, reset or disable (which delete the key) stays done, and
+/// a concurrent role change is kept. KEYS[1] session; ARGV last_seen, TTL.
+const REFRESH: &str = r"
+local json = redis.call('GET', KEYS[1])
+if not json then return 0 end
+local session = cjson.decode(json)
+session['last_seen'] = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], cjson.encode(session), 'EX', ARGV[2])
+return 1
+";
+
+/// Changes a live session's role in place, keeping its TTL; a session that
+/// has gone is not brought back. KEYS[1] session; ARGV[1] role.
+const SET_ROLE: &str = r"
+local json = redis.call('GET', KEYS[1])
+if not json then return 0 end
+local session = cjson.decode(json)
+session['role'] = ARGV[1]
+redis.call('SET', KEYS[1], cjson.encode(session), 'KEEPTTL')
+return 1
+";
+
 fn unreachable(error: impl std::fmt::Display) -> StoreError {
     StoreError(error.to_string())
+}
+
+/// Runs one of the scripts above on one key (`EVAL`: Redis caches it by
+/// its digest, and the script is a few hundred bytes).
+async fn eval(
+    conn: &mut deadpool_redis::Connection,
+    source: &str,
+    key: &str,
+    args: &[&str],
+) -> Result<i64, StoreError> {
+    let mut command = redis::cmd("EVAL");
+    command.arg(source).arg(1).arg(key);
+    for arg in args {
+        command.arg(*arg);
+    }
+    command.query_async(conn).await.map_err(unreachable)
 }
 
 /// A pool that gives up quickly, so a Redis outage becomes a prompt 503.
@@ -132,11 +172,16 @@ impl RedisStore {
             self.remove(key).await?;
             return Ok(None);
         }
-        // Restart the idle clock, at most once a second per session.
+        // Restart the idle clock, at most once a second per session, and
+        // only if the session was not ended meanwhile.
         if session.last_seen < now {
             session.last_seen = now;
             let ttl = self.lifetimes.remaining(&session, now).unwrap_or(1);
-            self.save(&mut conn, key, &session, ttl).await?;
+            let (now, ttl) = (now.to_string(), ttl.max(1).to_string());
+            let refreshed = eval(&mut conn, REFRESH, &self.session_key(key), &[&now, &ttl]).await?;
+            if refreshed == 0 {
+                return Ok(None);
+            }
         }
         Ok(Some(session))
     }
@@ -180,15 +225,7 @@ impl RedisStore {
     pub(super) async fn set_role(&self, user_id: Uuid, role: &str) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         for key in self.user_sessions(&mut conn, user_id).await? {
-            let json: Option<String> = conn
-                .get(self.session_key(&key))
-                .await
-                .map_err(unreachable)?;
-            if let Some(mut session) = json.and_then(|j| serde_json::from_str::<Session>(&j).ok()) {
-                role.clone_into(&mut session.role);
-                let ttl = self.lifetimes.remaining(&session, now_secs()).unwrap_or(1);
-                self.save(&mut conn, &key, &session, ttl).await?;
-            }
+            eval(&mut conn, SET_ROLE, &self.session_key(&key), &[role]).await?;
         }
         Ok(())
     }

@@ -5,11 +5,11 @@
 use std::net::IpAddr;
 
 use axum::{
-    body::Bytes,
     extract::{FromRequest, FromRequestParts, Request},
     http::{HeaderMap, Method, header, request::Parts},
 };
 use folio_platform::actor::{Actor, ActorRole};
+use futures::StreamExt as _;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
@@ -17,7 +17,8 @@ use crate::{error::ApiError, session::Session};
 
 pub const COOKIE: &str = "folio_session";
 const CSRF_HEADER: &str = "x-csrf-token";
-/// JSON bodies are small; anything larger is refused unread.
+/// JSON bodies are small; anything larger is refused while reading, never
+/// buffered (documented in openapi/bff.yaml).
 const JSON_LIMIT: usize = 64 * 1024;
 
 /// The session token from the request's cookies, if any.
@@ -151,7 +152,7 @@ pub struct JsonBody<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
         let is_json = request
             .headers()
             .get(header::CONTENT_TYPE)
@@ -163,21 +164,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 expected: "application/json",
             });
         }
-        let body = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge {
-                        limit: JSON_LIMIT as u64,
-                    }
-                } else {
-                    ApiError::Malformed("the body could not be read".to_owned())
-                }
-            })?;
-        if body.len() > JSON_LIMIT {
-            return Err(ApiError::PayloadTooLarge {
-                limit: JSON_LIMIT as u64,
-            });
+        let too_large = ApiError::PayloadTooLarge {
+            limit: JSON_LIMIT as u64,
+        };
+        // A declared length over the limit is refused unread; an undeclared
+        // one is read only up to the limit.
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > JSON_LIMIT as u64) {
+            return Err(too_large);
+        }
+        let mut chunks = request.into_body().into_data_stream();
+        let mut body = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk =
+                chunk.map_err(|_| ApiError::Malformed("the body could not be read".to_owned()))?;
+            if body.len() + chunk.len() > JSON_LIMIT {
+                return Err(too_large);
+            }
+            body.extend_from_slice(&chunk);
         }
         serde_json::from_slice(&body).map(Self).map_err(|e| {
             if e.is_data() {

@@ -27,8 +27,6 @@ pub struct AppState {
     pub users: UsersServiceClient<TracedChannel>,
     pub documents: DocumentsServiceClient<TracedChannel>,
     pub integration: IntegrationServiceClient<TracedChannel>,
-    pub users_channel: TracedChannel,
-    pub documents_channel: TracedChannel,
     pub sessions: SessionStore,
     pub limiter: Limiter,
     pub config: Arc<WebConfig>,

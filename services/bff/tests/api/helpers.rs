@@ -44,6 +44,8 @@ pub struct Options {
     pub onedrive: bool,
     /// Its timing; short test intervals when `None`.
     pub onedrive_timing: Option<folio_integration::Timing>,
+    /// Trusted proxies in front of the bff (`X-Forwarded-For` entries).
+    pub forwarded_hops: usize,
 }
 
 impl Default for Options {
@@ -54,10 +56,12 @@ impl Default for Options {
                 per_account: 5,
                 per_address: 1000,
                 window: Duration::from_secs(60),
+                slow_down: Duration::from_millis(10),
             },
             sessions: None,
             onedrive: false,
             onedrive_timing: None,
+            forwarded_hops: 0,
         }
     }
 }
@@ -72,6 +76,14 @@ pub struct TestSystem {
     _pki: Pki,
     stops: Vec<CancellationToken>,
     _dbs: Vec<TestDatabase>,
+}
+
+impl TestSystem {
+    /// Stops the documents service (an outage behind the bff). It is the
+    /// second service started (`stops`: users, documents, …).
+    pub fn stop_documents(&self) {
+        self.stops[1].cancel();
+    }
 }
 
 impl Drop for TestSystem {
@@ -163,6 +175,7 @@ impl TestSystem {
             max_upload_bytes: options.max_upload_bytes,
             users_url: format!("https://127.0.0.1:{users_port}"),
             tls: pki.files("documents"),
+            retention_interval: std::time::Duration::from_secs(3600),
         })
         .await
         .expect("documents starts");
@@ -185,6 +198,7 @@ impl TestSystem {
                 public_url: None,
                 graph_url: Some(onedrive.graph.graph_url().parse().unwrap()),
                 token_url: onedrive.graph.token_url(),
+                graph_scope: None,
                 tls: pki.files("integration"),
                 client_secrets: folio_integration::ClientSecretsConfig::sealed_with(
                     &"5e".repeat(32),
@@ -237,7 +251,7 @@ impl TestSystem {
             session_absolute: Duration::from_secs(3600),
             login: options.login,
             max_upload_bytes: options.max_upload_bytes,
-            forwarded_hops: 0,
+            forwarded_hops: options.forwarded_hops,
             tls: pki.files("bff"),
         })
         .await

@@ -341,9 +341,7 @@ async fn metrics_count_what_happened() {
     assert!(
         value(r#"grpc_requests_total{service="documents",method="UploadVersion",code="0"}"#) >= 1.0
     );
-    assert!(
-        value(r#"grpc_requests_total{service="users",method="Authenticate",code="16"}"#) >= 1.0
-    );
+    assert!(value(r#"grpc_requests_total{service="users",method="SignIn",code="16"}"#) >= 1.0);
     assert!(text.contains("http_request_duration_seconds_bucket"));
     assert!(value(r#"folio_sessions{service="bff"}"#) >= 1.0);
 }

@@ -15,7 +15,9 @@ use super::helpers::{Browser, OneDrive, Options, TestSystem};
 
 backend_tests!(
     connect_mirror_send_disconnect,
-    client_secret_and_coordinates
+    client_secret_and_coordinates,
+    skipped_files_and_progress,
+    graph_refusals_reach_the_person
 );
 
 const CONNECTION: &str = "/api/v1/onedrive/connection";
@@ -184,13 +186,14 @@ async fn connect_mirror_send_disconnect(backend: Backend) {
     assert_eq!(sent["name"], "contract.pdf");
     assert_eq!(sent["size"], content.len());
     let item = sent["item_id"].as_str().unwrap();
-    let in_onedrive = graph
-        .content(OneDrive::DRIVE, item)
-        .expect("the file is in OneDrive");
+    assert!(graph.content(OneDrive::DRIVE, item).is_some());
+    // OneDrive received what Folio holds (SharePoint then rewrites PDFs).
+    let received = graph.uploads().pop().expect("the fake saw the upload");
+    assert_eq!(received.item_id, item);
     assert_eq!(
-        Sha256::digest(&in_onedrive),
+        Sha256::digest(&received.received),
         Sha256::digest(&content),
-        "OneDrive holds what Folio holds"
+        "OneDrive received what Folio holds"
     );
     let synced_before = viewer.get(CONNECTION).await.json()["last_sync_at"].clone();
     let sync = admin
@@ -259,6 +262,188 @@ async fn integration_down_is_503() {
         StatusCode::OK,
         "documents work without OneDrive"
     );
+}
+
+/// Files the mirror cannot take are shown with their reason to admins (only
+/// the count to others), beside the sync's progress.
+async fn skipped_files_and_progress(backend: Backend) {
+    let system = TestSystem::spawn_with(
+        backend,
+        Options {
+            onedrive: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let onedrive = system.onedrive.as_ref().unwrap();
+    let graph = &onedrive.graph;
+    graph.add_file(
+        OneDrive::DRIVE,
+        &onedrive.folder,
+        "fine.txt",
+        b"ok".to_vec(),
+    );
+    graph.add_odd_file(
+        OneDrive::DRIVE,
+        &onedrive.folder,
+        "evil.exe",
+        b"MZ".to_vec(),
+        folio_fake_graph::Oddity::Malware,
+    );
+    graph.add_odd_file(
+        OneDrive::DRIVE,
+        &onedrive.folder,
+        "Notebook",
+        Vec::new(),
+        folio_fake_graph::Oddity::Package,
+    );
+    let admin = system.signed_in("admin@acme.example").await;
+    let (_, viewer) = system.user(&admin, "viewer@acme.example", "viewer").await;
+    admin.connect_onedrive().await;
+    let shown = eventually("the sync counted", || async {
+        let c = admin.get(CONNECTION).await.json();
+        (c["sync"]["in_progress"] == false && c["sync"]["items_seen"] == 3).then_some(c)
+    })
+    .await;
+    assert_eq!(shown["sync"]["items_mirrored"], 1, "{shown}");
+    assert_eq!(shown["sync"]["items_skipped"], 2, "{shown}");
+    assert_eq!(shown["skipped"]["total"], 2);
+    let items = shown["skipped"]["items"].as_array().unwrap();
+    let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert!(
+        names.contains(&"evil.exe") && names.contains(&"Notebook"),
+        "{names:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .all(|i| !i["reason"].as_str().unwrap().is_empty())
+    );
+
+    let seen_by_viewer = viewer.get(CONNECTION).await;
+    assert_eq!(seen_by_viewer.status, StatusCode::OK);
+    assert_eq!(seen_by_viewer.json()["skipped"]["total"], 2);
+    assert_eq!(
+        seen_by_viewer.json()["skipped"]["items"],
+        json!([]),
+        "names and reasons are for admins"
+    );
+}
+
+/// What Graph does to a send or connect reaches the person as a problem
+/// document naming the cause, never a bare 500: 429 with `Retry-After` when
+/// throttled, 502 when Graph fails, 409 on a conflict, 413 when too large.
+async fn graph_refusals_reach_the_person(backend: Backend) {
+    let system = TestSystem::spawn_with(
+        backend,
+        Options {
+            onedrive: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let graph = &system.onedrive.as_ref().unwrap().graph;
+    let admin = system.signed_in("admin@acme.example").await;
+    let (_, editor) = system.user(&admin, "editor@acme.example", "editor").await;
+
+    // Connecting while Graph throttles, then while it fails.
+    graph.throttle(1, 7, 429);
+    let throttled = admin
+        .json(Method::PUT, CONNECTION, &OneDrive::connect_form())
+        .await;
+    assert_eq!(
+        throttled.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        throttled.text()
+    );
+    assert_eq!(throttled.problem_type(), "onedrive-throttled");
+    assert_eq!(throttled.header("retry-after"), Some("7"));
+    graph.refuse_next_requests(1, 500, "generalException");
+    let failed = admin
+        .json(Method::PUT, CONNECTION, &OneDrive::connect_form())
+        .await;
+    assert_eq!(failed.status, StatusCode::BAD_GATEWAY, "{}", failed.text());
+    assert_eq!(failed.problem_type(), "onedrive-unavailable");
+    assert_eq!(admin.get(CONNECTION).await.status, StatusCode::NOT_FOUND);
+    admin.connect_onedrive().await;
+    // Let the first sync and its follow-ups finish: the faults below are
+    // meant for the sends, not for a delta.
+    eventually("the first sync", || async {
+        let state = admin.get(CONNECTION).await.json();
+        (!state["last_sync_at"].is_null()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let made = editor.add_document("Plan", "plan.txt", b"plan v1").await;
+    let id = made["document"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/documents/{id}/versions/1/send-to-onedrive");
+    let empty = json!({});
+    let send = || editor.json(Method::POST, &path, &empty);
+
+    graph.throttle(1, 3, 429);
+    let throttled = send().await;
+    assert_eq!(
+        throttled.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        throttled.text()
+    );
+    assert_eq!(throttled.problem_type(), "onedrive-throttled");
+    assert_eq!(throttled.header("retry-after"), Some("3"));
+
+    graph.refuse_next_requests(1, 507, "quotaLimitReached");
+    let full = send().await;
+    assert_eq!(
+        full.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        full.text()
+    );
+    assert_eq!(full.problem_type(), "onedrive-too-large");
+
+    graph.refuse_next_requests(1, 502, "serviceNotAvailable");
+    let failed = send().await;
+    assert_eq!(failed.status, StatusCode::BAD_GATEWAY, "{}", failed.text());
+    assert_eq!(failed.problem_type(), "onedrive-unavailable");
+    assert!(graph.uploads().is_empty(), "nothing arrived so far");
+
+    // Sent, then changed in OneDrive before Folio hears of it: a conflict.
+    let sent = send().await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+    let item = sent.json()["item_id"].as_str().unwrap().to_owned();
+    // The echo's deltas are over (no delta for a second) before OneDrive changes.
+    let mut deltas = graph.delta_requests();
+    let mut quiet = Instant::now();
+    while quiet.elapsed() < Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if graph.delta_requests() != deltas {
+            deltas = graph.delta_requests();
+            quiet = Instant::now();
+        }
+    }
+    graph.set_notification_delay(Duration::from_secs(60));
+    graph.set_content(OneDrive::DRIVE, &item, b"edited in OneDrive".to_vec());
+    let conflict = send().await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT, "{}", conflict.text());
+    assert_eq!(conflict.problem_type(), "onedrive-conflict");
+    assert!(
+        conflict.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("changed in OneDrive")
+    );
+    assert_eq!(
+        graph.content(OneDrive::DRIVE, &item).unwrap(),
+        b"edited in OneDrive".as_slice(),
+        "nothing was overwritten"
+    );
+    // And OneDrive's change comes in as version 2.
+    eventually("OneDrive's change as version 2", || async {
+        (versions(&editor, &id).await.len() == 2).then_some(())
+    })
+    .await;
 }
 
 /// Issue 12: the client secret is write-only and replaceable by the

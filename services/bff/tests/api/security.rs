@@ -15,7 +15,7 @@ backend_tests!(
 );
 
 /// Every operation of the API, with a path that names real or plausible ids.
-fn operations(doc: &str, task: &str, user: &str) -> Vec<(Method, String)> {
+fn operations(doc: &str, task: &str, user: &str, comment: &str) -> Vec<(Method, String)> {
     vec![
         (Method::GET, "/api/v1/session".into()),
         (Method::DELETE, "/api/v1/session".into()),
@@ -41,7 +41,28 @@ fn operations(doc: &str, task: &str, user: &str) -> Vec<(Method, String)> {
         (Method::GET, "/api/v1/tasks".into()),
         (Method::PATCH, format!("/api/v1/tasks/{task}")),
         (Method::DELETE, format!("/api/v1/tasks/{task}")),
+        (Method::POST, "/api/v1/tasks".into()),
+        (Method::POST, format!("/api/v1/tasks/{task}/carry-forward")),
+        (Method::POST, format!("/api/v1/tasks/{task}/close")),
+        (Method::POST, format!("/api/v1/tasks/{task}/decision")),
+        (Method::POST, format!("/api/v1/tasks/{task}/fulfil")),
+        (Method::POST, format!("/api/v1/tasks/{task}/accept")),
+        (Method::POST, format!("/api/v1/tasks/{task}/reject")),
+        (Method::GET, format!("/api/v1/tasks/{task}/comments")),
+        (Method::POST, format!("/api/v1/tasks/{task}/comments")),
+        (
+            Method::PATCH,
+            format!("/api/v1/tasks/{task}/comments/{comment}"),
+        ),
+        (Method::GET, format!("/api/v1/tasks/{task}/history")),
+        (Method::PATCH, format!("/api/v1/documents/{doc}/versions/1")),
+        (
+            Method::POST,
+            format!("/api/v1/documents/{doc}/versions/1/restore"),
+        ),
         (Method::GET, "/api/v1/activity".into()),
+        (Method::GET, "/api/v1/retention".into()),
+        (Method::PUT, "/api/v1/retention".into()),
     ]
 }
 
@@ -62,10 +83,19 @@ async fn sessions_csrf_roles_and_tenancy(backend: Backend) {
         .json();
     let task_id = task["id"].as_str().unwrap().to_owned();
     let user_id = system.acme_admin.id.clone();
+    let comment = admin
+        .json(
+            Method::POST,
+            &format!("/api/v1/tasks/{task_id}/comments"),
+            &json!({"body": "c"}),
+        )
+        .await
+        .json();
+    let comment_id = comment["id"].as_str().unwrap().to_owned();
 
     // Without a session, everything is 401.
     let anonymous = system.browser();
-    for (method, path) in operations(&doc_id, &task_id, &user_id) {
+    for (method, path) in operations(&doc_id, &task_id, &user_id, &comment_id) {
         let reply = anonymous
             .send(anonymous.request(method.clone(), &path), &method, &path)
             .await;
@@ -79,7 +109,7 @@ async fn sessions_csrf_roles_and_tenancy(backend: Backend) {
     let mut wrong_csrf = admin.clone();
     wrong_csrf.csrf = Some("x".repeat(43));
     for browser in [&no_csrf, &wrong_csrf] {
-        for (method, path) in operations(&doc_id, &task_id, &user_id) {
+        for (method, path) in operations(&doc_id, &task_id, &user_id, &comment_id) {
             if method == Method::GET {
                 continue;
             }
@@ -104,18 +134,24 @@ async fn sessions_csrf_roles_and_tenancy(backend: Backend) {
 
     // Another organisation's ids are simply not found, for reading and writing.
     let intruder = system.signed_in("admin@globex.example").await;
-    for (method, path) in operations(&doc_id, &task_id, &user_id) {
+    for (method, path) in operations(&doc_id, &task_id, &user_id, &comment_id) {
         let is_own_scope = path.ends_with("/session")
             || path.ends_with("/password") && path.contains("session")
             || path == "/api/v1/users"
             || path == "/api/v1/documents"
             || path == "/api/v1/tasks"
-            || path == "/api/v1/activity";
+            || path == "/api/v1/activity"
+            || path == "/api/v1/retention";
         if is_own_scope {
             continue;
         }
         let body = match (method.as_str(), path.as_str()) {
             ("PATCH", p) if p.contains("/users/") => json!({"disabled": true}),
+            ("PATCH", p) if p.contains("/comments/") => json!({"body": "taken"}),
+            ("PATCH", p) if p.contains("/versions/") => json!({"label": "taken"}),
+            ("POST", p) if p.ends_with("/decision") => json!({"decision": "approve"}),
+            ("POST", p) if p.ends_with("/reject") => json!({"reason": "taken"}),
+            ("POST", p) if p.ends_with("/comments") => json!({"body": "taken"}),
             ("PATCH", p) if p.contains("/tasks/") => json!({"status": "done"}),
             ("PATCH", _) => json!({"title": "Taken"}),
             ("POST", p) if p.ends_with("/password") => {
@@ -124,7 +160,9 @@ async fn sessions_csrf_roles_and_tenancy(backend: Backend) {
             ("POST", p) if p.ends_with("/tasks") => json!({"title": "x"}),
             _ => json!({}),
         };
-        let reply = if path.ends_with("/versions") && method == Method::POST {
+        let reply = if (path.ends_with("/versions") || path.ends_with("/fulfil"))
+            && method == Method::POST
+        {
             intruder
                 .multipart(&path, vec![("file", Some("x.txt"), b"x".to_vec())])
                 .await
@@ -174,6 +212,16 @@ async fn sessions_csrf_roles_and_tenancy(backend: Backend) {
         )
         .await;
     assert_eq!(promote.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        editor.get("/api/v1/retention").await.status,
+        StatusCode::FORBIDDEN,
+        "retention is for admins"
+    );
+    let keep_all = json!({"keep_last": 1, "keep_days": null});
+    let by_editor = editor
+        .json(Method::PUT, "/api/v1/retention", &keep_all)
+        .await;
+    assert_eq!(by_editor.status, StatusCode::FORBIDDEN);
 }
 
 fn session_cookie(reply: &super::helpers::Reply) -> String {
@@ -273,6 +321,7 @@ async fn sign_in_is_rate_limited_and_recovers(backend: Backend) {
             per_account: 3,
             per_address: 1000,
             window: Duration::from_secs(2),
+            slow_down: Duration::from_millis(10),
         },
         ..Options::default()
     };

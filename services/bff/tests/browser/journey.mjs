@@ -86,6 +86,13 @@ const TASK_TITLE = `Review ${RUN}`;
 const TASK_TITLE_EDITED = `Review ${RUN} and sign`;
 const TASK_DUE = '2031-05-17';
 const KEYBOARD_TASK = `Typed ${RUN}`;
+// Work that knows its version: a separate document, so the steps above and
+// below keep their two versions.
+const LEASE_TITLE = `Journey ${RUN} lease`;
+const LEASE = (n) => ({ name: `lease ${RUN}.txt`, mimeType: 'text/plain', buffer: Buffer.from(`Lease ${RUN}, draft ${n}\n`, 'utf8') });
+const REVIEW_TITLE = `Check the rent ${RUN}`;
+const APPROVAL_TITLE = `Approve the lease ${RUN}`;
+const REQUEST_TITLE = `Signed lease ${RUN}`;
 const COLLEAGUE_EMAIL = `colleague-${RUN}@example.com`;
 const COLLEAGUE_NAME = `Colleague ${RUN}`;
 const COLLEAGUE_PASSWORD = `pw-${RUN}-${'x'.repeat(12)}`;
@@ -556,6 +563,143 @@ step('see the activity', async ({ page }) => {
   await page.locator('[data-testid="activity-item"][data-kind="document_created"]').filter({ hasText: DOC_TITLE }).first().waitFor();
 });
 
+// ---- work that knows its version ----------------------------------------------------
+
+async function uploadVersion(page, n, note) {
+  await byTestId(page, 'version-file-input').setInputFiles(LEASE(n));
+  await byTestId(page, 'version-note').fill(note);
+  await byTestId(page, 'version-submit').click();
+  await page.locator(`[data-testid="version-row"][data-version="${n}"]`).waitFor();
+}
+
+async function addTask(page, title, kind) {
+  const form = byTestId(page, 'new-task-form');
+  await form.getByTestId('task-title-input').fill(title);
+  await form.getByTestId('task-kind-input').selectOption(kind);
+  const assignee = form.getByTestId('task-assignee-input');
+  const options = await assignee.locator('option').evaluateAll((els) => els.map((o) => ({ value: o.value, label: o.textContent })));
+  await assignee.selectOption(options.find((o) => /\(you\)$/.test(o.label || '')).value);
+  await form.getByTestId('task-add').click();
+  await taskItem(page, title).waitFor();
+}
+
+step('versioned work: tasks are about a version', async ({ page }) => {
+  await gotoSection(page, 'nav-documents', 'documents-view');
+  await byTestId(page, 'add-document').click();
+  await byTestId(page, 'new-document-view').waitFor();
+  await byTestId(page, 'file-input').setInputFiles(LEASE(1));
+  await byTestId(page, 'new-document-title').fill(LEASE_TITLE);
+  await byTestId(page, 'new-document-submit').click();
+  await byTestId(page, 'document-title').filter({ hasText: LEASE_TITLE }).waitFor();
+  await addTask(page, REVIEW_TITLE, 'todo');
+  await addTask(page, APPROVAL_TITLE, 'approval');
+  const about = await taskItem(page, REVIEW_TITLE).getByTestId('task-version').textContent();
+  check(about === 'about v1', `a new task should be "about v1", not "${about}"`);
+});
+
+step('versioned work: a new version makes the review stale, and it is carried forward', async ({ page }, index) => {
+  await uploadVersion(page, 2, 'rent corrected');
+  const review = taskItem(page, REVIEW_TITLE);
+  await review.getByTestId('task-stale-marker').waitFor();
+  const changed = (await review.getByTestId('task-changed').textContent()) || '';
+  check(changed.includes('v1 → v2') && changed.includes('rent corrected'), `the stale task does not say what changed: "${changed}"`);
+  const approval = taskItem(page, APPROVAL_TITLE);
+  check(!(await approval.getByTestId('task-stale-marker').count()), 'an approval is re-pinned, never stale');
+  check((await approval.getByTestId('task-decision').textContent()) === 'awaiting approval of v2', 'the approval should now ask about v2');
+  await extraShot(page, index, 'a stale task');
+  await review.getByTestId('task-carry-forward').click();
+  await review.locator('[data-testid="task-version"]', { hasText: 'about v2' }).waitFor();
+  check(!(await review.getByTestId('task-stale-marker').count()), 'a carried-forward task is not stale');
+});
+
+step('versioned work: reject v2, approve v3', async ({ page }) => {
+  const approval = taskItem(page, APPROVAL_TITLE);
+  await approval.getByTestId('task-reject').click();
+  await approval.getByTestId('task-reason-confirm').click();
+  await approval.getByTestId('task-reason-error').waitFor();
+  await approval.getByTestId('task-reason-input').fill('Clause 4 is missing');
+  await approval.getByTestId('task-reason-confirm').click();
+  await approval.locator('[data-testid="task-decision"]', { hasText: 'v2 rejected by you' }).waitFor();
+  await approval.getByTestId('task-comments-toggle').click();
+  await approval.getByTestId('task-comment-body').filter({ hasText: 'Clause 4 is missing' }).waitFor();
+  await page.reload();
+  await byTestId(page, 'document-approval').filter({ hasText: 'v2 rejected by you' }).waitFor();
+  await uploadVersion(page, 3, 'clause 4 added');
+  await byTestId(page, 'document-approval').filter({ hasText: 'v3 awaiting approval' }).waitFor();
+  await taskItem(page, APPROVAL_TITLE).getByTestId('task-approve').click();
+  await byTestId(page, 'document-title').waitFor();
+  await taskItem(page, APPROVAL_TITLE).locator('[data-testid="task-decision"]', { hasText: 'v3 approved by you' }).waitFor();
+  await page.reload();
+  const state = await byTestId(page, 'document-approval').getAttribute('data-state');
+  check(state === 'approved', `the document should show v3 approved, not "${state}"`);
+});
+
+step('versioned work: label v1, restore it as v4', async ({ page }) => {
+  await byTestId(page, 'version-label-edit-1').click();
+  await byTestId(page, 'version-label-input-1').fill('signed');
+  await byTestId(page, 'version-label-save-1').click();
+  await byTestId(page, 'version-label-1').filter({ hasText: 'signed' }).waitFor();
+  await byTestId(page, 'version-restore-1').click();
+  const v4 = page.locator('[data-testid="version-row"][data-version="4"]');
+  await v4.waitFor();
+  check(((await v4.textContent()) || '').includes('restored from v1'), 'the restored version does not say where it came from');
+  const [download] = await Promise.all([page.waitForEvent('download'), byTestId(page, 'download-version-4').click()]);
+  const bytes = await readFile(await download.path());
+  check(bytes.equals(LEASE(1).buffer), 'v4 does not hold v1\'s content');
+  await taskItem(page, REVIEW_TITLE).getByTestId('task-stale-marker').waitFor();
+});
+
+step('versioned work: ask for a document, fulfil the request, accept it', async ({ page }, index) => {
+  await gotoSection(page, 'nav-tasks', 'my-tasks-view');
+  const form = byTestId(page, 'new-request-form');
+  await form.getByTestId('request-title-input').fill(REQUEST_TITLE);
+  const assignee = form.getByTestId('request-assignee-input');
+  const options = await assignee.locator('option').evaluateAll((els) => els.map((o) => ({ value: o.value, label: o.textContent })));
+  await assignee.selectOption(options.find((o) => /\(you\)$/.test(o.label || '')).value);
+  await form.getByTestId('request-due-input').fill('2031-06-30');
+  await form.getByTestId('request-add').click();
+  await page.reload();
+  await byTestId(page, 'my-tasks-view').waitFor();
+  const request = taskItem(page, REQUEST_TITLE);
+  await request.waitFor();
+  check((await request.getByTestId('task-version').textContent()) === 'no document yet', 'a request for a new document is about no version');
+  await byTestId(page, 'my-tasks-group-stale').getByTestId('task-item').filter({ hasText: REVIEW_TITLE }).waitFor();
+  await extraShot(page, index, 'my tasks, grouped');
+  await request.getByTestId('task-fulfil-file').setInputFiles({ name: `signed ${RUN}.pdf`, mimeType: 'application/pdf', buffer: Buffer.from(`%PDF signed ${RUN}`) });
+  await request.getByTestId('task-request-state').filter({ hasText: 'v1 uploaded, awaiting review' }).waitFor();
+  await request.getByTestId('task-accept').click();
+  await request.locator('[data-testid="task-status"][data-status="done"]').waitFor();
+  // Fulfilling it created the document, titled after the request.
+  await page.reload();
+  await byTestId(page, 'my-tasks-group-done').getByTestId('task-item').filter({ hasText: REQUEST_TITLE }).getByTestId('task-document-link').filter({ hasText: REQUEST_TITLE }).waitFor();
+});
+
+step('versioned work: the activity tells the story', async ({ page }) => {
+  await gotoSection(page, 'nav-activity', 'activity-view');
+  for (const kind of ['task_stale', 'task_carried_forward', 'task_rejected', 'task_approved', 'version_labelled', 'version_restored', 'request_fulfilled', 'request_accepted']) {
+    await page.locator(`[data-testid="activity-item"][data-kind="${kind}"]`).first().waitFor();
+  }
+});
+
+step('retention: off by default, set by an admin, then off again', async ({ page }) => {
+  await gotoSection(page, 'nav-users', 'users-view');
+  const keepLast = byTestId(page, 'retention-keep-last');
+  await keepLast.waitFor();
+  check((await keepLast.inputValue()) === '' && (await byTestId(page, 'retention-keep-days').inputValue()) === '', 'retention should be off by default');
+  await keepLast.fill('0');
+  await byTestId(page, 'retention-save').click();
+  await byTestId(page, 'retention-error').waitFor();
+  await keepLast.fill('25');
+  await byTestId(page, 'retention-save').click();
+  await page.getByText('Retention saved.').first().waitFor();
+  await page.reload();
+  await byTestId(page, 'users-view').waitFor();
+  check((await byTestId(page, 'retention-keep-last').inputValue()) === '25', 'the policy did not stick');
+  await byTestId(page, 'retention-keep-last').fill('');
+  await byTestId(page, 'retention-save').click();
+  await page.getByText('Retention is off: every version is kept.').first().waitFor();
+});
+
 if (ONEDRIVE_DIR) {
   const MIRRORED_NAME = `onedrive ${RUN} brief.txt`;
   const MIRRORED_V1 = `Dropped into OneDrive by the journey, run ${RUN}.\n`;
@@ -601,6 +745,10 @@ if (ONEDRIVE_DIR) {
     check(!(await page.content()).includes(ONEDRIVE.secret), 'the page must never show the client secret');
     await page.locator('[data-testid="onedrive-state"] [data-state="active"]').waitFor({ timeout: 30000 });
     check(!(await byTestId(page, 'onedrive-error').count()), 'a healthy connection shows an error');
+    // The sync's progress is shown beside the state.
+    const progress = (await byTestId(page, 'onedrive-progress').textContent()) || '';
+    check(/\d+ seen, \d+ mirrored, \d+ skipped/.test(progress), `the sync's progress is not shown: "${progress}"`);
+    check(/^\d+$/.test(((await byTestId(page, 'onedrive-skipped-total').textContent()) || '').trim()), 'the count of skipped files is not shown');
   });
 
   step('OneDrive: replacing the client secret is checked with Microsoft first', async ({ page }) => {

@@ -5,7 +5,10 @@ use folio_proto::documents::v1 as pb;
 use uuid::Uuid;
 
 use crate::{
-    domain::{Document, DocumentVersion, Event, EventKind, Tag, Task, TaskStatus, VersionSource},
+    domain::{
+        ApprovalState, Comment, Decision, Document, DocumentVersion, Event, EventKind,
+        RetentionPolicy, Tag, Task, TaskKind, TaskStatus, VersionSource,
+    },
     error::Error,
 };
 
@@ -80,6 +83,12 @@ pub(super) fn version(v: &DocumentVersion) -> pb::Version {
         created_by: v.created_by.to_string(),
         created_at: rfc3339(v.created_at),
         note: v.note.as_str().to_owned(),
+        label: v
+            .label
+            .as_ref()
+            .map(|l| l.as_str().to_owned())
+            .unwrap_or_default(),
+        restored_from: v.restored_from.unwrap_or(0),
     }
 }
 
@@ -95,13 +104,73 @@ pub(super) fn document(d: &Document) -> pb::Document {
         updated_at: rfc3339(d.updated_at),
         current_version: d.current_version,
         current: d.current.as_ref().map(version),
+        approval: None,
+    }
+}
+
+pub(super) fn document_with_approval(d: &Document, a: Option<&ApprovalState>) -> pb::Document {
+    pb::Document {
+        approval: a.map(|a| pb::ApprovalState {
+            version: a.version,
+            decision: decision(a.decision).into(),
+            approver_id: a.approver_id.map(|u| u.to_string()).unwrap_or_default(),
+            decided_at: a.decided_at.map(rfc3339).unwrap_or_default(),
+        }),
+        ..document(d)
+    }
+}
+
+fn decision(d: Option<Decision>) -> pb::Decision {
+    match d {
+        None => pb::Decision::Unspecified,
+        Some(Decision::Approved) => pb::Decision::Approved,
+        Some(Decision::Rejected) => pb::Decision::Rejected,
+    }
+}
+
+/// A kind filter or a new task's kind: unspecified means `default`.
+pub(super) fn parse_kind(raw: i32, default: Option<TaskKind>) -> Result<Option<TaskKind>, Error> {
+    match pb::TaskKind::try_from(raw) {
+        Ok(pb::TaskKind::Unspecified) => Ok(default),
+        Ok(pb::TaskKind::Todo) => Ok(Some(TaskKind::Todo)),
+        Ok(pb::TaskKind::Approval) => Ok(Some(TaskKind::Approval)),
+        Ok(pb::TaskKind::Request) => Ok(Some(TaskKind::Request)),
+        Err(_) => Err(Error::invalid("kind", "must be todo, approval or request")),
+    }
+}
+
+pub(super) fn parse_decision(raw: i32) -> Result<Decision, Error> {
+    match pb::Decision::try_from(raw) {
+        Ok(pb::Decision::Approved) => Ok(Decision::Approved),
+        Ok(pb::Decision::Rejected) => Ok(Decision::Rejected),
+        Ok(pb::Decision::Unspecified) | Err(_) => {
+            Err(Error::invalid("decision", "must be approve or reject"))
+        }
+    }
+}
+
+pub(super) fn retention(p: RetentionPolicy) -> pb::RetentionPolicy {
+    pb::RetentionPolicy {
+        keep_last: p.keep_last,
+        keep_days: p.keep_days,
+    }
+}
+
+pub(super) fn comment(c: &Comment) -> pb::Comment {
+    pb::Comment {
+        id: c.id.to_string(),
+        task_id: c.task_id.to_string(),
+        author_id: c.author_id.to_string(),
+        body: c.body.as_str().to_owned(),
+        created_at: rfc3339(c.created_at),
+        updated_at: rfc3339(c.updated_at),
     }
 }
 
 pub(super) fn task(t: &Task) -> pb::Task {
     pb::Task {
         id: t.id.to_string(),
-        document_id: t.document_id.to_string(),
+        document_id: t.document_id.map(|d| d.to_string()).unwrap_or_default(),
         title: t.title.clone(),
         description: t.description.as_str().to_owned(),
         status: status(t.status).into(),
@@ -111,6 +180,19 @@ pub(super) fn task(t: &Task) -> pb::Task {
         created_at: rfc3339(t.created_at),
         updated_at: rfc3339(t.updated_at),
         completed_at: t.completed_at.map(rfc3339).unwrap_or_default(),
+        kind: match t.kind {
+            TaskKind::Todo => pb::TaskKind::Todo,
+            TaskKind::Approval => pb::TaskKind::Approval,
+            TaskKind::Request => pb::TaskKind::Request,
+        }
+        .into(),
+        version: t.version,
+        stale: t.is_stale(),
+        decision: decision(t.decision).into(),
+        decided_by: t.decided_by.map(|d| d.to_string()).unwrap_or_default(),
+        decided_at: t.decided_at.map(rfc3339).unwrap_or_default(),
+        current_version: t.current_version,
+        latest: t.latest.as_ref().map(version),
     }
 }
 
@@ -125,12 +207,26 @@ pub(super) fn event(e: &Event) -> pb::Event {
             EventKind::TaskCreated => pb::EventKind::TaskCreated,
             EventKind::TaskUpdated => pb::EventKind::TaskUpdated,
             EventKind::TaskDeleted => pb::EventKind::TaskDeleted,
+            EventKind::TaskPinned => pb::EventKind::TaskPinned,
+            EventKind::TaskStale => pb::EventKind::TaskStale,
+            EventKind::TaskCarriedForward => pb::EventKind::TaskCarriedForward,
+            EventKind::TaskApproved => pb::EventKind::TaskApproved,
+            EventKind::TaskRejected => pb::EventKind::TaskRejected,
+            EventKind::RequestFulfilled => pb::EventKind::RequestFulfilled,
+            EventKind::RequestAccepted => pb::EventKind::RequestAccepted,
+            EventKind::RequestRejected => pb::EventKind::RequestRejected,
+            EventKind::VersionRestored => pb::EventKind::VersionRestored,
+            EventKind::VersionLabelled => pb::EventKind::VersionLabelled,
+            EventKind::VersionRemoved => pb::EventKind::VersionRemoved,
+            EventKind::TaskCommented => pb::EventKind::TaskCommented,
+            EventKind::TaskClosed => pb::EventKind::TaskClosed,
         }
         .into(),
-        document_id: e.document_id.to_string(),
+        document_id: e.document_id.map(|d| d.to_string()).unwrap_or_default(),
         version: e.version.unwrap_or(0),
         task_id: e.task_id.map(|t| t.to_string()).unwrap_or_default(),
         actor_id: e.actor_id.to_string(),
         at: rfc3339(e.at),
+        from_version: e.from_version.unwrap_or(0),
     }
 }

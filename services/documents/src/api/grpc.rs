@@ -9,13 +9,16 @@ use folio_proto::documents::v1::{
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{
-    convert::{self, parse_id, parse_optional_id, parse_status, parse_status_filter},
+    convert::{
+        self, parse_decision, parse_id, parse_kind, parse_optional_id, parse_status,
+        parse_status_filter,
+    },
     transfer,
 };
 use crate::{
     domain::{
-        Description, DocumentChanges, DocumentFilter, DueDate, ListCursor, Tags, TaskChanges,
-        Title, parse_task_title,
+        CommentBody, Description, DocumentChanges, DocumentFilter, DueDate, Label, ListCursor,
+        RetentionPolicy, Tags, TaskChanges, TaskKind, Title, parse_task_title,
     },
     error::Error,
     library::{Library, NewTask},
@@ -65,10 +68,16 @@ impl DocumentsService for DocumentsApi {
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::Document>, Status> {
-        let actor = actor(&request)?;
+        let (actor, integration) = caller(&request)?;
         let id = parse_id("id", &request.get_ref().id)?;
-        let doc = self.library.document(&actor, id).await?;
-        Ok(Response::new(convert::document(&doc)))
+        if integration {
+            self.library.require_onedrive_link(&actor, id).await?;
+        }
+        let (doc, approval) = self.library.document_with_approval(&actor, id).await?;
+        Ok(Response::new(convert::document_with_approval(
+            &doc,
+            approval.as_ref(),
+        )))
     }
 
     async fn list_documents(
@@ -96,9 +105,12 @@ impl DocumentsService for DocumentsApi {
         &self,
         request: Request<pb::UpdateDocumentRequest>,
     ) -> Result<Response<pb::Document>, Status> {
-        let actor = actor(&request)?;
+        let (actor, integration) = caller(&request)?;
         let req = request.into_inner();
         let id = parse_id("id", &req.id)?;
+        if integration {
+            self.library.require_onedrive_link(&actor, id).await?;
+        }
         let changes = DocumentChanges {
             title: req.title.as_deref().map(Title::parse).transpose()?,
             description: req
@@ -175,7 +187,8 @@ impl DocumentsService for DocumentsApi {
         let actor = actor(&request)?;
         let req = request.into_inner();
         let new = NewTask {
-            document_id: parse_id("document_id", &req.document_id)?,
+            document_id: parse_optional_id("document_id", &req.document_id)?,
+            kind: parse_kind(req.kind, Some(TaskKind::Todo))?.unwrap_or(TaskKind::Todo),
             title: parse_task_title(&req.title)?,
             description: Description::parse(&req.description)?,
             assignee_id: parse_optional_id("assignee_id", &req.assignee_id)?,
@@ -215,7 +228,8 @@ impl DocumentsService for DocumentsApi {
             }
         };
         let status = parse_status_filter(req.status)?;
-        let tasks = self.library.tasks(&actor, scope, status).await?;
+        let kind = parse_kind(req.kind, None)?;
+        let tasks = self.library.tasks(&actor, scope, status, kind).await?;
         Ok(Response::new(pb::ListTasksResponse {
             tasks: tasks.iter().map(convert::task).collect(),
         }))
@@ -263,9 +277,10 @@ impl DocumentsService for DocumentsApi {
     ) -> Result<Response<pb::ListEventsResponse>, Status> {
         let actor = actor(&request)?;
         let req = request.into_inner();
+        let task_id = parse_optional_id("task_id", &req.task_id)?;
         let (events, next) = self
             .library
-            .events(&actor, req.after, req.limit, req.newest_first)
+            .events(&actor, req.after, req.limit, req.newest_first, task_id)
             .await?;
         Ok(Response::new(pb::ListEventsResponse {
             events: events.iter().map(convert::event).collect(),
@@ -281,5 +296,141 @@ impl DocumentsService for DocumentsApi {
         let id = parse_id("document_id", &request.get_ref().document_id)?;
         self.library.share_with_onedrive(&actor, id).await?;
         Ok(Response::new(pb::ShareWithOneDriveResponse {}))
+    }
+
+    async fn carry_forward_task(
+        &self,
+        request: Request<pb::CarryForwardTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let actor = actor(&request)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        let task = self.library.carry_forward(&actor, id).await?;
+        Ok(Response::new(convert::task(&task)))
+    }
+
+    async fn close_task(
+        &self,
+        request: Request<pb::CloseTaskRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let actor = actor(&request)?;
+        let id = parse_id("id", &request.get_ref().id)?;
+        let task = self.library.close_task(&actor, id).await?;
+        Ok(Response::new(convert::task(&task)))
+    }
+
+    async fn decide_approval(
+        &self,
+        request: Request<pb::DecideApprovalRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let id = parse_id("id", &req.id)?;
+        let decision = parse_decision(req.decision)?;
+        let task = self
+            .library
+            .decide(&actor, id, decision, &req.comment)
+            .await?;
+        Ok(Response::new(convert::task(&task)))
+    }
+
+    async fn review_request(
+        &self,
+        request: Request<pb::ReviewRequestRequest>,
+    ) -> Result<Response<pb::Task>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let id = parse_id("id", &req.id)?;
+        let task = self
+            .library
+            .review_request(&actor, id, req.accept, &req.reason)
+            .await?;
+        Ok(Response::new(convert::task(&task)))
+    }
+
+    async fn list_comments(
+        &self,
+        request: Request<pb::ListCommentsRequest>,
+    ) -> Result<Response<pb::ListCommentsResponse>, Status> {
+        let actor = actor(&request)?;
+        let id = parse_id("task_id", &request.get_ref().task_id)?;
+        let comments = self.library.comments(&actor, id).await?;
+        Ok(Response::new(pb::ListCommentsResponse {
+            comments: comments.iter().map(convert::comment).collect(),
+        }))
+    }
+
+    async fn add_comment(
+        &self,
+        request: Request<pb::AddCommentRequest>,
+    ) -> Result<Response<pb::Comment>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let task_id = parse_id("task_id", &req.task_id)?;
+        let body = CommentBody::parse(&req.body)?;
+        let comment = self.library.add_comment(&actor, task_id, body).await?;
+        Ok(Response::new(convert::comment(&comment)))
+    }
+
+    async fn edit_comment(
+        &self,
+        request: Request<pb::EditCommentRequest>,
+    ) -> Result<Response<pb::Comment>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let task_id = parse_id("task_id", &req.task_id)?;
+        let id = parse_id("id", &req.id)?;
+        let body = CommentBody::parse(&req.body)?;
+        let comment = self.library.edit_comment(&actor, task_id, id, body).await?;
+        Ok(Response::new(convert::comment(&comment)))
+    }
+
+    async fn restore_version(
+        &self,
+        request: Request<pb::RestoreVersionRequest>,
+    ) -> Result<Response<pb::UploadVersionResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let id = parse_id("document_id", &req.document_id)?;
+        let outcome = self.library.restore_version(&actor, id, req.number).await?;
+        Ok(Response::new(pb::UploadVersionResponse {
+            document: Some(convert::document(&outcome.document)),
+            version: Some(convert::version(&outcome.version)),
+            created: outcome.created,
+        }))
+    }
+
+    async fn label_version(
+        &self,
+        request: Request<pb::LabelVersionRequest>,
+    ) -> Result<Response<pb::Version>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let id = parse_id("document_id", &req.document_id)?;
+        let label = req.label.as_deref().map(Label::parse).transpose()?;
+        let version = self
+            .library
+            .label_version(&actor, id, req.number, label)
+            .await?;
+        Ok(Response::new(convert::version(&version)))
+    }
+
+    async fn get_retention(
+        &self,
+        request: Request<pb::GetRetentionRequest>,
+    ) -> Result<Response<pb::RetentionPolicy>, Status> {
+        let actor = actor(&request)?;
+        let policy = self.library.retention_policy(&actor).await?;
+        Ok(Response::new(convert::retention(policy)))
+    }
+
+    async fn set_retention(
+        &self,
+        request: Request<pb::SetRetentionRequest>,
+    ) -> Result<Response<pb::RetentionPolicy>, Status> {
+        let actor = actor(&request)?;
+        let given = request.into_inner().policy.unwrap_or_default();
+        let policy = RetentionPolicy::parse(given.keep_last, given.keep_days)?;
+        let policy = self.library.set_retention_policy(&actor, policy).await?;
+        Ok(Response::new(convert::retention(policy)))
     }
 }

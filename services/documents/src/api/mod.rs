@@ -12,10 +12,17 @@ pub use grpc::DocumentsApi;
 pub const SERVICE: &str = "folio.documents.v1.DocumentsService";
 
 /// The bff acts for users, on every RPC; the integration mirrors OneDrive
-/// and sends to it, so it adds, reads and deletes versions and nothing else
+/// and sends to it: it adds and reads versions, reads a document and changes
+/// its tags (the "removed in OneDrive" mark), deletes it, and nothing else
 /// (the handlers narrow that further to OneDrive's documents, docs/adr/0042).
 pub fn caller_policy() -> CallerPolicy {
-    let integration = ["UploadVersion", "DownloadVersion", "DeleteDocument"];
+    let integration = [
+        "UploadVersion",
+        "DownloadVersion",
+        "GetDocument",
+        "UpdateDocument",
+        "DeleteDocument",
+    ];
     integration.into_iter().fold(
         CallerPolicy::new().allow_service(SERVICE, &[Id::BFF]),
         |policy, method| policy.allow(SERVICE, method, &[Id::INTEGRATION]),

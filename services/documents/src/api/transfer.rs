@@ -22,6 +22,15 @@ const CHUNK: usize = 256 * 1024;
 
 fn parse_header(header: pb::UploadHeader) -> Result<UploadHeader, Error> {
     let target = match header.target {
+        _ if !header.request_id.trim().is_empty() => {
+            if header.target.is_some() {
+                return Err(Error::invalid(
+                    "request_id",
+                    "names the target itself; give no document_id or new_document with it",
+                ));
+            }
+            UploadTarget::Request(parse_id("request_id", &header.request_id)?)
+        }
         Some(upload_header::Target::DocumentId(id)) => {
             UploadTarget::Existing(parse_id("document_id", &id)?)
         }

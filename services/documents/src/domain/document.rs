@@ -13,6 +13,10 @@ impl Title {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         clean_line("title", raw, 200).map(Self)
     }
+    /// A title as stored: checked when written, under the rules of that time.
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -24,6 +28,10 @@ pub struct Description(String);
 impl Description {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         clean("description", raw, 10_000, false).map(Self)
+    }
+    /// A description as stored (see [`Title::from_stored`]).
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
     }
     pub fn as_str(&self) -> &str {
         &self.0

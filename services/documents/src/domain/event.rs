@@ -11,6 +11,19 @@ pub enum EventKind {
     TaskCreated,
     TaskUpdated,
     TaskDeleted,
+    TaskPinned,
+    TaskStale,
+    TaskCarriedForward,
+    TaskApproved,
+    TaskRejected,
+    RequestFulfilled,
+    RequestAccepted,
+    RequestRejected,
+    VersionRestored,
+    VersionLabelled,
+    VersionRemoved,
+    TaskCommented,
+    TaskClosed,
 }
 
 impl EventKind {
@@ -23,6 +36,19 @@ impl EventKind {
             Self::TaskCreated => "task_created",
             Self::TaskUpdated => "task_updated",
             Self::TaskDeleted => "task_deleted",
+            Self::TaskPinned => "task_pinned",
+            Self::TaskStale => "task_stale",
+            Self::TaskCarriedForward => "task_carried_forward",
+            Self::TaskApproved => "task_approved",
+            Self::TaskRejected => "task_rejected",
+            Self::RequestFulfilled => "request_fulfilled",
+            Self::RequestAccepted => "request_accepted",
+            Self::RequestRejected => "request_rejected",
+            Self::VersionRestored => "version_restored",
+            Self::VersionLabelled => "version_labelled",
+            Self::VersionRemoved => "version_removed",
+            Self::TaskCommented => "task_commented",
+            Self::TaskClosed => "task_closed",
         }
     }
     pub fn from_stored(s: &str) -> Result<Self, Error> {
@@ -34,6 +60,19 @@ impl EventKind {
             "task_created" => Self::TaskCreated,
             "task_updated" => Self::TaskUpdated,
             "task_deleted" => Self::TaskDeleted,
+            "task_pinned" => Self::TaskPinned,
+            "task_stale" => Self::TaskStale,
+            "task_carried_forward" => Self::TaskCarriedForward,
+            "task_approved" => Self::TaskApproved,
+            "task_rejected" => Self::TaskRejected,
+            "request_fulfilled" => Self::RequestFulfilled,
+            "request_accepted" => Self::RequestAccepted,
+            "request_rejected" => Self::RequestRejected,
+            "version_restored" => Self::VersionRestored,
+            "version_labelled" => Self::VersionLabelled,
+            "version_removed" => Self::VersionRemoved,
+            "task_commented" => Self::TaskCommented,
+            "task_closed" => Self::TaskClosed,
             _ => return Err(Error::Corrupt("event kind")),
         })
     }
@@ -45,9 +84,12 @@ pub struct Event {
     pub sequence: u64,
     pub org_id: Uuid,
     pub kind: EventKind,
-    pub document_id: Uuid,
+    /// None only for a request that names no document yet.
+    pub document_id: Option<Uuid>,
     pub version: Option<u32>,
     pub task_id: Option<Uuid>,
+    /// The version before the change, for kinds that move between versions.
+    pub from_version: Option<u32>,
     pub actor_id: Uuid,
     pub at: i64,
 }
@@ -58,9 +100,10 @@ impl Event {
             sequence: 0,
             org_id,
             kind,
-            document_id,
+            document_id: Some(document_id),
             version: None,
             task_id: None,
+            from_version: None,
             actor_id,
             at,
         }

@@ -1,6 +1,6 @@
 use uuid::Uuid;
 
-use super::text::clean;
+use super::text::{clean, clean_line};
 use crate::error::Error;
 
 /// A file name as the user gave it, minus any directory part, safe to show
@@ -9,9 +9,12 @@ use crate::error::Error;
 pub struct FileName(String);
 
 impl FileName {
+    /// A new name. A `/` ends a directory part ("../../a.pdf" is "a.pdf");
+    /// a `\` does not: it is a character of names on OneDrive and elsewhere,
+    /// so it is kept (the bff takes the last segment of a browser's Windows
+    /// path before it gets here).
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        // Browsers and tools send paths ("C:\\x\\a.pdf", "../../a.pdf"): keep the last part.
-        let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+        let base = raw.rsplit('/').next().unwrap_or_default();
         let name = clean("file_name", base, 255, true)?;
         if name.chars().any(char::is_control) {
             return Err(Error::invalid(
@@ -23,6 +26,11 @@ impl FileName {
             return Err(Error::invalid("file_name", "must name a file"));
         }
         Ok(Self(name))
+    }
+    /// A name as stored: it was checked when it was written (under the rules
+    /// of that time, which must not make old versions unreadable).
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -72,6 +80,10 @@ impl Note {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         clean("note", raw, 2_000, false).map(Self)
     }
+    /// A note as stored (see [`FileName::from_stored`]).
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -113,6 +125,55 @@ pub struct DocumentVersion {
     pub created_by: Uuid,
     pub created_at: i64,
     pub note: Note,
+    /// A short name ("signed", "final"); labelled versions are kept by retention.
+    pub label: Option<Label>,
+    /// The version whose content this one restored.
+    pub restored_from: Option<u32>,
+}
+
+/// A version's label: one line of at most 40 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label(String);
+
+impl Label {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        clean_line("label", raw, 40).map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl DocumentVersion {
+    /// The version that restores this one's content (the same blob) after
+    /// `current`. Restoring what is already current adds nothing, so it is
+    /// refused.
+    pub fn restored_as(
+        &self,
+        current: Option<&DocumentVersion>,
+        actor: Uuid,
+        now: i64,
+    ) -> Result<DocumentVersion, Error> {
+        let Some(current) = current else {
+            return Err(Error::state("the document has no current version"));
+        };
+        if current.sha256 == self.sha256 {
+            return Err(Error::state(&format!(
+                "v{}'s content is already the current version's (v{})",
+                self.number, current.number
+            )));
+        }
+        Ok(DocumentVersion {
+            number: current.number + 1,
+            source: VersionSource::Upload,
+            created_by: actor,
+            created_at: now,
+            note: Note(format!("restored from v{}", self.number)),
+            label: None,
+            restored_from: Some(self.number),
+            ..self.clone()
+        })
+    }
 }
 
 /// Inclusive byte positions, checked against a content size.
@@ -145,11 +206,11 @@ mod tests {
             "passwd"
         );
         assert_eq!(
-            FileName::parse("C:\\Users\\a\\Report.pdf")
-                .unwrap()
-                .as_str(),
-            "Report.pdf"
+            FileName::parse("Q1\\Q2 report.pdf").unwrap().as_str(),
+            "Q1\\Q2 report.pdf",
+            "a backslash is part of the name"
         );
+        assert!(FileName::parse("invoice\u{202E}fdp.exe").is_err());
         assert_eq!(
             FileName::parse("Résumé \"final\".pdf").unwrap().as_str(),
             "Résumé \"final\".pdf"
@@ -174,6 +235,56 @@ mod tests {
         );
         assert!(MediaType::parse("nonsense").is_err());
         assert!(MediaType::parse("text/plain\r\nX: y").is_err());
+    }
+
+    fn version(number: u32, sha: &str) -> DocumentVersion {
+        DocumentVersion {
+            document_id: Uuid::nil(),
+            number,
+            file_name: FileName::parse("a.pdf").unwrap(),
+            media_type: MediaType::parse("application/pdf").unwrap(),
+            size: 3,
+            sha256: sha.into(),
+            blob_key: format!("org/x/sha256/{sha}"),
+            source: VersionSource::OneDrive,
+            created_by: Uuid::nil(),
+            created_at: 0,
+            note: Note::default(),
+            label: Some(Label::parse("signed").unwrap()),
+            restored_from: None,
+        }
+    }
+
+    #[test]
+    fn restoring_reuses_the_blob_and_refuses_the_current_content() {
+        let v1 = version(1, "aa");
+        let v3 = version(3, "bb");
+        let actor = Uuid::now_v7();
+        let v4 = v1.restored_as(Some(&v3), actor, 9).unwrap();
+        assert_eq!((v4.number, v4.restored_from), (4, Some(1)));
+        assert_eq!(
+            (v4.blob_key.as_str(), v4.sha256.as_str()),
+            (v1.blob_key.as_str(), "aa")
+        );
+        assert_eq!(v4.note.as_str(), "restored from v1");
+        assert_eq!(
+            (v4.created_by, v4.created_at, v4.label.as_ref()),
+            (actor, 9, None)
+        );
+        assert!(matches!(
+            v1.restored_as(Some(&v4), actor, 10),
+            Err(Error::State(_))
+        ));
+        assert!(v1.restored_as(None, actor, 10).is_err());
+    }
+
+    #[test]
+    fn labels_are_short_single_lines() {
+        assert_eq!(Label::parse(" final ").unwrap().as_str(), "final");
+        assert!(Label::parse(&"l".repeat(40)).is_ok());
+        assert!(Label::parse(&"l".repeat(41)).is_err());
+        assert!(Label::parse("two\nlines").is_err());
+        assert!(Label::parse("").is_err());
     }
 
     #[test]

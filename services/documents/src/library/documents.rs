@@ -3,9 +3,15 @@ use uuid::Uuid;
 
 use super::{Library, page_size, require_writer};
 use crate::{
-    domain::{Document, DocumentChanges, DocumentFilter, Event, EventKind, ListCursor},
+    domain::{
+        ApprovalState, Document, DocumentChanges, DocumentFilter, Event, EventKind, ListCursor,
+        TaskKind, approval_state,
+    },
     error::Error,
-    store::{documents, events},
+    store::{
+        documents, events,
+        tasks::{self, TaskScope},
+    },
 };
 
 impl Library {
@@ -14,6 +20,27 @@ impl Library {
         documents::get_document(&mut conn, actor.org_id, id)
             .await?
             .ok_or(Error::NotFound("document"))
+    }
+
+    /// A document with the state of its approvals.
+    pub async fn document_with_approval(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<(Document, Option<ApprovalState>), Error> {
+        let mut conn = self.db.reader().acquire().await?;
+        let document = documents::get_document(&mut conn, actor.org_id, id)
+            .await?
+            .ok_or(Error::NotFound("document"))?;
+        let approvals = tasks::list_tasks(
+            &mut conn,
+            actor.org_id,
+            TaskScope::Document(id),
+            None,
+            Some(TaskKind::Approval),
+        )
+        .await?;
+        Ok((document, approval_state(&approvals)))
     }
 
     /// A page of documents and the cursor of the next page, if there is one.

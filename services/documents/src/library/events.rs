@@ -1,4 +1,5 @@
 use folio_platform::actor::Actor;
+use uuid::Uuid;
 
 use super::{Library, page_size};
 use crate::{domain::Event, error::Error, store::events};
@@ -13,11 +14,19 @@ impl Library {
         cursor: u64,
         limit: u32,
         newest_first: bool,
+        task_id: Option<Uuid>,
     ) -> Result<(Vec<Event>, u64), Error> {
         let limit = page_size(limit, 100, 500);
         let mut conn = self.db.reader().acquire().await?;
-        let page =
-            events::list_events(&mut conn, actor.org_id, cursor, limit, newest_first).await?;
+        let page = events::list_events(
+            &mut conn,
+            actor.org_id,
+            cursor,
+            limit,
+            newest_first,
+            task_id,
+        )
+        .await?;
         let next = match (newest_first, page.last()) {
             (false, Some(last)) => last.sequence,
             (false, None) => cursor,

@@ -1,13 +1,16 @@
 //! The documents service's use cases. Each checks who may do it, applies the
 //! domain rules, and commits its change together with the event recording it.
 
+mod comments;
 mod documents;
 mod events;
+mod retention;
 mod tasks;
 mod versions;
 
 use folio_platform::{actor::Actor, db::Database};
 
+pub use retention::RetentionPass;
 pub use tasks::NewTask;
 pub use versions::{Upload, UploadHeader, UploadOutcome, UploadTarget};
 

@@ -3,22 +3,26 @@ use folio_platform::{actor::Actor, clock::now_millis};
 use futures::stream::{self, BoxStream, StreamExt};
 use uuid::Uuid;
 
+use super::tasks::{apply_new_version, task_event};
 use super::{Library, require_writer};
 use crate::{
     domain::{
-        ByteRange, Description, Document, DocumentVersion, Event, EventKind, FileName, MediaType,
-        Note, Tags, Title, VersionSource,
+        ByteRange, Description, Document, DocumentVersion, Event, EventKind, FileName, Label,
+        MediaType, Note, Tags, Title, VersionSource,
     },
     error::Error,
     store::{
         blobs::{BlobWriter, StoredBlob},
-        documents, events, versions,
+        documents, events, retention, tasks, versions,
     },
 };
+use sqlx::AnyConnection;
 
 #[derive(Debug, Clone)]
 pub enum UploadTarget {
     Existing(Uuid),
+    /// Fulfils this request: its document, or a new one titled after it.
+    Request(Uuid),
     New {
         title: Option<Title>,
         description: Description,
@@ -65,9 +69,17 @@ impl Upload {
 impl Library {
     /// Checks the upload may happen before any content is accepted.
     pub async fn begin_upload(&self, actor: Actor, header: UploadHeader) -> Result<Upload, Error> {
-        require_writer(&actor)?;
-        if let UploadTarget::Existing(id) = header.target {
-            self.document(&actor, id).await?;
+        match header.target {
+            UploadTarget::Existing(id) => {
+                require_writer(&actor)?;
+                self.document(&actor, id).await?;
+            }
+            // The assignee of a request may upload whatever their role.
+            UploadTarget::Request(id) => {
+                let task = self.task(&actor, id).await?;
+                task.check_fulfil(actor.user_id, actor.role.can_write())?;
+            }
+            UploadTarget::New { .. } => require_writer(&actor)?,
         }
         let writer = self
             .blobs
@@ -90,7 +102,25 @@ impl Library {
         } = upload;
         let blob = writer.finish().await?;
         let outcome = match &header.target {
-            UploadTarget::Existing(id) => self.add_version(&actor, &header, *id, blob).await?,
+            UploadTarget::Existing(id) => {
+                self.add_version(&actor, &header, *id, blob, None).await?
+            }
+            UploadTarget::Request(task_id) => {
+                let task = self.task(&actor, *task_id).await?;
+                match task.document_id {
+                    Some(id) => {
+                        self.add_version(&actor, &header, id, blob, Some(*task_id))
+                            .await?
+                    }
+                    None => {
+                        let title = Title::parse(&task.title)?;
+                        let document =
+                            new_document(&actor, title, Description::default(), Tags::default());
+                        self.create_document(&actor, &header, document, blob, Some(*task_id))
+                            .await?
+                    }
+                }
+            }
             UploadTarget::New {
                 title,
                 description,
@@ -100,19 +130,8 @@ impl Library {
                     Some(title) => title.clone(),
                     None => default_title(&header.file_name)?,
                 };
-                let document = Document {
-                    id: Uuid::now_v7(),
-                    org_id: actor.org_id,
-                    title,
-                    description: description.clone(),
-                    tags: tags.clone(),
-                    created_by: actor.user_id,
-                    created_at: now_millis(),
-                    updated_at: now_millis(),
-                    current_version: 1,
-                    current: None,
-                };
-                self.create_document(&actor, &header, document, blob)
+                let document = new_document(&actor, title, description.clone(), tags.clone());
+                self.create_document(&actor, &header, document, blob, None)
                     .await?
             }
         };
@@ -125,11 +144,19 @@ impl Library {
         header: &UploadHeader,
         mut document: Document,
         blob: StoredBlob,
+        fulfils: Option<Uuid>,
     ) -> Result<UploadOutcome, Error> {
         let version = new_version(actor, header, document.id, 1, blob, document.created_at);
         let mut tx = self.db.pool.begin().await?;
+        if let Some(task_id) = fulfils
+            && !tasks::lock_task(&mut tx, actor.org_id, task_id).await?
+        {
+            return Err(Error::NotFound("task"));
+        }
         documents::insert_document(&mut tx, &document).await?;
         versions::insert_version(&mut tx, &version).await?;
+        // Its content is in use again, if retention had queued it.
+        retention::unqueue_blob(&mut tx, &version.blob_key).await?;
         let created = Event::new(
             EventKind::DocumentCreated,
             actor.org_id,
@@ -139,6 +166,9 @@ impl Library {
         );
         events::insert_event(&mut tx, &created).await?;
         events::insert_event(&mut tx, &version_event(&version, actor)).await?;
+        if let Some(task_id) = fulfils {
+            fulfil_request(&mut tx, actor, task_id, &version, None).await?;
+        }
         tx.commit().await?;
         document.current = Some(version.clone());
         Ok(UploadOutcome {
@@ -154,6 +184,7 @@ impl Library {
         header: &UploadHeader,
         id: Uuid,
         blob: StoredBlob,
+        fulfils: Option<Uuid>,
     ) -> Result<UploadOutcome, Error> {
         let mut tx = self.db.pool.begin().await?;
         if !documents::lock_document(&mut tx, actor.org_id, id).await? {
@@ -167,6 +198,12 @@ impl Library {
         {
             let version = current.clone();
             tx.rollback().await?;
+            if fulfils.is_some() {
+                return Err(Error::state(&format!(
+                    "the file is identical to the current version v{}",
+                    version.number
+                )));
+            }
             return Ok(UploadOutcome {
                 document,
                 version,
@@ -177,8 +214,13 @@ impl Library {
         let number = document.current_version + 1;
         let version = new_version(actor, header, id, number, blob, now);
         versions::insert_version(&mut tx, &version).await?;
+        retention::unqueue_blob(&mut tx, &version.blob_key).await?;
         documents::set_current_version(&mut tx, id, number, now).await?;
         events::insert_event(&mut tx, &version_event(&version, actor)).await?;
+        apply_new_version(&mut tx, actor, id, number - 1, number, fulfils, now).await?;
+        if let Some(task_id) = fulfils {
+            fulfil_request(&mut tx, actor, task_id, &version, Some(id)).await?;
+        }
         tx.commit().await?;
         document.current_version = number;
         document.updated_at = now;
@@ -188,6 +230,99 @@ impl Library {
             version,
             created: true,
         })
+    }
+
+    /// Adds a version with the content of version `number` (the same blob),
+    /// noted "restored from vN"; open work then goes stale as for any version.
+    pub async fn restore_version(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        number: u32,
+    ) -> Result<UploadOutcome, Error> {
+        require_writer(actor)?;
+        let mut tx = self.db.pool.begin().await?;
+        if !documents::lock_document(&mut tx, actor.org_id, id).await? {
+            return Err(Error::NotFound("document"));
+        }
+        let mut document = documents::get_document(&mut tx, actor.org_id, id)
+            .await?
+            .ok_or(Error::NotFound("document"))?;
+        let source = versions::get_version(&mut tx, id, number)
+            .await?
+            .ok_or(Error::NotFound("version"))?;
+        let now = now_millis();
+        let version = source.restored_as(document.current.as_ref(), actor.user_id, now)?;
+        versions::insert_version(&mut tx, &version).await?;
+        retention::unqueue_blob(&mut tx, &version.blob_key).await?;
+        documents::set_current_version(&mut tx, id, version.number, now).await?;
+        events::insert_event(&mut tx, &version_event(&version, actor)).await?;
+        let restored = Event {
+            version: Some(version.number),
+            from_version: Some(number),
+            ..Event::new(
+                EventKind::VersionRestored,
+                actor.org_id,
+                id,
+                actor.user_id,
+                now,
+            )
+        };
+        events::insert_event(&mut tx, &restored).await?;
+        apply_new_version(
+            &mut tx,
+            actor,
+            id,
+            version.number - 1,
+            version.number,
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        document.current_version = version.number;
+        document.updated_at = now;
+        document.current = Some(version.clone());
+        Ok(UploadOutcome {
+            document,
+            version,
+            created: true,
+        })
+    }
+
+    /// Sets (or with `None` clears) a version's label.
+    pub async fn label_version(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        number: u32,
+        label: Option<Label>,
+    ) -> Result<DocumentVersion, Error> {
+        require_writer(actor)?;
+        let mut tx = self.db.pool.begin().await?;
+        if !documents::lock_document(&mut tx, actor.org_id, id).await? {
+            return Err(Error::NotFound("document"));
+        }
+        let mut version = versions::get_version(&mut tx, id, number)
+            .await?
+            .ok_or(Error::NotFound("version"))?;
+        let now = now_millis();
+        version.label = label;
+        versions::set_label(&mut tx, &version).await?;
+        documents::touch(&mut tx, id, now).await?;
+        let event = Event {
+            version: Some(number),
+            ..Event::new(
+                EventKind::VersionLabelled,
+                actor.org_id,
+                id,
+                actor.user_id,
+                now,
+            )
+        };
+        events::insert_event(&mut tx, &event).await?;
+        tx.commit().await?;
+        Ok(version)
     }
 
     pub async fn versions(&self, actor: &Actor, id: Uuid) -> Result<Vec<DocumentVersion>, Error> {
@@ -225,6 +360,53 @@ impl Library {
     }
 }
 
+fn new_document(actor: &Actor, title: Title, description: Description, tags: Tags) -> Document {
+    let now = now_millis();
+    Document {
+        id: Uuid::now_v7(),
+        org_id: actor.org_id,
+        title,
+        description,
+        tags,
+        created_by: actor.user_id,
+        created_at: now,
+        updated_at: now,
+        current_version: 1,
+        current: None,
+    }
+}
+
+/// Links the request to the version that fulfils it, under the lock taken
+/// for that version; checks again that it may still be fulfilled and names
+/// the document it expects (`None`: none yet).
+async fn fulfil_request(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    task_id: Uuid,
+    version: &DocumentVersion,
+    expected_document: Option<Uuid>,
+) -> Result<(), Error> {
+    let mut task = tasks::get_task(conn, actor.org_id, task_id)
+        .await?
+        .ok_or(Error::NotFound("task"))?;
+    task.check_fulfil(actor.user_id, actor.role.can_write())?;
+    if task.document_id != expected_document {
+        return Err(Error::state("the request changed meanwhile; try again"));
+    }
+    task.fulfil(version.document_id, version.number, version.created_at);
+    tasks::update_task(conn, &task).await?;
+    events::insert_event(
+        conn,
+        &task_event(
+            EventKind::RequestFulfilled,
+            &task,
+            actor.user_id,
+            version.created_at,
+        ),
+    )
+    .await
+}
+
 fn default_title(file_name: &FileName) -> Result<Title, Error> {
     let name: String = file_name.as_str().chars().take(200).collect();
     Title::parse(&name)
@@ -250,6 +432,8 @@ fn new_version(
         created_by: actor.user_id,
         created_at: now,
         note: header.note.clone(),
+        label: None,
+        restored_from: None,
     }
 }
 

@@ -129,6 +129,15 @@ impl BlobStore {
         Ok(result.into_stream().map(|r| r.map_err(Error::from)).boxed())
     }
 
+    /// Deletes the blob at `key`; one that is already gone is fine (a
+    /// deletion repeated after a restart).
+    pub async fn delete(&self, key: &str) -> Result<(), Error> {
+        match self.store.delete(&Key::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Every object key, for checks that nothing stray is left.
     pub async fn keys(&self) -> Result<Vec<String>, Error> {
         let mut keys = Vec::new();

@@ -15,7 +15,8 @@ const SELECT: &str = "SELECT d.id, d.org_id, d.title, d.description, d.created_b
     d.updated_at, d.current_version, v.document_id AS v_document_id, v.number AS v_number, \
     v.file_name AS v_file_name, v.media_type AS v_media_type, v.size AS v_size, \
     v.sha256 AS v_sha256, v.blob_key AS v_blob_key, v.source AS v_source, \
-    v.created_by AS v_created_by, v.created_at AS v_created_at, v.note AS v_note \
+    v.created_by AS v_created_by, v.created_at AS v_created_at, v.note AS v_note, \
+    v.label AS v_label, v.restored_from AS v_restored_from \
     FROM documents d \
     LEFT JOIN versions v ON v.document_id = d.id AND v.number = d.current_version \
     WHERE d.org_id = ? AND d.deleted_at IS NULL";
@@ -28,10 +29,8 @@ fn document_from_row(row: &AnyRow) -> Result<Document, Error> {
     Ok(Document {
         id: uuid(row, "id")?,
         org_id: uuid(row, "org_id")?,
-        title: Title::parse(&row.try_get::<String, _>("title")?)
-            .map_err(|_| Error::Corrupt("title"))?,
-        description: Description::parse(&row.try_get::<String, _>("description")?)
-            .map_err(|_| Error::Corrupt("description"))?,
+        title: Title::from_stored(row.try_get("title")?),
+        description: Description::from_stored(row.try_get("description")?),
         tags: Tags::default(),
         created_by: uuid(row, "created_by")?,
         created_at: row.try_get("created_at")?,

@@ -12,14 +12,15 @@ use crate::{
 #[instrument(skip_all)]
 pub async fn insert_event(conn: &mut AnyConnection, event: &Event) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO events (org_id, kind, document_id, version, task_id, actor_id, at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (org_id, kind, document_id, version, task_id, from_version, actor_id, \
+         at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(event.org_id.to_string())
     .bind(event.kind.as_str())
-    .bind(event.document_id.to_string())
+    .bind(event.document_id.map(|d| d.to_string()))
     .bind(event.version.map(i64::from))
     .bind(event.task_id.map(|t| t.to_string()))
+    .bind(event.from_version.map(i64::from))
     .bind(event.actor_id.to_string())
     .bind(event.at)
     .execute(conn)
@@ -35,6 +36,7 @@ pub async fn list_events(
     cursor: u64,
     limit: u32,
     newest_first: bool,
+    task_id: Option<Uuid>,
 ) -> Result<Vec<Event>, Error> {
     let cursor = i64::try_from(cursor).map_err(|_| Error::invalid("after", "is too large"))?;
     let (condition, order) = match (newest_first, cursor) {
@@ -42,15 +44,21 @@ pub async fn list_events(
         (true, 0) => ("sequence > ?", "DESC"),
         (true, _) => ("sequence < ?", "DESC"),
     };
-    let rows = sqlx::query(&format!(
-        "SELECT sequence, org_id, kind, document_id, version, task_id, actor_id, at FROM events \
-         WHERE org_id = ? AND {condition} ORDER BY sequence {order} LIMIT ?"
-    ))
-    .bind(org_id.to_string())
-    .bind(cursor)
-    .bind(i64::from(limit))
-    .fetch_all(conn)
-    .await?;
+    let sql = format!(
+        "SELECT sequence, org_id, kind, document_id, version, task_id, from_version, actor_id, \
+         at FROM events \
+         WHERE org_id = ? AND {condition}{task} ORDER BY sequence {order} LIMIT ?",
+        task = if task_id.is_some() {
+            " AND task_id = ?"
+        } else {
+            ""
+        },
+    );
+    let mut query = sqlx::query(&sql).bind(org_id.to_string()).bind(cursor);
+    if let Some(task_id) = task_id {
+        query = query.bind(task_id.to_string());
+    }
+    let rows = query.bind(i64::from(limit)).fetch_all(conn).await?;
     rows.iter()
         .map(|row| {
             Ok(Event {
@@ -58,12 +66,16 @@ pub async fn list_events(
                     .map_err(|_| Error::Corrupt("sequence"))?,
                 org_id: uuid(row, "org_id")?,
                 kind: EventKind::from_stored(&row.try_get::<String, _>("kind")?)?,
-                document_id: uuid(row, "document_id")?,
+                document_id: opt_uuid(row, "document_id")?,
                 version: row
                     .try_get::<Option<i64>, _>("version")?
                     .map(number)
                     .transpose()?,
                 task_id: opt_uuid(row, "task_id")?,
+                from_version: row
+                    .try_get::<Option<i64>, _>("from_version")?
+                    .map(number)
+                    .transpose()?,
                 actor_id: uuid(row, "actor_id")?,
                 at: row.try_get("at")?,
             })

@@ -1,8 +1,10 @@
 //! SQL shared by MySQL and SQLite, and the blob store.
 
 pub mod blobs;
+pub mod comments;
 pub mod documents;
 pub mod events;
+pub mod retention;
 pub mod tasks;
 pub mod versions;
 

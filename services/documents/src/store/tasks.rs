@@ -2,26 +2,40 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 use tracing::instrument;
 use uuid::Uuid;
 
-use super::{opt_uuid, uuid};
+use super::{number, opt_uuid, uuid, versions::version_from_row};
 use crate::{
-    domain::{Description, DueDate, Task, TaskStatus},
+    domain::{Decision, Description, DueDate, Task, TaskKind, TaskStatus},
     error::Error,
 };
 
-const COLUMNS: &str = "k.id, k.document_id, k.org_id, k.title, k.description, k.status, \
-    k.assignee_id, k.due_date, k.created_by, k.created_at, k.updated_at, k.completed_at";
+const COLUMNS: &str = "k.id, k.document_id, k.org_id, k.kind, k.version, k.title, \
+    k.description, k.status, k.assignee_id, k.due_date, k.created_by, k.created_at, k.updated_at, \
+    k.completed_at, k.decision, k.decided_by, k.decided_at, \
+    COALESCE(d.current_version, 0) AS current_version, v.document_id AS v_document_id, \
+    v.number AS v_number, v.file_name AS v_file_name, v.media_type AS v_media_type, \
+    v.size AS v_size, v.sha256 AS v_sha256, v.blob_key AS v_blob_key, v.source AS v_source, \
+    v.created_by AS v_created_by, v.created_at AS v_created_at, v.note AS v_note, \
+    v.label AS v_label, v.restored_from AS v_restored_from";
 
-/// Tasks of live documents only: a deleted document's tasks disappear with it.
-const FROM: &str = "FROM tasks k JOIN documents d ON d.id = k.document_id AND d.deleted_at IS NULL";
+/// Tasks of live documents (a deleted document's tasks disappear with it) and
+/// requests that name no document yet, with the document's current version.
+const FROM: &str = "FROM tasks k LEFT JOIN documents d ON d.id = k.document_id \
+    LEFT JOIN versions v ON v.document_id = d.id AND v.number = d.current_version";
+const LIVE: &str = "(k.document_id IS NULL OR d.deleted_at IS NULL)";
 
 fn task_from_row(row: &AnyRow) -> Result<Task, Error> {
+    let latest = match row.try_get::<Option<String>, _>("v_document_id")? {
+        Some(_) => Some(version_from_row(row, "v_")?),
+        None => None,
+    };
     Ok(Task {
         id: uuid(row, "id")?,
-        document_id: uuid(row, "document_id")?,
+        document_id: opt_uuid(row, "document_id")?,
         org_id: uuid(row, "org_id")?,
+        kind: TaskKind::from_stored(&row.try_get::<String, _>("kind")?)?,
+        version: number(row.try_get("version")?)?,
         title: row.try_get("title")?,
-        description: Description::parse(&row.try_get::<String, _>("description")?)
-            .map_err(|_| Error::Corrupt("task description"))?,
+        description: Description::from_stored(row.try_get("description")?),
         status: TaskStatus::from_stored(&row.try_get::<String, _>("status")?)?,
         assignee_id: opt_uuid(row, "assignee_id")?,
         due_date: row
@@ -32,19 +46,29 @@ fn task_from_row(row: &AnyRow) -> Result<Task, Error> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         completed_at: row.try_get("completed_at")?,
+        decision: row
+            .try_get::<Option<String>, _>("decision")?
+            .map(|d| Decision::from_stored(&d))
+            .transpose()?,
+        decided_by: opt_uuid(row, "decided_by")?,
+        decided_at: row.try_get("decided_at")?,
+        current_version: number(row.try_get("current_version")?)?,
+        latest,
     })
 }
 
 #[instrument(skip_all)]
 pub async fn insert_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO tasks (id, document_id, org_id, title, description, status, assignee_id, \
-         due_date, created_by, created_at, updated_at, completed_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO tasks (id, document_id, org_id, kind, version, title, description, status, \
+         assignee_id, due_date, created_by, created_at, updated_at, completed_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(task.id.to_string())
-    .bind(task.document_id.to_string())
+    .bind(task.document_id.map(|d| d.to_string()))
     .bind(task.org_id.to_string())
+    .bind(task.kind.as_str())
+    .bind(i64::from(task.version))
     .bind(&task.title)
     .bind(task.description.as_str())
     .bind(task.status.as_str())
@@ -66,7 +90,7 @@ pub async fn get_task(
     id: Uuid,
 ) -> Result<Option<Task>, Error> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} {FROM} WHERE k.org_id = ? AND k.id = ?"
+        "SELECT {COLUMNS} {FROM} WHERE k.org_id = ? AND k.id = ? AND {LIVE}"
     ))
     .bind(org_id.to_string())
     .bind(id.to_string())
@@ -78,9 +102,12 @@ pub async fn get_task(
 #[instrument(skip_all)]
 pub async fn update_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Error> {
     sqlx::query(
-        "UPDATE tasks SET title = ?, description = ?, status = ?, assignee_id = ?, due_date = ?, \
-         updated_at = ?, completed_at = ? WHERE id = ? AND org_id = ?",
+        "UPDATE tasks SET document_id = ?, version = ?, title = ?, description = ?, status = ?, \
+         assignee_id = ?, due_date = ?, updated_at = ?, completed_at = ?, decision = ?, \
+         decided_by = ?, decided_at = ? WHERE id = ? AND org_id = ?",
     )
+    .bind(task.document_id.map(|d| d.to_string()))
+    .bind(i64::from(task.version))
     .bind(&task.title)
     .bind(task.description.as_str())
     .bind(task.status.as_str())
@@ -88,6 +115,9 @@ pub async fn update_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Er
     .bind(task.due_date.map(DueDate::to_text))
     .bind(task.updated_at)
     .bind(task.completed_at)
+    .bind(task.decision.map(Decision::as_str))
+    .bind(task.decided_by.map(|d| d.to_string()))
+    .bind(task.decided_at)
     .bind(task.id.to_string())
     .bind(task.org_id.to_string())
     .execute(conn)
@@ -97,6 +127,11 @@ pub async fn update_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Er
 
 #[instrument(skip_all)]
 pub async fn delete_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Error> {
+    sqlx::query("DELETE FROM task_comments WHERE task_id = ? AND org_id = ?")
+        .bind(task.id.to_string())
+        .bind(task.org_id.to_string())
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("DELETE FROM tasks WHERE id = ? AND org_id = ?")
         .bind(task.id.to_string())
         .bind(task.org_id.to_string())
@@ -118,6 +153,7 @@ pub async fn list_tasks(
     org_id: Uuid,
     scope: TaskScope,
     status: Option<TaskStatus>,
+    kind: Option<TaskKind>,
 ) -> Result<Vec<Task>, Error> {
     let (column, id) = match scope {
         TaskScope::Document(id) => ("k.document_id", id),
@@ -128,8 +164,13 @@ pub async fn list_tasks(
     } else {
         ""
     };
+    let kind_clause = if kind.is_some() {
+        " AND k.kind = ?"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {COLUMNS} {FROM} WHERE k.org_id = ? AND {column} = ?{status_clause} \
+        "SELECT {COLUMNS} {FROM} WHERE k.org_id = ? AND {column} = ? AND {LIVE}{status_clause}{kind_clause} \
          ORDER BY k.due_date IS NULL, k.due_date, k.created_at, k.id"
     );
     let mut query = sqlx::query(&sql)
@@ -138,6 +179,39 @@ pub async fn list_tasks(
     if let Some(status) = status {
         query = query.bind(status.as_str());
     }
+    if let Some(kind) = kind {
+        query = query.bind(kind.as_str());
+    }
     let rows = query.fetch_all(conn).await?;
     rows.iter().map(task_from_row).collect()
+}
+
+/// Open (not done) tasks of one document, for applying a new version to them.
+#[instrument(skip_all)]
+pub async fn open_tasks_of_document(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+    document_id: Uuid,
+) -> Result<Vec<Task>, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} {FROM} WHERE k.org_id = ? AND k.document_id = ? AND k.status <> 'done' \
+         ORDER BY k.created_at, k.id"
+    ))
+    .bind(org_id.to_string())
+    .bind(document_id.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(task_from_row).collect()
+}
+
+/// Serialises changes to a task that names no document (whose document
+/// lock cannot be taken). False when it does not exist in `org_id`.
+#[instrument(skip_all)]
+pub async fn lock_task(conn: &mut AnyConnection, org_id: Uuid, id: Uuid) -> Result<bool, Error> {
+    let done = sqlx::query("UPDATE tasks SET revision = revision + 1 WHERE id = ? AND org_id = ?")
+        .bind(id.to_string())
+        .bind(org_id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }

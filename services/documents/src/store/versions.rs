@@ -4,12 +4,12 @@ use uuid::Uuid;
 
 use super::{number, uuid};
 use crate::{
-    domain::{DocumentVersion, FileName, MediaType, Note, VersionSource},
+    domain::{DocumentVersion, FileName, Label, MediaType, Note, VersionSource},
     error::Error,
 };
 
 const COLUMNS: &str = "document_id, number, file_name, media_type, size, sha256, blob_key, \
-    source, created_by, created_at, note";
+    source, created_by, created_at, note, label, restored_from";
 
 /// Reads a version from columns named with `prefix` (`""` or `"v_"` in joins).
 pub(crate) fn version_from_row(row: &AnyRow, prefix: &str) -> Result<DocumentVersion, Error> {
@@ -17,8 +17,7 @@ pub(crate) fn version_from_row(row: &AnyRow, prefix: &str) -> Result<DocumentVer
     Ok(DocumentVersion {
         document_id: uuid(row, &col("document_id"))?,
         number: number(row.try_get(col("number").as_str())?)?,
-        file_name: FileName::parse(&row.try_get::<String, _>(col("file_name").as_str())?)
-            .map_err(|_| Error::Corrupt("file name"))?,
+        file_name: FileName::from_stored(row.try_get(col("file_name").as_str())?),
         media_type: MediaType::parse(&row.try_get::<String, _>(col("media_type").as_str())?)
             .map_err(|_| Error::Corrupt("media type"))?,
         size: u64::try_from(row.try_get::<i64, _>(col("size").as_str())?)
@@ -28,8 +27,15 @@ pub(crate) fn version_from_row(row: &AnyRow, prefix: &str) -> Result<DocumentVer
         source: VersionSource::from_stored(&row.try_get::<String, _>(col("source").as_str())?)?,
         created_by: uuid(row, &col("created_by"))?,
         created_at: row.try_get(col("created_at").as_str())?,
-        note: Note::parse(&row.try_get::<String, _>(col("note").as_str())?)
-            .map_err(|_| Error::Corrupt("note"))?,
+        note: Note::from_stored(row.try_get(col("note").as_str())?),
+        label: row
+            .try_get::<Option<String>, _>(col("label").as_str())?
+            .map(|l| Label::parse(&l).map_err(|_| Error::Corrupt("label")))
+            .transpose()?,
+        restored_from: row
+            .try_get::<Option<i64>, _>(col("restored_from").as_str())?
+            .map(number)
+            .transpose()?,
     })
 }
 
@@ -40,7 +46,7 @@ pub async fn insert_version(
 ) -> Result<(), Error> {
     let size = i64::try_from(version.size).map_err(|_| Error::Corrupt("size"))?;
     sqlx::query(&format!(
-        "INSERT INTO versions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO versions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(version.document_id.to_string())
     .bind(i64::from(version.number))
@@ -53,6 +59,8 @@ pub async fn insert_version(
     .bind(version.created_by.to_string())
     .bind(version.created_at)
     .bind(version.note.as_str())
+    .bind(version.label.as_ref().map(Label::as_str))
+    .bind(version.restored_from.map(i64::from))
     .execute(conn)
     .await?;
     Ok(())
@@ -87,4 +95,15 @@ pub async fn get_version(
     .fetch_optional(conn)
     .await?;
     row.as_ref().map(|r| version_from_row(r, "")).transpose()
+}
+
+#[instrument(skip_all)]
+pub async fn set_label(conn: &mut AnyConnection, version: &DocumentVersion) -> Result<(), Error> {
+    sqlx::query("UPDATE versions SET label = ? WHERE document_id = ? AND number = ?")
+        .bind(version.label.as_ref().map(Label::as_str))
+        .bind(version.document_id.to_string())
+        .bind(i64::from(version.number))
+        .execute(conn)
+        .await?;
+    Ok(())
 }

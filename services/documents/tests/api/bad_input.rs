@@ -24,6 +24,7 @@ fn header(
         media_type: media_type.into(),
         note: String::new(),
         source: 0,
+        ..Default::default()
     }
 }
 
@@ -130,6 +131,7 @@ async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
         description: String::new(),
         assignee_id: assignee.into(),
         due_date: due.into(),
+        ..Default::default()
     };
     for bad in [
         task("", "", ""),
@@ -163,6 +165,7 @@ async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
         .list_tasks(editor.request(pb::ListTasksRequest {
             scope: None,
             status: 0,
+            ..Default::default()
         }))
         .await
         .unwrap_err();
@@ -210,6 +213,7 @@ async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
         .list_tasks(editor.request(pb::ListTasksRequest {
             scope: Some(pb::list_tasks_request::Scope::DocumentId(doc.id.clone())),
             status: 0,
+            ..Default::default()
         }))
         .await
         .unwrap()

@@ -3,7 +3,11 @@ use folio_documents::{
     Application, Settings,
     settings::{BlobLocation, S3Credentials, S3Settings},
 };
-use folio_platform::{actor::Actor, db::Backend, secrets::Secret};
+use folio_platform::{
+    actor::Actor,
+    db::{Backend, Credentials, Database, DatabaseUrl},
+    secrets::Secret,
+};
 use folio_proto::{
     documents::v1::{
         self as pb, documents_service_client::DocumentsServiceClient, upload_header,
@@ -13,6 +17,8 @@ use folio_proto::{
 };
 use folio_testkit::{Moto, Pki, TestDatabase, any_port, moto, seed};
 use futures::StreamExt;
+use std::time::Duration;
+
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use tonic::{Status, transport::Channel};
@@ -89,6 +95,10 @@ impl BlobStorage {
 
 pub struct TestApp {
     pub port: u16,
+    /// The documents service's own database, for looking at what it stores.
+    db_url: DatabaseUrl,
+    max_upload_bytes: u64,
+    kms_key_id: Option<String>,
     pub pki: Pki,
     pub blobs: BlobStorage,
     pub acme: Org,
@@ -117,6 +127,21 @@ impl TestApp {
 
     /// With S3, objects are encrypted with `kms_key_id` when given.
     pub async fn spawn_with(setup: Setup, max_upload_bytes: u64, kms_key_id: Option<&str>) -> Self {
+        Self::spawn_with_retention(
+            setup,
+            max_upload_bytes,
+            kms_key_id,
+            Duration::from_secs(3600),
+        )
+        .await
+    }
+
+    async fn spawn_with_retention(
+        setup: Setup,
+        max_upload_bytes: u64,
+        kms_key_id: Option<&str>,
+        retention_interval: Duration,
+    ) -> Self {
         let backend = setup.db;
         folio_platform::telemetry::init(folio_platform::telemetry::LogFormat::Text);
         let pki = Pki::new();
@@ -139,28 +164,24 @@ impl TestApp {
 
         let db = TestDatabase::create(backend).await;
         let blobs = BlobStorage::new(setup.blobs).await;
-        let app = Application::build(Settings {
-            grpc_addr: any_port(),
-            http_addr: any_port(),
-            database_url: db.url.clone(),
-            database_credentials: folio_platform::db::Credentials::none(),
-            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-            database_max_connections: 10,
-            blobs: blobs.location(kms_key_id),
+        let (port, stop) = start_documents(
+            &pki,
+            &db.url,
+            &blobs,
+            kms_key_id,
             max_upload_bytes,
-            users_url: format!("https://127.0.0.1:{users_port}"),
-            tls: pki.files("documents"),
-        })
-        .await
-        .expect("documents service starts");
-        let port = app.port();
-        let stop = app.stop_token();
-        tokio::spawn(app.run_until_stopped());
+            users_port,
+            retention_interval,
+        )
+        .await;
 
         let acme = seed::organisation(&pki, users_port, "acme").await;
         let globex = seed::organisation(&pki, users_port, "globex").await;
         Self {
             port,
+            db_url: db.url.clone(),
+            max_upload_bytes,
+            kms_key_id: kms_key_id.map(str::to_owned),
             pki,
             blobs,
             acme,
@@ -169,6 +190,38 @@ impl TestApp {
             stops: vec![users_stop, stop],
             _dbs: vec![users_db, db],
         }
+    }
+
+    /// Stops the documents service and starts it again on the same database
+    /// and blobs, running retention every `retention_interval`.
+    pub async fn restart(&mut self, retention_interval: Duration) {
+        if let Some(stop) = self.stops.pop() {
+            stop.cancel();
+        }
+        // Let the old one let go of its port and pool.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (port, stop) = start_documents(
+            &self.pki,
+            &self.db_url,
+            &self.blobs,
+            self.kms_key_id.as_deref(),
+            self.max_upload_bytes,
+            self.users_port,
+            retention_interval,
+        )
+        .await;
+        self.port = port;
+        self.stops.push(stop);
+    }
+
+    /// The service's database (already migrated), to see or stage what it stores.
+    pub async fn sql(&self) -> sqlx::pool::PoolConnection<sqlx::Any> {
+        static MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
+        static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+        let db = Database::connect(&self.db_url, &Credentials::none(), 2, &MYSQL, &SQLITE)
+            .await
+            .expect("the test database");
+        db.pool.acquire().await.expect("a connection")
     }
 
     pub fn users(&self) -> UsersServiceClient<Channel> {
@@ -224,6 +277,7 @@ impl TestApp {
             media_type: "text/plain".into(),
             note: format!("note for {file_name}"),
             source: pb::VersionSource::Upload.into(),
+            ..Default::default()
         };
         upload_messages(self.client(), actor, header, content).await
     }
@@ -277,6 +331,36 @@ impl TestApp {
         }
         Ok((version.expect("version first"), content))
     }
+}
+
+async fn start_documents(
+    pki: &Pki,
+    db_url: &DatabaseUrl,
+    blobs: &BlobStorage,
+    kms_key_id: Option<&str>,
+    max_upload_bytes: u64,
+    users_port: u16,
+    retention_interval: Duration,
+) -> (u16, CancellationToken) {
+    let app = Application::build(Settings {
+        grpc_addr: any_port(),
+        http_addr: any_port(),
+        database_url: db_url.clone(),
+        database_credentials: folio_platform::db::Credentials::none(),
+        secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
+        database_max_connections: 10,
+        blobs: blobs.location(kms_key_id),
+        max_upload_bytes,
+        users_url: format!("https://127.0.0.1:{users_port}"),
+        tls: pki.files("documents"),
+        retention_interval,
+    })
+    .await
+    .expect("documents service starts");
+    let port = app.port();
+    let stop = app.stop_token();
+    tokio::spawn(app.run_until_stopped());
+    (port, stop)
 }
 
 pub fn chunk_messages(header: pb::UploadHeader, content: &[u8]) -> Vec<pb::UploadVersionRequest> {

@@ -18,6 +18,7 @@ fn header(target: pb::upload_header::Target, source: pb::VersionSource) -> pb::U
         media_type: "text/plain".into(),
         note: "OneDrive".into(),
         source: source.into(),
+        ..Default::default()
     }
 }
 
@@ -65,7 +66,8 @@ async fn the_integration_gets_only_what_it_needs(setup: Setup) {
         .unwrap()
         .id;
 
-    // Not on its allow-list: reading lists, events, documents, tasks.
+    // Not on its allow-list (lists, events, tasks, sharing), or not for a
+    // Folio-only document (getting, updating).
     denied(
         integration()
             .list_documents(editor.request(pb::ListDocumentsRequest::default()))

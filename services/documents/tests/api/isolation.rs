@@ -117,6 +117,7 @@ async fn another_organisation_sees_nothing(setup: Setup) {
             .list_tasks(intruder.request(pb::ListTasksRequest {
                 scope: Some(Scope::DocumentId(doc.id.clone())),
                 status: 0,
+                ..Default::default()
             }))
             .await
             .map(drop),
@@ -132,6 +133,7 @@ async fn another_organisation_sees_nothing(setup: Setup) {
         .list_tasks(intruder.request(pb::ListTasksRequest {
             scope: Some(Scope::AssigneeId(acme.user_id.to_string())),
             status: 0,
+            ..Default::default()
         }))
         .await
         .unwrap()
@@ -164,6 +166,7 @@ async fn another_organisation_sees_nothing(setup: Setup) {
         .list_tasks(acme.request(pb::ListTasksRequest {
             scope: Some(Scope::DocumentId(doc.id.clone())),
             status: 0,
+            ..Default::default()
         }))
         .await
         .unwrap()

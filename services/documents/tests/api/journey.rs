@@ -121,6 +121,7 @@ async fn documents_versions_tasks_and_events(setup: Setup) {
             description: "All of them".into(),
             assignee_id: String::new(),
             due_date: "2026-12-31".into(),
+            ..Default::default()
         }))
         .await
         .unwrap()
@@ -158,6 +159,7 @@ async fn documents_versions_tasks_and_events(setup: Setup) {
         .list_tasks(viewer.request(pb::ListTasksRequest {
             scope: Some(Scope::AssigneeId(viewer.user_id.to_string())),
             status: pb::TaskStatus::Done.into(),
+            ..Default::default()
         }))
         .await
         .unwrap()
@@ -169,6 +171,7 @@ async fn documents_versions_tasks_and_events(setup: Setup) {
         .list_tasks(viewer.request(pb::ListTasksRequest {
             scope: Some(Scope::DocumentId(doc.id.clone())),
             status: pb::TaskStatus::Open.into(),
+            ..Default::default()
         }))
         .await
         .unwrap()
@@ -216,6 +219,7 @@ async fn documents_versions_tasks_and_events(setup: Setup) {
             after: 0,
             limit: 0,
             newest_first: false,
+            ..Default::default()
         }))
         .await
         .unwrap()
@@ -234,6 +238,7 @@ async fn documents_versions_tasks_and_events(setup: Setup) {
             K::VersionAdded,
             K::DocumentUpdated,
             K::TaskCreated,
+            K::TaskPinned,
             K::TaskUpdated,
             K::TaskUpdated,
             K::TaskDeleted,
@@ -255,6 +260,7 @@ async fn documents_versions_tasks_and_events(setup: Setup) {
             after: 0,
             limit: 2,
             newest_first: true,
+            ..Default::default()
         }))
         .await
         .unwrap()
@@ -266,11 +272,12 @@ async fn documents_versions_tasks_and_events(setup: Setup) {
             after: newest.next,
             limit: 100,
             newest_first: true,
+            ..Default::default()
         }))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(older.events.len(), 7);
+    assert_eq!(older.events.len(), 8);
     assert_eq!(older.next, 0);
     let other_org = app
         .client()

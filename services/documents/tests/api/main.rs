@@ -38,4 +38,7 @@ mod integration_caller;
 mod isolation;
 mod journey;
 mod listing;
+mod names;
+mod retention;
 mod uploads;
+mod versioned_work;

@@ -428,6 +428,7 @@ async fn an_s3_store_refuses_a_limit_above_five_gib_at_start() {
         max_upload_bytes,
         users_url: "https://127.0.0.1:9".into(),
         tls: pki.files("documents"),
+        retention_interval: std::time::Duration::from_secs(3600),
     };
     let refused = folio_documents::Application::build(settings((5 << 30) + 1))
         .await

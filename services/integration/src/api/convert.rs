@@ -6,11 +6,14 @@ use folio_platform::{
 };
 use folio_proto::integration::v1 as pb;
 
-use crate::domain::{Connection, ConnectionState};
+use crate::{
+    domain::{Connection, ConnectionState},
+    engine::MirrorStatus,
+};
 
 /// The connection as `role` may see it: its Graph coordinates (tenant, app,
 /// drive, folder, subscription) only for admins; state and health for all.
-pub(super) fn connection(c: &Connection, mirrored: u64, role: ActorRole) -> pb::Connection {
+pub(super) fn connection(c: &Connection, status: MirrorStatus, role: ActorRole) -> pb::Connection {
     let admin = role == ActorRole::Admin;
     let coordinate = |value: &str| {
         if admin {
@@ -37,7 +40,7 @@ pub(super) fn connection(c: &Connection, mirrored: u64, role: ActorRole) -> pb::
         subscription_id: coordinate(c.subscription_id.as_deref().unwrap_or_default()),
         subscription_expires_at: time(c.subscription_id.as_ref().and(c.subscription_expires_at)),
         last_sync_at: time(c.last_sync_at),
-        documents_mirrored: mirrored,
+        documents_mirrored: status.mirrored,
         last_error: c.last_error.clone().unwrap_or_default(),
         connected_by: c.actor_id.to_string(),
         connected_at: rfc3339(c.created_at),
@@ -47,5 +50,20 @@ pub(super) fn connection(c: &Connection, mirrored: u64, role: ActorRole) -> pb::
         } else {
             String::new()
         },
+        sync_items_seen: status.progress.seen,
+        sync_items_mirrored: status.progress.mirrored,
+        sync_items_skipped: status.progress.skipped,
+        sync_in_progress: status.progress.page_link.is_some(),
+        skipped_items: status
+            .skipped
+            .into_iter()
+            .map(|s| pb::SkippedItem {
+                item_id: s.item_id,
+                name: s.name,
+                reason: s.reason,
+                skipped_at: rfc3339(s.skipped_at),
+            })
+            .collect(),
+        skipped_total: status.skipped_total,
     }
 }

@@ -173,6 +173,43 @@ async fn notifications(
     receive(&engine, Endpoint::Notifications, query, &headers, body).await
 }
 
+/// Graph wants an answer within 3 s; what is not stored by then is stored
+/// after the answer (docs/adr/0038).
+const ACK_BUDGET: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// `accept`, but never longer than [`ACK_BUDGET`]: a slow database finishes
+/// storing in the background (and wakes the worker then) while Graph has
+/// its `202`.
+async fn accept_in_time(
+    engine: &Arc<Engine>,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<usize, WebhookError> {
+    let (engine, headers) = (engine.clone(), headers.clone());
+    let mut stored = tokio::spawn(async move {
+        accept(&engine, endpoint, &headers, body)
+            .await
+            .map(|n| (n, engine))
+    });
+    match tokio::time::timeout(ACK_BUDGET, &mut stored).await {
+        Ok(Ok(result)) => result.map(|(n, _)| n),
+        Ok(Err(_)) => Err(WebhookError::Unavailable),
+        Err(_) => {
+            tracing::warn!("storing notifications is slow; acknowledged before it ended");
+            tokio::spawn(async move {
+                if let Ok(Ok((n, engine))) = stored.await
+                    && n > 0
+                {
+                    engine.wake_sync();
+                    engine.wake_reconcile();
+                }
+            });
+            Ok(0)
+        }
+    }
+}
+
 async fn lifecycle(
     State(engine): State<Arc<Engine>>,
     RawQuery(query): RawQuery,
@@ -189,7 +226,7 @@ fn validation_token(query: Option<&str>) -> Option<String> {
 }
 
 async fn receive(
-    engine: &Engine,
+    engine: &Arc<Engine>,
     endpoint: Endpoint,
     query: Option<String>,
     headers: &HeaderMap,
@@ -211,7 +248,7 @@ async fn receive(
         )
             .into_response();
     }
-    match accept(engine, endpoint, headers, body).await {
+    match accept_in_time(engine, endpoint, headers, body).await {
         Ok(stored) => {
             if stored > 0 {
                 engine.wake_sync();

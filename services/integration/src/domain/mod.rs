@@ -205,6 +205,35 @@ pub fn onedrive_name(name: &str) -> String {
     }
 }
 
+/// Whether a listed file has the content we mirrored last (docs/adr/0030):
+/// the content hash Graph gives decides; the cTag only where there is no
+/// hash on either side (OneDrive for Business sends no cTag in delta, so a
+/// rename, a move or a sharing change there must be judged by the hash).
+pub fn same_content(
+    stored_hash: Option<&str>,
+    stored_ctag: Option<&str>,
+    listed_hash: Option<&str>,
+    listed_ctag: Option<&str>,
+) -> bool {
+    match (stored_hash, listed_hash) {
+        (Some(a), Some(b)) => a == b,
+        _ => stored_ctag.is_some() && stored_ctag == listed_ctag,
+    }
+}
+
+/// Why a listed item cannot be mirrored at all, if it cannot (docs/adr/0031).
+pub fn unmirrorable(has_file: bool, package: bool, remote: bool) -> Option<&'static str> {
+    if remote {
+        Some("a shortcut to a file in another drive (remoteItem); not mirrored")
+    } else if package {
+        Some("a OneNote notebook or other package; it has no file content")
+    } else if !has_file {
+        Some("not a file (no file facet)")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -279,5 +308,41 @@ mod tests {
         assert_eq!(media_type_for(Some("Text/Plain")), "text/plain");
         assert_eq!(media_type_for(Some("bad type/x")), "");
         assert_eq!(media_type_for(None), "");
+    }
+
+    #[test]
+    fn content_is_judged_by_hash_first() {
+        let q = Some("quickXorHash:aCgD");
+        // ODB: no cTag anywhere, the hash decides both ways.
+        assert!(same_content(q, None, q, None));
+        assert!(!same_content(q, None, Some("quickXorHash:zzzz"), None));
+        // A hash on both sides beats an equal or different cTag.
+        assert!(!same_content(
+            q,
+            Some("c1"),
+            Some("quickXorHash:x"),
+            Some("c1")
+        ));
+        assert!(same_content(q, Some("c1"), q, Some("c2")));
+        // No hash on one side: the cTag, when both have it.
+        assert!(same_content(None, Some("c1"), q, Some("c1")));
+        assert!(!same_content(None, None, None, None));
+        assert!(!same_content(None, Some("c1"), None, None));
+    }
+
+    #[test]
+    fn packages_and_remote_items_are_not_mirrored() {
+        assert_eq!(unmirrorable(true, false, false), None);
+        assert!(
+            unmirrorable(false, true, false)
+                .unwrap()
+                .contains("OneNote")
+        );
+        assert!(
+            unmirrorable(true, false, true)
+                .unwrap()
+                .contains("remoteItem")
+        );
+        assert!(unmirrorable(false, false, false).is_some());
     }
 }

@@ -8,14 +8,17 @@ use folio_platform::{
 };
 use uuid::Uuid;
 
-use super::{Engine, WorkError};
+use super::{Engine, MirrorStatus, WorkError};
 use crate::{
     domain::{Connection, ConnectionSpec, new_client_state},
     error::{Error, drive_refused},
     graph::{Credentials, GraphError},
     secrets::parse_client_secret,
-    store::{connections, inbox, items},
+    store::{connections, inbox, items, progress, skipped},
 };
+
+/// Skipped files shown with the connection.
+const SKIPPED_SHOWN: u32 = 50;
 
 /// How long an API call waits for a connection busy with background work.
 pub(super) const LEASE_WAIT: Duration = Duration::from_secs(30);
@@ -30,21 +33,37 @@ fn require_admin(actor: &Actor) -> Result<(), Error> {
 }
 
 impl Engine {
-    /// The organisation's connection and how many documents it mirrors.
-    pub async fn connection(&self, actor: &Actor) -> Result<(Connection, u64), Error> {
+    /// The organisation's connection, how many documents it mirrors, the
+    /// sync's progress and the files it skips.
+    pub async fn connection(&self, actor: &Actor) -> Result<(Connection, MirrorStatus), Error> {
         let mut db = self.db.pool.acquire().await?;
         let conn = connections::by_org(&mut db, actor.org_id)
             .await?
             .ok_or(Error::NotFound("connection"))?;
         let mirrored = items::count_mirrored(&mut db, conn.org_id, &conn.drive_id).await?;
-        Ok((conn, mirrored))
+        let progress = progress::get(&mut db, conn.id).await?.unwrap_or_default();
+        let (mut skipped, skipped_total) =
+            skipped::recent(&mut db, conn.org_id, &conn.drive_id, SKIPPED_SHOWN).await?;
+        // Which files are kept out, and why, is for admins.
+        if actor.role != ActorRole::Admin {
+            skipped.clear();
+        }
+        Ok((
+            conn,
+            MirrorStatus {
+                mirrored,
+                progress,
+                skipped,
+                skipped_total,
+            },
+        ))
     }
 
     pub async fn connect(
         &self,
         actor: &Actor,
         spec: ConnectionSpec,
-    ) -> Result<(Connection, u64), Error> {
+    ) -> Result<(Connection, MirrorStatus), Error> {
         require_admin(actor)?;
         {
             let mut db = self.db.pool.acquire().await?;
@@ -173,7 +192,7 @@ impl Engine {
         &self,
         actor: &Actor,
         client_secret: &str,
-    ) -> Result<(Connection, u64), Error> {
+    ) -> Result<(Connection, MirrorStatus), Error> {
         require_admin(actor)?;
         let secret = parse_client_secret(client_secret)?;
         let (conn, _) = self.connection(actor).await?;
@@ -205,7 +224,7 @@ impl Engine {
         self.connection(actor).await
     }
 
-    pub async fn sync_now(&self, actor: &Actor) -> Result<(Connection, u64), Error> {
+    pub async fn sync_now(&self, actor: &Actor) -> Result<(Connection, MirrorStatus), Error> {
         require_admin(actor)?;
         let (conn, _) = self.connection(actor).await?;
         {
@@ -239,6 +258,7 @@ impl Engine {
         }
         let mut tx = self.db.pool.begin().await?;
         inbox::delete_for(&mut tx, conn.id).await?;
+        progress::delete_for(&mut tx, conn.id).await?;
         connections::delete(&mut tx, conn.id).await?;
         tx.commit().await?;
         drop(lease);

@@ -28,6 +28,16 @@ use uuid::Uuid;
 
 pub use send::Sent;
 
+/// What a connection mirrors, for people: documents mirrored, the delta
+/// paging's progress and the files it skips.
+#[derive(Debug, Clone, Default)]
+pub struct MirrorStatus {
+    pub mirrored: u64,
+    pub progress: crate::store::progress::Progress,
+    pub skipped: Vec<crate::store::skipped::Skipped>,
+    pub skipped_total: u64,
+}
+
 use crate::{
     documents::{Documents, DocumentsError},
     domain::Connection,
@@ -90,6 +100,9 @@ impl WorkError {
                     "Microsoft Graph is throttling requests; paused for {} s",
                     d.as_secs()
                 )
+            }
+            Self::Graph(GraphError::Unauthorized) => {
+                "Microsoft Graph refused a new access token".to_owned()
             }
             Self::Graph(GraphError::Unavailable(_)) => "Microsoft Graph is unreachable".to_owned(),
             Self::Graph(GraphError::NotFound) => "the drive or folder no longer exists".to_owned(),

@@ -1,7 +1,9 @@
 //! The reconciler keeps every connection's subscription alive: creates it
 //! when missing, renews it well before it expires (or when Graph asks for
-//! reauthorization), and recreates it when renewal finds it gone — then
-//! catches up with a delta, since notifications were lost in the gap.
+//! reauthorization), looks it up when it was not seen alive for a while
+//! (Graph removes subscriptions without a word), and recreates it when it is
+//! gone — then catches up with a delta, since notifications were lost in
+//! the gap.
 
 use std::sync::Arc;
 
@@ -28,9 +30,10 @@ impl Engine {
     pub(crate) async fn reconcile_once(&self) -> Result<(), crate::error::Error> {
         let now = now_millis();
         let horizon = now + millis(self.timing.renew_before);
+        let check_before = now - millis(self.timing.subscription_check);
         let ids = {
             let mut db = self.db.pool.acquire().await?;
-            connections::needing_subscription(&mut db, now, horizon).await?
+            connections::needing_subscription(&mut db, now, horizon, check_before).await?
         };
         for id in ids {
             let Some((lease, _)) = self.try_lease(id, false).await? else {
@@ -72,7 +75,27 @@ impl Engine {
     async fn ensure_subscription(&self, conn: &Connection) -> Result<(), WorkError> {
         let credentials = self.credentials(conn).await?;
         let lifetime = self.timing.subscription_lifetime;
-        if let Some(id) = &conn.subscription_id {
+        let now = now_millis();
+        let renew = conn.renew_requested
+            || conn
+                .subscription_expires_at
+                .is_none_or(|e| e < now + millis(self.timing.renew_before));
+        if let (Some(id), false) = (&conn.subscription_id, renew) {
+            // Only a look: is it still there?
+            match self.graph.get_subscription(&credentials, id).await {
+                Ok(_) => {
+                    let mut db = self.db.pool.acquire().await?;
+                    connections::subscription_seen(&mut db, conn.id, now_millis()).await?;
+                    return Ok(());
+                }
+                Err(GraphError::NotFound) => {
+                    tracing::warn!(connection = %conn.id, "Graph removed the subscription; recreating it");
+                    let mut db = self.db.pool.acquire().await?;
+                    connections::forget_subscription(&mut db, conn.id).await?;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        } else if let Some(id) = &conn.subscription_id {
             match self
                 .graph
                 .renew_subscription(&credentials, id, lifetime)

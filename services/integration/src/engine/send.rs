@@ -1,6 +1,15 @@
 //! "Send to OneDrive": a version streamed from documents into the connected
 //! folder (or over the file the document mirrors), then mapped, so the
 //! notification of our own upload adds no version.
+//!
+//! The item Graph answers is the truth: SharePoint rewrites uploaded Office,
+//! PDF, HTML and JPEG files (size and hash change), and that rewrite is not
+//! a Folio version (docs/adr/0036). Over a mapped file the upload carries
+//! `If-Match` with the eTag Folio last saw, so a change made in OneDrive
+//! meanwhile is never overwritten: Graph answers 412, the change is synced
+//! in as a version, and the person is told of the conflict (docs/adr/0035).
+
+use std::time::Duration;
 
 use bytes::BytesMut;
 use folio_platform::{
@@ -16,8 +25,15 @@ use crate::{
     domain::{Connection, onedrive_name},
     error::Error,
     graph::{self, DriveItem, SIMPLE_LIMIT, UploadError, UploadTarget},
-    store::items::{self, ItemFacts},
+    store::{
+        connections,
+        items::{self, ItemFacts},
+    },
 };
+
+/// Storing the mapping of what was sent is retried this often: without it
+/// the echo of the upload would become a second document.
+const MAP_ATTEMPTS: u32 = 3;
 
 /// What was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +55,7 @@ fn documents_error(error: DocumentsError) -> Error {
 
 fn work_error(error: WorkError) -> Error {
     match error {
-        WorkError::Graph(e) => e.into(),
+        WorkError::Graph(e) => Error::from_send(e),
         WorkError::Documents(e) => documents_error(e),
         WorkError::Store(e) => e,
         WorkError::Secret(_) => {
@@ -64,12 +80,33 @@ impl Engine {
             }
         })?;
         // Under the lease no delta runs, so the echo of this upload is seen
-        // only after the mapping below is stored.
+        // only after the mapping below is stored. The lease is renewed for
+        // as long as the upload takes: a lapsed lease would let a delta see
+        // the new file unmapped and make a second document of it.
         let lease = self.lease(conn.id, LEASE_WAIT).await?;
+        let alive = self.keep_alive(&lease);
         let sent = self
             .send_leased(&conn, actor, document, version, &lease)
             .await;
+        drop(alive);
         self.release(lease).await;
+        if let Err(Error::OneDrive {
+            refusal: crate::error::Refusal::Conflict,
+            ..
+        }) = &sent
+        {
+            // OneDrive's change comes in as a version before anything else
+            // (if this fails, the next follow-up or safety delta brings it).
+            let requested = async {
+                let mut db = self.db.pool.acquire().await?;
+                connections::request_sync(&mut db, conn.id, now_millis()).await
+            }
+            .await;
+            if let Err(error) = requested {
+                tracing::warn!(connection = %conn.id, %error, "cannot ask for a delta after a conflict");
+            }
+            self.wake_sync();
+        }
         sent
     }
 
@@ -97,7 +134,10 @@ impl Engine {
             items::by_document(&mut db, conn.org_id, &conn.drive_id, document).await?
         };
         let target = match &mapped {
-            Some(row) => UploadTarget::Existing(row.item_id.clone()),
+            Some(row) => UploadTarget::Existing {
+                item: row.item_id.clone(),
+                if_match: row.etag.clone(),
+            },
             None => UploadTarget::New {
                 parent: conn.folder_id.clone(),
                 name: onedrive_name(&version.file_name),
@@ -109,7 +149,8 @@ impl Engine {
             let url = self
                 .graph
                 .create_upload_session(&credentials, &conn.drive_id, &target)
-                .await?;
+                .await
+                .map_err(Error::from_send)?;
             let number = version.number;
             let uploaded =
                 graph::upload_session(self.graph.plain(), &url, version.size, |from| async move {
@@ -119,7 +160,6 @@ impl Engine {
                         .map(|(_, stream)| stream)
                 })
                 .await;
-            self.beat(lease).map_err(work_error)?;
             match uploaded {
                 Ok(item) => item,
                 Err(UploadError::Source(e)) => return Err(documents_error(e)),
@@ -128,7 +168,7 @@ impl Engine {
                         "the version is shorter than announced".to_owned(),
                     ));
                 }
-                Err(UploadError::Graph(e)) => return Err(e.into()),
+                Err(UploadError::Graph(e)) => return Err(Error::from_send(e)),
             }
         } else {
             let mut buffer = BytesMut::with_capacity(usize::try_from(version.size).unwrap_or(0));
@@ -138,34 +178,31 @@ impl Engine {
             }
             self.graph
                 .upload_small(&credentials, &conn.drive_id, &target, buffer.freeze())
-                .await?
+                .await
+                .map_err(Error::from_send)?
         };
-        if item.size.is_some_and(|s| s != version.size) {
-            return Err(Error::Graph(graph::GraphError::Malformed(
-                "uploaded size differs",
-            )));
-        }
+        // First of all, whatever happens next: map the item Graph answered.
         let name = item
             .name
             .clone()
             .unwrap_or_else(|| version.file_name.clone());
-        let mut db = self.db.pool.acquire().await?;
-        items::put(
-            &mut db,
-            conn.org_id,
-            &conn.drive_id,
-            &ItemFacts {
-                item_id: &item.id,
-                parent_id: item.parent_id().or(Some(conn.folder_id.as_str())),
-                name: &name,
-                is_folder: false,
-                document_id: Some(document),
-                ctag: item.ctag.as_deref(),
-                etag: item.etag.as_deref(),
-            },
-            now_millis(),
-        )
-        .await?;
+        self.map_sent(conn, &item, &name, document).await?;
+        if item.size.is_some_and(|s| s != version.size) {
+            // SharePoint rewrote the file (docs/adr/0036): its answer is
+            // what OneDrive holds and what the echo will show.
+            tracing::info!(
+                connection = %conn.id,
+                %document,
+                sent = version.size,
+                stored = item.size,
+                "OneDrive rewrote the sent file"
+            );
+        }
+        // The lease was renewed throughout; if another worker took it, the
+        // mapping above is still right, but say so.
+        if self.beat(lease).is_err() {
+            tracing::warn!(connection = %conn.id, "the lease lapsed during a send");
+        }
         tracing::info!(connection = %conn.id, %document, item = %item.id, chunked, "sent a version to OneDrive");
         Ok(Sent {
             item_id: item.id,
@@ -173,5 +210,44 @@ impl Engine {
             size: version.size,
             chunked,
         })
+    }
+
+    /// Maps the uploaded item to the document, with the tags Graph gave.
+    async fn map_sent(
+        &self,
+        conn: &Connection,
+        item: &DriveItem,
+        name: &str,
+        document: Uuid,
+    ) -> Result<(), Error> {
+        let content_hash = item.content_hash();
+        let facts = ItemFacts {
+            item_id: &item.id,
+            parent_id: item.parent_id().or(Some(conn.folder_id.as_str())),
+            name,
+            is_folder: false,
+            document_id: Some(document),
+            ctag: item.ctag.as_deref(),
+            etag: item.etag.as_deref(),
+            content_hash: content_hash.as_deref(),
+            round: None,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let stored = async {
+                let mut db = self.db.pool.acquire().await?;
+                items::put(&mut db, conn.org_id, &conn.drive_id, &facts, now_millis()).await
+            }
+            .await;
+            match stored {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt < MAP_ATTEMPTS => {
+                    tracing::warn!(%error, attempt, "cannot map a sent file yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 }

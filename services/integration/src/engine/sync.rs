@@ -21,12 +21,14 @@ use super::{
 };
 use crate::{
     documents::{DocumentsError, Target},
-    domain::{Connection, media_type_for, title_for, under_folder},
+    domain::{Connection, media_type_for, same_content, title_for, under_folder, unmirrorable},
     graph::{Credentials, DriveItem, GraphError},
     store::{
         connections::{self, SyncEnd},
         inbox,
-        items::{self, ItemFacts},
+        items::{self, ItemFacts, ItemRow},
+        progress::{self, Progress},
+        skipped::{self, Skipped},
     },
 };
 
@@ -36,17 +38,45 @@ const PARALLEL_CONNECTIONS: usize = 4;
 const PARALLEL_FILES: usize = 4;
 /// A delta that keeps answering 410 is given up after this many restarts.
 const MAX_RESTARTS: u32 = 3;
+/// Empty pages in a row after which a paging is taken not to end.
+const MAX_EMPTY_PAGES: u32 = 100;
+/// Files no longer listed by a full enumeration, handled a batch at a time.
+const UNLISTED_BATCH: u32 = 200;
 
 #[derive(Debug)]
 enum Work {
     Mirror {
         item: Box<DriveItem>,
         document: Option<Uuid>,
+        /// The document was unlinked when the file went away; it is back.
+        relink: bool,
+    },
+    /// Back from the recycle bin with the content we have: link again only.
+    Relink {
+        item: Box<DriveItem>,
+        document: Uuid,
     },
     Remove {
         item_id: String,
         document: Uuid,
     },
+}
+
+/// What carrying out one change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    Nothing,
+    Mirrored,
+    Skipped,
+}
+
+/// Per page: files listed under the connected folder, up to date in Folio
+/// after it (a version added, or already current), and skipped.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    seen: u64,
+    mirrored: u64,
+    skipped: u64,
 }
 
 #[derive(Debug, Default)]
@@ -70,7 +100,7 @@ impl Engine {
                         let span = tracing::info_span!("onedrive sync", connection = %conn.id);
                         running.spawn(
                             async move {
-                                engine.sync_claimed(conn, lease, claimed_due).await;
+                                Box::pin(engine.sync_claimed(conn, lease, claimed_due)).await;
                             }
                             .instrument(span),
                         );
@@ -128,8 +158,7 @@ impl Engine {
                     conn.followups.saturating_sub(1)
                 };
                 let next_due = if followups > 0 {
-                    let step = t.followups.saturating_sub(followups).min(16);
-                    now + millis(t.followup_base) * 2_i64.pow(step)
+                    now + millis(t.followup_pause(t.followups.saturating_sub(followups)))
                 } else {
                     now + millis(t.safety_sync)
                 };
@@ -227,66 +256,157 @@ impl Engine {
         Ok(())
     }
 
-    /// One delta round: every page from the stored link to a new delta link,
-    /// then the changes applied. Nothing is recorded unless all of it worked
-    /// (the mapping of files already mirrored makes a rerun cheap).
+    /// One delta round: every page from the stored link (or the page a
+    /// restart stopped at) to a new delta link. Each page is applied and its
+    /// progress stored before the next is fetched, so the drive is never
+    /// held in memory and a restart resumes from the page reached.
     async fn sync(&self, conn: &Connection, lease: &Lease) -> Result<Outcome, WorkError> {
         let credentials = self.credentials(conn).await?;
-        let mut link = if conn.resync {
-            None
-        } else {
-            conn.delta_link.clone()
+        let stored = {
+            let mut db = self.db.pool.acquire().await?;
+            progress::get(&mut db, conn.id).await?
         };
-        let mut full = link.is_none();
-        let mut order: Vec<String> = Vec::new();
-        let mut latest: HashMap<String, DriveItem> = HashMap::new();
+        let mut progress = match stored {
+            Some(p) if p.page_link.is_some() && (p.full || !conn.resync) => {
+                tracing::info!(connection = %conn.id, seen = p.seen, "resuming a delta paging");
+                p
+            }
+            _ => {
+                let link = if conn.resync {
+                    None
+                } else {
+                    conn.delta_link.clone()
+                };
+                new_round(link)
+            }
+        };
+        let mut link = progress.page_link.clone();
+        let mut links = HashSet::new();
+        let mut empty_pages = 0;
         let mut restarts = 0;
+        let mut refused = Vec::new();
         let delta_link = loop {
-            match self
+            let page = match self
                 .graph
                 .delta(&credentials, &conn.drive_id, link.as_deref())
                 .await
             {
-                Ok(page) => {
-                    for item in page.value {
-                        if !latest.contains_key(&item.id) {
-                            order.push(item.id.clone());
-                        }
-                        // An item may repeat: its last appearance wins.
-                        latest.insert(item.id.clone(), item);
-                    }
-                    self.beat(lease)?;
-                    match (page.next_link, page.delta_link) {
-                        (Some(next), _) => link = Some(next),
-                        (None, Some(delta)) => break delta,
-                        (None, None) => {
-                            return Err(GraphError::Malformed("delta page without links").into());
-                        }
-                    }
-                }
+                Ok(page) => page,
                 Err(GraphError::Gone { location }) => {
                     restarts += 1;
                     if restarts > MAX_RESTARTS {
                         return Err(GraphError::Gone { location }.into());
                     }
-                    tracing::info!(connection = %conn.id, "delta answered 410 Gone; resyncing");
-                    order.clear();
-                    latest.clear();
-                    full = true;
+                    // A Location on Graph is followed; one elsewhere (a token
+                    // must never go there) or none means a fresh enumeration.
+                    let location = location.filter(|l| self.graph.graph_link(l).is_ok());
+                    tracing::info!(connection = %conn.id, follows = location.is_some(), "delta answered 410 Gone; resyncing");
+                    progress = new_round(location.clone());
                     link = location;
+                    links.clear();
+                    empty_pages = 0;
+                    continue;
                 }
                 Err(error) => return Err(error.into()),
+            };
+            self.beat(lease)?;
+            empty_pages = if page.value.is_empty() {
+                empty_pages + 1
+            } else {
+                0
+            };
+            let counts = self
+                .apply(
+                    conn,
+                    &credentials,
+                    page.value,
+                    &progress,
+                    lease,
+                    &mut refused,
+                )
+                .await?;
+            progress.seen += counts.seen;
+            progress.mirrored += counts.mirrored;
+            progress.skipped += counts.skipped;
+            match (page.next_link, page.delta_link) {
+                (Some(next), _) => {
+                    let looping = !links.insert(next.clone());
+                    if looping || empty_pages > MAX_EMPTY_PAGES {
+                        // Start over next time rather than resume into the loop.
+                        let mut db = self.db.pool.acquire().await?;
+                        progress::delete_for(&mut db, conn.id).await?;
+                        return Err(GraphError::Malformed(if looping {
+                            "delta paging loops: a next link came back"
+                        } else {
+                            "delta paging does not end: empty pages without end"
+                        })
+                        .into());
+                    }
+                    progress.page_link = Some(next.clone());
+                    self.save_progress(conn, lease, &progress).await?;
+                    link = Some(next);
+                }
+                (None, Some(delta)) => break delta,
+                (None, None) => {
+                    return Err(GraphError::Malformed("delta page without links").into());
+                }
             }
         };
-        let items: Vec<DriveItem> = order
-            .into_iter()
-            .filter_map(|id| latest.remove(&id))
-            .collect();
-        let refused = self.apply(conn, &credentials, items, full, lease).await?;
+        if progress.full {
+            self.remove_unlisted(conn, &credentials, &progress.round, lease)
+                .await?;
+        }
+        progress.page_link = None;
+        self.save_progress(conn, lease, &progress).await?;
         Ok(Outcome {
             delta_link,
             refused,
         })
+    }
+
+    async fn save_progress(
+        &self,
+        conn: &Connection,
+        lease: &Lease,
+        progress: &Progress,
+    ) -> Result<(), WorkError> {
+        let mut db = self.db.pool.acquire().await?;
+        if progress::save(&mut db, conn.id, &lease.token, progress, now_millis()).await? {
+            Ok(())
+        } else {
+            Err(WorkError::LeaseLost)
+        }
+    }
+
+    /// After a full enumeration: what we mirror and it did not list was
+    /// deleted (or moved out) while we were away.
+    async fn remove_unlisted(
+        &self,
+        conn: &Connection,
+        credentials: &Credentials,
+        round: &str,
+        lease: &Lease,
+    ) -> Result<(), WorkError> {
+        let actor = Self::actor(conn);
+        loop {
+            let batch = {
+                let mut db = self.db.pool.acquire().await?;
+                items::unlisted(&mut db, conn.org_id, &conn.drive_id, round, UNLISTED_BATCH).await?
+            };
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for row in batch {
+                if let Some(document) = row.document_id {
+                    let work = Work::Remove {
+                        item_id: row.item_id,
+                        document,
+                    };
+                    self.execute(conn, credentials, &actor, work, None, lease)
+                        .await?;
+                }
+            }
+        }
     }
 
     /// Known folders of the drive: id → parent.
@@ -312,7 +432,8 @@ impl Engine {
     }
 
     /// Whether a parent is the connected folder or below it; unknown
-    /// folders are looked up in Graph (and remembered).
+    /// folders are looked up in Graph (and remembered). No database
+    /// connection is held while Graph answers.
     async fn in_scope(
         &self,
         conn: &Connection,
@@ -335,28 +456,16 @@ impl Engine {
             let Some(missing) = missing else {
                 return Ok(false);
             };
-            match self
-                .graph
-                .item(&credentials.clone(), &conn.drive_id, &missing)
-                .await
-            {
+            match self.graph.item(credentials, &conn.drive_id, &missing).await {
                 Ok(folder) => {
                     let parent = folder.parent_id().map(str::to_owned);
-                    let mut db = self.db.pool.acquire().await?;
                     let name = folder.name.clone().unwrap_or_default();
+                    let mut db = self.db.pool.acquire().await?;
                     items::put(
                         &mut db,
                         conn.org_id,
                         &conn.drive_id,
-                        &ItemFacts {
-                            item_id: &missing,
-                            parent_id: parent.as_deref(),
-                            name: &name,
-                            is_folder: true,
-                            document_id: None,
-                            ctag: None,
-                            etag: None,
-                        },
+                        &folder_facts(&missing, parent.as_deref(), &name),
                         now_millis(),
                     )
                     .await?;
@@ -370,157 +479,422 @@ impl Engine {
         Ok(false)
     }
 
-    /// Applies a delta round. Returns the names of files documents refused.
+    /// Mapped files (and folders) below `roots`, from what we know.
+    async fn known_below(
+        &self,
+        conn: &Connection,
+        roots: Vec<String>,
+    ) -> Result<(Vec<ItemRow>, Vec<String>), WorkError> {
+        let mut files = Vec::new();
+        let mut folders = Vec::new();
+        let mut level = roots;
+        let mut db = self.db.pool.acquire().await?;
+        for _ in 0..64 {
+            if level.is_empty() {
+                break;
+            }
+            let rows = items::children_of(&mut db, conn.org_id, &conn.drive_id, &level).await?;
+            level = Vec::new();
+            for row in rows {
+                if row.is_folder {
+                    level.push(row.item_id.clone());
+                    folders.push(row.item_id);
+                } else if row.document_id.is_some() {
+                    files.push(row);
+                }
+            }
+        }
+        Ok((files, folders))
+    }
+
+    /// Everything below a folder that came into the connected folder (delta
+    /// lists the folder alone): its sub-folders are recorded, its files returned.
+    async fn enumerate(
+        &self,
+        conn: &Connection,
+        credentials: &Credentials,
+        folder: &str,
+        tree: &mut HashMap<String, Option<String>>,
+    ) -> Result<Vec<DriveItem>, WorkError> {
+        let mut files = Vec::new();
+        let mut pending = vec![folder.to_owned()];
+        let mut visited = HashSet::new();
+        while let Some(next) = pending.pop() {
+            if !visited.insert(next.clone()) || visited.len() > 10_000 {
+                continue;
+            }
+            let children = match self
+                .graph
+                .children(credentials, &conn.drive_id, &next)
+                .await
+            {
+                Ok(c) => c,
+                Err(GraphError::NotFound) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let mut db = self.db.pool.acquire().await?;
+            for child in children {
+                if child.is_folder() {
+                    let parent = child.parent_id().map(str::to_owned).or(Some(next.clone()));
+                    let name = child.name.clone().unwrap_or_default();
+                    items::put(
+                        &mut db,
+                        conn.org_id,
+                        &conn.drive_id,
+                        &folder_facts(&child.id, parent.as_deref(), &name),
+                        now_millis(),
+                    )
+                    .await?;
+                    tree.insert(child.id.clone(), parent);
+                    pending.push(child.id);
+                } else {
+                    files.push(child);
+                }
+            }
+        }
+        Ok(files)
+    }
+
+    /// Applies one delta page; returns what it counted.
     async fn apply(
         &self,
         conn: &Connection,
         credentials: &Credentials,
-        delta: Vec<DriveItem>,
-        full: bool,
+        page: Vec<DriveItem>,
+        progress: &Progress,
         lease: &Lease,
-    ) -> Result<Vec<String>, WorkError> {
+        refused: &mut Vec<String>,
+    ) -> Result<Counts, WorkError> {
         let (org, drive) = (conn.org_id, conn.drive_id.as_str());
-        let now = now_millis();
+        let round = progress.full.then_some(progress.round.as_str());
+        // An item may repeat within a page: its last appearance wins.
+        let mut order: Vec<String> = Vec::new();
+        let mut latest: HashMap<String, DriveItem> = HashMap::new();
+        for item in page {
+            if !latest.contains_key(&item.id) {
+                order.push(item.id.clone());
+            }
+            latest.insert(item.id.clone(), item);
+        }
+        let delta: Vec<DriveItem> = order.iter().filter_map(|id| latest.remove(id)).collect();
+        let listed: Vec<String> = order;
+
         let mut tree = self.folder_tree(conn).await?;
-        let mut db = self.db.pool.acquire().await?;
+        let scope_before = |tree: &HashMap<String, Option<String>>, id: &str| {
+            under_folder(Some(id), &conn.folder_id, |f| tree.get(f).cloned()) == Some(true)
+        };
         // Folders first: they decide what is under the connected folder.
-        for item in &delta {
-            if item.is_deleted() {
+        let mut gone_folders = Vec::new();
+        let mut arrived = Vec::new();
+        let mut files = Vec::new();
+        for item in delta {
+            let known_folder = tree.contains_key(&item.id);
+            if item.is_deleted() && known_folder {
+                if scope_before(&tree, &item.id) {
+                    gone_folders.push(item.id.clone());
+                }
                 tree.remove(&item.id);
-            } else if item.is_folder() {
-                let parent = item.parent_id().map(str::to_owned);
+                let mut db = self.db.pool.acquire().await?;
+                items::mark_deleted(&mut db, org, drive, &item.id, now_millis()).await?;
+                continue;
+            }
+            if !item.is_folder() {
+                files.push(item);
+                continue;
+            }
+            let was_in = known_folder && scope_before(&tree, &item.id);
+            let parent = item.parent_id().map(str::to_owned);
+            {
+                let mut db = self.db.pool.acquire().await?;
                 items::put(
                     &mut db,
                     org,
                     drive,
-                    &ItemFacts {
-                        item_id: &item.id,
-                        parent_id: parent.as_deref(),
-                        name: item.name.as_deref().unwrap_or_default(),
-                        is_folder: true,
-                        document_id: None,
-                        ctag: None,
-                        etag: None,
-                    },
-                    now,
+                    &folder_facts(
+                        &item.id,
+                        parent.as_deref(),
+                        item.name.as_deref().unwrap_or_default(),
+                    ),
+                    now_millis(),
                 )
                 .await?;
-                tree.insert(item.id.clone(), parent);
+            }
+            tree.insert(item.id.clone(), parent);
+            let now_in = self
+                .in_scope(conn, credentials, Some(&item.id), &mut tree)
+                .await?;
+            if was_in && !now_in {
+                gone_folders.push(item.id);
+            } else if !was_in && now_in && !progress.full && item.id != conn.folder_id {
+                arrived.push(item.id);
             }
         }
         let mut work = Vec::new();
-        let mut seen = HashSet::new();
-        for item in delta {
-            seen.insert(item.id.clone());
-            let known = items::get(&mut db, org, drive, &item.id).await?;
-            let mapped = known
-                .as_ref()
-                .filter(|k| !k.deleted && !k.is_folder)
-                .and_then(|k| k.document_id.map(|d| (k, d)));
-            if item.is_deleted() {
-                match mapped {
-                    Some((_, document)) => work.push(Work::Remove {
-                        item_id: item.id,
-                        document,
-                    }),
-                    None if known.is_some() => {
-                        items::mark_deleted(&mut db, org, drive, &item.id, now).await?;
-                    }
-                    None => {}
-                }
-                continue;
-            }
-            if item.is_folder() {
-                continue;
-            }
-            let in_scope = self
-                .in_scope(conn, credentials, item.parent_id(), &mut tree)
-                .await?;
-            match (in_scope, mapped) {
-                (true, Some((row, _))) if row.ctag.is_some() && row.ctag == item.ctag => {
-                    // Same content (a rename, a move, our own upload's echo).
-                    if item.name.as_deref() != Some(row.name.as_str())
-                        || item.parent_id() != row.parent_id.as_deref()
-                    {
-                        items::put(
-                            &mut db,
-                            org,
-                            drive,
-                            &ItemFacts {
-                                item_id: &item.id,
-                                parent_id: item.parent_id(),
-                                name: item.name.as_deref().unwrap_or_default(),
-                                is_folder: false,
-                                document_id: row.document_id,
-                                ctag: item.ctag.as_deref(),
-                                etag: item.etag.as_deref(),
-                            },
-                            now,
-                        )
-                        .await?;
-                    }
-                }
-                (true, mapped) => work.push(Work::Mirror {
-                    document: mapped.map(|(_, d)| d),
-                    item: Box::new(item),
-                }),
-                // Moved out of the connected folder: no longer mirrored.
-                (false, Some((_, document))) => work.push(Work::Remove {
-                    item_id: item.id,
-                    document,
-                }),
-                (false, None) => {}
-            }
-        }
-        if full {
-            // A full enumeration lists everything that exists: what we
-            // mirror and it does not list was deleted while we were away.
-            for row in items::mirrored(&mut db, org, drive).await? {
-                if let (false, Some(document)) = (seen.contains(&row.item_id), row.document_id) {
+        // A folder deleted or moved out: each file below it, as if listed.
+        if !gone_folders.is_empty() {
+            let (below, folders) = self.known_below(conn, gone_folders.clone()).await?;
+            let mut db = self.db.pool.acquire().await?;
+            for row in below {
+                if let Some(document) = row.document_id
+                    && !files.iter().any(|f| f.id == row.item_id)
+                {
                     work.push(Work::Remove {
                         item_id: row.item_id,
                         document,
                     });
                 }
             }
+            // What was below a deleted folder is gone with it; below a
+            // moved one it is simply out of scope now.
+            for folder in folders {
+                if !tree.contains_key(&folder) || gone_folders.contains(&folder) {
+                    continue;
+                }
+                let still_in =
+                    under_folder(Some(&folder), &conn.folder_id, |f| tree.get(f).cloned());
+                if still_in.is_none() {
+                    items::mark_deleted(&mut db, org, drive, &folder, now_millis()).await?;
+                    tree.remove(&folder);
+                }
+            }
         }
-        drop(db);
+        // A folder moved or copied in: delta lists it alone; list what is inside.
+        let mut listed_files: HashSet<String> = files.iter().map(|f| f.id.clone()).collect();
+        for folder in arrived {
+            let inside = self
+                .enumerate(conn, credentials, &folder, &mut tree)
+                .await?;
+            tracing::info!(connection = %conn.id, files = inside.len(), "a folder came into the connected folder");
+            for file in inside {
+                if listed_files.insert(file.id.clone()) {
+                    files.push(file);
+                }
+            }
+        }
+
+        let mut counts = Counts::default();
+        for item in files {
+            self.decide(
+                conn,
+                credentials,
+                item,
+                round,
+                &mut tree,
+                &mut counts,
+                &mut work,
+            )
+            .await?;
+        }
 
         let actor = Self::actor(conn);
         let mut results = stream::iter(work)
-            .map(|w| self.execute(conn, credentials, &actor, w, lease))
+            .map(|w| self.execute(conn, credentials, &actor, w, round, lease))
             .buffer_unordered(PARALLEL_FILES);
-        let mut refused = Vec::new();
         while let Some(result) = results.next().await {
-            match result {
-                Ok(None) => {}
-                Ok(Some(name)) => refused.push(name),
-                Err(error) => return Err(error),
+            match result? {
+                (Done::Nothing, _) => {}
+                (Done::Mirrored, _) => counts.mirrored += 1,
+                (Done::Skipped, name) => {
+                    counts.skipped += 1;
+                    if let Some(name) = name {
+                        refused.push(name);
+                    }
+                }
             }
         }
-        Ok(refused)
+        drop(results);
+        if let Some(round) = round {
+            let ids: Vec<&str> = listed.iter().map(String::as_str).collect();
+            let mut db = self.db.pool.acquire().await?;
+            items::mark_listed(&mut db, org, drive, &ids, round).await?;
+        }
+        Ok(counts)
     }
 
-    /// Carries out one change; `Some(name)` when documents refused the file.
+    /// Decides what one listed file needs.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide(
+        &self,
+        conn: &Connection,
+        credentials: &Credentials,
+        item: DriveItem,
+        round: Option<&str>,
+        tree: &mut HashMap<String, Option<String>>,
+        counts: &mut Counts,
+        work: &mut Vec<Work>,
+    ) -> Result<(), WorkError> {
+        let (org, drive) = (conn.org_id, conn.drive_id.as_str());
+        let now = now_millis();
+        let known = {
+            let mut db = self.db.pool.acquire().await?;
+            items::get(&mut db, org, drive, &item.id).await?
+        };
+        let known = known.filter(|k| !k.is_folder);
+        let live_doc = known
+            .as_ref()
+            .filter(|k| !k.deleted)
+            .and_then(|k| k.document_id);
+        if item.is_deleted() {
+            let mut db = self.db.pool.acquire().await?;
+            skipped::clear(&mut db, org, drive, &item.id).await?;
+            match live_doc {
+                Some(document) => work.push(Work::Remove {
+                    item_id: item.id,
+                    document,
+                }),
+                None if known.is_some() => {
+                    items::mark_deleted(&mut db, org, drive, &item.id, now).await?;
+                }
+                None => {}
+            }
+            return Ok(());
+        }
+        let in_scope = self
+            .in_scope(conn, credentials, item.parent_id(), tree)
+            .await?;
+        if !in_scope {
+            if let Some(document) = live_doc {
+                // Moved out of the connected folder: no longer mirrored.
+                work.push(Work::Remove {
+                    item_id: item.id,
+                    document,
+                });
+            }
+            return Ok(());
+        }
+        counts.seen += 1;
+        let hash = item.content_hash();
+        let name = item.name.clone().unwrap_or_else(|| item.id.clone());
+        let mut db = self.db.pool.acquire().await?;
+        if let Some(reason) = unmirrorable(
+            item.file.is_some(),
+            item.package.is_some(),
+            item.remote_item.is_some(),
+        ) {
+            let skip = Skipped {
+                item_id: item.id.clone(),
+                name,
+                reason: reason.to_owned(),
+                version_key: version_key(&item),
+                skipped_at: now,
+            };
+            skipped::record(&mut db, org, drive, &skip).await?;
+            counts.skipped += 1;
+            return Ok(());
+        }
+        let unchanged = known.as_ref().is_some_and(|k| {
+            same_content(
+                k.content_hash.as_deref(),
+                k.ctag.as_deref(),
+                hash.as_deref(),
+                item.ctag.as_deref(),
+            )
+        });
+        match (known, live_doc) {
+            (Some(row), Some(document)) if unchanged => {
+                // Same content (a rename, a move, a sharing change, our own
+                // upload's echo): remember the new facts, download nothing.
+                counts.mirrored += 1;
+                // A new eTag alone (sharing, properties) is kept too: a send
+                // uploads under `If-Match` with it (docs/adr/0035).
+                let moved = item.name.as_deref() != Some(row.name.as_str())
+                    || item.parent_id() != row.parent_id.as_deref()
+                    || (row.content_hash.is_none() && hash.is_some())
+                    || (item.etag.is_some() && item.etag != row.etag);
+                if moved {
+                    items::put(
+                        &mut db,
+                        org,
+                        drive,
+                        &ItemFacts {
+                            item_id: &item.id,
+                            parent_id: item.parent_id(),
+                            name: item.name.as_deref().unwrap_or(&row.name),
+                            is_folder: false,
+                            document_id: Some(document),
+                            ctag: item.ctag.as_deref().or(row.ctag.as_deref()),
+                            etag: item.etag.as_deref(),
+                            content_hash: hash.as_deref().or(row.content_hash.as_deref()),
+                            round,
+                        },
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            (Some(row), None) if row.document_id.is_some() && unchanged => {
+                // Restored from the recycle bin (or moved back) as it was.
+                work.push(Work::Relink {
+                    document: row.document_id.unwrap_or_default(),
+                    item: Box::new(item),
+                });
+            }
+            (known, live) => {
+                let skipped_before = skipped::get(&mut db, org, drive, &item.id).await?;
+                if let Some(skip) = skipped_before
+                    && skip.version_key.is_some()
+                    && skip.version_key == version_key(&item)
+                {
+                    // Skipped as it is now; tried again once it changes.
+                    counts.skipped += 1;
+                    return Ok(());
+                }
+                let relink =
+                    live.is_none() && known.as_ref().is_some_and(|k| k.document_id.is_some());
+                work.push(Work::Mirror {
+                    document: live.or(known.and_then(|k| k.document_id)),
+                    relink,
+                    item: Box::new(item),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out one change. `Skipped` carries the file's name when
+    /// documents refused it.
     async fn execute(
         &self,
         conn: &Connection,
         credentials: &Credentials,
         actor: &Actor,
         work: Work,
+        round: Option<&str>,
         lease: &Lease,
-    ) -> Result<Option<String>, WorkError> {
+    ) -> Result<(Done, Option<String>), WorkError> {
         self.beat(lease)?;
         let (org, drive) = (conn.org_id, conn.drive_id.as_str());
         match work {
             Work::Remove { item_id, document } => {
-                self.documents.delete(actor, document).await?;
+                // Never deleted: unlinked and marked, its history stays (docs/adr/0032).
+                self.documents.mark_removed(actor, document, true).await?;
                 let mut db = self.db.pool.acquire().await?;
                 items::mark_deleted(&mut db, org, drive, &item_id, now_millis()).await?;
-                tracing::info!(connection = %conn.id, %document, "OneDrive file gone; document deleted");
-                Ok(None)
+                skipped::clear(&mut db, org, drive, &item_id).await?;
+                tracing::info!(connection = %conn.id, %document, "OneDrive file gone; document unlinked");
+                Ok((Done::Nothing, None))
             }
-            Work::Mirror { item, document } => {
+            Work::Relink { item, document } => {
+                self.documents.mark_removed(actor, document, false).await?;
+                let hash = item.content_hash();
+                let name = item.name.clone().unwrap_or_else(|| item.id.clone());
+                let mut db = self.db.pool.acquire().await?;
+                items::put(
+                    &mut db,
+                    org,
+                    drive,
+                    &file_facts(&item, &name, document, hash.as_deref(), round),
+                    now_millis(),
+                )
+                .await?;
+                tracing::info!(connection = %conn.id, %document, "OneDrive file back; document linked again");
+                Ok((Done::Mirrored, None))
+            }
+            Work::Mirror {
+                item,
+                document,
+                relink,
+            } => {
                 let name = item.name.clone().unwrap_or_else(|| item.id.clone());
                 let media_type =
                     media_type_for(item.file.as_ref().and_then(|f| f.mime_type.as_deref()));
@@ -530,24 +904,44 @@ impl Engine {
                         title: title_for(&name),
                     },
                 };
+                let skip = |reason: String| Skipped {
+                    item_id: item.id.clone(),
+                    name: name.clone(),
+                    reason,
+                    version_key: version_key(&item),
+                    skipped_at: now_millis(),
+                };
                 let uploaded = loop {
-                    let content = self.graph.download(credentials, drive, &item.id).await;
-                    let content = match content {
+                    let (length, content) = match self
+                        .graph
+                        .download(credentials, drive, &item.id)
+                        .await
+                    {
                         Ok(c) => c,
                         // Deleted since the delta: the next delta says so.
-                        Err(GraphError::NotFound) => return Ok(None),
+                        Err(GraphError::NotFound) => return Ok((Done::Nothing, None)),
+                        // This file only (malware, access, a lock): recorded, not fatal.
+                        Err(GraphError::Refused { status, code }) => {
+                            let reason = if code == "malwareDetected" {
+                                "OneDrive detected malware in this file; it is not downloaded"
+                                    .to_owned()
+                            } else {
+                                format!("OneDrive refused the download ({status} {code})")
+                            };
+                            tracing::warn!(connection = %conn.id, file = %name, %reason, "file skipped");
+                            let mut db = self.db.pool.acquire().await?;
+                            skipped::record(&mut db, org, drive, &skip(reason)).await?;
+                            return Ok((Done::Skipped, None));
+                        }
                         Err(e) => return Err(e.into()),
                     };
+                    if length.is_some() && length != item.size {
+                        // Sensitivity labels change the bytes: what is served is the truth.
+                        tracing::info!(connection = %conn.id, file = %name, listed = ?item.size, served = ?length, "served size differs from the listed size");
+                    }
                     match self
                         .documents
-                        .upload(
-                            actor,
-                            target.clone(),
-                            &name,
-                            &media_type,
-                            item.size,
-                            content,
-                        )
+                        .upload(actor, target.clone(), &name, &media_type, length, content)
                         .await
                     {
                         Ok(uploaded) => break uploaded,
@@ -559,28 +953,35 @@ impl Engine {
                         }
                         Err(DocumentsError::Refused(reason)) => {
                             tracing::warn!(connection = %conn.id, file = %name, %reason, "documents refused a file");
-                            return Ok(Some(name));
+                            let mut db = self.db.pool.acquire().await?;
+                            skipped::record(
+                                &mut db,
+                                org,
+                                drive,
+                                &skip(format!("documents refused the file: {reason}")),
+                            )
+                            .await?;
+                            return Ok((Done::Skipped, Some(name)));
                         }
                         Err(e) => return Err(e.into()),
                     }
                 };
+                if relink && uploaded.document_id == document.unwrap_or_default() {
+                    self.documents
+                        .mark_removed(actor, uploaded.document_id, false)
+                        .await?;
+                }
+                let hash = item.content_hash();
                 let mut db = self.db.pool.acquire().await?;
                 items::put(
                     &mut db,
                     org,
                     drive,
-                    &ItemFacts {
-                        item_id: &item.id,
-                        parent_id: item.parent_id(),
-                        name: &name,
-                        is_folder: false,
-                        document_id: Some(uploaded.document_id),
-                        ctag: item.ctag.as_deref(),
-                        etag: item.etag.as_deref(),
-                    },
+                    &file_facts(&item, &name, uploaded.document_id, hash.as_deref(), round),
                     now_millis(),
                 )
                 .await?;
+                skipped::clear(&mut db, org, drive, &item.id).await?;
                 tracing::info!(
                     connection = %conn.id,
                     document = %uploaded.document_id,
@@ -588,8 +989,59 @@ impl Engine {
                     created = uploaded.created,
                     "mirrored a OneDrive file"
                 );
-                Ok(None)
+                Ok((Done::Mirrored, None))
             }
         }
+    }
+}
+
+/// A new paging: a full enumeration when there is no link to start from.
+fn new_round(link: Option<String>) -> Progress {
+    Progress {
+        full: link.is_none(),
+        page_link: link,
+        round: Uuid::new_v4().to_string(),
+        ..Progress::default()
+    }
+}
+
+/// What a file is now, to tell whether a skipped file changed since.
+fn version_key(item: &DriveItem) -> Option<String> {
+    item.content_hash()
+        .or_else(|| item.ctag.clone())
+        .or_else(|| item.etag.clone())
+}
+
+fn folder_facts<'a>(id: &'a str, parent: Option<&'a str>, name: &'a str) -> ItemFacts<'a> {
+    ItemFacts {
+        item_id: id,
+        parent_id: parent,
+        name,
+        is_folder: true,
+        document_id: None,
+        ctag: None,
+        etag: None,
+        content_hash: None,
+        round: None,
+    }
+}
+
+fn file_facts<'a>(
+    item: &'a DriveItem,
+    name: &'a str,
+    document: Uuid,
+    hash: Option<&'a str>,
+    round: Option<&'a str>,
+) -> ItemFacts<'a> {
+    ItemFacts {
+        item_id: &item.id,
+        parent_id: item.parent_id(),
+        name,
+        is_folder: false,
+        document_id: Some(document),
+        ctag: item.ctag.as_deref(),
+        etag: item.etag.as_deref(),
+        content_hash: hash,
+        round,
     }
 }

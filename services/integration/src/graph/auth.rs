@@ -14,19 +14,18 @@ use tokio::sync::Mutex;
 
 use super::{Credentials, GraphError};
 
-const SCOPE: &str = "https://graph.microsoft.com/.default";
 /// A token is replaced this long before it expires.
 const EARLY: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: u64,
+pub(super) struct TokenResponse {
+    pub(super) access_token: String,
+    pub(super) expires_in: u64,
 }
 
 #[derive(Debug, Deserialize)]
-struct TokenError {
-    error: String,
+pub(super) struct TokenError {
+    pub(super) error: String,
 }
 
 struct Cached {
@@ -36,6 +35,8 @@ struct Cached {
 
 pub(super) struct Tokens {
     url: String,
+    /// `https://<graph host>/.default` of the cloud Graph is in.
+    scope: String,
     http: reqwest::Client,
     cache: Mutex<HashMap<String, Cached>>,
 }
@@ -44,14 +45,16 @@ impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tokens")
             .field("url", &self.url)
+            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
 
 impl Tokens {
-    pub(super) fn new(url: String, http: reqwest::Client) -> Self {
+    pub(super) fn new(url: String, scope: String, http: reqwest::Client) -> Self {
         Self {
             url,
+            scope,
             http,
             cache: Mutex::new(HashMap::new()),
         }
@@ -92,6 +95,11 @@ impl Tokens {
         Ok(client)
     }
 
+    /// Drops the cached token of these credentials (Graph refused it).
+    pub(super) async fn forget(&self, credentials: &Credentials) {
+        self.cache.lock().await.remove(&Self::key(credentials));
+    }
+
     async fn request(&self, credentials: &Credentials) -> Result<(String, Duration), GraphError> {
         let tenant = super::segment(&credentials.tenant);
         let url = self.url.replace("{tenant}", &tenant);
@@ -102,7 +110,7 @@ impl Tokens {
                 ("grant_type", "client_credentials"),
                 ("client_id", credentials.app_id.as_str()),
                 ("client_secret", credentials.secret.expose()),
-                ("scope", SCOPE),
+                ("scope", self.scope.as_str()),
             ])
             .send()
             .await?;
@@ -128,5 +136,33 @@ impl Tokens {
             }
             _ => Err(GraphError::Unavailable(format!("token endpoint {status}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use folio_platform::secrets::Secret;
+
+    use super::*;
+
+    #[test]
+    fn a_rotated_secret_misses_the_cache() {
+        let credentials = |secret: &str| Credentials {
+            tenant: "t".into(),
+            app_id: "a".into(),
+            secret: Secret::new(secret.to_owned()),
+        };
+        assert_eq!(
+            Tokens::key(&credentials("one")),
+            Tokens::key(&credentials("one"))
+        );
+        assert_ne!(
+            Tokens::key(&credentials("one")),
+            Tokens::key(&credentials("two"))
+        );
+        assert!(
+            !Tokens::key(&credentials("one")).contains("one"),
+            "never the secret itself"
+        );
     }
 }

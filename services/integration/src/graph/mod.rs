@@ -10,6 +10,8 @@
 //! `Authorization` header, and the upload session fragments.
 
 mod auth;
+#[cfg(test)]
+mod contract;
 mod upload;
 
 use std::{sync::Arc, time::Duration};
@@ -29,6 +31,45 @@ pub use upload::{FRAGMENT, SIMPLE_LIMIT, UNIT, UploadError, upload_session};
 /// Where Graph is when not configured otherwise.
 pub const GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
 
+/// Microsoft's clouds: a Graph host and the sign-in host that issues its
+/// tokens (learn.microsoft.com/graph/deployments). The token's scope is the
+/// Graph host's `/.default`, so both follow the configured Graph URL.
+const CLOUDS: [(&str, &str); 4] = [
+    ("graph.microsoft.com", "login.microsoftonline.com"),
+    // US Government L4 and L5 (DoD) share a sign-in host.
+    ("graph.microsoft.us", "login.microsoftonline.us"),
+    ("dod-graph.microsoft.us", "login.microsoftonline.us"),
+    // Operated by 21Vianet.
+    ("microsoftgraph.chinacloudapi.cn", "login.chinacloudapi.cn"),
+];
+
+fn cloud(graph_url: Option<&Url>) -> (&'static str, &'static str) {
+    graph_url
+        .and_then(Url::host_str)
+        .and_then(|host| {
+            CLOUDS
+                .iter()
+                .find(|(graph, _)| graph.eq_ignore_ascii_case(host))
+        })
+        .copied()
+        // Any other host (a proxy, the fake) stands for the global cloud.
+        .unwrap_or(CLOUDS[0])
+}
+
+/// The scope app-only tokens are requested with for Graph at `graph_url`.
+pub fn scope_for(graph_url: Option<&Url>) -> String {
+    format!("https://{}/.default", cloud(graph_url).0)
+}
+
+/// The client-credentials token endpoint (with `{tenant}`) of the cloud
+/// Graph at `graph_url` is in.
+pub fn token_url_for(graph_url: Option<&Url>) -> String {
+    format!(
+        "https://{}/{{tenant}}/oauth2/v2.0/token",
+        cloud(graph_url).1
+    )
+}
+
 /// The longest we ever wait for a `Retry-After`.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
@@ -38,6 +79,9 @@ pub enum GraphError {
     Credentials(String),
     #[error("Graph asks to retry after {0:?}")]
     Throttled(Duration),
+    /// 401 on a request with a token: it expired or was revoked early.
+    #[error("Graph refused the access token")]
+    Unauthorized,
     #[error("Graph requires a resync")]
     Gone { location: Option<String> },
     #[error("not found in Graph")]
@@ -86,6 +130,20 @@ pub struct ParentReference {
 pub struct FileFacet {
     #[serde(rename = "mimeType")]
     pub mime_type: Option<String>,
+    #[serde(default)]
+    pub hashes: Option<Hashes>,
+}
+
+/// `file.hashes`: ODB sends quickXorHash; personal OneDrive sends sha1Hash
+/// (and sometimes sha256Hash) too.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Hashes {
+    #[serde(rename = "quickXorHash", default)]
+    pub quick_xor: Option<String>,
+    #[serde(rename = "sha256Hash", default)]
+    pub sha256: Option<String>,
+    #[serde(rename = "sha1Hash", default)]
+    pub sha1: Option<String>,
 }
 
 /// A drive item as delta and item requests return it.
@@ -110,9 +168,42 @@ pub struct DriveItem {
     pub file: Option<FileFacet>,
     #[serde(default)]
     pub deleted: Option<serde_json::Value>,
+    /// OneNote notebooks and other packages: no `file` facet, no content.
+    #[serde(default)]
+    pub package: Option<serde_json::Value>,
+    /// A shortcut to an item that lives in another drive.
+    #[serde(rename = "remoteItem", default)]
+    pub remote_item: Option<serde_json::Value>,
 }
 
 impl DriveItem {
+    /// The content hash to compare versions by, tagged with its algorithm so
+    /// hashes of different kinds never compare equal (docs/adr/0030). The
+    /// same drive always sends the same kinds, so the choice is stable.
+    pub fn content_hash(&self) -> Option<String> {
+        let hashes = self.file.as_ref()?.hashes.as_ref()?;
+        let pick = |tag: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{tag}:{v}"))
+        };
+        pick("quickXorHash", &hashes.quick_xor)
+            .or_else(|| {
+                pick(
+                    "sha256",
+                    &hashes.sha256.as_ref().map(|h| h.to_ascii_lowercase()),
+                )
+            })
+            .or_else(|| {
+                pick(
+                    "sha1",
+                    &hashes.sha1.as_ref().map(|h| h.to_ascii_lowercase()),
+                )
+            })
+    }
+
     pub fn is_folder(&self) -> bool {
         self.folder.is_some() || self.root.is_some()
     }
@@ -174,19 +265,43 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'`')
     .add(b'{')
     .add(b'|')
-    .add(b'}');
+    .add(b'}')
+    // Sub-delimiters are legal in a path, but servers differ in what they
+    // make of them; escaped, a name arrives in OneDrive exactly as named.
+    .add(b'&')
+    .add(b'+')
+    .add(b'\'')
+    .add(b';')
+    .add(b'=')
+    .add(b',')
+    .add(b'@')
+    .add(b'$')
+    .add(b'[')
+    .add(b']');
 
 pub(crate) fn segment(name: &str) -> String {
     utf8_percent_encode(name, SEGMENT).to_string()
 }
 
+/// `Retry-After` as Graph sends it: seconds, possibly fractional (`2.128`),
+/// or an HTTP date; 10 s when absent or unreadable.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
     headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(Duration::from_secs(10), Duration::from_secs)
+        .and_then(|v| parse_retry_after(v, std::time::SystemTime::now()))
+        .unwrap_or(Duration::from_secs(10))
         .min(MAX_RETRY_AFTER)
+}
+
+fn parse_retry_after(raw: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let raw = raw.trim();
+    if let Ok(secs) = raw.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
+    }
+    let at = httpdate::parse_http_date(raw).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Turns a non-success answer into the error it means.
@@ -206,7 +321,9 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, GraphEr
                 .map(str::to_owned),
         }),
         404 => Err(GraphError::NotFound),
-        500..=599 => Err(GraphError::Unavailable(format!("status {code}"))),
+        401 => Err(GraphError::Unauthorized),
+        // 507 Insufficient Storage (`quotaLimitReached`) is about the file, not Graph's health.
+        500..=506 | 508..=599 => Err(GraphError::Unavailable(format!("status {code}"))),
         _ => {
             let body = response.bytes().await.unwrap_or_default();
             let code_text = serde_json::from_slice::<ErrorBody>(&body)
@@ -248,7 +365,13 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn new(endpoint: Option<Url>, token_url: String) -> Result<Self, GraphError> {
+    /// Graph at `endpoint` (global Graph when `None`), its tokens from
+    /// `token_url` with `scope` (see [`token_url_for`] and [`scope_for`]).
+    pub fn new(
+        endpoint: Option<Url>,
+        token_url: String,
+        scope: String,
+    ) -> Result<Self, GraphError> {
         let origin = endpoint
             .clone()
             .unwrap_or_else(|| Url::parse(GRAPH_URL).unwrap_or_else(|_| unreachable_url()))
@@ -261,7 +384,7 @@ impl Graph {
         Ok(Self {
             endpoint,
             origin,
-            tokens: Arc::new(auth::Tokens::new(token_url, plain.clone())),
+            tokens: Arc::new(auth::Tokens::new(token_url, scope, plain.clone())),
             plain,
         })
     }
@@ -289,7 +412,7 @@ impl Graph {
 
     /// Checks that a link Graph gave us points at Graph (a token must never
     /// be sent elsewhere).
-    fn graph_link(&self, link: &str) -> Result<Url, GraphError> {
+    pub(crate) fn graph_link(&self, link: &str) -> Result<Url, GraphError> {
         let url = Url::parse(link).map_err(|_| GraphError::Malformed("bad link"))?;
         if url.origin() == self.origin {
             Ok(url)
@@ -303,6 +426,28 @@ impl Graph {
         self.sdk(credentials).await.map(drop)
     }
 
+    /// Runs `call` with a client holding a cached token; when Graph answers
+    /// 401 (the token expired or was revoked before we expected), gets a new
+    /// token once and runs it again.
+    async fn with_token<T, F, Fut>(
+        &self,
+        credentials: &Credentials,
+        mut call: F,
+    ) -> Result<T, GraphError>
+    where
+        F: FnMut(GraphClient) -> Fut,
+        Fut: std::future::Future<Output = Result<T, GraphError>>,
+    {
+        match call(self.sdk(credentials).await?).await {
+            Err(GraphError::Unauthorized) => {
+                tracing::info!("Graph refused a cached token; getting a new one");
+                self.tokens.forget(credentials).await;
+                call(self.sdk(credentials).await?).await
+            }
+            other => other,
+        }
+    }
+
     /// An item by id, or by a path from the root when `item` starts with '/'.
     pub async fn item(
         &self,
@@ -310,21 +455,56 @@ impl Graph {
         drive: &str,
         item: &str,
     ) -> Result<DriveItem, GraphError> {
-        let client = self.sdk(credentials).await?;
-        let drive = client.drive(drive);
-        let request = if item.starts_with('/') {
-            let path: Vec<&str> = item.split('/').filter(|p| !p.is_empty()).collect();
-            if path.is_empty() {
-                drive.get_root()
+        self.with_token(credentials, |client| async move {
+            let drive = client.drive(drive);
+            let request = if item.starts_with('/') {
+                let path: Vec<&str> = item.split('/').filter(|p| !p.is_empty()).collect();
+                if path.is_empty() {
+                    drive.get_root()
+                } else {
+                    drive
+                        .item_by_path(format!(":/{}:", path.join("/")))
+                        .get_items()
+                }
             } else {
-                drive
-                    .item_by_path(format!(":/{}:", path.join("/")))
-                    .get_items()
+                drive.item(item).get_items()
+            };
+            json(request.headers(current_trace_headers()).send().await?).await
+        })
+        .await
+    }
+
+    /// Every child of a folder, following `@odata.nextLink` (a folder moved
+    /// into the connected folder: delta does not list what is inside it).
+    pub async fn children(
+        &self,
+        credentials: &Credentials,
+        drive: &str,
+        folder: &str,
+    ) -> Result<Vec<DriveItem>, GraphError> {
+        let mut all = Vec::new();
+        let mut link: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let page: DeltaPage = self
+                .with_token(credentials, |client| {
+                    let link = link.clone();
+                    async move {
+                        let mut request = client.drive(drive).item(folder).list_children();
+                        if let Some(link) = &link {
+                            *request.as_mut() = self.graph_link(link)?;
+                        }
+                        json(request.headers(current_trace_headers()).send().await?).await
+                    }
+                })
+                .await?;
+            all.extend(page.value);
+            match page.next_link {
+                Some(next) if seen.insert(next.clone()) => link = Some(next),
+                Some(_) => return Err(GraphError::Malformed("children paging loops")),
+                None => return Ok(all),
             }
-        } else {
-            drive.item(item).get_items()
-        };
-        json(request.headers(current_trace_headers()).send().await?).await
+        }
     }
 
     /// One delta page: the first of a full enumeration when `link` is
@@ -335,31 +515,49 @@ impl Graph {
         drive: &str,
         link: Option<&str>,
     ) -> Result<DeltaPage, GraphError> {
-        let client = self.sdk(credentials).await?;
-        let mut request = client.drive(drive).delta();
-        if let Some(link) = link {
-            *request.as_mut() = self.graph_link(link)?;
-        }
-        json(request.headers(current_trace_headers()).send().await?).await
+        self.with_token(credentials, |client| async move {
+            let mut request = client.drive(drive).delta();
+            if let Some(link) = link {
+                *request.as_mut() = self.graph_link(link)?;
+            }
+            json(request.headers(current_trace_headers()).send().await?).await
+        })
+        .await
     }
 
-    /// A file's content: Graph answers 302 to a pre-authenticated URL,
-    /// fetched without the `Authorization` header.
+    /// A file's content and its length as served: Graph answers 302 to a
+    /// pre-authenticated URL, fetched without the `Authorization` header.
+    /// The served length is the truth (a sensitivity label can make it
+    /// differ from the listed `size`).
     pub async fn download(
         &self,
         credentials: &Credentials,
         drive: &str,
         item: &str,
-    ) -> Result<impl Stream<Item = Result<Bytes, GraphError>> + Send + use<>, GraphError> {
-        let client = self.sdk(credentials).await?;
-        let request = client
-            .drive(drive)
-            .item(item)
-            .get_items_content()
-            .build()
-            .await?
-            .build()?;
-        let first = self.plain.execute(request).await?;
+    ) -> Result<
+        (
+            Option<u64>,
+            impl Stream<Item = Result<Bytes, GraphError>> + Send + use<>,
+        ),
+        GraphError,
+    > {
+        let first = self
+            .with_token(credentials, |client| async move {
+                let request = client
+                    .drive(drive)
+                    .item(item)
+                    .get_items_content()
+                    .build()
+                    .await?
+                    .build()?;
+                let first = self.plain.execute(request).await?;
+                if first.status().is_redirection() {
+                    Ok(first)
+                } else {
+                    check(first).await
+                }
+            })
+            .await?;
         let response = if first.status().is_redirection() {
             let location = first
                 .headers()
@@ -376,9 +574,10 @@ impl Graph {
             )
             .await?
         } else {
-            check(first).await?
+            first
         };
-        Ok(response.bytes_stream().map_err(GraphError::from))
+        let length = response.content_length();
+        Ok((length, response.bytes_stream().map_err(GraphError::from)))
     }
 
     pub async fn create_subscription(
@@ -412,6 +611,28 @@ impl Graph {
         Ok(SubscriptionInfo {
             id: created.id,
             expires_at: parse_time(&created.expiration)?,
+        })
+    }
+
+    /// The subscription as Graph has it; `NotFound` when Graph removed it.
+    pub async fn get_subscription(
+        &self,
+        credentials: &Credentials,
+        id: &str,
+    ) -> Result<SubscriptionInfo, GraphError> {
+        let client = self.sdk(credentials).await?;
+        let found: SubscriptionBody = json(
+            client
+                .subscription(id)
+                .get_subscription()
+                .headers(current_trace_headers())
+                .send()
+                .await?,
+        )
+        .await?;
+        Ok(SubscriptionInfo {
+            id: found.id,
+            expires_at: parse_time(&found.expiration)?,
         })
     }
 
@@ -460,6 +681,46 @@ impl Graph {
         }
     }
 
+    /// A URL below the Graph endpoint, built here rather than by the SDK:
+    /// its path templates HTML-escape values (a name with `&` would arrive
+    /// as `&amp;`), so names go in percent-encoded by [`segment`].
+    fn api_url(&self, path: &str) -> Result<Url, GraphError> {
+        let base = self
+            .endpoint
+            .as_ref()
+            .map_or(GRAPH_URL, Url::as_str)
+            .trim_end_matches('/');
+        Url::parse(&format!("{base}{path}")).map_err(|_| GraphError::Malformed("bad item address"))
+    }
+
+    /// Where an upload goes, and the headers it needs (`If-Match` over an
+    /// existing file, so nothing changed in OneDrive is overwritten).
+    fn upload_address(
+        &self,
+        drive: &str,
+        target: &UploadTarget,
+        action: &str,
+    ) -> Result<(Url, reqwest::header::HeaderMap), GraphError> {
+        let mut headers = current_trace_headers();
+        let drive = segment(drive);
+        let url = match target {
+            UploadTarget::Existing { item, if_match } => {
+                if let Some(etag) = if_match {
+                    let value = reqwest::header::HeaderValue::from_str(etag)
+                        .map_err(|_| GraphError::Malformed("stored eTag"))?;
+                    headers.insert(reqwest::header::IF_MATCH, value);
+                }
+                self.api_url(&format!("/drives/{drive}/items/{}/{action}", segment(item)))?
+            }
+            UploadTarget::New { parent, name } => self.api_url(&format!(
+                "/drives/{drive}/items/{}:/{}:/{action}",
+                segment(parent),
+                segment(name)
+            ))?,
+        };
+        Ok((url, headers))
+    }
+
     /// Uploads ≤ [`SIMPLE_LIMIT`] bytes in one request: over `item` when
     /// given, else as `name` in `parent` (renamed by OneDrive on a conflict).
     pub async fn upload_small(
@@ -470,19 +731,22 @@ impl Graph {
         content: Bytes,
     ) -> Result<DriveItem, GraphError> {
         let client = self.sdk(credentials).await?;
-        let drive = client.drive(drive);
-        let body = reqwest::Body::from(content);
-        let request = match target {
-            UploadTarget::Existing(item) => drive.item(item).update_items_content(body),
-            UploadTarget::New { parent, name } => drive
-                .item(parent)
-                .upload_items_content(format!(":/{name}:"), body)
-                .append_query_pair("@microsoft.graph.conflictBehavior", "rename"),
-        };
-        json(request.headers(current_trace_headers()).send().await?).await
+        let (mut url, headers) = self.upload_address(drive, target, "content")?;
+        if matches!(target, UploadTarget::New { .. }) {
+            url.query_pairs_mut()
+                .append_pair("@microsoft.graph.conflictBehavior", "rename");
+        }
+        let mut request = client
+            .drive(drive)
+            .item("placeholder")
+            .update_items_content(reqwest::Body::from(content));
+        *request.as_mut() = url;
+        json(request.headers(headers).send().await?).await
     }
 
     /// Starts an upload session; returns its pre-authenticated upload URL.
+    /// Over an existing file the session replaces it (under `If-Match`);
+    /// a new file is renamed by OneDrive when the name is taken.
     pub async fn create_upload_session(
         &self,
         credentials: &Credentials,
@@ -495,18 +759,19 @@ impl Graph {
             upload_url: String,
         }
         let client = self.sdk(credentials).await?;
-        let drive = client.drive(drive);
-        let request = match target {
-            UploadTarget::Existing(item) => drive.item(item).create_upload_session(
-                &json!({ "item": { "@microsoft.graph.conflictBehavior": "replace" } }),
-            ),
-            UploadTarget::New { parent, name } => drive
-                .item(format!("{parent}:/{name}:"))
-                .create_upload_session(
-                    &json!({ "item": { "@microsoft.graph.conflictBehavior": "rename" } }),
-                ),
+        let (url, headers) = self.upload_address(drive, target, "createUploadSession")?;
+        let behaviour = match target {
+            UploadTarget::Existing { .. } => "replace",
+            UploadTarget::New { .. } => "rename",
         };
-        let session: Session = json(request.headers(current_trace_headers()).send().await?).await?;
+        let mut request = client
+            .drive(drive)
+            .item("placeholder")
+            .create_upload_session(
+                &json!({ "item": { "@microsoft.graph.conflictBehavior": behaviour } }),
+            );
+        *request.as_mut() = url;
+        let session: Session = json(request.headers(headers).send().await?).await?;
         Url::parse(&session.upload_url).map_err(|_| GraphError::Malformed("bad upload URL"))
     }
 
@@ -518,8 +783,12 @@ impl Graph {
 /// Where an upload goes.
 #[derive(Debug, Clone)]
 pub enum UploadTarget {
-    /// New content for a file that exists.
-    Existing(String),
+    /// New content for a file that exists; refused with 412 unless the
+    /// file's eTag is still `if_match` (when given).
+    Existing {
+        item: String,
+        if_match: Option<String>,
+    },
     /// A new file in a folder.
     New { parent: String, name: String },
 }
@@ -536,6 +805,138 @@ mod tests {
     fn names_are_escaped_in_paths() {
         assert_eq!(segment("a b:c/d#e?.txt"), "a%20b%3Ac%2Fd%23e%3F.txt");
         assert_eq!(segment("Übersicht.pdf"), "%C3%9Cbersicht.pdf");
+        assert_eq!(
+            segment("Q&A #2 100% + 'x'.docx"),
+            "Q%26A%20%232%20100%25%20%2B%20%27x%27.docx"
+        );
+    }
+
+    /// graph-rs-sdk renders path values through Handlebars, which
+    /// HTML-escapes them: `&` would reach OneDrive as `&amp;` and `'` as
+    /// `&#x27;`. Upload addresses are therefore built by `upload_address`.
+    #[test]
+    fn the_sdk_mangles_names_so_uploads_address_items_themselves() {
+        let client = GraphClient::new("token");
+        let request = client
+            .drive("d")
+            .item("p")
+            .upload_items_content(":/Q&A 'x'.txt:", reqwest::Body::from(""));
+        let sdk: &Url = request.as_ref();
+        assert!(sdk.path().contains("&amp;"), "{sdk}");
+
+        let graph = Graph::new(
+            None,
+            "http://127.0.0.1:9/{tenant}/token".into(),
+            scope_for(None),
+        )
+        .unwrap();
+        let target = UploadTarget::New {
+            parent: "01PARENT".into(),
+            name: "Q&A #2 100% + 'x'.txt".into(),
+        };
+        let (url, _) = graph.upload_address("b!drive", &target, "content").unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://graph.microsoft.com/v1.0/drives/b!drive/items/01PARENT:/\
+             Q%26A%20%232%20100%25%20%2B%20%27x%27.txt:/content"
+        );
+        let decoded = percent_encoding::percent_decode_str(url.path())
+            .decode_utf8()
+            .unwrap();
+        assert!(decoded.ends_with(":/Q&A #2 100% + 'x'.txt:/content"));
+
+        let existing = UploadTarget::Existing {
+            item: "01ITEM".into(),
+            if_match: Some("\"{E1},3\"".into()),
+        };
+        let (url, headers) = graph
+            .upload_address("b!drive", &existing, "createUploadSession")
+            .unwrap();
+        assert!(
+            url.path()
+                .ends_with("/drives/b!drive/items/01ITEM/createUploadSession")
+        );
+        assert_eq!(headers[reqwest::header::IF_MATCH], "\"{E1},3\"");
+    }
+
+    #[test]
+    fn scope_and_authority_follow_the_cloud() {
+        let at = |s: &str| Some(Url::parse(s).unwrap());
+        for (graph, scope, token) in [
+            (
+                "https://graph.microsoft.com/v1.0",
+                "https://graph.microsoft.com/.default",
+                "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token",
+            ),
+            (
+                "https://graph.microsoft.us/v1.0",
+                "https://graph.microsoft.us/.default",
+                "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token",
+            ),
+            (
+                "https://dod-graph.microsoft.us/v1.0",
+                "https://dod-graph.microsoft.us/.default",
+                "https://login.microsoftonline.us/{tenant}/oauth2/v2.0/token",
+            ),
+            (
+                "https://microsoftgraph.chinacloudapi.cn/v1.0",
+                "https://microsoftgraph.chinacloudapi.cn/.default",
+                "https://login.chinacloudapi.cn/{tenant}/oauth2/v2.0/token",
+            ),
+        ] {
+            assert_eq!(scope_for(at(graph).as_ref()), scope, "{graph}");
+            assert_eq!(token_url_for(at(graph).as_ref()), token, "{graph}");
+        }
+        assert_eq!(scope_for(None), "https://graph.microsoft.com/.default");
+        assert_eq!(
+            scope_for(at("http://127.0.0.1:4000/v1.0").as_ref()),
+            "https://graph.microsoft.com/.default"
+        );
+    }
+
+    #[test]
+    fn retry_after_as_graph_sends_it() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        // The throttling doc's sample.
+        assert_eq!(
+            parse_retry_after("2.128", now),
+            Some(Duration::from_millis(2128))
+        );
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        // An HTTP date 7 s after now; one in the past means now.
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:44 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:30 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("NaN", now), None);
+        assert_eq!(parse_retry_after("later", now), None);
+    }
+
+    #[test]
+    fn content_hash_prefers_quick_xor_and_tags_the_kind() {
+        let item = |hashes: serde_json::Value| -> DriveItem {
+            serde_json::from_value(json!({ "id": "a", "file": { "hashes": hashes } })).unwrap()
+        };
+        assert_eq!(
+            item(json!({ "quickXorHash": "aCgDG9jwBhDc4Q1yawMZAAAAAAA=", "sha1Hash": "AB" }))
+                .content_hash()
+                .as_deref(),
+            Some("quickXorHash:aCgDG9jwBhDc4Q1yawMZAAAAAAA=")
+        );
+        assert_eq!(
+            item(json!({ "sha1Hash": "ABCD" }))
+                .content_hash()
+                .as_deref(),
+            Some("sha1:abcd")
+        );
+        assert_eq!(item(json!({})).content_hash(), None);
+        let folder: DriveItem = serde_json::from_value(json!({ "id": "f", "folder": {} })).unwrap();
+        assert_eq!(folder.content_hash(), None);
     }
 
     #[test]
@@ -554,6 +955,7 @@ mod tests {
         let graph = Graph::new(
             Some(Url::parse("http://127.0.0.1:9/v1.0").unwrap()),
             "http://127.0.0.1:9/{tenant}/token".into(),
+            scope_for(None),
         )
         .unwrap();
         assert!(

@@ -215,19 +215,23 @@ pub async fn due(conn: &mut AnyConnection, now: i64, limit: u32) -> Result<Vec<U
     rows.iter().map(|r| uuid(r, "id")).collect()
 }
 
-/// Connections whose subscription must be created or renewed.
+/// Connections whose subscription must be created, renewed, or looked up
+/// again because it was last seen alive before `check_before`.
 #[instrument(skip_all)]
 pub async fn needing_subscription(
     conn: &mut AnyConnection,
     now: i64,
     renew_horizon: i64,
+    check_before: i64,
 ) -> Result<Vec<Uuid>, Error> {
     let rows = sqlx::query(
         "SELECT id FROM connections WHERE (subscription_id IS NULL OR subscription_expires_at < ? \
-         OR renew_requested = 1) AND (lease_until IS NULL OR lease_until < ?) \
+         OR renew_requested = 1 OR subscription_checked_at IS NULL \
+         OR subscription_checked_at < ?) AND (lease_until IS NULL OR lease_until < ?) \
          AND (paused_until IS NULL OR paused_until <= ?)",
     )
     .bind(renew_horizon)
+    .bind(check_before)
     .bind(now)
     .bind(now)
     .fetch_all(conn)
@@ -319,14 +323,26 @@ pub async fn set_subscription(
 ) -> Result<(), Error> {
     sqlx::query(
         "UPDATE connections SET subscription_id = ?, subscription_expires_at = ?, \
-         renew_requested = 0, updated_at = ? WHERE id = ?",
+         renew_requested = 0, subscription_checked_at = ?, updated_at = ? WHERE id = ?",
     )
     .bind(subscription_id)
     .bind(expires_at)
     .bind(now)
+    .bind(now)
     .bind(id.to_string())
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// The subscription was seen alive in Graph just now.
+#[instrument(skip_all)]
+pub async fn subscription_seen(conn: &mut AnyConnection, id: Uuid, now: i64) -> Result<(), Error> {
+    sqlx::query("UPDATE connections SET subscription_checked_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -17,6 +17,10 @@ pub struct ItemRow {
     pub is_folder: bool,
     pub document_id: Option<Uuid>,
     pub ctag: Option<String>,
+    /// The eTag Folio last saw (from a delta or our own upload's answer).
+    pub etag: Option<String>,
+    /// The content hash Graph gave (`quickXorHash:…`, `sha256:…`, `sha1:…`).
+    pub content_hash: Option<String>,
     pub deleted: bool,
 }
 
@@ -30,6 +34,9 @@ pub struct ItemFacts<'a> {
     pub document_id: Option<Uuid>,
     pub ctag: Option<&'a str>,
     pub etag: Option<&'a str>,
+    pub content_hash: Option<&'a str>,
+    /// The full enumeration that listed the item, if one did.
+    pub round: Option<&'a str>,
 }
 
 fn from_row(row: &AnyRow) -> Result<ItemRow, Error> {
@@ -43,11 +50,14 @@ fn from_row(row: &AnyRow) -> Result<ItemRow, Error> {
             .map(|s| s.parse().map_err(|_| Error::Corrupt("stored id")))
             .transpose()?,
         ctag: row.try_get("ctag")?,
+        etag: row.try_get("etag")?,
+        content_hash: row.try_get("content_hash")?,
         deleted: row.try_get::<i64, _>("deleted")? != 0,
     })
 }
 
-const COLUMNS: &str = "item_id, parent_id, name, is_folder, document_id, ctag, deleted";
+const COLUMNS: &str =
+    "item_id, parent_id, name, is_folder, document_id, ctag, etag, content_hash, deleted";
 
 #[instrument(skip_all)]
 pub async fn get(
@@ -136,7 +146,8 @@ pub async fn put(
     for _ in 0..2 {
         let updated = sqlx::query(
             "UPDATE items SET parent_id = ?, name = ?, is_folder = ?, document_id = ?, ctag = ?, \
-             etag = ?, deleted = 0, updated_at = ? WHERE org_id = ? AND drive_id = ? AND item_id = ?",
+             etag = ?, content_hash = ?, listed_round = COALESCE(?, listed_round), deleted = 0, \
+             updated_at = ? WHERE org_id = ? AND drive_id = ? AND item_id = ?",
         )
         .bind(facts.parent_id)
         .bind(facts.name)
@@ -144,6 +155,8 @@ pub async fn put(
         .bind(facts.document_id.map(|d| d.to_string()))
         .bind(facts.ctag)
         .bind(facts.etag)
+        .bind(facts.content_hash)
+        .bind(facts.round)
         .bind(now)
         .bind(org_id.to_string())
         .bind(drive_id)
@@ -155,7 +168,8 @@ pub async fn put(
         }
         let inserted = sqlx::query(
             "INSERT INTO items (org_id, drive_id, item_id, parent_id, name, is_folder, document_id, \
-             ctag, etag, deleted, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+             ctag, etag, content_hash, listed_round, deleted, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
         )
         .bind(org_id.to_string())
         .bind(drive_id)
@@ -166,6 +180,8 @@ pub async fn put(
         .bind(facts.document_id.map(|d| d.to_string()))
         .bind(facts.ctag)
         .bind(facts.etag)
+        .bind(facts.content_hash)
+        .bind(facts.round)
         .bind(now)
         .execute(&mut *conn)
         .await;
@@ -198,4 +214,80 @@ pub async fn mark_deleted(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Notes that a full enumeration (`round`) listed these items.
+#[instrument(skip_all)]
+pub async fn mark_listed(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+    drive_id: &str,
+    item_ids: &[&str],
+    round: &str,
+) -> Result<(), Error> {
+    for chunk in item_ids.chunks(100) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "UPDATE items SET listed_round = ? WHERE org_id = ? AND drive_id = ? \
+             AND item_id IN ({marks})"
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(round)
+            .bind(org_id.to_string())
+            .bind(drive_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Live mirrored files the full enumeration `round` did not list, a batch at a time.
+#[instrument(skip_all)]
+pub async fn unlisted(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+    drive_id: &str,
+    round: &str,
+    limit: u32,
+) -> Result<Vec<ItemRow>, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM items WHERE org_id = ? AND drive_id = ? AND is_folder = 0 \
+         AND deleted = 0 AND document_id IS NOT NULL \
+         AND (listed_round IS NULL OR listed_round <> ?) ORDER BY item_id LIMIT ?"
+    ))
+    .bind(org_id.to_string())
+    .bind(drive_id)
+    .bind(round)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Live items whose parent is one of `parents`.
+#[instrument(skip_all)]
+pub async fn children_of(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+    drive_id: &str,
+    parents: &[String],
+) -> Result<Vec<ItemRow>, Error> {
+    let mut out = Vec::new();
+    for chunk in parents.chunks(100) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM items WHERE org_id = ? AND drive_id = ? AND deleted = 0 \
+             AND parent_id IN ({marks})"
+        );
+        let mut query = sqlx::query(&sql).bind(org_id.to_string()).bind(drive_id);
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
 }

@@ -4,6 +4,8 @@ pub mod client_secrets;
 pub mod connections;
 pub mod inbox;
 pub mod items;
+pub mod progress;
+pub mod skipped;
 
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;

@@ -113,6 +113,7 @@ impl World {
             max_upload_bytes: 256 << 20,
             users_url: format!("https://127.0.0.1:{users_port}"),
             tls: pki.files("documents"),
+            retention_interval: std::time::Duration::from_secs(3600),
         };
         let documents = folio_documents::Application::build(documents_settings.clone())
             .await
@@ -174,7 +175,17 @@ impl World {
 
     /// Another instance, keeping Graph client secrets in `client_secrets`.
     pub async fn spawn_integration_with(&self, client_secrets: ClientSecretsConfig) -> Instance {
-        let settings = Settings {
+        self.spawn_integration_configured(client_secrets, |_| {})
+            .await
+    }
+
+    /// Another instance, with its settings changed by `configure`.
+    pub async fn spawn_integration_configured(
+        &self,
+        client_secrets: ClientSecretsConfig,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Instance {
+        let mut settings = Settings {
             grpc_addr: any_port(),
             http_addr: any_port(),
             database_url: self.integration_db.url.clone(),
@@ -185,10 +196,12 @@ impl World {
             public_url: None,
             graph_url: Some(self.graph.graph_url().parse().unwrap()),
             token_url: self.graph.token_url(),
+            graph_scope: None,
             tls: self.pki.files("integration"),
             client_secrets,
             timing: self.timing.clone(),
         };
+        configure(&mut settings);
         let app = Application::build(settings)
             .await
             .expect("integration service starts");
@@ -359,6 +372,7 @@ impl World {
             media_type: "application/octet-stream".into(),
             note: String::new(),
             source: docs::VersionSource::Upload.into(),
+            ..Default::default()
         };
         let chunks: Vec<Bytes> = content
             .chunks(256 * 1024)

@@ -5,9 +5,13 @@
 
 mod api;
 mod bad_input;
+mod clouds;
+mod delivery;
 mod faults;
 mod helpers;
 mod journey;
+mod odb;
 mod openapi;
 mod secrets;
+mod send;
 mod trust;

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert::{self, parse_id, parse_role};
 use crate::{
-    accounts::{Accounts, NewUser},
+    accounts::{Accounts, NewUser, SignIn},
     domain::{DisplayName, Email, OrganisationName, Password, UserChanges},
     error::Error,
 };
@@ -22,6 +22,15 @@ impl UsersApi {
 
 fn actor<T>(request: &Request<T>) -> Result<Actor, Error> {
     Ok(Actor::from_metadata(request.metadata())?)
+}
+
+/// An id that may be left empty.
+fn optional_id(field: &'static str, raw: &str) -> Result<Option<uuid::Uuid>, Error> {
+    if raw.is_empty() {
+        Ok(None)
+    } else {
+        parse_id(field, raw).map(Some)
+    }
 }
 
 fn new_user(email: &str, display_name: &str, role: i32, password: &str) -> Result<NewUser, Error> {
@@ -69,8 +78,16 @@ impl UsersService for UsersApi {
         request: Request<pb::AuthenticateRequest>,
     ) -> Result<Response<pb::User>, Status> {
         let req = request.into_inner();
-        let user = self.accounts.authenticate(&req.email, req.password).await?;
-        Ok(Response::new(convert::user(&user)))
+        match self
+            .accounts
+            .sign_in(&req.email, req.password, None)
+            .await?
+        {
+            SignIn::User(user) => Ok(Response::new(convert::user(&user))),
+            SignIn::Choose(_) => Err(Status::failed_precondition(
+                "the email has accounts in several organisations: choose one (SignIn)",
+            )),
+        }
     }
 
     async fn provision_user(
@@ -135,6 +152,36 @@ impl UsersService for UsersApi {
         Ok(Response::new(pb::ListUsersResponse {
             users: users.iter().map(convert::user).collect(),
         }))
+    }
+
+    async fn sign_in(
+        &self,
+        request: Request<pb::SignInRequest>,
+    ) -> Result<Response<pb::SignInResponse>, Status> {
+        let req = request.into_inner();
+        let organisation = optional_id("organisation_id", &req.organisation_id)?;
+        let answer = match self
+            .accounts
+            .sign_in(&req.email, req.password, organisation)
+            .await?
+        {
+            SignIn::User(user) => pb::SignInResponse {
+                user: Some(convert::user(&user)),
+                choices: Vec::new(),
+            },
+            SignIn::Choose(organisations) => pb::SignInResponse {
+                user: None,
+                choices: organisations
+                    .iter()
+                    .map(|o| pb::Organisation {
+                        id: o.id.to_string(),
+                        name: o.name.clone(),
+                        created_at: String::new(),
+                    })
+                    .collect(),
+            },
+        };
+        Ok(Response::new(answer))
     }
 
     async fn change_password(

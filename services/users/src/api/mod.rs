@@ -17,6 +17,7 @@ pub fn caller_policy() -> CallerPolicy {
         .allow(SERVICE, "CreateOrganisation", &[Id::OPERATOR])
         .allow(SERVICE, "ListOrganisations", &[Id::OPERATOR])
         .allow(SERVICE, "Authenticate", &[Id::BFF])
+        .allow(SERVICE, "SignIn", &[Id::BFF])
         .allow(SERVICE, "ProvisionUser", &[Id::BFF])
         .allow(SERVICE, "UpdateUser", &[Id::BFF])
         .allow(SERVICE, "ResetPassword", &[Id::BFF])

@@ -44,11 +44,31 @@ impl Password {
     /// Argon2id with the crate's recommended parameters. CPU-heavy: call from
     /// a blocking thread.
     pub fn hash(&self) -> Result<PasswordHash, Error> {
+        self.hash_like(None)
+    }
+
+    /// Like [`Password::hash`], but with the salt and parameters of `sibling`
+    /// (another account with the same email) when there is one: every
+    /// account of one email then shares them, and signing in costs one
+    /// Argon2 run however many organisations the email has accounts in.
+    pub fn hash_like(&self, sibling: Option<&PasswordHash>) -> Result<PasswordHash, Error> {
+        let hashing = |e: password_hash::Error| Error::Hashing(e.to_string());
+        if let Some(sibling) = sibling
+            && let Ok(parsed) = password_hash::PasswordHash::new(&sibling.0)
+            && let Some(salt) = parsed.salt
+            && let Ok(params) = argon2::Params::try_from(&parsed)
+        {
+            let argon2 = Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+            return argon2
+                .hash_password(self.0.as_bytes(), salt)
+                .map(|h| PasswordHash(h.to_string()))
+                .map_err(hashing);
+        }
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(self.0.as_bytes(), &salt)
             .map(|h| PasswordHash(h.to_string()))
-            .map_err(|e| Error::Hashing(e.to_string()))
+            .map_err(hashing)
     }
 }
 
@@ -65,6 +85,49 @@ impl PasswordHash {
             Err(_) => false,
         }
     }
+}
+
+/// Checks `candidate` against every hash in `hashes` (the accounts of one
+/// email), answering which match. Hashes sharing a salt and parameters (as
+/// [`Password::hash_like`] makes them) cost one Argon2 run together, so the
+/// time does not tell how many accounts there are; with no hash at all, a
+/// throwaway hash costs the same run.
+pub fn verify_each(hashes: &[&PasswordHash], candidate: &str) -> Vec<bool> {
+    if hashes.is_empty() {
+        let _ = verify_or_waste_time(None, candidate);
+        return Vec::new();
+    }
+    let parsed: Vec<Option<password_hash::PasswordHash<'_>>> = hashes
+        .iter()
+        .map(|h| password_hash::PasswordHash::new(&h.0).ok())
+        .collect();
+    // One computed hash per distinct (salt, parameters), reused for its group.
+    let mut computed: Vec<(String, Option<password_hash::Output>)> = Vec::new();
+    parsed
+        .iter()
+        .map(|stored| {
+            let Some(stored) = stored else { return false };
+            let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
+                return false;
+            };
+            let group = format!("{}${}${}", stored.algorithm, stored.params, salt);
+            let output = match computed.iter().find(|(g, _)| *g == group) {
+                Some((_, output)) => *output,
+                None => {
+                    let output = argon2::Params::try_from(stored).ok().and_then(|params| {
+                        Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+                            .hash_password(candidate.as_bytes(), salt)
+                            .ok()
+                            .and_then(|h| h.hash)
+                    });
+                    computed.push((group, output));
+                    output
+                }
+            };
+            // `Output` compares in constant time.
+            output.is_some_and(|output| output == expected)
+        })
+        .collect()
 }
 
 /// Checks `candidate` against `hash`, or against a throwaway hash when there
@@ -101,5 +164,27 @@ mod tests {
         assert!(hash.verify("correct horse battery"));
         assert!(!hash.verify("wrong horse battery"));
         assert!(!verify_or_waste_time(None, "correct horse battery"));
+    }
+
+    #[test]
+    fn accounts_of_one_email_share_a_salt_and_verify_together() {
+        let first = Password::parse("password", "first password here")
+            .unwrap()
+            .hash()
+            .unwrap();
+        let second = Password::parse("password", "second password here")
+            .unwrap()
+            .hash_like(Some(&first))
+            .unwrap();
+        let salt = |h: &PasswordHash| h.0.rsplit('$').nth(1).unwrap().to_owned();
+        assert_eq!(salt(&first), salt(&second));
+        assert_ne!(first, second);
+        assert_eq!(
+            verify_each(&[&first, &second], "second password here"),
+            [false, true]
+        );
+        assert_eq!(verify_each(&[&first, &second], "wrong"), [false, false]);
+        assert!(second.verify("second password here"));
+        assert!(verify_each(&[], "anything").is_empty());
     }
 }

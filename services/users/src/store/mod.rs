@@ -3,9 +3,9 @@
 mod organisations;
 mod users;
 
-pub use organisations::{insert_organisation, list_organisations, lock_admins};
+pub use organisations::{insert_organisation, list_organisations, lock_admins, organisation_name};
 pub use users::{
-    count_enabled_admins, find_user_by_email, get_user, insert_user, list_users, update_password,
+    count_enabled_admins, find_users_by_email, get_user, insert_user, list_users, update_password,
     update_user,
 };
 

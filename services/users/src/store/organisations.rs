@@ -48,3 +48,16 @@ pub async fn lock_admins(conn: &mut AnyConnection, org_id: Uuid) -> Result<bool,
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// One organisation's name, for a sign-in that must let its user choose.
+#[instrument(skip_all)]
+pub async fn organisation_name(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+) -> Result<Option<String>, Error> {
+    let row = sqlx::query("SELECT name FROM organisations WHERE id = ?")
+        .bind(org_id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.try_get("name")).transpose()?)
+}

@@ -67,16 +67,19 @@ pub async fn get_user(
     row.as_ref().map(user_from_row).transpose()
 }
 
+/// Every account with `email`, in every organisation (oldest first).
 #[instrument(skip_all)]
-pub async fn find_user_by_email(
+pub async fn find_users_by_email(
     conn: &mut AnyConnection,
     email: &Email,
-) -> Result<Option<User>, Error> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = ?"))
-        .bind(email.as_str())
-        .fetch_optional(conn)
-        .await?;
-    row.as_ref().map(user_from_row).transpose()
+) -> Result<Vec<User>, Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM users WHERE email = ? ORDER BY created_at, id"
+    ))
+    .bind(email.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(user_from_row).collect()
 }
 
 #[instrument(skip_all)]

@@ -16,6 +16,19 @@ const VERBS = {
   task_created: () => 'added a task to',
   task_updated: () => 'updated a task on',
   task_deleted: () => 'deleted a task from',
+  task_pinned: (e) => (e.from_version ? `asked again, about v${e.version}, for approval of` : `pinned a task to v${e.version} of`),
+  task_stale: (e) => `made a task about v${e.from_version} stale with v${e.version} of`,
+  task_carried_forward: (e) => `carried a task forward from v${e.from_version} to v${e.version} of`,
+  task_closed: () => 'closed a stale task on',
+  task_approved: (e) => `approved v${e.version} of`,
+  task_rejected: (e) => `rejected v${e.version} of`,
+  task_commented: () => 'commented on a task on',
+  request_fulfilled: (e) => `fulfilled a request with v${e.version} of`,
+  request_accepted: (e) => `accepted v${e.version} for a request on`,
+  request_rejected: (e) => `sent back v${e.version} for a request on`,
+  version_restored: (e) => `restored v${e.from_version} as v${e.version} of`,
+  version_labelled: (e) => `labelled v${e.version} of`,
+  version_removed: (e) => `removed v${e.version} (retention) of`,
 };
 
 const ICONS = {
@@ -26,6 +39,19 @@ const ICONS = {
   task_created: '☐',
   task_updated: '☑',
   task_deleted: '✕',
+  task_pinned: '⚲',
+  task_stale: '⚠',
+  task_carried_forward: '↻',
+  task_closed: '☑',
+  task_approved: '✔',
+  task_rejected: '✘',
+  task_commented: '✉',
+  request_fulfilled: '⇪',
+  request_accepted: '✔',
+  request_rejected: '✘',
+  version_restored: '↺',
+  version_labelled: '⚑',
+  version_removed: '✕',
 };
 
 export async function render(container) {
@@ -63,8 +89,8 @@ export async function render(container) {
 
 function eventItem(e) {
   const verb = (VERBS[e.kind] || (() => e.kind.replace(/_/g, ' ')))(e);
-  const docRef = h('span', { class: 'activity__doc', text: 'a document' });
-  documentTitle(e.document_id)
+  const docRef = h('span', { class: 'activity__doc', text: e.document_id ? 'a document' : 'a document not uploaded yet' });
+  if (e.document_id) documentTitle(e.document_id)
     .then((title) => {
       if (title === null) {
         replace(docRef, h('span', { class: 'muted', text: 'a deleted document' }));

@@ -5,7 +5,7 @@ import { get, post, patch, del, upload, contentUrl, describeError, ApiError } fr
 import { h, field, replace, busy, showFieldErrors, clearFieldErrors, inlineMessage } from '../dom.js';
 import { notify, notifyError, notifyInfo } from '../messages.js';
 import { canWrite, personName, loadUsers, assignableUsers, rememberDocument } from '../state.js';
-import { formatBytes, timeEl, plural } from '../format.js';
+import { formatBytes, formatDate, timeEl, plural } from '../format.js';
 import { filePicker, uploadProgress } from '../components/file-picker.js';
 import { taskItem, newTaskForm } from '../components/tasks.js';
 import { connected as oneDriveConnected } from './onedrive.js';
@@ -60,6 +60,7 @@ export async function render(container, ctx) {
         ),
       ),
       doc.description ? h('p', { class: 'doc-description', 'data-testid': 'document-description', text: doc.description }) : null,
+      doc.approval ? approvalLine(doc.approval) : null,
       h(
         'p',
         { class: 'muted' },
@@ -75,6 +76,65 @@ export async function render(container, ctx) {
     );
   }
 
+  /** "v3 approved by Ana on 2 Dec 2026", or "v4 awaiting approval". */
+  function approvalLine(approval) {
+    const state = approval.decision || 'awaiting';
+    const text = approval.decision
+      ? `v${approval.version} ${approval.decision} by ${personName(approval.approver_id)} on ${formatDate(approval.decided_at.slice(0, 10))}`
+      : `v${approval.version} awaiting approval${approval.approver_id ? ` by ${personName(approval.approver_id)}` : ''}`;
+    return h('p', { class: ['doc-approval', `doc-approval--${state}`], 'data-testid': 'document-approval', 'data-state': state, text });
+  }
+
+  /** After a new version: the document, its versions and its tasks as they are now. */
+  async function refresh() {
+    try {
+      [doc, versions, tasks] = await Promise.all([get(path), get(`${path}/versions`), get(`${path}/tasks`)]);
+      rememberDocument(doc);
+      drawHeader();
+      drawVersions();
+      drawTasks();
+    } catch (err) {
+      notifyError(err, 'Could not reload the document.');
+    }
+  }
+
+  async function restore(v, button) {
+    button.disabled = true;
+    try {
+      const body = await post(`${path}/versions/${v.number}/restore`);
+      notify(`Version ${v.number} restored as version ${body.version.number}.`);
+      await refresh();
+    } catch (err) {
+      notifyError(err, `Could not restore version ${v.number}.`);
+      button.disabled = false;
+    }
+  }
+
+  function editLabel(v, cell) {
+    const input = h('input', { type: 'text', name: 'label', maxlength: '40', value: v.label || '', 'data-testid': `version-label-input-${v.number}`, 'aria-label': `Label of version ${v.number}` });
+    const form = h(
+      'form',
+      { class: 'inline-form', novalidate: true },
+      input,
+      h('button', { type: 'submit', class: 'button button--small', 'data-testid': `version-label-save-${v.number}`, text: 'Save' }),
+      h('button', { type: 'button', class: 'button button--small button--quiet', text: 'Cancel', onclick: () => drawVersions() }),
+    );
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const label = input.value.trim();
+      try {
+        const updated = await busy(form, patch(`${path}/versions/${v.number}`, { label: label || null }));
+        versions.items = versions.items.map((x) => (x.number === updated.number ? updated : x));
+        notify(label ? `Version ${v.number} labelled “${label}”.` : `Label of version ${v.number} removed.`);
+        drawVersions();
+      } catch (err) {
+        notifyError(err, 'Could not label the version.');
+      }
+    });
+    replace(cell, form);
+    input.focus();
+  }
+
   function fromOneDrive() {
     return versions.items.some((v) => v.source === 'onedrive');
   }
@@ -87,8 +147,31 @@ export async function render(container, ctx) {
       notify(`Version ${number} was sent to OneDrive as “${sent.name}”.`);
     } catch (err) {
       notifyError(err, 'Could not send to OneDrive.');
+      // Nothing was overwritten; OneDrive's change arrives as a new version
+      // in a moment: show it when it does, so it can be reviewed.
+      if (err instanceof ApiError && err.type === 'onedrive-conflict') showIncomingVersion(versions.items.length);
     } finally {
       button.disabled = false;
+    }
+  }
+
+  async function showIncomingVersion(known) {
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      if (!container.isConnected) return;
+      try {
+        const [fresh, list] = await Promise.all([get(path), get(`${path}/versions`)]);
+        if (list.items.length > known) {
+          doc = fresh;
+          versions = list;
+          rememberDocument(doc);
+          drawHeader();
+          drawVersions();
+          return;
+        }
+      } catch {
+        return;
+      }
     }
   }
 
@@ -175,7 +258,13 @@ export async function render(container, ctx) {
         h(
           'tr',
           { 'data-testid': 'version-row', 'data-version': String(v.number) },
-          h('td', { 'data-label': 'Version' }, h('span', { class: 'version-number', text: `v${v.number}` }), v.number === doc.current_version ? h('span', { class: 'badge badge--current', text: 'current' }) : null),
+          h(
+            'td',
+            { 'data-label': 'Version' },
+            h('span', { class: 'version-number', text: `v${v.number}` }),
+            v.number === doc.current_version ? h('span', { class: 'badge badge--current', text: 'current' }) : null,
+            v.label ? h('span', { class: 'badge badge--label', 'data-testid': `version-label-${v.number}`, text: v.label }) : null,
+          ),
           h('td', { 'data-label': 'File', class: 'cell-file' }, v.file_name, v.source === 'onedrive' ? h('span', { class: 'badge badge--onedrive', 'data-testid': 'version-onedrive-marker', title: 'This version came from OneDrive', text: 'OneDrive' }) : null),
           h('td', { 'data-label': 'Size', class: 'cell-nowrap' }, formatBytes(v.size)),
           h('td', { 'data-label': 'By' }, personName(v.created_by)),
@@ -183,7 +272,7 @@ export async function render(container, ctx) {
           h('td', { 'data-label': 'Note', class: 'cell-note' }, v.note || h('span', { class: 'muted', text: '—' })),
           h(
             'td',
-            { 'data-label': 'Download' },
+            { 'data-label': 'Download', class: 'cell-actions' },
             h('a', {
               href: contentUrl(doc.id, v.number),
               download: v.file_name,
@@ -192,6 +281,12 @@ export async function render(container, ctx) {
               'aria-label': `Download version ${v.number} (${v.file_name})`,
               text: 'Download',
             }),
+            canWrite()
+              ? h('button', { type: 'button', class: 'button button--small button--quiet', 'data-testid': `version-label-edit-${v.number}`, 'aria-label': `Label version ${v.number}`, text: v.label ? 'Relabel' : 'Label', onclick: (e) => editLabel(v, e.currentTarget.parentElement) })
+              : null,
+            canWrite() && v.number !== doc.current_version
+              ? h('button', { type: 'button', class: 'button button--small button--quiet', 'data-testid': `version-restore-${v.number}`, 'aria-label': `Restore version ${v.number} as a new version`, text: 'Restore', onclick: (e) => restore(v, e.currentTarget) })
+              : null,
           ),
         ),
       ),
@@ -261,6 +356,8 @@ export async function render(container, ctx) {
         note.value = '';
         drawHeader();
         drawVersions();
+        // Open work about an older version is stale now.
+        if (body.created) await refresh();
       } catch (err) {
         const unmatched = showFieldErrors(form, err);
         replace(resultSlot, inlineMessage('error', unmatched.length || !err.errors?.length ? describeError(err) : 'Please correct the fields below.', 'version-error'));
@@ -283,9 +380,12 @@ export async function render(container, ctx) {
     tasksCount.textContent = all ? ` (${plural(open, 'open', 'open')} of ${all})` : '';
     emptyTasks.hidden = all > 0;
   }
-  const itemOptions = { assignees, onChanged: countTasks, onDeleted: countTasks };
-  for (const t of tasks.items) taskList.append(taskItem(t, itemOptions));
-  countTasks();
+  const itemOptions = { assignees, onChanged: countTasks, onDeleted: countTasks, onUploaded: () => refresh() };
+  function drawTasks() {
+    replace(taskList, tasks.items.map((t) => taskItem(t, itemOptions)));
+    countTasks();
+  }
+  drawTasks();
 
   const tasksSection = h(
     'section',

@@ -41,16 +41,53 @@ export function render(container, ctx) {
       (email.value.trim() ? password : email).focus();
       return;
     }
+    await signIn({ email: email.value.trim(), password: password.value });
+  });
+
+  // The password may open accounts in several organisations (an email is
+  // unique per organisation): the bff then names them, and the person picks.
+  async function signIn(credentials) {
     try {
-      const answer = await busy(form, post('/session', { email: email.value.trim(), password: password.value }));
+      const answer = await busy(form, post('/session', credentials));
+      if (answer.organisations) {
+        chooseOrganisation(credentials, answer.organisations);
+        return;
+      }
       clearMessages();
       ctx.onSignedIn(answer);
     } catch (err) {
       password.value = '';
+      replace(choiceSlot);
       showError(describeError(err));
       password.focus();
     }
-  });
+  }
+
+  const choiceSlot = h('div', { class: 'login-choice' });
+
+  function chooseOrganisation(credentials, organisations) {
+    const buttons = organisations.map((org) => {
+      const button = h('button', {
+        type: 'button',
+        class: 'button button--wide',
+        'data-testid': 'login-organisation',
+        text: org.name,
+      });
+      button.addEventListener('click', () => signIn({ ...credentials, organisation_id: org.id }));
+      return h('li', {}, button);
+    });
+    replace(
+      choiceSlot,
+      h(
+        'fieldset',
+        { class: 'card form', 'aria-labelledby': 'login-choice-title' },
+        h('h2', { id: 'login-choice-title', tabindex: '-1', text: 'Which organisation?' }),
+        h('p', { class: 'muted', text: 'Your email has an account in each of these. Choose where to sign in.' }),
+        h('ul', { class: 'plain-list' }, ...buttons),
+      ),
+    );
+    choiceSlot.querySelector('h2').focus();
+  }
 
   function showError(text) {
     replace(errorSlot, h('p', { class: 'inline-message inline-message--error', role: 'alert', 'data-testid': 'login-error', text }));
@@ -64,6 +101,7 @@ export function render(container, ctx) {
       h('h1', { id: 'login-title', tabindex: '-1', text: 'Sign in to Folio' }),
       h('p', { class: 'muted', text: 'Your documents and tasks, in one place.' }),
       form,
+      choiceSlot,
     ),
   );
   email.focus();

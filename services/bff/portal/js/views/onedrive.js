@@ -90,6 +90,8 @@ export async function render(container) {
         row('State', h('span', { class: ['badge', `badge--onedrive-${c.state}`], 'data-state': c.state, text: STATE_LABELS[c.state] || c.state }), 'onedrive-state'),
         row('Documents mirrored', String(c.documents_mirrored), 'onedrive-mirrored'),
         row('Last sync', c.last_sync_at ? timeEl(c.last_sync_at) : 'Not yet', 'onedrive-last-sync'),
+        row(c.sync.in_progress ? 'Sync in progress' : 'Last sync counted', progressText(c.sync), 'onedrive-progress'),
+        row('Files skipped', String(c.skipped.total), 'onedrive-skipped-total'),
         c.paused_until ? row('Paused until', timeEl(c.paused_until), 'onedrive-paused-until') : [],
         row('Subscription renews before', c.subscription_expires_at ? timeEl(c.subscription_expires_at) : 'No live subscription yet', 'onedrive-subscription'),
         row('Tenant', c.tenant_id ?? '', 'onedrive-tenant'),
@@ -104,6 +106,7 @@ export async function render(container) {
         { class: 'muted' },
         `Files in the folder become documents; each change in OneDrive becomes a new version marked “OneDrive”. ${plural(c.documents_mirrored, 'file is', 'files are')} mirrored now.`,
       ),
+      skippedList(c.skipped),
       actions,
       secretSlot,
     );
@@ -143,6 +146,28 @@ export async function render(container) {
     });
     setTimeout(() => secret.focus(), 0);
     return form;
+  }
+
+  function progressText(p) {
+    return `${p.items_seen} seen, ${p.items_mirrored} mirrored, ${p.items_skipped} skipped`;
+  }
+
+  // Files kept out of Folio and why (the API lists them for admins).
+  function skippedList(skipped) {
+    if (!skipped.items.length) return null;
+    return h(
+      'section',
+      { class: 'card', 'data-testid': 'onedrive-skipped' },
+      h('h2', { text: 'Skipped files' }),
+      h('p', { class: 'muted', text: 'These OneDrive files are not mirrored. Each is tried again when it changes in OneDrive.' }),
+      h(
+        'ul',
+        { class: 'plain-list' },
+        skipped.items.map((s) =>
+          h('li', { 'data-testid': 'onedrive-skipped-item', 'data-item': s.item_id }, h('strong', { text: s.name }), ' — ', s.reason, ' ', timeEl(s.skipped_at)),
+        ),
+      ),
+    );
   }
 
   function confirmDisconnect(actions) {

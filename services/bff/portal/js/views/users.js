@@ -1,7 +1,7 @@
 // Users of the organisation (admins): provision, change role, disable or
 // enable, reset password.
 
-import { get, post, patch, describeError } from '../api.js';
+import { get, post, put, patch, describeError } from '../api.js';
 import { h, field, replace, busy, showFieldErrors, clearFieldErrors, inlineMessage } from '../dom.js';
 import { notify, notifyError } from '../messages.js';
 import { loadUsers, rememberUser, session, setUser } from '../state.js';
@@ -182,7 +182,40 @@ export async function render(container, ctx) {
     h('div', { class: 'view-header' }, h('h1', { tabindex: '-1', text: 'Users' })),
     h('section', { class: 'section', 'aria-labelledby': 'users-title' }, h('h2', { id: 'users-title', class: 'visually-hidden', text: 'All users' }), h('div', { class: 'table-wrap' }, table)),
     h('section', { class: 'section', 'aria-labelledby': 'new-user-title' }, h('h2', { id: 'new-user-title', text: 'Add a user' }), form),
+    await retentionSection(),
   );
+}
+
+/** How long old versions are kept: off, or the last K and/or younger than D days. */
+async function retentionSection() {
+  const policy = await get('/retention');
+  const keepLast = h('input', { type: 'number', name: 'keep_last', min: '1', max: '10000', value: policy.keep_last ?? '', 'data-testid': 'retention-keep-last' });
+  const keepDays = h('input', { type: 'number', name: 'keep_days', min: '1', max: '36500', value: policy.keep_days ?? '', 'data-testid': 'retention-keep-days' });
+  const errorSlot = h('div', { class: 'form-error-slot' });
+  const form = h(
+    'form',
+    { class: 'card form', novalidate: true, 'aria-labelledby': 'retention-title', 'data-testid': 'retention-form' },
+    h('p', { class: 'hint', text: 'Leave both empty to keep every version. Current and labelled versions, and versions an open task is about, are always kept.' }),
+    errorSlot,
+    field('Keep the last … versions', keepLast),
+    field('Keep versions younger than … days', keepDays),
+    h('div', { class: 'form__actions' }, h('button', { type: 'submit', class: 'button button--primary', 'data-testid': 'retention-save', text: 'Save retention' })),
+  );
+  const number = (input) => (input.value.trim() === '' ? null : Number(input.value));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    replace(errorSlot);
+    clearFieldErrors(form);
+    try {
+      const saved = await busy(form, put('/retention', { keep_last: number(keepLast), keep_days: number(keepDays) }));
+      const off = saved.keep_last === null && saved.keep_days === null;
+      notify(off ? 'Retention is off: every version is kept.' : 'Retention saved.');
+    } catch (err) {
+      const unmatched = showFieldErrors(form, err);
+      replace(errorSlot, inlineMessage('error', unmatched.length || !err.errors?.length ? describeError(err) : 'Please correct the fields below.', 'retention-error'));
+    }
+  });
+  return h('section', { class: 'section', 'aria-labelledby': 'retention-title' }, h('h2', { id: 'retention-title', text: 'Retention' }), form);
 }
 
 /** A random, readable 16-character password (no look-alike characters). */
