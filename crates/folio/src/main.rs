@@ -120,7 +120,7 @@ fn run(cli: Cli) -> Result<()> {
                 // One tracer provider for the three services; their spans
                 // name them in the `service` attribute.
                 let telemetry = telemetry::install(&config)?;
-                let served = folio::up::run().await;
+                let served = Box::pin(folio::up::run()).await;
                 telemetry.shutdown().await;
                 served?;
                 Ok::<_, anyhow::Error>(())
