@@ -2,7 +2,7 @@
 #
 # One image per Folio service, from the Cargo workspace:
 #   docker build --build-arg SERVICE=users -t folio-users:dev .
-# SERVICE is one of: bff, users, documents, integration.
+# SERVICE is one of: bff, users, documents, integration, notifications.
 #
 # Stages: chef (toolchain + cargo-chef) -> planner (dependency recipe) ->
 # builder (dependencies cooked in their own cached layer, then the service)
@@ -25,8 +25,8 @@ RUN cargo chef prepare --recipe-path recipe.json
 FROM chef AS builder
 ARG SERVICE
 RUN case "${SERVICE}" in \
-      bff|users|documents|integration) ;; \
-      *) echo "build-arg SERVICE must be one of: bff users documents integration (got '${SERVICE}')" >&2; exit 1 ;; \
+      bff|users|documents|integration|notifications) ;; \
+      *) echo "build-arg SERVICE must be one of: bff users documents integration notifications (got '${SERVICE}')" >&2; exit 1 ;; \
     esac
 # Queries are checked against the committed .sqlx metadata, not a live database.
 ENV SQLX_OFFLINE=true

@@ -4,6 +4,7 @@ const PROTOS: &[&str] = &[
     "folio/users/v1/users.proto",
     "folio/documents/v1/documents.proto",
     "folio/integration/v1/integration.proto",
+    "folio/notifications/v1/notifications.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -20,22 +20,24 @@ WORKFLOWS = ROOT / ".github" / "workflows"
 SCHEMAS = ROOT / "deploy" / "schemas"
 
 ENVIRONMENTS = ("dev", "stage", "prod")
-SERVICES = ("bff", "users", "documents", "integration")
+SERVICES = ("bff", "users", "documents", "integration", "notifications")
 
 # The services' contract (the brief of issue 5 and DESIGN.md sections 1-2),
 # written out independently of the chart so the chart is checked against it.
-OPS_PORT = {"bff": 8080, "users": 8081, "documents": 8081, "integration": 8090}
-GRPC_PORT = {"users": 50051, "documents": 50051, "integration": 50051}
+OPS_PORT = {"bff": 8080, "users": 8081, "documents": 8081, "integration": 8090, "notifications": 8081}
+GRPC_PORT = {"users": 50051, "documents": 50051, "integration": 50051, "notifications": 50051}
 GRPC_CALLERS = {
-    "users": {"bff", "documents", "integration"},
-    "documents": {"bff", "integration"},
+    "users": {"bff", "documents", "integration", "notifications"},
+    "documents": {"bff", "integration", "notifications"},
     "integration": {"bff"},
+    "notifications": {"bff"},
 }
 CALLEES = {
-    "bff": {"users", "documents", "integration"},
+    "bff": {"users", "documents", "integration", "notifications"},
     "users": set(),
     "documents": {"users"},
     "integration": {"documents"},
+    "notifications": {"users", "documents"},
 }
 PUBLIC = {"bff", "integration"}
 WEBHOOK_PATHS = {"/api/v1/onedrive/notifications", "/api/v1/onedrive/lifecycle"}
@@ -69,6 +71,7 @@ ENV_VARS = {
             "USERS_URL",
             "DOCUMENTS_URL",
             "INTEGRATION_URL",
+            "NOTIFICATIONS_URL",
             "COOKIE_SECURE",
             "FORWARDED_HOPS",
             *_TLS,
@@ -88,6 +91,15 @@ ENV_VARS = {
     | {
         f"FOLIO_INTEGRATION_{n}"
         for n in _DB + _TLS + ["DOCUMENTS_URL", "PUBLIC_URL", "SECRETS_SOURCE", "SECRETS_PREFIX"]
+    },
+    # Without an SMTP relay configured (the environments' files set none yet).
+    "notifications": _COMMON
+    | _AWS
+    | {"FOLIO_MIGRATIONS"}
+    | {"FOLIO_PUBLIC_URL"}
+    | {
+        f"FOLIO_NOTIFICATIONS_{n}"
+        for n in _DB + _TLS + ["USERS_URL", "DOCUMENTS_URL", "RETRY_BASE_SECS", "ALLOW_PRIVATE_WEBHOOKS"]
     },
 }
 

@@ -16,13 +16,13 @@ import support
 from support import ENVIRONMENTS, SERVICES, by_kind, containers, pod_labels
 
 EXPECTED_KINDS = {
-    "Deployment": 4,
-    "Service": 4,
-    "ServiceAccount": 4,
-    "HorizontalPodAutoscaler": 4,
-    "PodDisruptionBudget": 4,
-    "NetworkPolicy": 4,
-    "Certificate": 5,  # the internal CA + one per service
+    "Deployment": 5,
+    "Service": 5,
+    "ServiceAccount": 5,
+    "HorizontalPodAutoscaler": 5,
+    "PodDisruptionBudget": 5,
+    "NetworkPolicy": 5,
+    "Certificate": 6,  # the internal CA + one per service
     "Issuer": 2,  # self-signed bootstrap + CA issuer
     "Ingress": 2,  # bff (/ and its /metrics refused), integration webhook paths
 }
@@ -196,7 +196,7 @@ def test_a_different_pin_changes_every_image():
             param["value"] = "0123456789abcdef0123456789abcdef01234567"
     docs = support.render(support.application_values(app), "folio-stage")
     images = {c["image"] for d in by_kind(docs, "Deployment").values() for c in containers(d)}
-    assert len(images) == 4
+    assert len(images) == len(SERVICES)
     assert all(i.endswith(":0123456789abcdef0123456789abcdef01234567") for i in images)
 
 
@@ -285,7 +285,7 @@ def test_environment_variables_follow_the_contract(rendered, env):
         if name == "bff":
             assert value["FOLIO_BFF_ADDR"] == "0.0.0.0:8080"
             assert value["FOLIO_BFF_COOKIE_SECURE"] == "true"
-            for callee in ("users", "documents", "integration"):
+            for callee in ("users", "documents", "integration", "notifications"):
                 assert value[f"FOLIO_BFF_{callee.upper()}_URL"] == f"https://{callee}:50051"
             # TLS to ElastiCache; the token from the cache stack's secret, not in the URL.
             assert re.fullmatch(r"rediss://[\w.-]+:6379", value["FOLIO_BFF_REDIS_URL"])
@@ -603,7 +603,8 @@ def test_no_https_egress_without_aws_secrets_or_apis():
     policies = by_kind(support.render(values, "folio-dev"), "NetworkPolicy")
     for name in SERVICES:
         ports = {p["port"] for r in policies[name]["spec"]["egress"] for p in r["ports"]}
-        assert (443 in ports) == (name in {"documents", "integration"}), name
+        # notifications posts webhooks to public HTTPS endpoints.
+        assert (443 in ports) == (name in {"documents", "integration", "notifications"}), name
 
 
 def test_network_cidrs_match_the_vpcs():
@@ -659,3 +660,39 @@ def test_the_load_balancer_sources_are_the_public_subnets():
     layout = cfn_yaml.load(str(support.CLOUDFORMATION / "network.yaml"))["Mappings"]["Layout"]["public"]
     values = support.load_yaml(support.CHART / "values.yaml")
     assert sorted(values["networkPolicy"]["loadBalancerCidrs"]) == sorted(layout.values())
+
+
+def test_notifications_egress_smtp_only_where_configured_and_webhooks_only_to_public_addresses():
+    base = support.application_values(support.application("dev"))
+    policy = by_kind(support.render(base, "folio-dev"), "NetworkPolicy")["notifications"]
+    ports = {p["port"] for r in policy["spec"]["egress"] for p in r["ports"]}
+    assert 465 not in ports and 587 not in ports, "no relay configured: no SMTP egress"
+    (webhooks,) = [r for r in policy["spec"]["egress"] if any("except" in t.get("ipBlock", {}) for t in r["to"])]
+    (block,) = webhooks["to"]
+    assert block["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16"} <= set(block["ipBlock"]["except"])
+    (deploy,) = [by_kind(support.render(base, "folio-dev"), "Deployment")["notifications"]]
+    env = {e["name"]: e.get("value") for e in deploy["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["FOLIO_NOTIFICATIONS_ALLOW_PRIVATE_WEBHOOKS"] == "false"
+    assert env["FOLIO_NOTIFICATIONS_RETRY_BASE_SECS"] == "30"
+    assert "FOLIO_SMTP_URL" not in env
+
+    smtp = {
+        "url": "smtps://email-smtp.eu-central-1.amazonaws.com:465",
+        "port": 465,
+        "from": "folio@example.com",
+        "credentialsSecret": "folio/dev/notifications/smtp",
+    }
+    values = support.deep_merge(base, {"services": {"notifications": {"smtp": smtp}}})
+    rendered = support.render(values, "folio-dev")
+    policy = by_kind(rendered, "NetworkPolicy")["notifications"]
+    (rule,) = [r for r in policy["spec"]["egress"] if [p["port"] for p in r["ports"]] == [465]]
+    assert [t["ipBlock"]["cidr"] for t in rule["to"]] == ["0.0.0.0/0"]
+    (c,) = by_kind(rendered, "Deployment")["notifications"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["FOLIO_SMTP_URL"] == smtp["url"]
+    assert env["FOLIO_SMTP_PASSWORD_SECRET"] == "aws:folio/dev/notifications/smtp#password"
+    # Credentials in the URL are refused by the schema.
+    bad = support.deep_merge(base, {"services": {"notifications": {"smtp": {**smtp, "url": "smtps://u:p@host:465"}}}})
+    with pytest.raises(helm_python.HelmValuesError):
+        support.render(bad, "folio-dev")

@@ -42,3 +42,9 @@ pub mod integration {
         pub const ONEDRIVE_FAILURE_METADATA: &str = "x-folio-onedrive-failure-bin";
     }
 }
+
+pub mod notifications {
+    pub mod v1 {
+        tonic::include_proto!("folio.notifications.v1");
+    }
+}

@@ -61,7 +61,7 @@ fn local_secrets_key(data_dir: &std::path::Path) -> Result<String, StartError> {
     Ok(key)
 }
 
-/// Starts users, documents, the integration and the bff, prints where they are, and runs until a
+/// Starts users, documents, the integration, notifications and the bff, prints where they are, and runs until a
 /// signal stops them.
 pub async fn run() -> Result<(), StartError> {
     let global = Env::new("FOLIO_");
@@ -122,6 +122,50 @@ pub async fn run() -> Result<(), StartError> {
     }
     let integration = folio_integration::Application::build(integration_settings).await?;
 
+    let notifications_env = Env::new(folio_notifications::settings::PREFIX);
+    let mut notifications_settings = folio_notifications::Settings::from_env().await?;
+    if notifications_env.optional::<String>("USERS_URL")?.is_none() {
+        notifications_settings.users_url = format!("https://localhost:{}", users.port());
+    }
+    if notifications_env
+        .optional::<String>("DOCUMENTS_URL")?
+        .is_none()
+    {
+        notifications_settings.documents_url = format!("https://localhost:{}", documents.port());
+    }
+    // Locally, webhooks to a receiver on this machine are the point.
+    if notifications_env
+        .optional::<String>("ALLOW_PRIVATE_WEBHOOKS")?
+        .is_none()
+    {
+        notifications_settings.allow_private_webhooks = true;
+    }
+    // Without an SMTP relay, mail lands as .eml files a newcomer can open.
+    if matches!(
+        notifications_settings.mail.transport,
+        folio_notifications::settings::MailTransport::Off
+    ) {
+        notifications_settings.mail.transport =
+            folio_notifications::settings::MailTransport::Directory(
+                global.data_dir()?.join("mail"),
+            );
+    }
+    if notifications_env
+        .optional::<String>("PUBLIC_URL")?
+        .is_none()
+        && global.optional::<String>("PUBLIC_URL")?.is_none()
+    {
+        let portal: std::net::SocketAddr = Env::new(folio_bff::settings::PREFIX)
+            .or("ADDR", std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))?;
+        notifications_settings.mail.public_url = format!("http://127.0.0.1:{}/", portal.port())
+            .parse()
+            .map_err(|_| StartError::Setup("the portal's address".to_owned()))?;
+    }
+    if let Some(url) = &shared.notifications_database {
+        notifications_settings.database_url = url.clone();
+    }
+    let notifications = folio_notifications::Application::build(notifications_settings).await?;
+
     let bff_env = Env::new(folio_bff::settings::PREFIX);
     let mut bff_settings = folio_bff::Settings::from_env().await?;
     if bff_env.optional::<String>("USERS_URL")?.is_none() {
@@ -132,6 +176,9 @@ pub async fn run() -> Result<(), StartError> {
     }
     if bff_env.optional::<String>("INTEGRATION_URL")?.is_none() {
         bff_settings.integration_url = format!("https://localhost:{}", integration.port());
+    }
+    if bff_env.optional::<String>("NOTIFICATIONS_URL")?.is_none() {
+        bff_settings.notifications_url = format!("https://localhost:{}", notifications.port());
     }
     // Locally the portal is plain HTTP: a Secure cookie would never be sent back.
     if bff_env.optional::<String>("COOKIE_SECURE")?.is_none() {
@@ -173,6 +220,12 @@ pub async fn run() -> Result<(), StartError> {
         integration.port(),
         integration.http_port()
     );
+    let _ = writeln!(
+        banner,
+        "  notifications gRPC/mTLS 127.0.0.1:{}  health http://127.0.0.1:{}/readyz",
+        notifications.port(),
+        notifications.http_port()
+    );
     if let Some(demo) = &demo {
         demo.describe(&mut banner);
     }
@@ -209,6 +262,7 @@ pub async fn run() -> Result<(), StartError> {
         users.stop_token(),
         documents.stop_token(),
         integration.stop_token(),
+        notifications.stop_token(),
         bff.stop_token(),
     ] {
         let stop = stop.clone();
@@ -217,15 +271,17 @@ pub async fn run() -> Result<(), StartError> {
             service.cancel();
         });
     }
-    let (users, documents, integration, bff) = tokio::join!(
+    let (users, documents, integration, notifications, bff) = tokio::join!(
         users.run_until_stopped(),
         documents.run_until_stopped(),
         integration.run_until_stopped(),
+        notifications.run_until_stopped(),
         bff.run_until_stopped()
     );
     users?;
     documents?;
     integration?;
+    notifications?;
     bff
 }
 
@@ -235,6 +291,7 @@ struct Shared {
     users_database: Option<DatabaseUrl>,
     documents_database: Option<DatabaseUrl>,
     integration_database: Option<DatabaseUrl>,
+    notifications_database: Option<DatabaseUrl>,
     redis: Option<String>,
 }
 
@@ -246,6 +303,7 @@ async fn shared_backends(global: &Env) -> Result<Shared, StartError> {
             users_database: None,
             documents_database: None,
             integration_database: None,
+            notifications_database: None,
             redis,
         });
     };
@@ -266,7 +324,12 @@ async fn shared_backends(global: &Env) -> Result<Shared, StartError> {
             .parse()
             .map_err(|e: String| StartError::Setup(format!("FOLIO_DATABASE_URL: {e}")))
     };
-    for name in ["folio_users", "folio_documents", "folio_integration"] {
+    for name in [
+        "folio_users",
+        "folio_documents",
+        "folio_integration",
+        "folio_notifications",
+    ] {
         conn.execute(
             format!(
                 "CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
@@ -280,6 +343,7 @@ async fn shared_backends(global: &Env) -> Result<Shared, StartError> {
         users_database: Some(url("folio_users")?),
         documents_database: Some(url("folio_documents")?),
         integration_database: Some(url("folio_integration")?),
+        notifications_database: Some(url("folio_notifications")?),
         redis,
     })
 }

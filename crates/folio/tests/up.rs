@@ -23,17 +23,17 @@ struct Up {
     banner: Vec<String>,
 }
 
-/// Seven free ports: users gRPC and HTTP, documents gRPC and HTTP, bff,
-/// integration gRPC and HTTP.
-fn free_ports() -> [u16; 7] {
+/// Nine free ports: users gRPC and HTTP, documents gRPC and HTTP, bff,
+/// integration gRPC and HTTP, notifications gRPC and HTTP.
+fn free_ports() -> [u16; 9] {
     std::array::from_fn(|_| free_port())
 }
 
-fn start(data_dir: &std::path::Path, ports: &[u16; 7]) -> Up {
+fn start(data_dir: &std::path::Path, ports: &[u16; 9]) -> Up {
     start_with(data_dir, ports, &[])
 }
 
-fn start_with(data_dir: &std::path::Path, ports: &[u16; 7], env: &[(&str, &str)]) -> Up {
+fn start_with(data_dir: &std::path::Path, ports: &[u16; 9], env: &[(&str, &str)]) -> Up {
     // The addresses, in the order of `ports`.
     let addresses = [
         "FOLIO_USERS_GRPC_ADDR",
@@ -43,6 +43,8 @@ fn start_with(data_dir: &std::path::Path, ports: &[u16; 7], env: &[(&str, &str)]
         "FOLIO_BFF_ADDR",
         "FOLIO_INTEGRATION_GRPC_ADDR",
         "FOLIO_INTEGRATION_HTTP_ADDR",
+        "FOLIO_NOTIFICATIONS_GRPC_ADDR",
+        "FOLIO_NOTIFICATIONS_HTTP_ADDR",
     ]
     .into_iter()
     .zip(ports.map(|port| format!("127.0.0.1:{port}")));
@@ -129,6 +131,7 @@ async fn up_starts_the_system_and_keeps_its_data() {
         200,
         "the integration"
     );
+    assert_eq!(http_status(ports[8], "/readyz").await, 200, "notifications");
     assert!(sign_in(dir.path(), ports[0], email, &password).await);
     assert!(!sign_in(dir.path(), ports[0], email, "not the password").await);
 

@@ -15,6 +15,7 @@ impl ServiceIdentity {
     pub const USERS: &'static str = "users";
     pub const DOCUMENTS: &'static str = "documents";
     pub const INTEGRATION: &'static str = "integration";
+    pub const NOTIFICATIONS: &'static str = "notifications";
     /// The operator CLI (`folio org …`): onboarding organisations.
     pub const OPERATOR: &'static str = "operator";
 

@@ -5,6 +5,7 @@
 pub mod moto;
 pub mod otlp;
 pub mod process;
+pub mod receivers;
 pub mod seed;
 pub mod servers;
 

@@ -3,7 +3,7 @@
 use std::{
     ffi::OsStr,
     net::TcpListener,
-    process::{Child, ChildStderr, ChildStdin, Command, Stdio},
+    process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio},
 };
 
 /// A server process tied to this one: dropping the value, or this process
@@ -23,7 +23,14 @@ impl Tied {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let program = program.as_ref();
+        Self::spawn_inner(program.as_ref(), args, Stdio::null())
+    }
+
+    fn spawn_inner<I, S>(program: &OsStr, args: I, stdout: Stdio) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
         // A shell holds the lifeline: when our end of its stdin closes it
         // kills the server. Only the server keeps the stderr pipe, so its
         // end shows as the pipe's end.
@@ -38,12 +45,29 @@ impl Tied {
             .arg(program)
             .args(args)
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         let lifeline = child.stdin.take();
         Self { child, lifeline }
+    }
+
+    /// [`Tied::spawn`], with stdout piped too (see [`Tied::stdout`]).
+    pub fn spawn_with_stdout<I, S>(program: impl AsRef<OsStr>, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Self::spawn_inner(program.as_ref(), args, Stdio::piped())
+    }
+
+    /// The server's stdout (once; only with [`Tied::spawn_with_stdout`]).
+    pub fn stdout(&mut self) -> ChildStdout {
+        self.child
+            .stdout
+            .take()
+            .expect("stdout piped and taken once")
     }
 
     /// The server's stderr (once).

@@ -11,6 +11,8 @@ services' code. Tunables (port numbers, sizes, URLs) are in values.yaml.
   database:  uses MySQL;  redis: uses Redis;  https: calls HTTPS APIs
              (AWS S3/STS, Microsoft Graph). A service that reads a secret
              from Secrets Manager gets HTTPS egress too (networkpolicy.yaml).
+  webhooks:  posts to client systems' endpoints (public addresses only)
+  smtp:      sends mail through services.<s>.smtp when its url is set
 */}}
 {{- define "folio.topology" -}}
 bff:
@@ -18,7 +20,7 @@ bff:
   opsPort: port
   public: true
   callers: []
-  callees: [users, documents, integration]
+  callees: [users, documents, integration, notifications]
   database: false
   redis: true
   https: false
@@ -26,7 +28,7 @@ users:
   grpc: true
   opsPort: httpPort
   public: false
-  callers: [bff, documents, integration]
+  callers: [bff, documents, integration, notifications]
   callees: []
   database: true
   redis: false
@@ -35,7 +37,7 @@ documents:
   grpc: true
   opsPort: httpPort
   public: false
-  callers: [bff, integration]
+  callers: [bff, integration, notifications]
   callees: [users]
   database: true
   redis: false
@@ -49,11 +51,22 @@ integration:
   database: true
   redis: false
   https: true
+notifications:
+  grpc: true
+  opsPort: httpPort
+  public: false
+  callers: [bff]
+  callees: [users, documents]
+  database: true
+  redis: false
+  https: false
+  webhooks: true
+  smtp: true
 {{- end -}}
 
 {{/* Service names in a stable order. */}}
 {{- define "folio.serviceNames" -}}
-[bff, users, documents, integration]
+[bff, users, documents, integration, notifications]
 {{- end -}}
 
 {{- define "folio.chart" -}}
@@ -179,6 +192,8 @@ own collector (collector.yaml), else empty (telemetry export off). */}}
   value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "documents") | quote }}
 - name: FOLIO_BFF_INTEGRATION_URL
   value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "integration") | quote }}
+- name: FOLIO_BFF_NOTIFICATIONS_URL
+  value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "notifications") | quote }}
 - name: FOLIO_BFF_COOKIE_SECURE
   value: {{ $v.cookieSecure | quote }}
 - name: FOLIO_BFF_FORWARDED_HOPS
@@ -260,6 +275,30 @@ own collector (collector.yaml), else empty (telemetry export off). */}}
 {{- with $prefix }}
 - name: FOLIO_INTEGRATION_SECRETS_PREFIX
   value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if eq $svc "notifications" }}
+- name: FOLIO_NOTIFICATIONS_USERS_URL
+  value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "users") | quote }}
+- name: FOLIO_NOTIFICATIONS_DOCUMENTS_URL
+  value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "documents") | quote }}
+- name: FOLIO_NOTIFICATIONS_RETRY_BASE_SECS
+  value: {{ $v.webhooks.retryBaseSeconds | int64 | toString | quote }}
+- name: FOLIO_NOTIFICATIONS_ALLOW_PRIVATE_WEBHOOKS
+  value: "false"
+- name: FOLIO_PUBLIC_URL
+  value: {{ printf "https://%s" $root.Values.ingress.bffHost | quote }}
+{{- with $v.smtp.url }}
+- name: FOLIO_SMTP_URL
+  value: {{ . | quote }}
+- name: FOLIO_SMTP_FROM
+  value: {{ required "services.notifications.smtp.from is required with smtp.url" $v.smtp.from | quote }}
+{{- with $v.smtp.credentialsSecret }}
+- name: FOLIO_SMTP_USERNAME_SECRET
+  value: {{ printf "aws:%s#username" . | quote }}
+- name: FOLIO_SMTP_PASSWORD_SECRET
+  value: {{ printf "aws:%s#password" . | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with $v.extraEnv }}

@@ -13,6 +13,7 @@ use folio_platform::{
 use folio_proto::{
     documents::v1::documents_service_client::DocumentsServiceClient,
     integration::v1::integration_service_client::IntegrationServiceClient,
+    notifications::v1::notifications_service_client::NotificationsServiceClient,
     users::v1::users_service_client::UsersServiceClient,
 };
 use tokio::net::TcpListener;
@@ -55,12 +56,15 @@ impl Application {
         let users_channel = channel(&settings.users_url, "USERS_URL")?;
         let documents_channel = channel(&settings.documents_url, "DOCUMENTS_URL")?;
         let integration_channel = channel(&settings.integration_url, "INTEGRATION_URL")?;
+        let notifications_channel = channel(&settings.notifications_url, "NOTIFICATIONS_URL")?;
         let lifetimes = Lifetimes {
             idle: settings.session_idle,
             absolute: settings.session_absolute,
         };
         let mut token_refresh = None;
-        let (sessions, limiter) = match &settings.redis_url {
+        // API tokens are metered per minute, whatever the sign-in window.
+        let token_window = Duration::from_secs(60);
+        let (sessions, limiter, api_limiter) = match &settings.redis_url {
             Some(url) => {
                 let login = match &settings.redis_auth_token {
                     Some(source) => {
@@ -76,11 +80,13 @@ impl Application {
                     .map_err(|e| StartError::Setup(format!("FOLIO_BFF_REDIS_URL: {e}")))?;
                 let store = RedisStore::new(pool, settings.redis_prefix.clone(), lifetimes);
                 let limiter = Limiter::redis(&store, settings.login.window);
-                (SessionStore::Redis(store), limiter)
+                let api_limiter = Limiter::redis(&store, token_window);
+                (SessionStore::Redis(store), limiter, api_limiter)
             }
             None => (
                 SessionStore::Memory(MemoryStore::new(lifetimes)),
                 Limiter::memory(settings.login.window),
+                Limiter::memory(token_window),
             ),
         };
         let state = AppState {
@@ -89,14 +95,17 @@ impl Application {
                 .max_decoding_message_size(MAX_MESSAGE)
                 .max_encoding_message_size(MAX_MESSAGE),
             integration: IntegrationServiceClient::new(integration_channel),
+            notifications: NotificationsServiceClient::new(notifications_channel),
             sessions,
             limiter,
+            api_limiter,
             config: Arc::new(WebConfig {
                 cookie_secure: settings.cookie_secure,
                 session_absolute_secs: settings.session_absolute.as_secs(),
                 login: settings.login,
                 max_upload_bytes: settings.max_upload_bytes,
                 forwarded_hops: settings.forwarded_hops,
+                api_tokens_per_minute: settings.api_tokens_per_minute,
             }),
         };
         Ok(Self {

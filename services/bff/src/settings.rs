@@ -42,6 +42,9 @@ pub struct Settings {
     /// The OneDrive integration. Optional in practice: while it cannot be
     /// reached, only the OneDrive endpoints answer 503.
     pub integration_url: String,
+    /// The notifications service (webhooks, notification choices); while it
+    /// cannot be reached its endpoints answer 503.
+    pub notifications_url: String,
     /// Sessions and rate limits in Redis when set; in process otherwise.
     /// A secret: it may carry the AUTH token.
     pub redis_url: Option<Secret>,
@@ -64,6 +67,8 @@ pub struct Settings {
     /// How many proxies (ingress controllers, load balancers) in front of the
     /// bff append to `X-Forwarded-For`; 0 trusts no such header.
     pub forwarded_hops: usize,
+    /// Requests each API token may make per minute (`FOLIO_BFF_API_TOKEN_RATE`).
+    pub api_tokens_per_minute: u32,
     pub tls: TlsFiles,
 }
 
@@ -78,6 +83,7 @@ impl Settings {
             users_url: env.or("USERS_URL", "https://localhost:50051".to_owned())?,
             documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
             integration_url: env.or("INTEGRATION_URL", "https://localhost:50053".to_owned())?,
+            notifications_url: env.or("NOTIFICATIONS_URL", "https://localhost:50054".to_owned())?,
             redis_url: env.secret("REDIS_URL").await?,
             redis_auth_token: env.secret_source("REDIS_AUTH_TOKEN").await?,
             secrets_refresh: Env::new("FOLIO_").secrets_refresh()?,
@@ -94,6 +100,7 @@ impl Settings {
             },
             max_upload_bytes: env.or("MAX_UPLOAD_BYTES", ByteSize(2 << 30))?.0,
             forwarded_hops: env.or("FORWARDED_HOPS", 0)?,
+            api_tokens_per_minute: env.or("API_TOKEN_RATE", 600)?,
             tls: TlsFiles::from_env(&env, "bff")?,
         })
     }

@@ -9,6 +9,8 @@ pub mod error;
 pub mod library;
 pub mod settings;
 pub mod store;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 
 pub use app::Application;
 pub use settings::Settings;

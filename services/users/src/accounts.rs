@@ -225,6 +225,24 @@ impl Accounts {
             .ok_or(Error::NotFound("user"))
     }
 
+    /// Organisations (all, or the one given) with their people.
+    pub async fn recipients(
+        &self,
+        only: Option<Uuid>,
+    ) -> Result<Vec<(Organisation, Vec<User>)>, Error> {
+        let mut conn = self.db.reader().acquire().await?;
+        let orgs = store::list_organisations(&mut conn).await?;
+        let mut out = Vec::new();
+        for org in orgs
+            .into_iter()
+            .filter(|o| only.is_none_or(|id| o.id == id))
+        {
+            let users = store::list_users(&mut conn, org.id).await?;
+            out.push((org, users));
+        }
+        Ok(out)
+    }
+
     pub async fn list(&self, actor: &Actor) -> Result<Vec<User>, Error> {
         let mut conn = self.db.reader().acquire().await?;
         store::list_users(&mut conn, actor.org_id).await

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod settings;
 pub mod store;
+pub mod tokens;
 
 pub use app::Application;
 pub use settings::Settings;

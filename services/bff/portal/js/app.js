@@ -9,7 +9,8 @@
 //   #/activity                   recent activity
 //   #/users                      users (admins)
 //   #/onedrive                   the OneDrive connection (admins)
-//   #/account                    change own password
+//   #/webhooks                   webhook endpoints and mail problems (admins)
+//   #/account                    own password and email choices
 
 import { ApiError, del, describeError, get, setCsrfToken, setUnauthenticatedHandler } from './api.js';
 import { h, replace } from './dom.js';
@@ -25,6 +26,7 @@ import * as activityView from './views/activity.js';
 import * as usersView from './views/users.js';
 import * as onedriveView from './views/onedrive.js';
 import * as accountView from './views/account.js';
+import * as webhooksView from './views/webhooks.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -78,6 +80,8 @@ function resolve(route) {
       return { view: usersView, section: 'users', needsAdmin: true };
     case 'onedrive':
       return { view: onedriveView, section: 'onedrive', needsAdmin: true };
+    case 'webhooks':
+      return { view: webhooksView, section: 'webhooks', needsAdmin: true };
     case 'account':
       return { view: accountView, section: 'account' };
     default:
@@ -186,6 +190,7 @@ function renderNav(section) {
       h('li', {}, link('#/activity', 'Activity', 'activity', 'nav-activity')),
       isAdmin() ? h('li', {}, link('#/users', 'Users', 'users', 'nav-users')) : null,
       isAdmin() ? h('li', {}, link('#/onedrive', 'OneDrive', 'onedrive', 'nav-onedrive')) : null,
+      isAdmin() ? h('li', {}, link('#/webhooks', 'Webhooks', 'webhooks', 'nav-webhooks')) : null,
     ),
     h(
       'div',

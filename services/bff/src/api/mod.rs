@@ -4,12 +4,15 @@ mod activity;
 mod content;
 mod documents;
 mod health;
+mod notifications;
 mod onedrive;
 mod retention;
 mod session;
 mod tasks;
+mod tokens;
 mod upload;
 mod users;
+mod webhooks;
 
 use axum::Router;
 
@@ -22,8 +25,11 @@ pub fn router() -> Router<AppState> {
         .merge(documents::router())
         .merge(content::router())
         .merge(tasks::router())
+        .merge(tokens::router())
         .merge(activity::router())
         .merge(onedrive::router())
         .merge(retention::router())
+        .merge(webhooks::router())
+        .merge(notifications::router())
         .merge(health::router())
 }

@@ -21,7 +21,7 @@ use crate::{
     session::{Session, now_secs, random_token},
     web::{
         AppState,
-        extract::{Authed, COOKIE, JsonBody, client_address, session_cookie},
+        extract::{Authed, COOKIE, Credential, JsonBody, client_address, session_cookie},
     },
 };
 
@@ -190,6 +190,10 @@ async fn current(State(state): State<AppState>, authed: Authed) -> Result<Respon
 }
 
 async fn sign_out(State(state): State<AppState>, authed: Authed) -> Result<Response, ApiError> {
+    // An API token is not a session: it ends by being revoked.
+    if authed.credential != Credential::Session {
+        return Err(ApiError::Forbidden);
+    }
     state
         .sessions
         .delete(&authed.token)

@@ -69,13 +69,14 @@ impl Meter {
         );
     }
 
-    /// Counts `bytes`; false once the body went past what is allowed.
+    /// Counts `bytes`; false once the body had already gone past what is
+    /// allowed before this chunk. One chunk beyond the allowance is let in:
+    /// the transport decides chunk sizes (a small request arrives whole, its
+    /// file bytes with the first part's headers), and a chunk is bounded by
+    /// the server's read buffer, so memory stays bounded all the same.
     fn take(&self, bytes: usize) -> bool {
-        let read = self
-            .read
-            .fetch_add(bytes as u64, Ordering::AcqRel)
-            .saturating_add(bytes as u64);
-        read <= self.allowed.load(Ordering::Acquire)
+        let before = self.read.fetch_add(bytes as u64, Ordering::AcqRel);
+        before <= self.allowed.load(Ordering::Acquire)
     }
 
     fn exceeded(&self) -> bool {

@@ -141,7 +141,7 @@ pub fn path_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
 
 /// An optional field that is not nullable: absent is `None`, `null` is a
 /// wrong type (400), as the contract's strict bodies say.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -683,6 +683,32 @@ impl ClientSecretReplace {
     pub fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.line("client_secret", &self.client_secret, MAX_CLIENT_SECRET);
+        checks.finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenScope {
+    Read,
+    Write,
+}
+
+/// `POST /api/v1/session/tokens`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiToken {
+    pub name: String,
+    /// RFC 3339; the users service checks that it lies ahead, within 366 days.
+    pub expires_at: String,
+    pub scope: TokenScope,
+}
+
+impl NewApiToken {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.line("name", &self.name, 100);
+        checks.line("expires_at", &self.expires_at, 64);
         checks.finish()
     }
 }

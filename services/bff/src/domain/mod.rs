@@ -4,3 +4,4 @@ pub mod disposition;
 pub mod forms;
 pub mod range;
 pub mod views;
+pub mod webhooks;

@@ -15,6 +15,45 @@ pub struct User {
     pub updated_at: String,
 }
 
+/// An API token as its owner and admins see it: never its secret.
+#[derive(Debug, Serialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub scope: &'static str,
+    pub user_id: String,
+    pub user_email: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+}
+
+impl From<users::ApiToken> for ApiToken {
+    fn from(t: users::ApiToken) -> Self {
+        Self {
+            scope: match users::ApiTokenScope::try_from(t.scope) {
+                Ok(users::ApiTokenScope::Write) => "write",
+                _ => "read",
+            },
+            id: t.id,
+            name: t.name,
+            user_id: t.user_id,
+            user_email: t.user_email,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
+        }
+    }
+}
+
+/// The answer to creating a token: the only time its secret is shown.
+#[derive(Debug, Serialize)]
+pub struct CreatedApiToken {
+    #[serde(flatten)]
+    pub api_token: ApiToken,
+    pub token: String,
+}
+
 pub fn role_name(role: i32) -> &'static str {
     match users::Role::try_from(role) {
         Ok(users::Role::Admin) => "admin",

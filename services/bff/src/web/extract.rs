@@ -1,22 +1,33 @@
-//! Extractors, in the order the contract checks things: a session (401),
-//! its CSRF token on state-changing requests (403), the role (403), then
-//! the body (413, 415, 400).
+//! Extractors, in the order the contract checks things: a session or an API
+//! token (401), the session's CSRF token or the token's scope on
+//! state-changing requests (403), the role (403), then the body (413, 415,
+//! 400).
 
-use std::net::IpAddr;
+use std::{net::IpAddr, time::Duration};
 
 use axum::{
     extract::{FromRequest, FromRequestParts, Request},
     http::{HeaderMap, Method, header, request::Parts},
 };
 use folio_platform::actor::{Actor, ActorRole};
+use folio_proto::users::v1 as pb;
 use futures::StreamExt as _;
 use serde::de::DeserializeOwned;
 
 use super::AppState;
-use crate::{error::ApiError, session::Session};
+use crate::{
+    error::ApiError,
+    session::{Session, now_secs},
+};
 
 pub const COOKIE: &str = "folio_session";
 const CSRF_HEADER: &str = "x-csrf-token";
+/// An `Authorization` header longer than this cannot carry one of our
+/// tokens; it is refused unread.
+const MAX_AUTHORIZATION: usize = 256;
+/// The users service answers a token look-up within this, or the request
+/// is refused as unavailable.
+const TOKEN_LOOKUP_DEADLINE: Duration = Duration::from_secs(5);
 /// JSON bodies are small; anything larger is refused while reading, never
 /// buffered (documented in openapi/bff.yaml).
 const JSON_LIMIT: usize = 64 * 1024;
@@ -59,11 +70,48 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A signed-in user whose CSRF token matched (for state-changing methods).
+/// The API token in `Authorization: Bearer …`, if the header is there. A
+/// header that is there but is not one bearer token is refused, never
+/// taken for "no token" (so it cannot fall back to a cookie).
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() || value.len() > MAX_AUTHORIZATION {
+        return Err(ApiError::Unauthenticated);
+    }
+    let value = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthenticated)?;
+    let token = token.trim();
+    let well_formed = !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !scheme.eq_ignore_ascii_case("bearer") || !well_formed {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(Some(token.to_owned()))
+}
+
+/// How a request proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// The session cookie, with its CSRF token on state-changing requests.
+    Session,
+    /// An API token (`Authorization: Bearer`): no CSRF token (a browser
+    /// never adds this header by itself), reads only unless `write`.
+    ApiToken { id: String, write: bool },
+}
+
+/// A signed-in user whose CSRF token matched (for state-changing methods),
+/// or the holder of a live API token whose scope allows the method.
 #[derive(Debug, Clone)]
 pub struct Authed {
     pub session: Session,
+    /// The session's token; for an API token, a name that matches no session.
     pub token: String,
+    pub credential: Credential,
 }
 
 impl Authed {
@@ -89,6 +137,9 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(secret) = bearer_token(&parts.headers)? {
+            return api_token(&parts.method, &secret, state).await;
+        }
         let token = session_cookie(&parts.headers).ok_or(ApiError::Unauthenticated)?;
         let session = state
             .sessions
@@ -107,8 +158,73 @@ impl FromRequestParts<AppState> for Authed {
                 return Err(ApiError::CsrfFailed);
             }
         }
-        Ok(Self { session, token })
+        Ok(Self {
+            session,
+            token,
+            credential: Credential::Session,
+        })
     }
+}
+
+/// Resolves an API token on every request, with no cache: a revoked or
+/// expired token, a disabled person and a role change count at once.
+async fn api_token(method: &Method, secret: &str, state: &AppState) -> Result<Authed, ApiError> {
+    let mut request = tonic::Request::new(pb::AuthenticateApiTokenRequest {
+        secret: secret.to_owned(),
+    });
+    request.set_timeout(TOKEN_LOOKUP_DEADLINE);
+    let answer = match state.users.clone().authenticate_api_token(request).await {
+        Ok(answer) => answer.into_inner(),
+        Err(status) if status.code() == tonic::Code::Unauthenticated => {
+            metrics::counter!("folio_api_token_requests_total", "outcome" => "refused")
+                .increment(1);
+            return Err(ApiError::Unauthenticated);
+        }
+        Err(status) => return Err(ApiError::from_status(&status, "user")),
+    };
+    let user = answer
+        .user
+        .ok_or_else(|| ApiError::Internal("token without a user".into()))?;
+    let used = state
+        .api_limiter
+        .count(&format!("api-token:{}", answer.token_id))
+        .await
+        .map_err(|_| ApiError::Unavailable("the session store"))?;
+    if let Some(retry_after) = used.over(state.config.api_tokens_per_minute) {
+        metrics::counter!("folio_api_token_requests_total", "outcome" => "limited").increment(1);
+        return Err(ApiError::RateLimited { retry_after });
+    }
+    let write = answer.scope == i32::from(pb::ApiTokenScope::Write);
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !write && !safe {
+        return Err(ApiError::Forbidden);
+    }
+    metrics::counter!("folio_api_token_requests_total", "outcome" => "ok").increment(1);
+    let parse = |raw: &str, what: &str| {
+        raw.parse()
+            .map_err(|_| ApiError::Internal(format!("{what} id")))
+    };
+    let now = now_secs();
+    Ok(Authed {
+        session: Session {
+            user_id: parse(&user.id, "user")?,
+            org_id: parse(&user.organisation_id, "organisation")?,
+            // A read token acts as a viewer whatever the person's role.
+            role: if write {
+                crate::domain::views::role_name(user.role).to_owned()
+            } else {
+                "viewer".to_owned()
+            },
+            csrf_token: String::new(),
+            created_at: now,
+            last_seen: now,
+        },
+        token: format!("api-token:{}", answer.token_id),
+        credential: Credential::ApiToken {
+            id: answer.token_id,
+            write,
+        },
+    })
 }
 
 /// An editor or admin.
@@ -200,6 +316,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_tokens_are_one_well_formed_value_or_refused() {
+        let with = |values: &[&[u8]]| {
+            let mut headers = HeaderMap::new();
+            for v in values {
+                headers.append(
+                    header::AUTHORIZATION,
+                    axum::http::HeaderValue::from_bytes(v).unwrap(),
+                );
+            }
+            bearer_token(&headers).map_err(|e| e.to_string())
+        };
+        assert_eq!(with(&[]), Ok(None));
+        assert_eq!(
+            with(&[b"Bearer folio_pat_abc-_9"]),
+            Ok(Some("folio_pat_abc-_9".into()))
+        );
+        assert_eq!(with(&[b"bearer abc"]), Ok(Some("abc".into())));
+        for bad in [
+            &b"Bearer"[..],
+            b"Bearer ",
+            b"Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+            b"Bearer a b",
+            b"Bearer a=b",
+            b"Bearer \xc3\xa9t\xc3\xa9",
+        ] {
+            assert!(with(&[bad]).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        let long = format!("Bearer {}", "a".repeat(MAX_AUTHORIZATION));
+        assert!(with(&[long.as_bytes()]).is_err());
+        assert!(with(&[b"Bearer a", b"Bearer b"]).is_err());
+    }
 
     #[test]
     fn client_address_trusts_only_the_configured_proxies() {

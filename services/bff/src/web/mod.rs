@@ -12,6 +12,7 @@ use folio_platform::{grpc::TracedChannel, metrics, telemetry};
 use folio_proto::{
     documents::v1::documents_service_client::DocumentsServiceClient,
     integration::v1::integration_service_client::IntegrationServiceClient,
+    notifications::v1::notifications_service_client::NotificationsServiceClient,
     users::v1::users_service_client::UsersServiceClient,
 };
 
@@ -27,8 +28,11 @@ pub struct AppState {
     pub users: UsersServiceClient<TracedChannel>,
     pub documents: DocumentsServiceClient<TracedChannel>,
     pub integration: IntegrationServiceClient<TracedChannel>,
+    pub notifications: NotificationsServiceClient<TracedChannel>,
     pub sessions: SessionStore,
     pub limiter: Limiter,
+    /// Requests per API token per minute.
+    pub api_limiter: Limiter,
     pub config: Arc<WebConfig>,
 }
 
@@ -40,6 +44,7 @@ pub struct WebConfig {
     pub login: LoginLimits,
     pub max_upload_bytes: u64,
     pub forwarded_hops: usize,
+    pub api_tokens_per_minute: u32,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -46,6 +46,10 @@ pub struct Options {
     pub onedrive_timing: Option<folio_integration::Timing>,
     /// Trusted proxies in front of the bff (`X-Forwarded-For` entries).
     pub forwarded_hops: usize,
+    /// Also run the notifications service (loopback endpoints allowed).
+    pub notifications: bool,
+    /// Requests per API token per minute.
+    pub api_tokens_per_minute: u32,
 }
 
 impl Default for Options {
@@ -62,6 +66,8 @@ impl Default for Options {
             onedrive: false,
             onedrive_timing: None,
             forwarded_hops: 0,
+            notifications: false,
+            api_tokens_per_minute: 10_000,
         }
     }
 }
@@ -222,6 +228,36 @@ impl TestSystem {
             (None, format!("https://localhost:{port}"))
         };
 
+        let notifications_url = if options.notifications {
+            let db = TestDatabase::create(backend).await;
+            let notifications =
+                folio_notifications::Application::build(folio_notifications::Settings {
+                    grpc_addr: any_port(),
+                    http_addr: any_port(),
+                    database_url: db.url.clone(),
+                    database_credentials: folio_platform::db::Credentials::none(),
+                    secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
+                    database_max_connections: 5,
+                    users_url: format!("https://127.0.0.1:{users_port}"),
+                    documents_url: format!("https://127.0.0.1:{documents_port}"),
+                    allow_private_webhooks: true,
+                    tls: pki.files("notifications"),
+                    timing: folio_notifications::Timing::brisk(),
+                    mail: folio_notifications::settings::MailSettings::off(),
+                })
+                .await
+                .expect("notifications starts");
+            let url = format!("https://localhost:{}", notifications.port());
+            stops.push(notifications.stop_token());
+            tokio::spawn(notifications.run_until_stopped());
+            dbs.push(db);
+            url
+        } else {
+            // Nothing listens there: the webhook endpoints answer 503.
+            let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("https://localhost:{}", unused.local_addr().unwrap().port())
+        };
+
         // MariaDB runs pair with Redis sessions, SQLite runs with in-process ones.
         let sessions = options.sessions.unwrap_or(match backend {
             Backend::MySql => Sessions::redis(&redis_url()),
@@ -232,6 +268,7 @@ impl TestSystem {
             users_url: format!("https://localhost:{users_port}"),
             documents_url: format!("https://localhost:{documents_port}"),
             integration_url,
+            notifications_url,
             redis_url: match &sessions {
                 Sessions::Redis { url, .. } => Some(Secret::new(url.clone())),
                 Sessions::Memory => None,
@@ -252,6 +289,7 @@ impl TestSystem {
             login: options.login,
             max_upload_bytes: options.max_upload_bytes,
             forwarded_hops: options.forwarded_hops,
+            api_tokens_per_minute: options.api_tokens_per_minute,
             tls: pki.files("bff"),
         })
         .await

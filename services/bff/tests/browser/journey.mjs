@@ -30,6 +30,7 @@
 import { chromium } from 'playwright-core';
 import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -700,6 +701,72 @@ step('retention: off by default, set by an admin, then off again', async ({ page
   await page.getByText('Retention is off: every version is kept.').first().waitFor();
 });
 
+// ---- notifications: email choices, a webhook endpoint and its delivery log ----------------
+
+const WEBHOOK_TASK = `Hooked ${RUN}`;
+let webhookReceiver = null;
+const webhookHits = [];
+
+step('choose email notifications on the account page', async ({ page }) => {
+  await gotoSection(page, 'nav-account', 'account-view');
+  const assignment = byTestId(page, 'notify-assignment');
+  await page.locator('[data-testid="notify-assignment"]:not([disabled])').waitFor();
+  check((await assignment.inputValue()) === 'immediate', 'assignments are mailed at once by default');
+  await assignment.selectOption('daily');
+  await byTestId(page, 'notify-save').click();
+  await byTestId(page, 'notify-saved').waitFor();
+  await page.reload();
+  await page.locator('[data-testid="notify-assignment"]:not([disabled])').waitFor();
+  check((await byTestId(page, 'notify-assignment').inputValue()) === 'daily', 'the choice was not kept');
+});
+
+step('register a webhook endpoint and see its secret once', async ({ page }) => {
+  const http = await import('node:http');
+  webhookReceiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      webhookHits.push({ id: req.headers['webhook-id'], signature: req.headers['webhook-signature'], body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => webhookReceiver.listen(0, '127.0.0.1', resolve));
+  const port = webhookReceiver.address().port;
+  await gotoSection(page, 'nav-webhooks', 'webhooks-view');
+  await byTestId(page, 'webhook-url-input').fill(`http://127.0.0.1:${port}/folio`);
+  await byTestId(page, 'webhook-submit').click();
+  const secret = await byTestId(page, 'webhook-secret').textContent();
+  check(secret.startsWith('whsec_'), `the secret looks like ${secret}`);
+  await byTestId(page, 'webhook').filter({ hasText: `127.0.0.1:${port}` }).waitFor();
+  await page.reload();
+  await byTestId(page, 'webhooks-view').waitFor();
+  check(!(await byTestId(page, 'webhook-secret').count()), 'the secret must not be shown again');
+});
+
+step('a change is delivered and shows in the delivery log', async ({ page }) => {
+  await openDocument(page, DOC_TITLE);
+  const form = byTestId(page, 'new-task-form');
+  await form.getByTestId('task-title-input').fill(WEBHOOK_TASK);
+  await form.getByTestId('task-add').click();
+  await taskItem(page, WEBHOOK_TASK).waitFor();
+  const deadline = Date.now() + TIMEOUT;
+  while (!webhookHits.some((hit) => hit.body.includes('"task.created"')) && Date.now() < deadline) {
+    await page.waitForTimeout(200);
+  }
+  const hit = webhookHits.find((h) => h.body.includes('"task.created"'));
+  check(hit && hit.signature?.startsWith('v1,'), 'no signed task.created delivery arrived');
+  await gotoSection(page, 'nav-webhooks', 'webhooks-view');
+  const port = webhookReceiver.address().port;
+  const card = byTestId(page, 'webhook').filter({ hasText: `127.0.0.1:${port}` });
+  await card.getByTestId('webhook-deliveries').click();
+  await card.getByTestId('delivery').filter({ hasText: 'task.created' }).first().waitFor();
+  check((await card.getByTestId('delivery-state').first().textContent()) === 'Delivered', 'the log should say delivered');
+  await card.getByTestId('delivery-redeliver').first().click();
+  await card.getByTestId('webhook-toggle').click();
+  await card.getByTestId('webhook-state').filter({ hasText: 'Disabled' }).waitFor();
+  webhookReceiver.close();
+});
+
 if (ONEDRIVE_DIR) {
   const MIRRORED_NAME = `onedrive ${RUN} brief.txt`;
   const MIRRORED_V1 = `Dropped into OneDrive by the journey, run ${RUN}.\n`;
@@ -819,6 +886,38 @@ if (ONEDRIVE_DIR) {
     check(!(await byTestId(page, 'send-to-onedrive').count()), '"Send to OneDrive" shows without a connection');
   });
 }
+
+step('API token: create one, use it from a script, revoke it', async ({ page }, index) => {
+  await gotoSection(page, 'nav-account', 'account-view');
+  const section = byTestId(page, 'tokens-section');
+  await section.waitFor();
+  const name = `Script ${RUN}`;
+  await byTestId(page, 'token-name-input').fill(name);
+  await byTestId(page, 'token-scope').selectOption('read');
+  await byTestId(page, 'token-create').click();
+  const secretBox = byTestId(page, 'token-secret');
+  await secretBox.waitFor();
+  const secret = await secretBox.inputValue();
+  check(/^folio_pat_[A-Za-z0-9_-]{43}$/.test(secret), `the token looks wrong: ${secret.slice(0, 14)}…`);
+  await extraShot(page, index, 'token shown once');
+  // A script: no cookie, no CSRF token, only the bearer header.
+  const asScript = (method, apiPath) => fetch(`${BASE_URL}/api/v1${apiPath}`, { method, headers: { authorization: `Bearer ${secret}` } });
+  const read = await asScript('GET', '/documents');
+  check(read.status === 200, `a read token could not list documents: ${read.status}`);
+  const write = await asScript('DELETE', `/tasks/${randomUUID()}`);
+  check(write.status === 403, `a read token was not refused a write: ${write.status}`);
+  await page.reload();
+  await byTestId(page, 'account-view').waitFor();
+  const row = byTestId(page, 'tokens-table').getByTestId('token-row').filter({ has: page.getByTestId('token-name').getByText(name, { exact: true }) });
+  await row.waitFor();
+  check(!(await byTestId(page, 'token-secret').count()), 'the token is shown again after a reload');
+  check((await row.getByTestId('token-last-used').textContent()) !== 'Never', 'the last use was not recorded');
+  await row.getByTestId('token-revoke').click();
+  await row.getByTestId('token-revoke-confirm').click();
+  await row.waitFor({ state: 'detached' });
+  const after = await asScript('GET', '/documents');
+  check(after.status === 401, `a revoked token still works: ${after.status}`);
+});
 
 step('provision a viewer', async ({ page }) => {
   await gotoSection(page, 'nav-users', 'users-view');

@@ -14,7 +14,8 @@ pub const SERVICE: &str = "folio.documents.v1.DocumentsService";
 /// The bff acts for users, on every RPC; the integration mirrors OneDrive
 /// and sends to it: it adds and reads versions, reads a document and changes
 /// its tags (the "removed in OneDrive" mark), deletes it, and nothing else
-/// (the handlers narrow that further to OneDrive's documents, docs/adr/0042).
+/// (the handlers narrow that further to OneDrive's documents, docs/adr/0042);
+/// notifications only reads the event log and what it points at.
 pub fn caller_policy() -> CallerPolicy {
     let integration = [
         "UploadVersion",
@@ -23,8 +24,12 @@ pub fn caller_policy() -> CallerPolicy {
         "UpdateDocument",
         "DeleteDocument",
     ];
-    integration.into_iter().fold(
+    let reads = ["ListEvents", "GetTask", "GetDocument", "ListTasks"];
+    let policy = integration.into_iter().fold(
         CallerPolicy::new().allow_service(SERVICE, &[Id::BFF]),
         |policy, method| policy.allow(SERVICE, method, &[Id::INTEGRATION]),
-    )
+    );
+    reads.into_iter().fold(policy, |policy, method| {
+        policy.allow(SERVICE, method, &[Id::NOTIFICATIONS])
+    })
 }

@@ -4,6 +4,7 @@ mod comment;
 mod cursor;
 mod document;
 mod event;
+mod my_tasks;
 mod retention;
 mod task;
 mod text;
@@ -13,6 +14,7 @@ pub use comment::{Comment, CommentBody};
 pub use cursor::ListCursor;
 pub use document::{Description, Document, DocumentChanges, DocumentFilter, Tag, Tags, Title};
 pub use event::{Event, EventKind};
+pub use my_tasks::{DUE_SOON_DAYS, GroupBounds, TaskCursor, TaskGroup};
 pub use retention::{RetentionPolicy, VersionFacts, select_removals};
 pub use task::{
     ApprovalState, Decision, DueDate, Task, TaskChanges, TaskKind, TaskStatus, VersionEffect,

@@ -30,10 +30,16 @@ impl TaskStatus {
 }
 
 /// A calendar date, `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DueDate(Date);
 
 impl DueDate {
+    pub fn from_date(date: Date) -> Self {
+        Self(date)
+    }
+    pub fn date(self) -> Date {
+        self.0
+    }
     pub fn parse(raw: &str) -> Result<Self, Error> {
         Date::parse(raw.trim(), format_description!("[year]-[month]-[day]"))
             .map(Self)

@@ -128,7 +128,9 @@ impl Library {
     }
 
     /// Deletes queued blobs that no version references; takes referenced
-    /// ones off the queue. No connection is held while the store is called.
+    /// ones off the queue. No connection is held while the store is called:
+    /// a claim in the database (see `retention::claim_blob`) keeps uploads of
+    /// the same content off the blob meanwhile.
     async fn delete_queued_blobs(&self) -> Result<u32, Error> {
         let mut deleted = 0;
         loop {
@@ -140,16 +142,18 @@ impl Library {
                 return Ok(deleted);
             }
             for key in keys {
-                let in_use = {
+                let claimed = {
                     let mut conn = self.db.pool.acquire().await?;
-                    retention::blob_in_use(&mut conn, &key).await?
+                    retention::claim_blob(&mut conn, &key, now_millis()).await?
                 };
-                if !in_use {
+                if claimed {
+                    #[cfg(feature = "test-hooks")]
+                    crate::test_hooks::before_blob_delete(&key).await;
                     self.blobs.delete(&key).await?;
                     deleted += 1;
                 }
                 let mut conn = self.db.pool.acquire().await?;
-                retention::unqueue_blob(&mut conn, &key).await?;
+                retention::forget_blob(&mut conn, &key, claimed.then(now_millis)).await?;
             }
         }
     }

@@ -13,9 +13,17 @@ use crate::{
     error::Error,
     store::{
         blobs::{BlobWriter, StoredBlob},
-        documents, events, retention, tasks, versions,
+        documents, events,
+        retention::{self, BlobUse},
+        tasks, versions,
     },
 };
+
+/// Whether an upload became a version, or what its blob needs first.
+enum Placement {
+    Placed(Box<UploadOutcome>),
+    Use(BlobUse),
+}
 use sqlx::AnyConnection;
 
 #[derive(Debug, Clone)]
@@ -100,24 +108,69 @@ impl Library {
             header,
             writer,
         } = upload;
-        let blob = writer.finish().await?;
+        let (blob, staged) = writer.finish().await?;
+        let placed = match self.place(&actor, &header, blob.clone(), false).await {
+            Ok(placed) => placed,
+            Err(e) => {
+                staged.discard().await;
+                return Err(e);
+            }
+        };
+        let placed = match placed {
+            Placement::Placed(outcome) => Placement::Placed(outcome),
+            Placement::Use(BlobUse::KeepApart) => {
+                let blob = staged.keep_apart().await?;
+                return match self.place(&actor, &header, blob, false).await? {
+                    Placement::Placed(outcome) => Ok(*outcome),
+                    Placement::Use(_) => Err(Error::Corrupt("a fresh blob key is being deleted")),
+                };
+            }
+            Placement::Use(_) => {
+                staged.rewrite(&blob.key).await?;
+                self.place(&actor, &header, blob, true).await?
+            }
+        };
+        staged.discard().await;
+        match placed {
+            Placement::Placed(outcome) => Ok(*outcome),
+            Placement::Use(_) => Err(Error::Unavailable("the blob store")),
+        }
+    }
+
+    /// Makes `blob` a version as the upload's target says, unless retention
+    /// is deleting or has deleted its key (nothing is committed then).
+    async fn place(
+        &self,
+        actor: &Actor,
+        header: &UploadHeader,
+        blob: StoredBlob,
+        rewritten: bool,
+    ) -> Result<Placement, Error> {
         let outcome = match &header.target {
             UploadTarget::Existing(id) => {
-                self.add_version(&actor, &header, *id, blob, None).await?
+                self.add_version(actor, header, *id, blob, None, rewritten)
+                    .await?
             }
             UploadTarget::Request(task_id) => {
-                let task = self.task(&actor, *task_id).await?;
+                let task = self.task(actor, *task_id).await?;
                 match task.document_id {
                     Some(id) => {
-                        self.add_version(&actor, &header, id, blob, Some(*task_id))
+                        self.add_version(actor, header, id, blob, Some(*task_id), rewritten)
                             .await?
                     }
                     None => {
                         let title = Title::parse(&task.title)?;
                         let document =
-                            new_document(&actor, title, Description::default(), Tags::default());
-                        self.create_document(&actor, &header, document, blob, Some(*task_id))
-                            .await?
+                            new_document(actor, title, Description::default(), Tags::default());
+                        self.create_document(
+                            actor,
+                            header,
+                            document,
+                            blob,
+                            Some(*task_id),
+                            rewritten,
+                        )
+                        .await?
                     }
                 }
             }
@@ -130,8 +183,8 @@ impl Library {
                     Some(title) => title.clone(),
                     None => default_title(&header.file_name)?,
                 };
-                let document = new_document(&actor, title, description.clone(), tags.clone());
-                self.create_document(&actor, &header, document, blob, None)
+                let document = new_document(actor, title, description.clone(), tags.clone());
+                self.create_document(actor, header, document, blob, None, rewritten)
                     .await?
             }
         };
@@ -145,7 +198,8 @@ impl Library {
         mut document: Document,
         blob: StoredBlob,
         fulfils: Option<Uuid>,
-    ) -> Result<UploadOutcome, Error> {
+        rewritten: bool,
+    ) -> Result<Placement, Error> {
         let version = new_version(actor, header, document.id, 1, blob, document.created_at);
         let mut tx = self.db.pool.begin().await?;
         if let Some(task_id) = fulfils
@@ -154,9 +208,13 @@ impl Library {
             return Err(Error::NotFound("task"));
         }
         documents::insert_document(&mut tx, &document).await?;
+        // Its content is in use again, if retention had queued it; unless
+        // retention is deleting it (the transaction is rolled back).
+        match retention::reuse_blob(&mut tx, &version.blob_key, rewritten).await? {
+            BlobUse::Reuse => {}
+            other @ (BlobUse::KeepApart | BlobUse::Rewrite) => return Ok(Placement::Use(other)),
+        }
         versions::insert_version(&mut tx, &version).await?;
-        // Its content is in use again, if retention had queued it.
-        retention::unqueue_blob(&mut tx, &version.blob_key).await?;
         let created = Event::new(
             EventKind::DocumentCreated,
             actor.org_id,
@@ -171,11 +229,11 @@ impl Library {
         }
         tx.commit().await?;
         document.current = Some(version.clone());
-        Ok(UploadOutcome {
+        Ok(Placement::Placed(Box::new(UploadOutcome {
             document,
             version,
             created: true,
-        })
+        })))
     }
 
     async fn add_version(
@@ -185,7 +243,8 @@ impl Library {
         id: Uuid,
         blob: StoredBlob,
         fulfils: Option<Uuid>,
-    ) -> Result<UploadOutcome, Error> {
+        rewritten: bool,
+    ) -> Result<Placement, Error> {
         let mut tx = self.db.pool.begin().await?;
         if !documents::lock_document(&mut tx, actor.org_id, id).await? {
             return Err(Error::NotFound("document"));
@@ -204,17 +263,20 @@ impl Library {
                     version.number
                 )));
             }
-            return Ok(UploadOutcome {
+            return Ok(Placement::Placed(Box::new(UploadOutcome {
                 document,
                 version,
                 created: false,
-            });
+            })));
         }
         let now = now_millis();
         let number = document.current_version + 1;
         let version = new_version(actor, header, id, number, blob, now);
+        match retention::reuse_blob(&mut tx, &version.blob_key, rewritten).await? {
+            BlobUse::Reuse => {}
+            other @ (BlobUse::KeepApart | BlobUse::Rewrite) => return Ok(Placement::Use(other)),
+        }
         versions::insert_version(&mut tx, &version).await?;
-        retention::unqueue_blob(&mut tx, &version.blob_key).await?;
         documents::set_current_version(&mut tx, id, number, now).await?;
         events::insert_event(&mut tx, &version_event(&version, actor)).await?;
         apply_new_version(&mut tx, actor, id, number - 1, number, fulfils, now).await?;
@@ -225,11 +287,11 @@ impl Library {
         document.current_version = number;
         document.updated_at = now;
         document.current = Some(version.clone());
-        Ok(UploadOutcome {
+        Ok(Placement::Placed(Box::new(UploadOutcome {
             document,
             version,
             created: true,
-        })
+        })))
     }
 
     /// Adds a version with the content of version `number` (the same blob),

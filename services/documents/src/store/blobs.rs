@@ -150,6 +150,52 @@ impl BlobStore {
     }
 }
 
+/// A finished upload's staging copy, kept until the version that uses its
+/// content is committed.
+#[derive(Debug)]
+pub struct Staged {
+    store: Arc<dyn ObjectStore>,
+    staging: Key,
+    org_id: Uuid,
+    sha256: String,
+}
+
+impl Staged {
+    /// The content address is in use by a committed version: the staging
+    /// copy is not needed. A failure only leaves garbage behind.
+    pub async fn discard(self) {
+        if let Err(error) = self.store.delete(&self.staging).await {
+            tracing::warn!(%error, staging = %self.staging, "could not delete a staging copy");
+        }
+    }
+
+    /// Retention deleted the blob at `key` (its content address): writes it
+    /// again from the staging copy, which stays for [`Staged::discard`].
+    pub async fn rewrite(&self, key: &str) -> Result<(), Error> {
+        self.store.copy(&self.staging, &Key::from(key)).await?;
+        Ok(())
+    }
+
+    /// Retention is deleting the content address: moves the content to a
+    /// key of its own (still ending in its SHA-256), which no deletion
+    /// queued before can name.
+    pub async fn keep_apart(self) -> Result<StoredBlob, Error> {
+        let key = Key::from(format!(
+            "org/{}/copies/{}/{}",
+            self.org_id,
+            Uuid::now_v7(),
+            self.sha256
+        ));
+        self.store.rename(&self.staging, &key).await?;
+        let size = self.store.head(&key).await?.size;
+        Ok(StoredBlob {
+            key: key.to_string(),
+            sha256: self.sha256,
+            size,
+        })
+    }
+}
+
 /// An upload in progress. Dropped unfinished (a caller that went away: a
 /// reset stream drops its handler), it aborts the multipart upload in the
 /// background, so no part of it stays behind.
@@ -192,39 +238,56 @@ impl BlobWriter {
         self.size
     }
 
-    /// Completes the upload and moves it to its content address. Runs to
-    /// the end even if the caller goes away meanwhile (a reset stream drops
-    /// its handler), so no completed staging object is left behind.
-    pub async fn finish(self) -> Result<StoredBlob, Error> {
+    /// Completes the upload and makes sure its content address holds the
+    /// content. Runs to the end even if the caller goes away meanwhile (a
+    /// reset stream drops its handler), so no completed staging object is
+    /// left behind unless an error stops it.
+    ///
+    /// The staging copy is kept (see [`Staged`]) until the version that uses
+    /// the blob is committed: the content address may be under deletion by
+    /// retention, and then the upload keeps its content apart instead.
+    pub async fn finish(self) -> Result<(StoredBlob, Staged), Error> {
         tokio::spawn(self.complete())
             .await
             .unwrap_or(Err(Error::Interrupted))
     }
 
-    async fn complete(mut self) -> Result<StoredBlob, Error> {
+    async fn complete(mut self) -> Result<(StoredBlob, Staged), Error> {
         let sha256 = hex::encode(std::mem::take(&mut self.hasher).finalize());
         self.upload
             .take()
             .ok_or(Error::Interrupted)?
             .finish()
             .await?;
+        let staged = Staged {
+            store: Arc::clone(&self.store),
+            staging: self.staging.clone(),
+            org_id: self.org_id,
+            sha256: sha256.clone(),
+        };
         let key = Key::from(format!("org/{}/sha256/{sha256}", self.org_id));
         match self.store.head(&key).await {
             // The same content is already stored: keep one copy.
-            Ok(_) => self.store.delete(&self.staging).await?,
+            Ok(_) => {}
             Err(object_store::Error::NotFound { .. }) => {
-                self.store.rename(&self.staging, &key).await?;
+                if let Err(e) = self.store.copy(&self.staging, &key).await {
+                    staged.discard().await;
+                    return Err(e.into());
+                }
             }
             Err(e) => {
-                let _ = self.store.delete(&self.staging).await;
+                staged.discard().await;
                 return Err(e.into());
             }
         }
-        Ok(StoredBlob {
-            key: key.to_string(),
-            sha256,
-            size: self.size,
-        })
+        Ok((
+            StoredBlob {
+                key: key.to_string(),
+                sha256,
+                size: self.size,
+            },
+            staged,
+        ))
     }
 
     /// Discards everything written so far; like [`BlobWriter::finish`], to

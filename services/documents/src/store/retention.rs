@@ -168,22 +168,110 @@ pub async fn unqueue_blob(conn: &mut AnyConnection, blob_key: &str) -> Result<()
     Ok(())
 }
 
-#[instrument(skip_all)]
-pub async fn queued_blobs(conn: &mut AnyConnection, limit: u32) -> Result<Vec<String>, Error> {
-    let rows =
-        sqlx::query("SELECT blob_key FROM blob_deletions ORDER BY queued_at, blob_key LIMIT ?")
-            .bind(i64::from(limit))
-            .fetch_all(conn)
-            .await?;
-    rows.iter().map(|r| Ok(r.try_get("blob_key")?)).collect()
+/// What a new version may do with the blob under its content address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobUse {
+    /// Use it (it was taken off the deletion queue, if it was on it).
+    Reuse,
+    /// Retention is deleting it: store the content under a key of its own.
+    KeepApart,
+    /// Retention deleted it: write it again, then ask again with `rewritten`.
+    Rewrite,
 }
 
-/// Whether any version (of any document, deleted ones included) still uses the blob.
+/// Before a new version uses `blob_key`, under a lock on its queue row held
+/// until the caller's transaction ends, so a claim waits for the version to
+/// commit and then sees it (SQLite: the caller already holds the write
+/// lock). A deletion's tombstone stays until an upload that wrote the blob
+/// again clears it, so an upload that found the blob before a deletion
+/// learns of it here however late it comes.
 #[instrument(skip_all)]
-pub async fn blob_in_use(conn: &mut AnyConnection, blob_key: &str) -> Result<bool, Error> {
-    let row = sqlx::query("SELECT 1 AS one FROM versions WHERE blob_key = ? LIMIT 1")
-        .bind(blob_key)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.is_some())
+pub async fn reuse_blob(
+    conn: &mut AnyConnection,
+    blob_key: &str,
+    rewritten: bool,
+) -> Result<BlobUse, Error> {
+    let lock = if conn.backend_name() == "MySQL" {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row = sqlx::query(&format!(
+        "SELECT claimed_at, deleted_at FROM blob_deletions WHERE blob_key = ?{lock}"
+    ))
+    .bind(blob_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(BlobUse::Reuse);
+    };
+    let claimed = row.try_get::<Option<i64>, _>("claimed_at")?.is_some();
+    let deleted = row.try_get::<Option<i64>, _>("deleted_at")?.is_some();
+    let decision = match (claimed, deleted) {
+        (_, true) if rewritten => BlobUse::Reuse,
+        (_, true) => BlobUse::Rewrite,
+        (true, false) => BlobUse::KeepApart,
+        (false, false) => BlobUse::Reuse,
+    };
+    if decision == BlobUse::Reuse {
+        unqueue_blob(conn, blob_key).await?;
+    }
+    Ok(decision)
+}
+
+/// Claims a queued blob for deletion if no version references it, in one
+/// statement (it locks the queue row, then reads the versions). From the
+/// claim on, uploads of the same content keep their own copy, so the blob
+/// may be deleted without holding a connection. A claim left by a pass that
+/// stopped is simply claimed again.
+#[instrument(skip_all)]
+pub async fn claim_blob(conn: &mut AnyConnection, blob_key: &str, now: i64) -> Result<bool, Error> {
+    let done = sqlx::query(
+        "UPDATE blob_deletions SET claimed_at = ? WHERE blob_key = ? AND deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM versions WHERE blob_key = ?)",
+    )
+    .bind(now)
+    .bind(blob_key)
+    .bind(blob_key)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends a deletion: the blob is gone; its row stays as a tombstone (see
+/// [`reuse_blob`]). A key no version references or claims leaves the queue.
+#[instrument(skip_all)]
+pub async fn forget_blob(
+    conn: &mut AnyConnection,
+    blob_key: &str,
+    deleted_at: Option<i64>,
+) -> Result<(), Error> {
+    match deleted_at {
+        Some(at) => {
+            sqlx::query("UPDATE blob_deletions SET deleted_at = ? WHERE blob_key = ?")
+                .bind(at)
+                .bind(blob_key)
+                .execute(conn)
+                .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM blob_deletions WHERE blob_key = ? AND claimed_at IS NULL")
+                .bind(blob_key)
+                .execute(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+#[instrument(skip_all)]
+pub async fn queued_blobs(conn: &mut AnyConnection, limit: u32) -> Result<Vec<String>, Error> {
+    let rows = sqlx::query(
+        "SELECT blob_key FROM blob_deletions WHERE deleted_at IS NULL \
+             ORDER BY queued_at, blob_key LIMIT ?",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("blob_key")?)).collect()
 }

@@ -310,3 +310,41 @@ async fn only_the_bff_may_list() {
         .unwrap_err();
     assert_eq!(foreign.code(), Code::Unavailable);
 }
+
+#[tokio::test]
+async fn notifications_may_only_read_the_log_and_what_it_points_at() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let editor = &app.acme.editor;
+    let mut notifications = app.client_as("notifications");
+    assert!(
+        notifications
+            .list_events(editor.request(pb::ListEventsRequest::default()))
+            .await
+            .is_ok()
+    );
+    let status = notifications
+        .get_task(editor.request(pb::GetTaskRequest {
+            id: uuid::Uuid::now_v7().to_string(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "allowed, and nothing there");
+    for refused in [
+        notifications
+            .list_documents(editor.request(pb::ListDocumentsRequest::default()))
+            .await
+            .unwrap_err(),
+        notifications
+            .delete_document(editor.request(pb::DeleteDocumentRequest {
+                id: uuid::Uuid::now_v7().to_string(),
+            }))
+            .await
+            .unwrap_err(),
+        notifications
+            .create_task(editor.request(pb::CreateTaskRequest::default()))
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(refused.code(), Code::PermissionDenied);
+    }
+}

@@ -1,6 +1,7 @@
 //! Retention: an admin's policy, applied by the background job, keeping
 //! labelled, current and pinned versions and blobs another version shares,
-//! and finishing what a pass interrupted by a restart left queued.
+//! finishing what a pass interrupted by a restart left queued, and never
+//! losing content uploaded while its blob is being deleted.
 
 use std::time::Duration;
 
@@ -14,7 +15,8 @@ use super::helpers::{Setup, TestApp, existing};
 
 storage_tests!(
     retention_keeps_what_it_must_and_shares_blobs,
-    retention_finishes_what_a_restart_interrupted
+    retention_finishes_what_a_restart_interrupted,
+    retention_never_deletes_content_an_upload_uses_meanwhile
 );
 
 fn policy(keep_last: Option<u32>, keep_days: Option<u32>) -> pb::SetRetentionRequest {
@@ -238,7 +240,8 @@ async fn retention_finishes_what_a_restart_interrupted(setup: Setup) {
     let mut left = i64::MAX;
     for _ in 0..100 {
         let mut sql = app.sql().await;
-        left = sqlx::query("SELECT COUNT(*) AS n FROM blob_deletions")
+        // Deleted blobs leave tombstones, not queue entries.
+        left = sqlx::query("SELECT COUNT(*) AS n FROM blob_deletions WHERE deleted_at IS NULL")
             .fetch_one(&mut *sql)
             .await
             .unwrap()
@@ -263,4 +266,87 @@ async fn retention_finishes_what_a_restart_interrupted(setup: Setup) {
         app.download(&editor, &doc.id, 2, None).await.unwrap().1,
         b"c two"
     );
+}
+
+/// The retention job paused between its reference check (the claim) and its
+/// blob delete; the very content being deleted uploaded meanwhile.
+async fn retention_never_deletes_content_an_upload_uses_meanwhile(setup: Setup) {
+    let mut app = TestApp::spawn(setup).await;
+    let (admin, editor) = (app.acme.admin, app.acme.editor);
+    let raced: &[u8] = b"content deleted and uploaded at once";
+    let sha = hex::encode(Sha256::digest(raced));
+    let canonical = format!("org/{}/sha256/{sha}", editor.org_id);
+    let doc = app.create(&editor, "R", raced).await.document.unwrap();
+    app.upload(&editor, existing(&doc.id), "r.txt", b"r two")
+        .await
+        .unwrap();
+    app.client()
+        .set_retention(admin.request(policy(Some(1), None)))
+        .await
+        .unwrap();
+
+    let mut paused = folio_documents::test_hooks::pause_before_blob_delete();
+    app.restart(Duration::from_millis(200)).await;
+    let (key, go_on) = tokio::time::timeout(Duration::from_secs(30), paused.recv())
+        .await
+        .expect("retention reaches its delete")
+        .unwrap();
+    // Later deletions are not paused.
+    drop(paused);
+    assert_eq!(key, canonical, "v1's blob is about to be deleted");
+    let copy = app.create(&editor, "Copy", raced).await.document.unwrap();
+    go_on.send(()).unwrap();
+
+    let mut live = i64::MAX;
+    for _ in 0..100 {
+        let mut sql = app.sql().await;
+        live = sqlx::query("SELECT COUNT(*) AS n FROM blob_deletions WHERE deleted_at IS NULL")
+            .fetch_one(&mut *sql)
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        if live == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(live, 0, "the deletion finished");
+    let stored = |files: Vec<String>| files.iter().any(|f| f.ends_with(&canonical));
+    assert!(
+        !stored(app.blob_files().await),
+        "the claimed blob was deleted"
+    );
+    assert_eq!(numbers(&app, &editor, &doc.id).await, [2]);
+    assert_eq!(
+        app.download(&editor, &copy.id, 1, None).await.unwrap().1,
+        raced,
+        "the upload made meanwhile kept its content"
+    );
+
+    // After the deletion, the same content is written again under its
+    // content address and the tombstone goes.
+    let later = app.create(&editor, "Later", raced).await.document.unwrap();
+    assert_eq!(
+        app.download(&editor, &later.id, 1, None).await.unwrap().1,
+        raced
+    );
+    assert!(stored(app.blob_files().await));
+    let mut sql = app.sql().await;
+    let tombstones: i64 = sqlx::query("SELECT COUNT(*) AS n FROM blob_deletions")
+        .fetch_one(&mut *sql)
+        .await
+        .unwrap()
+        .try_get("n")
+        .unwrap();
+    assert_eq!(tombstones, 0);
+    let key: String =
+        sqlx::query("SELECT blob_key FROM versions WHERE document_id = ? AND number = 1")
+            .bind(&later.id)
+            .fetch_one(&mut *sql)
+            .await
+            .unwrap()
+            .try_get("blob_key")
+            .unwrap();
+    assert_eq!(key, canonical);
 }

@@ -5,7 +5,7 @@ use folio_proto::users::v1 as pb;
 use uuid::Uuid;
 
 use crate::{
-    domain::{Organisation, Role, User},
+    domain::{ApiToken, Organisation, Role, TokenScope, User},
     error::Error,
 };
 
@@ -52,5 +52,35 @@ pub(super) fn organisation(org: &Organisation) -> pb::Organisation {
         id: org.id.to_string(),
         name: org.name.clone(),
         created_at: rfc3339(org.created_at),
+    }
+}
+
+pub(super) fn parse_scope(raw: i32) -> Result<TokenScope, Error> {
+    match pb::ApiTokenScope::try_from(raw) {
+        Ok(pb::ApiTokenScope::Read) => Ok(TokenScope::Read),
+        Ok(pb::ApiTokenScope::Write) => Ok(TokenScope::Write),
+        Ok(pb::ApiTokenScope::Unspecified) | Err(_) => {
+            Err(Error::invalid("scope", "must be read or write"))
+        }
+    }
+}
+
+pub(super) fn scope(scope: TokenScope) -> pb::ApiTokenScope {
+    match scope {
+        TokenScope::Read => pb::ApiTokenScope::Read,
+        TokenScope::Write => pb::ApiTokenScope::Write,
+    }
+}
+
+pub(super) fn api_token(token: &ApiToken, owner_email: &str) -> pb::ApiToken {
+    pb::ApiToken {
+        id: token.id.to_string(),
+        user_id: token.user_id.to_string(),
+        name: token.name.clone(),
+        scope: scope(token.scope).into(),
+        created_at: rfc3339(token.created_at),
+        expires_at: rfc3339(token.expires_at),
+        last_used_at: token.last_used_at.map(rfc3339),
+        user_email: owner_email.to_owned(),
     }
 }

@@ -1,4 +1,4 @@
-use folio_platform::actor::Actor;
+use folio_platform::{actor::Actor, clock::parse_rfc3339};
 use folio_proto::users::v1::{self as pb, users_service_server::UsersService};
 use tonic::{Request, Response, Status};
 
@@ -7,16 +7,19 @@ use crate::{
     accounts::{Accounts, NewUser, SignIn},
     domain::{DisplayName, Email, OrganisationName, Password, UserChanges},
     error::Error,
+    tokens::ApiTokens,
 };
 
 #[derive(Debug, Clone)]
 pub struct UsersApi {
     accounts: Accounts,
+    tokens: ApiTokens,
 }
 
 impl UsersApi {
     pub fn new(accounts: Accounts) -> Self {
-        Self { accounts }
+        let tokens = ApiTokens::new(accounts.database().clone());
+        Self { accounts, tokens }
     }
 }
 
@@ -195,5 +198,85 @@ impl UsersService for UsersApi {
             .change_password(&actor, req.current_password, new)
             .await?;
         Ok(Response::new(pb::ChangePasswordResponse {}))
+    }
+
+    async fn list_recipients(
+        &self,
+        request: Request<pb::ListRecipientsRequest>,
+    ) -> Result<Response<pb::ListRecipientsResponse>, Status> {
+        let req = request.into_inner();
+        let only = match req.organisation_id.trim() {
+            "" => None,
+            id => Some(parse_id("organisation_id", id)?),
+        };
+        let found = self.accounts.recipients(only).await?;
+        Ok(Response::new(pb::ListRecipientsResponse {
+            organisations: found
+                .iter()
+                .map(|(org, users)| pb::OrganisationRecipients {
+                    organisation: Some(convert::organisation(org)),
+                    users: users.iter().map(convert::user).collect(),
+                })
+                .collect(),
+        }))
+    }
+    async fn create_api_token(
+        &self,
+        request: Request<pb::CreateApiTokenRequest>,
+    ) -> Result<Response<pb::CreateApiTokenResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let scope = convert::parse_scope(req.scope)?;
+        let expires_at = parse_rfc3339(&req.expires_at)
+            .ok_or_else(|| Error::invalid("expires_at", "must be an RFC 3339 date-time"))?;
+        let (token, secret) = self
+            .tokens
+            .create(&actor, &req.name, expires_at, scope)
+            .await?;
+        let email = self.accounts.get(&actor, actor.user_id).await?.email;
+        Ok(Response::new(pb::CreateApiTokenResponse {
+            token: Some(convert::api_token(&token, email.as_str())),
+            secret,
+        }))
+    }
+
+    async fn list_api_tokens(
+        &self,
+        request: Request<pb::ListApiTokensRequest>,
+    ) -> Result<Response<pb::ListApiTokensResponse>, Status> {
+        let actor = actor(&request)?;
+        let tokens = self
+            .tokens
+            .list(&actor, request.get_ref().organisation)
+            .await?;
+        Ok(Response::new(pb::ListApiTokensResponse {
+            tokens: tokens
+                .iter()
+                .map(|(token, email)| convert::api_token(token, email))
+                .collect(),
+        }))
+    }
+
+    async fn revoke_api_token(
+        &self,
+        request: Request<pb::RevokeApiTokenRequest>,
+    ) -> Result<Response<pb::RevokeApiTokenResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let id = parse_id("id", &req.id)?;
+        self.tokens.revoke(&actor, id, req.organisation).await?;
+        Ok(Response::new(pb::RevokeApiTokenResponse {}))
+    }
+
+    async fn authenticate_api_token(
+        &self,
+        request: Request<pb::AuthenticateApiTokenRequest>,
+    ) -> Result<Response<pb::AuthenticateApiTokenResponse>, Status> {
+        let (user, token) = self.tokens.authenticate(&request.get_ref().secret).await?;
+        Ok(Response::new(pb::AuthenticateApiTokenResponse {
+            user: Some(convert::user(&user)),
+            scope: convert::scope(token.scope).into(),
+            token_id: token.id.to_string(),
+        }))
     }
 }

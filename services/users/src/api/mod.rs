@@ -22,6 +22,10 @@ pub fn caller_policy() -> CallerPolicy {
         .allow(SERVICE, "UpdateUser", &[Id::BFF])
         .allow(SERVICE, "ResetPassword", &[Id::BFF])
         .allow(SERVICE, "ChangePassword", &[Id::BFF])
+        .allow(SERVICE, "CreateApiToken", &[Id::BFF])
+        .allow(SERVICE, "ListApiTokens", &[Id::BFF])
+        .allow(SERVICE, "RevokeApiToken", &[Id::BFF])
+        .allow(SERVICE, "AuthenticateApiToken", &[Id::BFF])
         .allow(
             SERVICE,
             "GetUser",
@@ -32,4 +36,5 @@ pub fn caller_policy() -> CallerPolicy {
             "ListUsers",
             &[Id::BFF, Id::DOCUMENTS, Id::INTEGRATION],
         )
+        .allow(SERVICE, "ListRecipients", &[Id::NOTIFICATIONS])
 }

@@ -13,3 +13,4 @@ mod mtls;
 mod operations;
 mod rollback;
 mod secrets;
+mod tokens;

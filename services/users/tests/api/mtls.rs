@@ -89,3 +89,62 @@ async fn a_rotated_server_certificate_is_served_without_a_restart() {
     assert_eq!(after, der_of(&files.cert));
     assert!(app.client("bff").authenticate(authenticate()).await.is_ok());
 }
+
+#[tokio::test]
+async fn only_notifications_lists_recipients_and_only_it_reads_this() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.organisation("Acme").await;
+    for identity in ["bff", "documents", "integration", "operator"] {
+        let denied = app
+            .client(identity)
+            .list_recipients(pb::ListRecipientsRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied, "{identity}");
+    }
+    let all = app
+        .client("notifications")
+        .list_recipients(pb::ListRecipientsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(all.organisations.len(), 1);
+    let acme = &all.organisations[0];
+    assert_eq!(acme.organisation.as_ref().unwrap().name, "Acme");
+    assert!(acme.users.iter().any(|u| u.email == "admin@acme.example"));
+    // One organisation by id; a bad id is refused; an unknown one is empty.
+    let id = acme.organisation.as_ref().unwrap().id.clone();
+    let one = app
+        .client("notifications")
+        .list_recipients(pb::ListRecipientsRequest {
+            organisation_id: id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(one.organisations.len(), 1);
+    let bad = app
+        .client("notifications")
+        .list_recipients(pb::ListRecipientsRequest {
+            organisation_id: "x".repeat(10_000),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    let none = app
+        .client("notifications")
+        .list_recipients(pb::ListRecipientsRequest {
+            organisation_id: uuid::Uuid::now_v7().to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(none.organisations.is_empty());
+    // The notifications identity may not do anything else.
+    let denied = app
+        .client("notifications")
+        .authenticate(authenticate())
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}

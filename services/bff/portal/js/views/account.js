@@ -1,13 +1,17 @@
-// The signed-in user's account: who they are, and changing their password.
+// The signed-in user's account: who they are, changing their password,
+// which emails they get, and their API tokens for scripts (admins also see
+// the organisation's tokens).
 
-import { post, describeError } from '../api.js';
+import { get, put, post, del, describeError } from '../api.js';
 import { h, field, replace, busy, showFieldErrors, clearFieldErrors, inlineMessage } from '../dom.js';
-import { notify } from '../messages.js';
+import { notify, notifyError } from '../messages.js';
 import { session } from '../state.js';
-import { ROLE_LABELS } from '../format.js';
+import { ROLE_LABELS, timeEl } from '../format.js';
 
 const MIN_PASSWORD = 12;
 const MAX_PASSWORD = 128;
+const MAX_TOKEN_DAYS = 366;
+const SCOPE_LABELS = { read: 'Read only', write: 'Read and write' };
 
 export function render(container) {
   container.dataset.testid = 'account-view';
@@ -52,6 +56,7 @@ export function render(container) {
   });
 
   container.classList.add('view--narrow');
+  const choices = notificationChoices();
   container.append(
     h('h1', { tabindex: '-1', text: 'Your account' }),
     h(
@@ -66,5 +71,224 @@ export function render(container) {
     ),
     h('h2', { id: 'password-title', text: 'Change password' }),
     form,
+    h('h2', { id: 'notifications-title', text: 'Email notifications' }),
+    choices,
+    tokensSection(),
   );
+}
+
+/** A table of tokens; each row can be revoked through `revokePath`. */
+function tokenTable(testid, withOwner, revokePath, onRevoked) {
+  const tbody = h('tbody');
+  const heads = ['Name', ...(withOwner ? ['Owner'] : []), 'Access', 'Expires', 'Last used', ''];
+  const table = h(
+    'table',
+    { class: 'table table--stack', 'data-testid': testid },
+    h('thead', {}, h('tr', {}, heads.map((c) => h('th', { scope: 'col', text: c })))),
+    tbody,
+  );
+  function fill(tokens) {
+    replace(tbody);
+    if (!tokens.length) {
+      tbody.append(h('tr', {}, h('td', { colspan: String(heads.length), class: 'empty', text: 'No tokens.' })));
+      return;
+    }
+    for (const token of tokens) {
+      const revoke = h('button', {
+        type: 'button',
+        class: 'button button--small button--danger-quiet',
+        'data-testid': 'token-revoke',
+        text: 'Revoke',
+        'aria-label': `Revoke ${token.name}`,
+      });
+      const actions = h('td', { 'data-label': 'Actions', class: 'cell-actions' }, revoke);
+      const row = h(
+        'tr',
+        { 'data-testid': 'token-row', 'data-token-id': token.id },
+        h('td', { 'data-label': 'Name', 'data-testid': 'token-name', text: token.name }),
+        withOwner ? h('td', { 'data-label': 'Owner', class: 'cell-email', text: token.user_email }) : null,
+        h('td', { 'data-label': 'Access', 'data-testid': 'token-scope-label', text: SCOPE_LABELS[token.scope] || token.scope }),
+        h('td', { 'data-label': 'Expires' }, timeEl(token.expires_at)),
+        h('td', { 'data-label': 'Last used', 'data-testid': 'token-last-used' }, token.last_used_at ? timeEl(token.last_used_at) : h('span', { text: 'Never' })),
+        actions,
+      );
+      // Asked in place, like other destructive actions of the portal.
+      revoke.addEventListener('click', () => {
+        const yes = h('button', { type: 'button', class: 'button button--small button--danger', 'data-testid': 'token-revoke-confirm', text: 'Yes, revoke' });
+        const no = h('button', { type: 'button', class: 'button button--small', text: 'Keep' });
+        replace(actions, h('div', { class: 'row-actions' }, h('span', { text: 'Scripts using it stop at once.' }), yes, no));
+        no.addEventListener('click', () => replace(actions, revoke));
+        yes.addEventListener('click', async () => {
+          yes.disabled = true;
+          try {
+            await del(`${revokePath}/${encodeURIComponent(token.id)}`);
+            row.remove();
+            notify(`Token "${token.name}" revoked.`);
+            onRevoked();
+          } catch (err) {
+            replace(actions, revoke);
+            notifyError(err, 'The token was not revoked');
+          }
+        });
+        yes.focus();
+      });
+      tbody.append(row);
+    }
+  }
+  return { table, fill };
+}
+
+function isoDaysAhead(days) {
+  const d = new Date(Date.now() + days * 86400 * 1000);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Personal API tokens: create (shown once), list, revoke. */
+function tokensSection() {
+  const section = h('section', { class: 'section', 'aria-labelledby': 'tokens-title', 'data-testid': 'tokens-section' });
+  const own = tokenTable('tokens-table', false, '/session/tokens', () => refresh());
+  const org = session.user.role === 'admin' ? tokenTable('org-tokens-table', true, '/tokens', () => refresh()) : null;
+  const listError = h('div', { class: 'form-error-slot' });
+
+  async function refresh() {
+    try {
+      const mine = await get('/session/tokens');
+      own.fill(mine.items);
+      if (org) org.fill((await get('/tokens')).items);
+      replace(listError);
+    } catch (err) {
+      replace(listError, inlineMessage('error', describeError(err), 'tokens-error'));
+    }
+  }
+
+  const name = h('input', { type: 'text', name: 'name', required: true, maxlength: '100', 'data-testid': 'token-name-input' });
+  const expires = h('input', {
+    type: 'date',
+    name: 'expires_at',
+    required: true,
+    min: isoDaysAhead(1),
+    max: isoDaysAhead(MAX_TOKEN_DAYS - 1),
+    value: isoDaysAhead(90),
+    'data-testid': 'token-expires',
+  });
+  const scope = h(
+    'select',
+    { name: 'scope', 'data-testid': 'token-scope' },
+    Object.entries(SCOPE_LABELS).map(([value, label]) => h('option', { value, text: label })),
+  );
+  const errorSlot = h('div', { class: 'form-error-slot' });
+  const shown = h('div', { 'data-testid': 'token-shown-slot' });
+  const form = h(
+    'form',
+    { class: 'card form', novalidate: true, 'aria-labelledby': 'new-token-title' },
+    errorSlot,
+    field('Name', name, { hint: 'What the token is for, e.g. "nightly backup".' }),
+    field('Expires', expires, { hint: `At most ${MAX_TOKEN_DAYS} days ahead.` }),
+    field('Access', scope, { hint: 'Read only acts as a viewer, whatever your role.' }),
+    h('div', { class: 'form__actions' }, h('button', { type: 'submit', class: 'button button--primary', 'data-testid': 'token-create', text: 'Create token' })),
+  );
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    replace(errorSlot);
+    replace(shown);
+    clearFieldErrors(form);
+    const title = name.value.trim();
+    if (!title) {
+      replace(errorSlot, inlineMessage('error', 'Give the token a name.', 'token-error'));
+      return;
+    }
+    if (!expires.value) {
+      replace(errorSlot, inlineMessage('error', 'Choose when the token expires.', 'token-error'));
+      return;
+    }
+    // The end of the chosen day, in the person's own time zone.
+    const end = new Date(`${expires.value}T23:59:59`);
+    try {
+      const created = await busy(form, post('/session/tokens', { name: title, expires_at: end.toISOString(), scope: scope.value }));
+      form.reset();
+      expires.value = isoDaysAhead(90);
+      const secret = h('input', { type: 'text', readonly: true, value: created.token, class: 'token-secret', 'aria-label': 'The new token', 'data-testid': 'token-secret' });
+      const copy = h('button', { type: 'button', class: 'button button--small', text: 'Copy' });
+      copy.addEventListener('click', async () => {
+        secret.select();
+        try {
+          await navigator.clipboard.writeText(created.token);
+          notify('Token copied.');
+        } catch {
+          // No clipboard permission: the text stays selected for the person to copy.
+        }
+      });
+      replace(
+        shown,
+        h(
+          'div',
+          { class: 'card', role: 'status', 'data-testid': 'token-shown' },
+          h('p', { text: `Your token "${created.name}". Copy it now: Folio shows it only this once. Send it as "Authorization: Bearer <token>".` }),
+          h('div', { class: 'row-actions' }, secret, copy),
+        ),
+      );
+      notify('Token created.');
+      refresh();
+    } catch (err) {
+      showFieldErrors(form, err);
+      replace(errorSlot, inlineMessage('error', describeError(err), 'token-error'));
+    }
+  });
+
+  section.append(
+    h('h2', { id: 'tokens-title', text: 'API tokens' }),
+    h('p', { class: 'hint', text: 'Tokens let your scripts use Folio’s API as you. Revoke a token as soon as it is no longer needed.' }),
+    listError,
+    h('div', { class: 'table-wrap' }, own.table),
+    h('h3', { id: 'new-token-title', text: 'New token' }),
+    form,
+    shown,
+  );
+  if (org) {
+    section.append(h('h3', { text: 'All tokens of the organisation' }), h('div', { class: 'table-wrap' }, org.table));
+  }
+  refresh();
+  return section;
+}
+
+const KINDS = [
+  { kind: 'assignment', label: 'A task is assigned to me', options: ['immediate', 'daily', 'off'] },
+  { kind: 'reminder', label: 'My tasks due tomorrow or overdue', options: ['daily', 'off'] },
+];
+const CHOICE_LABELS = { immediate: 'At once', daily: 'In the daily digest', off: 'Never' };
+
+// One select per kind; loaded from and saved to /session/notifications.
+function notificationChoices() {
+  const slot = h('div', { class: 'form-error-slot' });
+  const selects = {};
+  const form = h('form', { class: 'card form', novalidate: true, 'aria-labelledby': 'notifications-title', 'data-testid': 'notifications-form' }, slot);
+  for (const { kind, label, options } of KINDS) {
+    const select = h(
+      'select',
+      { name: kind, 'data-testid': `notify-${kind}`, disabled: true },
+      ...options.map((o) => h('option', { value: o, text: CHOICE_LABELS[o] })),
+    );
+    selects[kind] = select;
+    form.append(field(label, select));
+  }
+  form.append(h('div', { class: 'form__actions' }, h('button', { type: 'submit', class: 'button button--primary', 'data-testid': 'notify-save', text: 'Save email choices' })));
+  const show = (choices) => {
+    for (const [kind, select] of Object.entries(selects)) {
+      if (choices[kind]) select.value = choices[kind];
+      select.disabled = false;
+    }
+  };
+  get('/session/notifications').then(show, (err) => replace(slot, inlineMessage('error', describeError(err), 'notify-error')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    replace(slot);
+    const body = Object.fromEntries(Object.entries(selects).map(([k, s]) => [k, s.value]));
+    try {
+      show(await busy(form, put('/session/notifications', body)));
+      replace(slot, inlineMessage('success', 'Your email choices were saved.', 'notify-saved'));
+    } catch (err) {
+      replace(slot, inlineMessage('error', describeError(err), 'notify-error'));
+    }
+  });
+  return form;
 }

@@ -1,0 +1,83 @@
+//! A person's email choices and, for admins, the mails that could not be
+//! delivered: through the notifications service.
+
+use std::collections::BTreeMap;
+
+use axum::{Json, Router, extract::State, routing::get};
+use folio_proto::notifications::v1 as pb;
+
+use crate::{
+    domain::{forms::Checks, views::Page, webhooks::MailProblem},
+    error::ApiError,
+    web::{
+        AppState,
+        extract::{Admin, Authed, JsonBody},
+    },
+};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/session/notifications", get(choices).put(choose))
+        .route("/api/v1/mail-problems", get(problems))
+}
+
+type Choices = BTreeMap<String, String>;
+
+async fn choices(State(state): State<AppState>, authed: Authed) -> Result<Json<Choices>, ApiError> {
+    let found = state
+        .notifications
+        .clone()
+        .get_preferences(authed.actor().request(pb::GetPreferencesRequest {}))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "preferences"))?
+        .into_inner();
+    Ok(Json(found.choices.into_iter().collect()))
+}
+
+async fn choose(
+    State(state): State<AppState>,
+    authed: Authed,
+    JsonBody(chosen): JsonBody<Choices>,
+) -> Result<Json<Choices>, ApiError> {
+    let mut checks = Checks::default();
+    if chosen.len() > 10 {
+        checks.fail("preferences", "at most 10 kinds");
+    }
+    for (kind, choice) in &chosen {
+        if kind.len() > 32 || !matches!(choice.as_str(), "off" | "immediate" | "daily") {
+            checks.fail(
+                "preferences",
+                "each kind's choice is off, immediate or daily",
+            );
+            break;
+        }
+    }
+    checks.finish()?;
+    let found = state
+        .notifications
+        .clone()
+        .update_preferences(authed.actor().request(pb::UpdatePreferencesRequest {
+            choices: chosen.into_iter().collect(),
+        }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "preferences"))?
+        .into_inner();
+    Ok(Json(found.choices.into_iter().collect()))
+}
+
+async fn problems(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+) -> Result<Json<Page<MailProblem>>, ApiError> {
+    let found = state
+        .notifications
+        .clone()
+        .list_mail_problems(admin.actor().request(pb::ListMailProblemsRequest {}))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "mail problems"))?
+        .into_inner();
+    Ok(Json(Page {
+        items: found.problems.into_iter().map(MailProblem::from).collect(),
+        next_cursor: None,
+    }))
+}

@@ -1,0 +1,152 @@
+//! API tokens for scripts: each person manages their own
+//! (`/api/v1/session/tokens`), admins the organisation's (`/api/v1/tokens`).
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{delete, get},
+};
+use folio_proto::users::v1 as pb;
+
+use crate::{
+    domain::{
+        forms::{NewApiToken, TokenScope, path_id},
+        views::{ApiToken, CreatedApiToken, Items},
+    },
+    error::ApiError,
+    web::{
+        AppState,
+        extract::{Admin, Authed, Credential, JsonBody},
+    },
+};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/session/tokens", get(list_own).post(create))
+        .route("/api/v1/session/tokens/{token_id}", delete(revoke_own))
+        .route("/api/v1/tokens", get(list_organisation))
+        .route("/api/v1/tokens/{token_id}", delete(revoke_any))
+}
+
+fn refused(status: &tonic::Status) -> ApiError {
+    ApiError::from_status(status, "API token")
+}
+
+async fn create(
+    State(state): State<AppState>,
+    authed: Authed,
+    JsonBody(new): JsonBody<NewApiToken>,
+) -> Result<Response, ApiError> {
+    // A token must not mint tokens: that would let a leaked one outlive
+    // its own expiry and revocation.
+    if authed.credential != Credential::Session {
+        return Err(ApiError::Forbidden);
+    }
+    new.check()?;
+    let created = state
+        .users
+        .clone()
+        .create_api_token(
+            authed.actor().request(pb::CreateApiTokenRequest {
+                name: new.name,
+                expires_at: new.expires_at,
+                scope: match new.scope {
+                    TokenScope::Read => pb::ApiTokenScope::Read,
+                    TokenScope::Write => pb::ApiTokenScope::Write,
+                }
+                .into(),
+            }),
+        )
+        .await
+        .map_err(|s| refused(&s))?
+        .into_inner();
+    let token = created
+        .token
+        .ok_or_else(|| ApiError::Internal("created token missing".into()))?;
+    let location = HeaderValue::from_str(&format!("/api/v1/session/tokens/{}", token.id))
+        .map_err(|_| ApiError::Internal("location".into()))?;
+    let body = CreatedApiToken {
+        api_token: ApiToken::from(token),
+        token: created.secret,
+    };
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    response.headers_mut().insert(header::LOCATION, location);
+    // The secret is in this answer only: no cache may keep it.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+async fn list(
+    authed: &Authed,
+    state: &AppState,
+    organisation: bool,
+) -> Result<Json<Items<ApiToken>>, ApiError> {
+    let tokens = state
+        .users
+        .clone()
+        .list_api_tokens(
+            authed
+                .actor()
+                .request(pb::ListApiTokensRequest { organisation }),
+        )
+        .await
+        .map_err(|s| refused(&s))?
+        .into_inner()
+        .tokens;
+    Ok(Json(Items {
+        items: tokens.into_iter().map(ApiToken::from).collect(),
+    }))
+}
+
+async fn revoke(
+    authed: &Authed,
+    state: &AppState,
+    raw_id: &str,
+    organisation: bool,
+) -> Result<StatusCode, ApiError> {
+    let id = path_id("token_id", raw_id)?;
+    state
+        .users
+        .clone()
+        .revoke_api_token(authed.actor().request(pb::RevokeApiTokenRequest {
+            id: id.to_string(),
+            organisation,
+        }))
+        .await
+        .map_err(|s| refused(&s))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_own(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Json<Items<ApiToken>>, ApiError> {
+    list(&authed, &state, false).await
+}
+
+async fn revoke_own(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(token_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    revoke(&authed, &state, &token_id, false).await
+}
+
+async fn list_organisation(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+) -> Result<Json<Items<ApiToken>>, ApiError> {
+    list(&admin, &state, true).await
+}
+
+async fn revoke_any(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(token_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    revoke(&admin, &state, &token_id, true).await
+}

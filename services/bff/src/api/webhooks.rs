@@ -1,0 +1,208 @@
+//! The organisation's webhook endpoints, through the notifications service
+//! (admins only).
+
+use std::collections::HashMap;
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use folio_proto::notifications::v1 as pb;
+
+use super::documents::parse_limit;
+use crate::{
+    domain::{
+        forms::path_id,
+        views::Page,
+        webhooks::{CreatedWebhook, Delivery, Webhook, WebhookCreate, WebhookPatch},
+    },
+    error::ApiError,
+    web::{
+        AppState,
+        extract::{Admin, JsonBody},
+    },
+};
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/webhooks", get(list).post(create))
+        .route(
+            "/api/v1/webhooks/{webhook_id}",
+            get(show).patch(update).delete(remove),
+        )
+        .route("/api/v1/webhooks/{webhook_id}/deliveries", get(deliveries))
+        .route(
+            "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+            post(redeliver),
+        )
+}
+
+fn failed(status: &tonic::Status) -> ApiError {
+    ApiError::from_status(status, "webhook")
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+) -> Result<Json<Page<Webhook>>, ApiError> {
+    let found = state
+        .notifications
+        .clone()
+        .list_webhooks(admin.actor().request(pb::ListWebhooksRequest {}))
+        .await
+        .map_err(|s| failed(&s))?
+        .into_inner();
+    Ok(Json(Page {
+        items: found.webhooks.into_iter().map(Webhook::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    JsonBody(form): JsonBody<WebhookCreate>,
+) -> Result<Response, ApiError> {
+    form.check()?;
+    let created = state
+        .notifications
+        .clone()
+        .create_webhook(admin.actor().request(pb::CreateWebhookRequest {
+            url: form.url,
+            events: form.events,
+        }))
+        .await
+        .map_err(|s| failed(&s))?
+        .into_inner();
+    let webhook =
+        Webhook::from(created.webhook.ok_or_else(|| {
+            ApiError::Internal("notifications answered without the webhook".into())
+        })?);
+    super::documents::created(
+        &format!("/api/v1/webhooks/{}", webhook.id),
+        CreatedWebhook {
+            webhook,
+            secret: created.secret,
+        },
+    )
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(webhook_id): Path<String>,
+) -> Result<Json<Webhook>, ApiError> {
+    let id = path_id("webhook_id", &webhook_id)?;
+    let found = state
+        .notifications
+        .clone()
+        .get_webhook(
+            admin
+                .actor()
+                .request(pb::GetWebhookRequest { id: id.to_string() }),
+        )
+        .await
+        .map_err(|s| failed(&s))?
+        .into_inner();
+    Ok(Json(found.into()))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(webhook_id): Path<String>,
+    JsonBody(patch): JsonBody<WebhookPatch>,
+) -> Result<Json<Webhook>, ApiError> {
+    let id = path_id("webhook_id", &webhook_id)?;
+    patch.check()?;
+    let found = state
+        .notifications
+        .clone()
+        .update_webhook(admin.actor().request(pb::UpdateWebhookRequest {
+            id: id.to_string(),
+            url: patch.url,
+            events: patch.events.map(|events| pb::EventTypes { events }),
+            enabled: patch.enabled,
+        }))
+        .await
+        .map_err(|s| failed(&s))?
+        .into_inner();
+    Ok(Json(found.into()))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(webhook_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = path_id("webhook_id", &webhook_id)?;
+    state
+        .notifications
+        .clone()
+        .delete_webhook(
+            admin
+                .actor()
+                .request(pb::DeleteWebhookRequest { id: id.to_string() }),
+        )
+        .await
+        .map_err(|s| failed(&s))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn deliveries(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path(webhook_id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<Delivery>>, ApiError> {
+    let id = path_id("webhook_id", &webhook_id)?;
+    let Query(query) =
+        query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
+    let limit = parse_limit(query.get("limit"))?;
+    let found = state
+        .notifications
+        .clone()
+        .list_deliveries(admin.actor().request(pb::ListDeliveriesRequest {
+            webhook_id: id.to_string(),
+            limit,
+        }))
+        .await
+        .map_err(|s| failed(&s))?
+        .into_inner();
+    Ok(Json(Page {
+        items: found.deliveries.into_iter().map(Delivery::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+async fn redeliver(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    Path((webhook_id, delivery_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = path_id("webhook_id", &webhook_id)?;
+    let delivery_ok = delivery_id.len() <= 64
+        && delivery_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !delivery_ok {
+        return Err(ApiError::invalid(
+            "delivery_id",
+            "delivery_id must be a delivery's id",
+        ));
+    }
+    let found = state
+        .notifications
+        .clone()
+        .redeliver(admin.actor().request(pb::RedeliverRequest {
+            webhook_id: id.to_string(),
+            delivery_id,
+        }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "delivery"))?
+        .into_inner();
+    Ok((StatusCode::ACCEPTED, Json(Delivery::from(found))).into_response())
+}

@@ -1,0 +1,204 @@
+//! From the documents event log to the catalogue of webhook event types.
+//!
+//! The log says what kind of change happened; whether a task update was an
+//! assignment or a completion is told by comparing the task with what was
+//! last seen of it. A new log kind is one line in [`EventType::from_log`].
+
+use folio_proto::documents::v1::EventKind;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The event types client systems can subscribe to (openapi/bff.yaml `webhooks:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventType {
+    DocumentCreated,
+    VersionCreated,
+    TaskCreated,
+    TaskAssigned,
+    TaskCompleted,
+}
+
+impl EventType {
+    pub const ALL: [Self; 5] = [
+        Self::DocumentCreated,
+        Self::VersionCreated,
+        Self::TaskCreated,
+        Self::TaskAssigned,
+        Self::TaskCompleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DocumentCreated => "document.created",
+            Self::VersionCreated => "version.created",
+            Self::TaskCreated => "task.created",
+            Self::TaskAssigned => "task.assigned",
+            Self::TaskCompleted => "task.completed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == raw.trim())
+    }
+
+    /// The types one log event stands for, by itself (before looking at
+    /// the task). Kinds that concern nobody outside map to nothing, and so
+    /// do kinds documents adds later until they get their line here (the
+    /// version-aware task kinds: TaskStale → task.stale, TaskApproved and
+    /// TaskRejected → approval.decided, RequestFulfilled → request.fulfilled).
+    #[allow(clippy::wildcard_enum_match_arm)]
+    fn from_log(kind: EventKind) -> &'static [Self] {
+        match kind {
+            EventKind::DocumentCreated => &[Self::DocumentCreated],
+            EventKind::VersionAdded => &[Self::VersionCreated],
+            EventKind::TaskCreated => &[Self::TaskCreated],
+            _ => &[],
+        }
+    }
+}
+
+/// What was last seen of a task (before this event), or what it is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TaskSeen {
+    pub assignee: Option<Uuid>,
+    pub done: bool,
+}
+
+/// One entry of an organisation's event log, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    pub sequence: u64,
+    pub kind: EventKind,
+    pub org_id: Uuid,
+    pub document_id: String,
+    pub version: u32,
+    pub task_id: Option<Uuid>,
+    pub actor_id: String,
+    /// RFC 3339, as documents wrote it.
+    pub at: String,
+}
+
+impl LogEvent {
+    /// The catalogue types this event raises, given the task as it was
+    /// last seen and as it is now (both `None` when it concerns no task, or
+    /// the task is gone).
+    pub fn types(&self, before: Option<TaskSeen>, now: Option<TaskSeen>) -> Vec<EventType> {
+        let mut types = EventType::from_log(self.kind).to_vec();
+        let is_task_change = matches!(self.kind, EventKind::TaskCreated | EventKind::TaskUpdated);
+        if let (true, Some(now)) = (is_task_change, now) {
+            let before = before.unwrap_or_default();
+            if now.assignee.is_some() && now.assignee != before.assignee {
+                types.push(EventType::TaskAssigned);
+            }
+            if now.done && !before.done {
+                types.push(EventType::TaskCompleted);
+            }
+        }
+        types
+    }
+
+    /// The `data` of a webhook body: ids only, from this organisation.
+    pub fn data(&self, task: Option<(&TaskSeen, &str)>) -> Value {
+        let mut data = json!({
+            "organisation_id": self.org_id.to_string(),
+            "sequence": self.sequence,
+            "document_id": self.document_id,
+            "actor_id": self.actor_id,
+        });
+        if self.version > 0 {
+            data["version"] = json!(self.version);
+        }
+        if let Some(task_id) = self.task_id {
+            data["task_id"] = json!(task_id.to_string());
+        }
+        if let Some((seen, status)) = task {
+            data["assignee_id"] = json!(seen.assignee.map(|a| a.to_string()));
+            data["status"] = json!(status);
+        }
+        data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: EventKind) -> LogEvent {
+        LogEvent {
+            sequence: 7,
+            kind,
+            org_id: Uuid::now_v7(),
+            document_id: Uuid::now_v7().to_string(),
+            version: 0,
+            task_id: Some(Uuid::now_v7()),
+            actor_id: Uuid::now_v7().to_string(),
+            at: "2026-12-01T10:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn catalogue_names_round_trip() {
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(EventType::parse("task.exploded"), None);
+    }
+
+    #[test]
+    fn assignment_and_completion_come_from_the_change_not_the_kind() {
+        let someone = Some(Uuid::now_v7());
+        let created = event(EventKind::TaskCreated);
+        assert_eq!(
+            created.types(None, Some(TaskSeen::default())),
+            [EventType::TaskCreated]
+        );
+        assert_eq!(
+            created.types(
+                None,
+                Some(TaskSeen {
+                    assignee: someone,
+                    done: false
+                })
+            ),
+            [EventType::TaskCreated, EventType::TaskAssigned]
+        );
+        let updated = event(EventKind::TaskUpdated);
+        let assigned = TaskSeen {
+            assignee: someone,
+            done: false,
+        };
+        // Same assignee again (a title edit): nothing.
+        assert!(updated.types(Some(assigned), Some(assigned)).is_empty());
+        // Done now: completed, once.
+        let done = TaskSeen {
+            assignee: someone,
+            done: true,
+        };
+        assert_eq!(
+            updated.types(Some(assigned), Some(done)),
+            [EventType::TaskCompleted]
+        );
+        assert!(updated.types(Some(done), Some(done)).is_empty());
+        // Reassigned to another person.
+        let other = TaskSeen {
+            assignee: Some(Uuid::now_v7()),
+            done: false,
+        };
+        assert_eq!(
+            updated.types(Some(assigned), Some(other)),
+            [EventType::TaskAssigned]
+        );
+        // Unassigned, or the task is gone: nothing.
+        assert!(
+            updated
+                .types(Some(assigned), Some(TaskSeen::default()))
+                .is_empty()
+        );
+        assert!(updated.types(Some(assigned), None).is_empty());
+        assert!(event(EventKind::TaskDeleted).types(None, None).is_empty());
+        assert_eq!(
+            event(EventKind::VersionAdded).types(None, None),
+            [EventType::VersionCreated]
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! The use cases: reading the event logs, managing endpoints, delivering.
+
+mod deliver;
+mod mail;
+mod mailer;
+mod read;
+mod resolve;
+mod webhooks;
+
+use std::time::Duration;
+
+use folio_platform::{actor::Actor, actor::ActorRole, db::Database, grpc::TracedChannel};
+use folio_proto::{
+    documents::v1::documents_service_client::DocumentsServiceClient,
+    users::v1::users_service_client::UsersServiceClient,
+};
+use uuid::Uuid;
+
+use crate::{
+    domain::Backoff,
+    settings::{MailSettings, Timing},
+};
+
+pub use mail::People;
+pub(crate) use mailer::Mailer;
+pub use webhooks::{Created, WebhookChanges};
+
+#[derive(Debug)]
+pub struct Engine {
+    db: Database,
+    users: UsersServiceClient<TracedChannel>,
+    documents: DocumentsServiceClient<TracedChannel>,
+    timing: Timing,
+    allow_private: bool,
+    mailer: Mailer,
+    mail: MailSettings,
+}
+
+impl Engine {
+    pub(crate) fn new(
+        db: Database,
+        users: TracedChannel,
+        documents: TracedChannel,
+        timing: Timing,
+        allow_private: bool,
+        mailer: Mailer,
+        mail: MailSettings,
+    ) -> Self {
+        Self {
+            db,
+            users: UsersServiceClient::new(users),
+            documents: DocumentsServiceClient::new(documents),
+            timing,
+            allow_private,
+            mailer,
+            mail,
+        }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff {
+            base: self.timing.retry_base,
+            max: self.timing.retry_max,
+            window: self.timing.retry_window,
+        }
+    }
+
+    /// A request with the call deadline, on behalf of nobody in particular
+    /// of `org` (documents scopes reads by the organisation).
+    fn on_behalf_of<T>(&self, org: Uuid, message: T) -> tonic::Request<T> {
+        let reader = Actor {
+            user_id: Uuid::nil(),
+            org_id: org,
+            role: ActorRole::Viewer,
+        };
+        let mut request = reader.request(message);
+        request.set_timeout(self.timing.call_deadline);
+        request
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
