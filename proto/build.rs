@@ -14,6 +14,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         // Content chunks as `Bytes`: handed on without copying.
         .bytes(".")
+        // Messages carrying a client secret get a redacting Debug (src/lib.rs).
+        .skip_debug([
+            ".folio.integration.v1.ConnectRequest",
+            ".folio.integration.v1.ReplaceClientSecretRequest",
+        ])
         .compile_fds(descriptors)?;
     for proto in PROTOS {
         println!("cargo:rerun-if-changed={proto}");

@@ -17,6 +17,26 @@ pub mod integration {
     pub mod v1 {
         tonic::include_proto!("folio.integration.v1");
 
+        // The client secret never reaches a log line through `{:?}`.
+        impl std::fmt::Debug for ConnectRequest {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("ConnectRequest")
+                    .field("tenant_id", &self.tenant_id)
+                    .field("app_id", &self.app_id)
+                    .field("drive_id", &self.drive_id)
+                    .field("folder", &self.folder)
+                    .field("client_secret", &"[redacted]")
+                    .finish()
+            }
+        }
+
+        impl std::fmt::Debug for ReplaceClientSecretRequest {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("ReplaceClientSecretRequest")
+                    .field("client_secret", &"[redacted]")
+                    .finish()
+            }
+        }
         /// The binary metadata key an error status carries its encoded
         /// [`OneDriveFailure`] under.
         pub const ONEDRIVE_FAILURE_METADATA: &str = "x-folio-onedrive-failure-bin";

@@ -6,8 +6,7 @@ use crate::FakeGraph;
 
 pub const TENANT: &str = "folio-demo.onmicrosoft.com";
 pub const APP_ID: &str = "6f1c7a52-0d3e-4b8f-9a21-5c4d3e2f1a0b";
-/// The name the integration looks the client secret up by.
-pub const SECRET_REF: &str = "onedrive-demo";
+/// The app's client secret, which the admin enters in the portal.
 pub const SECRET: &str = "demo-client-secret";
 pub const DRIVE: &str = "b!folio-demo-drive";
 pub const FOLDER: &str = "/Clients";

@@ -210,6 +210,14 @@ impl FakeGraph {
         });
     }
 
+    /// Deletes one client secret of an app (Entra ID keeps several during a
+    /// rotation); tokens are then refused for it.
+    pub fn revoke_secret(&self, tenant: &str, client_id: &str, secret: &str) {
+        self.lock()
+            .apps
+            .retain(|a| !(a.tenant == tenant && a.client_id == client_id && a.secret == secret));
+    }
+
     /// Creates a drive in a tenant; returns its root's item id.
     pub fn add_drive(&self, tenant: &str, drive: &str) -> String {
         let mut state = self.lock();

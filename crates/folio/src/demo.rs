@@ -2,12 +2,13 @@
 //! can see mirroring work without a Microsoft tenant. The fake Graph runs in
 //! process; a folder on disk stands in for the OneDrive folder (drop a file
 //! into it and it appears in the portal), and the integration is pointed at
-//! the fake with the demo app's secret.
+//! the fake. The admin enters the demo app's client secret in the portal,
+//! as with a real tenant.
 
 use std::{fmt::Write as _, path::Path, sync::Arc, time::Duration};
 
 use folio_fake_graph::{FakeGraph, LocalFolder, demo};
-use folio_platform::{secrets::FileSecrets, start::StartError};
+use folio_platform::start::StartError;
 use tokio_util::sync::CancellationToken;
 
 /// How often the folder on disk is compared with the fake drive.
@@ -16,7 +17,6 @@ const SCAN_EVERY: Duration = Duration::from_secs(1);
 pub struct FakeOneDrive {
     graph: Arc<FakeGraph>,
     local: LocalFolder,
-    secrets: std::path::PathBuf,
 }
 
 impl FakeOneDrive {
@@ -27,20 +27,15 @@ impl FakeOneDrive {
             .await
             .map_err(|e| setup("fake Graph", e))?;
         let folder = demo::set_up(&graph);
-        let secrets = data_dir.join("fake-graph-secrets");
-        std::fs::create_dir_all(&secrets).map_err(|e| setup("fake Graph secrets", e))?;
-        std::fs::write(secrets.join(demo::SECRET_REF), demo::SECRET)
-            .map_err(|e| setup("fake Graph secrets", e))?;
         let local = LocalFolder::new(data_dir.join("onedrive"), demo::DRIVE, &folder)
             .map_err(|e| setup("the fake OneDrive folder", e))?;
         Ok(Self {
             graph: Arc::new(graph),
             local,
-            secrets,
         })
     }
 
-    /// Points the integration at the fake, with the demo app's secret.
+    /// Points the integration at the fake.
     pub fn configure(&self, settings: &mut folio_integration::Settings) -> Result<(), StartError> {
         settings.graph_url = Some(
             self.graph
@@ -49,9 +44,6 @@ impl FakeOneDrive {
                 .map_err(|e| StartError::Setup(format!("fake Graph URL: {e}")))?,
         );
         settings.token_url = self.graph.token_url();
-        settings.secrets = Arc::new(FileSecrets {
-            dir: self.secrets.clone(),
-        });
         Ok(())
     }
 
@@ -64,10 +56,10 @@ impl FakeOneDrive {
         );
         let _ = writeln!(
             banner,
-            "    connect it (OneDrive page) with tenant {}, app id {}, secret name {}, drive {}, folder {}",
+            "    connect it (OneDrive page) with tenant {}, app id {}, client secret {}, drive {}, folder {}",
             demo::TENANT,
             demo::APP_ID,
-            demo::SECRET_REF,
+            demo::SECRET,
             demo::DRIVE,
             demo::FOLDER
         );

@@ -37,6 +37,30 @@ fn admin_from_env(global: &Env) -> Result<Option<(String, Secret)>, ConfigError>
     Ok(Some((GENERATED_ADMIN.to_owned(), Secret::new(password))))
 }
 
+/// The key the integration seals client secrets with, generated into the
+/// data folder on the first start (readable by its owner only), like the
+/// development PKI; `FOLIO_INTEGRATION_SECRETS_KEY` overrides it.
+fn local_secrets_key(data_dir: &std::path::Path) -> Result<String, StartError> {
+    let path = data_dir.join("integration-secrets.key");
+    let setup = |e: std::io::Error| StartError::Setup(format!("{}: {e}", path.display()));
+    match std::fs::read_to_string(&path) {
+        Ok(key) => return Ok(key.trim().to_owned()),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(setup(e)),
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(data_dir).map_err(setup)?;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill(&mut bytes);
+    let key = hex::encode(bytes);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).map_err(setup)?;
+    std::io::Write::write_all(&mut file, key.as_bytes()).map_err(setup)?;
+    Ok(key)
+}
+
 /// Starts users, documents, the integration, notifications and the bff, prints where they are, and runs until a
 /// signal stops them.
 pub async fn run() -> Result<(), StartError> {
@@ -87,6 +111,14 @@ pub async fn run() -> Result<(), StartError> {
     }
     if let Some(demo) = &demo {
         demo.configure(&mut integration_settings)?;
+    }
+    if matches!(
+        integration_settings.client_secrets,
+        folio_integration::ClientSecretsConfig::Database(None)
+    ) {
+        let key = local_secrets_key(&global.data_dir()?)?;
+        integration_settings.client_secrets =
+            folio_integration::ClientSecretsConfig::sealed_with(&key);
     }
     let integration = folio_integration::Application::build(integration_settings).await?;
 

@@ -298,7 +298,7 @@ async fn the_fake_onedrive_demo_mirrors_a_dropped_file() {
         .json(&serde_json::json!({
             "tenant_id": field("tenant "),
             "app_id": field("app id "),
-            "secret_ref": field("secret name "),
+            "client_secret": field("client secret "),
             "drive_id": field("drive "),
             "folder": field("folder "),
         }))

@@ -48,7 +48,7 @@ impl Env {
         }
     }
 
-    pub(crate) async fn aws_secrets(&self) -> AwsSecrets {
+    pub async fn aws_secrets(&self) -> AwsSecrets {
         self.aws.get_or_init(AwsSecrets::from_env).await.clone()
     }
 

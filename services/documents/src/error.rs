@@ -11,6 +11,9 @@ pub enum Error {
     NotFound(&'static str),
     #[error("viewers cannot change documents or tasks")]
     ReadOnly,
+    /// What the integration's identity may not do (docs/adr/0042).
+    #[error("the integration may not do this: {0}")]
+    NotForIntegration(&'static str),
     /// The task (or version) is not in a state that allows this.
     #[error("{0}")]
     State(String),
@@ -55,7 +58,9 @@ impl From<Error> for Status {
         match error {
             Error::InvalidInput { .. } => Status::invalid_argument(error.to_string()),
             Error::NotFound(_) => Status::not_found(error.to_string()),
-            Error::ReadOnly | Error::NotYours(_) => Status::permission_denied(error.to_string()),
+            Error::ReadOnly | Error::NotYours(_) | Error::NotForIntegration(_) => {
+                Status::permission_denied(error.to_string())
+            }
             Error::State(_) => Status::failed_precondition(error.to_string()),
             Error::TooLarge { .. } => Status::resource_exhausted(error.to_string()),
             Error::RangeNotSatisfiable { .. } => Status::out_of_range(error.to_string()),

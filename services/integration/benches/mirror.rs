@@ -21,19 +21,15 @@
 //! Run: `cargo bench -p folio-integration --bench mirror`
 #![allow(clippy::print_stdout, clippy::cast_precision_loss, unreachable_pub)]
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use folio_fake_graph::FakeGraph;
-use folio_integration::{Application, Settings, Timing};
+use folio_integration::{Application, ClientSecretsConfig, Settings, Timing};
 use folio_platform::{
     actor::{Actor, ActorRole},
     db::Backend,
-    secrets::FileSecrets,
 };
 use folio_proto::{
     documents::v1::{self as docs, documents_service_client::DocumentsServiceClient},
@@ -150,8 +146,6 @@ impl System {
         let root = graph.add_drive(TENANT, DRIVE);
         let folder = graph.add_folder(DRIVE, &root, "Bench");
 
-        let secrets = tempfile::tempdir()?;
-        std::fs::write(secrets.path().join("graph"), SECRET)?;
         let integration_db = TestDatabase::create(Backend::Sqlite).await;
         let integration = Application::build(Settings {
             grpc_addr: any_port(),
@@ -166,9 +160,7 @@ impl System {
             token_url: graph.token_url(),
             graph_scope: None,
             tls: pki.files("integration"),
-            secrets: Arc::new(FileSecrets {
-                dir: secrets.path().to_owned(),
-            }),
+            client_secrets: ClientSecretsConfig::sealed_with(&"ab".repeat(32)),
             timing: Timing::default(),
         })
         .await?;
@@ -184,7 +176,7 @@ impl System {
             folder,
             stops,
             _dbs: vec![users_db, documents_db, integration_db],
-            _dirs: vec![blobs, secrets],
+            _dirs: vec![blobs],
         })
     }
 
@@ -202,7 +194,7 @@ impl System {
             .connect_one_drive(self.admin.request(pb::ConnectRequest {
                 tenant_id: TENANT.into(),
                 app_id: APP_ID.into(),
-                secret_ref: "graph".into(),
+                client_secret: SECRET.into(),
                 drive_id: DRIVE.into(),
                 folder: self.folder.clone(),
             }))

@@ -19,6 +19,7 @@ use crate::{
     documents::Documents,
     engine::Engine,
     graph::Graph,
+    secrets::ClientSecrets,
     settings::Settings,
 };
 
@@ -90,7 +91,9 @@ impl Application {
             db,
             graph,
             Documents::new(documents),
-            settings.secrets.clone(),
+            ClientSecrets::open(&settings.client_secrets)
+                .await
+                .map_err(StartError::Setup)?,
             settings.timing.clone(),
             &public_url,
         )

@@ -37,9 +37,7 @@ pub enum Error {
     NotFound(&'static str),
     #[error("{0}")]
     Forbidden(&'static str),
-    #[error(
-        "the organisation is already connected to OneDrive (or the drive to another organisation)"
-    )]
+    #[error("the organisation is already connected to OneDrive")]
     AlreadyConnected,
     #[error("{0}")]
     Precondition(String),
@@ -135,6 +133,12 @@ impl Error {
     }
 }
 
+/// The one answer for a drive or folder that cannot be connected, whether
+/// Graph does not show it or another organisation holds it.
+pub(crate) fn drive_refused() -> Error {
+    Error::Precondition("the drive or folder does not exist in OneDrive".to_owned())
+}
+
 impl From<GraphError> for Error {
     /// What a caller of the API may be told about a Graph failure.
     fn from(error: GraphError) -> Self {
@@ -153,9 +157,7 @@ impl From<GraphError> for Error {
             GraphError::Unauthorized => {
                 Self::Precondition("Microsoft Graph refused the app's access token".to_owned())
             }
-            GraphError::NotFound => {
-                Self::Precondition("the drive or folder does not exist in OneDrive".to_owned())
-            }
+            GraphError::NotFound => drive_refused(),
             GraphError::Refused { status: 403, .. } => Self::Precondition(
                 "the app has no access to this drive in Microsoft Graph".to_owned(),
             ),

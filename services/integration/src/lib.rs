@@ -9,8 +9,10 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod graph;
+pub mod secrets;
 pub mod settings;
 pub mod store;
 
 pub use app::Application;
+pub use secrets::ClientSecretsConfig;
 pub use settings::{Settings, Timing};

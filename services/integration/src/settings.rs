@@ -1,14 +1,15 @@
 //! The integration service's configuration, from `FOLIO_INTEGRATION_*` variables.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use folio_platform::{
     config::{ConfigError, Env},
     db::{Credentials, DatabaseUrl},
-    secrets::SecretProvider,
     tls::TlsFiles,
 };
 use url::Url;
+
+use crate::secrets::ClientSecretsConfig;
 
 pub const PREFIX: &str = "FOLIO_INTEGRATION_";
 
@@ -43,6 +44,11 @@ pub struct Timing {
     /// Back-off after a failed sync: base · 2^failures, at most max.
     pub retry_base: Duration,
     pub retry_max: Duration,
+    /// Processed notifications are deleted this long after processing.
+    pub inbox_retention: Duration,
+    /// A notification starts a sync no sooner than this after the last sync
+    /// took notifications, so a flood of replays cannot run syncs back to back.
+    pub notification_gap: Duration,
 }
 
 impl Default for Timing {
@@ -61,6 +67,8 @@ impl Default for Timing {
             lease: Duration::from_secs(60),
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(300),
+            inbox_retention: Duration::from_secs(7 * 24 * 3600),
+            notification_gap: Duration::from_secs(1),
         }
     }
 }
@@ -95,6 +103,9 @@ impl Timing {
             lease: Duration::from_secs(10),
             retry_base: Duration::from_millis(200),
             retry_max: Duration::from_secs(1),
+            // Long enough that no test sees rows vanish unless it asks to.
+            inbox_retention: Duration::from_secs(3600),
+            notification_gap: Duration::from_millis(200),
         }
     }
 }
@@ -123,9 +134,37 @@ pub struct Settings {
     /// `graph_url` is in (docs/adr/0037).
     pub graph_scope: Option<String>,
     pub tls: TlsFiles,
-    /// Where Graph client secrets are looked up by a connection's secret reference.
-    pub secrets: Arc<dyn SecretProvider>,
+    /// Where each organisation's Graph client secret is kept.
+    pub client_secrets: ClientSecretsConfig,
     pub timing: Timing,
+}
+
+/// `SECRETS_SOURCE`: `database` (the default; sealed with `SECRETS_KEY`)
+/// or `aws` (one Secrets Manager secret per organisation under
+/// `SECRETS_PREFIX`). Nothing lets a request name a secret (docs/adr/0040).
+async fn client_secrets(env: &Env) -> Result<ClientSecretsConfig, ConfigError> {
+    if env.optional::<String>("SECRETS_DIR")?.is_some() {
+        return Err(ConfigError::Invalid {
+            var: env.var_name("SECRETS_DIR"),
+            reason: "is no longer used: admins enter the client secret in the portal".to_owned(),
+        });
+    }
+    let source = env
+        .optional::<String>("SECRETS_SOURCE")?
+        .map(|s| s.trim().to_ascii_lowercase());
+    match source.as_deref() {
+        None | Some("database") => Ok(ClientSecretsConfig::Database(
+            env.secret_source("SECRETS_KEY").await?,
+        )),
+        Some("aws") => Ok(ClientSecretsConfig::Aws {
+            secrets: env.aws_secrets().await,
+            prefix: env.or("SECRETS_PREFIX", "folio/integration/graph/".to_owned())?,
+        }),
+        Some(_) => Err(ConfigError::Invalid {
+            var: env.var_name("SECRETS_SOURCE"),
+            reason: "expected database or aws".to_owned(),
+        }),
+    }
 }
 
 /// Microsoft Graph posts notifications only to HTTPS, and a webhook in the
@@ -201,7 +240,7 @@ impl Settings {
                 reason: "expected a URL containing {tenant}".to_owned(),
             });
         }
-        let secrets = env.named_secrets().await?;
+        let client_secrets = client_secrets(&env).await?;
         let defaults = Timing::default();
         let timing = Timing {
             safety_sync: seconds(&env, "SAFETY_SYNC_SECS", defaults.safety_sync)?,
@@ -211,6 +250,7 @@ impl Settings {
                 defaults.subscription_lifetime,
             )?,
             renew_before: seconds(&env, "RENEW_BEFORE_SECS", defaults.renew_before)?,
+            inbox_retention: seconds(&env, "INBOX_RETENTION_SECS", defaults.inbox_retention)?,
             subscription_check: seconds(
                 &env,
                 "SUBSCRIPTION_CHECK_SECS",
@@ -231,7 +271,7 @@ impl Settings {
             token_url,
             graph_scope,
             tls: TlsFiles::from_env(&env, "integration")?,
-            secrets,
+            client_secrets,
             timing,
         })
     }

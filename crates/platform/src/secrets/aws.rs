@@ -5,7 +5,10 @@ use std::fmt;
 use aws_sdk_secretsmanager::{
     Client,
     error::{DisplayErrorContext, ProvideErrorMetadata, SdkError},
-    operation::get_secret_value::GetSecretValueError,
+    operation::{
+        delete_secret::DeleteSecretError, get_secret_value::GetSecretValueError,
+        put_secret_value::PutSecretValueError,
+    },
 };
 
 use super::{Secret, SecretError, SecretFuture, SecretProvider, SecretRef};
@@ -33,6 +36,55 @@ impl AwsSecrets {
     /// A client configured the standard way (see [`crate::aws`]).
     pub async fn from_env() -> Self {
         Self::new(Client::new(&crate::aws::config_from_env().await))
+    }
+
+    /// Stores `value` as the current version of the secret `id`, creating
+    /// the secret when it does not exist yet. Errors never carry the value.
+    pub async fn put(&self, id: &str, value: &Secret) -> Result<(), SecretError> {
+        let put = self
+            .client
+            .put_secret_value()
+            .secret_id(id)
+            .secret_string(value.expose())
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutSecretValueError::ResourceNotFoundException(_)) =>
+            {
+                self.client
+                    .create_secret()
+                    .name(id)
+                    .secret_string(value.expose())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| written(id, &e))
+            }
+            Err(e) => Err(written(id, &e)),
+        }
+    }
+
+    /// Deletes the secret `id` at once (no recovery window, so the same name
+    /// can be stored again); one that does not exist is fine.
+    pub async fn delete(&self, id: &str) -> Result<(), SecretError> {
+        let deleted = self
+            .client
+            .delete_secret()
+            .secret_id(id)
+            .force_delete_without_recovery(true)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), DeleteSecretError::ResourceNotFoundException(_)) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(written(id, &e)),
+        }
     }
 
     async fn fetch(&self, reference: &SecretRef) -> Result<Secret, SecretError> {
@@ -81,6 +133,28 @@ impl AwsSecrets {
             None => Ok(Secret::new(text)),
             Some(key) => json_key(&text, key).map_err(unreadable),
         }
+    }
+}
+
+/// A failed write, described by the service's error code only: the request
+/// carried the value, so nothing of it is quoted.
+fn written<E: ProvideErrorMetadata, R>(id: &str, error: &SdkError<E, R>) -> SecretError {
+    let reason = if let SdkError::ServiceError(e) = error {
+        format!(
+            "Secrets Manager answered {}",
+            e.err().code().unwrap_or("an error")
+        )
+    } else if matches!(
+        error,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+    ) {
+        "Secrets Manager cannot be reached".to_owned()
+    } else {
+        "Secrets Manager answered unexpectedly".to_owned()
+    };
+    SecretError::Unreadable {
+        name: format!("aws:{id}"),
+        reason,
     }
 }
 

@@ -65,24 +65,6 @@ pub trait SecretProvider: fmt::Debug + Send + Sync {
     fn get<'a>(&'a self, name: &'a str) -> SecretFuture<'a>;
 }
 
-/// Secrets in environment variables.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EnvSecrets;
-
-impl SecretProvider for EnvSecrets {
-    fn get<'a>(&'a self, name: &'a str) -> SecretFuture<'a> {
-        Box::pin(async move {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(Secret)
-                .ok_or_else(|| SecretError::NotFound {
-                    name: name.to_owned(),
-                })
-        })
-    }
-}
-
 /// Secrets in files under a folder (Kubernetes secret volumes, Docker secrets).
 #[derive(Debug, Clone)]
 pub struct FileSecrets {
@@ -104,54 +86,6 @@ impl SecretProvider for FileSecrets {
                 }),
             }
         })
-    }
-}
-
-/// Another provider with a fixed prefix put before every name, so that the
-/// names people type (a Graph secret's name) map into one corner of a shared
-/// store (`folio/prod/graph/<name>` in Secrets Manager).
-#[derive(Debug, Clone)]
-pub struct PrefixedSecrets {
-    prefix: String,
-    inner: Arc<dyn SecretProvider>,
-}
-
-impl PrefixedSecrets {
-    pub fn new(prefix: impl Into<String>, inner: Arc<dyn SecretProvider>) -> Self {
-        Self {
-            prefix: prefix.into(),
-            inner,
-        }
-    }
-}
-
-impl SecretProvider for PrefixedSecrets {
-    fn get<'a>(&'a self, name: &'a str) -> SecretFuture<'a> {
-        Box::pin(async move { self.inner.get(&format!("{}{name}", self.prefix)).await })
-    }
-}
-
-/// Where secrets that are named at run time (not in the configuration) are
-/// looked up, as configured by `PREFIX+SECRETS_SOURCE`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NamedSecretsSource {
-    /// Environment variables called by the name.
-    Env,
-    /// Files called by the name in `PREFIX+SECRETS_DIR`.
-    Files,
-    /// Secrets Manager secrets whose id is the name (`<id>` only).
-    Aws,
-}
-
-impl FromStr for NamedSecretsSource {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "env" => Ok(Self::Env),
-            "files" => Ok(Self::Files),
-            "aws" => Ok(Self::Aws),
-            _ => Err("expected env, files or aws".to_owned()),
-        }
     }
 }
 
@@ -335,42 +269,6 @@ impl Env {
         }
     }
 
-    /// The store of secrets named at run time (a OneDrive connection names
-    /// its Graph client secret): `PREFIX+SECRETS_SOURCE` is `env`, `files`
-    /// (in `PREFIX+SECRETS_DIR`) or `aws` (Secrets Manager, configured the
-    /// standard AWS way), and `PREFIX+SECRETS_PREFIX` is put before every
-    /// name. Without a source, `PREFIX+SECRETS_DIR` alone means files, and
-    /// nothing at all means the environment.
-    pub async fn named_secrets(&self) -> Result<Arc<dyn SecretProvider>, ConfigError> {
-        let dir = self.optional::<PathBuf>("SECRETS_DIR")?;
-        let source = match self.optional::<NamedSecretsSource>("SECRETS_SOURCE")? {
-            Some(source) => source,
-            None if dir.is_some() => NamedSecretsSource::Files,
-            None => NamedSecretsSource::Env,
-        };
-        let store: Arc<dyn SecretProvider> = match (source, dir) {
-            (NamedSecretsSource::Files, Some(dir)) => Arc::new(FileSecrets { dir }),
-            (NamedSecretsSource::Files, None) => {
-                return Err(ConfigError::Invalid {
-                    var: self.var_name("SECRETS_DIR"),
-                    reason: "is needed when the secrets source is files".to_owned(),
-                });
-            }
-            (NamedSecretsSource::Env | NamedSecretsSource::Aws, Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    var: self.var_name("SECRETS_DIR"),
-                    reason: "is only for the files secrets source".to_owned(),
-                });
-            }
-            (NamedSecretsSource::Env, None) => Arc::new(EnvSecrets),
-            (NamedSecretsSource::Aws, None) => Arc::new(self.aws_secrets().await),
-        };
-        Ok(match self.optional::<String>("SECRETS_PREFIX")? {
-            Some(prefix) => Arc::new(PrefixedSecrets::new(prefix, store)),
-            None => store,
-        })
-    }
-
     /// `FOLIO_SECRETS_REFRESH_SECS`: how often secrets that can change
     /// (files, Secrets Manager) are fetched again; 0 turns that off.
     pub fn secrets_refresh(&self) -> Result<Duration, ConfigError> {
@@ -427,76 +325,6 @@ mod tests {
             "aws:my db",
         ] {
             assert!(bad.parse::<SecretRef>().is_err(), "{bad}");
-        }
-    }
-
-    fn named_dir_only(name: &str) -> Option<String> {
-        match name {
-            "N_SECRETS_DIR" => Some("/run/secrets/graph".into()),
-            "N_SECRETS_PREFIX" => Some("contoso-".into()),
-            _ => None,
-        }
-    }
-
-    fn named_files_without_dir(name: &str) -> Option<String> {
-        (name == "N_SECRETS_SOURCE").then(|| "files".into())
-    }
-
-    fn named_env_with_dir(name: &str) -> Option<String> {
-        match name {
-            "N_SECRETS_SOURCE" => Some("env".into()),
-            "N_SECRETS_DIR" => Some("/run/secrets".into()),
-            _ => None,
-        }
-    }
-
-    fn named_unknown(name: &str) -> Option<String> {
-        (name == "N_SECRETS_SOURCE").then(|| "vault".into())
-    }
-
-    #[tokio::test]
-    async fn named_secrets_from_configuration() {
-        let nothing = Env::with_lookup("N_", |_| None).named_secrets().await;
-        assert_eq!(format!("{:?}", nothing.unwrap()), "EnvSecrets");
-
-        // A folder alone means files; the prefix goes before every name.
-        let store = Env::with_lookup("N_", named_dir_only)
-            .named_secrets()
-            .await
-            .unwrap();
-        let shown = format!("{store:?}");
-        assert!(shown.contains(r#"prefix: "contoso-""#), "{shown}");
-        assert!(shown.contains("FileSecrets"), "{shown}");
-
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("graph-contoso"), "client-secret\n").unwrap();
-        let prefixed = PrefixedSecrets::new(
-            "graph-",
-            Arc::new(FileSecrets {
-                dir: dir.path().to_owned(),
-            }),
-        );
-        assert_eq!(
-            prefixed.get("contoso").await.unwrap().expose(),
-            "client-secret"
-        );
-        let missing = prefixed.get("globex").await.unwrap_err().to_string();
-        assert_eq!(missing, "secret graph-globex is not set");
-
-        for (lookup, says) in [
-            (
-                named_files_without_dir as fn(&str) -> Option<String>,
-                "N_SECRETS_DIR",
-            ),
-            (named_env_with_dir, "N_SECRETS_DIR"),
-            (named_unknown, "expected env, files or aws"),
-        ] {
-            let err = Env::with_lookup("N_", lookup)
-                .named_secrets()
-                .await
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(says), "{err}");
         }
     }
 

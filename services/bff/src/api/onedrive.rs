@@ -8,11 +8,12 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use folio_platform::actor::ActorRole;
 use folio_proto::integration::v1 as pb;
 
 use crate::{
     domain::{
-        forms::{OneDriveConnect, path_id, path_version},
+        forms::{ClientSecretReplace, OneDriveConnect, path_id, path_version},
         views::{OneDriveConnection, SentToOneDrive},
     },
     error::ApiError,
@@ -30,6 +31,10 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/api/v1/onedrive/connection/sync", post(sync_now))
         .route(
+            "/api/v1/onedrive/connection/client-secret",
+            axum::routing::put(replace_client_secret),
+        )
+        .route(
             "/api/v1/documents/{document_id}/versions/{number}/send-to-onedrive",
             post(send),
         )
@@ -46,7 +51,8 @@ async fn show(
         .await
         .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?
         .into_inner();
-    Ok(Json(connection.into()))
+    let admin = authed.role() == ActorRole::Admin;
+    Ok(Json(OneDriveConnection::seen_by(connection, admin)))
 }
 
 async fn connect(
@@ -61,7 +67,7 @@ async fn connect(
         .connect_one_drive(admin.actor().request(pb::ConnectRequest {
             tenant_id: form.tenant_id,
             app_id: form.app_id,
-            secret_ref: form.secret_ref,
+            client_secret: form.client_secret,
             drive_id: form.drive_id,
             folder: form.folder,
         }))
@@ -70,8 +76,27 @@ async fn connect(
         .into_inner();
     super::documents::created(
         "/api/v1/onedrive/connection",
-        OneDriveConnection::from(connection),
+        OneDriveConnection::seen_by(connection, true),
     )
+}
+
+/// Rotation: the admin enters the app's new client secret.
+async fn replace_client_secret(
+    State(state): State<AppState>,
+    Admin(admin): Admin,
+    JsonBody(form): JsonBody<ClientSecretReplace>,
+) -> Result<Json<OneDriveConnection>, ApiError> {
+    form.check()?;
+    let connection = state
+        .integration
+        .clone()
+        .replace_client_secret(admin.actor().request(pb::ReplaceClientSecretRequest {
+            client_secret: form.client_secret,
+        }))
+        .await
+        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?
+        .into_inner();
+    Ok(Json(OneDriveConnection::seen_by(connection, true)))
 }
 
 async fn sync_now(
@@ -87,7 +112,7 @@ async fn sync_now(
         .into_inner();
     Ok((
         StatusCode::ACCEPTED,
-        Json(OneDriveConnection::from(connection)),
+        Json(OneDriveConnection::seen_by(connection, true)),
     )
         .into_response())
 }
@@ -112,6 +137,18 @@ async fn send(
 ) -> Result<Json<SentToOneDrive>, ApiError> {
     let document_id = path_id("document_id", &document_id)?;
     let version = path_version(&number)?;
+    // The user's decision, recorded in documents: only now may the
+    // integration read this document (docs/adr/0042).
+    state
+        .documents
+        .clone()
+        .share_with_one_drive(writer.actor().request(
+            folio_proto::documents::v1::ShareWithOneDriveRequest {
+                document_id: document_id.to_string(),
+            },
+        ))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "document version"))?;
     let sent = state
         .integration
         .clone()

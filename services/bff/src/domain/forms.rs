@@ -627,25 +627,62 @@ mod tests {
 }
 
 /// Connecting the organisation to a OneDrive folder. The integration checks
-/// the values' shapes and Graph checks that they work; here only sizes.
-#[derive(Debug, Deserialize)]
+/// the values' shapes and Graph checks that they work; here only sizes. The
+/// client secret is write-only: never shown, not even by `Debug`.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OneDriveConnect {
     pub tenant_id: String,
     pub app_id: String,
-    pub secret_ref: String,
+    pub client_secret: String,
     pub drive_id: String,
     pub folder: String,
 }
+
+impl std::fmt::Debug for OneDriveConnect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneDriveConnect")
+            .field("tenant_id", &self.tenant_id)
+            .field("app_id", &self.app_id)
+            .field("client_secret", &"[redacted]")
+            .field("drive_id", &self.drive_id)
+            .field("folder", &self.folder)
+            .finish()
+    }
+}
+
+/// The longest client secret accepted (Entra ID's are about 40 characters).
+pub const MAX_CLIENT_SECRET: usize = 1024;
 
 impl OneDriveConnect {
     pub fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.line("tenant_id", &self.tenant_id, 255);
         checks.line("app_id", &self.app_id, 64);
-        checks.line("secret_ref", &self.secret_ref, 255);
+        checks.line("client_secret", &self.client_secret, MAX_CLIENT_SECRET);
         checks.line("drive_id", &self.drive_id, 255);
         checks.line("folder", &self.folder, 1024);
+        checks.finish()
+    }
+}
+
+/// A new client secret for the connection (rotation).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSecretReplace {
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for ClientSecretReplace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecretReplace { client_secret: [redacted] }")
+    }
+}
+
+impl ClientSecretReplace {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        checks.line("client_secret", &self.client_secret, MAX_CLIENT_SECRET);
         checks.finish()
     }
 }

@@ -402,15 +402,17 @@ pub struct VersionOutcome {
     pub created: bool,
 }
 
-/// The organisation's OneDrive connection.
+/// The organisation's OneDrive connection. The Graph coordinates (tenant,
+/// app, drive, folder) and when the secret was entered are for admins only:
+/// `null` for everyone else, whatever the integration sent.
 #[derive(Debug, Serialize)]
 pub struct OneDriveConnection {
     pub id: String,
-    pub tenant_id: String,
-    pub app_id: String,
-    pub secret_ref: String,
-    pub drive_id: String,
-    pub folder_id: String,
+    pub tenant_id: Option<String>,
+    pub app_id: Option<String>,
+    pub drive_id: Option<String>,
+    pub folder_id: Option<String>,
+    pub client_secret_set_at: Option<String>,
     pub state: &'static str,
     pub subscription_expires_at: Option<String>,
     pub last_sync_at: Option<String>,
@@ -447,8 +449,9 @@ pub struct OneDriveSkippedItem {
     pub skipped_at: String,
 }
 
-impl From<onedrive::Connection> for OneDriveConnection {
-    fn from(c: onedrive::Connection) -> Self {
+impl OneDriveConnection {
+    pub fn seen_by(c: onedrive::Connection, admin: bool) -> Self {
+        let coordinate = |value: String| if admin { non_empty(value) } else { None };
         Self {
             state: match onedrive::ConnectionState::try_from(c.state) {
                 Ok(onedrive::ConnectionState::Active) => "active",
@@ -458,11 +461,11 @@ impl From<onedrive::Connection> for OneDriveConnection {
                 | Err(_) => "pending",
             },
             id: c.id,
-            tenant_id: c.tenant_id,
-            app_id: c.app_id,
-            secret_ref: c.secret_ref,
-            drive_id: c.drive_id,
-            folder_id: c.folder_id,
+            tenant_id: coordinate(c.tenant_id),
+            app_id: coordinate(c.app_id),
+            drive_id: coordinate(c.drive_id),
+            folder_id: coordinate(c.folder_id),
+            client_secret_set_at: coordinate(c.client_secret_set_at),
             subscription_expires_at: non_empty(c.subscription_expires_at),
             last_sync_at: non_empty(c.last_sync_at),
             documents_mirrored: c.documents_mirrored,

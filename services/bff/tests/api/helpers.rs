@@ -111,28 +111,23 @@ pub struct OneDrive {
     /// The folder a connection mirrors (`/Client files`).
     pub folder: String,
     pub root: String,
-    secrets: tempfile::TempDir,
 }
 
 impl OneDrive {
     pub const TENANT: &str = "contoso.onmicrosoft.com";
     pub const APP_ID: &str = "0b6f2a34-6d0a-4c8e-9a55-0f3c1f0e9a11";
-    pub const SECRET_REF: &str = "graph-contoso";
     pub const DRIVE: &str = "b!contoso-drive";
-    const SECRET: &str = "correct-client-secret";
+    pub const SECRET: &str = "correct-client-secret";
 
     async fn start() -> Self {
         let graph = FakeGraph::start().await.expect("fake Graph starts");
         graph.add_app(Self::TENANT, Self::APP_ID, Self::SECRET);
         let root = graph.add_drive(Self::TENANT, Self::DRIVE);
         let folder = graph.add_folder(Self::DRIVE, &root, "Client files");
-        let secrets = tempfile::tempdir().unwrap();
-        std::fs::write(secrets.path().join(Self::SECRET_REF), Self::SECRET).unwrap();
         Self {
             graph,
             folder,
             root,
-            secrets,
         }
     }
 
@@ -141,7 +136,7 @@ impl OneDrive {
         json!({
             "tenant_id": Self::TENANT,
             "app_id": Self::APP_ID,
-            "secret_ref": Self::SECRET_REF,
+            "client_secret": Self::SECRET,
             "drive_id": Self::DRIVE,
             "folder": "/Client files",
         })
@@ -211,9 +206,9 @@ impl TestSystem {
                 token_url: onedrive.graph.token_url(),
                 graph_scope: None,
                 tls: pki.files("integration"),
-                secrets: std::sync::Arc::new(folio_platform::secrets::FileSecrets {
-                    dir: onedrive.secrets.path().to_owned(),
-                }),
+                client_secrets: folio_integration::ClientSecretsConfig::sealed_with(
+                    &"5e".repeat(32),
+                ),
                 timing: options
                     .onedrive_timing
                     .clone()

@@ -15,6 +15,7 @@ use super::helpers::{Browser, OneDrive, Options, TestSystem};
 
 backend_tests!(
     connect_mirror_send_disconnect,
+    client_secret_and_coordinates,
     skipped_files_and_progress,
     graph_refusals_reach_the_person
 );
@@ -112,19 +113,20 @@ async fn connect_mirror_send_disconnect(backend: Backend) {
 
     // What Graph or the secret store refuses is 422, with the reason, and
     // leaves no connection behind.
-    let mut no_secret = form.clone();
-    no_secret["secret_ref"] = json!("no-such-secret");
-    let refused = admin.json(Method::PUT, CONNECTION, &no_secret).await;
+    let mut wrong_secret = form.clone();
+    wrong_secret["client_secret"] = json!("not-the-client-secret");
+    let refused = admin.json(Method::PUT, CONNECTION, &wrong_secret).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(refused.problem_type(), "onedrive-refused");
     assert!(
         refused.json()["detail"]
             .as_str()
             .unwrap()
-            .contains("secret reference"),
+            .contains("credentials"),
         "{}",
         refused.text()
     );
+    assert!(!refused.text().contains("not-the-client-secret"));
     let mut no_folder = form.clone();
     no_folder["folder"] = json!("/No such folder");
     let refused = admin.json(Method::PUT, CONNECTION, &no_folder).await;
@@ -442,4 +444,145 @@ async fn graph_refusals_reach_the_person(backend: Backend) {
         (versions(&editor, &id).await.len() == 2).then_some(())
     })
     .await;
+}
+
+/// Issue 12: the client secret is write-only and replaceable by the
+/// organisation's admin alone; only admins see the Graph coordinates; a
+/// drive another organisation holds is refused neutrally.
+async fn client_secret_and_coordinates(backend: Backend) {
+    let system = TestSystem::spawn_with(
+        backend,
+        Options {
+            onedrive: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let onedrive = system.onedrive.as_ref().unwrap();
+    let admin = system.signed_in("admin@acme.example").await;
+    let (_, editor) = system.user(&admin, "editor@acme.example", "editor").await;
+    let (_, viewer) = system.user(&admin, "viewer@acme.example", "viewer").await;
+    let stranger = system.signed_in("admin@globex.example").await;
+    let form = OneDrive::connect_form();
+
+    // Connecting needs the CSRF token; the secret is checked for size.
+    let mut no_csrf = admin.clone();
+    no_csrf.csrf = None;
+    let refused = no_csrf.json(Method::PUT, CONNECTION, &form).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.problem_type(), "csrf-failed");
+    let mut long = form.clone();
+    long["client_secret"] = json!("s".repeat(1025));
+    let refused = admin.json(Method::PUT, CONNECTION, &long).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.json()["errors"][0]["field"], "client_secret");
+    let mut line_break = form.clone();
+    line_break["client_secret"] = json!("two\nlines");
+    let refused = admin.json(Method::PUT, CONNECTION, &line_break).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(admin.get(CONNECTION).await.status, StatusCode::NOT_FOUND);
+
+    let connected = admin.connect_onedrive().await;
+    assert!(!connected.text().contains(OneDrive::SECRET));
+    assert_eq!(connected.json()["tenant_id"], OneDrive::TENANT);
+    assert!(connected.json().get("secret_ref").is_none());
+
+    // Admins see where in Graph; editors and viewers only how it goes.
+    let seen = admin.get(CONNECTION).await;
+    assert!(!seen.text().contains(OneDrive::SECRET));
+    let seen = seen.json();
+    assert_eq!(seen["drive_id"], OneDrive::DRIVE);
+    assert!(seen["client_secret_set_at"].is_string());
+    for browser in [&editor, &viewer] {
+        let reply = browser.get(CONNECTION).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let body = reply.json();
+        for field in [
+            "tenant_id",
+            "app_id",
+            "drive_id",
+            "folder_id",
+            "client_secret_set_at",
+        ] {
+            assert!(body[field].is_null(), "{field}: {body}");
+        }
+        assert!(body["state"].is_string());
+        let text = reply.text();
+        assert!(!text.contains(OneDrive::TENANT) && !text.contains(OneDrive::DRIVE));
+    }
+
+    // Replacing the secret: admins of this organisation, with CSRF, a secret
+    // of sensible size, and one Graph accepts.
+    let replace = format!("{CONNECTION}/client-secret");
+    let new_secret = json!({"client_secret": "rotated-client-secret"});
+    let refused = no_csrf.json(Method::PUT, &replace, &new_secret).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.problem_type(), "csrf-failed");
+    for browser in [&editor, &viewer] {
+        let refused = browser.json(Method::PUT, &replace, &new_secret).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+    let refused = stranger.json(Method::PUT, &replace, &new_secret).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.text());
+    for (body, status) in [
+        (json!({"client_secret": ""}), StatusCode::BAD_REQUEST),
+        (
+            json!({"client_secret": "s".repeat(1025)}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({"client_secret": 7}), StatusCode::BAD_REQUEST),
+        (
+            json!({"client_secret": "x", "secret_ref": "y"}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"client_secret": "s".repeat(70_000)}),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ] {
+        let refused = admin.json(Method::PUT, &replace, &body).await;
+        assert_eq!(refused.status, status, "{}", refused.text());
+    }
+    let refused = admin.json(Method::PUT, &replace, &new_secret).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Graph does not know it yet"
+    );
+    assert_eq!(refused.problem_type(), "onedrive-refused");
+    onedrive
+        .graph
+        .add_app(OneDrive::TENANT, OneDrive::APP_ID, "rotated-client-secret");
+    let replaced = admin.json(Method::PUT, &replace, &new_secret).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.text());
+    assert!(!replaced.text().contains("rotated-client-secret"));
+    assert!(replaced.json()["client_secret_set_at"].is_string());
+
+    // Organisation B with A's tenant and app and a would-be secret name, or
+    // with working credentials for A's drive: refused, and for the drive
+    // exactly like one that does not exist.
+    let mut named = form.clone();
+    named["client_secret"] = json!("graph-contoso");
+    named["drive_id"] = json!("b!globex-drive");
+    let refused = stranger.json(Method::PUT, CONNECTION, &named).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("credentials")
+    );
+    let held = stranger.json(Method::PUT, CONNECTION, &form).await;
+    let mut elsewhere = form.clone();
+    elsewhere["drive_id"] = json!("b!no-such-drive");
+    let missing = stranger.json(Method::PUT, CONNECTION, &elsewhere).await;
+    assert_eq!(
+        held.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        held.text()
+    );
+    assert_eq!(held.status, missing.status);
+    assert_eq!(held.json()["detail"], missing.json()["detail"]);
+    assert_eq!(stranger.get(CONNECTION).await.status, StatusCode::NOT_FOUND);
 }

@@ -20,7 +20,7 @@
 //                           standing in for the fake OneDrive folder
 //                           (<data>/onedrive). When set, the journey connects
 //                           OneDrive, drops files into it and sends one back.
-//   FOLIO_ONEDRIVE_TENANT, _APP_ID, _SECRET_REF, _DRIVE, _FOLDER
+//   FOLIO_ONEDRIVE_TENANT, _APP_ID, _CLIENT_SECRET, _DRIVE, _FOLDER
 //                           the fake's demo values (defaults: those of
 //                           crates/fake-graph/src/demo.rs)
 //
@@ -56,7 +56,7 @@ const ONEDRIVE_DIR = process.env.FOLIO_ONEDRIVE_DIR || null;
 const ONEDRIVE = {
   tenant: process.env.FOLIO_ONEDRIVE_TENANT || 'folio-demo.onmicrosoft.com',
   app: process.env.FOLIO_ONEDRIVE_APP_ID || '6f1c7a52-0d3e-4b8f-9a21-5c4d3e2f1a0b',
-  secret: process.env.FOLIO_ONEDRIVE_SECRET_REF || 'onedrive-demo',
+  secret: process.env.FOLIO_ONEDRIVE_CLIENT_SECRET || 'demo-client-secret',
   drive: process.env.FOLIO_ONEDRIVE_DRIVE || 'b!folio-demo-drive',
   folder: process.env.FOLIO_ONEDRIVE_FOLDER || '/Clients',
 };
@@ -792,13 +792,15 @@ if (ONEDRIVE_DIR) {
     await byTestId(page, 'onedrive-connect').click();
   };
 
-  step('OneDrive: a secret name that names nothing is refused with a visible error', async ({ page }) => {
+  step('OneDrive: a wrong client secret is refused with a visible error', async ({ page }) => {
     await gotoSection(page, 'nav-onedrive', 'onedrive-view');
     await byTestId(page, 'onedrive-not-connected').waitFor();
-    await fillConnect(page, 'no-such-secret');
+    check((await byTestId(page, 'onedrive-secret-input').getAttribute('type')) === 'password', 'the client secret must be typed into a password field');
+    await fillConnect(page, 'not-the-client-secret');
     const error = byTestId(page, 'onedrive-connect-error');
     await error.waitFor();
-    check(/onedrive refused.*secret/i.test((await error.textContent()) || ''), `expected a refusal naming the secret, the page shows "${(await error.textContent())?.trim()}"`);
+    check(/onedrive refused.*credentials/i.test((await error.textContent()) || ''), `expected a refusal of the credentials, the page shows "${(await error.textContent())?.trim()}"`);
+    check(!((await error.textContent()) || '').includes('not-the-client-secret'), 'the refusal must not repeat the secret');
     check(await byTestId(page, 'onedrive-not-connected').isVisible(), 'a refused connection must leave OneDrive unconnected');
   });
 
@@ -807,12 +809,29 @@ if (ONEDRIVE_DIR) {
     await byTestId(page, 'onedrive-connect').click();
     await byTestId(page, 'onedrive-status').waitFor();
     check((await byTestId(page, 'onedrive-tenant').textContent()) === ONEDRIVE.tenant, 'the status does not show the tenant');
+    check(!(await page.content()).includes(ONEDRIVE.secret), 'the page must never show the client secret');
     await page.locator('[data-testid="onedrive-state"] [data-state="active"]').waitFor({ timeout: 30000 });
     check(!(await byTestId(page, 'onedrive-error').count()), 'a healthy connection shows an error');
     // The sync's progress is shown beside the state.
     const progress = (await byTestId(page, 'onedrive-progress').textContent()) || '';
     check(/\d+ seen, \d+ mirrored, \d+ skipped/.test(progress), `the sync's progress is not shown: "${progress}"`);
     check(/^\d+$/.test(((await byTestId(page, 'onedrive-skipped-total').textContent()) || '').trim()), 'the count of skipped files is not shown');
+  });
+
+  step('OneDrive: replacing the client secret is checked with Microsoft first', async ({ page }) => {
+    await byTestId(page, 'onedrive-replace-secret').click();
+    const input = byTestId(page, 'onedrive-new-secret-input');
+    check((await input.getAttribute('type')) === 'password', 'the new secret must be typed into a password field');
+    await input.fill('not-a-secret-of-the-app');
+    await byTestId(page, 'onedrive-replace-secret-save').click();
+    const error = byTestId(page, 'onedrive-replace-secret-error');
+    await error.waitFor();
+    check(/onedrive refused/i.test((await error.textContent()) || ''), `expected a refusal, the page shows "${(await error.textContent())?.trim()}"`);
+    await input.fill(ONEDRIVE.secret);
+    await byTestId(page, 'onedrive-replace-secret-save').click();
+    await byTestId(page, 'status-message').filter({ hasText: /client secret is replaced/i }).waitFor();
+    await byTestId(page, 'onedrive-status').waitFor();
+    check(!(await page.content()).includes(ONEDRIVE.secret), 'the page must never show the client secret');
   });
 
   step('OneDrive: a file dropped into the folder becomes a marked document', async ({ page }) => {

@@ -1,4 +1,8 @@
-use folio_platform::actor::Actor;
+use folio_platform::{
+    actor::{Actor, ActorRole},
+    grpc::Caller,
+    identity::ServiceIdentity,
+};
 use folio_proto::documents::v1::{
     self as pb, documents_service_server::DocumentsService, list_tasks_request,
 };
@@ -33,7 +37,21 @@ impl DocumentsApi {
 }
 
 fn actor<T>(request: &Request<T>) -> Result<Actor, Error> {
-    Ok(Actor::from_metadata(request.metadata())?)
+    caller(request).map(|(actor, _)| actor)
+}
+
+/// The end user, and whether the integration's certificate carries the
+/// call. The integration acts as an editor at most (docs/adr/0042).
+fn caller<T>(request: &Request<T>) -> Result<(Actor, bool), Error> {
+    let actor = Actor::from_metadata(request.metadata())?;
+    let integration = request
+        .extensions()
+        .get::<Caller>()
+        .is_some_and(|c| c.0.name() == ServiceIdentity::INTEGRATION);
+    if integration && actor.role == ActorRole::Admin {
+        return Err(Error::NotForIntegration("act as an admin"));
+    }
+    Ok((actor, integration))
 }
 
 fn optional_due_date(raw: &str) -> Result<Option<DueDate>, Error> {
@@ -50,8 +68,11 @@ impl DocumentsService for DocumentsApi {
         &self,
         request: Request<pb::GetDocumentRequest>,
     ) -> Result<Response<pb::Document>, Status> {
-        let actor = actor(&request)?;
+        let (actor, integration) = caller(&request)?;
         let id = parse_id("id", &request.get_ref().id)?;
+        if integration {
+            self.library.require_onedrive_link(&actor, id).await?;
+        }
         let (doc, approval) = self.library.document_with_approval(&actor, id).await?;
         Ok(Response::new(convert::document_with_approval(
             &doc,
@@ -84,9 +105,12 @@ impl DocumentsService for DocumentsApi {
         &self,
         request: Request<pb::UpdateDocumentRequest>,
     ) -> Result<Response<pb::Document>, Status> {
-        let actor = actor(&request)?;
+        let (actor, integration) = caller(&request)?;
         let req = request.into_inner();
         let id = parse_id("id", &req.id)?;
+        if integration {
+            self.library.require_onedrive_link(&actor, id).await?;
+        }
         let changes = DocumentChanges {
             title: req.title.as_deref().map(Title::parse).transpose()?,
             description: req
@@ -104,8 +128,11 @@ impl DocumentsService for DocumentsApi {
         &self,
         request: Request<pb::DeleteDocumentRequest>,
     ) -> Result<Response<pb::DeleteDocumentResponse>, Status> {
-        let actor = actor(&request)?;
+        let (actor, integration) = caller(&request)?;
         let id = parse_id("id", &request.get_ref().id)?;
+        if integration {
+            self.library.require_onedrive_link(&actor, id).await?;
+        }
         self.library.delete_document(&actor, id).await?;
         Ok(Response::new(pb::DeleteDocumentResponse {}))
     }
@@ -114,8 +141,10 @@ impl DocumentsService for DocumentsApi {
         &self,
         request: Request<Streaming<pb::UploadVersionRequest>>,
     ) -> Result<Response<pb::UploadVersionResponse>, Status> {
-        let actor = actor(&request)?;
-        let outcome = transfer::receive_upload(&self.library, actor, request.into_inner()).await?;
+        let (actor, integration) = caller(&request)?;
+        let outcome =
+            transfer::receive_upload(&self.library, actor, integration, request.into_inner())
+                .await?;
         Ok(Response::new(pb::UploadVersionResponse {
             document: Some(convert::document(&outcome.document)),
             version: Some(convert::version(&outcome.version)),
@@ -142,7 +171,11 @@ impl DocumentsService for DocumentsApi {
         &self,
         request: Request<pb::DownloadVersionRequest>,
     ) -> Result<Response<Self::DownloadVersionStream>, Status> {
-        let actor = actor(&request)?;
+        let (actor, integration) = caller(&request)?;
+        if integration {
+            let id = parse_id("document_id", &request.get_ref().document_id)?;
+            self.library.require_onedrive_link(&actor, id).await?;
+        }
         let stream = transfer::send_download(&self.library, &actor, request.into_inner()).await?;
         Ok(Response::new(stream))
     }
@@ -253,6 +286,16 @@ impl DocumentsService for DocumentsApi {
             events: events.iter().map(convert::event).collect(),
             next,
         }))
+    }
+
+    async fn share_with_one_drive(
+        &self,
+        request: Request<pb::ShareWithOneDriveRequest>,
+    ) -> Result<Response<pb::ShareWithOneDriveResponse>, Status> {
+        let actor = actor(&request)?;
+        let id = parse_id("document_id", &request.get_ref().document_id)?;
+        self.library.share_with_onedrive(&actor, id).await?;
+        Ok(Response::new(pb::ShareWithOneDriveResponse {}))
     }
 
     async fn carry_forward_task(

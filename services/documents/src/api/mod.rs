@@ -11,12 +11,25 @@ pub use grpc::DocumentsApi;
 
 pub const SERVICE: &str = "folio.documents.v1.DocumentsService";
 
-/// The bff acts for users; the integration mirrors OneDrive; notifications
-/// only reads the event log and what it points at.
+/// The bff acts for users, on every RPC; the integration mirrors OneDrive
+/// and sends to it: it adds and reads versions, reads a document and changes
+/// its tags (the "removed in OneDrive" mark), deletes it, and nothing else
+/// (the handlers narrow that further to OneDrive's documents, docs/adr/0042);
+/// notifications only reads the event log and what it points at.
 pub fn caller_policy() -> CallerPolicy {
+    let integration = [
+        "UploadVersion",
+        "DownloadVersion",
+        "GetDocument",
+        "UpdateDocument",
+        "DeleteDocument",
+    ];
     let reads = ["ListEvents", "GetTask", "GetDocument", "ListTasks"];
-    reads.into_iter().fold(
-        CallerPolicy::new().allow_service(SERVICE, &[Id::BFF, Id::INTEGRATION]),
-        |policy, method| policy.allow(SERVICE, method, &[Id::NOTIFICATIONS]),
-    )
+    let policy = integration.into_iter().fold(
+        CallerPolicy::new().allow_service(SERVICE, &[Id::BFF]),
+        |policy, method| policy.allow(SERVICE, method, &[Id::INTEGRATION]),
+    );
+    reads.into_iter().fold(policy, |policy, method| {
+        policy.allow(SERVICE, method, &[Id::NOTIFICATIONS])
+    })
 }

@@ -12,7 +12,7 @@ use tonic::{Status, Streaming};
 
 use super::convert::{self, parse_id, parse_source};
 use crate::{
-    domain::{Description, FileName, MediaType, Note, Tags, Title},
+    domain::{Description, FileName, MediaType, Note, Tags, Title, VersionSource},
     error::Error,
     library::{Library, UploadHeader, UploadOutcome, UploadTarget},
 };
@@ -59,9 +59,12 @@ fn parse_header(header: pb::UploadHeader) -> Result<UploadHeader, Error> {
 
 /// Reads the header, then streams every chunk into the blob store. Any
 /// failure aborts the blob, so nothing of a failed upload remains.
+/// `integration`: the integration's certificate carries the call, so only
+/// OneDrive versions, of new documents or of documents linked to OneDrive.
 pub(super) async fn receive_upload(
     library: &Library,
     actor: Actor,
+    integration: bool,
     mut stream: Streaming<pb::UploadVersionRequest>,
 ) -> Result<UploadOutcome, Error> {
     let first = stream.message().await.map_err(|_| Error::Interrupted)?;
@@ -71,6 +74,16 @@ pub(super) async fn receive_upload(
             return Err(Error::invalid("header", "must be the first message"));
         }
     };
+    if integration {
+        if header.source != VersionSource::OneDrive {
+            return Err(Error::NotForIntegration(
+                "add versions that are not from OneDrive",
+            ));
+        }
+        if let UploadTarget::Existing(id) = &header.target {
+            library.require_onedrive_link(&actor, *id).await?;
+        }
+    }
     let mut upload = library.begin_upload(actor, header).await?;
     loop {
         let next = match stream.message().await {

@@ -127,4 +127,29 @@ impl Library {
         tx.commit().await?;
         Ok(())
     }
+
+    /// A user sends the document to OneDrive: the integration may read it
+    /// from now on (docs/adr/0042).
+    pub async fn share_with_onedrive(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        require_writer(actor)?;
+        let mut conn = self.db.pool.acquire().await?;
+        if documents::share_with_onedrive(&mut conn, actor.org_id, id, now_millis()).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("document"))
+        }
+    }
+
+    /// For the integration's calls: the document must come from or go to
+    /// OneDrive. A missing document is NOT_FOUND, as for anyone.
+    pub async fn require_onedrive_link(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+        let mut conn = self.db.reader().acquire().await?;
+        match documents::onedrive_linked(&mut conn, actor.org_id, id).await? {
+            Some(true) => Ok(()),
+            Some(false) => Err(Error::NotForIntegration(
+                "the document neither comes from nor was sent to OneDrive",
+            )),
+            None => Err(Error::NotFound("document")),
+        }
+    }
 }

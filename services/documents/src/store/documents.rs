@@ -119,6 +119,62 @@ async fn attach_tags(conn: &mut AnyConnection, docs: &mut [Document]) -> Result<
     Ok(())
 }
 
+/// Whether a live document of the organisation comes from or goes to
+/// OneDrive (a OneDrive version, or shared); `None` when there is no such
+/// document.
+#[instrument(skip_all)]
+pub async fn onedrive_linked(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<Option<bool>, Error> {
+    let row = sqlx::query(
+        "SELECT d.onedrive_shared_at AS shared, \
+         (SELECT COUNT(*) FROM versions v WHERE v.document_id = d.id AND v.source = ?) AS mirrored \
+         FROM documents d WHERE d.org_id = ? AND d.id = ? AND d.deleted_at IS NULL",
+    )
+    .bind(crate::domain::VersionSource::OneDrive.as_str())
+    .bind(org_id.to_string())
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(
+            r.try_get::<Option<i64>, _>("shared")?.is_some()
+                || r.try_get::<i64, _>("mirrored")? > 0,
+        )
+    })
+    .transpose()
+}
+
+/// Marks a live document as shared with OneDrive (once); false when there
+/// is no such document.
+#[instrument(skip_all)]
+pub async fn share_with_onedrive(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+    id: Uuid,
+    now: i64,
+) -> Result<bool, Error> {
+    let found =
+        sqlx::query("SELECT id FROM documents WHERE org_id = ? AND id = ? AND deleted_at IS NULL")
+            .bind(org_id.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    if found.is_none() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE documents SET onedrive_shared_at = ? WHERE id = ? AND onedrive_shared_at IS NULL",
+    )
+    .bind(now)
+    .bind(id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
 #[instrument(skip_all)]
 pub async fn get_document(
     conn: &mut AnyConnection,

@@ -64,7 +64,7 @@ async fn format_characters_are_refused_and_backslashes_kept(backend: Backend) {
     // From OneDrive (the integration's certificate), `\` is part of the name.
     let mirrored = upload_messages(
         app.client_as("integration"),
-        admin,
+        &app.acme.editor,
         header("", "Q1\\Q2 figures.pdf", pb::VersionSource::Onedrive),
         b"%PDF",
     )

@@ -1,6 +1,9 @@
 //! Contract messages ↔ domain types.
 
-use folio_platform::clock::{now_millis, rfc3339};
+use folio_platform::{
+    actor::ActorRole,
+    clock::{now_millis, rfc3339},
+};
 use folio_proto::integration::v1 as pb;
 
 use crate::{
@@ -8,7 +11,17 @@ use crate::{
     engine::MirrorStatus,
 };
 
-pub(super) fn connection(c: &Connection, status: MirrorStatus) -> pb::Connection {
+/// The connection as `role` may see it: its Graph coordinates (tenant, app,
+/// drive, folder, subscription) only for admins; state and health for all.
+pub(super) fn connection(c: &Connection, status: MirrorStatus, role: ActorRole) -> pb::Connection {
+    let admin = role == ActorRole::Admin;
+    let coordinate = |value: &str| {
+        if admin {
+            value.to_owned()
+        } else {
+            String::new()
+        }
+    };
     let state = match c.state(now_millis()) {
         ConnectionState::Active => pb::ConnectionState::Active,
         ConnectionState::Pending => pb::ConnectionState::Pending,
@@ -19,13 +32,12 @@ pub(super) fn connection(c: &Connection, status: MirrorStatus) -> pb::Connection
     pb::Connection {
         id: c.id.to_string(),
         organisation_id: c.org_id.to_string(),
-        tenant_id: c.tenant_id.clone(),
-        app_id: c.app_id.clone(),
-        secret_ref: c.secret_ref.clone(),
-        drive_id: c.drive_id.clone(),
-        folder_id: c.folder_id.clone(),
+        tenant_id: coordinate(&c.tenant_id),
+        app_id: coordinate(&c.app_id),
+        drive_id: coordinate(&c.drive_id),
+        folder_id: coordinate(&c.folder_id),
         state: state.into(),
-        subscription_id: c.subscription_id.clone().unwrap_or_default(),
+        subscription_id: coordinate(c.subscription_id.as_deref().unwrap_or_default()),
         subscription_expires_at: time(c.subscription_id.as_ref().and(c.subscription_expires_at)),
         last_sync_at: time(c.last_sync_at),
         documents_mirrored: status.mirrored,
@@ -33,6 +45,11 @@ pub(super) fn connection(c: &Connection, status: MirrorStatus) -> pb::Connection
         connected_by: c.actor_id.to_string(),
         connected_at: rfc3339(c.created_at),
         paused_until: time(c.paused_until.filter(|p| *p > now_millis())),
+        client_secret_set_at: if admin {
+            time(c.client_secret_set_at)
+        } else {
+            String::new()
+        },
         sync_items_seen: status.progress.seen,
         sync_items_mirrored: status.progress.mirrored,
         sync_items_skipped: status.progress.skipped,

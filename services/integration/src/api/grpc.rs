@@ -33,12 +33,14 @@ impl IntegrationService for IntegrationApi {
         let spec = ConnectionSpec::parse(
             &req.tenant_id,
             &req.app_id,
-            &req.secret_ref,
+            &req.client_secret,
             &req.drive_id,
             &req.folder,
         )?;
         let (conn, mirrored) = self.engine.connect(&actor, spec).await?;
-        Ok(Response::new(convert::connection(&conn, mirrored)))
+        Ok(Response::new(convert::connection(
+            &conn, mirrored, actor.role,
+        )))
     }
 
     async fn get_connection(
@@ -47,7 +49,24 @@ impl IntegrationService for IntegrationApi {
     ) -> Result<Response<pb::Connection>, Status> {
         let actor = actor(&request)?;
         let (conn, mirrored) = self.engine.connection(&actor).await?;
-        Ok(Response::new(convert::connection(&conn, mirrored)))
+        Ok(Response::new(convert::connection(
+            &conn, mirrored, actor.role,
+        )))
+    }
+
+    async fn replace_client_secret(
+        &self,
+        request: Request<pb::ReplaceClientSecretRequest>,
+    ) -> Result<Response<pb::Connection>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let (conn, mirrored) = self
+            .engine
+            .replace_client_secret(&actor, &req.client_secret)
+            .await?;
+        Ok(Response::new(convert::connection(
+            &conn, mirrored, actor.role,
+        )))
     }
 
     async fn sync_now(
@@ -56,7 +75,9 @@ impl IntegrationService for IntegrationApi {
     ) -> Result<Response<pb::Connection>, Status> {
         let actor = actor(&request)?;
         let (conn, mirrored) = self.engine.sync_now(&actor).await?;
-        Ok(Response::new(convert::connection(&conn, mirrored)))
+        Ok(Response::new(convert::connection(
+            &conn, mirrored, actor.role,
+        )))
     }
 
     async fn disconnect_one_drive(

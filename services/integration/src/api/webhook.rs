@@ -4,7 +4,13 @@
 //! `clientState` compared in constant time), stored durably, and answered
 //! `202`; the delta work happens afterwards in the worker.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Arc,
+        atomic::{AtomicI64, AtomicU64, Ordering},
+    },
+};
 
 use axum::{
     Router,
@@ -30,6 +36,64 @@ pub const MAX_BODY: usize = 256 * 1024;
 /// At most this many notifications in one request.
 const MAX_NOTIFICATIONS: usize = 1000;
 const MAX_TOKEN: usize = 2048;
+/// Distinct subscriptions looked up per request: Graph batches notifications
+/// of a few subscriptions; more is someone making us query (the rest drop).
+const MAX_LOOKUPS: usize = 8;
+/// Dropped notifications are logged at most this often per reason.
+const DROP_LOG_EVERY_MS: i64 = 10_000;
+
+/// Counts dropped notifications and lets one log line through per period,
+/// so a flood of forged or stale notifications cannot flood the logs.
+struct DropLog {
+    last: AtomicI64,
+    since: AtomicU64,
+}
+
+impl DropLog {
+    const fn new() -> Self {
+        Self {
+            last: AtomicI64::new(i64::MIN),
+            since: AtomicU64::new(0),
+        }
+    }
+
+    /// Notes `n` drops at `now`; `Some(count since the last line)` when a
+    /// line is due.
+    fn note(&self, n: u64, now: i64) -> Option<u64> {
+        self.since.fetch_add(n, Ordering::Relaxed);
+        let last = self.last.load(Ordering::Relaxed);
+        let due = last == i64::MIN || now.saturating_sub(last) >= DROP_LOG_EVERY_MS;
+        (due && self
+            .last
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok())
+        .then(|| self.since.swap(0, Ordering::Relaxed))
+    }
+}
+
+static UNKNOWN_SUBSCRIPTION: DropLog = DropLog::new();
+static WRONG_CLIENT_STATE: DropLog = DropLog::new();
+
+/// Why notifications were dropped: a metric always, a log line now and then.
+fn dropped(reason: &'static str, n: usize, subscription: &str) {
+    if n == 0 {
+        return;
+    }
+    metrics::counter!("folio_integration_notifications_dropped_total", "reason" => reason)
+        .increment(n as u64);
+    let log = if reason == "client_state" {
+        &WRONG_CLIENT_STATE
+    } else {
+        &UNKNOWN_SUBSCRIPTION
+    };
+    if let Some(count) = log.note(n as u64, now_millis()) {
+        if reason == "client_state" {
+            tracing::warn!(%subscription, count, "notifications with a wrong clientState dropped");
+        } else {
+            tracing::info!(%subscription, count, reason, "notifications for unknown subscriptions dropped");
+        }
+    }
+}
 
 pub const NOTIFICATIONS_PATH: &str = "/api/v1/onedrive/notifications";
 pub const LIFECYCLE_PATH: &str = "/api/v1/onedrive/lifecycle";
@@ -313,21 +377,53 @@ async fn store_once(
     let now = now_millis();
     // Look the subscriptions up first, so the transaction starts with a
     // write (on SQLite a read-then-write transaction can fail to upgrade).
+    // At most MAX_LOOKUPS distinct ones; the others are not ours to ask about.
     let mut known: HashMap<&str, Option<(Uuid, String)>> = HashMap::new();
+    // (connection, subscription, kind) already waiting for a sync that has
+    // not started: a replay of it adds nothing (issue 12.7).
+    let mut waiting: HashSet<(Uuid, &str, String)> = HashSet::new();
+    // When a sync last took each connection's notifications.
+    let mut claimed_at: HashMap<Uuid, Option<i64>> = HashMap::new();
     {
         let mut db = engine.database().pool.acquire().await?;
         for n in notifications {
-            if !known.contains_key(n.subscription_id.as_str()) {
-                let found = connections::by_subscription(&mut db, &n.subscription_id).await?;
-                known.insert(&n.subscription_id, found);
+            if known.contains_key(n.subscription_id.as_str()) || known.len() >= MAX_LOOKUPS {
+                continue;
+            }
+            metrics::counter!("folio_integration_subscription_lookups_total").increment(1);
+            let found = connections::by_subscription(&mut db, &n.subscription_id).await?;
+            known.insert(&n.subscription_id, found);
+        }
+        for n in notifications {
+            let (Some(Some((connection, _))), Some(kind)) =
+                (known.get(n.subscription_id.as_str()), kind_of(n, endpoint))
+            else {
+                continue;
+            };
+            if !claimed_at.contains_key(connection) {
+                claimed_at.insert(
+                    *connection,
+                    inbox::last_claimed(&mut db, *connection).await?,
+                );
+            }
+            let key = (*connection, n.subscription_id.as_str(), kind);
+            if !waiting.contains(&key)
+                && inbox::unclaimed_exists(&mut db, key.0, key.1, &key.2).await?
+            {
+                waiting.insert(key);
             }
         }
     }
-    let mut tx = engine.database().pool.begin().await?;
+    let mut tx = None;
     let mut stored = 0;
+    let mut coalesced = 0u64;
     for n in notifications {
-        let Some(Some((connection, client_state))) = known.get(n.subscription_id.as_str()) else {
-            tracing::info!(subscription = %n.subscription_id, "notification for an unknown subscription dropped");
+        let Some(found) = known.get(n.subscription_id.as_str()) else {
+            dropped("lookup_cap", 1, &n.subscription_id);
+            continue;
+        };
+        let Some((connection, client_state)) = found else {
+            dropped("unknown_subscription", 1, &n.subscription_id);
             continue;
         };
         let matches: bool = n
@@ -336,40 +432,77 @@ async fn store_once(
             .ct_eq(client_state.as_bytes())
             .into();
         if !matches {
-            tracing::warn!(subscription = %n.subscription_id, "notification with a wrong clientState dropped");
+            dropped("client_state", 1, &n.subscription_id);
             continue;
         }
-        let kind = match (&n.lifecycle_event, endpoint) {
-            (Some(event), _) => format!("lifecycle:{event}"),
-            (None, Endpoint::Notifications) => "change".to_owned(),
-            (None, Endpoint::Lifecycle) => continue,
+        let Some(kind) = kind_of(n, endpoint) else {
+            continue;
+        };
+        let key = (*connection, n.subscription_id.as_str(), kind);
+        if waiting.contains(&key) {
+            coalesced += 1;
+            continue;
+        }
+        // A transaction only when there is something to write: a flood of
+        // replays costs reads only.
+        let tx = match &mut tx {
+            Some(tx) => tx,
+            None => tx.insert(engine.database().pool.begin().await?),
+        };
+        // No sooner than the gap after the last sync took notifications.
+        let at = match claimed_at.get(connection).copied().flatten() {
+            Some(claimed) => now.max(claimed.saturating_add(engine.notification_gap_millis())),
+            None => now,
         };
         // The connection row first, then the inbox: the order the worker
         // takes them in, so the two never deadlock.
         match n.lifecycle_event.as_deref() {
             Some("reauthorizationRequired") => {
-                connections::request_renew(&mut tx, *connection).await?;
+                connections::request_renew(tx, *connection).await?;
             }
             Some("subscriptionRemoved") => {
-                connections::forget_subscription(&mut tx, *connection).await?;
-                connections::request_sync(&mut tx, *connection, now).await?;
+                connections::forget_subscription(tx, *connection).await?;
+                connections::request_sync(tx, *connection, at).await?;
             }
             // `missed`, a change, or an event we do not know: catch up.
-            _ => connections::request_sync(&mut tx, *connection, now).await?,
+            _ => connections::request_sync(tx, *connection, at).await?,
+        }
+        // Again under the connection row's lock: a concurrent request may
+        // have stored the same notification since the look-up above.
+        if inbox::unclaimed_exists(tx, key.0, key.1, &key.2).await? {
+            waiting.insert(key);
+            coalesced += 1;
+            continue;
         }
         inbox::insert(
-            &mut tx,
+            tx,
             *connection,
             &n.subscription_id,
-            &kind,
+            &key.2,
             &n.resource,
             now,
         )
         .await?;
+        waiting.insert(key);
         stored += 1;
     }
-    tx.commit().await?;
+    if let Some(tx) = tx {
+        tx.commit().await?;
+    }
+    if coalesced > 0 {
+        metrics::counter!("folio_integration_notifications_coalesced_total").increment(coalesced);
+    }
     Ok(stored)
+}
+
+/// The inbox kind of a notification received at `endpoint`; `None` for a
+/// change notification posted to the lifecycle endpoint.
+fn kind_of(n: &Notification, endpoint: Endpoint) -> Option<String> {
+    match (&n.lifecycle_event, endpoint) {
+        (Some(event), _) => Some(format!("lifecycle:{event}")),
+        (None, Endpoint::Notifications) => Some("change".to_owned()),
+        (None, Endpoint::Lifecycle) => None,
+    }
 }
 
 #[cfg(test)]
@@ -384,6 +517,20 @@ mod tests {
         );
         assert_eq!(validation_token(Some("other=1")), None);
         assert_eq!(validation_token(None), None);
+    }
+
+    #[test]
+    fn drop_logs_are_rate_limited() {
+        let log = DropLog::new();
+        assert_eq!(log.note(1, 1_000), Some(1), "the first drop is logged");
+        assert_eq!(log.note(5, 2_000), None);
+        assert_eq!(log.note(994, 5_000), None);
+        assert_eq!(
+            log.note(1, 1_000 + DROP_LOG_EVERY_MS),
+            Some(1000),
+            "then one line a period with the count"
+        );
+        assert_eq!(log.note(1, 1_001 + DROP_LOG_EVERY_MS), None);
     }
 
     #[test]

@@ -8,11 +8,12 @@ use folio_platform::{
 };
 use uuid::Uuid;
 
-use super::{Engine, MirrorStatus, WorkError, secret_error};
+use super::{Engine, MirrorStatus, WorkError};
 use crate::{
     domain::{Connection, ConnectionSpec, new_client_state},
-    error::Error,
+    error::{Error, drive_refused},
     graph::{Credentials, GraphError},
+    secrets::parse_client_secret,
     store::{connections, inbox, items, progress, skipped},
 };
 
@@ -70,15 +71,10 @@ impl Engine {
                 return Err(Error::AlreadyConnected);
             }
         }
-        let secret = self
-            .secrets
-            .get(&spec.secret_ref)
-            .await
-            .map_err(|e| secret_error(&e))?;
         let credentials = Credentials {
             tenant: spec.tenant_id.clone(),
             app_id: spec.app_id.clone(),
-            secret,
+            secret: spec.client_secret.clone(),
         };
         let folder = self
             .graph
@@ -89,13 +85,21 @@ impl Engine {
                 "the folder is a file, not a folder".to_owned(),
             ));
         }
+        // A drive another organisation holds is refused exactly like one
+        // Graph does not show: nothing tells that it is connected elsewhere.
+        {
+            let mut db = self.db.pool.acquire().await?;
+            if connections::drive_held_elsewhere(&mut db, &spec.drive_id, actor.org_id).await? {
+                return Err(drive_refused());
+            }
+        }
         let id = Uuid::now_v7();
         let client_state = new_client_state();
         let lease = super::Lease::new(id, self.timing.lease);
         let now = now_millis();
         {
             let mut db = self.db.pool.acquire().await?;
-            connections::insert(
+            let inserted = connections::insert(
                 &mut db,
                 id,
                 actor.org_id,
@@ -106,7 +110,31 @@ impl Engine {
                 (&lease.token, lease.until(now)),
                 now,
             )
-            .await?;
+            .await;
+            match inserted {
+                Ok(()) => {}
+                // Lost a race: to this organisation, or for the drive.
+                Err(Error::AlreadyConnected) => {
+                    return Err(
+                        if connections::by_org(&mut db, actor.org_id).await?.is_some() {
+                            Error::AlreadyConnected
+                        } else {
+                            drive_refused()
+                        },
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // Stored under the organisation only once Graph accepted it.
+        if let Err(error) = self
+            .client_secrets
+            .put(&self.db, actor.org_id, &spec.client_secret, now)
+            .await
+        {
+            let mut db = self.db.pool.acquire().await?;
+            connections::delete(&mut db, id).await?;
+            return Err(error);
         }
         // Graph validates the webhook while this runs.
         let created = self
@@ -123,8 +151,11 @@ impl Engine {
         let created = match created {
             Ok(created) => created,
             Err(error) => {
-                let mut db = self.db.pool.acquire().await?;
-                connections::delete(&mut db, id).await?;
+                {
+                    let mut db = self.db.pool.acquire().await?;
+                    connections::delete(&mut db, id).await?;
+                }
+                self.client_secrets.delete(&self.db, actor.org_id).await?;
                 tracing::warn!(%error, "creating the subscription failed");
                 return Err(if matches!(error, GraphError::Refused { .. }) {
                     Error::Precondition(format!(
@@ -152,6 +183,44 @@ impl Engine {
         self.release(lease).await;
         self.wake_sync();
         tracing::info!(connection = %id, org = %actor.org_id, "OneDrive connected");
+        self.connection(actor).await
+    }
+
+    /// Replaces the organisation's client secret (rotation), once Graph
+    /// accepted the new one; a refused secret changes nothing.
+    pub async fn replace_client_secret(
+        &self,
+        actor: &Actor,
+        client_secret: &str,
+    ) -> Result<(Connection, MirrorStatus), Error> {
+        require_admin(actor)?;
+        let secret = parse_client_secret(client_secret)?;
+        let (conn, _) = self.connection(actor).await?;
+        let lease = self.lease(conn.id, LEASE_WAIT).await?;
+        let replaced = async {
+            let credentials = Credentials {
+                tenant: conn.tenant_id.clone(),
+                app_id: conn.app_id.clone(),
+                secret: secret.clone(),
+            };
+            self.graph
+                .item(&credentials, &conn.drive_id, &conn.folder_id)
+                .await?;
+            let now = now_millis();
+            self.client_secrets
+                .put(&self.db, conn.org_id, &secret, now)
+                .await?;
+            let mut db = self.db.pool.acquire().await?;
+            connections::client_secret_replaced(&mut db, conn.id, now).await?;
+            connections::request_sync(&mut db, conn.id, now).await?;
+            Ok::<_, Error>(())
+        }
+        .await;
+        self.release(lease).await;
+        replaced?;
+        tracing::info!(connection = %conn.id, "client secret replaced");
+        self.wake_sync();
+        self.wake_reconcile();
         self.connection(actor).await
     }
 
@@ -193,6 +262,9 @@ impl Engine {
         connections::delete(&mut tx, conn.id).await?;
         tx.commit().await?;
         drop(lease);
+        if let Err(error) = self.client_secrets.delete(&self.db, conn.org_id).await {
+            tracing::warn!(connection = %conn.id, %error, "could not delete the client secret");
+        }
         tracing::info!(connection = %conn.id, "OneDrive disconnected");
         Ok(())
     }

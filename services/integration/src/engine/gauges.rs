@@ -1,6 +1,7 @@
-//! What Prometheus sees of the mirroring, beyond requests: the inbox's depth
-//! and age (how far mirroring lags behind OneDrive), sync outcomes, and the
-//! lag from a notification to its change being applied.
+//! What Prometheus sees of the mirroring, beyond requests: the inbox's depth,
+//! size and age (how far mirroring lags behind OneDrive), sync outcomes, and
+//! the lag from a notification to its change being applied. The same loop
+//! purges notifications processed longer ago than the retention period.
 
 use std::{sync::Arc, time::Duration};
 
@@ -34,10 +35,12 @@ pub(super) fn notifications_applied(oldest: i64, now: i64) {
 }
 
 impl Engine {
-    /// Refreshes the inbox gauges (every five poll intervals) until stopped.
+    /// Purges the inbox and refreshes its gauges (every five poll
+    /// intervals) until stopped.
     pub async fn run_gauges(self: Arc<Self>, stop: CancellationToken) {
         let every = self.timing.poll_interval.saturating_mul(5);
         loop {
+            self.purge_inbox().await;
             self.refresh_gauges().await;
             tokio::select! {
                 () = stop.cancelled() => break,
@@ -46,7 +49,29 @@ impl Engine {
         }
     }
 
+    async fn purge_inbox(&self) {
+        let retention = i64::try_from(self.timing.inbox_retention.as_millis()).unwrap_or(i64::MAX);
+        let before = now_millis().saturating_sub(retention);
+        let purged = match self.db.pool.acquire().await {
+            Ok(mut conn) => inbox::purge_processed(&mut conn, before).await,
+            Err(e) => Err(e.into()),
+        };
+        match purged {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(purged = n, "processed notifications purged"),
+            Err(error) => tracing::warn!(%error, "cannot purge the inbox"),
+        }
+    }
+
     async fn refresh_gauges(&self) {
+        let size = match self.db.reader().acquire().await {
+            Ok(mut conn) => inbox::size(&mut conn).await,
+            Err(e) => Err(e.into()),
+        };
+        match size {
+            Ok(rows) => metrics::gauge!("folio_integration_inbox_rows").set(rows as f64),
+            Err(error) => tracing::warn!(%error, "cannot read the inbox size"),
+        }
         let backlog = match self.db.reader().acquire().await {
             Ok(mut conn) => inbox::backlog(&mut conn).await,
             Err(e) => Err(e.into()),

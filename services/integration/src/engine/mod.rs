@@ -21,7 +21,6 @@ use folio_platform::{
     actor::{Actor, ActorRole},
     clock::now_millis,
     db::Database,
-    secrets::{SecretError, SecretProvider},
 };
 use tokio::sync::Notify;
 use url::Url;
@@ -44,6 +43,7 @@ use crate::{
     domain::Connection,
     error::Error,
     graph::{Credentials, Graph, GraphError},
+    secrets::{ClientSecretError, ClientSecrets},
     settings::Timing,
     store::connections,
 };
@@ -54,7 +54,7 @@ pub struct Engine {
     db: Database,
     graph: Graph,
     documents: Documents,
-    secrets: Arc<dyn SecretProvider>,
+    client_secrets: ClientSecrets,
     timing: Timing,
     notification_url: Url,
     lifecycle_url: Url,
@@ -78,8 +78,8 @@ pub(crate) enum WorkError {
     Documents(#[from] DocumentsError),
     #[error("{0}")]
     Store(#[from] Error),
-    #[error("the client secret {0:?} cannot be read")]
-    Secret(String),
+    #[error("{0}")]
+    Secret(#[from] ClientSecretError),
     #[error("another worker took over this connection")]
     LeaseLost,
     /// The process stops; the sync ended at a page boundary, progress kept.
@@ -125,7 +125,12 @@ impl WorkError {
             }
             Self::Documents(e) => e.to_string(),
             Self::Store(_) => "internal error".to_owned(),
-            Self::Secret(name) => format!("the client secret {name:?} cannot be read"),
+            Self::Secret(ClientSecretError::Missing | ClientSecretError::Sealed) => {
+                "the client secret cannot be used; an admin must enter it again".to_owned()
+            }
+            Self::Secret(ClientSecretError::Store(_)) => {
+                "the client secret store is unavailable".to_owned()
+            }
             Self::LeaseLost | Self::Stopping => "interrupted".to_owned(),
         }
     }
@@ -170,7 +175,7 @@ impl Engine {
         db: Database,
         graph: Graph,
         documents: Documents,
-        secrets: Arc<dyn SecretProvider>,
+        client_secrets: ClientSecrets,
         timing: Timing,
         public_url: &Url,
     ) -> Result<Self, url::ParseError> {
@@ -179,7 +184,7 @@ impl Engine {
             db,
             graph,
             documents,
-            secrets,
+            client_secrets,
             timing,
             notification_url: Url::parse(&format!("{base}/api/v1/onedrive/notifications"))?,
             lifecycle_url: Url::parse(&format!("{base}/api/v1/onedrive/lifecycle"))?,
@@ -193,6 +198,11 @@ impl Engine {
         &self.db
     }
 
+    /// See [`Timing::notification_gap`].
+    pub(crate) fn notification_gap_millis(&self) -> i64 {
+        millis(self.timing.notification_gap)
+    }
+
     /// Something is due: the worker of this process looks now.
     pub fn wake_sync(&self) {
         self.wake_sync.notify_one();
@@ -203,11 +213,9 @@ impl Engine {
     }
 
     async fn credentials(&self, conn: &Connection) -> Result<Credentials, WorkError> {
-        let secret = self
-            .secrets
-            .get(&conn.secret_ref)
-            .await
-            .map_err(|_| WorkError::Secret(conn.secret_ref.clone()))?;
+        // By the connection's organisation only: nothing a request says
+        // can point at another organisation's secret.
+        let secret = self.client_secrets.get(&self.db, conn.org_id).await?;
         Ok(Credentials {
             tenant: conn.tenant_id.clone(),
             app_id: conn.app_id.clone(),
@@ -301,15 +309,5 @@ impl Engine {
         if let Err(error) = released {
             tracing::warn!(%error, "could not release a lease; it lapses by itself");
         }
-    }
-}
-
-/// Secret lookups at connect time say what is wrong.
-fn secret_error(error: &SecretError) -> Error {
-    match error {
-        SecretError::NotFound { .. } => {
-            Error::Precondition("the secret reference does not name a stored secret".to_owned())
-        }
-        SecretError::Unreadable { .. } => Error::Unavailable("the secret store"),
     }
 }

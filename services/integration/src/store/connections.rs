@@ -10,9 +10,10 @@ use crate::{
     error::Error,
 };
 
-const COLUMNS: &str = "id, org_id, actor_id, tenant_id, app_id, secret_ref, drive_id, folder_id, \
+const COLUMNS: &str = "id, org_id, actor_id, tenant_id, app_id, drive_id, folder_id, \
     client_state, subscription_id, subscription_expires_at, renew_requested, delta_link, resync, \
-    sync_due_at, followups, failures, paused_until, last_sync_at, last_error, created_at";
+    sync_due_at, followups, failures, paused_until, last_sync_at, last_error, created_at, \
+    client_secret_set_at";
 
 fn from_row(row: &AnyRow) -> Result<Connection, Error> {
     Ok(Connection {
@@ -21,7 +22,6 @@ fn from_row(row: &AnyRow) -> Result<Connection, Error> {
         actor_id: uuid(row, "actor_id")?,
         tenant_id: row.try_get("tenant_id")?,
         app_id: row.try_get("app_id")?,
-        secret_ref: row.try_get("secret_ref")?,
         drive_id: row.try_get("drive_id")?,
         folder_id: row.try_get("folder_id")?,
         client_state: row.try_get("client_state")?,
@@ -37,6 +37,7 @@ fn from_row(row: &AnyRow) -> Result<Connection, Error> {
         last_sync_at: row.try_get("last_sync_at")?,
         last_error: row.try_get("last_error")?,
         created_at: row.try_get("created_at")?,
+        client_secret_set_at: row.try_get("client_secret_set_at")?,
     })
 }
 
@@ -55,21 +56,21 @@ pub async fn insert(
     now: i64,
 ) -> Result<(), Error> {
     let done = sqlx::query(
-        "INSERT INTO connections (id, org_id, actor_id, tenant_id, app_id, secret_ref, drive_id, \
-         folder_id, client_state, lease_token, lease_until, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO connections (id, org_id, actor_id, tenant_id, app_id, drive_id, \
+         folder_id, client_state, lease_token, lease_until, created_at, updated_at, \
+         client_secret_set_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(id.to_string())
     .bind(org_id.to_string())
     .bind(actor_id.to_string())
     .bind(spec.tenant_id.as_str())
     .bind(spec.app_id.as_str())
-    .bind(spec.secret_ref.as_str())
     .bind(spec.drive_id.as_str())
     .bind(folder_id)
     .bind(client_state)
     .bind(lease.0)
     .bind(lease.1)
+    .bind(now)
     .bind(now)
     .bind(now)
     .execute(conn)
@@ -79,6 +80,41 @@ pub async fn insert(
         Err(e) if is_unique_violation(&e) => Err(Error::AlreadyConnected),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether another organisation's connection holds the drive.
+#[instrument(skip_all)]
+pub async fn drive_held_elsewhere(
+    conn: &mut AnyConnection,
+    drive_id: &str,
+    org_id: Uuid,
+) -> Result<bool, Error> {
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM connections WHERE drive_id = ? AND org_id <> ?")
+            .bind(drive_id)
+            .bind(org_id.to_string())
+            .fetch_one(conn)
+            .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+/// A new client secret was stored: note when, and try again at once.
+#[instrument(skip_all)]
+pub async fn client_secret_replaced(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    now: i64,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE connections SET client_secret_set_at = ?, last_error = NULL, failures = 0, \
+         updated_at = ? WHERE id = ?",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 #[instrument(skip_all)]

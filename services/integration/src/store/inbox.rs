@@ -29,7 +29,31 @@ pub async fn insert(
     Ok(())
 }
 
-/// The newest unprocessed notification of a connection.
+/// Whether a notification like this one (connection, subscription, kind)
+/// is already waiting for a sync that has not started: a replay then adds
+/// nothing, as that sync's delta will cover it.
+#[instrument(skip_all)]
+pub async fn unclaimed_exists(
+    conn: &mut AnyConnection,
+    connection_id: Uuid,
+    subscription_id: &str,
+    kind: &str,
+) -> Result<bool, Error> {
+    let row = sqlx::query(
+        "SELECT id FROM inbox WHERE connection_id = ? AND subscription_id = ? AND kind = ? \
+         AND processed_at IS NULL AND claimed_at IS NULL LIMIT 1",
+    )
+    .bind(connection_id.to_string())
+    .bind(subscription_id)
+    .bind(kind)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// The newest unprocessed notification of a connection; it and everything
+/// before it are claimed by the sync about to ask for a delta, so later
+/// notifications are stored (and ask for another sync) again.
 #[instrument(skip_all)]
 pub async fn newest_pending(
     conn: &mut AnyConnection,
@@ -39,9 +63,53 @@ pub async fn newest_pending(
         "SELECT MAX(id) AS newest FROM inbox WHERE connection_id = ? AND processed_at IS NULL",
     )
     .bind(connection_id.to_string())
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(row.try_get::<Option<i64>, _>("newest")?)
+    let newest = row.try_get::<Option<i64>, _>("newest")?;
+    if let Some(newest) = newest {
+        sqlx::query(
+            "UPDATE inbox SET claimed_at = ? WHERE connection_id = ? AND id <= ? \
+             AND processed_at IS NULL AND claimed_at IS NULL",
+        )
+        .bind(folio_platform::clock::now_millis())
+        .bind(connection_id.to_string())
+        .bind(newest)
+        .execute(conn)
+        .await?;
+    }
+    Ok(newest)
+}
+
+/// When a sync last claimed notifications of the connection (epoch ms).
+#[instrument(skip_all)]
+pub async fn last_claimed(
+    conn: &mut AnyConnection,
+    connection_id: Uuid,
+) -> Result<Option<i64>, Error> {
+    let row = sqlx::query("SELECT MAX(claimed_at) AS claimed FROM inbox WHERE connection_id = ?")
+        .bind(connection_id.to_string())
+        .fetch_one(conn)
+        .await?;
+    Ok(row.try_get::<Option<i64>, _>("claimed")?)
+}
+
+/// Deletes notifications processed before `before` (epoch ms); how many.
+#[instrument(skip_all)]
+pub async fn purge_processed(conn: &mut AnyConnection, before: i64) -> Result<u64, Error> {
+    let done = sqlx::query("DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?")
+        .bind(before)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Every row of the inbox, processed or not (the `folio_integration_inbox_rows` gauge).
+#[instrument(skip_all)]
+pub async fn size(conn: &mut AnyConnection) -> Result<u64, Error> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM inbox")
+        .fetch_one(conn)
+        .await?;
+    u64::try_from(row.try_get::<i64, _>("n")?).map_err(|_| Error::Corrupt("count"))
 }
 
 /// Marks notifications up to `newest` as handled by a completed delta.

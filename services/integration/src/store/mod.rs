@@ -1,5 +1,6 @@
 //! SQL shared by MySQL and SQLite (docs/adr/0002).
 
+pub mod client_secrets;
 pub mod connections;
 pub mod inbox;
 pub mod items;

@@ -9,7 +9,7 @@ use folio_proto::integration::v1::{
 };
 use tonic::Code;
 
-use crate::helpers::{APP_ID, DRIVE, SECRET_REF, World, eventually};
+use crate::helpers::{APP_ID, DRIVE, World, eventually};
 
 /// A named change to a valid connect request.
 type Change = (&'static str, Box<dyn Fn(&mut pb::ConnectRequest)>);
@@ -62,8 +62,16 @@ async fn connecting_checks_roles_input_and_graph(backend: Backend) {
     let bad: Vec<Change> = vec![
         ("app_id", Box::new(|r| r.app_id = "not-a-guid".into())),
         (
-            "secret_ref",
-            Box::new(|r| r.secret_ref = "../../etc/passwd".into()),
+            "client_secret",
+            Box::new(|r| r.client_secret = String::new()),
+        ),
+        (
+            "client_secret",
+            Box::new(|r| r.client_secret = "x".repeat(1025)),
+        ),
+        (
+            "client_secret",
+            Box::new(|r| r.client_secret = "line\nbreak".into()),
         ),
         (
             "tenant_id",
@@ -85,15 +93,10 @@ async fn connecting_checks_roles_input_and_graph(backend: Backend) {
     nothing_connected(&world).await;
 
     // Graph says no.
-    world.write_secret("wrong-secret", "not the secret");
     let failures: Vec<Change> = vec![
         (
-            "a missing secret",
-            Box::new(|r| r.secret_ref = "no-such-secret".into()),
-        ),
-        (
             "a wrong secret",
-            Box::new(|r| r.secret_ref = "wrong-secret".into()),
+            Box::new(|r| r.client_secret = "not the secret".into()),
         ),
         (
             "an unknown app",
@@ -142,7 +145,7 @@ async fn connecting_checks_roles_input_and_graph(backend: Backend) {
         .into_inner();
     assert_eq!(connection.folder_id, world.folder);
     assert_eq!(connection.app_id, APP_ID);
-    assert_eq!(connection.secret_ref, SECRET_REF);
+    assert!(!connection.client_secret_set_at.is_empty());
     let again = api
         .connect_one_drive(world.admin.request(world.connect_request()))
         .await
@@ -158,7 +161,11 @@ async fn connecting_checks_roles_input_and_graph(backend: Backend) {
         .connect_one_drive(world.stranger.request(world.connect_request()))
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::AlreadyExists);
+    assert_eq!(
+        status.code(),
+        Code::FailedPrecondition,
+        "neutral (trust.rs)"
+    );
     // Viewers see the connection; they cannot sync it.
     api.get_connection(world.viewer.request(pb::GetConnectionRequest {}))
         .await

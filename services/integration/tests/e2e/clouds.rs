@@ -21,7 +21,7 @@ async fn token_scope_is_the_clouds(backend: Backend) {
 
     // Set for the deployment, the US scope gets a token and connects.
     let us = world
-        .spawn_integration_configured(world.secrets(), |s| {
+        .spawn_integration_configured(World::database_secrets(), |s| {
             s.graph_scope = Some("https://graph.microsoft.us/.default".to_owned());
         })
         .await;

@@ -4,18 +4,13 @@
 use std::{
     future::Future,
     net::SocketAddr,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use bytes::Bytes;
 use folio_fake_graph::FakeGraph;
-use folio_integration::{Application, Settings, Timing};
-use folio_platform::{
-    actor::Actor,
-    db::Backend,
-    secrets::{FileSecrets, SecretProvider},
-};
+use folio_integration::{Application, ClientSecretsConfig, Settings, Timing};
+use folio_platform::{actor::Actor, db::Backend};
 use folio_proto::{
     documents::v1::{self as docs, documents_service_client::DocumentsServiceClient},
     integration::v1::{self as pb, integration_service_client::IntegrationServiceClient},
@@ -29,8 +24,9 @@ use tonic::transport::Channel;
 
 pub const TENANT: &str = "contoso.onmicrosoft.com";
 pub const APP_ID: &str = "0b6f2a34-6d0a-4c8e-9a55-0f3c1f0e9a11";
-pub const SECRET_REF: &str = "graph-contoso";
 pub const SECRET: &str = "correct-client-secret";
+/// The key client secrets are sealed with in the integration's database.
+pub const SECRETS_KEY: &str = "6d3f0a1b2c4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
 pub const DRIVE: &str = "b!contoso-drive";
 
 /// One running integration instance.
@@ -65,7 +61,6 @@ pub struct World {
     documents_stop: Option<CancellationToken>,
     users_stop: CancellationToken,
     pub timing: Timing,
-    secrets: TempDir,
     _blobs: TempDir,
     _dbs: Vec<TestDatabase>,
 }
@@ -140,9 +135,6 @@ impl World {
         let folder = graph.add_folder(DRIVE, &root, "Client files");
         let outside = graph.add_folder(DRIVE, &root, "Private");
 
-        let secrets = tempfile::tempdir().unwrap();
-        std::fs::write(secrets.path().join(SECRET_REF), SECRET).unwrap();
-
         let integration_db = TestDatabase::create(backend).await;
         let mut world = Self {
             graph,
@@ -164,7 +156,6 @@ impl World {
             documents_stop: Some(documents_stop),
             users_stop,
             timing,
-            secrets,
             _blobs: blobs,
             _dbs: vec![users_db, documents_db],
         };
@@ -174,21 +165,24 @@ impl World {
 
     /// Another integration instance on the same database.
     pub async fn spawn_integration(&self) -> Instance {
-        self.spawn_integration_with(Arc::new(FileSecrets {
-            dir: self.secrets.path().to_owned(),
-        }))
-        .await
+        self.spawn_integration_with(Self::database_secrets()).await
     }
 
-    /// Another instance, looking Graph client secrets up in `secrets`.
-    pub async fn spawn_integration_with(&self, secrets: Arc<dyn SecretProvider>) -> Instance {
-        self.spawn_integration_configured(secrets, |_| {}).await
+    /// Client secrets sealed in the integration's database with [`SECRETS_KEY`].
+    pub fn database_secrets() -> ClientSecretsConfig {
+        ClientSecretsConfig::sealed_with(SECRETS_KEY)
+    }
+
+    /// Another instance, keeping Graph client secrets in `client_secrets`.
+    pub async fn spawn_integration_with(&self, client_secrets: ClientSecretsConfig) -> Instance {
+        self.spawn_integration_configured(client_secrets, |_| {})
+            .await
     }
 
     /// Another instance, with its settings changed by `configure`.
     pub async fn spawn_integration_configured(
         &self,
-        secrets: Arc<dyn SecretProvider>,
+        client_secrets: ClientSecretsConfig,
         configure: impl FnOnce(&mut Settings),
     ) -> Instance {
         let mut settings = Settings {
@@ -204,7 +198,7 @@ impl World {
             token_url: self.graph.token_url(),
             graph_scope: None,
             tls: self.pki.files("integration"),
-            secrets,
+            client_secrets,
             timing: self.timing.clone(),
         };
         configure(&mut settings);
@@ -253,13 +247,6 @@ impl World {
         self.integration_as("bff", self.integration.port)
     }
 
-    /// The Graph client secrets directory of this world.
-    pub fn secrets(&self) -> Arc<dyn SecretProvider> {
-        Arc::new(FileSecrets {
-            dir: self.secrets.path().to_owned(),
-        })
-    }
-
     pub fn integration_as(&self, identity: &str, port: u16) -> IntegrationServiceClient<Channel> {
         IntegrationServiceClient::new(self.pki.channel(identity, port))
     }
@@ -273,7 +260,7 @@ impl World {
         pb::ConnectRequest {
             tenant_id: TENANT.into(),
             app_id: APP_ID.into(),
-            secret_ref: SECRET_REF.into(),
+            client_secret: SECRET.into(),
             drive_id: DRIVE.into(),
             folder: self.folder.clone(),
         }
@@ -293,6 +280,17 @@ impl World {
             .await
             .expect("connection")
             .into_inner()
+    }
+
+    /// What the bff does before asking the integration to send a document:
+    /// records in documents that the editor sends it to OneDrive.
+    pub async fn share(&self, document_id: &str) {
+        self.documents()
+            .share_with_one_drive(self.editor.request(docs::ShareWithOneDriveRequest {
+                document_id: document_id.into(),
+            }))
+            .await
+            .expect("shared with OneDrive");
     }
 
     /// Every live document of the admin's organisation.
@@ -415,10 +413,6 @@ impl World {
             .unwrap();
         pool.close().await;
         n
-    }
-
-    pub fn write_secret(&self, name: &str, value: &str) {
-        std::fs::write(self.secrets.path().join(name), value).unwrap();
     }
 
     /// The sum of a metric's samples whose labels contain `labels` (e.g.

@@ -158,6 +158,7 @@ async fn send_to_onedrive(backend: Backend) {
     // One fragment fails on the way: the uploader resumes from nextExpectedRanges.
     g.fail_next_fragments(1);
 
+    world.share(&document_id).await;
     let sent = world
         .integration()
         .send_to_one_drive(world.editor.request(pb::SendToOneDriveRequest {
@@ -212,6 +213,7 @@ async fn send_to_onedrive(backend: Backend) {
         .upload(&world.editor, "memo.txt", Bytes::from_static(b"memo v1"))
         .await;
     let small_id = small.document.unwrap().id;
+    world.share(&small_id).await;
     let first = world
         .integration()
         .send_to_one_drive(world.editor.request(pb::SendToOneDriveRequest {

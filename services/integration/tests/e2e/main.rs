@@ -14,3 +14,4 @@ mod odb;
 mod openapi;
 mod secrets;
 mod send;
+mod trust;

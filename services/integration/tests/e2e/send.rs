@@ -66,6 +66,8 @@ async fn send(
     document_id: &str,
     version: u32,
 ) -> Result<pb::SendToOneDriveResponse, tonic::Status> {
+    // As the bff does before sending (docs/adr/0042).
+    world.share(document_id).await;
     world
         .integration()
         .send_to_one_drive(world.editor.request(pb::SendToOneDriveRequest {

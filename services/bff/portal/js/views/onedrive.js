@@ -1,5 +1,7 @@
 // The organisation's OneDrive connection (admins): connect a folder, see how
-// mirroring goes (refreshed while the page is open), sync now, disconnect.
+// mirroring goes (refreshed while the page is open), sync now, replace the
+// client secret, disconnect. The client secret is write-only: typed into a
+// password field, sent once, never shown again.
 
 import { get, put, post, del, describeError, ApiError } from '../api.js';
 import { h, field, replace, busy, showFieldErrors, clearFieldErrors, inlineMessage } from '../dom.js';
@@ -68,7 +70,13 @@ export async function render(container) {
     });
     const disconnectButton = h('button', { type: 'button', class: 'button button--danger-quiet', 'data-testid': 'onedrive-disconnect', text: 'Disconnect' });
     disconnectButton.addEventListener('click', () => confirmDisconnect(actions));
-    actions.append(syncButton, disconnectButton);
+    const secretButton = h('button', { type: 'button', class: 'button', 'data-testid': 'onedrive-replace-secret', text: 'Replace secret' });
+    const secretSlot = h('div');
+    secretButton.addEventListener('click', () => {
+      clearTimeout(timer);
+      replace(secretSlot, replaceSecretForm(secretSlot));
+    });
+    actions.append(syncButton, secretButton, disconnectButton);
     const row = (label, value, testid) => [h('dt', { text: label }), h('dd', { 'data-testid': testid }, value)];
     return h(
       'div',
@@ -86,11 +94,11 @@ export async function render(container) {
         row('Files skipped', String(c.skipped.total), 'onedrive-skipped-total'),
         c.paused_until ? row('Paused until', timeEl(c.paused_until), 'onedrive-paused-until') : [],
         row('Subscription renews before', c.subscription_expires_at ? timeEl(c.subscription_expires_at) : 'No live subscription yet', 'onedrive-subscription'),
-        row('Tenant', c.tenant_id, 'onedrive-tenant'),
-        row('App id', c.app_id, 'onedrive-app'),
-        row('Secret name', c.secret_ref, 'onedrive-secret-ref'),
-        row('Drive', c.drive_id, 'onedrive-drive'),
-        row('Folder id', c.folder_id, 'onedrive-folder'),
+        row('Tenant', c.tenant_id ?? '', 'onedrive-tenant'),
+        row('App id', c.app_id ?? '', 'onedrive-app'),
+        row('Client secret', c.client_secret_set_at ? ['Entered ', timeEl(c.client_secret_set_at)] : 'Entered', 'onedrive-secret-set'),
+        row('Drive', c.drive_id ?? '', 'onedrive-drive'),
+        row('Folder id', c.folder_id ?? '', 'onedrive-folder'),
         row('Connected by', [personName(c.connected_by), ' ', timeEl(c.connected_at)], 'onedrive-connected-by'),
       ),
       h(
@@ -100,7 +108,44 @@ export async function render(container) {
       ),
       skippedList(c.skipped),
       actions,
+      secretSlot,
     );
+  }
+
+  // Rotation: a new client secret, checked with Microsoft Graph before it
+  // replaces the stored one.
+  function replaceSecretForm(slot) {
+    const secret = h('input', { type: 'password', name: 'client_secret', required: true, autocomplete: 'new-password', spellcheck: 'false', maxlength: '1024', 'data-testid': 'onedrive-new-secret-input' });
+    const errorSlot = h('div', { class: 'form-error-slot' });
+    const cancel = h('button', { type: 'button', class: 'button button--quiet', text: 'Cancel', onclick: () => refresh() });
+    const form = h(
+      'form',
+      { class: 'card form', novalidate: true, 'aria-label': 'Replace the client secret' },
+      errorSlot,
+      field('New client secret', secret, { hint: 'The new secret’s value from the app registration. It is checked with Microsoft and never shown again.' }),
+      h('div', { class: 'form__actions' }, h('button', { type: 'submit', class: 'button button--primary', 'data-testid': 'onedrive-replace-secret-save', text: 'Replace secret' }), cancel),
+    );
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      replace(errorSlot);
+      clearFieldErrors(form);
+      if (!secret.value.trim()) {
+        replace(errorSlot, inlineMessage('error', 'Enter the new client secret.', 'onedrive-replace-secret-error'));
+        secret.focus();
+        return;
+      }
+      try {
+        const connection = await busy(form, put(`${PATH}/client-secret`, { client_secret: secret.value.trim() }));
+        secret.value = '';
+        notify('The client secret is replaced.');
+        show(connection);
+      } catch (err) {
+        const unmatched = showFieldErrors(form, err);
+        replace(errorSlot, inlineMessage('error', unmatched.length || !err.errors?.length ? describeError(err) : 'Please correct the fields below.', 'onedrive-replace-secret-error'));
+      }
+    });
+    setTimeout(() => secret.focus(), 0);
+    return form;
   }
 
   function progressText(p) {
@@ -149,7 +194,7 @@ export async function render(container) {
     const input = (name, testid, attrs = {}) => h('input', { type: 'text', name, required: true, autocomplete: 'off', spellcheck: 'false', 'data-testid': testid, ...attrs });
     const tenant = input('tenant_id', 'onedrive-tenant-input', { maxlength: '255', placeholder: 'contoso.onmicrosoft.com' });
     const app = input('app_id', 'onedrive-app-input', { maxlength: '64', placeholder: '00000000-0000-0000-0000-000000000000' });
-    const secret = input('secret_ref', 'onedrive-secret-input', { maxlength: '255' });
+    const secret = input('client_secret', 'onedrive-secret-input', { type: 'password', maxlength: '1024', autocomplete: 'new-password' });
     const drive = input('drive_id', 'onedrive-drive-input', { maxlength: '255' });
     const folder = input('folder', 'onedrive-folder-input', { maxlength: '1024', placeholder: '/Clients' });
     const errorSlot = h('div', { class: 'form-error-slot' });
@@ -159,7 +204,7 @@ export async function render(container) {
       errorSlot,
       field('Tenant', tenant, { hint: 'The Microsoft Entra tenant: its id or domain.' }),
       field('App id', app, { hint: 'The application (client) id of the app registration Folio uses.' }),
-      field('Secret name', secret, { hint: 'The name under which the app’s client secret is stored for Folio — never the secret itself.' }),
+      field('Client secret', secret, { hint: 'The value of a client secret of that app registration. Folio keeps it for your organisation only and never shows it again.' }),
       field('Drive id', drive),
       field('Folder', folder, { hint: 'A path from the drive’s root, such as /Clients, or a folder’s item id.' }),
       h('div', { class: 'form__actions' }, h('button', { type: 'submit', class: 'button button--primary', 'data-testid': 'onedrive-connect', text: 'Connect' })),
@@ -171,7 +216,7 @@ export async function render(container) {
       const values = {
         tenant_id: tenant.value.trim(),
         app_id: app.value.trim(),
-        secret_ref: secret.value.trim(),
+        client_secret: secret.value.trim(),
         drive_id: drive.value.trim(),
         folder: folder.value.trim(),
       };
@@ -183,6 +228,7 @@ export async function render(container) {
       }
       try {
         const connection = await busy(form, put(PATH, values));
+        secret.value = '';
         notify('OneDrive is connected. Its files will appear as documents in a moment.');
         show(connection);
       } catch (err) {

@@ -1,0 +1,13 @@
+-- Client secrets are entered by each organisation's admin and stored per
+-- organisation (docs/adr/0040); a connection no longer names one.
+ALTER TABLE connections DROP COLUMN secret_ref;
+ALTER TABLE connections ADD COLUMN client_secret_set_at BIGINT NULL;
+
+-- The `database` store: AES-256-GCM, the organisation id as associated data.
+CREATE TABLE client_secrets (
+    org_id CHAR(36) NOT NULL PRIMARY KEY,
+    -- hex: 12-byte nonce; ciphertext with its 16-byte tag
+    nonce VARCHAR(64) NOT NULL,
+    sealed VARCHAR(4200) NOT NULL,
+    updated_at BIGINT NOT NULL
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
