@@ -1,3 +1,4 @@
+-- contract: tasks.document_id and events.document_id as NOT NULL (a request may name no document yet; a previous release cannot read such a task), unused since 2026-12-01
 -- Work that knows its version (ADR 0050). Tasks gain a kind, the version they
 -- are pinned to and an approval's decision; a request may name no document
 -- yet, so tasks.document_id (and events.document_id) become nullable, which

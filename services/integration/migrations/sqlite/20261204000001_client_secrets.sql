@@ -1,3 +1,4 @@
+-- contract: connections.secret_ref (the deployment-wide secret reference that issue 12 point 1 closes; rolling back to it is not supported), unused since 2026-12-01
 -- Client secrets are entered by each organisation's admin and stored per
 -- organisation (docs/adr/0040); a connection no longer names one.
 ALTER TABLE connections DROP COLUMN secret_ref;

@@ -302,10 +302,9 @@ fn parse(body: &[u8]) -> Result<Vec<Option<Notification>>, WebhookError> {
                     .collect(),
                 lifecycle_event: field(v, "lifecycleEvent").map(|e| e.chars().take(50).collect()),
             })
-            .filter(|n: &Notification| {
-                !n.subscription_id.is_empty()
-                    && (n.lifecycle_event.is_some() || field(v, "changeType").is_some())
-            })
+            // No `changeType` is needed: the OneDrive API's own notification
+            // shape has none (a change on the drive is all it says).
+            .filter(|n: &Notification| !n.subscription_id.is_empty())
         })
         .collect())
 }
@@ -548,5 +547,40 @@ mod tests {
         assert!(parsed[0].is_some());
         assert!(parsed[1].is_none());
         assert!(parsed[2].is_none());
+    }
+
+    /// Microsoft's documented envelopes (tests/fixtures/graph) are read, the
+    /// OneDrive API's own shape too: no `changeType`, `expirationDateTime`.
+    #[test]
+    fn the_documented_notifications_are_read() {
+        for (name, raw, lifecycle) in [
+            (
+                "change",
+                include_str!("../../tests/fixtures/graph/change-notification.json"),
+                false,
+            ),
+            (
+                "onedrive",
+                include_str!("../../tests/fixtures/graph/onedrive-webhook-notification.json"),
+                false,
+            ),
+            (
+                "lifecycle",
+                include_str!("../../tests/fixtures/graph/lifecycle-notification.json"),
+                true,
+            ),
+            (
+                "reauthorization",
+                include_str!("../../tests/fixtures/graph/lifecycle-reauthorization-required.json"),
+                true,
+            ),
+        ] {
+            let parsed = parse(raw.as_bytes()).unwrap();
+            let first = parsed[0]
+                .as_ref()
+                .unwrap_or_else(|| panic!("the {name} notification was dropped"));
+            assert!(!first.client_state.is_empty(), "{name}");
+            assert_eq!(first.lifecycle_event.is_some(), lifecycle, "{name}");
+        }
     }
 }

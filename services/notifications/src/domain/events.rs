@@ -16,15 +16,21 @@ pub enum EventType {
     TaskCreated,
     TaskAssigned,
     TaskCompleted,
+    TaskStale,
+    ApprovalDecided,
+    RequestFulfilled,
 }
 
 impl EventType {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 8] = [
         Self::DocumentCreated,
         Self::VersionCreated,
         Self::TaskCreated,
         Self::TaskAssigned,
         Self::TaskCompleted,
+        Self::TaskStale,
+        Self::ApprovalDecided,
+        Self::RequestFulfilled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +40,9 @@ impl EventType {
             Self::TaskCreated => "task.created",
             Self::TaskAssigned => "task.assigned",
             Self::TaskCompleted => "task.completed",
+            Self::TaskStale => "task.stale",
+            Self::ApprovalDecided => "approval.decided",
+            Self::RequestFulfilled => "request.fulfilled",
         }
     }
 
@@ -43,15 +52,16 @@ impl EventType {
 
     /// The types one log event stands for, by itself (before looking at
     /// the task). Kinds that concern nobody outside map to nothing, and so
-    /// do kinds documents adds later until they get their line here (the
-    /// version-aware task kinds: TaskStale → task.stale, TaskApproved and
-    /// TaskRejected → approval.decided, RequestFulfilled → request.fulfilled).
+    /// do kinds documents adds later until they get their line here.
     #[allow(clippy::wildcard_enum_match_arm)]
     fn from_log(kind: EventKind) -> &'static [Self] {
         match kind {
             EventKind::DocumentCreated => &[Self::DocumentCreated],
             EventKind::VersionAdded => &[Self::VersionCreated],
             EventKind::TaskCreated => &[Self::TaskCreated],
+            EventKind::TaskStale => &[Self::TaskStale],
+            EventKind::TaskApproved | EventKind::TaskRejected => &[Self::ApprovalDecided],
+            EventKind::RequestFulfilled => &[Self::RequestFulfilled],
             _ => &[],
         }
     }
@@ -111,6 +121,11 @@ impl LogEvent {
         if let Some(task_id) = self.task_id {
             data["task_id"] = json!(task_id.to_string());
         }
+        match self.kind {
+            EventKind::TaskApproved => data["decision"] = json!("approved"),
+            EventKind::TaskRejected => data["decision"] = json!("rejected"),
+            _ => {}
+        }
         if let Some((seen, status)) = task {
             data["assignee_id"] = json!(seen.assignee.map(|a| a.to_string()));
             data["status"] = json!(status);
@@ -134,6 +149,33 @@ mod tests {
             actor_id: Uuid::now_v7().to_string(),
             at: "2026-12-01T10:00:00Z".into(),
         }
+    }
+
+    #[test]
+    fn versioned_work_raises_its_own_types() {
+        assert_eq!(
+            event(EventKind::TaskStale).types(None, None),
+            [EventType::TaskStale]
+        );
+        for (kind, decision) in [
+            (EventKind::TaskApproved, "approved"),
+            (EventKind::TaskRejected, "rejected"),
+        ] {
+            let decided = event(kind);
+            assert_eq!(decided.types(None, None), [EventType::ApprovalDecided]);
+            assert_eq!(decided.data(None)["decision"], decision);
+        }
+        assert_eq!(
+            event(EventKind::RequestFulfilled).types(None, None),
+            [EventType::RequestFulfilled]
+        );
+        assert!(event(EventKind::TaskPinned).types(None, None).is_empty());
+        assert!(
+            event(EventKind::TaskStale)
+                .data(None)
+                .get("decision")
+                .is_none()
+        );
     }
 
     #[test]

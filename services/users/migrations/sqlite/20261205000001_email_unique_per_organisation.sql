@@ -1,3 +1,4 @@
+-- contract: the users table with a global UNIQUE email (rebuilt with every column kept: SQLite cannot drop a UNIQUE), unused since 2026-12-01
 -- An email is unique within an organisation only: the same address may have
 -- an account in several organisations (a provider's staff serving clients).
 -- SQLite cannot drop a column's UNIQUE: the table is rebuilt.

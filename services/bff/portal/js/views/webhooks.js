@@ -13,6 +13,9 @@ const EVENTS = [
   ['task.created', 'A task is created'],
   ['task.assigned', 'A task is assigned'],
   ['task.completed', 'A task is completed'],
+  ['task.stale', 'A new version makes a task stale'],
+  ['approval.decided', 'An approval is decided'],
+  ['request.fulfilled', 'A document request is fulfilled'],
 ];
 const STATE_LABELS = { pending: 'Pending', delivered: 'Delivered', failed: 'Failed' };
 
