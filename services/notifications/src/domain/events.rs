@@ -121,10 +121,10 @@ impl LogEvent {
         if let Some(task_id) = self.task_id {
             data["task_id"] = json!(task_id.to_string());
         }
-        match self.kind {
-            EventKind::TaskApproved => data["decision"] = json!("approved"),
-            EventKind::TaskRejected => data["decision"] = json!("rejected"),
-            _ => {}
+        if self.kind == EventKind::TaskApproved {
+            data["decision"] = json!("approved");
+        } else if self.kind == EventKind::TaskRejected {
+            data["decision"] = json!("rejected");
         }
         if let Some((seen, status)) = task {
             data["assignee_id"] = json!(seen.assignee.map(|a| a.to_string()));
