@@ -21,9 +21,7 @@ use crate::{
             Checks, CommentForm, DecisionForm, DecisionWord, NewRequest, NewTask, RejectForm,
             TaskKind, TaskPatch, TaskStatus, path_id,
         },
-        views::{
-            Comment, Document, Event, Items, MyTask, Page, Task, TaskFulfilled, Version,
-        },
+        views::{Comment, Document, Event, Items, MyTask, Page, Task, TaskFulfilled, Version},
     },
     error::ApiError,
     web::{
