@@ -12,7 +12,7 @@ use axum::{
 use folio_proto::documents::v1::{self as pb, list_tasks_request::Scope};
 
 use super::{
-    documents::{created, status_code},
+    documents::{check_cursor, created, parse_limit, status_code},
     upload::{Destination, Form, outcome_parts, receive},
 };
 use crate::{
@@ -21,7 +21,7 @@ use crate::{
             Checks, CommentForm, DecisionForm, DecisionWord, NewRequest, NewTask, RejectForm,
             TaskKind, TaskPatch, TaskStatus, path_id,
         },
-        views::{Comment, Document, Event, Items, Task, TaskFulfilled, Version},
+        views::{Comment, Document, Event, Items, MyTask, Page, Task, TaskFulfilled, Version},
     },
     error::ApiError,
     web::{
@@ -37,6 +37,7 @@ pub(crate) fn router() -> Router<AppState> {
             get(of_document).post(create),
         )
         .route("/api/v1/tasks", get(assigned).post(create_request))
+        .route("/api/v1/tasks/mine", get(mine))
         .route("/api/v1/tasks/{task_id}", patch(update).delete(remove))
         .route("/api/v1/tasks/{task_id}/carry-forward", post(carry_forward))
         .route("/api/v1/tasks/{task_id}/close", post(close))
@@ -143,6 +144,66 @@ async fn assigned(
         filters,
     )
     .await
+}
+
+/// The groups of My tasks, in the order the documents service pages them.
+const GROUPS: [&str; 7] = [
+    "overdue",
+    "due_soon",
+    "stale",
+    "awaiting_approval",
+    "requests",
+    "later",
+    "done",
+];
+
+/// "What do I do now": the signed-in user's tasks grouped and paged by the
+/// documents service (any role sees their own).
+async fn mine(
+    State(state): State<AppState>,
+    authed: Authed,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<MyTask>>, ApiError> {
+    let Query(query) =
+        query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
+    let mut checks = Checks::default();
+    if let Some(cursor) = query.get("cursor") {
+        check_cursor(&mut checks, cursor);
+    }
+    if let Some(group) = query.get("group")
+        && !GROUPS.contains(&group.as_str())
+    {
+        checks.fail("group", "group must be one of overdue, due_soon, stale, awaiting_approval, requests, later, done");
+    }
+    checks.finish()?;
+    let (status, kind) = filters(&query)?;
+    let limit = parse_limit(query.get("limit"))?;
+    let page = state
+        .documents
+        .clone()
+        .list_my_tasks(authed.actor().request(pb::ListMyTasksRequest {
+            group: query.get("group").cloned().unwrap_or_default(),
+            status: status.into(),
+            kind: kind.into(),
+            cursor: query.get("cursor").cloned().unwrap_or_default(),
+            limit,
+        }))
+        .await
+        .map_err(|s| ApiError::from_status(&s, "task"))?
+        .into_inner();
+    Ok(Json(Page {
+        items: page
+            .tasks
+            .into_iter()
+            .filter_map(|t| {
+                Some(MyTask {
+                    group: t.group,
+                    task: Task::from(t.task?),
+                })
+            })
+            .collect(),
+        next_cursor: (!page.next_cursor.is_empty()).then_some(page.next_cursor),
+    }))
 }
 
 async fn create(

@@ -370,6 +370,13 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// One of My tasks, with the group the documents service put it in.
+#[derive(Debug, Serialize)]
+pub struct MyTask {
+    pub group: String,
+    pub task: Task,
+}
+
 #[derive(Debug, Serialize)]
 pub struct SessionView {
     pub user: User,

@@ -10,6 +10,7 @@ mod found_end_to_end;
 mod helpers;
 mod journey;
 mod memory;
+mod my_tasks;
 mod names;
 mod notifications;
 mod onedrive;

@@ -18,10 +18,11 @@ use super::{
 use crate::{
     domain::{
         CommentBody, Description, DocumentChanges, DocumentFilter, DueDate, Label, ListCursor,
-        RetentionPolicy, Tags, TaskChanges, TaskKind, Title, parse_task_title,
+        RetentionPolicy, Tags, TaskChanges, TaskCursor, TaskGroup, TaskKind, Title,
+        parse_task_title,
     },
     error::Error,
-    library::{Library, NewTask},
+    library::{Library, MyTasksFilter, NewTask},
     store::tasks::TaskScope,
 };
 
@@ -432,5 +433,42 @@ impl DocumentsService for DocumentsApi {
         let policy = RetentionPolicy::parse(given.keep_last, given.keep_days)?;
         let policy = self.library.set_retention_policy(&actor, policy).await?;
         Ok(Response::new(convert::retention(policy)))
+    }
+
+    async fn list_my_tasks(
+        &self,
+        request: Request<pb::ListMyTasksRequest>,
+    ) -> Result<Response<pb::ListMyTasksResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let filter = MyTasksFilter {
+            group: match req.group.as_str() {
+                "" => None,
+                raw => Some(TaskGroup::parse(raw)?),
+            },
+            status: parse_status_filter(req.status)?,
+            kind: parse_kind(req.kind, None)?,
+        };
+        let after = match req.cursor.as_str() {
+            "" => None,
+            raw => Some(TaskCursor::decode(raw)?),
+        };
+        let limit = match req.limit {
+            0 => 50,
+            n @ 1..=200 => n,
+            _ => return Err(Error::invalid("limit", "must be between 1 and 200").into()),
+        };
+        let page = self.library.my_tasks(&actor, filter, after, limit).await?;
+        Ok(Response::new(pb::ListMyTasksResponse {
+            tasks: page
+                .tasks
+                .iter()
+                .map(|(group, task)| pb::MyTask {
+                    task: Some(convert::task(task)),
+                    group: group.as_str().into(),
+                })
+                .collect(),
+            next_cursor: page.next.map(TaskCursor::encode).unwrap_or_default(),
+        }))
     }
 }

@@ -74,7 +74,7 @@ impl TaskGroup {
         }
     }
 
-    fn from_rank(rank: u8) -> Option<Self> {
+    pub fn from_rank(rank: u8) -> Option<Self> {
         Self::ALL.into_iter().find(|g| g.rank() == rank)
     }
 }

@@ -11,7 +11,7 @@ mod versions;
 use folio_platform::{actor::Actor, db::Database};
 
 pub use retention::RetentionPass;
-pub use tasks::NewTask;
+pub use tasks::{MyTasksFilter, NewTask};
 pub use versions::{Upload, UploadHeader, UploadOutcome, UploadTarget};
 
 use crate::{directory::Directory, error::Error, store::blobs::BlobStore};

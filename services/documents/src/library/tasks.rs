@@ -5,8 +5,8 @@ use uuid::Uuid;
 use super::{Library, require_writer};
 use crate::{
     domain::{
-        Comment, CommentBody, Decision, Description, DueDate, Event, EventKind, Task, TaskChanges,
-        TaskKind, TaskStatus, VersionEffect, version_arrived,
+        Comment, CommentBody, Decision, Description, DueDate, Event, EventKind, GroupBounds, Task,
+        TaskChanges, TaskCursor, TaskGroup, TaskKind, TaskStatus, VersionEffect, version_arrived,
     },
     error::Error,
     store::{
@@ -354,4 +354,57 @@ impl Library {
         }
         tasks::list_tasks(&mut conn, actor.org_id, scope, status, kind).await
     }
+
+    /// One page of the caller's own tasks, grouped ("what do I do now").
+    /// Any role sees their own. The bounds are today's, so a page is always
+    /// grouped as of now; the cursor carries the group it stopped in.
+    pub async fn my_tasks(
+        &self,
+        actor: &Actor,
+        filter: MyTasksFilter,
+        after: Option<TaskCursor>,
+        limit: u32,
+    ) -> Result<MyTasksPage, Error> {
+        let bounds = GroupBounds::at(now_millis());
+        let mut conn = self.db.reader().acquire().await?;
+        // One row more than asked says whether another page follows.
+        let mut rows = tasks::my_tasks_page(
+            &mut conn,
+            actor.org_id,
+            actor.user_id,
+            bounds,
+            filter.group,
+            filter.status,
+            filter.kind,
+            after,
+            limit + 1,
+        )
+        .await?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next = if more {
+            rows.last().map(|(group, task)| TaskCursor {
+                group: *group,
+                due_date: task.due_date,
+                id: task.id,
+            })
+        } else {
+            None
+        };
+        Ok(MyTasksPage { tasks: rows, next })
+    }
+}
+
+/// What My tasks is narrowed to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MyTasksFilter {
+    pub group: Option<TaskGroup>,
+    pub status: Option<TaskStatus>,
+    pub kind: Option<TaskKind>,
+}
+
+pub struct MyTasksPage {
+    pub tasks: Vec<(TaskGroup, Task)>,
+    /// Where the next page starts; none on the last.
+    pub next: Option<TaskCursor>,
 }

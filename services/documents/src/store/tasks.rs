@@ -4,7 +4,10 @@ use uuid::Uuid;
 
 use super::{number, opt_uuid, uuid, versions::version_from_row};
 use crate::{
-    domain::{Decision, Description, DueDate, Task, TaskKind, TaskStatus},
+    domain::{
+        Decision, Description, DueDate, GroupBounds, Task, TaskCursor, TaskGroup, TaskKind,
+        TaskStatus,
+    },
     error::Error,
 };
 
@@ -214,4 +217,88 @@ pub async fn lock_task(conn: &mut AnyConnection, org_id: Uuid, id: Uuid) -> Resu
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// One page of My tasks for `assignee`: the group is computed in the query
+/// (mirroring `GroupBounds::group_of`) so it can order, filter and page by
+/// it in one round trip. Returns the rows with their group, at most `limit`.
+#[allow(clippy::too_many_arguments)]
+#[instrument(skip_all)]
+pub async fn my_tasks_page(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+    assignee: Uuid,
+    bounds: GroupBounds,
+    group: Option<TaskGroup>,
+    status: Option<TaskStatus>,
+    kind: Option<TaskKind>,
+    after: Option<TaskCursor>,
+    limit: u32,
+) -> Result<Vec<(TaskGroup, Task)>, Error> {
+    let mut inner = format!(
+        "SELECT {COLUMNS}, CASE \
+           WHEN k.status = 'done' THEN 6 \
+           WHEN k.due_date IS NOT NULL AND k.due_date < ? THEN 0 \
+           WHEN k.due_date IS NOT NULL AND k.due_date <= ? THEN 1 \
+           WHEN k.kind <> 'approval' AND k.version < COALESCE(d.current_version, 0) THEN 2 \
+           WHEN k.kind = 'approval' AND k.decision IS NULL THEN 3 \
+           WHEN k.kind = 'request' AND k.status = 'open' THEN 4 \
+           ELSE 5 END AS grp \
+         {FROM} WHERE k.org_id = ? AND k.assignee_id = ? AND {LIVE}"
+    );
+    if status.is_some() {
+        inner.push_str(" AND k.status = ?");
+    }
+    if kind.is_some() {
+        inner.push_str(" AND k.kind = ?");
+    }
+    let mut outer = format!("SELECT * FROM ({inner}) mine WHERE 1 = 1");
+    if group.is_some() {
+        outer.push_str(" AND grp = ?");
+    }
+    // Keyset: after the cursor in (group, undated last, due date, id) order.
+    match after.map(|c| c.due_date) {
+        Some(Some(_)) => outer.push_str(
+            " AND (grp > ? OR (grp = ? AND (due_date IS NULL OR due_date > ? \
+             OR (due_date = ? AND id > ?))))",
+        ),
+        Some(None) => {
+            outer.push_str(" AND (grp > ? OR (grp = ? AND due_date IS NULL AND id > ?))");
+        }
+        None => {}
+    }
+    outer.push_str(" ORDER BY grp, due_date IS NULL, due_date, id LIMIT ?");
+    let mut query = sqlx::query(&outer)
+        .bind(bounds.today.to_text())
+        .bind(bounds.soon_until.to_text())
+        .bind(org_id.to_string())
+        .bind(assignee.to_string());
+    if let Some(status) = status {
+        query = query.bind(status.as_str());
+    }
+    if let Some(kind) = kind {
+        query = query.bind(kind.as_str());
+    }
+    if let Some(group) = group {
+        query = query.bind(i64::from(group.rank()));
+    }
+    if let Some(cursor) = after {
+        let rank = i64::from(cursor.group.rank());
+        query = query.bind(rank).bind(rank);
+        if let Some(due) = cursor.due_date {
+            query = query.bind(due.to_text()).bind(due.to_text());
+        }
+        query = query.bind(cursor.id.to_string());
+    }
+    let rows = query.bind(i64::from(limit)).fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            let rank: i64 = row.try_get("grp")?;
+            let group = u8::try_from(rank)
+                .ok()
+                .and_then(TaskGroup::from_rank)
+                .ok_or(Error::Corrupt("task group"))?;
+            Ok((group, task_from_row(row)?))
+        })
+        .collect()
 }

@@ -348,3 +348,54 @@ async fn notifications_may_only_read_the_log_and_what_it_points_at() {
         assert_eq!(refused.code(), Code::PermissionDenied);
     }
 }
+
+#[tokio::test]
+async fn my_tasks_are_for_the_bff_and_refuse_bad_pages() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let editor = &app.acme.editor;
+    let request = |req: pb::ListMyTasksRequest| editor.request(req);
+    let page = app
+        .client()
+        .list_my_tasks(request(pb::ListMyTasksRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(page.tasks.is_empty() && page.next_cursor.is_empty());
+    for refused in ["integration", "notifications", "users", "operator"] {
+        let status = app
+            .client_as(refused)
+            .list_my_tasks(request(pb::ListMyTasksRequest::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{refused}");
+    }
+    for bad in [
+        pb::ListMyTasksRequest {
+            group: "urgent".into(),
+            ..Default::default()
+        },
+        pb::ListMyTasksRequest {
+            cursor: "garbage!".into(),
+            ..Default::default()
+        },
+        pb::ListMyTasksRequest {
+            cursor: "MDo6eA".into(),
+            ..Default::default()
+        },
+        pb::ListMyTasksRequest {
+            limit: 201,
+            ..Default::default()
+        },
+        pb::ListMyTasksRequest {
+            kind: 99,
+            ..Default::default()
+        },
+    ] {
+        let status = app
+            .client()
+            .list_my_tasks(request(bad.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{bad:?}");
+    }
+}

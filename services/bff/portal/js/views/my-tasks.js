@@ -1,42 +1,27 @@
 // "What do I do now": the tasks assigned to the signed-in user, across
-// documents, grouped as overdue, due soon, stale, awaiting my approval,
-// requests to me, the rest, and done; filterable by kind and state.
+// documents, grouped by the server as overdue, due soon, stale, awaiting my
+// approval, requests to me, the rest, and done; filterable by kind and state;
+// each group paged with "More".
 
 import { get } from '../api.js';
 import { h, field, replace } from '../dom.js';
 import { assignableUsers, canWrite, documentTitle } from '../state.js';
-import { plural, todayYmd, TASK_KIND_LABELS, TASK_STATUS_LABELS } from '../format.js';
+import { plural, TASK_KIND_LABELS, TASK_STATUS_LABELS } from '../format.js';
 import { taskItem, newRequestForm } from '../components/tasks.js';
 
-const SOON_DAYS = 7;
 const PAGE = 20;
 
+// The server's groups (GET /tasks/mine), in its order; it decides which
+// group a task falls in and pages each one with its own cursor.
 const GROUPS = [
   ['overdue', 'Overdue'],
-  ['soon', 'Due soon'],
+  ['due_soon', 'Due soon'],
   ['stale', 'Stale: a newer version arrived'],
-  ['approve', 'Awaiting my approval'],
+  ['awaiting_approval', 'Awaiting my approval'],
   ['requests', 'Requests to me'],
   ['later', 'Everything else'],
   ['done', 'Done'],
 ];
-
-function addDays(ymd, days) {
-  const d = new Date(`${ymd}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
-
-/** The one group a task belongs to, the most pressing first. */
-export function groupOf(task, today) {
-  if (task.status === 'done') return 'done';
-  if (task.due_date && task.due_date < today) return 'overdue';
-  if (task.due_date && task.due_date <= addDays(today, SOON_DAYS)) return 'soon';
-  if (task.stale) return 'stale';
-  if (task.kind === 'approval' && !task.decision) return 'approve';
-  if (task.kind === 'request' && task.status === 'open') return 'requests';
-  return 'later';
-}
 
 export async function render(container, ctx) {
   const status = TASK_STATUS_LABELS[ctx.query.get('status')] ? ctx.query.get('status') : '';
@@ -74,11 +59,12 @@ export async function render(container, ctx) {
     groups,
   );
 
-  const [answer, assignees] = await Promise.all([
-    get('/tasks', { assignee: 'me', status: status || undefined, kind: kind || undefined }),
+  const filters = { status: status || undefined, kind: kind || undefined };
+  const pageOf = (group, cursor) => get('/tasks/mine', { ...filters, group, cursor, limit: PAGE });
+  const [firsts, assignees] = await Promise.all([
+    Promise.all(GROUPS.map(([key]) => pageOf(key))),
     assignableUsers(),
   ]);
-  const today = todayYmd();
 
   function count() {
     const all = groups.querySelectorAll('[data-testid="task-item"]').length;
@@ -98,25 +84,34 @@ export async function render(container, ctx) {
     return taskItem(task, { assignees, documentLink, onChanged: count, onDeleted: count });
   }
 
-  for (const [key, title] of GROUPS) {
-    const tasks = answer.items.filter((t) => groupOf(t, today) === key);
-    if (!tasks.length) continue;
+  GROUPS.forEach(([key, title], i) => {
+    const first = firsts[i];
+    if (!first.items.length) return;
     const list = h('ul', { class: 'task-list', 'aria-label': title });
-    const more = h('button', { type: 'button', class: 'button button--small', 'data-testid': `my-tasks-more-${key}`, hidden: tasks.length <= PAGE });
-    let shown = 0;
-    const showMore = () => {
-      for (const t of tasks.slice(shown, shown + PAGE)) list.append(item(t));
-      shown = Math.min(tasks.length, shown + PAGE);
-      more.hidden = shown >= tasks.length;
-      more.textContent = `Show ${Math.min(PAGE, tasks.length - shown)} more`;
+    const shownCount = h('span', { class: 'muted' });
+    const more = h('button', { type: 'button', class: 'button button--small', 'data-testid': `my-tasks-more-${key}`, text: 'More' });
+    let cursor;
+    const show = (page) => {
+      for (const { task } of page.items) list.append(item(task));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      const n = list.children.length;
+      shownCount.textContent = ` (${n}${cursor ? '+' : ''})`;
       count();
     };
-    more.addEventListener('click', showMore);
+    more.addEventListener('click', async () => {
+      more.disabled = true;
+      try {
+        show(await pageOf(key, cursor));
+      } finally {
+        more.disabled = false;
+      }
+    });
     groups.append(
-      h('section', { class: 'section task-group', 'data-testid': `my-tasks-group-${key}`, 'aria-label': title }, h('h2', {}, title, h('span', { class: 'muted', text: ` (${tasks.length})` })), list, more),
+      h('section', { class: 'section task-group', 'data-testid': `my-tasks-group-${key}`, 'aria-label': title }, h('h2', {}, title, shownCount), list, more),
     );
-    showMore();
-  }
+    show(first);
+  });
   count();
 
   // A request is the assignee's task, so nothing is added to this list.
