@@ -3,7 +3,7 @@
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 
-use super::uuid;
+use super::{outbox::Outbox, uuid};
 use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,24 +110,18 @@ pub(crate) async fn insert(conn: &mut AnyConnection, d: &Delivery) -> Result<(),
     Ok(())
 }
 
+const OUTBOX: Outbox = Outbox {
+    table: "deliveries",
+    tiebreak: "sequence",
+};
+
 /// Ids of pending deliveries due by `now` and not claimed by a live worker.
 pub(crate) async fn due(
     conn: &mut AnyConnection,
     now: i64,
     limit: u32,
 ) -> Result<Vec<String>, Error> {
-    let rows = sqlx::query(
-        "SELECT id FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? \
-         AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at, sequence LIMIT ?",
-    )
-    .bind(now)
-    .bind(now)
-    .bind(i64::from(limit))
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok(r.try_get::<String, _>("id")?))
-        .collect()
+    OUTBOX.due(conn, now, limit).await
 }
 
 /// Takes a due delivery for one worker until `until`; None when another has it.
@@ -137,16 +131,7 @@ pub(crate) async fn claim(
     now: i64,
     until: i64,
 ) -> Result<Option<Delivery>, Error> {
-    let claimed = sqlx::query(
-        "UPDATE deliveries SET lease_until = ? WHERE id = ? AND state = 'pending' \
-         AND (lease_until IS NULL OR lease_until < ?)",
-    )
-    .bind(until)
-    .bind(id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    if claimed.rows_affected() == 0 {
+    if !OUTBOX.lease(&mut *conn, id, now, until).await? {
         return Ok(None);
     }
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM deliveries WHERE id = ?"))

@@ -3,7 +3,7 @@
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 
-use super::uuid;
+use super::{outbox::Outbox, uuid};
 use crate::{domain::mail::Preferences, error::Error};
 
 /// Longest body stored (the column's size on MySQL).
@@ -82,23 +82,17 @@ pub(crate) async fn insert(conn: &mut AnyConnection, m: &Mail, now: i64) -> Resu
     Ok(true)
 }
 
+const OUTBOX: Outbox = Outbox {
+    table: "mails",
+    tiebreak: "id",
+};
+
 pub(crate) async fn due(
     conn: &mut AnyConnection,
     now: i64,
     limit: u32,
 ) -> Result<Vec<String>, Error> {
-    let rows = sqlx::query(
-        "SELECT id FROM mails WHERE state = 'pending' AND next_attempt_at <= ? \
-         AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_attempt_at, id LIMIT ?",
-    )
-    .bind(now)
-    .bind(now)
-    .bind(i64::from(limit))
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| Ok(r.try_get::<String, _>("id")?))
-        .collect()
+    OUTBOX.due(conn, now, limit).await
 }
 
 /// Takes a due mail until `until`; None when another worker has it.
@@ -108,16 +102,7 @@ pub(crate) async fn claim(
     now: i64,
     until: i64,
 ) -> Result<Option<Mail>, Error> {
-    let claimed = sqlx::query(
-        "UPDATE mails SET lease_until = ? WHERE id = ? AND state = 'pending' \
-         AND (lease_until IS NULL OR lease_until < ?)",
-    )
-    .bind(until)
-    .bind(id)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    if claimed.rows_affected() == 0 {
+    if !OUTBOX.lease(&mut *conn, id, now, until).await? {
         return Ok(None);
     }
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM mails WHERE id = ?"))

@@ -4,6 +4,7 @@
 pub(crate) mod deliveries;
 pub(crate) mod log;
 pub(crate) mod mails;
+mod outbox;
 pub(crate) mod webhooks;
 
 use sqlx::{Row, any::AnyRow};
