@@ -1,6 +1,8 @@
 //! Folio's internal gRPC contracts, generated from the `.proto` files beside this crate.
 #![allow(unreachable_pub, clippy::all, clippy::pedantic)]
 
+pub mod errors;
+
 pub mod users {
     pub mod v1 {
         tonic::include_proto!("folio.users.v1");

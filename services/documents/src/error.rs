@@ -1,7 +1,8 @@
 //! The documents service's one error type, mapped once to gRPC status codes.
 
 use folio_platform::actor::ActorError;
-use tonic::Status;
+use folio_proto::{documents::v1::ErrorReason, errors};
+use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -56,15 +57,35 @@ impl Error {
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::InvalidInput { .. } => Status::invalid_argument(error.to_string()),
-            Error::NotFound(_) => Status::not_found(error.to_string()),
+            Error::InvalidInput { field, reason } => errors::invalid(field, reason),
+            Error::NotFound(what) => errors::not_found(what),
             Error::ReadOnly | Error::NotYours(_) | Error::NotForIntegration(_) => {
                 Status::permission_denied(error.to_string())
             }
-            Error::State(_) => Status::failed_precondition(error.to_string()),
-            Error::TooLarge { .. } => Status::resource_exhausted(error.to_string()),
-            Error::RangeNotSatisfiable { .. } => Status::out_of_range(error.to_string()),
-            Error::Interrupted => Status::cancelled(error.to_string()),
+            Error::State(_) => errors::refused(
+                Code::FailedPrecondition,
+                error.to_string(),
+                ErrorReason::InvalidState,
+                &[],
+            ),
+            Error::TooLarge { limit } => errors::refused(
+                Code::ResourceExhausted,
+                error.to_string(),
+                ErrorReason::TooLarge,
+                &[(errors::LIMIT, limit.to_string())],
+            ),
+            Error::RangeNotSatisfiable { size } => errors::refused(
+                Code::OutOfRange,
+                error.to_string(),
+                ErrorReason::RangeNotSatisfiable,
+                &[(errors::SIZE, size.to_string())],
+            ),
+            Error::Interrupted => errors::refused(
+                Code::Cancelled,
+                error.to_string(),
+                ErrorReason::UploadInterrupted,
+                &[],
+            ),
             Error::Unavailable(_) => Status::unavailable(error.to_string()),
             Error::Actor(_) => Status::unauthenticated(error.to_string()),
             // Internal detail is logged here, once, and never sent.

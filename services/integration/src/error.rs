@@ -3,12 +3,15 @@
 use std::time::Duration;
 
 use folio_platform::actor::ActorError;
-use folio_proto::integration::v1::{
-    ONEDRIVE_FAILURE_METADATA, OneDriveFailure, one_drive_failure::Cause,
+use folio_proto::{
+    errors,
+    integration::v1::{
+        ErrorReason, ONEDRIVE_FAILURE_METADATA, OneDriveFailure, one_drive_failure::Cause,
+    },
 };
 use prost::Message as _;
 use tonic::{
-    Status,
+    Code, Status,
     metadata::{MetadataMap, MetadataValue},
 };
 
@@ -179,12 +182,28 @@ impl From<GraphError> for Error {
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::InvalidInput { .. } => Status::invalid_argument(error.to_string()),
-            Error::NotFound(_) => Status::not_found(error.to_string()),
+            Error::InvalidInput { field, reason } => errors::invalid(field, reason),
+            Error::NotFound(what) => errors::not_found(what),
             Error::Forbidden(_) => Status::permission_denied(error.to_string()),
-            Error::AlreadyConnected => Status::already_exists(error.to_string()),
-            Error::Precondition(_) => Status::failed_precondition(error.to_string()),
-            Error::Busy | Error::Unavailable(_) => Status::unavailable(error.to_string()),
+            Error::AlreadyConnected => errors::refused(
+                Code::AlreadyExists,
+                error.to_string(),
+                ErrorReason::AlreadyConnected,
+                &[],
+            ),
+            Error::Precondition(_) => errors::refused(
+                Code::FailedPrecondition,
+                error.to_string(),
+                ErrorReason::OnedriveRefused,
+                &[],
+            ),
+            Error::Busy => errors::refused(
+                Code::Unavailable,
+                error.to_string(),
+                ErrorReason::Busy,
+                &[],
+            ),
+            Error::Unavailable(_) => Status::unavailable(error.to_string()),
             Error::OneDrive { refusal, detail } => onedrive_status(refusal, detail),
             Error::Actor(_) => Status::unauthenticated(error.to_string()),
             // Internal detail is logged here, once, and never sent.
@@ -196,15 +215,27 @@ impl From<Error> for Status {
     }
 }
 
-/// A status naming Graph's refusal in its metadata (see `OneDriveFailure`).
+/// A status naming Graph's refusal by its reason, and for callers of
+/// earlier releases in its metadata too (see `OneDriveFailure`).
 fn onedrive_status(refusal: Refusal, detail: String) -> Status {
-    let (code, cause, retry_after) = match refusal {
-        Refusal::Unavailable => (tonic::Code::Unavailable, Cause::GraphUnavailable, 0),
-        Refusal::Failed => (tonic::Code::Unavailable, Cause::GraphFailed, 0),
-        Refusal::Conflict => (tonic::Code::Aborted, Cause::Conflict, 0),
-        Refusal::TooLarge => (tonic::Code::ResourceExhausted, Cause::TooLarge, 0),
+    let (code, reason, cause, retry_after) = match refusal {
+        Refusal::Unavailable => (
+            Code::Unavailable,
+            ErrorReason::GraphUnavailable,
+            Cause::GraphUnavailable,
+            0,
+        ),
+        Refusal::Failed => (Code::Unavailable, ErrorReason::GraphFailed, Cause::GraphFailed, 0),
+        Refusal::Conflict => (Code::Aborted, ErrorReason::OnedriveConflict, Cause::Conflict, 0),
+        Refusal::TooLarge => (
+            Code::ResourceExhausted,
+            ErrorReason::OnedriveTooLarge,
+            Cause::TooLarge,
+            0,
+        ),
         Refusal::Throttled(pause) => (
-            tonic::Code::Unavailable,
+            Code::Unavailable,
+            ErrorReason::GraphThrottled,
             Cause::Throttled,
             u32::try_from(pause.as_secs_f64().ceil() as u64)
                 .unwrap_or(u32::MAX)
@@ -220,5 +251,10 @@ fn onedrive_status(refusal: Refusal, detail: String) -> Status {
         ONEDRIVE_FAILURE_METADATA,
         MetadataValue::from_bytes(&failure.encode_to_vec()),
     );
-    Status::with_metadata(code, detail, metadata)
+    let facts = if retry_after > 0 {
+        vec![(errors::RETRY_AFTER_SECONDS, retry_after.to_string())]
+    } else {
+        vec![]
+    };
+    errors::refused_with(code, detail, reason, &facts, metadata)
 }

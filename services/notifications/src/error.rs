@@ -1,6 +1,7 @@
 //! The notifications service's one error type, mapped once to gRPC status codes.
 
 use folio_platform::actor::ActorError;
+use folio_proto::errors;
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +52,8 @@ impl Error {
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::InvalidInput { .. } => Status::invalid_argument(error.to_string()),
-            Error::NotFound(_) => Status::not_found(error.to_string()),
+            Error::InvalidInput { field, reason } => errors::invalid(field, reason),
+            Error::NotFound(what) => errors::not_found(what),
             Error::Forbidden(_) => Status::permission_denied(error.to_string()),
             Error::Unavailable(_) => Status::unavailable(error.to_string()),
             Error::Actor(_) => Status::unauthenticated(error.to_string()),

@@ -9,7 +9,7 @@ use crate::{
         DisplayName, Email, Organisation, OrganisationName, Password, PasswordHash, Role, User,
         UserChanges, verify_each, verify_or_waste_time,
     },
-    error::Error,
+    error::{Error, Taken},
     store,
 };
 
@@ -51,7 +51,7 @@ pub enum SignIn {
     Choose(Vec<Organisation>),
 }
 
-fn unique(error: sqlx::Error, what: &'static str) -> Error {
+fn unique(error: sqlx::Error, what: Taken) -> Error {
     if store::is_unique_violation(&error) {
         Error::AlreadyExists(what)
     } else {
@@ -106,10 +106,10 @@ impl Accounts {
         let mut tx = self.db.pool.begin().await?;
         store::insert_organisation(&mut tx, &org)
             .await
-            .map_err(|e| unique(e, "an organisation with this name already exists"))?;
+            .map_err(|e| unique(e, Taken::OrganisationName))?;
         store::insert_user(&mut tx, &admin)
             .await
-            .map_err(|e| unique(e, "a user with this email already exists"))?;
+            .map_err(|e| unique(e, Taken::Email))?;
         tx.commit().await?;
         tracing::info!(org = %org.id, "organisation created");
         Ok((org, admin))
@@ -213,7 +213,7 @@ impl Accounts {
         let mut conn = self.db.pool.acquire().await?;
         store::insert_user(&mut conn, &user)
             .await
-            .map_err(|e| unique(e, "a user with this email already exists"))?;
+            .map_err(|e| unique(e, Taken::Email))?;
         tracing::info!(user = %user.id, org = %user.org_id, "user provisioned");
         Ok(user)
     }

@@ -1,7 +1,8 @@
 //! The users service's one error type, mapped once to gRPC status codes.
 
 use folio_platform::actor::ActorError;
-use tonic::Status;
+use folio_proto::{errors, users::v1::ErrorReason};
+use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -9,8 +10,8 @@ pub enum Error {
     InvalidInput { field: &'static str, reason: String },
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("{0}")]
-    AlreadyExists(&'static str),
+    #[error("{}", .0.message())]
+    AlreadyExists(Taken),
     #[error("{0}")]
     PermissionDenied(&'static str),
     #[error("email or password is wrong")]
@@ -29,6 +30,22 @@ pub enum Error {
     Task(#[from] tokio::task::JoinError),
 }
 
+/// What another record already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    Email,
+    OrganisationName,
+}
+
+impl Taken {
+    fn message(self) -> &'static str {
+        match self {
+            Self::Email => "a user with this email already exists",
+            Self::OrganisationName => "an organisation with this name already exists",
+        }
+    }
+}
+
 impl Error {
     pub fn invalid(field: &'static str, reason: &str) -> Self {
         Self::InvalidInput {
@@ -41,12 +58,29 @@ impl Error {
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::InvalidInput { .. } => Status::invalid_argument(error.to_string()),
-            Error::NotFound(_) => Status::not_found(error.to_string()),
-            Error::AlreadyExists(_) => Status::already_exists(error.to_string()),
+            Error::InvalidInput { field, reason } => errors::invalid(field, reason),
+            Error::NotFound(what) => errors::not_found(what),
+            Error::AlreadyExists(taken) => {
+                let reason = match taken {
+                    Taken::Email => ErrorReason::EmailTaken,
+                    Taken::OrganisationName => ErrorReason::OrganisationTaken,
+                };
+                errors::refused(Code::AlreadyExists, taken.message(), reason, &[])
+            }
             Error::PermissionDenied(_) => Status::permission_denied(error.to_string()),
-            Error::WrongCredentials | Error::Actor(_) => Status::unauthenticated(error.to_string()),
-            Error::LastAdmin => Status::failed_precondition(error.to_string()),
+            Error::WrongCredentials => errors::refused(
+                Code::Unauthenticated,
+                error.to_string(),
+                ErrorReason::WrongCredentials,
+                &[],
+            ),
+            Error::Actor(_) => Status::unauthenticated(error.to_string()),
+            Error::LastAdmin => errors::refused(
+                Code::FailedPrecondition,
+                error.to_string(),
+                ErrorReason::LastAdmin,
+                &[],
+            ),
             // Internal detail is logged here, once, and never sent.
             Error::Database(_) | Error::Hashing(_) | Error::Corrupt(_) | Error::Task(_) => {
                 tracing::error!(%error, "internal error");
