@@ -12,8 +12,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        // Unimplemented by default: a test can stand in for one RPC of a service.
-        .generate_default_stubs(true)
         // Content chunks as `Bytes`: handed on without copying.
         .bytes(".")
         // Messages carrying a client secret get a redacting Debug (src/lib.rs).

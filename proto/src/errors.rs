@@ -78,7 +78,13 @@ pub fn refused<R: Reason>(
     reason: R,
     metadata: &[(&str, String)],
 ) -> Status {
-    refused_with(code, message, reason, metadata, tonic::metadata::MetadataMap::new())
+    refused_with(
+        code,
+        message,
+        reason,
+        metadata,
+        tonic::metadata::MetadataMap::new(),
+    )
 }
 
 /// [`refused`] with extra metadata on the status (for callers of earlier

@@ -80,6 +80,19 @@ impl<R: Reason> CallError<R> {
         }
     }
 
+    /// The gRPC code the call ended with.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::Invalid { .. } => Code::InvalidArgument,
+            Self::NotFound { .. } => Code::NotFound,
+            Self::Refused { code, .. } | Self::Failed { code, .. } => *code,
+            Self::PermissionDenied(_) => Code::PermissionDenied,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::DeadlineExceeded => Code::DeadlineExceeded,
+            Self::Unavailable(_) => Code::Unavailable,
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
     }
@@ -183,6 +196,12 @@ mod tests {
         );
         let error = UsersError::from(theirs);
         assert!(error.reason().is_none());
-        assert!(matches!(error, CallError::Failed { code: Code::ResourceExhausted, .. }));
+        assert!(matches!(
+            error,
+            CallError::Failed {
+                code: Code::ResourceExhausted,
+                ..
+            }
+        ));
     }
 }

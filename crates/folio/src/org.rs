@@ -3,14 +3,13 @@
 //! this tool holds (locally from the development PKI under `FOLIO_DATA_DIR`,
 //! or the files in `FOLIO_OPERATOR_TLS_*_FILE`).
 
+use folio_clients::{UsersClient, UsersError};
 use folio_platform::{config::Env, grpc, start::StartError, tls};
 use folio_proto::users::v1::{
     CreateOrganisationRequest, ListOrganisationsRequest, Organisation, User,
-    users_service_client::UsersServiceClient,
 };
-use tonic::transport::Channel;
 
-fn client() -> Result<UsersServiceClient<Channel>, StartError> {
+fn client() -> Result<UsersClient, StartError> {
     let env = Env::new("FOLIO_OPERATOR_");
     let files = tls::TlsFiles::from_env(&env, "operator")?;
     let users = Env::new("FOLIO_USERS_");
@@ -24,13 +23,13 @@ fn client() -> Result<UsersServiceClient<Channel>, StartError> {
             format!("https://localhost:{}", addr.port())
         }
     };
-    let channel = grpc::channel(&url, tls::client_config(&files)?)
+    let channel = grpc::traced_channel(&url, tls::client_config(&files)?, "folio")
         .map_err(|e| StartError::Setup(e.to_string()))?;
-    Ok(UsersServiceClient::new(channel))
+    Ok(UsersClient::new(channel))
 }
 
-fn refused(status: &tonic::Status) -> StartError {
-    StartError::Setup(format!("the users service refused: {}", status.message()))
+fn refused(error: &UsersError) -> StartError {
+    StartError::Setup(format!("the users service refused: {error}"))
 }
 
 pub async fn create(
@@ -47,8 +46,7 @@ pub async fn create(
             admin_password,
         })
         .await
-        .map_err(|s| refused(&s))?
-        .into_inner();
+        .map_err(|e| refused(&e))?;
     match (created.organisation, created.admin) {
         (Some(org), Some(admin)) => Ok((org, admin)),
         _ => Err(StartError::Setup(
@@ -61,7 +59,6 @@ pub async fn list() -> Result<Vec<Organisation>, StartError> {
     Ok(client()?
         .list_organisations(ListOrganisationsRequest {})
         .await
-        .map_err(|s| refused(&s))?
-        .into_inner()
+        .map_err(|e| refused(&e))?
         .organisations)
 }

@@ -2,8 +2,9 @@
 //! gRPC API as an operator and the bff would: for the suites of services
 //! that act on behalf of users (documents, integration).
 
+use folio_clients::{TracedChannel, UsersClient};
 use folio_platform::actor::{Actor, ActorRole};
-use folio_proto::users::v1::{self as users_pb, users_service_client::UsersServiceClient};
+use folio_proto::users::v1 as users_pb;
 
 use crate::Pki;
 
@@ -30,7 +31,13 @@ pub fn actor(user: &users_pb::User, role: ActorRole) -> Actor {
 /// Organisation `name` with `admin@`, `editor@` and `viewer@<name>.example`,
 /// through the users service listening on `users_port`.
 pub async fn organisation(pki: &Pki, users_port: u16, name: &str) -> Org {
-    let created = UsersServiceClient::new(pki.channel("operator", users_port))
+    let users = |identity| {
+        UsersClient::new(TracedChannel::new(
+            pki.channel(identity, users_port),
+            "test",
+        ))
+    };
+    let created = users("operator")
         .create_organisation(users_pb::CreateOrganisationRequest {
             name: name.into(),
             admin_email: format!("admin@{name}.example"),
@@ -38,11 +45,10 @@ pub async fn organisation(pki: &Pki, users_port: u16, name: &str) -> Org {
             admin_password: PASSWORD.into(),
         })
         .await
-        .expect("organisation created")
-        .into_inner();
+        .expect("organisation created");
     let admin = actor(&created.admin.expect("its admin"), ActorRole::Admin);
-    let mut users = UsersServiceClient::new(pki.channel("bff", users_port));
-    let mut provision = async |who: &str, role: users_pb::Role, actor_role| {
+    let users = users("bff");
+    let provision = async |who: &str, role: users_pb::Role, actor_role| {
         let user = users
             .provision_user(admin.request(users_pb::ProvisionUserRequest {
                 email: format!("{who}@{name}.example"),
@@ -51,8 +57,7 @@ pub async fn organisation(pki: &Pki, users_port: u16, name: &str) -> Org {
                 password: PASSWORD.into(),
             }))
             .await
-            .expect("user provisioned")
-            .into_inner();
+            .expect("user provisioned");
         actor(&user, actor_role)
     };
     let editor = provision("editor", users_pb::Role::Editor, ActorRole::Editor).await;

@@ -2,6 +2,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
+use folio_clients::{DocumentsClient, IntegrationClient, NotificationsClient, UsersClient};
 use folio_platform::{
     config::ConfigError,
     grpc,
@@ -9,12 +10,6 @@ use folio_platform::{
     shutdown,
     start::{StartError, bind, local_port},
     tls,
-};
-use folio_proto::{
-    documents::v1::documents_service_client::DocumentsServiceClient,
-    integration::v1::integration_service_client::IntegrationServiceClient,
-    notifications::v1::notifications_service_client::NotificationsServiceClient,
-    users::v1::users_service_client::UsersServiceClient,
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -26,9 +21,6 @@ use crate::{
     settings::Settings,
     web::{self, AppState, WebConfig},
 };
-
-/// Messages from the documents service may carry 256 KiB chunks and more.
-const MAX_MESSAGE: usize = 8 << 20;
 
 pub struct Application {
     listener: TcpListener,
@@ -90,12 +82,10 @@ impl Application {
             ),
         };
         let state = AppState {
-            users: UsersServiceClient::new(users_channel),
-            documents: DocumentsServiceClient::new(documents_channel)
-                .max_decoding_message_size(MAX_MESSAGE)
-                .max_encoding_message_size(MAX_MESSAGE),
-            integration: IntegrationServiceClient::new(integration_channel),
-            notifications: NotificationsServiceClient::new(notifications_channel),
+            users: UsersClient::new(users_channel),
+            documents: DocumentsClient::new(documents_channel),
+            integration: IntegrationClient::new(integration_channel),
+            notifications: NotificationsClient::new(notifications_channel),
             sessions,
             limiter,
             api_limiter,

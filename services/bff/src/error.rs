@@ -5,12 +5,15 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use folio_proto::integration::v1::{
-    ONEDRIVE_FAILURE_METADATA, OneDriveFailure, one_drive_failure::Cause,
+use folio_clients::CallError;
+use folio_proto::{
+    documents::v1 as documents,
+    errors::{self, Reason},
+    integration::v1 as integration,
+    notifications::v1 as notifications,
+    users::v1 as users,
 };
-use prost::Message as _;
 use serde::Serialize;
-use tonic::Code;
 
 /// What Microsoft Graph did to a send or connect, as the integration names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,98 +196,115 @@ impl ApiError {
         }
     }
 
-    /// Maps a domain service's answer. Codes whose meaning depends on the
-    /// call (UNAUTHENTICATED, ALREADY_EXISTS, FAILED_PRECONDITION) are
-    /// interpreted by the caller before this; here they are the general case.
-    pub fn from_status(status: &tonic::Status, resource: &'static str) -> Self {
-        match status.code() {
-            Code::InvalidArgument => Self::invalid(
-                status.message().split(' ').next().unwrap_or("input"),
-                status.message(),
+    /// Maps a failed call to a domain service: its stable reasons first
+    /// (their metadata become the problem's members), then the kind of
+    /// failure; `resource` names what was not found.
+    pub fn from_call<R: Problems>(error: CallError<R>, resource: &'static str) -> Self {
+        match error {
+            CallError::Refused {
+                reason,
+                message,
+                metadata,
+                ..
+            } => reason.problem(message, |key| metadata.get(key)?.parse().ok()),
+            CallError::Invalid {
+                violations,
+                message,
+            } if violations.is_empty() => Self::invalid("input", message),
+            CallError::Invalid { violations, .. } => Self::Validation(
+                violations
+                    .into_iter()
+                    .map(|v| FieldError {
+                        field: v.field,
+                        message: v.description,
+                    })
+                    .collect(),
             ),
-            Code::NotFound => Self::NotFound(resource),
-            Code::PermissionDenied => Self::Forbidden,
-            Code::AlreadyExists => Self::EmailTaken,
-            Code::FailedPrecondition => Self::LastAdmin,
-            Code::ResourceExhausted => Self::PayloadTooLarge {
-                limit: status
-                    .message()
-                    .split_whitespace()
-                    .find_map(|w| w.parse().ok())
-                    .unwrap_or(0),
+            CallError::NotFound { .. } => Self::NotFound(resource),
+            CallError::PermissionDenied(_) => Self::Forbidden,
+            CallError::DeadlineExceeded | CallError::Unavailable(_) => {
+                Self::Unavailable(R::SERVICE)
+            }
+            CallError::Unauthenticated(what) => Self::Internal(format!("unauthenticated: {what}")),
+            CallError::Failed { code, message } => Self::Internal(format!("{code:?}: {message}")),
+        }
+    }
+}
+
+/// A contract's stable reasons, as the problems a person is shown.
+pub trait Problems: Reason {
+    /// The service, as an unavailable one is named.
+    const SERVICE: &'static str;
+    /// The problem for this reason; `message` is the service's, written
+    /// for people, and `number` reads a fact of the refusal.
+    fn problem(self, message: String, number: impl Fn(&str) -> Option<u64>) -> ApiError;
+}
+
+impl Problems for users::ErrorReason {
+    const SERVICE: &'static str = "the users service";
+    fn problem(self, message: String, _: impl Fn(&str) -> Option<u64>) -> ApiError {
+        match self {
+            Self::EmailTaken => ApiError::EmailTaken,
+            Self::LastAdmin => ApiError::LastAdmin,
+            Self::WrongCredentials => ApiError::InvalidCredentials,
+            // The bff creates no organisations.
+            Self::OrganisationTaken | Self::Unspecified => {
+                ApiError::Internal(format!("{self:?}: {message}"))
+            }
+        }
+    }
+}
+
+impl Problems for documents::ErrorReason {
+    const SERVICE: &'static str = "the documents service";
+    fn problem(self, message: String, number: impl Fn(&str) -> Option<u64>) -> ApiError {
+        match self {
+            Self::InvalidState => ApiError::NotNow(message),
+            Self::TooLarge => ApiError::PayloadTooLarge {
+                limit: number(errors::LIMIT).unwrap_or(0),
             },
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-                Self::Unavailable("a Folio service")
-            }
-            Code::OutOfRange => Self::RangeNotSatisfiable { size: 0 },
-            Code::Ok
-            | Code::Unknown
-            | Code::Aborted
-            | Code::Unimplemented
-            | Code::Internal
-            | Code::DataLoss
-            | Code::Unauthenticated => {
-                Self::Internal(format!("{:?}: {}", status.code(), status.message()))
-            }
+            Self::RangeNotSatisfiable => ApiError::RangeNotSatisfiable {
+                size: number(errors::SIZE).unwrap_or(0),
+            },
+            // Only ever the bff's own stream ending early.
+            Self::UploadInterrupted => ApiError::Unavailable(Self::SERVICE),
+            Self::Unspecified => ApiError::Internal(message),
         }
     }
 }
 
-impl ApiError {
-    /// The documents service's answers for work on versions: FAILED_PRECONDITION
-    /// means the task or version is not in a state for this (its message
-    /// says why); the other codes map as for every domain service.
-    pub fn from_documents_status(status: &tonic::Status, resource: &'static str) -> Self {
-        if status.code() == Code::FailedPrecondition {
-            Self::NotNow(status.message().to_owned())
-        } else {
-            Self::from_status(status, resource)
-        }
-    }
-
-    /// The integration's answers. ALREADY_EXISTS and FAILED_PRECONDITION have
-    /// OneDrive meanings there (their messages are written for people); the
-    /// other codes map as for every domain service.
-    pub fn from_integration_status(status: &tonic::Status, resource: &'static str) -> Self {
-        if let Some(refusal) = graph_refusal(status) {
-            return Self::Graph {
-                refusal,
-                detail: status.message().to_owned(),
-            };
-        }
-        match status.code() {
-            Code::AlreadyExists => Self::OneDriveConnected,
-            Code::FailedPrecondition => Self::OneDriveRefused(status.message().to_owned()),
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-                Self::Unavailable("the OneDrive integration")
-            }
-            Code::Ok
-            | Code::InvalidArgument
-            | Code::NotFound
-            | Code::PermissionDenied
-            | Code::ResourceExhausted
-            | Code::OutOfRange
-            | Code::Unknown
-            | Code::Aborted
-            | Code::Unimplemented
-            | Code::Internal
-            | Code::DataLoss
-            | Code::Unauthenticated => Self::from_status(status, resource),
+impl Problems for integration::ErrorReason {
+    const SERVICE: &'static str = "the OneDrive integration";
+    fn problem(self, message: String, number: impl Fn(&str) -> Option<u64>) -> ApiError {
+        let graph = |refusal| ApiError::Graph {
+            refusal,
+            detail: message.clone(),
+        };
+        match self {
+            Self::AlreadyConnected => ApiError::OneDriveConnected,
+            Self::OnedriveRefused => ApiError::OneDriveRefused(message),
+            Self::Busy => ApiError::Unavailable(Self::SERVICE),
+            Self::GraphUnavailable | Self::GraphFailed => graph(GraphRefusal::Failed),
+            Self::OnedriveConflict => graph(GraphRefusal::Conflict),
+            Self::OnedriveTooLarge => graph(GraphRefusal::TooLarge),
+            Self::GraphThrottled => graph(GraphRefusal::Throttled(
+                number(errors::RETRY_AFTER_SECONDS)
+                    .and_then(|s| u32::try_from(s).ok())
+                    .unwrap_or(1)
+                    .max(1),
+            )),
+            Self::Unspecified => ApiError::Internal(message),
         }
     }
 }
 
-/// The integration's `OneDriveFailure`, when the status carries one.
-fn graph_refusal(status: &tonic::Status) -> Option<GraphRefusal> {
-    let raw = status.metadata().get_bin(ONEDRIVE_FAILURE_METADATA)?;
-    let failure = OneDriveFailure::decode(raw.to_bytes().ok()?.as_ref()).ok()?;
-    Some(match failure.cause() {
-        Cause::GraphUnavailable | Cause::GraphFailed => GraphRefusal::Failed,
-        Cause::Conflict => GraphRefusal::Conflict,
-        Cause::TooLarge => GraphRefusal::TooLarge,
-        Cause::Throttled => GraphRefusal::Throttled(failure.retry_after_seconds.max(1)),
-        Cause::Unspecified => return None,
-    })
+impl Problems for notifications::ErrorReason {
+    const SERVICE: &'static str = "the notifications service";
+    fn problem(self, message: String, _: impl Fn(&str) -> Option<u64>) -> ApiError {
+        match self {
+            Self::Unspecified => ApiError::Internal(message),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -296,6 +316,12 @@ struct Problem<'a> {
     detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a [FieldError]>,
+    /// The limit, in bytes, that the request went over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u64>,
+    /// The size, in bytes, of the content a range was asked of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
 }
 
 impl IntoResponse for ApiError {
@@ -341,6 +367,18 @@ impl IntoResponse for ApiError {
             } else {
                 None
             },
+            limit: if let Self::PayloadTooLarge { limit } = &self
+                && *limit > 0
+            {
+                Some(*limit)
+            } else {
+                None
+            },
+            size: if let Self::RangeNotSatisfiable { size } = &self {
+                Some(*size)
+            } else {
+                None
+            },
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, json).into_response();
@@ -370,73 +408,76 @@ impl IntoResponse for ApiError {
 
 #[cfg(test)]
 mod tests {
+    use folio_proto::{errors::refused, integration::v1::ErrorReason as Graph};
+    use tonic::Code;
+
     use super::*;
 
-    fn status(code: Code, cause: Cause, retry_after: u32) -> tonic::Status {
-        let failure = OneDriveFailure {
-            cause: cause.into(),
-            retry_after_seconds: retry_after,
+    fn from_integration(code: Code, reason: Graph, retry_after: u32) -> ApiError {
+        let facts = if retry_after > 0 {
+            vec![(errors::RETRY_AFTER_SECONDS, retry_after.to_string())]
+        } else {
+            vec![]
         };
-        let mut metadata = tonic::metadata::MetadataMap::new();
-        metadata.insert_bin(
-            ONEDRIVE_FAILURE_METADATA,
-            tonic::metadata::MetadataValue::from_bytes(&failure.encode_to_vec()),
-        );
-        tonic::Status::with_metadata(code, "what Graph did", metadata)
+        let status = refused(code, "what Graph did", reason, &facts);
+        ApiError::from_call(folio_clients::IntegrationError::from(status), "x")
     }
 
     #[test]
     fn graph_refusals_become_their_problems() {
-        for (code, cause, retry, http, kind) in [
+        for (code, reason, retry, http, kind) in [
             (
                 Code::Unavailable,
-                Cause::GraphUnavailable,
+                Graph::GraphUnavailable,
                 0,
                 502,
                 "onedrive-unavailable",
             ),
             (
                 Code::Unavailable,
-                Cause::GraphFailed,
+                Graph::GraphFailed,
                 0,
                 502,
                 "onedrive-unavailable",
             ),
-            (Code::Aborted, Cause::Conflict, 0, 409, "onedrive-conflict"),
+            (
+                Code::Aborted,
+                Graph::OnedriveConflict,
+                0,
+                409,
+                "onedrive-conflict",
+            ),
             (
                 Code::ResourceExhausted,
-                Cause::TooLarge,
+                Graph::OnedriveTooLarge,
                 0,
                 413,
                 "onedrive-too-large",
             ),
             (
                 Code::Unavailable,
-                Cause::Throttled,
+                Graph::GraphThrottled,
                 9,
                 429,
                 "onedrive-throttled",
             ),
         ] {
-            let error = ApiError::from_integration_status(&status(code, cause, retry), "x");
-            assert_eq!(error.parts().0.as_u16(), http, "{cause:?}");
+            let error = from_integration(code, reason, retry);
+            assert_eq!(error.parts().0.as_u16(), http, "{reason:?}");
             assert_eq!(error.parts().1, kind);
             assert_eq!(error.to_string(), "what Graph did");
             let response = error.into_response();
             assert_eq!(
                 response.headers().get(header::RETRY_AFTER).is_some(),
                 retry > 0,
-                "{cause:?}"
+                "{reason:?}"
             );
         }
-        // Without the metadata the code decides, as before.
-        let plain = ApiError::from_integration_status(&tonic::Status::unavailable("down"), "x");
-        assert_eq!(plain.parts().0, StatusCode::SERVICE_UNAVAILABLE);
-        // A cause this bff does not know is not trusted.
-        let unknown = status(Code::Unavailable, Cause::Unspecified, 0);
-        assert_eq!(
-            ApiError::from_integration_status(&unknown, "x").parts().0,
-            StatusCode::SERVICE_UNAVAILABLE
+        // Without a reason the kind of failure decides.
+        let plain = ApiError::from_call(
+            folio_clients::IntegrationError::from(tonic::Status::unavailable("down")),
+            "x",
         );
+        assert_eq!(plain.parts().0, StatusCode::SERVICE_UNAVAILABLE);
     }
 }

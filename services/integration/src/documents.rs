@@ -2,24 +2,19 @@
 //! content in as versions, deleting mirrored documents, streaming versions
 //! out for "send to OneDrive".
 
+use std::pin::pin;
+
 use bytes::Bytes;
+use folio_clients::{CallError, DocumentsClient, TracedChannel};
 use folio_platform::actor::Actor;
-use folio_platform::grpc::TracedChannel;
-use folio_proto::documents::v1::{
-    self as pb, documents_service_client::DocumentsServiceClient, download_version_response,
-    upload_header, upload_version_request,
-};
-use futures::{Stream, StreamExt, stream};
-use tokio::sync::oneshot;
-use tonic::{Code, Status};
+use folio_proto::documents::v1::{self as pb, upload_header};
+use futures::{Stream, StreamExt};
+use tonic::Code;
 use uuid::Uuid;
 
 /// The tag of a document whose OneDrive file was deleted or moved out of
 /// the connected folder (docs/adr/0032).
 pub const REMOVED_TAG: &str = "removed-from-onedrive";
-
-/// Decoded messages may be this large (documents sends 256 KiB chunks).
-const MAX_MESSAGE: usize = 8 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentsError {
@@ -35,26 +30,25 @@ pub enum DocumentsError {
     Unexpected,
 }
 
-impl From<Status> for DocumentsError {
-    fn from(status: Status) -> Self {
-        match status.code() {
-            Code::NotFound => Self::NotFound,
-            Code::Unavailable
-            | Code::DeadlineExceeded
-            | Code::Cancelled
-            | Code::Aborted
-            | Code::Unknown => Self::Unavailable,
-            Code::InvalidArgument
-            | Code::ResourceExhausted
-            | Code::FailedPrecondition
-            | Code::OutOfRange => Self::Refused(status.message().chars().take(200).collect()),
-            Code::Ok
-            | Code::AlreadyExists
-            | Code::PermissionDenied
-            | Code::Unauthenticated
-            | Code::Unimplemented
-            | Code::Internal
-            | Code::DataLoss => Self::Unexpected,
+impl From<folio_clients::DocumentsError> for DocumentsError {
+    fn from(error: folio_clients::DocumentsError) -> Self {
+        match error {
+            CallError::NotFound { .. } => Self::NotFound,
+            CallError::DeadlineExceeded | CallError::Unavailable(_) => Self::Unavailable,
+            CallError::Refused { message, .. } | CallError::Invalid { message, .. } => {
+                Self::Refused(message.chars().take(200).collect())
+            }
+            CallError::Failed {
+                code: Code::Aborted | Code::Unknown,
+                ..
+            } => Self::Unavailable,
+            CallError::Failed {
+                code: Code::ResourceExhausted | Code::FailedPrecondition | Code::OutOfRange,
+                message,
+            } => Self::Refused(message.chars().take(200).collect()),
+            CallError::Failed { .. }
+            | CallError::PermissionDenied(_)
+            | CallError::Unauthenticated(_) => Self::Unexpected,
         }
     }
 }
@@ -74,15 +68,13 @@ pub struct Uploaded {
 
 #[derive(Debug, Clone)]
 pub struct Documents {
-    client: DocumentsServiceClient<TracedChannel>,
+    client: DocumentsClient,
 }
 
 impl Documents {
     pub fn new(channel: TracedChannel) -> Self {
         Self {
-            client: DocumentsServiceClient::new(channel)
-                .max_decoding_message_size(MAX_MESSAGE)
-                .max_encoding_message_size(MAX_MESSAGE),
+            client: DocumentsClient::new(channel),
         }
     }
 
@@ -117,31 +109,32 @@ impl Documents {
             source: pb::VersionSource::Onedrive.into(),
             ..Default::default()
         };
-        let (failed_tx, failed_rx) = oneshot::channel::<()>();
-        let body = guarded(content, size, failed_tx).map(|chunk| pb::UploadVersionRequest {
-            part: Some(upload_version_request::Part::Chunk(chunk)),
-        });
-        let messages = stream::once(async move {
-            pb::UploadVersionRequest {
-                part: Some(upload_version_request::Part::Header(header)),
+        // Returning early drops the upload: the stream is reset, and
+        // documents keeps nothing of it.
+        let mut upload = self.client.upload_version(actor.request(header));
+        let mut content = pin!(content);
+        let mut seen = 0_u64;
+        while let Some(chunk) = content.next().await {
+            let chunk = chunk.map_err(|_| DocumentsError::Source)?;
+            seen += chunk.len() as u64;
+            if size.is_some_and(|s| seen > s) {
+                return Err(DocumentsError::Source);
             }
-        })
-        .chain(body);
-        let mut client = self.client.clone();
-        let call = client.upload_version(actor.request(messages));
-        tokio::select! {
-            answer = call => {
-                let answer = answer?.into_inner();
-                let version = answer.version.ok_or(DocumentsError::Unexpected)?;
-                Ok(Uploaded {
-                    document_id: version.document_id.parse().map_err(|_| DocumentsError::Unexpected)?,
-                    number: version.number,
-                    created: answer.created,
-                })
-            }
-            // Dropping the call resets the stream: documents aborts the blob.
-            Ok(()) = failed_rx => Err(DocumentsError::Source),
+            upload.send(&chunk).await?;
         }
+        if size.is_some_and(|s| seen != s) {
+            return Err(DocumentsError::Source);
+        }
+        let answer = upload.finish().await?;
+        let version = answer.version.ok_or(DocumentsError::Unexpected)?;
+        Ok(Uploaded {
+            document_id: version
+                .document_id
+                .parse()
+                .map_err(|_| DocumentsError::Unexpected)?,
+            number: version.number,
+            created: answer.created,
+        })
     }
 
     /// Adds or removes the [`REMOVED_TAG`] of a document whose OneDrive file
@@ -152,14 +145,14 @@ impl Documents {
         id: Uuid,
         removed: bool,
     ) -> Result<(), DocumentsError> {
-        let mut client = self.client.clone();
+        let client = &self.client;
         let document = match client
             .get_document(actor.request(pb::GetDocumentRequest { id: id.to_string() }))
             .await
         {
-            Ok(d) => d.into_inner(),
-            Err(status) if status.code() == Code::NotFound => return Ok(()),
-            Err(status) => return Err(status.into()),
+            Ok(d) => d,
+            Err(error) if error.is_not_found() => return Ok(()),
+            Err(error) => return Err(error.into()),
         };
         let has = document.tags.iter().any(|t| t == REMOVED_TAG);
         if has == removed {
@@ -185,27 +178,21 @@ impl Documents {
             .await
         {
             Ok(_) => Ok(()),
-            Err(status) if status.code() == Code::NotFound => Ok(()),
-            Err(status) => Err(status.into()),
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(error) => Err(error.into()),
         }
     }
 
     /// Soft-deletes a document; one that is already gone is fine.
     pub async fn delete(&self, actor: &Actor, id: Uuid) -> Result<(), DocumentsError> {
-        let mut client = self.client.clone();
+        let client = &self.client;
         match client
             .delete_document(actor.request(pb::DeleteDocumentRequest { id: id.to_string() }))
             .await
         {
             Ok(_) => Ok(()),
-            Err(status) => {
-                let error = DocumentsError::from(status);
-                if matches!(error, DocumentsError::NotFound) {
-                    Ok(())
-                } else {
-                    Err(error)
-                }
-            }
+            Err(error) if error.is_not_found() => Ok(()),
+            Err(error) => Err(error.into()),
         }
     }
 
@@ -223,8 +210,8 @@ impl Documents {
         ),
         DocumentsError,
     > {
-        let mut client = self.client.clone();
-        let mut stream = client
+        let client = &self.client;
+        let mut content = client
             .download_version(actor.request(pb::DownloadVersionRequest {
                 document_id: id.to_string(),
                 number,
@@ -233,75 +220,11 @@ impl Documents {
                     end: None,
                 }),
             }))
-            .await?
-            .into_inner();
-        let version = match stream.message().await? {
-            Some(pb::DownloadVersionResponse {
-                part: Some(download_version_response::Part::Version(v)),
-            }) => v,
-            _ => return Err(DocumentsError::Unexpected),
-        };
-        let chunks = stream.filter_map(|message| async move {
-            match message {
-                Ok(pb::DownloadVersionResponse {
-                    part: Some(download_version_response::Part::Chunk(c)),
-                }) => Some(Ok(c)),
-                Ok(_) => None,
-                Err(status) => Some(Err(DocumentsError::from(status))),
-            }
-        });
-        Ok((version, Box::pin(chunks)))
+            .await?;
+        let version = content.take_version().ok_or(DocumentsError::Unexpected)?;
+        Ok((
+            version,
+            content.map(|chunk| chunk.map_err(DocumentsError::from)),
+        ))
     }
-}
-
-/// Passes content through; on an error, or a length other than `size`, it
-/// signals `failed` and then never ends (so the RPC is not completed).
-fn guarded<S, E>(
-    content: S,
-    size: Option<u64>,
-    failed: oneshot::Sender<()>,
-) -> impl Stream<Item = Bytes> + Send
-where
-    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
-    E: Send + 'static,
-{
-    struct Guard<S> {
-        inner: std::pin::Pin<Box<S>>,
-        seen: u64,
-        failed: Option<oneshot::Sender<()>>,
-    }
-    let state = Guard {
-        inner: Box::pin(content),
-        seen: 0,
-        failed: Some(failed),
-    };
-    stream::unfold(state, move |mut state| async move {
-        let fail = |state: &mut Guard<S>| {
-            if let Some(tx) = state.failed.take() {
-                let _ = tx.send(());
-            }
-        };
-        match state.inner.next().await {
-            Some(Ok(chunk)) => {
-                state.seen += chunk.len() as u64;
-                if size.is_some_and(|s| state.seen > s) {
-                    fail(&mut state);
-                    futures::future::pending::<()>().await;
-                }
-                Some((chunk, state))
-            }
-            Some(Err(_)) => {
-                fail(&mut state);
-                futures::future::pending::<()>().await;
-                None
-            }
-            None => {
-                if size.is_some_and(|s| state.seen != s) {
-                    fail(&mut state);
-                    futures::future::pending::<()>().await;
-                }
-                None
-            }
-        }
-    })
 }

@@ -197,12 +197,9 @@ impl From<Error> for Status {
                 ErrorReason::OnedriveRefused,
                 &[],
             ),
-            Error::Busy => errors::refused(
-                Code::Unavailable,
-                error.to_string(),
-                ErrorReason::Busy,
-                &[],
-            ),
+            Error::Busy => {
+                errors::refused(Code::Unavailable, error.to_string(), ErrorReason::Busy, &[])
+            }
             Error::Unavailable(_) => Status::unavailable(error.to_string()),
             Error::OneDrive { refusal, detail } => onedrive_status(refusal, detail),
             Error::Actor(_) => Status::unauthenticated(error.to_string()),
@@ -225,8 +222,18 @@ fn onedrive_status(refusal: Refusal, detail: String) -> Status {
             Cause::GraphUnavailable,
             0,
         ),
-        Refusal::Failed => (Code::Unavailable, ErrorReason::GraphFailed, Cause::GraphFailed, 0),
-        Refusal::Conflict => (Code::Aborted, ErrorReason::OnedriveConflict, Cause::Conflict, 0),
+        Refusal::Failed => (
+            Code::Unavailable,
+            ErrorReason::GraphFailed,
+            Cause::GraphFailed,
+            0,
+        ),
+        Refusal::Conflict => (
+            Code::Aborted,
+            ErrorReason::OnedriveConflict,
+            Cause::Conflict,
+            0,
+        ),
         Refusal::TooLarge => (
             Code::ResourceExhausted,
             ErrorReason::OnedriveTooLarge,

@@ -1,7 +1,8 @@
 //! The notifications service's one error type, mapped once to gRPC status codes.
 
+use folio_clients::CallError;
 use folio_platform::actor::ActorError;
-use folio_proto::errors;
+use folio_proto::errors::{self, Reason};
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,15 +37,17 @@ impl Error {
     }
 
     /// A failed call to another Folio service.
-    pub fn upstream(service: &'static str, status: &Status) -> Self {
-        let code = status.code();
+    pub fn upstream<R: Reason>(service: &'static str, error: &CallError<R>) -> Self {
         if matches!(
-            code,
-            tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Cancelled
+            error,
+            CallError::Unavailable(_) | CallError::DeadlineExceeded
         ) {
             Self::Unavailable(service)
         } else {
-            Self::Upstream { service, code }
+            Self::Upstream {
+                service,
+                code: error.code(),
+            }
         }
     }
 }

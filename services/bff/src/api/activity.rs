@@ -50,7 +50,6 @@ async fn recent(
     let limit = parse_limit(query.get("limit"))?;
     let page = state
         .documents
-        .clone()
         .list_events(authed.actor().request(pb::ListEventsRequest {
             after: before,
             limit,
@@ -58,8 +57,7 @@ async fn recent(
             ..Default::default()
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "event"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "event"))?;
     Ok(Json(Page {
         items: page.events.into_iter().map(Event::from).collect(),
         next_cursor: (page.next != 0).then(|| encode(page.next)),

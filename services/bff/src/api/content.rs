@@ -9,7 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use folio_proto::documents::v1::{self as pb, download_version_response};
+use folio_proto::documents::v1 as pb;
 use futures::StreamExt;
 
 use crate::{
@@ -40,15 +40,13 @@ async fn current(
     let id = path_id("document_id", &document_id)?;
     let document = state
         .documents
-        .clone()
         .get_document(
             authed
                 .actor()
                 .request(pb::GetDocumentRequest { id: id.to_string() }),
         )
         .await
-        .map_err(|s| ApiError::from_status(&s, "document"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "document"))?;
     let version = document.current.ok_or(ApiError::NotFound("version"))?;
     download(&state, &authed, version, &headers).await
 }
@@ -63,13 +61,11 @@ async fn numbered(
     let number = path_version(&number)?;
     let versions = state
         .documents
-        .clone()
         .list_versions(authed.actor().request(pb::ListVersionsRequest {
             document_id: id.to_string(),
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "document"))?
-        .into_inner()
+        .map_err(|s| ApiError::from_call(s, "document"))?
         .versions;
     let version = versions
         .into_iter()
@@ -111,9 +107,8 @@ async fn download(
     let body = if length == 0 {
         Body::empty()
     } else {
-        let stream = state
+        let content = state
             .documents
-            .clone()
             .download_version(authed.actor().request(pb::DownloadVersionRequest {
                 document_id: version.document_id.clone(),
                 number: version.number,
@@ -123,20 +118,13 @@ async fn download(
                 }),
             }))
             .await
-            .map_err(|s| ApiError::from_status(&s, "version"))?
-            .into_inner();
-        Body::from_stream(stream.filter_map(|message| async move {
-            match message {
-                Ok(pb::DownloadVersionResponse {
-                    part: Some(download_version_response::Part::Chunk(bytes)),
-                }) => {
-                    metrics::counter!("folio_download_bytes_total", "service" => "bff")
-                        .increment(bytes.len() as u64);
-                    Some(Ok(bytes))
-                }
-                Ok(_) => None,
-                Err(status) => Some(Err(std::io::Error::other(status.message().to_owned()))),
-            }
+            .map_err(|e| ApiError::from_call(e, "version"))?;
+        // A client that goes away drops the body, and with it the stream.
+        Body::from_stream(content.map(|chunk| {
+            let bytes = chunk.map_err(std::io::Error::other)?;
+            metrics::counter!("folio_download_bytes_total", "service" => "bff")
+                .increment(bytes.len() as u64);
+            Ok::<_, std::io::Error>(bytes)
         }))
     };
     let mut response = (status, body).into_response();

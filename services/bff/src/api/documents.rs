@@ -62,14 +62,12 @@ async fn restore(
     let number = path_version(&number)?;
     let outcome = state
         .documents
-        .clone()
         .restore_version(writer.actor().request(pb::RestoreVersionRequest {
             document_id: id.to_string(),
             number,
         }))
         .await
-        .map_err(|s| ApiError::from_documents_status(&s, "version"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "version"))?;
     let (document, version) = outcome_parts(outcome)?;
     created(
         &format!("/api/v1/documents/{id}/versions"),
@@ -93,15 +91,13 @@ async fn label(
     change.check()?;
     let version = state
         .documents
-        .clone()
         .label_version(writer.actor().request(pb::LabelVersionRequest {
             document_id: id.to_string(),
             number,
             label: change.label.flatten(),
         }))
         .await
-        .map_err(|s| ApiError::from_documents_status(&s, "version"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "version"))?;
     Ok(Json(Version::from(version)))
 }
 
@@ -164,7 +160,6 @@ async fn list(
         .unwrap_or(pb::TaskStatus::Unspecified);
     let page = state
         .documents
-        .clone()
         .list_documents(authed.actor().request(pb::ListDocumentsRequest {
             query: query.get("q").cloned().unwrap_or_default(),
             tag: query.get("tag").cloned().unwrap_or_default(),
@@ -173,8 +168,7 @@ async fn list(
             limit,
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "document"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "document"))?;
     Ok(Json(Page {
         items: page.documents.into_iter().map(Document::from).collect(),
         next_cursor: (!page.next_cursor.is_empty()).then_some(page.next_cursor),
@@ -245,15 +239,13 @@ async fn fetch(
     let id = path_id("document_id", &document_id)?;
     let document = state
         .documents
-        .clone()
         .get_document(
             authed
                 .actor()
                 .request(pb::GetDocumentRequest { id: id.to_string() }),
         )
         .await
-        .map_err(|s| ApiError::from_status(&s, "document"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "document"))?;
     Ok(Json(Document::from(document)))
 }
 
@@ -267,7 +259,6 @@ async fn update(
     change.check()?;
     let document = state
         .documents
-        .clone()
         .update_document(writer.actor().request(pb::UpdateDocumentRequest {
             id: id.to_string(),
             title: change.title,
@@ -275,8 +266,7 @@ async fn update(
             tags: change.tags.map(|tags| pb::Tags { tags }),
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "document"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "document"))?;
     Ok(Json(Document::from(document)))
 }
 
@@ -288,14 +278,13 @@ async fn remove(
     let id = path_id("document_id", &document_id)?;
     state
         .documents
-        .clone()
         .delete_document(
             writer
                 .actor()
                 .request(pb::DeleteDocumentRequest { id: id.to_string() }),
         )
         .await
-        .map_err(|s| ApiError::from_status(&s, "document"))?;
+        .map_err(|s| ApiError::from_call(s, "document"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -307,13 +296,11 @@ async fn versions(
     let id = path_id("document_id", &document_id)?;
     let mut versions = state
         .documents
-        .clone()
         .list_versions(authed.actor().request(pb::ListVersionsRequest {
             document_id: id.to_string(),
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "document"))?
-        .into_inner()
+        .map_err(|s| ApiError::from_call(s, "document"))?
         .versions;
     // The contract lists newest first; the service answers in version order.
     versions.sort_unstable_by_key(|v| std::cmp::Reverse(v.number));

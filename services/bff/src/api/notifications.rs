@@ -26,11 +26,9 @@ type Choices = BTreeMap<String, String>;
 async fn choices(State(state): State<AppState>, authed: Authed) -> Result<Json<Choices>, ApiError> {
     let found = state
         .notifications
-        .clone()
         .get_preferences(authed.actor().request(pb::GetPreferencesRequest {}))
         .await
-        .map_err(|s| ApiError::from_status(&s, "preferences"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "preferences"))?;
     Ok(Json(found.choices.into_iter().collect()))
 }
 
@@ -55,13 +53,11 @@ async fn choose(
     checks.finish()?;
     let found = state
         .notifications
-        .clone()
         .update_preferences(authed.actor().request(pb::UpdatePreferencesRequest {
             choices: chosen.into_iter().collect(),
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "preferences"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "preferences"))?;
     Ok(Json(found.choices.into_iter().collect()))
 }
 
@@ -71,11 +67,9 @@ async fn problems(
 ) -> Result<Json<Page<MailProblem>>, ApiError> {
     let found = state
         .notifications
-        .clone()
         .list_mail_problems(admin.actor().request(pb::ListMailProblemsRequest {}))
         .await
-        .map_err(|s| ApiError::from_status(&s, "mail problems"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "mail problems"))?;
     Ok(Json(Page {
         items: found.problems.into_iter().map(MailProblem::from).collect(),
         next_cursor: None,

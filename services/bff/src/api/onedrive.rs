@@ -46,11 +46,9 @@ async fn show(
 ) -> Result<Json<OneDriveConnection>, ApiError> {
     let connection = state
         .integration
-        .clone()
         .get_connection(authed.actor().request(pb::GetConnectionRequest {}))
         .await
-        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "OneDrive connection"))?;
     let admin = authed.role() == ActorRole::Admin;
     Ok(Json(OneDriveConnection::seen_by(connection, admin)))
 }
@@ -63,7 +61,6 @@ async fn connect(
     form.check()?;
     let connection = state
         .integration
-        .clone()
         .connect_one_drive(admin.actor().request(pb::ConnectRequest {
             tenant_id: form.tenant_id,
             app_id: form.app_id,
@@ -72,8 +69,7 @@ async fn connect(
             folder: form.folder,
         }))
         .await
-        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "OneDrive connection"))?;
     super::documents::created(
         "/api/v1/onedrive/connection",
         OneDriveConnection::seen_by(connection, true),
@@ -89,13 +85,11 @@ async fn replace_client_secret(
     form.check()?;
     let connection = state
         .integration
-        .clone()
         .replace_client_secret(admin.actor().request(pb::ReplaceClientSecretRequest {
             client_secret: form.client_secret,
         }))
         .await
-        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "OneDrive connection"))?;
     Ok(Json(OneDriveConnection::seen_by(connection, true)))
 }
 
@@ -105,11 +99,9 @@ async fn sync_now(
 ) -> Result<Response, ApiError> {
     let connection = state
         .integration
-        .clone()
         .sync_now(admin.actor().request(pb::SyncNowRequest {}))
         .await
-        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "OneDrive connection"))?;
     Ok((
         StatusCode::ACCEPTED,
         Json(OneDriveConnection::seen_by(connection, true)),
@@ -123,10 +115,9 @@ async fn disconnect(
 ) -> Result<StatusCode, ApiError> {
     state
         .integration
-        .clone()
         .disconnect_one_drive(admin.actor().request(pb::DisconnectRequest {}))
         .await
-        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive connection"))?;
+        .map_err(|s| ApiError::from_call(s, "OneDrive connection"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -141,23 +132,20 @@ async fn send(
     // integration read this document (docs/adr/0042).
     state
         .documents
-        .clone()
         .share_with_one_drive(writer.actor().request(
             folio_proto::documents::v1::ShareWithOneDriveRequest {
                 document_id: document_id.to_string(),
             },
         ))
         .await
-        .map_err(|s| ApiError::from_status(&s, "document version"))?;
+        .map_err(|s| ApiError::from_call(s, "document version"))?;
     let sent = state
         .integration
-        .clone()
         .send_to_one_drive(writer.actor().request(pb::SendToOneDriveRequest {
             document_id: document_id.to_string(),
             version,
         }))
         .await
-        .map_err(|s| ApiError::from_integration_status(&s, "document version"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "document version"))?;
     Ok(Json(sent.into()))
 }

@@ -22,11 +22,9 @@ async fn fetch(
 ) -> Result<Json<Retention>, ApiError> {
     let policy = state
         .documents
-        .clone()
         .get_retention(admin.actor().request(pb::GetRetentionRequest {}))
         .await
-        .map_err(|s| ApiError::from_status(&s, "retention policy"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "retention policy"))?;
     Ok(Json(Retention::from(policy)))
 }
 
@@ -38,7 +36,6 @@ async fn replace(
     form.check()?;
     let policy = state
         .documents
-        .clone()
         .set_retention(admin.actor().request(pb::SetRetentionRequest {
             policy: Some(pb::RetentionPolicy {
                 keep_last: form.keep_last.flatten(),
@@ -46,7 +43,6 @@ async fn replace(
             }),
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "retention policy"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "retention policy"))?;
     Ok(Json(Retention::from(policy)))
 }

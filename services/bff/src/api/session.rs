@@ -9,8 +9,8 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
+use folio_clients::UsersError;
 use folio_proto::users::v1 as pb;
-use tonic::Code;
 
 use crate::{
     domain::{
@@ -93,7 +93,6 @@ async fn sign_in(
     }
     let answer = match state
         .users
-        .clone()
         .sign_in(pb::SignInRequest {
             email: credentials.email,
             password: credentials.password,
@@ -101,12 +100,18 @@ async fn sign_in(
         })
         .await
     {
-        Ok(answer) => answer.into_inner(),
-        Err(status) if status.code() == Code::Unauthenticated => {
+        Ok(answer) => answer,
+        Err(
+            UsersError::Unauthenticated(_)
+            | UsersError::Refused {
+                reason: pb::ErrorReason::WrongCredentials,
+                ..
+            },
+        ) => {
             metrics::counter!("folio_sign_ins_total", "outcome" => "refused").increment(1);
             return Err(ApiError::InvalidCredentials);
         }
-        Err(status) => return Err(ApiError::from_status(&status, "user")),
+        Err(status) => return Err(ApiError::from_call(status, "user")),
     };
     let Some(user) = answer.user else {
         // The password is right for several organisations' accounts (only
@@ -161,19 +166,17 @@ async fn sign_in(
 async fn current(State(state): State<AppState>, authed: Authed) -> Result<Response, ApiError> {
     let user = state
         .users
-        .clone()
         .get_user(authed.actor().request(pb::GetUserRequest {
             id: authed.session.user_id.to_string(),
         }))
         .await
-        .map_err(|s| {
-            if s.code() == Code::NotFound {
+        .map_err(|e| {
+            if e.is_not_found() {
                 ApiError::Unauthenticated
             } else {
-                ApiError::from_status(&s, "user")
+                ApiError::from_call(e, "user")
             }
-        })?
-        .into_inner();
+        })?;
     if user.disabled {
         state
             .sessions
@@ -220,7 +223,6 @@ async fn change_password(
     change.check()?;
     let result = state
         .users
-        .clone()
         .change_password(authed.actor().request(pb::ChangePasswordRequest {
             current_password: change.current_password,
             new_password: change.new_password,
@@ -236,9 +238,13 @@ async fn change_password(
                 .map_err(store_down)?;
             Ok(StatusCode::NO_CONTENT)
         }
-        Err(status) if status.code() == Code::Unauthenticated => {
-            Err(ApiError::CurrentPasswordIncorrect)
-        }
-        Err(status) => Err(ApiError::from_status(&status, "user")),
+        Err(
+            UsersError::Unauthenticated(_)
+            | UsersError::Refused {
+                reason: pb::ErrorReason::WrongCredentials,
+                ..
+            },
+        ) => Err(ApiError::CurrentPasswordIncorrect),
+        Err(status) => Err(ApiError::from_call(status, "user")),
     }
 }

@@ -9,6 +9,7 @@ use axum::{
     response::Response,
     routing::{get, patch, post},
 };
+use folio_clients::DocumentsError;
 use folio_proto::documents::v1::{self as pb, list_tasks_request::Scope};
 
 use super::{
@@ -60,12 +61,10 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// The documents service's answer for a task, with its state errors as 409.
-fn task_answer(
-    answer: Result<tonic::Response<pb::Task>, tonic::Status>,
-) -> Result<Json<Task>, ApiError> {
+fn task_answer(answer: Result<pb::Task, DocumentsError>) -> Result<Json<Task>, ApiError> {
     answer
-        .map(|r| Json(Task::from(r.into_inner())))
-        .map_err(|s| ApiError::from_documents_status(&s, "task"))
+        .map(|task| Json(Task::from(task)))
+        .map_err(|s| ApiError::from_call(s, "task"))
 }
 
 async fn list(
@@ -76,15 +75,13 @@ async fn list(
 ) -> Result<Json<Items<Task>>, ApiError> {
     let tasks = state
         .documents
-        .clone()
         .list_tasks(authed.actor().request(pb::ListTasksRequest {
             scope: Some(scope),
             status: status.into(),
             kind: kind.into(),
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "document"))?
-        .into_inner()
+        .map_err(|s| ApiError::from_call(s, "document"))?
         .tasks;
     Ok(Json(Items {
         items: tasks.into_iter().map(Task::from).collect(),
@@ -180,7 +177,6 @@ async fn mine(
     let limit = parse_limit(query.get("limit"))?;
     let page = state
         .documents
-        .clone()
         .list_my_tasks(authed.actor().request(pb::ListMyTasksRequest {
             group: query.get("group").cloned().unwrap_or_default(),
             status: status.into(),
@@ -189,8 +185,7 @@ async fn mine(
             limit,
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "task"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "task"))?;
     Ok(Json(Page {
         items: page
             .tasks
@@ -216,7 +211,6 @@ async fn create(
     new.check()?;
     let task = state
         .documents
-        .clone()
         .create_task(writer.actor().request(pb::CreateTaskRequest {
             document_id: id.to_string(),
             title: new.title,
@@ -226,8 +220,7 @@ async fn create(
             kind: kind_code(new.kind.unwrap_or(TaskKind::Todo)).into(),
         }))
         .await
-        .map_err(|s| ApiError::from_documents_status(&s, "document"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "document"))?;
     created(&format!("/api/v1/tasks/{}", task.id), Task::from(task))
 }
 
@@ -248,7 +241,6 @@ async fn create_request(
     new.check()?;
     let task = state
         .documents
-        .clone()
         .create_task(writer.actor().request(pb::CreateTaskRequest {
             document_id: String::new(),
             title: new.title,
@@ -259,7 +251,7 @@ async fn create_request(
         }))
         .await
         .map_err(|s| {
-            let mut error = ApiError::from_documents_status(&s, "task");
+            let mut error = ApiError::from_call(s, "task");
             // The service names its own fields; the contract says `assignee` and `due`.
             if let ApiError::Validation(errors) = &mut error {
                 for e in errors {
@@ -271,8 +263,7 @@ async fn create_request(
                 }
             }
             error
-        })?
-        .into_inner();
+        })?;
     created(&format!("/api/v1/tasks/{}", task.id), Task::from(task))
 }
 
@@ -285,7 +276,6 @@ async fn carry_forward(
     task_answer(
         state
             .documents
-            .clone()
             .carry_forward_task(
                 authed
                     .actor()
@@ -304,7 +294,6 @@ async fn close(
     task_answer(
         state
             .documents
-            .clone()
             .close_task(
                 authed
                     .actor()
@@ -329,7 +318,6 @@ async fn decide(
     task_answer(
         state
             .documents
-            .clone()
             .decide_approval(authed.actor().request(pb::DecideApprovalRequest {
                 id: id.to_string(),
                 decision: decision.into(),
@@ -368,11 +356,9 @@ async fn fulfil(
     let (document, version) = outcome_parts(outcome)?;
     let task = state
         .documents
-        .clone()
         .get_task(actor.request(pb::GetTaskRequest { id: id.to_string() }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "task"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "task"))?;
     created(
         &format!("/api/v1/tasks/{id}"),
         TaskFulfilled {
@@ -394,7 +380,6 @@ async fn review(
     task_answer(
         state
             .documents
-            .clone()
             .review_request(writer.actor().request(pb::ReviewRequestRequest {
                 id: id.to_string(),
                 accept,
@@ -431,13 +416,11 @@ async fn comments(
     let id = path_id("task_id", &task_id)?;
     let comments = state
         .documents
-        .clone()
         .list_comments(authed.actor().request(pb::ListCommentsRequest {
             task_id: id.to_string(),
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "task"))?
-        .into_inner()
+        .map_err(|s| ApiError::from_call(s, "task"))?
         .comments;
     Ok(Json(Items {
         items: comments.into_iter().map(Comment::from).collect(),
@@ -455,14 +438,12 @@ async fn add_comment(
     form.check()?;
     let comment = state
         .documents
-        .clone()
         .add_comment(authed.actor().request(pb::AddCommentRequest {
             task_id: id.to_string(),
             body: form.body,
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "task"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "task"))?;
     created(
         &format!("/api/v1/tasks/{id}/comments/{}", comment.id),
         Comment::from(comment),
@@ -480,15 +461,13 @@ async fn edit_comment(
     form.check()?;
     let comment = state
         .documents
-        .clone()
         .edit_comment(authed.actor().request(pb::EditCommentRequest {
             task_id: task.to_string(),
             id: id.to_string(),
             body: form.body,
         }))
         .await
-        .map_err(|s| ApiError::from_documents_status(&s, "comment"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "comment"))?;
     Ok(Json(Comment::from(comment)))
 }
 
@@ -500,12 +479,12 @@ async fn history(
 ) -> Result<Json<Items<Event>>, ApiError> {
     let id = path_id("task_id", &task_id)?;
     let actor = authed.actor();
-    let mut client = state.documents.clone();
+    let client = &state.documents;
     // The task must be visible: another organisation's id answers 404.
     client
         .get_task(actor.request(pb::GetTaskRequest { id: id.to_string() }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "task"))?;
+        .map_err(|s| ApiError::from_call(s, "task"))?;
     let events = client
         .list_events(actor.request(pb::ListEventsRequest {
             limit: 500,
@@ -513,8 +492,7 @@ async fn history(
             ..Default::default()
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "task"))?
-        .into_inner()
+        .map_err(|s| ApiError::from_call(s, "task"))?
         .events;
     Ok(Json(Items {
         items: events.into_iter().map(Event::from).collect(),
@@ -531,7 +509,6 @@ async fn update(
     change.check()?;
     let task = state
         .documents
-        .clone()
         .update_task(writer.actor().request(pb::UpdateTaskRequest {
             id: id.to_string(),
             title: change.title,
@@ -542,8 +519,7 @@ async fn update(
             due_date: change.due_date.map(Option::unwrap_or_default),
         }))
         .await
-        .map_err(|s| ApiError::from_documents_status(&s, "task"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "task"))?;
     Ok(Json(Task::from(task)))
 }
 
@@ -555,13 +531,12 @@ async fn remove(
     let id = path_id("task_id", &task_id)?;
     state
         .documents
-        .clone()
         .delete_task(
             writer
                 .actor()
                 .request(pb::DeleteTaskRequest { id: id.to_string() }),
         )
         .await
-        .map_err(|s| ApiError::from_status(&s, "task"))?;
+        .map_err(|s| ApiError::from_call(s, "task"))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{delete, get},
 };
+use folio_clients::UsersError;
 use folio_proto::users::v1 as pb;
 
 use crate::{
@@ -30,8 +31,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/tokens/{token_id}", delete(revoke_any))
 }
 
-fn refused(status: &tonic::Status) -> ApiError {
-    ApiError::from_status(status, "API token")
+fn refused(error: UsersError) -> ApiError {
+    ApiError::from_call(error, "API token")
 }
 
 async fn create(
@@ -47,7 +48,6 @@ async fn create(
     new.check()?;
     let created = state
         .users
-        .clone()
         .create_api_token(
             authed.actor().request(pb::CreateApiTokenRequest {
                 name: new.name,
@@ -60,8 +60,7 @@ async fn create(
             }),
         )
         .await
-        .map_err(|s| refused(&s))?
-        .into_inner();
+        .map_err(refused)?;
     let token = created
         .token
         .ok_or_else(|| ApiError::Internal("created token missing".into()))?;
@@ -87,15 +86,13 @@ async fn list(
 ) -> Result<Json<Items<ApiToken>>, ApiError> {
     let tokens = state
         .users
-        .clone()
         .list_api_tokens(
             authed
                 .actor()
                 .request(pb::ListApiTokensRequest { organisation }),
         )
         .await
-        .map_err(|s| refused(&s))?
-        .into_inner()
+        .map_err(refused)?
         .tokens;
     Ok(Json(Items {
         items: tokens.into_iter().map(ApiToken::from).collect(),
@@ -111,13 +108,12 @@ async fn revoke(
     let id = path_id("token_id", raw_id)?;
     state
         .users
-        .clone()
         .revoke_api_token(authed.actor().request(pb::RevokeApiTokenRequest {
             id: id.to_string(),
             organisation,
         }))
         .await
-        .map_err(|s| refused(&s))?;
+        .map_err(refused)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

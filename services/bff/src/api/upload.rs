@@ -19,20 +19,12 @@ use axum::{
     body::Body,
     extract::{FromRequest, Multipart, Request, multipart::Field},
 };
-use bytes::BytesMut;
+use folio_clients::Upload;
 use folio_platform::actor::Actor;
-use folio_proto::documents::v1::{
-    self as pb, UploadVersionResponse, upload_header, upload_version_request,
-};
+use folio_proto::documents::v1::{self as pb, UploadVersionResponse, upload_header};
 use futures::StreamExt as _;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tracing::Instrument as _;
 
 use crate::{error::ApiError, web::AppState};
-
-/// Content travels to the documents service in messages of this size.
-const CHUNK: usize = 256 * 1024;
 
 /// The most a text part may hold, in bytes (documented in openapi/bff.yaml;
 /// the largest field, a 10,000-character description, fits in any encoding).
@@ -331,31 +323,16 @@ fn media_type(raw: Option<&str>) -> String {
 }
 
 /// A file fully streamed to the documents service, not yet committed: the
-/// stream is still open, so the upload can be cancelled.
-pub(crate) struct PendingUpload {
-    tx: Option<mpsc::Sender<pb::UploadVersionRequest>>,
-    call: tokio::task::JoinHandle<Result<tonic::Response<UploadVersionResponse>, tonic::Status>>,
-}
+/// stream is still open, so dropping this cancels the upload.
+pub(crate) struct PendingUpload(Upload);
 
 impl PendingUpload {
     /// Ends the stream cleanly and waits for the service's answer.
-    pub(crate) async fn finish(mut self) -> Result<UploadVersionResponse, ApiError> {
-        drop(self.tx.take());
-        let call = &mut self.call;
-        Ok(call
+    pub(crate) async fn finish(self) -> Result<UploadVersionResponse, ApiError> {
+        self.0
+            .finish()
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|s| ApiError::from_documents_status(&s, "document"))?
-            .into_inner())
-    }
-}
-
-impl Drop for PendingUpload {
-    /// Not finished: reset the gRPC stream, and the service discards the blob.
-    fn drop(&mut self) {
-        if self.tx.is_some() {
-            self.call.abort();
-        }
+            .map_err(|e| ApiError::from_call(e, "document"))
     }
 }
 
@@ -380,49 +357,18 @@ pub(crate) async fn send_file(
         note,
         source: pb::VersionSource::Upload.into(),
     };
-    let (tx, rx) = mpsc::channel(4);
-    let message = |part| pb::UploadVersionRequest { part: Some(part) };
-    // The receiver is alive (owned by the call below): this send cannot fail.
-    let _ = tx
-        .send(message(upload_version_request::Part::Header(header)))
-        .await;
-    let mut client = state.documents.clone();
-    let request = actor.request(ReceiverStream::new(rx));
-    // In the request's span, so the call carries its trace.
-    let call = tokio::spawn(async move { client.upload_version(request).await }.in_current_span());
-    let pending = PendingUpload {
-        tx: Some(tx.clone()),
-        call,
-    };
-
-    let mut buffer = BytesMut::with_capacity(CHUNK);
-    // An error returns early: dropping `pending` cancels the call.
+    // An error returns early: dropping the upload cancels the call.
+    let mut upload = state.documents.upload_version(actor.request(header));
     while let Some(chunk) = file.chunk().await? {
         metrics::counter!("folio_upload_bytes_total", "service" => "bff")
             .increment(chunk.len() as u64);
-        buffer.extend_from_slice(&chunk);
-        if buffer.len() >= CHUNK {
-            let part = upload_version_request::Part::Chunk(buffer.split().freeze());
-            if tx.send(message(part)).await.is_err() {
-                // The service ended the call early (too large, not found…): its answer says why.
-                drop(tx);
-                return Err(pending.finish().await.err().unwrap_or_else(|| {
-                    ApiError::Internal("upload ended early without an error".into())
-                }));
-            }
-        }
+        // The service may end the call early (too large, not found…): its answer says why.
+        upload
+            .send(&chunk)
+            .await
+            .map_err(|e| ApiError::from_call(e, "document"))?;
     }
-    if !buffer.is_empty() {
-        let part = upload_version_request::Part::Chunk(buffer.freeze());
-        if tx.send(message(part)).await.is_err() {
-            drop(tx);
-            return Err(pending.finish().await.err().unwrap_or_else(|| {
-                ApiError::Internal("upload ended early without an error".into())
-            }));
-        }
-    }
-    drop(tx);
-    Ok(pending)
+    Ok(PendingUpload(upload))
 }
 
 /// Refuses anything after the file part (the file has been sent by then, so

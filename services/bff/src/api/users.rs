@@ -46,11 +46,9 @@ async fn list(
 ) -> Result<Json<Items<User>>, ApiError> {
     let users = state
         .users
-        .clone()
         .list_users(admin.actor().request(pb::ListUsersRequest {}))
         .await
-        .map_err(|s| ApiError::from_status(&s, "user"))?
-        .into_inner()
+        .map_err(|s| ApiError::from_call(s, "user"))?
         .users;
     Ok(Json(Items {
         items: users.into_iter().map(User::from).collect(),
@@ -65,7 +63,6 @@ async fn create(
     new.check()?;
     let user = state
         .users
-        .clone()
         .provision_user(admin.actor().request(pb::ProvisionUserRequest {
             email: new.email,
             display_name: new.display_name,
@@ -73,8 +70,7 @@ async fn create(
             password: new.password,
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "user"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "user"))?;
     let location = HeaderValue::from_str(&format!("/api/v1/users/{}", user.id))
         .map_err(|_| ApiError::Internal("location".into()))?;
     let mut response = (StatusCode::CREATED, Json(User::from(user))).into_response();
@@ -92,7 +88,6 @@ async fn update(
     change.check()?;
     let user = state
         .users
-        .clone()
         .update_user(admin.actor().request(pb::UpdateUserRequest {
             id: id.to_string(),
             role: change.role.map(|r| role(r).into()),
@@ -100,8 +95,7 @@ async fn update(
             disabled: change.disabled,
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "user"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "user"))?;
     // The change reaches the user's open sessions at once.
     if user.disabled {
         state
@@ -130,13 +124,12 @@ async fn reset_password(
     reset.check()?;
     state
         .users
-        .clone()
         .reset_password(admin.actor().request(pb::ResetPasswordRequest {
             id: id.to_string(),
             new_password: reset.new_password,
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "user"))?;
+        .map_err(|s| ApiError::from_call(s, "user"))?;
     state
         .sessions
         .end_user(id, None)

@@ -10,6 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use folio_clients::NotificationsError;
 use folio_proto::notifications::v1 as pb;
 
 use super::documents::parse_limit;
@@ -40,8 +41,8 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
-fn failed(status: &tonic::Status) -> ApiError {
-    ApiError::from_status(status, "webhook")
+fn failed(error: NotificationsError) -> ApiError {
+    ApiError::from_call(error, "webhook")
 }
 
 async fn list(
@@ -50,11 +51,9 @@ async fn list(
 ) -> Result<Json<Page<Webhook>>, ApiError> {
     let found = state
         .notifications
-        .clone()
         .list_webhooks(admin.actor().request(pb::ListWebhooksRequest {}))
         .await
-        .map_err(|s| failed(&s))?
-        .into_inner();
+        .map_err(failed)?;
     Ok(Json(Page {
         items: found.webhooks.into_iter().map(Webhook::from).collect(),
         next_cursor: None,
@@ -69,14 +68,12 @@ async fn create(
     form.check()?;
     let created = state
         .notifications
-        .clone()
         .create_webhook(admin.actor().request(pb::CreateWebhookRequest {
             url: form.url,
             events: form.events,
         }))
         .await
-        .map_err(|s| failed(&s))?
-        .into_inner();
+        .map_err(failed)?;
     let webhook =
         Webhook::from(created.webhook.ok_or_else(|| {
             ApiError::Internal("notifications answered without the webhook".into())
@@ -98,15 +95,13 @@ async fn show(
     let id = path_id("webhook_id", &webhook_id)?;
     let found = state
         .notifications
-        .clone()
         .get_webhook(
             admin
                 .actor()
                 .request(pb::GetWebhookRequest { id: id.to_string() }),
         )
         .await
-        .map_err(|s| failed(&s))?
-        .into_inner();
+        .map_err(failed)?;
     Ok(Json(found.into()))
 }
 
@@ -120,7 +115,6 @@ async fn update(
     patch.check()?;
     let found = state
         .notifications
-        .clone()
         .update_webhook(admin.actor().request(pb::UpdateWebhookRequest {
             id: id.to_string(),
             url: patch.url,
@@ -128,8 +122,7 @@ async fn update(
             enabled: patch.enabled,
         }))
         .await
-        .map_err(|s| failed(&s))?
-        .into_inner();
+        .map_err(failed)?;
     Ok(Json(found.into()))
 }
 
@@ -141,14 +134,13 @@ async fn remove(
     let id = path_id("webhook_id", &webhook_id)?;
     state
         .notifications
-        .clone()
         .delete_webhook(
             admin
                 .actor()
                 .request(pb::DeleteWebhookRequest { id: id.to_string() }),
         )
         .await
-        .map_err(|s| failed(&s))?;
+        .map_err(failed)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -164,14 +156,12 @@ async fn deliveries(
     let limit = parse_limit(query.get("limit"))?;
     let found = state
         .notifications
-        .clone()
         .list_deliveries(admin.actor().request(pb::ListDeliveriesRequest {
             webhook_id: id.to_string(),
             limit,
         }))
         .await
-        .map_err(|s| failed(&s))?
-        .into_inner();
+        .map_err(failed)?;
     Ok(Json(Page {
         items: found.deliveries.into_iter().map(Delivery::from).collect(),
         next_cursor: None,
@@ -196,13 +186,11 @@ async fn redeliver(
     }
     let found = state
         .notifications
-        .clone()
         .redeliver(admin.actor().request(pb::RedeliverRequest {
             webhook_id: id.to_string(),
             delivery_id,
         }))
         .await
-        .map_err(|s| ApiError::from_status(&s, "delivery"))?
-        .into_inner();
+        .map_err(|s| ApiError::from_call(s, "delivery"))?;
     Ok((StatusCode::ACCEPTED, Json(Delivery::from(found))).into_response())
 }

@@ -9,6 +9,7 @@ use axum::{
     extract::{FromRequest, FromRequestParts, Request},
     http::{HeaderMap, Method, header, request::Parts},
 };
+use folio_clients::UsersError;
 use folio_platform::actor::{Actor, ActorRole};
 use folio_proto::users::v1 as pb;
 use futures::StreamExt as _;
@@ -169,18 +170,18 @@ impl FromRequestParts<AppState> for Authed {
 /// Resolves an API token on every request, with no cache: a revoked or
 /// expired token, a disabled person and a role change count at once.
 async fn api_token(method: &Method, secret: &str, state: &AppState) -> Result<Authed, ApiError> {
-    let mut request = tonic::Request::new(pb::AuthenticateApiTokenRequest {
+    let request = pb::AuthenticateApiTokenRequest {
         secret: secret.to_owned(),
-    });
-    request.set_timeout(TOKEN_LOOKUP_DEADLINE);
-    let answer = match state.users.clone().authenticate_api_token(request).await {
-        Ok(answer) => answer.into_inner(),
-        Err(status) if status.code() == tonic::Code::Unauthenticated => {
+    };
+    let users = state.users.clone().with_deadline(TOKEN_LOOKUP_DEADLINE);
+    let answer = match users.authenticate_api_token(request).await {
+        Ok(answer) => answer,
+        Err(UsersError::Unauthenticated(_) | UsersError::Refused { .. }) => {
             metrics::counter!("folio_api_token_requests_total", "outcome" => "refused")
                 .increment(1);
             return Err(ApiError::Unauthenticated);
         }
-        Err(status) => return Err(ApiError::from_status(&status, "user")),
+        Err(status) => return Err(ApiError::from_call(status, "user")),
     };
     let user = answer
         .user

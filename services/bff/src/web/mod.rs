@@ -8,13 +8,8 @@ pub mod portal;
 use std::sync::Arc;
 
 use axum::{Router, middleware};
-use folio_platform::{grpc::TracedChannel, metrics, telemetry};
-use folio_proto::{
-    documents::v1::documents_service_client::DocumentsServiceClient,
-    integration::v1::integration_service_client::IntegrationServiceClient,
-    notifications::v1::notifications_service_client::NotificationsServiceClient,
-    users::v1::users_service_client::UsersServiceClient,
-};
+use folio_clients::{DocumentsClient, IntegrationClient, NotificationsClient, UsersClient};
+use folio_platform::{metrics, telemetry};
 
 use crate::{
     api,
@@ -25,10 +20,10 @@ use crate::{
 /// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
-    pub users: UsersServiceClient<TracedChannel>,
-    pub documents: DocumentsServiceClient<TracedChannel>,
-    pub integration: IntegrationServiceClient<TracedChannel>,
-    pub notifications: NotificationsServiceClient<TracedChannel>,
+    pub users: UsersClient,
+    pub documents: DocumentsClient,
+    pub integration: IntegrationClient,
+    pub notifications: NotificationsClient,
     pub sessions: SessionStore,
     pub limiter: Limiter,
     /// Requests per API token per minute.

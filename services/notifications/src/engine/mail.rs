@@ -263,7 +263,6 @@ impl Engine {
     ) -> Result<Vec<DigestLine>, Error> {
         let tasks = self
             .documents
-            .clone()
             .list_tasks(self.on_behalf_of(
                 org,
                 docs::ListTasksRequest {
@@ -273,8 +272,7 @@ impl Engine {
                 },
             ))
             .await
-            .map_err(|s| Error::upstream("documents", &s))?
-            .into_inner()
+            .map_err(|e| Error::upstream("documents", &e))?
             .tasks;
         let mut lines: Vec<DigestLine> = tasks
             .into_iter()
@@ -301,11 +299,9 @@ impl Engine {
         request.set_timeout(self.timing.call_deadline);
         let found = self
             .users
-            .clone()
             .list_recipients(request)
             .await
-            .map_err(|s| Error::upstream("users", &s))?
-            .into_inner();
+            .map_err(|e| Error::upstream("users", &e))?;
         Ok(found
             .organisations
             .iter()

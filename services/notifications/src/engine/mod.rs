@@ -9,11 +9,8 @@ mod webhooks;
 
 use std::time::Duration;
 
+use folio_clients::{DocumentsClient, UsersClient};
 use folio_platform::{actor::Actor, actor::ActorRole, db::Database, grpc::TracedChannel};
-use folio_proto::{
-    documents::v1::documents_service_client::DocumentsServiceClient,
-    users::v1::users_service_client::UsersServiceClient,
-};
 use uuid::Uuid;
 
 use crate::{
@@ -28,8 +25,8 @@ pub use webhooks::{Created, WebhookChanges};
 #[derive(Debug)]
 pub struct Engine {
     db: Database,
-    users: UsersServiceClient<TracedChannel>,
-    documents: DocumentsServiceClient<TracedChannel>,
+    users: UsersClient,
+    documents: DocumentsClient,
     timing: Timing,
     allow_private: bool,
     mailer: Mailer,
@@ -48,8 +45,8 @@ impl Engine {
     ) -> Self {
         Self {
             db,
-            users: UsersServiceClient::new(users),
-            documents: DocumentsServiceClient::new(documents),
+            users: UsersClient::new(users).with_deadline(timing.call_deadline),
+            documents: DocumentsClient::new(documents).with_deadline(timing.call_deadline),
             timing,
             allow_private,
             mailer,

@@ -79,7 +79,6 @@ impl Engine {
             };
             let page = self
                 .documents
-                .clone()
                 .list_events(self.on_behalf_of(
                     org,
                     docs::ListEventsRequest {
@@ -90,8 +89,7 @@ impl Engine {
                     },
                 ))
                 .await
-                .map_err(|s| Error::upstream("documents", &s))?
-                .into_inner();
+                .map_err(|e| Error::upstream("documents", &e))?;
             if page.events.is_empty() {
                 return Ok(handled);
             }
@@ -115,7 +113,6 @@ impl Engine {
     async fn task_now(&self, org: Uuid, task: Uuid) -> Result<Option<TaskNow>, Error> {
         let answer = self
             .documents
-            .clone()
             .get_task(self.on_behalf_of(
                 org,
                 docs::GetTaskRequest {
@@ -124,20 +121,17 @@ impl Engine {
             ))
             .await;
         match answer {
-            Ok(task) => {
-                let task = task.into_inner();
-                Ok(Some(TaskNow {
-                    seen: TaskSeen {
-                        assignee: task.assignee_id.parse().ok(),
-                        done: task.status == i32::from(TaskStatus::Done),
-                    },
-                    status: status_name(task.status),
-                    title: task.title,
-                    document_id: task.document_id,
-                }))
-            }
-            Err(status) if status.code() == tonic::Code::NotFound => Ok(None),
-            Err(status) => Err(Error::upstream("documents", &status)),
+            Ok(task) => Ok(Some(TaskNow {
+                seen: TaskSeen {
+                    assignee: task.assignee_id.parse().ok(),
+                    done: task.status == i32::from(TaskStatus::Done),
+                },
+                status: status_name(task.status),
+                title: task.title,
+                document_id: task.document_id,
+            })),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(Error::upstream("documents", &error)),
         }
     }
 
@@ -146,13 +140,12 @@ impl Engine {
     async fn document_title(&self, org: Uuid, id: &str) -> Result<String, Error> {
         match self
             .documents
-            .clone()
             .get_document(self.on_behalf_of(org, docs::GetDocumentRequest { id: id.to_owned() }))
             .await
         {
-            Ok(d) => Ok(d.into_inner().title),
-            Err(status) if status.code() == tonic::Code::NotFound => Ok(String::new()),
-            Err(status) => Err(Error::upstream("documents", &status)),
+            Ok(d) => Ok(d.title),
+            Err(error) if error.is_not_found() => Ok(String::new()),
+            Err(error) => Err(Error::upstream("documents", &error)),
         }
     }
 
