@@ -23,7 +23,7 @@ export function setUnauthenticatedHandler(handler) {
 /** An error the user can be shown: built from a problem document, a network
  * failure, or an unexpected answer. */
 export class ApiError extends Error {
-  constructor({ status = 0, type = 'network', title = '', detail = '', errors = [], retryAfter = null }) {
+  constructor({ status = 0, type = 'network', title = '', detail = '', errors = [], retryAfter = null, limit = null }) {
     super(detail || title || 'Request failed');
     this.name = 'ApiError';
     this.status = status;
@@ -32,6 +32,8 @@ export class ApiError extends Error {
     this.detail = detail;
     this.errors = Array.isArray(errors) ? errors : [];
     this.retryAfter = retryAfter;
+    // The problem's own members (RFC 9457 extensions), never read from its text.
+    this.limit = Number.isSafeInteger(limit) && limit > 0 ? limit : null;
   }
 
   /** Errors for one field, e.g. fieldErrors('title'). */
@@ -64,12 +66,10 @@ export function describeError(err) {
       return 'Your current password is not correct.';
     case 'not-found':
       return 'Not found. It may have been deleted.';
-    case 'payload-too-large': {
-      const limit = /(\d+) bytes/.exec(err.detail || '');
-      return limit && Number(limit[1]) > 0
-        ? `The file is too large: Folio accepts files of up to ${formatBytes(Number(limit[1]))}.`
+    case 'payload-too-large':
+      return err.limit
+        ? `The file is too large: Folio accepts files of up to ${formatBytes(err.limit)}.`
         : 'The file is too large for Folio.';
-    }
     case 'rate-limited':
       return err.retryAfter
         ? `Too many attempts. Try again in ${formatWait(err.retryAfter)}.`
@@ -145,6 +145,7 @@ function problemFrom(status, contentType, text, getHeader) {
       detail: String(body.detail || ''),
       errors: body.errors,
       retryAfter,
+      limit: body.limit,
     });
   }
   // Not a problem document: a proxy page, an empty body, ...

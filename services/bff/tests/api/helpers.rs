@@ -38,6 +38,9 @@ impl Sessions {
 
 pub struct Options {
     pub max_upload_bytes: u64,
+    /// The documents service's own limit, when lower than the bff's (so the
+    /// service refuses, not the bff).
+    pub documents_max_upload_bytes: Option<u64>,
     pub login: LoginLimits,
     pub sessions: Option<Sessions>,
     /// Also run the integration service against a fake Graph.
@@ -56,6 +59,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             max_upload_bytes: 32 << 20,
+            documents_max_upload_bytes: None,
             login: LoginLimits {
                 per_account: 5,
                 per_address: 1000,
@@ -178,7 +182,9 @@ impl TestSystem {
             secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
             database_max_connections: 10,
             blobs: folio_documents::settings::BlobLocation::Directory(blob_dir.path().to_owned()),
-            max_upload_bytes: options.max_upload_bytes,
+            max_upload_bytes: options
+                .documents_max_upload_bytes
+                .unwrap_or(options.max_upload_bytes),
             users_url: format!("https://127.0.0.1:{users_port}"),
             tls: pki.files("documents"),
             retention_interval: std::time::Duration::from_secs(3600),

@@ -18,6 +18,7 @@ mod organisations;
 mod readiness;
 mod redis_outage;
 mod redis_tls;
+mod rich_errors;
 mod security;
 mod session_race;
 mod sign_in_limits;
