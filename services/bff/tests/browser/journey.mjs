@@ -432,6 +432,11 @@ step('a file over the limit is refused with a visible error', async ({ page }) =
   await error.waitFor({ timeout: 60000 });
   const text = (await error.textContent()) || '';
   check(/too large/i.test(text), `expected a "too large" error, the page shows "${text.trim()}"`);
+  // The limit comes from the problem's `limit` member (issue 16), not from its text.
+  check(
+    !/accepts files of up to/.test(text) || /up to \d/.test(text),
+    `the refusal names no limit: "${text.trim()}"`,
+  );
   check((await byTestId(page, 'version-row').count()) === 2, 'a refused upload must not add a version');
   check(!(await byTestId(page, 'version-progress').isVisible()), 'the progress bar is still shown after the upload failed');
 });
