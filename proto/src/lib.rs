@@ -3,6 +3,10 @@
 
 pub mod errors;
 
+/// The largest message either side of a call encodes or decodes, on every
+/// contract: content travels in chunks far below it.
+pub const MAX_MESSAGE: usize = 8 << 20;
+
 pub mod users {
     pub mod v1 {
         tonic::include_proto!("folio.users.v1");

@@ -3,7 +3,7 @@
 //!
 //! Each client owns what a call between services needs (docs/adr/0070): a
 //! deadline per unary call ([`Policy`], settable), the message limit
-//! ([`MAX_MESSAGE`], defined here once), the chunked upload and the
+//! ([`MAX_MESSAGE`], the contracts' one), the chunked upload and the
 //! streamed download (cancelled when dropped), retries of idempotent reads
 //! within a small budget, the trace (its channel is a [`TracedChannel`]),
 //! and one typed error per contract decoded from the gRPC rich error model.
@@ -25,9 +25,7 @@ pub use integration::{IntegrationClient, IntegrationError};
 pub use notifications::{NotificationsClient, NotificationsError};
 pub use users::{UsersClient, UsersError};
 
-/// The largest message either side of a call encodes or decodes: content
-/// travels in [`CHUNK`]s, far below it.
-pub const MAX_MESSAGE: usize = 8 << 20;
+pub use folio_proto::MAX_MESSAGE;
 
 /// How a client calls: the deadline of each unary call (retries included),
 /// and how many times an idempotent read is tried again when the service

@@ -134,7 +134,8 @@ async fn main() -> Result<()> {
         &format!("https://127.0.0.1:{grpc_port}"),
         tls::client_config(&pki.identity("bff")?)?,
     )?;
-    let mut client = DocumentsServiceClient::new(channel).max_decoding_message_size(8 << 20);
+    let mut client =
+        DocumentsServiceClient::new(channel).max_decoding_message_size(folio_proto::MAX_MESSAGE);
     let actor = Actor {
         user_id: Uuid::now_v7(),
         org_id: Uuid::now_v7(),

@@ -24,9 +24,6 @@ use crate::{
 static MIGRATE_MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
 static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Decoded messages may be this large; uploads arrive in many smaller chunks.
-const MAX_MESSAGE: usize = 8 << 20;
-
 #[derive(Debug)]
 pub struct Application {
     grpc: TcpListener,
@@ -126,8 +123,8 @@ impl Application {
             stop: self.stop,
         };
         let api = DocumentsServiceServer::new(DocumentsApi::new(self.library))
-            .max_decoding_message_size(MAX_MESSAGE)
-            .max_encoding_message_size(MAX_MESSAGE);
+            .max_decoding_message_size(folio_proto::MAX_MESSAGE)
+            .max_encoding_message_size(folio_proto::MAX_MESSAGE);
         service.run(api, vec![retention]).await
     }
 }

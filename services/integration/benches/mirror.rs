@@ -182,7 +182,7 @@ impl System {
 
     fn documents(&self) -> DocumentsServiceClient<Channel> {
         DocumentsServiceClient::new(self.pki.channel("bff", self.documents_port))
-            .max_decoding_message_size(8 << 20)
+            .max_decoding_message_size(folio_proto::MAX_MESSAGE)
     }
 
     fn integration(&self) -> IntegrationServiceClient<Channel> {

@@ -234,7 +234,7 @@ impl TestApp {
 
     pub fn client_as(&self, identity: &str) -> DocumentsServiceClient<Channel> {
         DocumentsServiceClient::new(self.pki.channel(identity, self.port))
-            .max_decoding_message_size(8 << 20)
+            .max_decoding_message_size(folio_proto::MAX_MESSAGE)
     }
 
     /// Everything the blob store holds: every file under the folder

@@ -253,7 +253,7 @@ impl World {
 
     pub fn documents(&self) -> DocumentsServiceClient<Channel> {
         DocumentsServiceClient::new(self.pki.channel("bff", self.documents_port))
-            .max_decoding_message_size(8 << 20)
+            .max_decoding_message_size(folio_proto::MAX_MESSAGE)
     }
 
     pub fn connect_request(&self) -> pb::ConnectRequest {
