@@ -21,12 +21,15 @@ use super::{
 };
 use crate::{
     documents::{DocumentsError, Target},
-    domain::{Connection, media_type_for, same_content, title_for, under_folder, unmirrorable},
+    domain::{
+        Connection, media_type_for, same_content, title_for, under_folder, unmirrorable, upload_key,
+    },
     graph::{Credentials, DriveItem, GraphError},
     store::{
         connections::{self, SyncEnd},
         inbox,
         items::{self, ItemFacts, ItemRow},
+        pending_sends,
         progress::{self, Progress},
         skipped::{self, Skipped},
     },
@@ -837,6 +840,15 @@ impl Engine {
                 item.ctag.as_deref(),
             )
         });
+        let unmapped = known.as_ref().and_then(|k| k.document_id).is_none();
+        if unmapped
+            && self
+                .adopt_pending_send(conn, &item, hash.as_deref(), round, &mut db)
+                .await?
+        {
+            counts.mirrored += 1;
+            return Ok(());
+        }
         match (known, live_doc) {
             (Some(row), Some(document)) if unchanged => {
                 // Same content (a rename, a move, a sharing change, our own
@@ -896,6 +908,44 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Maps an unmapped file to the document a pending send was uploading
+    /// when it is that send's file (its answer was lost): no download, no
+    /// document, no version (a SharePoint rewrite is none; docs/adr/0034,
+    /// 0036). `true` when it did.
+    async fn adopt_pending_send(
+        &self,
+        conn: &Connection,
+        item: &DriveItem,
+        hash: Option<&str>,
+        round: Option<&str>,
+        db: &mut sqlx::AnyConnection,
+    ) -> Result<bool, WorkError> {
+        let (Some(parent), Some(name)) = (item.parent_id(), item.name.as_deref()) else {
+            return Ok(false);
+        };
+        let now = now_millis();
+        let pending = pending_sends::named(db, conn.id, parent, name).await?;
+        let Some(send) = pending
+            .into_iter()
+            .find(|p| p.is_listed_as(Some(parent), name, item.size, hash, now))
+        else {
+            return Ok(false);
+        };
+        let mut tx = sqlx::Connection::begin(&mut *db).await?;
+        items::put(
+            &mut tx,
+            conn.org_id,
+            &conn.drive_id,
+            &file_facts(item, name, send.document_id, hash, round),
+            now,
+        )
+        .await?;
+        pending_sends::clear(&mut tx, conn.id, send.document_id).await?;
+        tx.commit().await?;
+        tracing::info!(connection = %conn.id, document = %send.document_id, item = %item.id, "a sent file whose answer was lost adopted");
+        Ok(true)
     }
 
     /// Carries out one change. `Skipped` carries the file's name when
@@ -958,6 +1008,14 @@ impl Engine {
                     version_key: version_key(&item),
                     skipped_at: now_millis(),
                 };
+                // A retry of this change after a lost answer gets documents'
+                // first result, not a second document or version (docs/adr/0033).
+                let upload_key = upload_key(
+                    conn.id,
+                    &item.id,
+                    item.etag.as_deref(),
+                    item.content_hash().as_deref(),
+                );
                 let uploaded = loop {
                     let (length, content) = match self
                         .graph
@@ -988,7 +1046,15 @@ impl Engine {
                     }
                     match self
                         .documents
-                        .upload(actor, target.clone(), &name, &media_type, length, content)
+                        .upload(
+                            actor,
+                            target.clone(),
+                            &name,
+                            &media_type,
+                            length,
+                            upload_key.as_deref(),
+                            content,
+                        )
                         .await
                     {
                         Ok(uploaded) => break uploaded,

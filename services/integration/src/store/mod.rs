@@ -4,6 +4,7 @@ pub mod client_secrets;
 pub mod connections;
 pub mod inbox;
 pub mod items;
+pub mod pending_sends;
 pub mod progress;
 pub mod skipped;
 

@@ -10,6 +10,7 @@ mod delivery;
 mod faults;
 mod helpers;
 mod journey;
+mod lost_answers;
 mod odb;
 mod openapi;
 mod secrets;
