@@ -14,7 +14,7 @@
 //!   whenever something in the drive changes;
 //! - faults on demand: throttling with `Retry-After`, 410 in mid-paging,
 //!   delta lag, duplicated and delayed notifications, dropped subscriptions,
-//!   failing upload fragments.
+//!   failing upload fragments, upload answers lost after the commit.
 //!
 //! Tests start it in-process on port 0 and steer it through [`FakeGraph`].
 
