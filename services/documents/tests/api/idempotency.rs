@@ -165,6 +165,17 @@ async fn a_repeated_upload_answers_its_first_result(setup: Setup) {
     .expect("a key acme used, fresh in globex");
     assert_ne!(other.document.as_ref().unwrap().id, document);
 
+    // A viewer may not upload, key or not: nothing of the first result.
+    let viewer = upload(
+        &app.acme.viewer,
+        keyed(new_document(), "change-1"),
+        b"first content",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(viewer.code(), Code::PermissionDenied, "{viewer:?}");
+    assert_eq!(holdings(&app, editor).await, after_third);
+
     // A bad key is a clear error and stores nothing.
     for bad in ["has space", "k".repeat(129).as_str()] {
         let status = upload(editor, keyed(new_document(), bad), b"content")
