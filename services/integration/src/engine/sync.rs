@@ -703,12 +703,17 @@ impl Engine {
         }
 
         let mut counts = Counts::default();
+        // Sends run under the lease, so none starts during this page.
+        let sends_pending = {
+            let mut db = self.db.pool.acquire().await?;
+            pending_sends::any(&mut db, conn.id).await?
+        };
         for item in files {
             self.decide(
                 conn,
                 credentials,
                 item,
-                round,
+                (round, sends_pending),
                 &mut tree,
                 &mut counts,
                 &mut work,
@@ -768,7 +773,7 @@ impl Engine {
         conn: &Connection,
         credentials: &Credentials,
         item: DriveItem,
-        round: Option<&str>,
+        (round, sends_pending): (Option<&str>, bool),
         tree: &mut HashMap<String, Option<String>>,
         counts: &mut Counts,
         work: &mut Vec<Work>,
@@ -842,6 +847,7 @@ impl Engine {
         });
         let unmapped = known.as_ref().and_then(|k| k.document_id).is_none();
         if unmapped
+            && sends_pending
             && self
                 .adopt_pending_send(conn, &item, hash.as_deref(), round, &mut db)
                 .await?

@@ -78,6 +78,19 @@ pub async fn of_document(
     .transpose()
 }
 
+/// Whether the connection has any pending send (most deltas need not look
+/// further).
+#[instrument(skip_all)]
+pub async fn any(conn: &mut AnyConnection, connection_id: Uuid) -> Result<bool, Error> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM pending_sends WHERE connection_id = ? LIMIT 1")
+            .bind(connection_id.to_string())
+            .fetch_optional(conn)
+            .await?
+            .is_some(),
+    )
+}
+
 /// Pending sends to this folder under this name, newest first.
 #[instrument(skip_all)]
 pub async fn named(
