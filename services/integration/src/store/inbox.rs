@@ -163,6 +163,22 @@ pub async fn backlog(conn: &mut AnyConnection) -> Result<(u64, Option<i64>), Err
     Ok((n, row.try_get::<Option<i64>, _>("oldest")?))
 }
 
+/// When the oldest notification of the connection still waiting for a
+/// delta arrived (epoch ms): the current lag runs from it (docs/adr/0043).
+#[instrument(skip_all)]
+pub async fn oldest_waiting(
+    conn: &mut AnyConnection,
+    connection_id: Uuid,
+) -> Result<Option<i64>, Error> {
+    let row = sqlx::query(
+        "SELECT MIN(received_at) AS oldest FROM inbox WHERE connection_id = ? AND processed_at IS NULL",
+    )
+    .bind(connection_id.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get::<Option<i64>, _>("oldest")?)
+}
+
 /// When the oldest unprocessed notification up to `newest` arrived (epoch ms).
 #[instrument(skip_all)]
 pub async fn oldest_pending(

@@ -12,6 +12,7 @@ mod helpers;
 mod journey;
 mod odb;
 mod openapi;
+mod page;
 mod secrets;
 mod send;
 mod trust;
