@@ -275,7 +275,24 @@ async fn conflicts_are_kept_until_resent_or_dismissed(backend: Backend) {
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied, "{identity}");
+        let refused = world
+            .integration_as(identity, world.integration.port)
+            .dismiss_conflict(world.admin.request(pb::DismissConflictRequest {
+                conflict_id: conflict.id.clone(),
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{identity}");
     }
+    // The bff without an end user in the metadata.
+    let refused = world
+        .integration()
+        .dismiss_conflict(pb::DismissConflictRequest {
+            conflict_id: conflict.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
     assert_eq!(
         conflicts_of(&world, &world.editor, "").await.unwrap().total,
         1,
