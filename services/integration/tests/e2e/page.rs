@@ -54,6 +54,28 @@ async fn sync_lag_grows_while_waiting_and_is_kept(backend: Backend) {
     .await;
     world.settle().await;
     assert_eq!(world.connection().await.current_lag_ms, 0, "nothing waits");
+    // A lifecycle event asks for no delta and announces no change: it
+    // makes no one wait, though it stays in the inbox until the next delta.
+    let subscription = world.connection().await.subscription_id;
+    let rows = world.inbox_rows().await;
+    g.send_lifecycle(&subscription, "reauthorizationRequired");
+    eventually(
+        Duration::from_secs(10),
+        "the lifecycle event stored",
+        || async { (world.inbox_rows().await > rows).then_some(()) },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        world.connection().await.current_lag_ms,
+        0,
+        "no change waits"
+    );
+    let age = world
+        .metric("folio_integration_inbox_oldest_pending_seconds", "")
+        .await
+        .unwrap_or(0.0);
+    assert!(age == 0.0, "no change waits in the metrics either: {age} s");
     let applied_before = world
         .metric("folio_integration_sync_lag_seconds_count", "")
         .await
