@@ -380,7 +380,52 @@ async fn conflicts_are_kept_until_resent_or_dismissed(backend: Backend) {
     );
 }
 
+/// A send refused only because OneDrive's eTag moved (a metadata change
+/// Folio had not heard of yet) is a conflict whose OneDrive change turns out
+/// to be no content: noted as come in with no version, so the person knows
+/// sending again is safe, and no version is added.
+async fn a_metadata_only_conflict_brings_no_version(backend: Backend) {
+    let world = World::start(backend).await;
+    let g = &world.graph;
+    world.connect().await;
+    world.settle().await;
+    let document = world
+        .upload(&world.editor, "memo.txt", Bytes::from_static(b"memo v1"))
+        .await
+        .document
+        .unwrap()
+        .id;
+    let item = send(&world, &document, 0).await.unwrap().item_id;
+    world.settle().await;
+    g.set_notification_delay(Duration::from_secs(60));
+    g.rename(DRIVE, &item, "memo.txt");
+    let refused = send(&world, &document, 0).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Aborted);
+    let noted = eventually(Duration::from_secs(10), "the change noted", || async {
+        let listed = conflicts_of(&world, &world.editor, &document)
+            .await
+            .unwrap();
+        let c = listed.conflicts.into_iter().next()?;
+        (!c.incoming_at.is_empty()).then_some(c)
+    })
+    .await;
+    assert_eq!(noted.incoming_version, 0, "OneDrive changed no content");
+    assert_eq!(noted.sent_version, 1);
+    assert_eq!(world.versions(&document).await.len(), 1);
+    send(&world, &document, 0)
+        .await
+        .expect("sending again is safe");
+    assert!(
+        conflicts_of(&world, &world.editor, "")
+            .await
+            .unwrap()
+            .conflicts
+            .is_empty()
+    );
+}
+
 folio_testkit::backend_tests!(
     sync_lag_grows_while_waiting_and_is_kept,
-    conflicts_are_kept_until_resent_or_dismissed
+    conflicts_are_kept_until_resent_or_dismissed,
+    a_metadata_only_conflict_brings_no_version
 );
