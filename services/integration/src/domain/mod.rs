@@ -252,17 +252,6 @@ mod tests {
     const APP: &str = "0b6f2a34-6d0a-4c8e-9a55-0f3c1f0e9a11";
 
     #[test]
-    fn lag_is_from_arrival_and_never_negative() {
-        assert_eq!(lag_millis(1_000, 3_500), 2_500);
-        assert_eq!(lag_millis(1_000, 1_000), 0);
-        assert_eq!(
-            lag_millis(5_000, 4_990),
-            0,
-            "a replica's clock a little behind"
-        );
-    }
-
-    #[test]
     fn specs_are_checked() {
         let ok = ConnectionSpec::parse(
             "contoso.onmicrosoft.com",
@@ -364,5 +353,16 @@ mod tests {
                 .contains("remoteItem")
         );
         assert!(unmirrorable(false, false, false).is_some());
+    }
+
+    #[test]
+    fn lag_is_from_arrival_and_never_negative() {
+        assert_eq!(lag_millis(1_000, 3_500), 2_500);
+        assert_eq!(lag_millis(1_000, 1_000), 0);
+        assert_eq!(
+            lag_millis(5_000, 4_990),
+            0,
+            "a replica's clock a little behind"
+        );
     }
 }

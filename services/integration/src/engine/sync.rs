@@ -21,9 +21,7 @@ use super::{
 };
 use crate::{
     documents::{DocumentsError, Target},
-    domain::{
-        Connection, lag_millis, media_type_for, same_content, title_for, under_folder, unmirrorable,
-    },
+    domain::{Connection, media_type_for, same_content, title_for, under_folder, unmirrorable},
     graph::{Credentials, DriveItem, GraphError},
     store::{
         conflicts,
@@ -281,7 +279,7 @@ impl Engine {
                 // this delta covers to now, kept beside the delta link.
                 applied = inbox::oldest_pending(&mut tx, conn.id, newest)
                     .await?
-                    .map(|oldest| lag_millis(oldest, end.now));
+                    .map(|oldest| crate::domain::lag_millis(oldest, end.now));
                 inbox::mark_processed(&mut tx, conn.id, newest, end.now).await?;
                 if let Some(lag) = applied {
                     let lag = i64::try_from(lag).unwrap_or(i64::MAX);
