@@ -103,6 +103,8 @@ pub struct Connection {
     pub created_at: i64,
     /// When an admin last entered the client secret.
     pub client_secret_set_at: Option<i64>,
+    /// The lag of the last sync that applied notifications (docs/adr/0043).
+    pub last_lag_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +127,13 @@ impl Connection {
             ConnectionState::Active
         }
     }
+}
+
+/// Sync lag (docs/adr/0043): how long a change notified at `received`
+/// (epoch ms) has taken, or took, to be applied by `until`; never negative
+/// (clocks of replicas may differ slightly).
+pub fn lag_millis(received: i64, until: i64) -> u64 {
+    u64::try_from(until.saturating_sub(received)).unwrap_or(0)
 }
 
 /// A fresh `clientState`: 256 random bits, hex.
@@ -520,5 +529,16 @@ mod tests {
                 .contains("remoteItem")
         );
         assert!(unmirrorable(false, false, false).is_some());
+    }
+
+    #[test]
+    fn lag_is_from_arrival_and_never_negative() {
+        assert_eq!(lag_millis(1_000, 3_500), 2_500);
+        assert_eq!(lag_millis(1_000, 1_000), 0);
+        assert_eq!(
+            lag_millis(5_000, 4_990),
+            0,
+            "a replica's clock a little behind"
+        );
     }
 }

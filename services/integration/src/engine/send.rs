@@ -50,6 +50,14 @@ pub struct Sent {
     pub chunked: bool,
 }
 
+/// What a send went for, once known: the Folio version, and the mapped
+/// OneDrive file (id, name) it would replace.
+#[derive(Debug)]
+pub(super) struct SendAttempt {
+    pub(super) version: u32,
+    pub(super) over: Option<(String, String)>,
+}
+
 fn documents_error(error: DocumentsError) -> Error {
     match error {
         DocumentsError::NotFound => Error::NotFound("document"),
@@ -91,8 +99,13 @@ impl Engine {
         // the new file unmapped and make a second document of it.
         let lease = self.lease(conn.id, LEASE_WAIT).await?;
         let alive = self.keep_alive(&lease);
+        let mut attempt = None;
         let sent = self
-            .send_leased(&conn, actor, document, version, &lease)
+            .send_leased(&conn, actor, document, version, &lease, &mut attempt)
+            .await;
+        // Still under the lease, so the delta that brings OneDrive's change
+        // in finds the conflict it answers (docs/adr/0043).
+        self.keep_conflicts(&conn, actor, document, attempt, &sent)
             .await;
         drop(alive);
         self.release(lease).await;
@@ -123,6 +136,7 @@ impl Engine {
         document: Uuid,
         number: u32,
         lease: &Lease,
+        attempt: &mut Option<SendAttempt>,
     ) -> Result<Sent, Error> {
         let credentials = self.credentials(conn).await.map_err(work_error)?;
         // The caller must be able to read the document; the bytes are read as them.
@@ -139,6 +153,12 @@ impl Engine {
             let mut db = self.db.pool.acquire().await?;
             items::by_document(&mut db, conn.org_id, &conn.drive_id, document).await?
         };
+        *attempt = Some(SendAttempt {
+            version: version.number,
+            over: mapped
+                .as_ref()
+                .map(|row| (row.item_id.clone(), row.name.clone())),
+        });
         let target = match &mapped {
             Some(row) => UploadTarget::Existing {
                 item: row.item_id.clone(),

@@ -26,6 +26,7 @@ use crate::{
     },
     graph::{Credentials, DriveItem, GraphError},
     store::{
+        conflicts,
         connections::{self, SyncEnd},
         inbox,
         items::{self, ItemFacts, ItemRow},
@@ -277,12 +278,20 @@ impl Engine {
         if connections::end_sync(&mut tx, conn.id, &lease.token, end).await? {
             let mut applied = None;
             if let (Some(newest), Some(_)) = (newest, end.delta_link) {
-                applied = inbox::oldest_pending(&mut tx, conn.id, newest).await?;
+                // The sync lag (docs/adr/0043): from the oldest notification
+                // this delta covers to now, kept beside the delta link.
+                applied = inbox::oldest_pending(&mut tx, conn.id, newest)
+                    .await?
+                    .map(|oldest| crate::domain::lag_millis(oldest, end.now));
                 inbox::mark_processed(&mut tx, conn.id, newest, end.now).await?;
+                if let Some(lag) = applied {
+                    let lag = i64::try_from(lag).unwrap_or(i64::MAX);
+                    connections::record_lag(&mut tx, conn.id, lag).await?;
+                }
             }
             tx.commit().await?;
-            if let Some(oldest) = applied {
-                gauges::notifications_applied(oldest, end.now);
+            if let Some(lag) = applied {
+                gauges::notifications_applied(lag);
             }
         } else {
             tx.rollback().await?;
@@ -866,6 +875,10 @@ impl Engine {
                     || item.parent_id() != row.parent_id.as_deref()
                     || (row.content_hash.is_none() && hash.is_some())
                     || (item.etag.is_some() && item.etag != row.etag);
+                if item.etag.is_some() && item.etag != row.etag {
+                    // A send refused for this eTag found no content change.
+                    conflicts::came_in(&mut db, org, document, None, now).await?;
+                }
                 if moved {
                     items::put(
                         &mut db,
@@ -1101,6 +1114,14 @@ impl Engine {
                 )
                 .await?;
                 skipped::clear(&mut db, org, drive, &item.id).await?;
+                conflicts::came_in(
+                    &mut db,
+                    org,
+                    uploaded.document_id,
+                    Some(uploaded.number),
+                    now_millis(),
+                )
+                .await?;
                 tracing::info!(
                     connection = %conn.id,
                     document = %uploaded.document_id,

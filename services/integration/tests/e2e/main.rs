@@ -13,6 +13,7 @@ mod journey;
 mod lost_answers;
 mod odb;
 mod openapi;
+mod page;
 mod secrets;
 mod send;
 mod trust;
