@@ -10,8 +10,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::helpers::{Options, TestSystem};
 
-/// A client that trusts only `ca` and opens a new connection per request
-/// (a pooled connection would keep the certificate of its handshake).
+/// A client that trusts only `ca`. Each check uses a new one: a pooled
+/// connection, or a TLS session it resumes, would show the certificate of an
+/// earlier handshake.
 fn client(ca: &[u8]) -> reqwest::Client {
     reqwest::Client::builder()
         .tls_built_in_root_certs(false)
@@ -67,9 +68,8 @@ async fn the_bff_serves_https_with_its_certificate_follows_a_renewal_and_refuses
     )
     .await;
     assert!(system.base.starts_with("https://"), "{}", system.base);
-    let client = client(&ca);
 
-    let (status, served) = healthz(&client, &system.base).await;
+    let (status, served) = healthz(&client(&ca), &system.base).await;
     assert_eq!(status, StatusCode::OK);
     let first = der(&issued.cert);
     assert_eq!(served, first, "the certificate it was given");
@@ -80,7 +80,7 @@ async fn the_bff_serves_https_with_its_certificate_follows_a_renewal_and_refuses
     assert_ne!(renewed, first);
     let started = Instant::now();
     loop {
-        let (status, served) = healthz(&client, &system.base).await;
+        let (status, served) = healthz(&client(&ca), &system.base).await;
         assert_eq!(status, StatusCode::OK);
         if served == renewed {
             break;
