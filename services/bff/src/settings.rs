@@ -65,8 +65,8 @@ pub struct Settings {
     pub session_absolute: Duration,
     pub login: LoginLimits,
     pub max_upload_bytes: u64,
-    /// How many proxies (ingress controllers, load balancers) in front of the
-    /// bff append to `X-Forwarded-For`; 0 trusts no such header.
+    /// How many proxies (load balancers) in front of the bff append to
+    /// `X-Forwarded-For`; 0 trusts no such header.
     pub forwarded_hops: usize,
     /// Requests each API token may make per minute (`FOLIO_BFF_API_TOKEN_RATE`).
     pub api_tokens_per_minute: u32,
