@@ -9,6 +9,7 @@ mod clouds;
 mod delivery;
 mod faults;
 mod helpers;
+mod https;
 mod journey;
 mod lost_answers;
 mod odb;
