@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import pytest
+import yaml
 
 import support
 from support import CLOUDFORMATION
@@ -246,9 +247,23 @@ def test_oidc_trust_is_per_environment():
         assert "AccessPolicies" not in entry
 
 
+# End of EKS standard support per minor version (the EKS Kubernetes release
+# calendar, docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
+EKS_STANDARD_SUPPORT_ENDS = {
+    "1.33": "2026-07-29",
+    "1.34": "2026-12-02",
+    "1.35": "2027-03-27",
+}
+
+
 def test_eks_version_is_supported_and_the_add_ons_are_pinned():
+    import datetime
+
     version = support.kube_version()
-    assert tuple(map(int, version.split("."))) >= (1, 34), f"EKS {version} is past standard support"
+    assert version in EKS_STANDARD_SUPPORT_ENDS, f"EKS {version}: add its end of standard support"
+    ends = datetime.date.fromisoformat(EKS_STANDARD_SUPPORT_ENDS[version])
+    # Fails once the version leaves standard support (extended support costs extra).
+    assert datetime.date.today() < ends, f"EKS {version} left standard support on {ends}"
     template = _load("eks")
     releases = _resources("eks", "AWSQS::Kubernetes::Helm")
     charts = {r["Properties"]["Chart"].split("/")[-1]: r["Properties"] for r in releases.values()}
@@ -262,6 +277,37 @@ def test_eks_version_is_supported_and_the_add_ons_are_pinned():
     assert "version=v3.4.4" in argocd_cli, "the CLI matches the installed Argo CD"
     autoscaler_tag = template["Parameters"]["ClusterAutoscalerImageTag"]["Default"]
     assert autoscaler_tag.startswith(f"v{version}."), "Cluster Autoscaler follows the Kubernetes minor"
+
+
+def test_gateway_api_is_installed_with_the_load_balancer_controller():
+    """The pinned Gateway API CRDs (the release deploy/schemas/crds holds),
+    the GatewayClass the chart names, and the controller with only its ALB
+    Gateway controller and no IngressClass (docs/adr/0069)."""
+    template = _load("eks")
+    params = template["Parameters"]
+    version = params["GatewayApiVersion"]["Default"]
+    pinned = support.load_yaml(support.SCHEMAS / "crds" / "gateway.networking.k8s.io_gateways.yaml")
+    assert pinned["metadata"]["annotations"]["gateway.networking.k8s.io/bundle-version"] == version
+    assert pinned["metadata"]["annotations"]["gateway.networking.k8s.io/channel"] == "standard"
+    resources = _resources("eks", "AWSQS::Kubernetes::Resource")
+    crds = resources["GatewayApiCrds"]["Properties"]
+    assert crds["Url"] == {"Fn::Sub": "https://github.com/kubernetes-sigs/gateway-api/releases/download/${GatewayApiVersion}/standard-install.yaml"}
+    gateway_class = yaml.safe_load(resources["AlbGatewayClass"]["Properties"]["Manifest"])
+    chart = support.load_yaml(support.CHART / "values.yaml")["gateway"]
+    assert gateway_class["kind"] == "GatewayClass"
+    assert gateway_class["metadata"]["name"] == chart["className"]
+    assert gateway_class["spec"]["controllerName"] == "gateway.k8s.aws/alb"
+    support.validate_manifest(gateway_class, support.kube_version())
+    controller = template["Resources"]["LoadBalancerController"]
+    assert "GatewayApiCrds" in controller["DependsOn"]
+    assert params[controller["Properties"]["Version"]["Ref"]]["Default"] == "3.5.0", (
+        "the controller version whose CRDs deploy/schemas/crds pins"
+    )
+    values = yaml.safe_load(controller["Properties"]["ValueYaml"]["Fn::Sub"])
+    assert values["controllerConfig"]["featureGates"] == {"ALBGatewayAPI": True, "NLBGatewayAPI": False}
+    assert values["createIngressClassResource"] is False
+    lbc_crd = support.load_yaml(support.SCHEMAS / "crds" / "gateway.k8s.aws_targetgroupconfigurations.yaml")
+    assert [v["name"] for v in lbc_crd["spec"]["versions"] if v["storage"]] == ["v1"]
 
 
 def _cpu(value: str) -> float:

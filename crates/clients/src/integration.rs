@@ -22,4 +22,6 @@ unary!(IntegrationClient, IntegrationError, {
     write sync_now(pb::SyncNowRequest) -> pb::Connection;
     write disconnect_one_drive(pb::DisconnectRequest) -> pb::DisconnectResponse;
     write send_to_one_drive(pb::SendToOneDriveRequest) -> pb::SendToOneDriveResponse;
+    read list_conflicts(pb::ListConflictsRequest) -> pb::ListConflictsResponse;
+    write dismiss_conflict(pb::DismissConflictRequest) -> pb::DismissConflictResponse;
 });

@@ -80,7 +80,9 @@ impl Documents {
 
     /// Streams `content` (exactly `size` bytes) in as a OneDrive version. If
     /// the source fails or is short, the RPC is cancelled, so documents keeps
-    /// nothing of it.
+    /// nothing of it. With `idempotency_key`, a repeat of a call whose answer
+    /// was lost answers the first result (docs/adr/0033).
+    #[allow(clippy::too_many_arguments)]
     pub async fn upload<S, E>(
         &self,
         actor: &Actor,
@@ -88,6 +90,7 @@ impl Documents {
         file_name: &str,
         media_type: &str,
         size: Option<u64>,
+        idempotency_key: Option<&str>,
         content: S,
     ) -> Result<Uploaded, DocumentsError>
     where
@@ -107,6 +110,7 @@ impl Documents {
             media_type: media_type.to_owned(),
             note: "OneDrive".to_owned(),
             source: pb::VersionSource::Onedrive.into(),
+            idempotency_key: idempotency_key.unwrap_or_default().to_owned(),
             ..Default::default()
         };
         // Returning early drops the upload: the stream is reset, and

@@ -116,7 +116,7 @@ impl Application {
             grpc,
             tls,
             policy: api::caller_policy(),
-            http,
+            http: http.into(),
             routes: axum::Router::new(),
             db: engine.database().clone(),
             secrets_refresh,

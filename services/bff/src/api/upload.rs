@@ -356,6 +356,7 @@ pub(crate) async fn send_file(
         media_type: media_type(file.content_type()),
         note,
         source: pb::VersionSource::Upload.into(),
+        idempotency_key: String::new(),
     };
     // An error returns early: dropping the upload cancels the call.
     let mut upload = state.documents.upload_version(actor.request(header));

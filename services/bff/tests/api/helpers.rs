@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use folio_bff::{Application, Settings, settings::LoginLimits};
 use folio_fake_graph::FakeGraph;
-use folio_platform::{db::Backend, secrets::Secret};
+use folio_platform::{db::Backend, https::HttpsFiles, secrets::Secret};
 use folio_proto::users::v1::{self as users_pb, users_service_client::UsersServiceClient};
 use folio_testkit::{Pki, TestDatabase, any_port};
 use reqwest::{Method, StatusCode, header::HeaderMap};
@@ -53,6 +53,8 @@ pub struct Options {
     pub notifications: bool,
     /// Requests per API token per minute.
     pub api_tokens_per_minute: u32,
+    /// Serve HTTPS with these files (as in the cluster) instead of plain HTTP.
+    pub http_tls: Option<HttpsFiles>,
 }
 
 impl Default for Options {
@@ -72,6 +74,7 @@ impl Default for Options {
             forwarded_hops: 0,
             notifications: false,
             api_tokens_per_minute: 10_000,
+            http_tls: None,
         }
     }
 }
@@ -212,6 +215,7 @@ impl TestSystem {
                 token_url: onedrive.graph.token_url(),
                 graph_scope: None,
                 tls: pki.files("integration"),
+                http_tls: None,
                 client_secrets: folio_integration::ClientSecretsConfig::sealed_with(
                     &"5e".repeat(32),
                 ),
@@ -297,10 +301,16 @@ impl TestSystem {
             forwarded_hops: options.forwarded_hops,
             api_tokens_per_minute: options.api_tokens_per_minute,
             tls: pki.files("bff"),
+            http_tls: options.http_tls.clone(),
         })
         .await
         .expect("bff starts");
-        let base = format!("http://127.0.0.1:{}", bff.port());
+        let scheme = if options.http_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base = format!("{scheme}://127.0.0.1:{}", bff.port());
         stops.push(bff.stop_token());
         tokio::spawn(bff.run_until_stopped());
 

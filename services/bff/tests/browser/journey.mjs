@@ -862,6 +862,17 @@ if (ONEDRIVE_DIR) {
     check(bytes.toString('utf8') === `${MIRRORED_V1}A second paragraph, written in OneDrive.\n`, 'version 2 is not what the folder holds');
   });
 
+  step('OneDrive: the page shows the sync lag and open conflicts', async ({ page }) => {
+    await gotoSection(page, 'nav-onedrive', 'onedrive-view');
+    const lag = byTestId(page, 'onedrive-lag');
+    await lag.waitFor();
+    const text = ((await lag.textContent()) || '').trim();
+    // The change above was mirrored: how long it took, in human terms.
+    check(/^Up to date; the last change took (under 1 s|\d+ s|\d+ min)$|^A change is waiting for \d+ (s|min)/.test(text), `the sync lag is not shown in human terms: "${text}"`);
+    check(((await byTestId(page, 'onedrive-open-conflicts').textContent()) || '').trim() === '0', 'no send conflicted, yet open conflicts are shown');
+    check(!(await byTestId(page, 'onedrive-conflicts').count()), 'an empty list of conflicts is shown');
+  });
+
   step('Send to OneDrive: the current version lands in the folder', async ({ page }) => {
     await openDocument(page, DOC_TITLE);
     await byTestId(page, 'send-to-onedrive').click();

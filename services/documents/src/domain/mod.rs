@@ -20,4 +20,6 @@ pub use task::{
     ApprovalState, Decision, DueDate, Task, TaskChanges, TaskKind, TaskStatus, VersionEffect,
     approval_state, parse_task_title, version_arrived,
 };
-pub use version::{ByteRange, DocumentVersion, FileName, Label, MediaType, Note, VersionSource};
+pub use version::{
+    ByteRange, DocumentVersion, FileName, IdempotencyKey, Label, MediaType, Note, VersionSource,
+};
