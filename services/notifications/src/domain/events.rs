@@ -8,6 +8,8 @@ use folio_proto::documents::v1::EventKind;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::mail::Kind;
+
 /// The event types client systems can subscribe to (openapi/bff.yaml `webhooks:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
@@ -65,6 +67,33 @@ impl EventType {
             _ => &[],
         }
     }
+}
+
+/// The people of a task whom its events concern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TaskPeople {
+    pub assignee: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+}
+
+/// Who is told of these types by email, and under which kind: the assignee
+/// of an assignment or of a task gone stale, the one who asked for an
+/// approval or made a request. Never the person who did it.
+pub(crate) fn addressees(types: &[EventType], task: TaskPeople, actor: &str) -> Vec<(Kind, Uuid)> {
+    types
+        .iter()
+        .filter_map(|t| match t {
+            EventType::TaskAssigned => Some((Kind::Assignment, task.assignee?)),
+            EventType::TaskStale => Some((Kind::Stale, task.assignee?)),
+            EventType::ApprovalDecided => Some((Kind::Approval, task.created_by?)),
+            EventType::RequestFulfilled => Some((Kind::Request, task.created_by?)),
+            EventType::DocumentCreated
+            | EventType::VersionCreated
+            | EventType::TaskCreated
+            | EventType::TaskCompleted => None,
+        })
+        .filter(|(_, person)| person.to_string() != actor)
+        .collect()
 }
 
 /// What was last seen of a task (before this event), or what it is now.
@@ -176,6 +205,39 @@ mod tests {
                 .get("decision")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_assignee_the_approval_asker_and_the_requester_are_told_never_the_actor() {
+        let (assignee, asker) = (Uuid::now_v7(), Uuid::now_v7());
+        let task = TaskPeople {
+            assignee: Some(assignee),
+            created_by: Some(asker),
+        };
+        let stranger = Uuid::now_v7().to_string();
+        let told = |t: EventType, actor: &str| addressees(&[t], task, actor);
+        assert_eq!(
+            told(EventType::TaskAssigned, &stranger),
+            [(Kind::Assignment, assignee)]
+        );
+        assert_eq!(
+            told(EventType::TaskStale, &stranger),
+            [(Kind::Stale, assignee)]
+        );
+        assert_eq!(
+            told(EventType::ApprovalDecided, &stranger),
+            [(Kind::Approval, asker)]
+        );
+        assert_eq!(
+            told(EventType::RequestFulfilled, &stranger),
+            [(Kind::Request, asker)]
+        );
+        // The approver deciding their own request, someone uploading over
+        // their own task: nobody is told of what they did themselves.
+        assert!(told(EventType::ApprovalDecided, &asker.to_string()).is_empty());
+        assert!(told(EventType::TaskStale, &assignee.to_string()).is_empty());
+        assert!(told(EventType::TaskCompleted, &stranger).is_empty());
+        assert!(addressees(&[EventType::TaskStale], TaskPeople::default(), &stranger).is_empty());
     }
 
     #[test]

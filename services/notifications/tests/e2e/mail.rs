@@ -17,9 +17,13 @@ use tonic::Code;
 
 use crate::helpers::{World, eventually};
 
-const PORTAL: &str = "https://folio.example.com/";
+pub const PORTAL: &str = "https://folio.example.com/";
 
-fn smtp(url: &str, login: Option<(&str, &str)>, ca: Option<std::path::PathBuf>) -> MailSettings {
+pub fn smtp(
+    url: &str,
+    login: Option<(&str, &str)>,
+    ca: Option<std::path::PathBuf>,
+) -> MailSettings {
     let source = |value: &str, var: &str| Some(SecretSource::given(Secret::new(value), var));
     MailSettings {
         transport: MailTransport::Smtp(Box::new(SmtpSettings {
@@ -30,11 +34,11 @@ fn smtp(url: &str, login: Option<(&str, &str)>, ca: Option<std::path::PathBuf>) 
         })),
         from: "Folio <folio@folio.example.com>".into(),
         public_url: PORTAL.parse().unwrap(),
-        digest_hour: 23,
+        digest_hour: None,
     }
 }
 
-async fn mails(server: &SmtpServer, at_least: usize) -> Vec<Mail> {
+pub async fn mails(server: &SmtpServer, at_least: usize) -> Vec<Mail> {
     eventually(Duration::from_secs(20), "mail", || async {
         let got = server.received();
         (got.len() >= at_least).then_some(got)
@@ -43,7 +47,7 @@ async fn mails(server: &SmtpServer, at_least: usize) -> Vec<Mail> {
 }
 
 /// `assigner` creates a document and a task assigned to `assignee`.
-async fn assign(world: &World, assigner: &Actor, assignee: &Actor, title: &str) -> docs::Task {
+pub async fn assign(world: &World, assigner: &Actor, assignee: &Actor, title: &str) -> docs::Task {
     let document = world.upload(assigner, title).await;
     world
         .create_task(assigner, &document.id, Some(assignee))
@@ -294,7 +298,7 @@ async fn choices_default_change_and_are_checked(backend: Backend) {
 async fn the_daily_digest_gathers_due_tomorrow_and_overdue(backend: Backend) {
     let server = SmtpServer::start(&SmtpOptions::default());
     let mut mail = smtp(&format!("smtp://127.0.0.1:{}", server.port()), None, None);
-    mail.digest_hour = 0;
+    mail.digest_hour = Some(0);
     // Assignments off: only the digest is mailed.
     let world = World::start_with_mail(backend, MailSettings::off()).await;
     let editor = world.org.editor;

@@ -7,4 +7,5 @@ mod helpers;
 mod mail;
 mod reader;
 mod restart;
+mod told;
 mod webhooks;
