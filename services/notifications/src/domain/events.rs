@@ -21,10 +21,12 @@ pub enum EventType {
     TaskStale,
     ApprovalDecided,
     RequestFulfilled,
+    OneDriveSyncFailed,
+    OneDriveSyncRecovered,
 }
 
 impl EventType {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::DocumentCreated,
         Self::VersionCreated,
         Self::TaskCreated,
@@ -33,6 +35,8 @@ impl EventType {
         Self::TaskStale,
         Self::ApprovalDecided,
         Self::RequestFulfilled,
+        Self::OneDriveSyncFailed,
+        Self::OneDriveSyncRecovered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +49,8 @@ impl EventType {
             Self::TaskStale => "task.stale",
             Self::ApprovalDecided => "approval.decided",
             Self::RequestFulfilled => "request.fulfilled",
+            Self::OneDriveSyncFailed => "onedrive.sync_failed",
+            Self::OneDriveSyncRecovered => "onedrive.sync_recovered",
         }
     }
 
@@ -64,6 +70,8 @@ impl EventType {
             EventKind::TaskStale => &[Self::TaskStale],
             EventKind::TaskApproved | EventKind::TaskRejected => &[Self::ApprovalDecided],
             EventKind::RequestFulfilled => &[Self::RequestFulfilled],
+            EventKind::OnedriveSyncFailed => &[Self::OneDriveSyncFailed],
+            EventKind::OnedriveSyncRecovered => &[Self::OneDriveSyncRecovered],
             _ => &[],
         }
     }
@@ -87,10 +95,13 @@ pub(crate) fn addressees(types: &[EventType], task: TaskPeople, actor: &str) -> 
             EventType::TaskStale => Some((Kind::Stale, task.assignee?)),
             EventType::ApprovalDecided => Some((Kind::Approval, task.created_by?)),
             EventType::RequestFulfilled => Some((Kind::Request, task.created_by?)),
+            // Admins are told of these (not a task's people).
             EventType::DocumentCreated
             | EventType::VersionCreated
             | EventType::TaskCreated
-            | EventType::TaskCompleted => None,
+            | EventType::TaskCompleted
+            | EventType::OneDriveSyncFailed
+            | EventType::OneDriveSyncRecovered => None,
         })
         .filter(|(_, person)| person.to_string() != actor)
         .collect()
@@ -115,6 +126,9 @@ pub struct LogEvent {
     pub actor_id: String,
     /// RFC 3339, as documents wrote it.
     pub at: String,
+    /// OneDrive events: the connection and why its sync fails.
+    pub connection_id: String,
+    pub reason: String,
 }
 
 impl LogEvent {
@@ -138,6 +152,18 @@ impl LogEvent {
 
     /// The `data` of a webhook body: ids only, from this organisation.
     pub fn data(&self, task: Option<(&TaskSeen, &str)>) -> Value {
+        if !self.connection_id.is_empty() {
+            // The integration's events concern its connection, no document.
+            let mut data = json!({
+                "organisation_id": self.org_id.to_string(),
+                "sequence": self.sequence,
+                "connection_id": self.connection_id,
+            });
+            if !self.reason.is_empty() {
+                data["reason"] = json!(self.reason);
+            }
+            return data;
+        }
         let mut data = json!({
             "organisation_id": self.org_id.to_string(),
             "sequence": self.sequence,
@@ -177,6 +203,8 @@ mod tests {
             task_id: Some(Uuid::now_v7()),
             actor_id: Uuid::now_v7().to_string(),
             at: "2026-12-01T10:00:00Z".into(),
+            connection_id: String::new(),
+            reason: String::new(),
         }
     }
 
@@ -199,6 +227,18 @@ mod tests {
             [EventType::RequestFulfilled]
         );
         assert!(event(EventKind::TaskPinned).types(None, None).is_empty());
+        let failing = LogEvent {
+            connection_id: Uuid::now_v7().to_string(),
+            reason: "Graph answered 503".into(),
+            document_id: String::new(),
+            task_id: None,
+            ..event(EventKind::OnedriveSyncFailed)
+        };
+        assert_eq!(failing.types(None, None), [EventType::OneDriveSyncFailed]);
+        let data = failing.data(None);
+        assert_eq!(data["connection_id"], failing.connection_id.as_str());
+        assert_eq!(data["reason"], "Graph answered 503");
+        assert!(data.get("document_id").is_none());
         assert!(
             event(EventKind::TaskStale)
                 .data(None)

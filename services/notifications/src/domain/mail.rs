@@ -251,6 +251,10 @@ pub(crate) enum Notice {
         version: u32,
         by: String,
     },
+    SyncFailed {
+        reason: String,
+    },
+    SyncRecovered,
     WebhookDisabled {
         url: String,
     },
@@ -263,6 +267,7 @@ impl Notice {
             Self::Stale { .. } => Kind::Stale,
             Self::Decided { .. } => Kind::Approval,
             Self::Fulfilled { .. } => Kind::Request,
+            Self::SyncFailed { .. } | Self::SyncRecovered => Kind::OneDrive,
             Self::WebhookDisabled { .. } => Kind::Webhook,
         }
     }
@@ -276,6 +281,8 @@ impl Notice {
                 if *approved { "Approved" } else { "Rejected" }
             ),
             Self::Fulfilled { task, .. } => format!("Request fulfilled: {task}"),
+            Self::SyncFailed { .. } => "OneDrive sync is failing".to_owned(),
+            Self::SyncRecovered => "OneDrive syncs again".to_owned(),
             Self::WebhookDisabled { url } => format!("Webhook disabled: {url}"),
         }
     }
@@ -322,6 +329,13 @@ impl Notice {
                 name(task),
                 name(document)
             ),
+            Self::SyncFailed { reason } => format!(
+                "Folio cannot sync the organisation's OneDrive folder: {}. It keeps trying; if this goes on, check the connection.",
+                name(reason)
+            ),
+            Self::SyncRecovered => {
+                "The organisation's OneDrive folder syncs again: changes made meanwhile are mirrored now.".to_owned()
+            }
             Self::WebhookDisabled { url } => format!(
                 "The webhook endpoint {} kept failing and was disabled: nothing more is sent to it until an admin enables it again.",
                 name(url)

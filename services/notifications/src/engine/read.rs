@@ -177,6 +177,8 @@ impl Engine {
             task_id: event.task_id.parse().ok(),
             actor_id: event.actor_id,
             at: event.at,
+            connection_id: event.connection_id,
+            reason: event.reason,
         };
         let now = now_millis();
         let too_old = OffsetDateTime::parse(&event.at, &Rfc3339)
@@ -243,6 +245,17 @@ impl Engine {
                     .await?;
             }
         }
+        if let Some(notice) = admin_notice(&types, &event) {
+            let cause = format!("event/{org}/{}/onedrive", event.sequence);
+            self.tell_admins(
+                &mut tx,
+                people,
+                &notice,
+                &self.portal_link("onedrive"),
+                &cause,
+            )
+            .await?;
+        }
         if !types.is_empty() {
             let hooks = webhooks::list(&mut tx, org).await?;
             let data = event.data(
@@ -269,6 +282,19 @@ impl Engine {
         }
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+/// What admins are told of an event, if anything.
+fn admin_notice(types: &[EventType], event: &LogEvent) -> Option<Notice> {
+    if types.contains(&EventType::OneDriveSyncFailed) {
+        Some(Notice::SyncFailed {
+            reason: event.reason.chars().take(300).collect(),
+        })
+    } else if types.contains(&EventType::OneDriveSyncRecovered) {
+        Some(Notice::SyncRecovered)
+    } else {
+        None
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod helpers;
 mod mail;
+mod onedrive;
 mod reader;
 mod restart;
 mod told;

@@ -16,6 +16,8 @@ const EVENTS = [
   ['task.stale', 'A new version makes a task stale'],
   ['approval.decided', 'An approval is decided'],
   ['request.fulfilled', 'A document request is fulfilled'],
+  ['onedrive.sync_failed', 'OneDrive sync starts failing'],
+  ['onedrive.sync_recovered', 'OneDrive syncs again'],
 ];
 const STATE_LABELS = { pending: 'Pending', delivered: 'Delivered', failed: 'Failed' };
 
