@@ -281,6 +281,27 @@ mod tests {
     }
 
     #[test]
+    fn every_type_is_in_the_published_catalogue() {
+        let spec = include_str!("../../../../openapi/bff.yaml");
+        let (_, webhooks) = spec.split_once("\nwebhooks:").expect("a webhooks: section");
+        let enumerated = spec
+            .lines()
+            .skip_while(|l| l.trim() != "EventType:")
+            .find_map(|l| l.trim().strip_prefix("enum: ["))
+            .expect("the EventType enum");
+        for t in EventType::ALL {
+            assert!(
+                webhooks.contains(&format!("\n  {}:\n", t.as_str())),
+                "{t:?}"
+            );
+            assert!(
+                enumerated.split([',', ']', ' ']).any(|e| e == t.as_str()),
+                "{t:?}"
+            );
+        }
+    }
+
+    #[test]
     fn catalogue_names_round_trip() {
         for t in EventType::ALL {
             assert_eq!(EventType::parse(t.as_str()), Some(t));
