@@ -168,6 +168,15 @@ impl Engine {
         mails::problems(&mut conn, actor.org_id, 100).await
     }
 
+    /// Keeps the SMTP login as its secrets source has it (ADR 0068).
+    pub async fn keep_mail_login_fresh(
+        self: Arc<Self>,
+        period: std::time::Duration,
+        stop: CancellationToken,
+    ) {
+        self.mailer.keep_login_fresh(period, stop).await;
+    }
+
     pub async fn run_mail_sender(self: Arc<Self>, stop: CancellationToken) {
         loop {
             if let Err(error) = self.send_due_mails().await {
