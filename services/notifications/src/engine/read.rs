@@ -327,6 +327,8 @@ fn notice(kind: Kind, event: &LogEvent, task: &TaskNow, document: &str, people: 
             version: event.version,
             by,
         },
+        // `addressees` answers only the four kinds above; admins' kinds and
+        // reminders never come from a task's event.
         Kind::Assignment | Kind::Reminder | Kind::OneDrive | Kind::Webhook => Notice::Assigned {
             task: task_title,
             document,
