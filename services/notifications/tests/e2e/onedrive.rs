@@ -58,6 +58,7 @@ async fn a_failing_sync_is_told_once_per_streak_to_webhooks_and_admins(backend: 
         database_max_connections: 5,
         documents_url: format!("https://127.0.0.1:{}", world.documents_port),
         public_url: None,
+        http_tls: None,
         graph_url: Some(graph.graph_url().parse().unwrap()),
         token_url: graph.token_url(),
         graph_scope: None,
