@@ -95,11 +95,12 @@ ENV_VARS = {
         f"FOLIO_INTEGRATION_{n}"
         for n in _DB + _TLS + _HTTPS + ["DOCUMENTS_URL", "PUBLIC_URL", "SECRETS_SOURCE", "SECRETS_PREFIX"]
     },
-    # Without an SMTP relay configured (the environments' files set none yet).
+    # Every environment sends through SES, its login from the mail stack's secret.
     "notifications": _COMMON
     | _AWS
     | {"FOLIO_MIGRATIONS"}
     | {"FOLIO_PUBLIC_URL"}
+    | {f"FOLIO_SMTP_{n}" for n in ["URL", "FROM", "USERNAME_SECRET", "PASSWORD_SECRET"]}
     | {
         f"FOLIO_NOTIFICATIONS_{n}"
         for n in _DB + _TLS + ["USERS_URL", "DOCUMENTS_URL", "RETRY_BASE_SECS", "ALLOW_PRIVATE_WEBHOOKS"]

@@ -595,6 +595,9 @@ def test_network_policies_allow_only_the_contract(rendered, env):
         # OTLP to the release's collector, when it has one.
         if any(_to_collector(r) for r in egress):
             expected_ports |= {4317}
+        # Mail to SES's SMTP endpoint (implicit TLS).
+        if name == "notifications":
+            expected_ports |= {465}
         assert egress_ports == expected_ports, name
 
 
@@ -805,7 +808,11 @@ def test_the_load_balancer_sources_are_the_public_subnets():
 
 
 def test_notifications_egress_smtp_only_where_configured_and_webhooks_only_to_public_addresses():
-    base = support.application_values(support.application("dev"))
+    # The environments send through SES (the mail stack); without a relay:
+    base = support.deep_merge(
+        support.application_values(support.application("dev")),
+        {"services": {"notifications": {"smtp": {"url": ""}}}},
+    )
     policy = by_kind(support.render(base, "folio-dev"), "NetworkPolicy")["notifications"]
     ports = {p["port"] for r in policy["spec"]["egress"] for p in r["ports"]}
     assert 465 not in ports and 587 not in ports, "no relay configured: no SMTP egress"

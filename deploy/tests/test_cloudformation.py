@@ -15,7 +15,7 @@ import support
 from support import CLOUDFORMATION
 
 TEMPLATES = sorted(CLOUDFORMATION.glob("*.yaml"))
-PER_ENVIRONMENT = {"database", "cache", "storage", "iam", "alerts"}
+PER_ENVIRONMENT = {"database", "cache", "mail", "storage", "iam", "alerts"}
 # One EKS cluster (one namespace per environment), one VPC, one registry.
 ACCOUNT_WIDE = {"network", "eks", "ecr", "github-oidc"}
 
@@ -62,6 +62,8 @@ def test_outputs_the_chart_and_workflows_need():
         "eks": {"ClusterName", "OidcProviderArn", "OidcIssuer"},
         "database": {"DatabaseEndpoint", "MasterUserSecretArn"},
         "cache": {"RedisEndpoint", "RedisAuthTokenSecretArn"},
+        "mail": {"SmtpEndpoint", "SmtpCredentialsSecretName", "SmtpCredentialsSecretArn"}
+        | {f"DkimRecord{n}" for n in (1, 2, 3)},
         "storage": {"DocumentBucketName"},
         "iam": {f"{s.capitalize()}RoleArn" for s in support.SERVICES},
     }
@@ -139,6 +141,40 @@ def test_elasticache_redis():
     assert "resolve:secretsmanager" in json.dumps(props["AuthToken"])
     (secret,) = _resources("cache", "AWS::SecretsManager::Secret").values()
     assert secret["Properties"]["GenerateSecretString"]["ExcludePunctuation"] is True
+
+
+def test_ses_identity_with_dkim_and_the_smtp_secret_the_chart_reads():
+    (identity,) = _resources("mail", "AWS::SES::EmailIdentity").values()
+    props = identity["Properties"]
+    assert props["EmailIdentity"] == {"Ref": "MailDomain"}
+    assert props["DkimAttributes"]["SigningEnabled"] is True
+    assert props["DkimSigningAttributes"]["NextSigningKeyLength"] == "RSA_2048_BIT"
+    (secret,) = _resources("mail", "AWS::SecretsManager::Secret").values()
+    assert secret["Properties"]["Name"] == {"Fn::Sub": "folio/${Environment}/notifications/smtp"}
+    assert "KmsKeyId" in secret["Properties"]
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "password"
+    assert "username" in json.loads(generated["SecretStringTemplate"])
+    # The notifications role may read it (its own secrets), nobody else's role names it.
+    roles = _resources("iam", "AWS::IAM::Role")
+    reads = json.dumps(roles["NotificationsRole"]["Properties"]["Policies"])
+    assert "secret:folio/${Environment}/notifications/*" in reads
+    stacks = {s["stack"] for s in json.loads((CLOUDFORMATION / "stacks.json").read_text())["stacks"]}
+    for env in support.ENVIRONMENTS:
+        assert f"folio-{env}-mail" in stacks
+        params = json.loads((CLOUDFORMATION / "parameters" / f"folio-{env}-mail.json").read_text())
+        domain = {p["ParameterKey"]: p["ParameterValue"] for p in params}["MailDomain"]
+        # The chart sends from that domain, through SES, with that secret.
+        smtp = support.load_yaml(support.CHART / f"values-{env}.yaml")["services"]["notifications"]["smtp"]
+        assert smtp["credentialsSecret"] == f"folio/{env}/notifications/smtp"
+        assert re.fullmatch(r"smtps://email-smtp\.[a-z0-9-]+\.amazonaws\.com:465", smtp["url"]), smtp
+        assert smtp["from"].endswith(f"@{domain}"), (smtp, domain)
+        (deployment,) = [
+            d for d in support.render_environment(env)
+            if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("notifications")
+        ]
+        env_vars = {e["name"]: e.get("value") for c in support.containers(deployment) for e in c.get("env", [])}
+        assert env_vars["FOLIO_SMTP_PASSWORD_SECRET"] == f"aws:folio/{env}/notifications/smtp#password"
 
 
 def test_s3_document_bucket():

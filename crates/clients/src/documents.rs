@@ -57,6 +57,8 @@ unary!(DocumentsClient, DocumentsError, {
     read get_retention(pb::GetRetentionRequest) -> pb::RetentionPolicy;
     write set_retention(pb::SetRetentionRequest) -> pb::RetentionPolicy;
     read list_my_tasks(pb::ListMyTasksRequest) -> pb::ListMyTasksResponse;
+    /// Recorded once per key, so a repeat after a lost answer is harmless.
+    write record_integration_event(pb::RecordIntegrationEventRequest) -> pb::RecordIntegrationEventResponse;
 });
 
 impl DocumentsClient {

@@ -187,6 +187,28 @@ impl Documents {
         }
     }
 
+    /// Records in the organisation's event log that the connection's sync
+    /// began failing (or works again), once per `key` (docs/adr/0068).
+    pub async fn record_sync_event(
+        &self,
+        actor: &Actor,
+        kind: pb::EventKind,
+        connection: Uuid,
+        key: &str,
+        reason: &str,
+    ) -> Result<(), DocumentsError> {
+        self.client
+            .clone()
+            .record_integration_event(actor.request(pb::RecordIntegrationEventRequest {
+                kind: kind.into(),
+                connection_id: connection.to_string(),
+                key: key.to_owned(),
+                reason: reason.chars().take(500).collect(),
+            }))
+            .await?;
+        Ok(())
+    }
+
     /// Soft-deletes a document; one that is already gone is fine.
     pub async fn delete(&self, actor: &Actor, id: Uuid) -> Result<(), DocumentsError> {
         let client = &self.client;

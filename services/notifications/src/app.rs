@@ -110,6 +110,11 @@ impl Application {
             tokio::spawn(engine.clone().run_reader(stop.clone())),
             tokio::spawn(engine.clone().run_sender(stop.clone())),
             tokio::spawn(engine.clone().run_mail_sender(stop.clone())),
+            tokio::spawn(
+                engine
+                    .clone()
+                    .keep_mail_login_fresh(secrets_refresh, stop.clone()),
+            ),
         ];
         let service = DatabaseService {
             name: "notifications",

@@ -300,6 +300,8 @@ impl From<docs::Event> for Event {
                 Ok(K::VersionRemoved) => "version_removed",
                 Ok(K::TaskCommented) => "task_commented",
                 Ok(K::TaskClosed) => "task_closed",
+                Ok(K::OnedriveSyncFailed) => "onedrive_sync_failed",
+                Ok(K::OnedriveSyncRecovered) => "onedrive_sync_recovered",
             },
             sequence: e.sequence,
             document_id: non_empty(e.document_id),

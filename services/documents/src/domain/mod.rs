@@ -13,7 +13,7 @@ mod version;
 pub use comment::{Comment, CommentBody};
 pub use cursor::ListCursor;
 pub use document::{Description, Document, DocumentChanges, DocumentFilter, Tag, Tags, Title};
-pub use event::{Event, EventKind};
+pub use event::{Event, EventKind, IntegrationNote};
 pub use my_tasks::{DUE_SOON_DAYS, GroupBounds, TaskCursor, TaskGroup};
 pub use retention::{RetentionPolicy, VersionFacts, select_removals};
 pub use task::{

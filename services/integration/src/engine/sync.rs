@@ -19,6 +19,8 @@ use super::{
     gauges::{self, SyncOutcome},
     millis,
 };
+use folio_proto::documents::v1 as docs;
+
 use crate::{
     documents::{DocumentsError, Target},
     domain::{
@@ -264,6 +266,47 @@ impl Engine {
         };
         if let Err(error) = ended {
             tracing::warn!(connection = %conn.id, %error, "cannot record the end of a sync; its lease lapses");
+            return;
+        }
+        self.tell_sync_trouble(&conn, &result).await;
+    }
+
+    /// Puts a failing sync, or its recovery, in the organisation's event log
+    /// for notifications (docs/adr/0068). A failure streak is named by the
+    /// last sync that worked: every failed attempt of the streak sends the
+    /// same key, so documents records it once and a lost call is made good
+    /// by the next retry; the recovery is sent once, by the sync that ends it.
+    async fn tell_sync_trouble(&self, conn: &Connection, result: &Result<Outcome, WorkError>) {
+        let streak = format!(
+            "{}/{}",
+            conn.id,
+            conn.last_sync_at.unwrap_or(conn.created_at)
+        );
+        let (kind, key, reason) = match result {
+            Ok(_) if conn.failures > 0 => (
+                docs::EventKind::OnedriveSyncRecovered,
+                format!("onedrive/{streak}/recovered"),
+                String::new(),
+            ),
+            // Not failures: a clean stop, another worker, Graph's throttling.
+            Ok(_)
+            | Err(
+                WorkError::Stopping
+                | WorkError::LeaseLost
+                | WorkError::Graph(GraphError::Throttled(_)),
+            ) => return,
+            Err(error) => (
+                docs::EventKind::OnedriveSyncFailed,
+                format!("onedrive/{streak}/failed"),
+                error.describe(),
+            ),
+        };
+        if let Err(error) = self
+            .documents
+            .record_sync_event(&Self::actor(conn), kind, conn.id, &key, &reason)
+            .await
+        {
+            tracing::warn!(connection = %conn.id, %error, "cannot record the sync's trouble in the event log");
         }
     }
 
