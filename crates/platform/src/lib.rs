@@ -11,6 +11,7 @@ pub mod health;
 pub mod identity;
 pub mod metrics;
 pub mod pki;
+pub mod sealed;
 pub mod secrets;
 pub mod serve;
 pub mod shutdown;

@@ -161,6 +161,7 @@ impl TestSystem {
             database_max_connections: 5,
             tls: pki.files("users"),
             bootstrap: None,
+            secrets_key: None,
         })
         .await
         .expect("users starts");
