@@ -50,6 +50,8 @@ pub struct Options {
     pub notifications: bool,
     /// Requests per API token per minute.
     pub api_tokens_per_minute: u32,
+    /// Sign-in with identity providers (the Entra authority, the deployment's app).
+    pub providers: folio_bff::settings::ProviderSettings,
 }
 
 impl Default for Options {
@@ -68,6 +70,7 @@ impl Default for Options {
             forwarded_hops: 0,
             notifications: false,
             api_tokens_per_minute: 10_000,
+            providers: folio_bff::settings::ProviderSettings::default(),
         }
     }
 }
@@ -161,7 +164,10 @@ impl TestSystem {
             database_max_connections: 5,
             tls: pki.files("users"),
             bootstrap: None,
-            secrets_key: None,
+            secrets_key: Some(folio_platform::secrets::SecretSource::given(
+                Secret::new("7a".repeat(32)),
+                "FOLIO_USERS_SECRETS_KEY",
+            )),
         })
         .await
         .expect("users starts");
@@ -291,6 +297,7 @@ impl TestSystem {
             max_upload_bytes: options.max_upload_bytes,
             forwarded_hops: options.forwarded_hops,
             api_tokens_per_minute: options.api_tokens_per_minute,
+            providers: options.providers,
             tls: pki.files("bff"),
         })
         .await
