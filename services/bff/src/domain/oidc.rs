@@ -129,7 +129,7 @@ fn audience_ok(aud: &Value, azp: Option<&str>, client_id: &str) -> bool {
             // With other audiences too, the token must have been issued to us.
             has && (many.len() == 1 || azp == Some(client_id))
         }
-        _ => false,
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::Object(_) => false,
     }
 }
 
@@ -137,7 +137,7 @@ fn truthy(value: Option<&Value>) -> bool {
     match value {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s == "true",
-        _ => false,
+        None | Some(Value::Null | Value::Number(_) | Value::Array(_) | Value::Object(_)) => false,
     }
 }
 
@@ -217,7 +217,7 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000;
 
-    fn claims(extra: Value) -> IdClaims {
+    fn claims(extra: &Value) -> IdClaims {
         let mut base = json!({
             "iss": "https://idp.example.com",
             "sub": "person-1",
@@ -247,10 +247,10 @@ mod tests {
 
     #[test]
     fn a_good_token_names_its_subject() {
-        let verified = check(&claims(json!({})), &expected()).unwrap();
+        let verified = check(&claims(&json!({})), &expected()).unwrap();
         assert_eq!(verified.subject, "person-1");
         assert!(verified.email_verified);
-        let unverified = claims(json!({"email_verified": "false"}));
+        let unverified = claims(&json!({"email_verified": "false"}));
         assert!(!check(&unverified, &expected()).unwrap().email_verified);
     }
 
@@ -272,14 +272,14 @@ mod tests {
         ];
         for (change, refusal) in cases {
             assert_eq!(
-                check(&claims(change.clone()), &expected()),
+                check(&claims(&change), &expected()),
                 Err(refusal),
                 "{change}"
             );
         }
-        let within_skew = claims(json!({"exp": NOW - 10, "nbf": NOW + 10}));
+        let within_skew = claims(&json!({"exp": NOW - 10, "nbf": NOW + 10}));
         assert!(check(&within_skew, &expected()).is_ok());
-        let azp = claims(json!({"aud": ["folio", "other"], "azp": "folio"}));
+        let azp = claims(&json!({"aud": ["folio", "other"], "azp": "folio"}));
         assert!(check(&azp, &expected()).is_ok());
     }
 
@@ -290,17 +290,17 @@ mod tests {
             tenant_id: Some(tenant),
             ..expected()
         };
-        let token = claims(json!({"tid": tenant, "oid": "oid-1", "email": null,
+        let token = claims(&json!({"tid": tenant, "oid": "oid-1", "email": null,
             "email_verified": null, "preferred_username": "a@b.example"}));
         let verified = check(&token, &entra).unwrap();
         assert_eq!(verified.subject, "oid-1");
         assert_eq!(verified.email, "a@b.example");
         assert!(verified.email_verified);
-        let other = claims(json!({"tid": "00000000-0000-4000-8000-000000000000", "oid": "x"}));
+        let other = claims(&json!({"tid": "00000000-0000-4000-8000-000000000000", "oid": "x"}));
         assert_eq!(check(&other, &entra), Err(Refusal::Tenant));
-        let guest = claims(json!({"tid": tenant, "oid": "g", "idp": "https://sts.other/"}));
+        let guest = claims(&json!({"tid": tenant, "oid": "g", "idp": "https://sts.other/"}));
         assert!(!check(&guest, &entra).unwrap().email_verified);
-        let no_oid = claims(json!({"tid": tenant}));
+        let no_oid = claims(&json!({"tid": tenant}));
         assert_eq!(check(&no_oid, &entra), Err(Refusal::Subject));
     }
 
