@@ -23,20 +23,22 @@ struct Sso {
 impl Sso {
     /// Acme signs in with Entra ID tenant A through the deployment's app.
     async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Options)) -> Self {
         let provider = OidcProvider::start();
-        let system = TestSystem::spawn_with(
-            backend,
-            Options {
-                providers: ProviderSettings {
-                    entra_authority: provider.authority(),
-                    entra_client_id: Some(APP.into()),
-                    entra_client_secret: Some(Secret::new(APP_SECRET)),
-                    ..ProviderSettings::default()
-                },
-                ..Options::default()
+        let mut options = Options {
+            providers: ProviderSettings {
+                entra_authority: provider.authority(),
+                entra_client_id: Some(APP.into()),
+                entra_client_secret: Some(Secret::new(APP_SECRET)),
+                ..ProviderSettings::default()
             },
-        )
-        .await;
+            ..Options::default()
+        };
+        tweak(&mut options);
+        let system = TestSystem::spawn_with(backend, options).await;
         let callback = format!("{}/api/v1/session/oidc/callback", system.base);
         provider.setup(&callback, APP, APP_SECRET).await;
         let admin = system.signed_in("admin@acme.example").await;
@@ -475,4 +477,48 @@ async fn the_settings_are_for_admins_with_csrf_and_bounded_input() {
         )
         .await;
     assert_eq!(off.json()["oidc"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_provider_sends_people_back_to_the_public_url_and_starts_are_limited() {
+    let sso = Sso::start_with(Backend::Sqlite, |options| {
+        options.providers.public_url = Some("https://folio.example.com".into());
+        options.login.per_address = 3;
+    })
+    .await;
+    let browser = sso.browser();
+    let path = "/api/v1/session/oidc/start?email=admin@acme.example";
+    let start = browser.get(path).await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    let location = reqwest::Url::parse(start.header("location").unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(
+        query["redirect_uri"],
+        "https://folio.example.com/api/v1/session/oidc/callback"
+    );
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["client_id"], APP);
+    assert!(
+        location
+            .as_str()
+            .starts_with(&sso.provider.tenant_issuer(TENANT_A))
+    );
+    let cookie = start.header("set-cookie").unwrap();
+    for part in [
+        "folio_oidc=",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/api/v1/session/oidc",
+        "Max-Age=600",
+    ] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    browser.get(path).await;
+    browser.get(path).await;
+    let limited = browser.get(path).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.header("retry-after").is_some());
+    // Password sign-in is counted on its own.
+    let admin = sso.browser().sign_in("admin@acme.example", PASSWORD).await;
+    assert_eq!(admin.status, StatusCode::OK);
 }
