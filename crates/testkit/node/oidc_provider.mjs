@@ -10,6 +10,7 @@
 // Prints its port on the first line, then serves until killed.
 //   POST /_control {"setup": {"redirect_uri", "client_id", "client_secret", "tenants": [tid…]}}
 //   POST /_control {"forge": "wrong_iss" | … | null}
+//   POST /_control {"publish_forger": false | true}
 //   POST /_control {"user": {"login", "email", "email_verified", "name", "guest"}}
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -18,6 +19,8 @@ import * as jose from 'jose';
 const issuers = new Map(); // path prefix → { provider, tid }
 const users = new Map();
 let forge = null;
+// Whether the JWKS lists the forger's key (off: as if the provider had not rotated to it yet).
+let publishForger = true;
 let port = 0;
 const lastIdToken = new Map();
 
@@ -107,7 +110,7 @@ function makeProvider(prefix, tid, setup) {
       ctx.body = { ...ctx.body, id_token: await forged(prefix, original) };
       lastIdToken.set(prefix, original);
     }
-    if (ctx.path === '/jwks' && ctx.body && ctx.body.keys) {
+    if (ctx.path === '/jwks' && ctx.body && ctx.body.keys && publishForger) {
       ctx.body = { keys: [...ctx.body.keys, forgerJwk] };
     }
   });
@@ -133,6 +136,7 @@ const server = http.createServer(async (req, res) => {
       issuers.set('/generic', makeProvider('/generic', null, body.setup));
     }
     if ('forge' in body) forge = body.forge;
+    if ('publish_forger' in body) publishForger = body.publish_forger;
     if (body.user) users.set(body.user.login, body.user);
     res.writeHead(204).end();
     return;

@@ -133,6 +133,12 @@ impl OidcProvider {
         self.control(json!({ "forge": mode })).await;
     }
 
+    /// Whether the provider's JWKS lists the key forged tokens are signed
+    /// with (`false`: as before a key rotation).
+    pub async fn publish_forger_key(&self, published: bool) {
+        self.control(json!({ "publish_forger": published })).await;
+    }
+
     /// What the provider says about the person who signs in as `login`.
     pub async fn person(&self, login: &str, email: &str, email_verified: bool) {
         self.control(json!({"user": {

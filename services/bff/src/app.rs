@@ -99,8 +99,11 @@ impl Application {
             sessions,
             limiter,
             api_limiter,
-            oidc: crate::oidc::OidcClient::new(settings.providers.timeout)
-                .map_err(|e| StartError::Setup(format!("the OpenID Connect client: {e}")))?,
+            oidc: crate::oidc::OidcClient::new(
+                settings.providers.timeout,
+                settings.providers.keys_min_refresh,
+            )
+            .map_err(|e| StartError::Setup(format!("the OpenID Connect client: {e}")))?,
             config: Arc::new(WebConfig {
                 cookie_secure: settings.cookie_secure,
                 session_absolute_secs: settings.session_absolute.as_secs(),

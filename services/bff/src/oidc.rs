@@ -1,6 +1,6 @@
 //! The OpenID Connect protocol, as a relying party: the provider's discovery
 //! document, its signing keys (cached; fetched again when a token names an
-//! unknown key, at most every `KEYS_MIN_REFRESH`), the authorization code
+//! unknown key, at most every `keys_min_refresh`), the authorization code
 //! exchange (with PKCE), and the ID token's signature. The claims' checks
 //! are `crate::domain::oidc`'s.
 
@@ -19,9 +19,6 @@ use crate::domain::oidc::{Expected, IdClaims, Refusal, Verified, allowed_algorit
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 /// How long signing keys are kept without a reason to look again.
 const KEYS_TTL: Duration = Duration::from_secs(3600);
-/// A token with an unknown key fetches the keys again at most this often,
-/// so forged tokens cannot make Folio hammer the provider.
-const KEYS_MIN_REFRESH: Duration = Duration::from_secs(30);
 /// Provider answers larger than this are refused.
 const MAX_ANSWER: usize = 1 << 20;
 
@@ -62,6 +59,16 @@ pub struct OidcClient {
     http: reqwest::Client,
     discovery: Arc<Mutex<HashMap<String, (Discovery, Instant)>>>,
     keys: Arc<Mutex<HashMap<String, Keys>>>,
+    /// A token with an unknown key fetches the keys again at most this
+    /// often, so forged tokens cannot make Folio hammer the provider.
+    keys_min_refresh: Duration,
+}
+
+/// Whether keys fetched `age` ago must be fetched again: when stale, or
+/// when a token names a key they lack (`unknown_key`) and they are not
+/// younger than `min_refresh`.
+fn refetch_keys(age: Duration, unknown_key: bool, min_refresh: Duration) -> bool {
+    age >= KEYS_TTL || (unknown_key && age >= min_refresh)
 }
 
 fn unavailable(what: &str) -> impl Fn(reqwest::Error) -> ProviderError + '_ {
@@ -77,7 +84,7 @@ fn same_security(issuer: &str, endpoint: &str) -> bool {
 
 impl OidcClient {
     /// Every call to a provider gives up after `timeout`.
-    pub fn new(timeout: Duration) -> Result<Self, String> {
+    pub fn new(timeout: Duration, keys_min_refresh: Duration) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -88,6 +95,7 @@ impl OidcClient {
             http,
             discovery: Arc::default(),
             keys: Arc::default(),
+            keys_min_refresh,
         })
     }
 
@@ -198,12 +206,10 @@ impl OidcClient {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(jwks_uri)
             .cloned();
-        if let Some(keys) = &cached {
-            let fresh = keys.fetched.elapsed() < KEYS_TTL;
-            let may_refresh = keys.fetched.elapsed() >= KEYS_MIN_REFRESH;
-            if fresh && !(refresh && may_refresh) {
-                return Ok(Arc::clone(&keys.set));
-            }
+        if let Some(keys) = &cached
+            && !refetch_keys(keys.fetched.elapsed(), refresh, self.keys_min_refresh)
+        {
+            return Ok(Arc::clone(&keys.set));
         }
         let what = "the signing keys";
         let (status, set) = self
@@ -266,5 +272,21 @@ impl OidcClient {
         let data = jsonwebtoken::decode::<IdClaims>(id_token, &key, &validation)
             .map_err(|_| refused(Refusal::Signature))?;
         check(&data.claims, expected).map_err(refused)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_fetched_again_when_stale_or_for_an_unknown_key_at_most_so_often() {
+        let min = Duration::from_secs(30);
+        let secs = Duration::from_secs;
+        assert!(!refetch_keys(secs(5), false, min));
+        assert!(!refetch_keys(secs(5), true, min), "rate limited");
+        assert!(refetch_keys(secs(30), true, min));
+        assert!(!refetch_keys(secs(300), false, min));
+        assert!(refetch_keys(KEYS_TTL, false, min));
     }
 }

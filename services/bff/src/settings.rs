@@ -51,6 +51,9 @@ pub struct ProviderSettings {
     pub entra_client_secret: Option<Secret>,
     /// Every call to a provider gives up after this (`FOLIO_BFF_OIDC_TIMEOUT_SECS`).
     pub timeout: Duration,
+    /// A token naming a key not in the provider's JWKS fetches the keys again
+    /// at most this often (`FOLIO_BFF_OIDC_KEYS_MIN_REFRESH_SECS`).
+    pub keys_min_refresh: Duration,
 }
 
 impl Default for ProviderSettings {
@@ -61,6 +64,7 @@ impl Default for ProviderSettings {
             entra_client_id: None,
             entra_client_secret: None,
             timeout: Duration::from_secs(10),
+            keys_min_refresh: Duration::from_secs(30),
         }
     }
 }
@@ -144,6 +148,7 @@ impl Settings {
                 entra_client_id: env.optional("ENTRA_CLIENT_ID")?,
                 entra_client_secret: env.secret("ENTRA_CLIENT_SECRET").await?,
                 timeout: secs("OIDC_TIMEOUT_SECS", 10)?,
+                keys_min_refresh: secs("OIDC_KEYS_MIN_REFRESH_SECS", 30)?,
             },
             tls: TlsFiles::from_env(&env, "bff")?,
         })

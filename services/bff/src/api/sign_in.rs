@@ -182,10 +182,10 @@ fn parse_query(
 ) -> Result<HashMap<String, String>, ApiError> {
     let Query(query) =
         query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
-    if query.values().any(|v| v.len() > MAX_QUERY_VALUE) {
+    if query.values().any(|v| v.chars().count() > MAX_QUERY_VALUE) {
         return Err(ApiError::invalid(
             "query",
-            format!("query values must be at most {MAX_QUERY_VALUE} bytes"),
+            format!("query values must be at most {MAX_QUERY_VALUE} characters"),
         ));
     }
     Ok(query)

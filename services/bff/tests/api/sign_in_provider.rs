@@ -522,3 +522,25 @@ async fn the_provider_sends_people_back_to_the_public_url_and_starts_are_limited
     let admin = sso.browser().sign_in("admin@acme.example", PASSWORD).await;
     assert_eq!(admin.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_rotated_key_is_fetched_again_when_a_token_names_it() {
+    let sso = Sso::start_with(Backend::Sqlite, |options| {
+        options.providers.keys_min_refresh = std::time::Duration::from_millis(300);
+    })
+    .await;
+    sso.invite("bob@acme.example", "viewer").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    // Folio reads the keys while the provider does not list the new one yet.
+    sso.provider.publish_forger_key(false).await;
+    let honest = sso.sign_in(&sso.browser(), "bob@acme.example", "bob").await;
+    assert_eq!(honest.status, StatusCode::SEE_OTHER, "{}", honest.text());
+    // The provider rotates: its tokens now name a key Folio has not seen.
+    sso.provider.publish_forger_key(true).await;
+    sso.provider.forge(Some("resign")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let rotated = sso.browser();
+    let done = sso.sign_in(&rotated, "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert!(has_session(&rotated).await.is_some());
+}
