@@ -43,6 +43,8 @@ PUBLIC = {"bff", "integration"}
 WEBHOOK_PATHS = {"/api/v1/onedrive/notifications", "/api/v1/onedrive/lifecycle"}
 TLS_DIR = "/etc/folio/tls"
 _TLS = ["TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"]
+# The public services' HTTP listener serves HTTPS to the load balancer.
+_HTTPS = ["HTTP_TLS_CERT_FILE", "HTTP_TLS_KEY_FILE"]
 # The database login comes from Secrets Manager (issue 6, docs/adr/0015):
 # the secret's keys, fetched again every FOLIO_SECRETS_REFRESH_SECS.
 _DB = ["GRPC_ADDR", "HTTP_ADDR", "DATABASE_URL", "DATABASE_USERNAME_SECRET", "DATABASE_PASSWORD_SECRET"]
@@ -75,6 +77,7 @@ ENV_VARS = {
             "COOKIE_SECURE",
             "FORWARDED_HOPS",
             *_TLS,
+            *_HTTPS,
         ]
     },
     "users": _COMMON | _AWS | {"FOLIO_MIGRATIONS"} | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
@@ -90,13 +93,14 @@ ENV_VARS = {
     | {"FOLIO_MIGRATIONS"}
     | {
         f"FOLIO_INTEGRATION_{n}"
-        for n in _DB + _TLS + ["DOCUMENTS_URL", "PUBLIC_URL", "SECRETS_SOURCE", "SECRETS_PREFIX"]
+        for n in _DB + _TLS + _HTTPS + ["DOCUMENTS_URL", "PUBLIC_URL", "SECRETS_SOURCE", "SECRETS_PREFIX"]
     },
-    # Without an SMTP relay configured (the environments' files set none yet).
+    # Every environment sends through SES, its login from the mail stack's secret.
     "notifications": _COMMON
     | _AWS
     | {"FOLIO_MIGRATIONS"}
     | {"FOLIO_PUBLIC_URL"}
+    | {f"FOLIO_SMTP_{n}" for n in ["URL", "FROM", "USERNAME_SECRET", "PASSWORD_SECRET"]}
     | {
         f"FOLIO_NOTIFICATIONS_{n}"
         for n in _DB + _TLS + ["USERS_URL", "DOCUMENTS_URL", "RETRY_BASE_SECS", "ALLOW_PRIVATE_WEBHOOKS"]
@@ -110,6 +114,18 @@ CRD_SCHEMAS = {
     ("argoproj.io/v1alpha1", "AppProject"): "appproject-argoproj-v1alpha1.json",
     ("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicy"): "securitygrouppolicy-vpcresources-v1beta1.json",
     ("policy.sigstore.dev/v1beta1", "ClusterImagePolicy"): "clusterimagepolicy-sigstore-v1beta1.json",
+}
+
+# CRDs pinned in deploy/schemas/crds as their projects publish them (Gateway
+# API and the AWS Load Balancer Controller; sources in deploy/schemas/README.md):
+# manifests are validated against the openAPIV3Schema of the served version.
+PINNED_CRDS = {
+    ("gateway.networking.k8s.io/v1", "GatewayClass"): "gateway.networking.k8s.io_gatewayclasses.yaml",
+    ("gateway.networking.k8s.io/v1", "Gateway"): "gateway.networking.k8s.io_gateways.yaml",
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): "gateway.networking.k8s.io_httproutes.yaml",
+    ("gateway.k8s.aws/v1", "LoadBalancerConfiguration"): "gateway.k8s.aws_loadbalancerconfigurations.yaml",
+    ("gateway.k8s.aws/v1", "TargetGroupConfiguration"): "gateway.k8s.aws_targetgroupconfigurations.yaml",
+    ("gateway.k8s.aws/v1", "ListenerRuleConfiguration"): "gateway.k8s.aws_listenerruleconfigurations.yaml",
 }
 
 
@@ -232,15 +248,53 @@ def crd_schema(api_version: str, kind: str) -> dict:
     return json.loads((SCHEMAS / CRD_SCHEMAS[(api_version, kind)]).read_text())
 
 
+def _strict(schema: Any) -> Any:
+    """An openAPIV3Schema where unknown fields are errors, as the API
+    server's pruning would silently drop them (except where the CRD keeps
+    unknown fields on purpose)."""
+    if isinstance(schema, list):
+        return [_strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _strict(v) for k, v in schema.items()}
+    if (
+        "properties" in schema
+        and "additionalProperties" not in schema
+        and not schema.get("x-kubernetes-preserve-unknown-fields")
+    ):
+        out["additionalProperties"] = False
+    return out
+
+
+@lru_cache(maxsize=None)
+def pinned_crd(name: str) -> dict:
+    return load_yaml(SCHEMAS / "crds" / name)
+
+
+@lru_cache(maxsize=None)
+def pinned_crd_schema(api_version: str, kind: str) -> dict:
+    """The strict JSON Schema of `kind` at `api_version` from its pinned CRD."""
+    crd = pinned_crd(PINNED_CRDS[(api_version, kind)])
+    group, version = api_version.split("/")
+    assert crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == kind, api_version
+    (served,) = [v for v in crd["spec"]["versions"] if v["name"] == version and v["served"]]
+    return _strict(served["schema"]["openAPIV3Schema"])
+
+
 def validate_manifest(doc: dict, version: str) -> None:
     """Validate one manifest: core kinds against the Kubernetes schemas of
-    `version` (strict: unknown fields fail), CRDs against deploy/schemas."""
+    `version` (strict: unknown fields fail), CRDs against deploy/schemas
+    (written for Folio, or pinned from their projects)."""
     import jsonschema
     import kubernetes_validate
 
     key = (doc.get("apiVersion"), doc.get("kind"))
     if key in CRD_SCHEMAS:
         jsonschema.Draft202012Validator(crd_schema(*key)).validate(doc)
+    elif key in PINNED_CRDS:
+        # OpenAPI v3 schemas are a JSON Schema draft-4/7 subset; CEL rules
+        # (x-kubernetes-validations) only the API server evaluates.
+        jsonschema.Draft7Validator(pinned_crd_schema(*key)).validate(doc)
     else:
         kubernetes_validate.validate(doc, version, strict=True)
 

@@ -24,7 +24,12 @@ EXPECTED_KINDS = {
     "NetworkPolicy": 5,
     "Certificate": 6,  # the internal CA + one per service
     "Issuer": 2,  # self-signed bootstrap + CA issuer
-    "Ingress": 2,  # bff (/ and its /metrics refused), integration webhook paths
+    # Gateway API through the AWS Load Balancer Controller (docs/adr/0069).
+    "Gateway": 1,
+    "HTTPRoute": 3,  # bff (/ and its /metrics refused), integration webhook paths, HTTP->HTTPS
+    "LoadBalancerConfiguration": 1,
+    "TargetGroupConfiguration": 2,  # bff, integration: HTTPS to the pods
+    "ListenerRuleConfiguration": 1,  # the 403 for the bff's /metrics
 }
 
 
@@ -254,7 +259,9 @@ def test_probes_use_the_real_health_paths(rendered, env):
             http = c[probe]["httpGet"]
             assert http["path"] == path, (name, probe)
             assert support.named_port(c, http["port"]) == support.OPS_PORT[name], (name, probe)
-            assert http.get("scheme", "HTTP") == "HTTP", (name, probe)
+            # The public services' port is HTTPS (docs/adr/0069).
+            scheme = "HTTPS" if name in support.PUBLIC else "HTTP"
+            assert http.get("scheme", "HTTP") == scheme, (name, probe)
 
 
 # --- the services' contract -------------------------------------------------
@@ -588,6 +595,9 @@ def test_network_policies_allow_only_the_contract(rendered, env):
         # OTLP to the release's collector, when it has one.
         if any(_to_collector(r) for r in egress):
             expected_ports |= {4317}
+        # Mail to SES's SMTP endpoint (implicit TLS).
+        if name == "notifications":
+            expected_ports |= {465}
         assert egress_ports == expected_ports, name
 
 
@@ -620,38 +630,173 @@ def test_network_cidrs_match_the_vpcs():
         assert values["networkPolicy"]["redisCidrs"] == [cidr]
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_ingress_exposes_only_the_two_dmz_endpoints(rendered, env):
-    ingresses = by_kind(rendered[env], "Ingress")
-    assert set(ingresses) == {"bff", "integration-webhook"}
+def _routes(docs: list[dict]) -> dict[tuple[str, str, str], object]:
+    """(host, path type, path) -> (service, port) or the filter that answers instead."""
     routes = {}
-    for name, ing in ingresses.items():
-        spec = ing["spec"]
-        assert spec["ingressClassName"] == "alb", "the AWS Load Balancer Controller, not ingress-nginx"
-        annotations = ing["metadata"]["annotations"]
-        assert not [k for k in annotations if "nginx" in k], name
-        assert annotations["alb.ingress.kubernetes.io/group.name"] == f"folio-{env}"
-        assert annotations["alb.ingress.kubernetes.io/target-type"] == "ip"
-        assert annotations["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
-        assert annotations["alb.ingress.kubernetes.io/ssl-policy"].startswith("ELBSecurityPolicy-TLS13-")
-        assert annotations["alb.ingress.kubernetes.io/certificate-arn"].startswith("arn:aws:acm:")
-        assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz"
-        hosts = [r["host"] for r in spec["rules"]]
-        tls_hosts = [h for t in spec["tls"] for h in t["hosts"]]
-        assert sorted(hosts) == sorted(tls_hosts), f"{name}: a host without TLS"
-        for rule in spec["rules"]:
-            for path in rule["http"]["paths"]:
-                backend = path["backend"]["service"]
-                routes[(path["path"], path["pathType"])] = (backend["name"], backend["port"]["name"])
-    # /metrics on the bff host is answered 403 by the ALB itself, before "/".
-    assert routes.pop(("/metrics", "Exact")) == ("metrics-refused", "use-annotation")
-    bff_paths = [p["path"] for p in ingresses["bff"]["spec"]["rules"][0]["http"]["paths"]]
-    assert bff_paths == ["/metrics", "/"]
-    refused = json.loads(ingresses["bff"]["metadata"]["annotations"]["alb.ingress.kubernetes.io/actions.metrics-refused"])
-    assert refused["type"] == "fixed-response" and refused["fixedResponseConfig"]["statusCode"] == "403"
-    expected = {("/", "Prefix"): ("bff", "http")}
-    expected |= {(p, "Exact"): ("integration", "http") for p in support.WEBHOOK_PATHS}
-    assert routes == expected
+    for name, route in by_kind(docs, "HTTPRoute").items():
+        spec = route["spec"]
+        for host in spec["hostnames"]:
+            for rule in spec["rules"]:
+                for match in rule.get("matches", [{"path": {"type": "PathPrefix", "value": "/"}}]):
+                    key = (host, match["path"]["type"], match["path"]["value"])
+                    assert key not in routes or name == "https-redirect", f"{key} routed twice"
+                    if "backendRefs" in rule:
+                        (ref,) = rule["backendRefs"]
+                        target = (ref["name"], ref["port"])
+                    else:
+                        (f,) = rule["filters"]
+                        target = f.get("extensionRef", {}).get("name") or f["type"]
+                    if name != "https-redirect":
+                        routes[key] = target
+    return routes
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_gateway_exposes_only_the_two_dmz_endpoints(rendered, env):
+    """One ALB (Gateway) per environment through the AWS Load Balancer
+    Controller's class; the portal host goes to the bff, the webhook host
+    only to the integration's two Graph paths; /metrics is refused."""
+    values = _values_of(env)["gateway"]
+    (gateway,) = by_kind(rendered[env], "Gateway").values()
+    spec = gateway["spec"]
+    assert spec["gatewayClassName"] == "folio-alb"
+    assert spec["infrastructure"]["parametersRef"] == {
+        "group": "gateway.k8s.aws", "kind": "LoadBalancerConfiguration", "name": "folio"}
+    listeners = {(l["protocol"], l["port"], l.get("hostname")) for l in spec["listeners"]}
+    assert listeners == {("HTTP", 80, None), ("HTTPS", 443, values["bffHost"]), ("HTTPS", 443, values["webhookHost"])}
+    for listener in spec["listeners"]:
+        assert listener["allowedRoutes"]["namespaces"]["from"] == "Same"
+    (lb,) = by_kind(rendered[env], "LoadBalancerConfiguration").values()
+    assert lb["spec"]["scheme"] == "internet-facing"
+    (https,) = lb["spec"]["listenerConfigurations"]
+    assert https["protocolPort"] == "HTTPS:443"
+    assert https["defaultCertificate"].startswith("arn:aws:acm:")
+    assert https["sslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
+
+    bff, hooks = values["bffHost"], values["webhookHost"]
+    expected = {
+        (bff, "Exact", "/metrics"): "metrics-refused",
+        (bff, "PathPrefix", "/"): ("bff", support.OPS_PORT["bff"]),
+    }
+    expected |= {(hooks, "Exact", p): ("integration", support.OPS_PORT["integration"]) for p in support.WEBHOOK_PATHS}
+    assert _routes(rendered[env]) == expected
+    (refused,) = by_kind(rendered[env], "ListenerRuleConfiguration").values()
+    (action,) = refused["spec"]["actions"]
+    assert action["type"] == "fixed-response" and action["fixedResponseConfig"]["statusCode"] == 403
+    # Port 80 answers nothing but a redirect to HTTPS.
+    redirect = by_kind(rendered[env], "HTTPRoute")["https-redirect"]["spec"]
+    assert [p["sectionName"] for p in redirect["parentRefs"]] == ["http"]
+    (rule,) = redirect["rules"]
+    assert "backendRefs" not in rule
+    assert rule["filters"] == [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]
+    for name, route in by_kind(rendered[env], "HTTPRoute").items():
+        if name != "https-redirect":
+            assert [p["sectionName"] for p in route["spec"]["parentRefs"]] in (["portal"], ["hooks"]), name
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_graph_webhook_route_stays(rendered, env):
+    """Microsoft Graph posts change notifications to
+    https://<webhookHost>/api/v1/onedrive/notifications: losing that route
+    silently stops the OneDrive mirror."""
+    hooks = _values_of(env)["gateway"]["webhookHost"]
+    routes = _routes(rendered[env])
+    assert routes[(hooks, "Exact", "/api/v1/onedrive/notifications")] == ("integration", support.OPS_PORT["integration"])
+    deploy = by_kind(rendered[env], "Deployment")["integration"]
+    (c,) = deploy["spec"]["template"]["spec"]["containers"]
+    env_vars = {e["name"]: e.get("value") for e in c["env"]}
+    assert env_vars["FOLIO_INTEGRATION_PUBLIC_URL"] == f"https://{hooks}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_backend_of_the_load_balancer_is_https(rendered, env):
+    """No plaintext hop: each Service a route sends to has a target group
+    speaking HTTPS (health checks too, on the pod's own /readyz), and its pods
+    serve that port with TLS from their cert-manager certificate."""
+    docs = rendered[env]
+    targets = {t["spec"]["targetReference"]["name"]: t["spec"] for t in by_kind(docs, "TargetGroupConfiguration").values()}
+    backends = {v[0] for v in _routes(docs).values() if isinstance(v, tuple)}
+    assert backends == support.PUBLIC
+    services = by_kind(docs, "Service")
+    certificates = by_kind(docs, "Certificate")
+    for name in backends:
+        tg = targets[name]["defaultConfiguration"]
+        assert tg["protocol"] == "HTTPS", f"{name}: plain HTTP from the load balancer"
+        assert tg["targetType"] == "ip"
+        health = tg["healthCheckConfig"]
+        assert (health["healthCheckProtocol"], health["healthCheckPath"]) == ("HTTPS", "/readyz"), name
+        (port,) = [p for p in services[name]["spec"]["ports"] if p["port"] == support.OPS_PORT[name]]
+        assert port["appProtocol"] == "https", name
+        deploy = by_kind(docs, "Deployment")[name]
+        (c,) = deploy["spec"]["template"]["spec"]["containers"]
+        env_vars = {e["name"]: e.get("value") for e in c["env"]}
+        prefix = f"FOLIO_{name.upper()}_"
+        assert env_vars[prefix + "HTTP_TLS_CERT_FILE"] == f"{support.TLS_DIR}/tls.crt", name
+        assert env_vars[prefix + "HTTP_TLS_KEY_FILE"] == f"{support.TLS_DIR}/tls.key", name
+        mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+        assert mounts["tls"] == support.TLS_DIR
+        (secret,) = [v["secret"]["secretName"] for v in deploy["spec"]["template"]["spec"]["volumes"] if v["name"] == "tls"]
+        assert secret in {cert["spec"]["secretName"] for cert in certificates.values()}, name
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            assert c[probe]["httpGet"]["scheme"] == "HTTPS", (name, probe)
+    # The other services are not reached by the load balancer: no HTTP TLS.
+    for name in set(SERVICES) - support.PUBLIC:
+        (c,) = by_kind(docs, "Deployment")[name]["spec"]["template"]["spec"]["containers"]
+        assert not [e for e in c["env"] if "HTTP_TLS" in e["name"]], name
+
+
+def test_no_ingress_comes_back(rendered):
+    """Gateway API replaced Ingress (and the retired ingress-nginx): no
+    Ingress rendered, none admitted by the project, none named by the chart,
+    the stacks or the docs' setup steps."""
+    for env in ENVIRONMENTS:
+        assert not by_kind(rendered[env], "Ingress"), env
+        assert not by_kind(rendered[env], "IngressClass"), env
+    projects = support.load_yaml_all((support.ARGOCD / "project.yaml").read_text())
+    (project,) = [p for p in projects if p["metadata"]["name"] == "folio"]
+    admitted = {(k["group"], k["kind"]) for k in project["spec"]["namespaceResourceWhitelist"]}
+    assert not [k for k in admitted if k[1] in {"Ingress", "IngressClass"}]
+    assert {("gateway.networking.k8s.io", "Gateway"), ("gateway.networking.k8s.io", "HTTPRoute")} <= admitted
+    checked = [*support.CHART.rglob("*.yaml"), *support.CHART.rglob("*.tpl"), support.CHART / "values.schema.json",
+               *support.CLOUDFORMATION.glob("*.yaml"), *support.ARGOCD.rglob("*.yaml"),
+               support.ROOT / "docs" / "operations.md"]
+    for path in checked:
+        text = path.read_text()
+        assert "kind: Ingress" not in text and "ingressClassName" not in text, path
+        assert "nginx" not in text.lower(), path
+        assert "alb.ingress.kubernetes.io" not in text, path
+    eks = (support.CLOUDFORMATION / "eks.yaml").read_text()
+    assert "createIngressClassResource: false" in eks
+
+
+def test_pinned_crd_schemas_reject_mistakes(rendered):
+    """The Gateway API and controller CRDs, pinned as published, catch typos
+    and wrong values the API server would refuse or silently drop."""
+    import copy
+
+    import jsonschema
+
+    docs = rendered["dev"]
+    gateway = next(iter(by_kind(docs, "Gateway").values()))
+    route = by_kind(docs, "HTTPRoute")["integration-webhook"]
+    target = by_kind(docs, "TargetGroupConfiguration")["bff"]
+    lb = next(iter(by_kind(docs, "LoadBalancerConfiguration").values()))
+    for doc, mutate in (
+        (gateway, lambda d: d["spec"]["listeners"][0].update(protocl="HTTP")),
+        (gateway, lambda d: d["spec"].pop("listeners")),
+        (route, lambda d: d["spec"]["rules"][0]["matches"][0]["path"].update(type="Regexp")),
+        (route, lambda d: d["spec"]["rules"][0].update(backendRef=[])),
+        (target, lambda d: d["spec"]["defaultConfiguration"].update(protocol="HTTPX")),
+        (target, lambda d: d["spec"]["defaultConfiguration"]["healthCheckConfig"].update(healthCheckProtocol="GRPC")),
+        (lb, lambda d: d["spec"].update(scheme="public")),
+    ):
+        bad = copy.deepcopy(doc)
+        mutate(bad)
+        with pytest.raises(jsonschema.ValidationError):
+            support.validate_manifest(bad, "1.35")
+    # And the real documents pass (test_every_manifest_matches_its_schema).
+    for doc in (gateway, route, target, lb):
+        support.validate_manifest(doc, "1.35")
 
 
 def test_the_load_balancer_sources_are_the_public_subnets():
@@ -663,7 +808,11 @@ def test_the_load_balancer_sources_are_the_public_subnets():
 
 
 def test_notifications_egress_smtp_only_where_configured_and_webhooks_only_to_public_addresses():
-    base = support.application_values(support.application("dev"))
+    # The environments send through SES (the mail stack); without a relay:
+    base = support.deep_merge(
+        support.application_values(support.application("dev")),
+        {"services": {"notifications": {"smtp": {"url": ""}}}},
+    )
     policy = by_kind(support.render(base, "folio-dev"), "NetworkPolicy")["notifications"]
     ports = {p["port"] for r in policy["spec"]["egress"] for p in r["ports"]}
     assert 465 not in ports and 587 not in ports, "no relay configured: no SMTP egress"

@@ -9,12 +9,13 @@ import shutil
 import subprocess
 
 import pytest
+import yaml
 
 import support
 from support import CLOUDFORMATION
 
 TEMPLATES = sorted(CLOUDFORMATION.glob("*.yaml"))
-PER_ENVIRONMENT = {"database", "cache", "storage", "iam", "alerts"}
+PER_ENVIRONMENT = {"database", "cache", "mail", "storage", "iam", "alerts"}
 # One EKS cluster (one namespace per environment), one VPC, one registry.
 ACCOUNT_WIDE = {"network", "eks", "ecr", "github-oidc"}
 
@@ -61,6 +62,8 @@ def test_outputs_the_chart_and_workflows_need():
         "eks": {"ClusterName", "OidcProviderArn", "OidcIssuer"},
         "database": {"DatabaseEndpoint", "MasterUserSecretArn"},
         "cache": {"RedisEndpoint", "RedisAuthTokenSecretArn"},
+        "mail": {"SmtpEndpoint", "SmtpCredentialsSecretName", "SmtpCredentialsSecretArn"}
+        | {f"DkimRecord{n}" for n in (1, 2, 3)},
         "storage": {"DocumentBucketName"},
         "iam": {f"{s.capitalize()}RoleArn" for s in support.SERVICES},
     }
@@ -138,6 +141,40 @@ def test_elasticache_redis():
     assert "resolve:secretsmanager" in json.dumps(props["AuthToken"])
     (secret,) = _resources("cache", "AWS::SecretsManager::Secret").values()
     assert secret["Properties"]["GenerateSecretString"]["ExcludePunctuation"] is True
+
+
+def test_ses_identity_with_dkim_and_the_smtp_secret_the_chart_reads():
+    (identity,) = _resources("mail", "AWS::SES::EmailIdentity").values()
+    props = identity["Properties"]
+    assert props["EmailIdentity"] == {"Ref": "MailDomain"}
+    assert props["DkimAttributes"]["SigningEnabled"] is True
+    assert props["DkimSigningAttributes"]["NextSigningKeyLength"] == "RSA_2048_BIT"
+    (secret,) = _resources("mail", "AWS::SecretsManager::Secret").values()
+    assert secret["Properties"]["Name"] == {"Fn::Sub": "folio/${Environment}/notifications/smtp"}
+    assert "KmsKeyId" in secret["Properties"]
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "password"
+    assert "username" in json.loads(generated["SecretStringTemplate"])
+    # The notifications role may read it (its own secrets), nobody else's role names it.
+    roles = _resources("iam", "AWS::IAM::Role")
+    reads = json.dumps(roles["NotificationsRole"]["Properties"]["Policies"])
+    assert "secret:folio/${Environment}/notifications/*" in reads
+    stacks = {s["stack"] for s in json.loads((CLOUDFORMATION / "stacks.json").read_text())["stacks"]}
+    for env in support.ENVIRONMENTS:
+        assert f"folio-{env}-mail" in stacks
+        params = json.loads((CLOUDFORMATION / "parameters" / f"folio-{env}-mail.json").read_text())
+        domain = {p["ParameterKey"]: p["ParameterValue"] for p in params}["MailDomain"]
+        # The chart sends from that domain, through SES, with that secret.
+        smtp = support.load_yaml(support.CHART / f"values-{env}.yaml")["services"]["notifications"]["smtp"]
+        assert smtp["credentialsSecret"] == f"folio/{env}/notifications/smtp"
+        assert re.fullmatch(r"smtps://email-smtp\.[a-z0-9-]+\.amazonaws\.com:465", smtp["url"]), smtp
+        assert smtp["from"].endswith(f"@{domain}"), (smtp, domain)
+        (deployment,) = [
+            d for d in support.render_environment(env)
+            if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("notifications")
+        ]
+        env_vars = {e["name"]: e.get("value") for c in support.containers(deployment) for e in c.get("env", [])}
+        assert env_vars["FOLIO_SMTP_PASSWORD_SECRET"] == f"aws:folio/{env}/notifications/smtp#password"
 
 
 def test_s3_document_bucket():
@@ -246,9 +283,23 @@ def test_oidc_trust_is_per_environment():
         assert "AccessPolicies" not in entry
 
 
+# End of EKS standard support per minor version (the EKS Kubernetes release
+# calendar, docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
+EKS_STANDARD_SUPPORT_ENDS = {
+    "1.33": "2026-07-29",
+    "1.34": "2026-12-02",
+    "1.35": "2027-03-27",
+}
+
+
 def test_eks_version_is_supported_and_the_add_ons_are_pinned():
+    import datetime
+
     version = support.kube_version()
-    assert tuple(map(int, version.split("."))) >= (1, 34), f"EKS {version} is past standard support"
+    assert version in EKS_STANDARD_SUPPORT_ENDS, f"EKS {version}: add its end of standard support"
+    ends = datetime.date.fromisoformat(EKS_STANDARD_SUPPORT_ENDS[version])
+    # Fails once the version leaves standard support (extended support costs extra).
+    assert datetime.date.today() < ends, f"EKS {version} left standard support on {ends}"
     template = _load("eks")
     releases = _resources("eks", "AWSQS::Kubernetes::Helm")
     charts = {r["Properties"]["Chart"].split("/")[-1]: r["Properties"] for r in releases.values()}
@@ -262,6 +313,37 @@ def test_eks_version_is_supported_and_the_add_ons_are_pinned():
     assert "version=v3.4.4" in argocd_cli, "the CLI matches the installed Argo CD"
     autoscaler_tag = template["Parameters"]["ClusterAutoscalerImageTag"]["Default"]
     assert autoscaler_tag.startswith(f"v{version}."), "Cluster Autoscaler follows the Kubernetes minor"
+
+
+def test_gateway_api_is_installed_with_the_load_balancer_controller():
+    """The pinned Gateway API CRDs (the release deploy/schemas/crds holds),
+    the GatewayClass the chart names, and the controller with only its ALB
+    Gateway controller and no IngressClass (docs/adr/0069)."""
+    template = _load("eks")
+    params = template["Parameters"]
+    version = params["GatewayApiVersion"]["Default"]
+    pinned = support.load_yaml(support.SCHEMAS / "crds" / "gateway.networking.k8s.io_gateways.yaml")
+    assert pinned["metadata"]["annotations"]["gateway.networking.k8s.io/bundle-version"] == version
+    assert pinned["metadata"]["annotations"]["gateway.networking.k8s.io/channel"] == "standard"
+    resources = _resources("eks", "AWSQS::Kubernetes::Resource")
+    crds = resources["GatewayApiCrds"]["Properties"]
+    assert crds["Url"] == {"Fn::Sub": "https://github.com/kubernetes-sigs/gateway-api/releases/download/${GatewayApiVersion}/standard-install.yaml"}
+    gateway_class = yaml.safe_load(resources["AlbGatewayClass"]["Properties"]["Manifest"])
+    chart = support.load_yaml(support.CHART / "values.yaml")["gateway"]
+    assert gateway_class["kind"] == "GatewayClass"
+    assert gateway_class["metadata"]["name"] == chart["className"]
+    assert gateway_class["spec"]["controllerName"] == "gateway.k8s.aws/alb"
+    support.validate_manifest(gateway_class, support.kube_version())
+    controller = template["Resources"]["LoadBalancerController"]
+    assert "GatewayApiCrds" in controller["DependsOn"]
+    assert params[controller["Properties"]["Version"]["Ref"]]["Default"] == "3.5.0", (
+        "the controller version whose CRDs deploy/schemas/crds pins"
+    )
+    values = yaml.safe_load(controller["Properties"]["ValueYaml"]["Fn::Sub"])
+    assert values["controllerConfig"]["featureGates"] == {"ALBGatewayAPI": True, "NLBGatewayAPI": False}
+    assert values["createIngressClassResource"] is False
+    lbc_crd = support.load_yaml(support.SCHEMAS / "crds" / "gateway.k8s.aws_targetgroupconfigurations.yaml")
+    assert [v["name"] for v in lbc_crd["spec"]["versions"] if v["storage"]] == ["v1"]
 
 
 def _cpu(value: str) -> float:

@@ -173,8 +173,8 @@ def test_readiness_is_the_pods_own(rendered):
         for name, deploy in by_kind(rendered[env], "Deployment").items():
             (c,) = deploy["spec"]["template"]["spec"]["containers"]
             assert c["readinessProbe"]["httpGet"]["path"] == "/readyz", (env, name)
-        for ingress in by_kind(rendered[env], "Ingress").values():
-            assert ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/healthcheck-path"] == "/readyz"
+        for target in by_kind(rendered[env], "TargetGroupConfiguration").values():
+            assert target["spec"]["defaultConfiguration"]["healthCheckConfig"]["healthCheckPath"] == "/readyz"
     health = (support.ROOT / "services" / "bff" / "src" / "api" / "health.rs").read_text()
     code = "\n".join(line for line in health.splitlines() if not line.lstrip().startswith("//"))
     assert "sessions.ping()" in code

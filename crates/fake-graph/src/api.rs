@@ -127,6 +127,13 @@ async fn token(
             && Some(a.client_id.as_str()) == field("client_id")
             && Some(a.secret.as_str()) == field("client_secret")
     });
+    let grant = crate::state::TokenRequest {
+        tenant: tenant.clone(),
+        client_id: field("client_id").unwrap_or_default().to_owned(),
+        client_secret: field("client_secret").unwrap_or_default().to_owned(),
+        granted: known,
+    };
+    state.stats.token_grants.push(grant);
     if !known {
         return (
             StatusCode::UNAUTHORIZED,
@@ -760,10 +767,25 @@ async fn simple_upload(
         Ok((status, json)) => {
             notify::changed(shared, drive_id);
             tokio::time::sleep(delay).await;
-            ok_json(status, &json)
+            lost_answer(shared).unwrap_or_else(|| ok_json(status, &json))
         }
         Err(response) => *response,
     }
+}
+
+/// `504` instead of a committed upload's answer, while
+/// [`crate::FakeGraph::lose_next_upload_answers`] lasts.
+pub(crate) fn lost_answer(shared: &Shared) -> Option<Response> {
+    let mut state = shared.lock();
+    if state.faults.lose_upload_answers == 0 {
+        return None;
+    }
+    state.faults.lose_upload_answers -= 1;
+    Some(error(
+        StatusCode::GATEWAY_TIMEOUT,
+        "gatewayTimeout",
+        "The operation timed out.",
+    ))
 }
 
 fn create_session(

@@ -128,7 +128,7 @@ async fn upload(
         Ok((status, json)) => {
             notify::changed(&shared, &completed.drive);
             tokio::time::sleep(completed.delay).await;
-            json_response(status, &json)
+            crate::api::lost_answer(&shared).unwrap_or_else(|| json_response(status, &json))
         }
         Err(response) => *response,
     }

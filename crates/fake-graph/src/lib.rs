@@ -14,7 +14,7 @@
 //!   whenever something in the drive changes;
 //! - faults on demand: throttling with `Retry-After`, 410 in mid-paging,
 //!   delta lag, duplicated and delayed notifications, dropped subscriptions,
-//!   failing upload fragments.
+//!   failing upload fragments, upload answers lost after the commit.
 //!
 //! Tests start it in-process on port 0 and steer it through [`FakeGraph`].
 
@@ -42,7 +42,7 @@ pub use local_folder::LocalFolder;
 pub use profile::Profile;
 pub use state::{
     Delivery, FRAGMENT_UNIT, Fragment, GoneLocation, Host, LinkFault, MAX_FRAGMENT,
-    MAX_SIMPLE_UPLOAD, MAX_SUBSCRIPTION_MINUTES, Oddity, Refusal, Upload,
+    MAX_SIMPLE_UPLOAD, MAX_SUBSCRIPTION_MINUTES, Oddity, Refusal, TokenRequest, Upload,
 };
 use state::{Drive, State};
 
@@ -511,6 +511,14 @@ impl FakeGraph {
         self.lock().faults.upload_answer_delay = delay;
     }
 
+    /// The next `n` uploads that complete (a simple PUT, or an upload
+    /// session's last fragment) create or change the file and notify as
+    /// usual, then answer `504 Gateway Timeout`: the answer is lost after
+    /// OneDrive committed, as when a gateway times out on a slow commit.
+    pub fn lose_next_upload_answers(&self, n: u32) {
+        self.lock().faults.lose_upload_answers = n;
+    }
+
     /// Every Graph API request is answered `delay` later (a slow Graph).
     pub fn set_api_delay(&self, delay: Duration) {
         self.lock().faults.api_delay = delay;
@@ -559,6 +567,11 @@ impl FakeGraph {
 
     pub fn token_requests(&self) -> u64 {
         self.lock().stats.token_requests
+    }
+
+    /// Every token request with the client secret it carried, oldest first.
+    pub fn token_grants(&self) -> Vec<TokenRequest> {
+        self.lock().stats.token_grants.clone()
     }
 
     pub fn delta_requests(&self) -> u64 {

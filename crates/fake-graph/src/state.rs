@@ -225,6 +225,16 @@ impl UploadSession {
     }
 }
 
+/// One client-credentials token request, as the token endpoint saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    pub tenant: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// Whether a token was issued (the secret is one the app has).
+    pub granted: bool,
+}
+
 /// One upload as the fake received it (before any rewrite of its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
@@ -321,6 +331,9 @@ pub(crate) struct Faults {
     pub(crate) cut_fragment: Option<(u64, Option<(u64, u64)>)>,
     /// Uploads are stored at once but answered only after this long.
     pub(crate) upload_answer_delay: Duration,
+    /// The next n completed uploads are stored (and notified), then
+    /// answered 504: the answer is lost after OneDrive committed the file.
+    pub(crate) lose_upload_answers: u32,
     /// The next n Graph API requests answer this status and error code.
     pub(crate) refuse: Option<(u32, u16, String)>,
     /// The scope tokens must be asked for (a national cloud's); `None`:
@@ -331,6 +344,8 @@ pub(crate) struct Faults {
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     pub(crate) token_requests: u64,
+    /// Every token request, with the secret it carried.
+    pub(crate) token_grants: Vec<TokenRequest>,
     pub(crate) delta_requests: u64,
     pub(crate) throttled: u64,
     pub(crate) gone: u64,

@@ -2,7 +2,7 @@
 //! process is alive, `/readyz` that its dependencies answer. (The gRPC health
 //! service sits behind mTLS, which probes cannot speak.)
 
-use std::{future::Future, net::SocketAddr, pin::Pin, sync::Arc};
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use axum::{
     Router,
@@ -11,8 +11,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 /// Answers `Err(reason)` when a dependency is unreachable; the reason is shown
 /// to the caller, so it names the dependency, not internal error text.
@@ -77,18 +75,4 @@ async fn ready(State(check): State<ReadinessCheck>) -> Response {
                 .into_response()
         }
     }
-}
-
-/// Serves `router` until `stop` is cancelled.
-pub async fn serve_http(
-    listener: TcpListener,
-    router: Router,
-    stop: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop.cancelled_owned())
-    .await
 }

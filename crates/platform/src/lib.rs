@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod grpc;
 pub mod health;
+pub mod https;
 pub mod identity;
 pub mod metrics;
 pub mod pki;

@@ -11,7 +11,9 @@ use tonic::{body::Body, server::NamedService};
 use crate::{
     db::Database,
     grpc::{self, CallerPolicy},
-    health, shutdown,
+    health,
+    https::HttpListener,
+    shutdown,
     start::StartError,
 };
 
@@ -24,8 +26,9 @@ pub struct DatabaseService {
     pub grpc: TcpListener,
     pub tls: Arc<ServerConfig>,
     pub policy: CallerPolicy,
-    /// Readiness, liveness and metrics, plus `routes`.
-    pub http: TcpListener,
+    /// Readiness, liveness and metrics, plus `routes` (HTTPS where a load
+    /// balancer reaches it).
+    pub http: HttpListener,
     pub routes: axum::Router,
     pub db: Database,
     /// How often the database login is fetched again.
@@ -63,8 +66,7 @@ impl DatabaseService {
         let (reporter, health_service) = tonic_health::server::health_reporter();
         reporter.set_serving::<S>().await;
 
-        let web = health::serve_http(
-            http,
+        let web = http.serve(
             health::database_ops_router(name, &db).merge(routes),
             stop.clone(),
         );

@@ -153,7 +153,8 @@ pub struct SmtpOptions {
     pub implicit_tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// Answers 550 to every recipient.
     pub refuse: bool,
-    /// Requires AUTH with this user name and password (over TLS only).
+    /// Requires AUTH with this user name and password (over TLS only);
+    /// [`SmtpServer::set_login`] changes it.
     pub auth: Option<(String, String)>,
     /// Seconds to wait before accepting each message.
     pub delay: Option<f64>,
@@ -184,6 +185,8 @@ pub struct Mail {
 pub struct SmtpServer {
     port: u16,
     outdir: tempfile::TempDir,
+    /// The login AUTH accepts, read by the server on every AUTH.
+    login: tempfile::TempDir,
     _process: Tied,
     _dir: tempfile::TempDir,
 }
@@ -212,14 +215,18 @@ impl SmtpServer {
         if let Some(delay) = options.delay {
             args.extend(["--delay".to_owned(), delay.to_string()]);
         }
+        let login = tempfile::tempdir().expect("temp dir");
         if let Some((user, password)) = &options.auth {
-            args.extend(["--auth".to_owned(), user.clone(), password.clone()]);
+            let file = login.path().join("login");
+            std::fs::write(&file, format!("{user}\n{password}")).expect("login file");
+            args.extend(["--auth".to_owned(), file.display().to_string()]);
         }
         let (process, line, dir) = start_python("smtp_server.py", SMTP_SERVER, &args);
         assert_eq!(line, "ready", "smtp_server.py did not start");
         Self {
             port,
             outdir,
+            login,
             _process: process,
             _dir: dir,
         }
@@ -227,6 +234,13 @@ impl SmtpServer {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// From now on AUTH accepts only this login (a rotated password).
+    pub fn set_login(&self, user: &str, password: &str) {
+        let tmp = self.login.path().join(".login");
+        std::fs::write(&tmp, format!("{user}\n{password}")).expect("login file");
+        std::fs::rename(tmp, self.login.path().join("login")).expect("login file");
     }
 
     /// Every message accepted so far, in order.

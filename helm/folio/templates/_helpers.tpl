@@ -5,7 +5,7 @@ services' code. Tunables (port numbers, sizes, URLs) are in values.yaml.
 
   grpc:      serves gRPC/mTLS on services.<s>.grpcPort
   opsPort:   values key of the port serving /healthz, /readyz, /metrics
-  public:    that port is reached from the ingress controller
+  public:    that port is reached from the load balancer (HTTPS)
   callers:   services allowed to call its gRPC port
   callees:   services it calls over gRPC
   database:  uses MySQL;  redis: uses Redis;  https: calls HTTPS APIs
@@ -261,11 +261,19 @@ own collector (collector.yaml), else empty (telemetry export off). */}}
 - name: FOLIO_DOCUMENTS_USERS_URL
   value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "users") | quote }}
 {{- end }}
+{{- if (index (include "folio.topology" $root | fromYaml) $svc).public }}
+# The load balancer's hop is TLS too (docs/adr/0069): the HTTP listener
+# serves HTTPS with the service's cert-manager certificate.
+- name: {{ $p }}HTTP_TLS_CERT_FILE
+  value: {{ printf "%s/tls.crt" $tls | quote }}
+- name: {{ $p }}HTTP_TLS_KEY_FILE
+  value: {{ printf "%s/tls.key" $tls | quote }}
+{{- end }}
 {{- if eq $svc "integration" }}
 - name: FOLIO_INTEGRATION_DOCUMENTS_URL
   value: {{ include "folio.grpcUrl" (dict "root" $root "svc" "documents") | quote }}
 - name: FOLIO_INTEGRATION_PUBLIC_URL
-  value: {{ default (printf "https://%s" $root.Values.ingress.webhookHost) $v.publicUrl | quote }}
+  value: {{ default (printf "https://%s" $root.Values.gateway.webhookHost) $v.publicUrl | quote }}
 - name: FOLIO_INTEGRATION_SECRETS_SOURCE
   value: {{ $v.graphSecrets.source | quote }}
 {{- $prefix := $v.graphSecrets.prefix }}
@@ -287,7 +295,7 @@ own collector (collector.yaml), else empty (telemetry export off). */}}
 - name: FOLIO_NOTIFICATIONS_ALLOW_PRIVATE_WEBHOOKS
   value: "false"
 - name: FOLIO_PUBLIC_URL
-  value: {{ printf "https://%s" $root.Values.ingress.bffHost | quote }}
+  value: {{ printf "https://%s" $root.Values.gateway.bffHost | quote }}
 {{- with $v.smtp.url }}
 - name: FOLIO_SMTP_URL
   value: {{ . | quote }}

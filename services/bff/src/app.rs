@@ -1,14 +1,10 @@
 //! Builds the bff from its settings and serves it until stopped.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
-    config::ConfigError,
-    grpc,
-    secrets::SecretSource,
-    shutdown,
-    start::{StartError, bind, local_port},
-    tls,
+    config::ConfigError, grpc, https::HttpListener, secrets::SecretSource, shutdown,
+    start::StartError, tls,
 };
 use folio_proto::{
     documents::v1::documents_service_client::DocumentsServiceClient,
@@ -16,7 +12,6 @@ use folio_proto::{
     notifications::v1::notifications_service_client::NotificationsServiceClient,
     users::v1::users_service_client::UsersServiceClient,
 };
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -31,7 +26,7 @@ use crate::{
 const MAX_MESSAGE: usize = 8 << 20;
 
 pub struct Application {
-    listener: TcpListener,
+    listener: HttpListener,
     state: AppState,
     /// The Redis AUTH token to fetch again, and how often.
     token_refresh: Option<(RedisLogin, SecretSource, Duration)>,
@@ -115,7 +110,7 @@ impl Application {
             }),
         };
         Ok(Self {
-            listener: bind(settings.addr).await?,
+            listener: HttpListener::bind(settings.addr, settings.http_tls.as_ref()).await?,
             state,
             token_refresh,
             stop: CancellationToken::new(),
@@ -123,7 +118,7 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        local_port(&self.listener)
+        self.listener.port()
     }
 
     /// Cancelling this token stops the bff gracefully.
@@ -141,15 +136,9 @@ impl Application {
         if let Some((login, source, period)) = token_refresh {
             tokio::spawn(login.keep_fresh(source, period, stop.clone()));
         }
-        let app = web::router(state);
-        let serve = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop.clone().cancelled_owned());
+        let serve = listener.serve(web::router(state), stop.clone());
         tracing::info!("bff running");
-        let served =
-            shutdown::within_grace(Box::pin(async { serve.await }), &stop, shutdown::GRACE).await;
+        let served = shutdown::within_grace(Box::pin(serve), &stop, shutdown::GRACE).await;
         if let Some(result) = served {
             result.map_err(|e| StartError::Serve(e.to_string()))?;
         }

@@ -4,6 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use folio_platform::{
     config::{ByteSize, ConfigError, Env, Flag},
+    https::HttpsFiles,
     secrets::{Secret, SecretSource},
     tls::TlsFiles,
 };
@@ -99,13 +100,16 @@ pub struct Settings {
     pub session_absolute: Duration,
     pub login: LoginLimits,
     pub max_upload_bytes: u64,
-    /// How many proxies (ingress controllers, load balancers) in front of the
-    /// bff append to `X-Forwarded-For`; 0 trusts no such header.
+    /// How many proxies (load balancers) in front of the bff append to
+    /// `X-Forwarded-For`; 0 trusts no such header.
     pub forwarded_hops: usize,
     /// Requests each API token may make per minute (`FOLIO_BFF_API_TOKEN_RATE`).
     pub api_tokens_per_minute: u32,
     pub providers: ProviderSettings,
     pub tls: TlsFiles,
+    /// HTTPS on `addr` (`FOLIO_BFF_HTTP_TLS_CERT_FILE`, `…_KEY_FILE`); none:
+    /// plain HTTP, as `folio up` serves on loopback.
+    pub http_tls: Option<HttpsFiles>,
 }
 
 impl Settings {
@@ -151,6 +155,7 @@ impl Settings {
                 keys_min_refresh: secs("OIDC_KEYS_MIN_REFRESH_SECS", 30)?,
             },
             tls: TlsFiles::from_env(&env, "bff")?,
+            http_tls: HttpsFiles::from_env(&env)?,
         })
     }
 }

@@ -119,7 +119,7 @@ impl Application {
             grpc: self.grpc,
             tls: self.tls,
             policy: api::caller_policy(),
-            http: self.http,
+            http: self.http.into(),
             routes: Default::default(),
             db: self.library.database().clone(),
             secrets_refresh: self.secrets_refresh,

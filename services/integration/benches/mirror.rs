@@ -161,6 +161,7 @@ impl System {
             token_url: graph.token_url(),
             graph_scope: None,
             tls: pki.files("integration"),
+            http_tls: None,
             client_secrets: ClientSecretsConfig::sealed_with(&"ab".repeat(32)),
             timing: Timing::default(),
         })

@@ -5,6 +5,7 @@ use std::{sync::Arc, time::Duration};
 use folio_platform::{
     db::Database,
     grpc,
+    https::HttpListener,
     serve::DatabaseService,
     start::{StartError, bind, local_port},
     tls,
@@ -29,7 +30,7 @@ static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sq
 #[derive(Debug)]
 pub struct Application {
     grpc: TcpListener,
-    http: TcpListener,
+    http: HttpListener,
     tls: Arc<rustls::ServerConfig>,
     engine: Arc<Engine>,
     stop: CancellationToken,
@@ -76,14 +77,14 @@ impl Application {
             &MIGRATE_SQLITE,
         )
         .await?;
-        let http = bind(settings.http_addr).await?;
+        let http = HttpListener::bind(settings.http_addr, settings.http_tls.as_ref()).await?;
         let public_url = match &settings.public_url {
             Some(url) => url.clone(),
             None => {
                 let addr = http
                     .local_addr()
                     .map_err(|e| StartError::Setup(format!("webhook listener: {e}")))?;
-                Url::parse(&format!("http://{addr}"))
+                Url::parse(&format!("{}://{addr}", http.scheme()))
                     .map_err(|e| StartError::Setup(format!("webhook address: {e}")))?
             }
         };
@@ -114,7 +115,7 @@ impl Application {
 
     /// The webhook and health listener.
     pub fn http_port(&self) -> u16 {
-        local_port(&self.http)
+        self.http.port()
     }
 
     /// Cancelling this token stops the service gracefully.

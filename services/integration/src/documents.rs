@@ -88,7 +88,9 @@ impl Documents {
 
     /// Streams `content` (exactly `size` bytes) in as a OneDrive version. If
     /// the source fails or is short, the RPC is cancelled, so documents keeps
-    /// nothing of it.
+    /// nothing of it. With `idempotency_key`, a repeat of a call whose answer
+    /// was lost answers the first result (docs/adr/0033).
+    #[allow(clippy::too_many_arguments)]
     pub async fn upload<S, E>(
         &self,
         actor: &Actor,
@@ -96,6 +98,7 @@ impl Documents {
         file_name: &str,
         media_type: &str,
         size: Option<u64>,
+        idempotency_key: Option<&str>,
         content: S,
     ) -> Result<Uploaded, DocumentsError>
     where
@@ -115,6 +118,7 @@ impl Documents {
             media_type: media_type.to_owned(),
             note: "OneDrive".to_owned(),
             source: pb::VersionSource::Onedrive.into(),
+            idempotency_key: idempotency_key.unwrap_or_default().to_owned(),
             ..Default::default()
         };
         let (failed_tx, failed_rx) = oneshot::channel::<()>();
@@ -188,6 +192,28 @@ impl Documents {
             Err(status) if status.code() == Code::NotFound => Ok(()),
             Err(status) => Err(status.into()),
         }
+    }
+
+    /// Records in the organisation's event log that the connection's sync
+    /// began failing (or works again), once per `key` (docs/adr/0068).
+    pub async fn record_sync_event(
+        &self,
+        actor: &Actor,
+        kind: pb::EventKind,
+        connection: Uuid,
+        key: &str,
+        reason: &str,
+    ) -> Result<(), DocumentsError> {
+        self.client
+            .clone()
+            .record_integration_event(actor.request(pb::RecordIntegrationEventRequest {
+                kind: kind.into(),
+                connection_id: connection.to_string(),
+                key: key.to_owned(),
+                reason: reason.chars().take(500).collect(),
+            }))
+            .await?;
+        Ok(())
     }
 
     /// Soft-deletes a document; one that is already gone is fine.

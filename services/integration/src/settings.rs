@@ -5,6 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 use folio_platform::{
     config::{ConfigError, Env},
     db::{Credentials, DatabaseUrl},
+    https::HttpsFiles,
     tls::TlsFiles,
 };
 use url::Url;
@@ -114,8 +115,12 @@ impl Timing {
 pub struct Settings {
     /// gRPC over mTLS (the bff calls it).
     pub grpc_addr: SocketAddr,
-    /// Plain HTTP: the Graph webhook (`/api/v1/onedrive/…`), `/healthz`, `/readyz`.
+    /// The Graph webhook (`/api/v1/onedrive/…`), `/healthz`, `/readyz`:
+    /// HTTPS with `http_tls`, plain HTTP without.
     pub http_addr: SocketAddr,
+    /// `FOLIO_INTEGRATION_HTTP_TLS_CERT_FILE`, `…_KEY_FILE` (the cluster);
+    /// none on loopback.
+    pub http_tls: Option<HttpsFiles>,
     pub database_url: DatabaseUrl,
     /// User name and password from secrets, when not in the URL.
     pub database_credentials: Credentials,
@@ -271,6 +276,7 @@ impl Settings {
             token_url,
             graph_scope,
             tls: TlsFiles::from_env(&env, "integration")?,
+            http_tls: HttpsFiles::from_env(&env)?,
             client_secrets,
             timing,
         })

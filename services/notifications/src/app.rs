@@ -110,13 +110,18 @@ impl Application {
             tokio::spawn(engine.clone().run_reader(stop.clone())),
             tokio::spawn(engine.clone().run_sender(stop.clone())),
             tokio::spawn(engine.clone().run_mail_sender(stop.clone())),
+            tokio::spawn(
+                engine
+                    .clone()
+                    .keep_mail_login_fresh(secrets_refresh, stop.clone()),
+            ),
         ];
         let service = DatabaseService {
             name: "notifications",
             grpc,
             tls,
             policy: api::caller_policy(),
-            http,
+            http: http.into(),
             routes: axum::Router::new(),
             db: engine.database().clone(),
             secrets_refresh,

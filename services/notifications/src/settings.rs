@@ -120,8 +120,10 @@ pub struct MailSettings {
     pub from: String,
     /// `FOLIO_PUBLIC_URL`: the portal's base, for links in mails.
     pub public_url: Url,
-    /// Hour (UTC) from which the daily digest is sent.
-    pub digest_hour: u8,
+    /// Hour (UTC) from which the daily digest is sent; None: this instance
+    /// sends none (`FOLIO_NOTIFICATIONS_DIGEST_HOUR=off`, e.g. while a
+    /// relay is repaired; what waits goes in the next digest).
+    pub digest_hour: Option<u8>,
 }
 
 impl MailSettings {
@@ -130,7 +132,7 @@ impl MailSettings {
             transport: MailTransport::Off,
             from: "Folio <folio@localhost>".to_owned(),
             public_url: Url::parse("http://127.0.0.1:8080/").unwrap_or_else(|_| unreachable!()),
-            digest_hour: 7,
+            digest_hour: Some(7),
         }
     }
 
@@ -162,13 +164,19 @@ impl MailSettings {
                 }))
             }
         };
-        let digest_hour: u8 = env.or("DIGEST_HOUR", defaults.digest_hour)?;
-        if digest_hour > 23 {
-            return Err(ConfigError::Invalid {
-                var: env.var_name("DIGEST_HOUR"),
-                reason: "expected an hour from 0 to 23 (UTC)".to_owned(),
-            });
-        }
+        let digest_hour = match env.optional::<String>("DIGEST_HOUR")? {
+            None => defaults.digest_hour,
+            Some(raw) if raw.trim() == "off" => None,
+            Some(raw) => match raw.trim().parse::<u8>() {
+                Ok(hour) if hour <= 23 => Some(hour),
+                Ok(_) | Err(_) => {
+                    return Err(ConfigError::Invalid {
+                        var: env.var_name("DIGEST_HOUR"),
+                        reason: "expected an hour from 0 to 23 (UTC), or off".to_owned(),
+                    });
+                }
+            },
+        };
         Ok(Self {
             transport,
             from: global.or("SMTP_FROM", defaults.from)?,

@@ -106,7 +106,7 @@ impl Application {
             grpc: self.grpc,
             tls: self.tls,
             policy: api::caller_policy(),
-            http: self.http,
+            http: self.http.into(),
             routes: Default::default(),
             db: self.accounts.database().clone(),
             secrets_refresh: self.secrets_refresh,

@@ -38,6 +38,12 @@ pub struct TlsConnection {
     peer: PeerInfo,
 }
 
+impl TlsConnection {
+    pub(crate) fn remote(&self) -> SocketAddr {
+        self.peer.remote
+    }
+}
+
 impl Connected for TlsConnection {
     type ConnectInfo = PeerInfo;
     fn connect_info(&self) -> PeerInfo {

@@ -1,11 +1,13 @@
 """A real SMTP server (aiosmtpd) for the notifications tests.
 
     smtp_server.py PORT OUTDIR [--starttls CERT KEY] [--implicit-tls CERT KEY]
-                   [--refuse] [--auth USER PASS] [--delay SECONDS]
+                   [--refuse] [--auth LOGIN_FILE] [--delay SECONDS]
 
 Every accepted message is written to OUTDIR as <n>.json (envelope, whether
 the session was under TLS and authenticated, the raw message). --refuse
-answers 550 to every recipient. --auth requires AUTH (over TLS only).
+answers 550 to every recipient. --auth requires AUTH (over TLS only) with
+the user name and password on LOGIN_FILE's two lines, read at every AUTH
+(so a test can rotate them).
 Prints "ready" once listening.
 """
 import asyncio
@@ -37,7 +39,7 @@ while i < len(args):
     elif args[i] == "--refuse":
         refuse = True; i += 1
     elif args[i] == "--auth":
-        auth = (args[i + 1], args[i + 2]); i += 3
+        auth = args[i + 1]; i += 2
     else:
         raise SystemExit(f"unknown argument {args[i]}")
 
@@ -88,8 +90,11 @@ class Handler:
 
 
 def authenticator(server, session, envelope, mechanism, data):
-    ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == auth
-    return AuthResult(success=ok)
+    with open(auth) as f:
+        expected = tuple(f.read().split("\n", 1))
+    ok = isinstance(data, LoginPassword) and (data.login.decode(), data.password.decode()) == expected
+    # handled=False: aiosmtpd answers 535 itself (else a refusal is never answered).
+    return AuthResult(success=ok, handled=False)
 
 
 kwargs = {}

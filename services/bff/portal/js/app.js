@@ -10,6 +10,7 @@
 //   #/users                      users (admins)
 //   #/onedrive                   the OneDrive connection (admins)
 //   #/webhooks                   webhook endpoints and mail problems (admins)
+//   #/webhooks/<id>              the same, that endpoint's log opened (mails link here)
 //   #/account                    own password and email choices
 
 import { ApiError, del, describeError, get, setCsrfToken, setUnauthenticatedHandler } from './api.js';
@@ -81,7 +82,7 @@ function resolve(route) {
     case 'onedrive':
       return { view: onedriveView, section: 'onedrive', needsAdmin: true };
     case 'webhooks':
-      return { view: webhooksView, section: 'webhooks', needsAdmin: true };
+      return { view: webhooksView, section: 'webhooks', needsAdmin: true, params: second ? { id: second } : {} };
     case 'account':
       return { view: accountView, section: 'account' };
     default:

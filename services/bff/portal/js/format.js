@@ -68,3 +68,16 @@ export const ROLE_LABELS = { admin: 'Admin', editor: 'Editor', viewer: 'Viewer' 
 export function plural(n, one, many) {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** Seconds as people say them: "2 s", "4 min", "1 h 5 min", "2 d 3 h". */
+export function formatDuration(seconds) {
+  const s = Number(seconds);
+  if (!Number.isFinite(s) || s < 0) return '';
+  if (s < 1) return 'under 1 s';
+  if (s < 60) return `${Math.floor(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  const [big, unit, rest, restUnit] = s < 86400 ? [3600, 'h', 60, 'min'] : [86400, 'd', 3600, 'h'];
+  const whole = Math.floor(s / big);
+  const part = Math.floor((s % big) / rest);
+  return part ? `${whole} ${unit} ${part} ${restUnit}` : `${whole} ${unit}`;
+}

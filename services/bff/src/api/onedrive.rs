@@ -1,9 +1,11 @@
 //! The organisation's OneDrive connection, and sending versions to OneDrive,
 //! through the integration service.
 
+use std::collections::HashMap;
+
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::{Path, Query, State, rejection::QueryRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -14,7 +16,7 @@ use folio_proto::integration::v1 as pb;
 use crate::{
     domain::{
         forms::{ClientSecretReplace, OneDriveConnect, path_id, path_version},
-        views::{OneDriveConnection, SentToOneDrive},
+        views::{OneDriveConflicts, OneDriveConnection, SentToOneDrive},
     },
     error::ApiError,
     web::{
@@ -37,6 +39,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/api/v1/documents/{document_id}/versions/{number}/send-to-onedrive",
             post(send),
+        )
+        .route("/api/v1/onedrive/conflicts", get(conflicts))
+        .route(
+            "/api/v1/onedrive/conflicts/{conflict_id}",
+            axum::routing::delete(dismiss_conflict),
         )
 }
 
@@ -160,4 +167,50 @@ async fn send(
         .map_err(|s| ApiError::from_integration_status(&s, "document version"))?
         .into_inner();
     Ok(Json(sent.into()))
+}
+
+/// Open conflicts of the organisation, or of one document (`document_id`).
+async fn conflicts(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<OneDriveConflicts>, ApiError> {
+    let Query(query) =
+        query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
+    let document_id = query
+        .get("document_id")
+        .map(|raw| path_id("document_id", raw))
+        .transpose()?;
+    let listed = state
+        .integration
+        .clone()
+        .list_conflicts(writer.actor().request(pb::ListConflictsRequest {
+            document_id: document_id.map(|d| d.to_string()).unwrap_or_default(),
+        }))
+        .await
+        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive conflict"))?
+        .into_inner();
+    Ok(Json(OneDriveConflicts {
+        items: listed.conflicts.into_iter().map(Into::into).collect(),
+        total: listed.total,
+    }))
+}
+
+/// A person dealt with a conflict without sending; closing one already
+/// closed succeeds too (docs/adr/0043).
+async fn dismiss_conflict(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    Path(conflict_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let conflict_id = path_id("conflict_id", &conflict_id)?;
+    state
+        .integration
+        .clone()
+        .dismiss_conflict(writer.actor().request(pb::DismissConflictRequest {
+            conflict_id: conflict_id.to_string(),
+        }))
+        .await
+        .map_err(|s| ApiError::from_integration_status(&s, "OneDrive conflict"))?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -379,6 +379,7 @@ pub(crate) async fn send_file(
         media_type: media_type(file.content_type()),
         note,
         source: pb::VersionSource::Upload.into(),
+        idempotency_key: String::new(),
     };
     let (tx, rx) = mpsc::channel(4);
     let message = |part| pb::UploadVersionRequest { part: Some(part) };

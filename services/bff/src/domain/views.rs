@@ -300,6 +300,8 @@ impl From<docs::Event> for Event {
                 Ok(K::VersionRemoved) => "version_removed",
                 Ok(K::TaskCommented) => "task_commented",
                 Ok(K::TaskClosed) => "task_closed",
+                Ok(K::OnedriveSyncFailed) => "onedrive_sync_failed",
+                Ok(K::OnedriveSyncRecovered) => "onedrive_sync_recovered",
             },
             sequence: e.sequence,
             document_id: non_empty(e.document_id),
@@ -430,6 +432,22 @@ pub struct OneDriveConnection {
     pub connected_at: String,
     pub sync: OneDriveSyncProgress,
     pub skipped: OneDriveSkipped,
+    pub lag: OneDriveLag,
+    pub open_conflicts: u64,
+}
+
+/// How long a change in OneDrive takes to reach Folio (docs/adr/0043).
+#[derive(Debug, Serialize)]
+pub struct OneDriveLag {
+    /// The last sync that applied notifications: from the oldest one's
+    /// arrival to the end of its delta; `None` before the first.
+    pub last_seconds: Option<f64>,
+    /// How long the oldest notification still waiting has waited; 0 when none.
+    pub current_seconds: f64,
+}
+
+fn seconds(ms: u64) -> f64 {
+    ms as f64 / 1000.0
 }
 
 /// The current delta paging (or the last one).
@@ -499,8 +517,51 @@ impl OneDriveConnection {
                     })
                     .collect(),
             },
+            lag: OneDriveLag {
+                last_seconds: c.last_sync_lag_ms.map(seconds),
+                current_seconds: seconds(c.current_lag_ms),
+            },
+            open_conflicts: c.open_conflicts,
         }
     }
+}
+
+/// A send that found the OneDrive file changed: nothing was overwritten,
+/// and OneDrive's change comes in as a version (docs/adr/0043).
+#[derive(Debug, Serialize)]
+pub struct OneDriveConflict {
+    pub id: String,
+    pub document_id: String,
+    pub name: String,
+    pub sent_version: u32,
+    /// `None` while OneDrive's change has not come in, or when it changed
+    /// no content (then `incoming_at` is set).
+    pub incoming_version: Option<u32>,
+    pub incoming_at: Option<String>,
+    pub sent_by: String,
+    pub sent_at: String,
+}
+
+impl From<onedrive::Conflict> for OneDriveConflict {
+    fn from(c: onedrive::Conflict) -> Self {
+        Self {
+            id: c.id,
+            document_id: c.document_id,
+            name: c.name,
+            sent_version: c.sent_version,
+            incoming_version: (c.incoming_version > 0).then_some(c.incoming_version),
+            incoming_at: non_empty(c.incoming_at),
+            sent_by: c.sent_by,
+            sent_at: c.sent_at,
+        }
+    }
+}
+
+/// The open conflicts (at most 100, newest first) and how many there are.
+#[derive(Debug, Serialize)]
+pub struct OneDriveConflicts {
+    pub items: Vec<OneDriveConflict>,
+    pub total: u64,
 }
 
 /// Where a version went in OneDrive.

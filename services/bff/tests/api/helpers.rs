@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use folio_bff::{Application, Settings, settings::LoginLimits};
 use folio_fake_graph::FakeGraph;
-use folio_platform::{db::Backend, secrets::Secret};
+use folio_platform::{db::Backend, https::HttpsFiles, secrets::Secret};
 use folio_proto::users::v1::{self as users_pb, users_service_client::UsersServiceClient};
 use folio_testkit::{Pki, TestDatabase, any_port};
 use reqwest::{Method, StatusCode, header::HeaderMap};
@@ -52,6 +52,8 @@ pub struct Options {
     pub api_tokens_per_minute: u32,
     /// Sign-in with identity providers (the Entra authority, the deployment's app).
     pub providers: folio_bff::settings::ProviderSettings,
+    /// Serve HTTPS with these files (as in the cluster) instead of plain HTTP.
+    pub http_tls: Option<HttpsFiles>,
 }
 
 impl Default for Options {
@@ -71,6 +73,7 @@ impl Default for Options {
             notifications: false,
             api_tokens_per_minute: 10_000,
             providers: folio_bff::settings::ProviderSettings::default(),
+            http_tls: None,
         }
     }
 }
@@ -213,6 +216,7 @@ impl TestSystem {
                 token_url: onedrive.graph.token_url(),
                 graph_scope: None,
                 tls: pki.files("integration"),
+                http_tls: None,
                 client_secrets: folio_integration::ClientSecretsConfig::sealed_with(
                     &"5e".repeat(32),
                 ),
@@ -299,10 +303,16 @@ impl TestSystem {
             api_tokens_per_minute: options.api_tokens_per_minute,
             providers: options.providers,
             tls: pki.files("bff"),
+            http_tls: options.http_tls.clone(),
         })
         .await
         .expect("bff starts");
-        let base = format!("http://127.0.0.1:{}", bff.port());
+        let scheme = if options.http_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base = format!("{scheme}://127.0.0.1:{}", bff.port());
         stops.push(bff.stop_token());
         tokio::spawn(bff.run_until_stopped());
 

@@ -8,6 +8,7 @@ mod bad_input;
 mod contract;
 mod found_end_to_end;
 mod helpers;
+mod https;
 mod journey;
 mod memory;
 mod my_tasks;

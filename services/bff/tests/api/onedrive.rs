@@ -17,7 +17,8 @@ backend_tests!(
     connect_mirror_send_disconnect,
     client_secret_and_coordinates,
     skipped_files_and_progress,
-    graph_refusals_reach_the_person
+    graph_refusals_reach_the_person,
+    lag_and_open_conflicts
 );
 
 const CONNECTION: &str = "/api/v1/onedrive/connection";
@@ -585,4 +586,154 @@ async fn client_secret_and_coordinates(backend: Backend) {
     assert_eq!(held.status, missing.status);
     assert_eq!(held.json()["detail"], missing.json()["detail"]);
     assert_eq!(stranger.get(CONNECTION).await.status, StatusCode::NOT_FOUND);
+}
+
+/// Waits until Graph has seen no delta for a second (the echo's follow-ups
+/// are over), so a change made next is unknown to Folio.
+async fn quiet(graph: &folio_fake_graph::FakeGraph) {
+    let mut deltas = graph.delta_requests();
+    let mut since = Instant::now();
+    while since.elapsed() < Duration::from_secs(1) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if graph.delta_requests() != deltas {
+            deltas = graph.delta_requests();
+            since = Instant::now();
+        }
+    }
+}
+
+/// Point 12 (docs/adr/0043): the connection shows its sync lag and how many
+/// conflicts are open; the conflicts are listed for admins and editors of
+/// the organisation, closed by a successful send or dismissed with CSRF.
+async fn lag_and_open_conflicts(backend: Backend) {
+    let system = TestSystem::spawn_with(
+        backend,
+        Options {
+            onedrive: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let graph = &system.onedrive.as_ref().unwrap().graph;
+    let admin = system.signed_in("admin@acme.example").await;
+    let (_, editor) = system.user(&admin, "editor@acme.example", "editor").await;
+    let (_, viewer) = system.user(&admin, "viewer@acme.example", "viewer").await;
+    let stranger = system.signed_in("admin@globex.example").await;
+    admin.connect_onedrive().await;
+    eventually("the first sync", || async {
+        let state = admin.get(CONNECTION).await.json();
+        (!state["last_sync_at"].is_null()).then_some(())
+    })
+    .await;
+
+    // The lag's shape, for everyone in the organisation.
+    let shown = viewer.get(CONNECTION).await.json();
+    let lag = &shown["lag"];
+    assert!(lag["current_seconds"].is_number(), "{shown}");
+    assert!(
+        lag["last_seconds"].is_null() || lag["last_seconds"].as_f64().unwrap() >= 0.0,
+        "{shown}"
+    );
+    assert_eq!(lag.as_object().unwrap().len(), 2, "{lag}");
+    assert_eq!(shown["open_conflicts"], 0);
+
+    // A conflict: sent, changed in OneDrive unseen, sent again.
+    let made = editor.add_document("Plan", "plan.txt", b"plan v1").await;
+    let id = made["document"]["id"].as_str().unwrap().to_owned();
+    let send = |number: u32| {
+        let editor = editor.clone();
+        let path = format!("/api/v1/documents/{id}/versions/{number}/send-to-onedrive");
+        async move { editor.json(Method::POST, &path, &json!({})).await }
+    };
+    let sent = send(1).await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.text());
+    let item = sent.json()["item_id"].as_str().unwrap().to_owned();
+    quiet(graph).await;
+    graph.set_notification_delay(Duration::from_secs(60));
+    graph.set_content(OneDrive::DRIVE, &item, b"edited in OneDrive".to_vec());
+    assert_eq!(send(1).await.status, StatusCode::CONFLICT);
+
+    const CONFLICTS: &str = "/api/v1/onedrive/conflicts";
+    let listed = eventually("the conflict with OneDrive's version", || async {
+        let listed = editor.get(CONFLICTS).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+        let body = listed.json();
+        (body["items"][0]["incoming_version"] == 2).then_some(body)
+    })
+    .await;
+    assert_eq!(listed["total"], 1);
+    let conflict = &listed["items"][0];
+    assert_eq!(conflict["document_id"], id.as_str());
+    assert_eq!(conflict["name"], "plan.txt");
+    assert_eq!(conflict["sent_version"], 1);
+    assert!(conflict["incoming_at"].is_string() && conflict["sent_at"].is_string());
+    assert!(conflict["sent_by"].is_string());
+    let conflict_id = conflict["id"].as_str().unwrap().to_owned();
+    assert_eq!(admin.get(CONNECTION).await.json()["open_conflicts"], 1);
+    let of_document = admin.get(&format!("{CONFLICTS}?document_id={id}")).await;
+    assert_eq!(of_document.json()["items"], listed["items"]);
+
+    // Who may not see it, and bad filters.
+    assert_eq!(viewer.get(CONFLICTS).await.status, StatusCode::FORBIDDEN);
+    let theirs = stranger.get(CONFLICTS).await;
+    assert_eq!(theirs.status, StatusCode::OK);
+    assert_eq!(theirs.json(), json!({"items": [], "total": 0}));
+    let theirs = stranger.get(&format!("{CONFLICTS}?document_id={id}")).await;
+    assert_eq!(theirs.json()["items"], json!([]));
+    for bad in ["nope".to_owned(), "x".repeat(10_000)] {
+        let refused = admin.get(&format!("{CONFLICTS}?document_id={bad}")).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            refused.text()
+        );
+        assert_eq!(refused.json()["errors"][0]["field"], "document_id");
+    }
+
+    // Sent again after review: it goes through and closes the conflict.
+    let resent = send(1).await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.text());
+    assert_eq!(editor.get(CONFLICTS).await.json()["total"], 0);
+    assert_eq!(admin.get(CONNECTION).await.json()["open_conflicts"], 0);
+
+    // Another, dismissed instead.
+    quiet(graph).await;
+    graph.set_content(OneDrive::DRIVE, &item, b"edited in OneDrive again".to_vec());
+    assert_eq!(send(1).await.status, StatusCode::CONFLICT);
+    let second = editor.get(CONFLICTS).await.json()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(second, conflict_id);
+    let path = format!("{CONFLICTS}/{second}");
+    assert_eq!(viewer.delete(&path).await.status, StatusCode::FORBIDDEN);
+    let mut no_csrf = editor.clone();
+    no_csrf.csrf = None;
+    let refused = no_csrf.delete(&path).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.problem_type(), "csrf-failed");
+    assert_eq!(stranger.delete(&path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        admin
+            .delete(&format!("{CONFLICTS}/not-a-uuid"))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let unknown = format!("{CONFLICTS}/{}", uuid::Uuid::now_v7());
+    assert_eq!(admin.delete(&unknown).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        editor.get(CONFLICTS).await.json()["total"],
+        1,
+        "nothing changed"
+    );
+    assert_eq!(editor.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(editor.get(CONFLICTS).await.json()["total"], 0);
+    assert_eq!(
+        admin.delete(&path).await.status,
+        StatusCode::NO_CONTENT,
+        "dismissing again changes nothing"
+    );
+    assert_eq!(stranger.delete(&path).await.status, StatusCode::NOT_FOUND);
 }

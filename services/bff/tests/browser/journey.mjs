@@ -789,12 +789,16 @@ step('choose email notifications on the account page', async ({ page }) => {
   const assignment = byTestId(page, 'notify-assignment');
   await page.locator('[data-testid="notify-assignment"]:not([disabled])').waitFor();
   check((await assignment.inputValue()) === 'immediate', 'assignments are mailed at once by default');
+  check((await byTestId(page, 'notify-approval').inputValue()) === 'immediate', 'decided approvals are mailed at once by default');
+  check((await byTestId(page, 'notify-webhook').count()) === 1, 'an admin chooses how disabled endpoints are told');
   await assignment.selectOption('daily');
+  await byTestId(page, 'notify-stale').selectOption('off');
   await byTestId(page, 'notify-save').click();
   await byTestId(page, 'notify-saved').waitFor();
   await page.reload();
   await page.locator('[data-testid="notify-assignment"]:not([disabled])').waitFor();
   check((await byTestId(page, 'notify-assignment').inputValue()) === 'daily', 'the choice was not kept');
+  check((await byTestId(page, 'notify-stale').inputValue()) === 'off', 'the stale choice was not kept');
 });
 
 step('register a webhook endpoint and see its secret once', async ({ page }) => {
@@ -839,8 +843,14 @@ step('a change is delivered and shows in the delivery log', async ({ page }) => 
   await card.getByTestId('delivery').filter({ hasText: 'task.created' }).first().waitFor();
   check((await card.getByTestId('delivery-state').first().textContent()) === 'Delivered', 'the log should say delivered');
   await card.getByTestId('delivery-redeliver').first().click();
-  await card.getByTestId('webhook-toggle').click();
-  await card.getByTestId('webhook-state').filter({ hasText: 'Disabled' }).waitFor();
+  // The link a "webhook disabled" mail carries opens that endpoint's log.
+  const id = await card.getAttribute('data-webhook-id');
+  await page.goto(`${BASE_URL}/#/webhooks/${id}`);
+  const linked = page.locator(`[data-webhook-id="${id}"]`);
+  await linked.getByTestId('delivery').first().waitFor();
+  check(await linked.evaluate((el) => el.classList.contains('card--focus')), 'the linked endpoint is not picked out');
+  await linked.getByTestId('webhook-toggle').click();
+  await linked.getByTestId('webhook-state').filter({ hasText: 'Disabled' }).waitFor();
   webhookReceiver.close();
 });
 
@@ -932,6 +942,17 @@ if (ONEDRIVE_DIR) {
     const [download] = await Promise.all([page.waitForEvent('download'), byTestId(page, 'download-version-2').click()]);
     const bytes = await readFile(await download.path());
     check(bytes.toString('utf8') === `${MIRRORED_V1}A second paragraph, written in OneDrive.\n`, 'version 2 is not what the folder holds');
+  });
+
+  step('OneDrive: the page shows the sync lag and open conflicts', async ({ page }) => {
+    await gotoSection(page, 'nav-onedrive', 'onedrive-view');
+    const lag = byTestId(page, 'onedrive-lag');
+    await lag.waitFor();
+    const text = ((await lag.textContent()) || '').trim();
+    // The change above was mirrored: how long it took, in human terms.
+    check(/^Up to date; the last change took (under 1 s|\d+ s|\d+ min)$|^A change is waiting for \d+ (s|min)/.test(text), `the sync lag is not shown in human terms: "${text}"`);
+    check(((await byTestId(page, 'onedrive-open-conflicts').textContent()) || '').trim() === '0', 'no send conflicted, yet open conflicts are shown');
+    check(!(await byTestId(page, 'onedrive-conflicts').count()), 'an empty list of conflicts is shown');
   });
 
   step('Send to OneDrive: the current version lands in the folder', async ({ page }) => {

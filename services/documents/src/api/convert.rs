@@ -220,6 +220,8 @@ pub(super) fn event(e: &Event) -> pb::Event {
             EventKind::VersionRemoved => pb::EventKind::VersionRemoved,
             EventKind::TaskCommented => pb::EventKind::TaskCommented,
             EventKind::TaskClosed => pb::EventKind::TaskClosed,
+            EventKind::OneDriveSyncFailed => pb::EventKind::OnedriveSyncFailed,
+            EventKind::OneDriveSyncRecovered => pb::EventKind::OnedriveSyncRecovered,
         }
         .into(),
         document_id: e.document_id.map(|d| d.to_string()).unwrap_or_default(),
@@ -228,5 +230,24 @@ pub(super) fn event(e: &Event) -> pb::Event {
         actor_id: e.actor_id.to_string(),
         at: rfc3339(e.at),
         from_version: e.from_version.unwrap_or(0),
+        connection_id: e
+            .integration
+            .as_ref()
+            .map(|n| n.connection_id.to_string())
+            .unwrap_or_default(),
+        reason: e
+            .integration
+            .as_ref()
+            .map(|n| n.reason.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// The kinds the integration records; any other is refused by the library.
+pub(super) fn parse_event_kind(raw: i32) -> Result<EventKind, Error> {
+    match pb::EventKind::try_from(raw) {
+        Ok(pb::EventKind::OnedriveSyncFailed) => Ok(EventKind::OneDriveSyncFailed),
+        Ok(pb::EventKind::OnedriveSyncRecovered) => Ok(EventKind::OneDriveSyncRecovered),
+        Ok(_) | Err(_) => Err(Error::invalid("kind", "is not an integration event")),
     }
 }

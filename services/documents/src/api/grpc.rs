@@ -22,7 +22,7 @@ use crate::{
         parse_task_title,
     },
     error::Error,
-    library::{Library, MyTasksFilter, NewTask},
+    library::{IntegrationEvent, Library, MyTasksFilter, NewTask},
     store::tasks::TaskScope,
 };
 
@@ -469,6 +469,35 @@ impl DocumentsService for DocumentsApi {
                 })
                 .collect(),
             next_cursor: page.next.map(TaskCursor::encode).unwrap_or_default(),
+        }))
+    }
+
+    async fn record_integration_event(
+        &self,
+        request: Request<pb::RecordIntegrationEventRequest>,
+    ) -> Result<Response<pb::RecordIntegrationEventResponse>, Status> {
+        let (actor, integration) = caller(&request)?;
+        if !integration {
+            return Err(Error::NotYours("only the integration records its events").into());
+        }
+        let req = request.into_inner();
+        let kind = convert::parse_event_kind(req.kind)?;
+        let connection_id = parse_id("connection_id", &req.connection_id)?;
+        let (sequence, created) = self
+            .library
+            .record_integration_event(
+                &actor,
+                IntegrationEvent {
+                    kind,
+                    connection_id,
+                    key: req.key,
+                    reason: req.reason,
+                },
+            )
+            .await?;
+        Ok(Response::new(pb::RecordIntegrationEventResponse {
+            sequence,
+            created,
         }))
     }
 }

@@ -15,6 +15,7 @@ pub const SERVICE: &str = "folio.documents.v1.DocumentsService";
 /// and sends to it: it adds and reads versions, reads a document and changes
 /// its tags (the "removed in OneDrive" mark), deletes it, and nothing else
 /// (the handlers narrow that further to OneDrive's documents, docs/adr/0042);
+/// it alone records its own events (OneDrive sync failing, docs/adr/0068);
 /// notifications only reads the event log and what it points at.
 pub fn caller_policy() -> CallerPolicy {
     let integration = [
@@ -23,8 +24,11 @@ pub fn caller_policy() -> CallerPolicy {
         "GetDocument",
         "UpdateDocument",
         "DeleteDocument",
+        "RecordIntegrationEvent",
     ];
     let reads = ["ListEvents", "GetTask", "GetDocument", "ListTasks"];
+    // The bff may call every RPC here; the handler of RecordIntegrationEvent
+    // refuses every caller but the integration.
     let policy = integration.into_iter().fold(
         CallerPolicy::new().allow_service(SERVICE, &[Id::BFF]),
         |policy, method| policy.allow(SERVICE, method, &[Id::INTEGRATION]),

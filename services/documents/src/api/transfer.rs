@@ -12,7 +12,7 @@ use tonic::{Status, Streaming};
 
 use super::convert::{self, parse_id, parse_source};
 use crate::{
-    domain::{Description, FileName, MediaType, Note, Tags, Title, VersionSource},
+    domain::{Description, FileName, IdempotencyKey, MediaType, Note, Tags, Title, VersionSource},
     error::Error,
     library::{Library, UploadHeader, UploadOutcome, UploadTarget},
 };
@@ -54,6 +54,7 @@ fn parse_header(header: pb::UploadHeader) -> Result<UploadHeader, Error> {
         media_type: MediaType::parse(&header.media_type)?,
         note: Note::parse(&header.note)?,
         source: parse_source(header.source)?,
+        idempotency_key: IdempotencyKey::parse(&header.idempotency_key)?,
     })
 }
 

@@ -24,6 +24,8 @@ pub enum EventKind {
     VersionRemoved,
     TaskCommented,
     TaskClosed,
+    OneDriveSyncFailed,
+    OneDriveSyncRecovered,
 }
 
 impl EventKind {
@@ -49,6 +51,8 @@ impl EventKind {
             Self::VersionRemoved => "version_removed",
             Self::TaskCommented => "task_commented",
             Self::TaskClosed => "task_closed",
+            Self::OneDriveSyncFailed => "onedrive_sync_failed",
+            Self::OneDriveSyncRecovered => "onedrive_sync_recovered",
         }
     }
     pub fn from_stored(s: &str) -> Result<Self, Error> {
@@ -73,6 +77,8 @@ impl EventKind {
             "version_removed" => Self::VersionRemoved,
             "task_commented" => Self::TaskCommented,
             "task_closed" => Self::TaskClosed,
+            "onedrive_sync_failed" => Self::OneDriveSyncFailed,
+            "onedrive_sync_recovered" => Self::OneDriveSyncRecovered,
             _ => return Err(Error::Corrupt("event kind")),
         })
     }
@@ -92,6 +98,22 @@ pub struct Event {
     pub from_version: Option<u32>,
     pub actor_id: Uuid,
     pub at: i64,
+    /// Recorded by the integration (OneDrive events), else None.
+    pub integration: Option<IntegrationNote>,
+}
+
+/// What the integration says of its connection in an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationNote {
+    pub connection_id: Uuid,
+    pub reason: String,
+}
+
+impl EventKind {
+    /// The kinds the integration may record (RecordIntegrationEvent).
+    pub fn is_integration(self) -> bool {
+        matches!(self, Self::OneDriveSyncFailed | Self::OneDriveSyncRecovered)
+    }
 }
 
 impl Event {
@@ -106,6 +128,7 @@ impl Event {
             from_version: None,
             actor_id,
             at,
+            integration: None,
         }
     }
 }

@@ -195,9 +195,53 @@ impl ByteRange {
     }
 }
 
+/// What makes a retried upload safe (docs/adr/0033): the caller names the
+/// change it makes, and the same name again answers the first result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_LEN: usize = 128;
+
+    /// `None` for an empty key (none given).
+    pub fn parse(raw: &str) -> Result<Option<Self>, Error> {
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        if raw.len() > Self::MAX_LEN || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid(
+                "idempotency_key",
+                "must be 1 to 128 printable ASCII characters without spaces",
+            ));
+        }
+        Ok(Some(Self(raw.to_owned())))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn idempotency_keys_are_short_printable_ascii() {
+        assert_eq!(IdempotencyKey::parse("").unwrap(), None);
+        let key = IdempotencyKey::parse("onedrive:3f2a:01ABC")
+            .unwrap()
+            .unwrap();
+        assert_eq!(key.as_str(), "onedrive:3f2a:01ABC");
+        assert!(IdempotencyKey::parse(&"k".repeat(128)).unwrap().is_some());
+        for bad in [
+            "k".repeat(129),
+            "with space".to_owned(),
+            "tab\t".to_owned(),
+            "é".to_owned(),
+        ] {
+            assert!(IdempotencyKey::parse(&bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn file_names_lose_their_paths_and_control_characters_are_refused() {

@@ -10,6 +10,7 @@ mod versions;
 
 use folio_platform::{actor::Actor, db::Database};
 
+pub use events::IntegrationEvent;
 pub use retention::RetentionPass;
 pub use tasks::{MyTasksFilter, NewTask};
 pub use versions::{Upload, UploadHeader, UploadOutcome, UploadTarget};

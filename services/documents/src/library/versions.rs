@@ -7,15 +7,15 @@ use super::tasks::{apply_new_version, task_event};
 use super::{Library, require_writer};
 use crate::{
     domain::{
-        ByteRange, Description, Document, DocumentVersion, Event, EventKind, FileName, Label,
-        MediaType, Note, Tags, Title, VersionSource,
+        ByteRange, Description, Document, DocumentVersion, Event, EventKind, FileName,
+        IdempotencyKey, Label, MediaType, Note, Tags, Title, VersionSource,
     },
     error::Error,
     store::{
         blobs::{BlobWriter, StoredBlob},
         documents, events,
         retention::{self, BlobUse},
-        tasks, versions,
+        tasks, upload_keys, versions,
     },
 };
 
@@ -23,6 +23,9 @@ use crate::{
 enum Placement {
     Placed(Box<UploadOutcome>),
     Use(BlobUse),
+    /// A concurrent upload with the same idempotency key committed first;
+    /// nothing of this one was kept.
+    KeyTaken,
 }
 use sqlx::AnyConnection;
 
@@ -46,6 +49,8 @@ pub struct UploadHeader {
     pub media_type: MediaType,
     pub note: Note,
     pub source: VersionSource,
+    /// A retry with this key answers the first result (docs/adr/0033).
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +114,12 @@ impl Library {
             writer,
         } = upload;
         let (blob, staged) = writer.finish().await?;
+        // A retry of an upload that was committed: its first result, and
+        // nothing new (the content is already stored under its address).
+        if let Some(first) = self.replay(&actor, &header, &blob.sha256).await? {
+            staged.discard().await;
+            return Ok(first);
+        }
         let placed = match self.place(&actor, &header, blob.clone(), false).await {
             Ok(placed) => placed,
             Err(e) => {
@@ -117,24 +128,74 @@ impl Library {
             }
         };
         let placed = match placed {
-            Placement::Placed(outcome) => Placement::Placed(outcome),
+            placed @ (Placement::Placed(_) | Placement::KeyTaken) => placed,
             Placement::Use(BlobUse::KeepApart) => {
                 let blob = staged.keep_apart().await?;
+                let sha256 = blob.sha256.clone();
                 return match self.place(&actor, &header, blob, false).await? {
                     Placement::Placed(outcome) => Ok(*outcome),
+                    Placement::KeyTaken => self.replayed(&actor, &header, &sha256).await,
                     Placement::Use(_) => Err(Error::Corrupt("a fresh blob key is being deleted")),
                 };
             }
             Placement::Use(_) => {
                 staged.rewrite(&blob.key).await?;
-                self.place(&actor, &header, blob, true).await?
+                self.place(&actor, &header, blob.clone(), true).await?
             }
         };
         staged.discard().await;
         match placed {
             Placement::Placed(outcome) => Ok(*outcome),
+            Placement::KeyTaken => self.replayed(&actor, &header, &blob.sha256).await,
             Placement::Use(_) => Err(Error::Unavailable("the blob store")),
         }
+    }
+
+    /// The first result of an upload with the header's idempotency key, if
+    /// one committed; the key is refused for other content. Read from the
+    /// primary: a retry follows its first call closely.
+    async fn replay(
+        &self,
+        actor: &Actor,
+        header: &UploadHeader,
+        sha256: &str,
+    ) -> Result<Option<UploadOutcome>, Error> {
+        let Some(key) = &header.idempotency_key else {
+            return Ok(None);
+        };
+        let mut conn = self.db.pool.acquire().await?;
+        let Some(first) = upload_keys::get(&mut conn, actor.org_id, key).await? else {
+            return Ok(None);
+        };
+        if first.sha256 != sha256 {
+            return Err(Error::state(
+                "the idempotency key was already used for other content",
+            ));
+        }
+        let document = documents::get_document(&mut conn, actor.org_id, first.document_id)
+            .await?
+            .ok_or(Error::NotFound("document"))?;
+        let version = versions::get_version(&mut conn, first.document_id, first.number)
+            .await?
+            .ok_or(Error::NotFound("version"))?;
+        tracing::info!(document = %first.document_id, number = first.number, "an upload repeated by its idempotency key");
+        Ok(Some(UploadOutcome {
+            document,
+            version,
+            created: true,
+        }))
+    }
+
+    /// [`Self::replay`] after losing the race for the key: the first result must exist.
+    async fn replayed(
+        &self,
+        actor: &Actor,
+        header: &UploadHeader,
+        sha256: &str,
+    ) -> Result<UploadOutcome, Error> {
+        self.replay(actor, header, sha256)
+            .await?
+            .ok_or(Error::Corrupt("an idempotency key without its version"))
     }
 
     /// Makes `blob` a version as the upload's target says, unless retention
@@ -215,6 +276,10 @@ impl Library {
             other @ (BlobUse::KeepApart | BlobUse::Rewrite) => return Ok(Placement::Use(other)),
         }
         versions::insert_version(&mut tx, &version).await?;
+        if !remember_key(&mut tx, actor, header, &version).await? {
+            tx.rollback().await?;
+            return Ok(Placement::KeyTaken);
+        }
         let created = Event::new(
             EventKind::DocumentCreated,
             actor.org_id,
@@ -277,6 +342,10 @@ impl Library {
             other @ (BlobUse::KeepApart | BlobUse::Rewrite) => return Ok(Placement::Use(other)),
         }
         versions::insert_version(&mut tx, &version).await?;
+        if !remember_key(&mut tx, actor, header, &version).await? {
+            tx.rollback().await?;
+            return Ok(Placement::KeyTaken);
+        }
         documents::set_current_version(&mut tx, id, number, now).await?;
         events::insert_event(&mut tx, &version_event(&version, actor)).await?;
         apply_new_version(&mut tx, actor, id, number - 1, number, fulfils, now).await?;
@@ -467,6 +536,20 @@ async fn fulfil_request(
         ),
     )
     .await
+}
+
+/// Keeps the header's idempotency key with the version it made, in the
+/// version's transaction; `false` when another call took the key first.
+async fn remember_key(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    header: &UploadHeader,
+    version: &DocumentVersion,
+) -> Result<bool, Error> {
+    match &header.idempotency_key {
+        Some(key) => upload_keys::insert(conn, actor.org_id, key, version).await,
+        None => Ok(true),
+    }
 }
 
 fn default_title(file_name: &FileName) -> Result<Title, Error> {

@@ -6,6 +6,7 @@ pub mod documents;
 pub mod events;
 pub mod retention;
 pub mod tasks;
+pub mod upload_keys;
 pub mod versions;
 
 use sqlx::{Row, any::AnyRow};

@@ -9,7 +9,10 @@ use tonic::{Code, transport::Channel};
 
 use super::helpers::{Setup, TestApp, existing, upload_messages};
 
-storage_tests!(the_integration_gets_only_what_it_needs);
+storage_tests!(
+    the_integration_gets_only_what_it_needs,
+    only_the_integration_records_its_events_once_per_key,
+);
 
 fn header(target: pb::upload_header::Target, source: pb::VersionSource) -> pb::UploadHeader {
     pb::UploadHeader {
@@ -252,4 +255,104 @@ async fn the_integration_gets_only_what_it_needs(setup: Setup) {
         .delete_document(editor.request(pb::DeleteDocumentRequest { id: mirrored }))
         .await
         .unwrap();
+}
+
+fn sync_failed(key: &str) -> pb::RecordIntegrationEventRequest {
+    pb::RecordIntegrationEventRequest {
+        kind: pb::EventKind::OnedriveSyncFailed.into(),
+        connection_id: uuid::Uuid::now_v7().to_string(),
+        key: key.into(),
+        reason: "Graph answered 503".into(),
+    }
+}
+
+async fn events_of(app: &TestApp, actor: &Actor) -> Vec<pb::Event> {
+    app.client()
+        .list_events(actor.request(pb::ListEventsRequest::default()))
+        .await
+        .unwrap()
+        .into_inner()
+        .events
+}
+
+async fn only_the_integration_records_its_events_once_per_key(setup: Setup) {
+    let app = TestApp::spawn(setup).await;
+    let admin = &app.acme.admin;
+    let editor = &app.acme.editor;
+    // The bff (every other RPC is its own) and notifications may not.
+    for identity in ["bff", "notifications"] {
+        let status = app
+            .client_as(identity)
+            .record_integration_event(editor.request(sync_failed("streak-1")))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::PermissionDenied,
+            "{identity}: {status:?}"
+        );
+    }
+    assert!(events_of(&app, admin).await.is_empty(), "nothing recorded");
+
+    // The integration, as the connection's editor: once per key.
+    let request = sync_failed("streak-1");
+    let mut integration = app.client_as("integration");
+    let first = integration
+        .record_integration_event(editor.request(request.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(first.created);
+    let again = integration
+        .record_integration_event(editor.request(request.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((again.sequence, again.created), (first.sequence, false));
+    let events = events_of(&app, admin).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, i32::from(pb::EventKind::OnedriveSyncFailed));
+    assert_eq!(events[0].connection_id, request.connection_id);
+    assert_eq!(events[0].reason, "Graph answered 503");
+    assert!(events[0].document_id.is_empty());
+    // Another organisation's log has none of it; its own key is its own.
+    assert!(events_of(&app, &app.globex.admin).await.is_empty());
+    let theirs = integration
+        .record_integration_event(app.globex.editor.request(sync_failed("streak-1")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(theirs.created);
+
+    // Bad input changes nothing.
+    let bad = [
+        pb::RecordIntegrationEventRequest {
+            kind: pb::EventKind::DocumentCreated.into(),
+            ..sync_failed("k2")
+        },
+        sync_failed(""),
+        sync_failed(&"k".repeat(201)),
+        pb::RecordIntegrationEventRequest {
+            reason: "r".repeat(501),
+            ..sync_failed("k3")
+        },
+        pb::RecordIntegrationEventRequest {
+            connection_id: "not-a-uuid".into(),
+            ..sync_failed("k4")
+        },
+    ];
+    for request in bad {
+        let status = integration
+            .record_integration_event(editor.request(request))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    }
+    // Never as an admin (docs/adr/0042).
+    let status = integration
+        .record_integration_event(admin.request(sync_failed("k5")))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert_eq!(events_of(&app, admin).await.len(), 1);
 }

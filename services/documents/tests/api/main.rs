@@ -34,6 +34,7 @@ macro_rules! storage_tests {
 
 mod bad_input;
 mod helpers;
+mod idempotency;
 mod integration_caller;
 mod isolation;
 mod journey;

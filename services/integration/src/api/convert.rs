@@ -7,8 +7,9 @@ use folio_platform::{
 use folio_proto::integration::v1 as pb;
 
 use crate::{
-    domain::{Connection, ConnectionState},
+    domain::{Connection, ConnectionState, lag_millis},
     engine::MirrorStatus,
+    store::conflicts::Conflict,
 };
 
 /// The connection as `role` may see it: its Graph coordinates (tenant, app,
@@ -65,5 +66,23 @@ pub(super) fn connection(c: &Connection, status: MirrorStatus, role: ActorRole) 
             })
             .collect(),
         skipped_total: status.skipped_total,
+        last_sync_lag_ms: c.last_lag_ms.map(|lag| u64::try_from(lag).unwrap_or(0)),
+        current_lag_ms: status
+            .oldest_waiting
+            .map_or(0, |oldest| lag_millis(oldest, now_millis())),
+        open_conflicts: status.open_conflicts,
+    }
+}
+
+pub(super) fn conflict(c: Conflict) -> pb::Conflict {
+    pb::Conflict {
+        id: c.id.to_string(),
+        document_id: c.document_id.to_string(),
+        name: c.name,
+        sent_version: c.sent_version,
+        incoming_version: c.incoming_version.unwrap_or_default(),
+        incoming_at: c.incoming_at.map(rfc3339).unwrap_or_default(),
+        sent_by: c.sent_by.to_string(),
+        sent_at: rfc3339(c.sent_at),
     }
 }

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use folio_platform::actor::Actor;
 use folio_proto::integration::v1::{self as pb, integration_service_server::IntegrationService};
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use super::convert;
 use crate::{domain::ConnectionSpec, engine::Engine, error::Error};
@@ -20,6 +21,13 @@ impl IntegrationApi {
 
 fn actor<T>(request: &Request<T>) -> Result<Actor, Error> {
     Ok(Actor::from_metadata(request.metadata())?)
+}
+
+fn parse_id(field: &'static str, value: &str) -> Result<Uuid, Error> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Error::invalid(field, "must be a UUID"))
 }
 
 #[tonic::async_trait]
@@ -95,11 +103,7 @@ impl IntegrationService for IntegrationApi {
     ) -> Result<Response<pb::SendToOneDriveResponse>, Status> {
         let actor = actor(&request)?;
         let req = request.into_inner();
-        let document = req
-            .document_id
-            .trim()
-            .parse()
-            .map_err(|_| Error::invalid("document_id", "must be a UUID"))?;
+        let document = parse_id("document_id", &req.document_id)?;
         let sent = self.engine.send(&actor, document, req.version).await?;
         Ok(Response::new(pb::SendToOneDriveResponse {
             item_id: sent.item_id,
@@ -107,5 +111,33 @@ impl IntegrationService for IntegrationApi {
             size: sent.size,
             chunked: sent.chunked,
         }))
+    }
+
+    async fn list_conflicts(
+        &self,
+        request: Request<pb::ListConflictsRequest>,
+    ) -> Result<Response<pb::ListConflictsResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let document = if req.document_id.is_empty() {
+            None
+        } else {
+            Some(parse_id("document_id", &req.document_id)?)
+        };
+        let (conflicts, total) = self.engine.conflicts(&actor, document).await?;
+        Ok(Response::new(pb::ListConflictsResponse {
+            conflicts: conflicts.into_iter().map(convert::conflict).collect(),
+            total,
+        }))
+    }
+
+    async fn dismiss_conflict(
+        &self,
+        request: Request<pb::DismissConflictRequest>,
+    ) -> Result<Response<pb::DismissConflictResponse>, Status> {
+        let actor = actor(&request)?;
+        let id = parse_id("conflict_id", &request.get_ref().conflict_id)?;
+        self.engine.dismiss_conflict(&actor, id).await?;
+        Ok(Response::new(pb::DismissConflictResponse {}))
     }
 }

@@ -11,7 +11,21 @@ pub use grpc::IntegrationApi;
 
 pub const SERVICE: &str = "folio.integration.v1.IntegrationService";
 
-/// Only the bff calls the integration (for people in the portal).
+/// Every RPC, each allowed to the bff alone (it calls for people in the
+/// portal); an RPC missing here is refused to everyone.
+const RPCS: [&str; 8] = [
+    "ConnectOneDrive",
+    "ReplaceClientSecret",
+    "GetConnection",
+    "SyncNow",
+    "DisconnectOneDrive",
+    "SendToOneDrive",
+    "ListConflicts",
+    "DismissConflict",
+];
+
 pub fn caller_policy() -> CallerPolicy {
-    CallerPolicy::new().allow_service(SERVICE, &[Id::BFF])
+    RPCS.into_iter().fold(CallerPolicy::new(), |policy, rpc| {
+        policy.allow(SERVICE, rpc, &[Id::BFF])
+    })
 }

@@ -103,6 +103,8 @@ pub struct Connection {
     pub created_at: i64,
     /// When an admin last entered the client secret.
     pub client_secret_set_at: Option<i64>,
+    /// The lag of the last sync that applied notifications (docs/adr/0043).
+    pub last_lag_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +127,13 @@ impl Connection {
             ConnectionState::Active
         }
     }
+}
+
+/// Sync lag (docs/adr/0043): how long a change notified at `received`
+/// (epoch ms) has taken, or took, to be applied by `until`; never negative
+/// (clocks of replicas may differ slightly).
+pub fn lag_millis(received: i64, until: i64) -> u64 {
+    u64::try_from(until.saturating_sub(received)).unwrap_or(0)
 }
 
 /// A fresh `clientState`: 256 random bits, hex.
@@ -234,6 +243,101 @@ pub fn unmirrorable(has_file: bool, package: bool, remote: bool) -> Option<&'sta
     }
 }
 
+/// Whether SharePoint rewrites an uploaded file of this name (it promotes
+/// library properties into Office documents, PDFs, HTML and JPEG files, so
+/// the stored size and hash differ from what was sent; docs/adr/0036).
+pub fn rewritten_by_sharepoint(name: &str) -> bool {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "docx" | "xlsx" | "pptx" | "doc" | "xls" | "ppt" | "pdf" | "html" | "htm" | "jpg" | "jpeg"
+    )
+}
+
+/// How long a send whose answer never came is waited for: its file is
+/// adopted if a delta or a retried send finds it within this time
+/// (docs/adr/0034). Longer than a day of hourly safety syncs would need.
+pub const PENDING_SEND_TTL_MILLIS: i64 = 24 * 60 * 60 * 1000;
+
+/// A new file being sent to OneDrive, recorded before the upload so that
+/// the file is known even when Graph's answer is lost (docs/adr/0034).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingSend {
+    pub connection_id: Uuid,
+    pub document_id: Uuid,
+    pub version: u32,
+    /// The folder and the name the upload was sent to.
+    pub parent_id: String,
+    pub name: String,
+    /// The version's content: SHA-256 (hex) and size.
+    pub sha256: String,
+    pub size: u64,
+    pub started_at: i64,
+    pub actor_id: Uuid,
+}
+
+impl PendingSend {
+    pub fn expired(&self, now: i64) -> bool {
+        now - self.started_at > PENDING_SEND_TTL_MILLIS
+    }
+
+    /// Whether a listed file (unmapped, in `parent`, named `name`) is what
+    /// this send uploaded. Name and folder decide; the content must agree
+    /// too, except for files SharePoint rewrites: by SHA-256 where Graph
+    /// gives one, else by size (OneDrive for Business gives only a
+    /// quickXorHash, which Folio does not compute).
+    pub fn is_listed_as(
+        &self,
+        parent: Option<&str>,
+        name: &str,
+        size: Option<u64>,
+        hash: Option<&str>,
+        now: i64,
+    ) -> bool {
+        if self.expired(now) || parent != Some(self.parent_id.as_str()) || name != self.name {
+            return false;
+        }
+        if rewritten_by_sharepoint(name) {
+            return true;
+        }
+        match hash.and_then(|h| h.strip_prefix("sha256:")) {
+            Some(sha256) => sha256.eq_ignore_ascii_case(&self.sha256),
+            None => size == Some(self.size),
+        }
+    }
+}
+
+/// The idempotency key of a OneDrive change mirrored into documents
+/// (docs/adr/0033): what identifies the change is the connection, the
+/// item, and the item's eTag and content hash (a revert to older content
+/// has a new eTag, so it is a new change). `None` when Graph gives neither.
+pub fn upload_key(
+    connection: Uuid,
+    item_id: &str,
+    etag: Option<&str>,
+    content: Option<&str>,
+) -> Option<String> {
+    use sha2::Digest as _;
+    if etag.is_none() && content.is_none() {
+        return None;
+    }
+    let mut hasher = sha2::Sha256::new();
+    for part in [
+        connection.to_string().as_str(),
+        item_id,
+        etag.unwrap_or_default(),
+        content.unwrap_or_default(),
+    ] {
+        // Length-prefixed, so no two different changes read alike.
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part.as_bytes());
+    }
+    Some(format!("onedrive:{}", hex::encode(hasher.finalize())))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -241,6 +345,87 @@ mod tests {
     use super::*;
 
     const APP: &str = "0b6f2a34-6d0a-4c8e-9a55-0f3c1f0e9a11";
+
+    #[test]
+    fn upload_keys_name_one_change() {
+        let conn = Uuid::now_v7();
+        let key = upload_key(conn, "01ITEM", Some("\"{A},2\""), Some("quickXorHash:abc="));
+        let again = upload_key(conn, "01ITEM", Some("\"{A},2\""), Some("quickXorHash:abc="));
+        assert_eq!(key, again, "a retry of the same change");
+        let key = key.unwrap();
+        assert!(key.starts_with("onedrive:") && key.len() <= 128, "{key}");
+        assert!(key.bytes().all(|b| b.is_ascii_graphic()));
+        for other in [
+            upload_key(
+                Uuid::now_v7(),
+                "01ITEM",
+                Some("\"{A},2\""),
+                Some("quickXorHash:abc="),
+            ),
+            upload_key(
+                conn,
+                "01OTHER",
+                Some("\"{A},2\""),
+                Some("quickXorHash:abc="),
+            ),
+            upload_key(conn, "01ITEM", Some("\"{A},3\""), Some("quickXorHash:abc=")),
+            upload_key(conn, "01ITEM", Some("\"{A},2\""), Some("quickXorHash:abd=")),
+            upload_key(conn, "01ITEM", None, Some("quickXorHash:abc=")),
+        ] {
+            assert_ne!(other.as_deref(), Some(key.as_str()));
+        }
+        assert_eq!(upload_key(conn, "01ITEM", None, None), None);
+    }
+
+    #[test]
+    fn a_pending_send_is_recognised_by_folder_name_and_content() {
+        let pending = PendingSend {
+            connection_id: Uuid::now_v7(),
+            document_id: Uuid::now_v7(),
+            version: 1,
+            parent_id: "FOLDER".into(),
+            name: "plan.txt".into(),
+            sha256: "ab".repeat(32),
+            size: 7,
+            started_at: 1_000,
+            actor_id: Uuid::now_v7(),
+        };
+        let now = 2_000;
+        let sha = format!("sha256:{}", "AB".repeat(32));
+        assert!(pending.is_listed_as(
+            Some("FOLDER"),
+            "plan.txt",
+            Some(7),
+            Some("quickXorHash:x"),
+            now
+        ));
+        assert!(pending.is_listed_as(Some("FOLDER"), "plan.txt", Some(9), Some(&sha), now));
+        assert!(!pending.is_listed_as(
+            Some("FOLDER"),
+            "plan.txt",
+            Some(8),
+            Some("quickXorHash:x"),
+            now
+        ));
+        assert!(!pending.is_listed_as(Some("FOLDER"), "plan.txt", Some(7), Some("sha256:00"), now));
+        assert!(!pending.is_listed_as(Some("OTHER"), "plan.txt", Some(7), None, now));
+        assert!(!pending.is_listed_as(Some("FOLDER"), "plan 1.txt", Some(7), None, now));
+        let late = pending.started_at + PENDING_SEND_TTL_MILLIS + 1;
+        assert!(!pending.is_listed_as(Some("FOLDER"), "plan.txt", Some(7), None, late));
+        // SharePoint rewrites a .docx: size and hash differ, still the send.
+        let docx = PendingSend {
+            name: "Report.docx".into(),
+            ..pending
+        };
+        assert!(docx.is_listed_as(
+            Some("FOLDER"),
+            "Report.docx",
+            Some(900),
+            Some("quickXorHash:y"),
+            now
+        ));
+        assert!(rewritten_by_sharepoint("SCAN.PDF") && !rewritten_by_sharepoint("notes.txt"));
+    }
 
     #[test]
     fn specs_are_checked() {
@@ -344,5 +529,16 @@ mod tests {
                 .contains("remoteItem")
         );
         assert!(unmirrorable(false, false, false).is_some());
+    }
+
+    #[test]
+    fn lag_is_from_arrival_and_never_negative() {
+        assert_eq!(lag_millis(1_000, 3_500), 2_500);
+        assert_eq!(lag_millis(1_000, 1_000), 0);
+        assert_eq!(
+            lag_millis(5_000, 4_990),
+            0,
+            "a replica's clock a little behind"
+        );
     }
 }

@@ -14,7 +14,7 @@ use crate::{
     error::{Error, drive_refused},
     graph::{Credentials, GraphError},
     secrets::parse_client_secret,
-    store::{connections, inbox, items, progress, skipped},
+    store::{conflicts, connections, inbox, items, progress, skipped},
 };
 
 /// Skipped files shown with the connection.
@@ -48,6 +48,8 @@ impl Engine {
         if actor.role != ActorRole::Admin {
             skipped.clear();
         }
+        let oldest_waiting = inbox::oldest_waiting(&mut db, conn.id).await?;
+        let open_conflicts = conflicts::count_open(&mut db, conn.org_id, None).await?;
         Ok((
             conn,
             MirrorStatus {
@@ -55,6 +57,8 @@ impl Engine {
                 progress,
                 skipped,
                 skipped_total,
+                oldest_waiting,
+                open_conflicts,
             },
         ))
     }
@@ -259,6 +263,7 @@ impl Engine {
         let mut tx = self.db.pool.begin().await?;
         inbox::delete_for(&mut tx, conn.id).await?;
         progress::delete_for(&mut tx, conn.id).await?;
+        conflicts::delete_for(&mut tx, conn.id).await?;
         connections::delete(&mut tx, conn.id).await?;
         tx.commit().await?;
         drop(lease);

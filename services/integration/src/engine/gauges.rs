@@ -1,6 +1,8 @@
 //! What Prometheus sees of the mirroring, beyond requests: the inbox's depth,
-//! size and age (how far mirroring lags behind OneDrive), sync outcomes, and
-//! the lag from a notification to its change being applied. The same loop
+//! size and age (the current sync lag, at its largest over connections), sync
+//! outcomes, the lag from a notification to its change being applied (each
+//! sync's, the value a connection shows as its last; docs/adr/0043), and
+//! open send conflicts. The same loop
 //! purges notifications processed longer ago than the retention period.
 
 use std::{sync::Arc, time::Duration};
@@ -9,7 +11,7 @@ use folio_platform::clock::now_millis;
 use tokio_util::sync::CancellationToken;
 
 use super::Engine;
-use crate::store::inbox;
+use crate::store::{conflicts, inbox};
 
 /// How a sync ended, as the `outcome` label of `folio_integration_syncs_total`.
 #[derive(Debug, Clone, Copy)]
@@ -28,9 +30,10 @@ pub(super) fn sync_ended(outcome: SyncOutcome) {
     metrics::counter!("folio_integration_syncs_total", "outcome" => outcome).increment(1);
 }
 
-/// Notifications received at `oldest` (epoch ms) are applied now.
-pub(super) fn notifications_applied(oldest: i64, now: i64) {
-    let lag = Duration::from_millis(u64::try_from(now - oldest).unwrap_or(0));
+/// A delta applied notifications, the oldest `lag_ms` after it arrived:
+/// the lag the connection shows as its last (docs/adr/0043).
+pub(super) fn notifications_applied(lag_ms: u64) {
+    let lag = Duration::from_millis(lag_ms);
     metrics::histogram!("folio_integration_sync_lag_seconds").record(lag.as_secs_f64());
 }
 
@@ -84,6 +87,14 @@ impl Engine {
                     .set(age as f64 / 1000.0);
             }
             Err(error) => tracing::warn!(%error, "cannot read the inbox backlog"),
+        }
+        let conflicts = match self.db.reader().acquire().await {
+            Ok(mut conn) => conflicts::open_total(&mut conn).await,
+            Err(e) => Err(e.into()),
+        };
+        match conflicts {
+            Ok(open) => metrics::gauge!("folio_integration_conflicts_open").set(open as f64),
+            Err(error) => tracing::warn!(%error, "cannot count the open conflicts"),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Graph work on a connection happens under that connection's lease, so two
 //! replicas never run two deltas of one drive at once (docs/adr/0022).
 
+mod conflicts;
 mod connect;
 mod gauges;
 mod reconcile;
@@ -36,6 +37,9 @@ pub struct MirrorStatus {
     pub progress: crate::store::progress::Progress,
     pub skipped: Vec<crate::store::skipped::Skipped>,
     pub skipped_total: u64,
+    /// When the oldest notification still waiting arrived (epoch ms).
+    pub oldest_waiting: Option<i64>,
+    pub open_conflicts: u64,
 }
 
 use crate::{

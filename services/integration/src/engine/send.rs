@@ -8,6 +8,11 @@
 //! `If-Match` with the eTag Folio last saw, so a change made in OneDrive
 //! meanwhile is never overwritten: Graph answers 412, the change is synced
 //! in as a version, and the person is told of the conflict (docs/adr/0035).
+//!
+//! A new file's send is recorded as pending before it uploads: when Graph's
+//! answer is lost after OneDrive created the file, the echo's delta or a
+//! retried send adopts that file instead of making a second document or a
+//! "name 1.ext" (docs/adr/0034).
 
 use std::time::Duration;
 
@@ -22,12 +27,13 @@ use uuid::Uuid;
 use super::{Engine, Lease, WorkError, connect::LEASE_WAIT};
 use crate::{
     documents::DocumentsError,
-    domain::{Connection, onedrive_name},
+    domain::{Connection, PendingSend, onedrive_name},
     error::Error,
-    graph::{self, DriveItem, SIMPLE_LIMIT, UploadError, UploadTarget},
+    graph::{self, Credentials, DriveItem, SIMPLE_LIMIT, UploadError, UploadTarget},
     store::{
         connections,
         items::{self, ItemFacts},
+        pending_sends,
     },
 };
 
@@ -42,6 +48,14 @@ pub struct Sent {
     pub name: String,
     pub size: u64,
     pub chunked: bool,
+}
+
+/// What a send went for, once known: the Folio version, and the mapped
+/// OneDrive file (id, name) it would replace.
+#[derive(Debug)]
+pub(super) struct SendAttempt {
+    pub(super) version: u32,
+    pub(super) over: Option<(String, String)>,
 }
 
 fn documents_error(error: DocumentsError) -> Error {
@@ -85,8 +99,13 @@ impl Engine {
         // the new file unmapped and make a second document of it.
         let lease = self.lease(conn.id, LEASE_WAIT).await?;
         let alive = self.keep_alive(&lease);
+        let mut attempt = None;
         let sent = self
-            .send_leased(&conn, actor, document, version, &lease)
+            .send_leased(&conn, actor, document, version, &lease, &mut attempt)
+            .await;
+        // Still under the lease, so the delta that brings OneDrive's change
+        // in finds the conflict it answers (docs/adr/0043).
+        self.keep_conflicts(&conn, actor, document, attempt, &sent)
             .await;
         drop(alive);
         self.release(lease).await;
@@ -117,6 +136,7 @@ impl Engine {
         document: Uuid,
         number: u32,
         lease: &Lease,
+        attempt: &mut Option<SendAttempt>,
     ) -> Result<Sent, Error> {
         let credentials = self.credentials(conn).await.map_err(work_error)?;
         // The caller must be able to read the document; the bytes are read as them.
@@ -133,14 +153,57 @@ impl Engine {
             let mut db = self.db.pool.acquire().await?;
             items::by_document(&mut db, conn.org_id, &conn.drive_id, document).await?
         };
+        *attempt = Some(SendAttempt {
+            version: version.number,
+            over: mapped
+                .as_ref()
+                .map(|row| (row.item_id.clone(), row.name.clone())),
+        });
         let target = match &mapped {
             Some(row) => UploadTarget::Existing {
                 item: row.item_id.clone(),
                 if_match: row.etag.clone(),
             },
-            None => UploadTarget::New {
-                parent: conn.folder_id.clone(),
-                name: onedrive_name(&version.file_name),
+            None => match self.adopt_lost_send(conn, &credentials, document).await? {
+                // The lost send had this very content: it is in OneDrive.
+                Some((item, sha256)) if sha256 == version.sha256 => {
+                    drop(content);
+                    let name = item
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| version.file_name.clone());
+                    tracing::info!(connection = %conn.id, %document, item = %item.id, "a lost send's file adopted; nothing uploaded");
+                    return Ok(Sent {
+                        item_id: item.id,
+                        name,
+                        size: version.size,
+                        chunked: false,
+                    });
+                }
+                Some((item, _)) => UploadTarget::Existing {
+                    item: item.id,
+                    if_match: item.etag,
+                },
+                None => {
+                    let name = onedrive_name(&version.file_name);
+                    let pending = PendingSend {
+                        connection_id: conn.id,
+                        document_id: document,
+                        version: version.number,
+                        parent_id: conn.folder_id.clone(),
+                        name: name.clone(),
+                        sha256: version.sha256.clone(),
+                        size: version.size,
+                        started_at: now_millis(),
+                        actor_id: actor.user_id,
+                    };
+                    let mut db = self.db.pool.acquire().await?;
+                    pending_sends::record(&mut db, &pending).await?;
+                    UploadTarget::New {
+                        parent: conn.folder_id.clone(),
+                        name,
+                    }
+                }
             },
         };
         let chunked = version.size > SIMPLE_LIMIT;
@@ -212,7 +275,56 @@ impl Engine {
         })
     }
 
-    /// Maps the uploaded item to the document, with the tags Graph gave.
+    /// The file an earlier send of `document` created in OneDrive when its
+    /// answer was lost, mapped to the document now, with the SHA-256 that
+    /// send uploaded; `None` when there is no such file (nothing pending,
+    /// expired, not there, mapped to something else, or other content).
+    async fn adopt_lost_send(
+        &self,
+        conn: &Connection,
+        credentials: &Credentials,
+        document: Uuid,
+    ) -> Result<Option<(DriveItem, String)>, Error> {
+        let now = now_millis();
+        let pending = {
+            let mut db = self.db.pool.acquire().await?;
+            pending_sends::of_document(&mut db, conn.id, document).await?
+        };
+        let Some(pending) = pending.filter(|p| !p.expired(now)) else {
+            return Ok(None);
+        };
+        let Some(found) = self
+            .graph
+            .child(
+                credentials,
+                &conn.drive_id,
+                &pending.parent_id,
+                &pending.name,
+            )
+            .await
+            .map_err(Error::from_send)?
+        else {
+            return Ok(None);
+        };
+        let taken = {
+            let mut db = self.db.pool.acquire().await?;
+            items::get(&mut db, conn.org_id, &conn.drive_id, &found.id).await?
+        }
+        .is_some_and(|row| !row.deleted && row.document_id.is_some());
+        let hash = found.content_hash();
+        let name = found.name.clone().unwrap_or_default();
+        if taken
+            || found.is_folder()
+            || !pending.is_listed_as(found.parent_id(), &name, found.size, hash.as_deref(), now)
+        {
+            return Ok(None);
+        }
+        self.map_sent(conn, &found, &name, document).await?;
+        Ok(Some((found, pending.sha256)))
+    }
+
+    /// Maps the uploaded item to the document, with the tags Graph gave,
+    /// and clears the send's pending record in the same transaction.
     async fn map_sent(
         &self,
         conn: &Connection,
@@ -236,8 +348,11 @@ impl Engine {
         loop {
             attempt += 1;
             let stored = async {
-                let mut db = self.db.pool.acquire().await?;
-                items::put(&mut db, conn.org_id, &conn.drive_id, &facts, now_millis()).await
+                let mut tx = self.db.pool.begin().await?;
+                items::put(&mut tx, conn.org_id, &conn.drive_id, &facts, now_millis()).await?;
+                pending_sends::clear(&mut tx, conn.id, document).await?;
+                tx.commit().await?;
+                Ok::<_, Error>(())
             }
             .await;
             match stored {

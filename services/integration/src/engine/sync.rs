@@ -19,14 +19,20 @@ use super::{
     gauges::{self, SyncOutcome},
     millis,
 };
+use folio_proto::documents::v1 as docs;
+
 use crate::{
     documents::{DocumentsError, Target},
-    domain::{Connection, media_type_for, same_content, title_for, under_folder, unmirrorable},
+    domain::{
+        Connection, media_type_for, same_content, title_for, under_folder, unmirrorable, upload_key,
+    },
     graph::{Credentials, DriveItem, GraphError},
     store::{
+        conflicts,
         connections::{self, SyncEnd},
         inbox,
         items::{self, ItemFacts, ItemRow},
+        pending_sends,
         progress::{self, Progress},
         skipped::{self, Skipped},
     },
@@ -260,6 +266,47 @@ impl Engine {
         };
         if let Err(error) = ended {
             tracing::warn!(connection = %conn.id, %error, "cannot record the end of a sync; its lease lapses");
+            return;
+        }
+        self.tell_sync_trouble(&conn, &result).await;
+    }
+
+    /// Puts a failing sync, or its recovery, in the organisation's event log
+    /// for notifications (docs/adr/0068). A failure streak is named by the
+    /// last sync that worked: every failed attempt of the streak sends the
+    /// same key, so documents records it once and a lost call is made good
+    /// by the next retry; the recovery is sent once, by the sync that ends it.
+    async fn tell_sync_trouble(&self, conn: &Connection, result: &Result<Outcome, WorkError>) {
+        let streak = format!(
+            "{}/{}",
+            conn.id,
+            conn.last_sync_at.unwrap_or(conn.created_at)
+        );
+        let (kind, key, reason) = match result {
+            Ok(_) if conn.failures > 0 => (
+                docs::EventKind::OnedriveSyncRecovered,
+                format!("onedrive/{streak}/recovered"),
+                String::new(),
+            ),
+            // Not failures: a clean stop, another worker, Graph's throttling.
+            Ok(_)
+            | Err(
+                WorkError::Stopping
+                | WorkError::LeaseLost
+                | WorkError::Graph(GraphError::Throttled(_)),
+            ) => return,
+            Err(error) => (
+                docs::EventKind::OnedriveSyncFailed,
+                format!("onedrive/{streak}/failed"),
+                error.describe(),
+            ),
+        };
+        if let Err(error) = self
+            .documents
+            .record_sync_event(&Self::actor(conn), kind, conn.id, &key, &reason)
+            .await
+        {
+            tracing::warn!(connection = %conn.id, %error, "cannot record the sync's trouble in the event log");
         }
     }
 
@@ -274,12 +321,20 @@ impl Engine {
         if connections::end_sync(&mut tx, conn.id, &lease.token, end).await? {
             let mut applied = None;
             if let (Some(newest), Some(_)) = (newest, end.delta_link) {
-                applied = inbox::oldest_pending(&mut tx, conn.id, newest).await?;
+                // The sync lag (docs/adr/0043): from the oldest notification
+                // this delta covers to now, kept beside the delta link.
+                applied = inbox::oldest_pending(&mut tx, conn.id, newest)
+                    .await?
+                    .map(|oldest| crate::domain::lag_millis(oldest, end.now));
                 inbox::mark_processed(&mut tx, conn.id, newest, end.now).await?;
+                if let Some(lag) = applied {
+                    let lag = i64::try_from(lag).unwrap_or(i64::MAX);
+                    connections::record_lag(&mut tx, conn.id, lag).await?;
+                }
             }
             tx.commit().await?;
-            if let Some(oldest) = applied {
-                gauges::notifications_applied(oldest, end.now);
+            if let Some(lag) = applied {
+                gauges::notifications_applied(lag);
             }
         } else {
             tx.rollback().await?;
@@ -700,12 +755,17 @@ impl Engine {
         }
 
         let mut counts = Counts::default();
+        // Sends run under the lease, so none starts during this page.
+        let sends_pending = {
+            let mut db = self.db.pool.acquire().await?;
+            pending_sends::any(&mut db, conn.id).await?
+        };
         for item in files {
             self.decide(
                 conn,
                 credentials,
                 item,
-                round,
+                (round, sends_pending),
                 &mut tree,
                 &mut counts,
                 &mut work,
@@ -765,7 +825,7 @@ impl Engine {
         conn: &Connection,
         credentials: &Credentials,
         item: DriveItem,
-        round: Option<&str>,
+        (round, sends_pending): (Option<&str>, bool),
         tree: &mut HashMap<String, Option<String>>,
         counts: &mut Counts,
         work: &mut Vec<Work>,
@@ -837,6 +897,16 @@ impl Engine {
                 item.ctag.as_deref(),
             )
         });
+        let unmapped = known.as_ref().and_then(|k| k.document_id).is_none();
+        if unmapped
+            && sends_pending
+            && self
+                .adopt_pending_send(conn, &item, hash.as_deref(), round, &mut db)
+                .await?
+        {
+            counts.mirrored += 1;
+            return Ok(());
+        }
         match (known, live_doc) {
             (Some(row), Some(document)) if unchanged => {
                 // Same content (a rename, a move, a sharing change, our own
@@ -848,6 +918,10 @@ impl Engine {
                     || item.parent_id() != row.parent_id.as_deref()
                     || (row.content_hash.is_none() && hash.is_some())
                     || (item.etag.is_some() && item.etag != row.etag);
+                if item.etag.is_some() && item.etag != row.etag {
+                    // A send refused for this eTag found no content change.
+                    conflicts::came_in(&mut db, org, document, None, now).await?;
+                }
                 if moved {
                     items::put(
                         &mut db,
@@ -896,6 +970,44 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Maps an unmapped file to the document a pending send was uploading
+    /// when it is that send's file (its answer was lost): no download, no
+    /// document, no version (a SharePoint rewrite is none; docs/adr/0034,
+    /// 0036). `true` when it did.
+    async fn adopt_pending_send(
+        &self,
+        conn: &Connection,
+        item: &DriveItem,
+        hash: Option<&str>,
+        round: Option<&str>,
+        db: &mut sqlx::AnyConnection,
+    ) -> Result<bool, WorkError> {
+        let (Some(parent), Some(name)) = (item.parent_id(), item.name.as_deref()) else {
+            return Ok(false);
+        };
+        let now = now_millis();
+        let pending = pending_sends::named(db, conn.id, parent, name).await?;
+        let Some(send) = pending
+            .into_iter()
+            .find(|p| p.is_listed_as(Some(parent), name, item.size, hash, now))
+        else {
+            return Ok(false);
+        };
+        let mut tx = sqlx::Connection::begin(&mut *db).await?;
+        items::put(
+            &mut tx,
+            conn.org_id,
+            &conn.drive_id,
+            &file_facts(item, name, send.document_id, hash, round),
+            now,
+        )
+        .await?;
+        pending_sends::clear(&mut tx, conn.id, send.document_id).await?;
+        tx.commit().await?;
+        tracing::info!(connection = %conn.id, document = %send.document_id, item = %item.id, "a sent file whose answer was lost adopted");
+        Ok(true)
     }
 
     /// Carries out one change. `Skipped` carries the file's name when
@@ -958,6 +1070,14 @@ impl Engine {
                     version_key: version_key(&item),
                     skipped_at: now_millis(),
                 };
+                // A retry of this change after a lost answer gets documents'
+                // first result, not a second document or version (docs/adr/0033).
+                let upload_key = upload_key(
+                    conn.id,
+                    &item.id,
+                    item.etag.as_deref(),
+                    item.content_hash().as_deref(),
+                );
                 let uploaded = loop {
                     let (length, content) = match self
                         .graph
@@ -988,7 +1108,15 @@ impl Engine {
                     }
                     match self
                         .documents
-                        .upload(actor, target.clone(), &name, &media_type, length, content)
+                        .upload(
+                            actor,
+                            target.clone(),
+                            &name,
+                            &media_type,
+                            length,
+                            upload_key.as_deref(),
+                            content,
+                        )
                         .await
                     {
                         Ok(uploaded) => break uploaded,
@@ -1029,6 +1157,14 @@ impl Engine {
                 )
                 .await?;
                 skipped::clear(&mut db, org, drive, &item.id).await?;
+                conflicts::came_in(
+                    &mut db,
+                    org,
+                    uploaded.document_id,
+                    Some(uploaded.number),
+                    now_millis(),
+                )
+                .await?;
                 tracing::info!(
                     connection = %conn.id,
                     document = %uploaded.document_id,

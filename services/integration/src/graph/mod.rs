@@ -474,6 +474,38 @@ impl Graph {
         .await
     }
 
+    /// The child of `parent` named `name`, if there is one (a send whose
+    /// answer was lost looks for what it may have created; docs/adr/0034).
+    pub async fn child(
+        &self,
+        credentials: &Credentials,
+        drive: &str,
+        parent: &str,
+        name: &str,
+    ) -> Result<Option<DriveItem>, GraphError> {
+        let url = self.api_url(&format!(
+            "/drives/{}/items/{}:/{}:",
+            segment(drive),
+            segment(parent),
+            segment(name)
+        ))?;
+        let found = self
+            .with_token(credentials, |client| {
+                let url = url.clone();
+                async move {
+                    let mut request = client.drive(drive).item("placeholder").get_items();
+                    *request.as_mut() = url;
+                    json(request.headers(current_trace_headers()).send().await?).await
+                }
+            })
+            .await;
+        match found {
+            Ok(item) => Ok(Some(item)),
+            Err(GraphError::NotFound) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Every child of a folder, following `@odata.nextLink` (a folder moved
     /// into the connected folder: delta does not list what is inside it).
     pub async fn children(

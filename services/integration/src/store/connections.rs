@@ -13,7 +13,7 @@ use crate::{
 const COLUMNS: &str = "id, org_id, actor_id, tenant_id, app_id, drive_id, folder_id, \
     client_state, subscription_id, subscription_expires_at, renew_requested, delta_link, resync, \
     sync_due_at, followups, failures, paused_until, last_sync_at, last_error, created_at, \
-    client_secret_set_at";
+    client_secret_set_at, last_lag_ms";
 
 fn from_row(row: &AnyRow) -> Result<Connection, Error> {
     Ok(Connection {
@@ -38,6 +38,7 @@ fn from_row(row: &AnyRow) -> Result<Connection, Error> {
         last_error: row.try_get("last_error")?,
         created_at: row.try_get("created_at")?,
         client_secret_set_at: row.try_get("client_secret_set_at")?,
+        last_lag_ms: row.try_get("last_lag_ms")?,
     })
 }
 
@@ -417,6 +418,17 @@ pub async fn end_sync(
         .await?
     };
     Ok(done.rows_affected() == 1)
+}
+
+/// The lag of a sync that applied notifications (docs/adr/0043).
+#[instrument(skip_all)]
+pub async fn record_lag(conn: &mut AnyConnection, id: Uuid, lag_ms: i64) -> Result<(), Error> {
+    sqlx::query("UPDATE connections SET last_lag_ms = ? WHERE id = ?")
+        .bind(lag_ms)
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Graph throttles per tenant: pause every connection of it.

@@ -6,6 +6,12 @@ use uuid::Uuid;
 
 use crate::error::Error;
 
+/// The kinds that announce changes in OneDrive (a change, or changes Graph
+/// could not deliver): what the sync lag is measured from (docs/adr/0043).
+/// A lifecycle event such as `reauthorizationRequired` asks for no delta
+/// and makes no one wait for a change.
+const CHANGES: &str = "kind IN ('change', 'lifecycle:missed')";
+
 #[instrument(skip_all)]
 pub async fn insert(
     conn: &mut AnyConnection,
@@ -151,29 +157,49 @@ pub async fn count(conn: &mut AnyConnection, connection_id: Uuid) -> Result<u64,
 }
 
 /// Unprocessed notifications over every connection, and when the oldest
-/// arrived (epoch ms): the queue depth and how far mirroring lags behind.
+/// announcing a change arrived (epoch ms): the queue depth and how far
+/// mirroring lags behind.
 #[instrument(skip_all)]
 pub async fn backlog(conn: &mut AnyConnection) -> Result<(u64, Option<i64>), Error> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS n, MIN(received_at) AS oldest FROM inbox WHERE processed_at IS NULL",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n, MIN(CASE WHEN {CHANGES} THEN received_at END) AS oldest \
+         FROM inbox WHERE processed_at IS NULL"
+    ))
     .fetch_one(conn)
     .await?;
     let n = u64::try_from(row.try_get::<i64, _>("n")?).map_err(|_| Error::Corrupt("count"))?;
     Ok((n, row.try_get::<Option<i64>, _>("oldest")?))
 }
 
-/// When the oldest unprocessed notification up to `newest` arrived (epoch ms).
+/// When the oldest notification of the connection still waiting for a
+/// delta arrived (epoch ms): the current lag runs from it (docs/adr/0043).
+#[instrument(skip_all)]
+pub async fn oldest_waiting(
+    conn: &mut AnyConnection,
+    connection_id: Uuid,
+) -> Result<Option<i64>, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT MIN(received_at) AS oldest FROM inbox \
+         WHERE connection_id = ? AND processed_at IS NULL AND {CHANGES}"
+    ))
+    .bind(connection_id.to_string())
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get::<Option<i64>, _>("oldest")?)
+}
+
+/// When the oldest unprocessed notification of a change up to `newest`
+/// arrived (epoch ms).
 #[instrument(skip_all)]
 pub async fn oldest_pending(
     conn: &mut AnyConnection,
     connection_id: Uuid,
     newest: i64,
 ) -> Result<Option<i64>, Error> {
-    let row = sqlx::query(
+    let row = sqlx::query(&format!(
         "SELECT MIN(received_at) AS oldest FROM inbox \
-         WHERE connection_id = ? AND id <= ? AND processed_at IS NULL",
-    )
+         WHERE connection_id = ? AND id <= ? AND processed_at IS NULL AND {CHANGES}"
+    ))
     .bind(connection_id.to_string())
     .bind(newest)
     .fetch_one(conn)

@@ -1,9 +1,11 @@
 //! SQL shared by MySQL and SQLite (docs/adr/0002).
 
 pub mod client_secrets;
+pub mod conflicts;
 pub mod connections;
 pub mod inbox;
 pub mod items;
+pub mod pending_sends;
 pub mod progress;
 pub mod skipped;
 

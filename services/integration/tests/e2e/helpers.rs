@@ -199,6 +199,7 @@ impl World {
             token_url: self.graph.token_url(),
             graph_scope: None,
             tls: self.pki.files("integration"),
+            http_tls: None,
             client_secrets,
             timing: self.timing.clone(),
         };

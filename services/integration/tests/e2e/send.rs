@@ -25,7 +25,7 @@ fn random(len: usize) -> Bytes {
 }
 
 /// Adds a version to an existing document as `actor` (as the portal would).
-async fn upload_version(
+pub async fn upload_version(
     world: &World,
     actor: &Actor,
     document_id: &str,
@@ -61,7 +61,7 @@ async fn upload_version(
         .into_inner()
 }
 
-async fn send(
+pub async fn send(
     world: &World,
     document_id: &str,
     version: u32,

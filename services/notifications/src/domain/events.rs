@@ -8,6 +8,8 @@ use folio_proto::documents::v1::EventKind;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::mail::Kind;
+
 /// The event types client systems can subscribe to (openapi/bff.yaml `webhooks:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
@@ -19,10 +21,12 @@ pub enum EventType {
     TaskStale,
     ApprovalDecided,
     RequestFulfilled,
+    OneDriveSyncFailed,
+    OneDriveSyncRecovered,
 }
 
 impl EventType {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::DocumentCreated,
         Self::VersionCreated,
         Self::TaskCreated,
@@ -31,6 +35,8 @@ impl EventType {
         Self::TaskStale,
         Self::ApprovalDecided,
         Self::RequestFulfilled,
+        Self::OneDriveSyncFailed,
+        Self::OneDriveSyncRecovered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +49,8 @@ impl EventType {
             Self::TaskStale => "task.stale",
             Self::ApprovalDecided => "approval.decided",
             Self::RequestFulfilled => "request.fulfilled",
+            Self::OneDriveSyncFailed => "onedrive.sync_failed",
+            Self::OneDriveSyncRecovered => "onedrive.sync_recovered",
         }
     }
 
@@ -62,9 +70,41 @@ impl EventType {
             EventKind::TaskStale => &[Self::TaskStale],
             EventKind::TaskApproved | EventKind::TaskRejected => &[Self::ApprovalDecided],
             EventKind::RequestFulfilled => &[Self::RequestFulfilled],
+            EventKind::OnedriveSyncFailed => &[Self::OneDriveSyncFailed],
+            EventKind::OnedriveSyncRecovered => &[Self::OneDriveSyncRecovered],
             _ => &[],
         }
     }
+}
+
+/// The people of a task whom its events concern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TaskPeople {
+    pub assignee: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+}
+
+/// Who is told of these types by email, and under which kind: the assignee
+/// of an assignment or of a task gone stale, the one who asked for an
+/// approval or made a request. Never the person who did it.
+pub(crate) fn addressees(types: &[EventType], task: TaskPeople, actor: &str) -> Vec<(Kind, Uuid)> {
+    types
+        .iter()
+        .filter_map(|t| match t {
+            EventType::TaskAssigned => Some((Kind::Assignment, task.assignee?)),
+            EventType::TaskStale => Some((Kind::Stale, task.assignee?)),
+            EventType::ApprovalDecided => Some((Kind::Approval, task.created_by?)),
+            EventType::RequestFulfilled => Some((Kind::Request, task.created_by?)),
+            // Admins are told of these (not a task's people).
+            EventType::DocumentCreated
+            | EventType::VersionCreated
+            | EventType::TaskCreated
+            | EventType::TaskCompleted
+            | EventType::OneDriveSyncFailed
+            | EventType::OneDriveSyncRecovered => None,
+        })
+        .filter(|(_, person)| person.to_string() != actor)
+        .collect()
 }
 
 /// What was last seen of a task (before this event), or what it is now.
@@ -86,6 +126,9 @@ pub struct LogEvent {
     pub actor_id: String,
     /// RFC 3339, as documents wrote it.
     pub at: String,
+    /// OneDrive events: the connection and why its sync fails.
+    pub connection_id: String,
+    pub reason: String,
 }
 
 impl LogEvent {
@@ -109,6 +152,18 @@ impl LogEvent {
 
     /// The `data` of a webhook body: ids only, from this organisation.
     pub fn data(&self, task: Option<(&TaskSeen, &str)>) -> Value {
+        if !self.connection_id.is_empty() {
+            // The integration's events concern its connection, no document.
+            let mut data = json!({
+                "organisation_id": self.org_id.to_string(),
+                "sequence": self.sequence,
+                "connection_id": self.connection_id,
+            });
+            if !self.reason.is_empty() {
+                data["reason"] = json!(self.reason);
+            }
+            return data;
+        }
         let mut data = json!({
             "organisation_id": self.org_id.to_string(),
             "sequence": self.sequence,
@@ -148,6 +203,8 @@ mod tests {
             task_id: Some(Uuid::now_v7()),
             actor_id: Uuid::now_v7().to_string(),
             at: "2026-12-01T10:00:00Z".into(),
+            connection_id: String::new(),
+            reason: String::new(),
         }
     }
 
@@ -170,12 +227,78 @@ mod tests {
             [EventType::RequestFulfilled]
         );
         assert!(event(EventKind::TaskPinned).types(None, None).is_empty());
+        let failing = LogEvent {
+            connection_id: Uuid::now_v7().to_string(),
+            reason: "Graph answered 503".into(),
+            document_id: String::new(),
+            task_id: None,
+            ..event(EventKind::OnedriveSyncFailed)
+        };
+        assert_eq!(failing.types(None, None), [EventType::OneDriveSyncFailed]);
+        let data = failing.data(None);
+        assert_eq!(data["connection_id"], failing.connection_id.as_str());
+        assert_eq!(data["reason"], "Graph answered 503");
+        assert!(data.get("document_id").is_none());
         assert!(
             event(EventKind::TaskStale)
                 .data(None)
                 .get("decision")
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_assignee_the_approval_asker_and_the_requester_are_told_never_the_actor() {
+        let (assignee, asker) = (Uuid::now_v7(), Uuid::now_v7());
+        let task = TaskPeople {
+            assignee: Some(assignee),
+            created_by: Some(asker),
+        };
+        let stranger = Uuid::now_v7().to_string();
+        let told = |t: EventType, actor: &str| addressees(&[t], task, actor);
+        assert_eq!(
+            told(EventType::TaskAssigned, &stranger),
+            [(Kind::Assignment, assignee)]
+        );
+        assert_eq!(
+            told(EventType::TaskStale, &stranger),
+            [(Kind::Stale, assignee)]
+        );
+        assert_eq!(
+            told(EventType::ApprovalDecided, &stranger),
+            [(Kind::Approval, asker)]
+        );
+        assert_eq!(
+            told(EventType::RequestFulfilled, &stranger),
+            [(Kind::Request, asker)]
+        );
+        // The approver deciding their own request, someone uploading over
+        // their own task: nobody is told of what they did themselves.
+        assert!(told(EventType::ApprovalDecided, &asker.to_string()).is_empty());
+        assert!(told(EventType::TaskStale, &assignee.to_string()).is_empty());
+        assert!(told(EventType::TaskCompleted, &stranger).is_empty());
+        assert!(addressees(&[EventType::TaskStale], TaskPeople::default(), &stranger).is_empty());
+    }
+
+    #[test]
+    fn every_type_is_in_the_published_catalogue() {
+        let spec = include_str!("../../../../openapi/bff.yaml");
+        let (_, webhooks) = spec.split_once("\nwebhooks:").expect("a webhooks: section");
+        let enumerated = spec
+            .lines()
+            .skip_while(|l| l.trim() != "EventType:")
+            .find_map(|l| l.trim().strip_prefix("enum: ["))
+            .expect("the EventType enum");
+        for t in EventType::ALL {
+            assert!(
+                webhooks.contains(&format!("\n  {}:\n", t.as_str())),
+                "{t:?}"
+            );
+            assert!(
+                enumerated.split([',', ']', ' ']).any(|e| e == t.as_str()),
+                "{t:?}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -16,6 +16,16 @@ pub enum Kind {
     Assignment,
     /// Their tasks due tomorrow or overdue (a digest only).
     Reminder,
+    /// A new version made their task stale.
+    Stale,
+    /// An approval they asked for was decided.
+    Approval,
+    /// A request they made was fulfilled.
+    Request,
+    /// Admins: a OneDrive connection's sync is failing, or works again.
+    OneDrive,
+    /// Admins: a webhook endpoint was disabled after failing too long.
+    Webhook,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,12 +36,25 @@ pub enum Choice {
 }
 
 impl Kind {
-    pub const ALL: [Self; 2] = [Self::Assignment, Self::Reminder];
+    pub const ALL: [Self; 7] = [
+        Self::Assignment,
+        Self::Reminder,
+        Self::Stale,
+        Self::Approval,
+        Self::Request,
+        Self::OneDrive,
+        Self::Webhook,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Assignment => "assignment",
             Self::Reminder => "reminder",
+            Self::Stale => "stale",
+            Self::Approval => "approval",
+            Self::Request => "request",
+            Self::OneDrive => "onedrive",
+            Self::Webhook => "webhook",
         }
     }
 
@@ -41,8 +64,13 @@ impl Kind {
 
     pub fn default_choice(self) -> Choice {
         match self {
-            Self::Assignment => Choice::Immediate,
             Self::Reminder => Choice::Daily,
+            Self::Assignment
+            | Self::Stale
+            | Self::Approval
+            | Self::Request
+            | Self::OneDrive
+            | Self::Webhook => Choice::Immediate,
         }
     }
 
@@ -198,17 +226,161 @@ fn wrap(context: &Context<'_>, subject: &str, lines_text: &str, lines_html: &str
     }
 }
 
-/// "A task was assigned to you."
-pub(crate) fn assignment(context: &Context<'_>, task: &str, document: &str, link: &str) -> Message {
-    let text =
-        format!("The task \"{task}\" on \"{document}\" was assigned to you.\n\nOpen it: {link}\n");
+/// What one person is told, with the names it concerns (as people typed them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Notice {
+    Assigned {
+        task: String,
+        document: String,
+    },
+    Stale {
+        task: String,
+        document: String,
+        version: u32,
+    },
+    Decided {
+        task: String,
+        document: String,
+        version: u32,
+        approved: bool,
+        by: String,
+    },
+    Fulfilled {
+        task: String,
+        document: String,
+        version: u32,
+        by: String,
+    },
+    SyncFailed {
+        reason: String,
+    },
+    SyncRecovered,
+    WebhookDisabled {
+        url: String,
+    },
+}
+
+impl Notice {
+    pub(crate) fn kind(&self) -> Kind {
+        match self {
+            Self::Assigned { .. } => Kind::Assignment,
+            Self::Stale { .. } => Kind::Stale,
+            Self::Decided { .. } => Kind::Approval,
+            Self::Fulfilled { .. } => Kind::Request,
+            Self::SyncFailed { .. } | Self::SyncRecovered => Kind::OneDrive,
+            Self::WebhookDisabled { .. } => Kind::Webhook,
+        }
+    }
+
+    fn subject(&self) -> String {
+        match self {
+            Self::Assigned { task, .. } => format!("Assigned to you: {task}"),
+            Self::Stale { task, .. } => format!("Out of date: {task}"),
+            Self::Decided { task, approved, .. } => format!(
+                "{}: {task}",
+                if *approved { "Approved" } else { "Rejected" }
+            ),
+            Self::Fulfilled { task, .. } => format!("Request fulfilled: {task}"),
+            Self::SyncFailed { .. } => "OneDrive sync is failing".to_owned(),
+            Self::SyncRecovered => "OneDrive syncs again".to_owned(),
+            Self::WebhookDisabled { url } => format!("Webhook disabled: {url}"),
+        }
+    }
+
+    /// The one sentence that says it; `name` renders what people typed
+    /// (quoted in text, escaped and bold in HTML).
+    fn sentence(&self, name: &dyn Fn(&str) -> String) -> String {
+        match self {
+            Self::Assigned { task, document } => format!(
+                "The task {} on {} was assigned to you.",
+                name(task),
+                name(document)
+            ),
+            Self::Stale {
+                task,
+                document,
+                version,
+            } => format!(
+                "{} has a new version (v{version}), so your task {} is about an older one: carry it forward or close it.",
+                name(document),
+                name(task)
+            ),
+            Self::Decided {
+                task,
+                document,
+                version,
+                approved,
+                by,
+            } => format!(
+                "{} {} version {version} of {} (your approval request {}).",
+                name(by),
+                if *approved { "approved" } else { "rejected" },
+                name(document),
+                name(task)
+            ),
+            Self::Fulfilled {
+                task,
+                document,
+                version,
+                by,
+            } => format!(
+                "{} fulfilled your request {} with version {version} of {}: accept it or send it back.",
+                name(by),
+                name(task),
+                name(document)
+            ),
+            Self::SyncFailed { reason } => format!(
+                "Folio cannot sync the organisation's OneDrive folder: {}. It keeps trying; if this goes on, check the connection.",
+                name(reason)
+            ),
+            Self::SyncRecovered => {
+                "The organisation's OneDrive folder syncs again: changes made meanwhile are mirrored now.".to_owned()
+            }
+            Self::WebhookDisabled { url } => format!(
+                "The webhook endpoint {} kept failing and was disabled: nothing more is sent to it until an admin enables it again.",
+                name(url)
+            ),
+        }
+    }
+
+    fn text(&self) -> String {
+        self.sentence(&|s| format!("\"{s}\""))
+    }
+
+    fn html(&self) -> String {
+        self.sentence(&|s| format!("<strong>{}</strong>", escape(s)))
+    }
+}
+
+/// The email telling one person of `notice` at once.
+pub(crate) fn immediate(context: &Context<'_>, notice: &Notice, link: &str) -> Message {
+    let text = format!("{}\n\nOpen it: {link}\n", notice.text());
     let html = format!(
-        "<p>The task <strong>{}</strong> on <strong>{}</strong> was assigned to you.</p><p><a href=\"{}\">Open it in Folio</a></p>",
-        escape(task),
-        escape(document),
+        "<p>{}</p><p><a href=\"{}\">Open it in Folio</a></p>",
+        notice.html(),
         escape(link)
     );
-    wrap(context, &format!("Assigned to you: {task}"), &text, &html)
+    wrap(context, &notice.subject(), &text, &html)
+}
+
+/// One notice kept for the daily digest, rendered once when it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DigestNews {
+    pub text: String,
+    pub html: String,
+}
+
+impl DigestNews {
+    pub(crate) fn new(notice: &Notice, link: &str) -> Self {
+        Self {
+            text: format!("- {} {link}\n", notice.text()),
+            html: format!(
+                "<li>{} <a href=\"{}\">Open</a></li>",
+                notice.html(),
+                escape(link)
+            ),
+        }
+    }
 }
 
 /// One task in a digest.
@@ -220,30 +392,85 @@ pub(crate) struct DigestLine {
     pub overdue: bool,
 }
 
-/// The daily digest of tasks due tomorrow and overdue.
-pub(crate) fn digest(context: &Context<'_>, lines: &[DigestLine]) -> Message {
-    let mut text = String::from("Your tasks that need attention:\n\n");
-    let mut html = String::from("<p>Your tasks that need attention:</p><ul>");
-    for line in lines {
-        let when = if line.overdue { "overdue since" } else { "due" };
-        text.push_str(&format!(
-            "- {} ({when} {}): {}\n",
-            line.task, line.due, line.link
-        ));
-        html.push_str(&format!(
-            "<li><a href=\"{}\">{}</a> ({when} {})</li>",
-            escape(&line.link),
-            escape(&line.task),
-            escape(&line.due)
-        ));
+/// What one person's daily digest holds: their tasks due tomorrow and
+/// overdue, and what happened since the last digest of the kinds they
+/// chose `daily` for (`more` of which did not fit, seen at `more_link`).
+#[derive(Debug, Clone)]
+pub(crate) struct Digest<'a> {
+    pub due: &'a [DigestLine],
+    pub news: &'a [DigestNews],
+    pub more: usize,
+    pub more_link: &'a str,
+}
+
+impl Digest<'_> {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.due.is_empty() && self.news.is_empty()
     }
-    html.push_str("</ul>");
-    let overdue = lines.iter().filter(|l| l.overdue).count();
-    let subject = match overdue {
-        0 => format!("{} task(s) due tomorrow", lines.len()),
-        n => format!("{n} overdue task(s), {} due tomorrow", lines.len() - n),
-    };
-    wrap(context, &subject, &text, &html)
+}
+
+/// How many of `due` tasks and `news` one digest shows within `total`
+/// lines: each keeps at least half when the other has more.
+pub(crate) fn share(due: usize, news: usize, total: usize) -> (usize, usize) {
+    let due_shown = due.min(total.saturating_sub(news).max(total / 2));
+    (due_shown, news.min(total - due_shown))
+}
+
+/// The daily digest: never one email per task or per change.
+pub(crate) fn digest(context: &Context<'_>, digest: &Digest<'_>) -> Message {
+    let mut text = String::new();
+    let mut html = String::new();
+    if !digest.due.is_empty() {
+        text.push_str("Your tasks that need attention:\n\n");
+        html.push_str("<p>Your tasks that need attention:</p><ul>");
+        for line in digest.due {
+            let when = if line.overdue { "overdue since" } else { "due" };
+            text.push_str(&format!(
+                "- {} ({when} {}): {}\n",
+                line.task, line.due, line.link
+            ));
+            html.push_str(&format!(
+                "<li><a href=\"{}\">{}</a> ({when} {})</li>",
+                escape(&line.link),
+                escape(&line.task),
+                escape(&line.due)
+            ));
+        }
+        html.push_str("</ul>");
+        text.push('\n');
+    }
+    if !digest.news.is_empty() {
+        text.push_str("Since your last digest:\n\n");
+        html.push_str("<p>Since your last digest:</p><ul>");
+        for news in digest.news {
+            text.push_str(&news.text);
+            html.push_str(&news.html);
+        }
+        html.push_str("</ul>");
+        if digest.more > 0 {
+            text.push_str(&format!(
+                "\n... and {} more: {}\n",
+                digest.more, digest.more_link
+            ));
+            html.push_str(&format!(
+                "<p><a href=\"{}\">... and {} more in Folio</a></p>",
+                escape(digest.more_link),
+                digest.more
+            ));
+        }
+    }
+    let overdue = digest.due.iter().filter(|l| l.overdue).count();
+    let mut parts = Vec::new();
+    match (digest.due.len(), overdue) {
+        (0, _) => {}
+        (n, 0) => parts.push(format!("{n} task(s) due tomorrow")),
+        (n, late) => parts.push(format!("{late} overdue task(s), {} due tomorrow", n - late)),
+    }
+    let news = digest.news.len() + digest.more;
+    if news > 0 {
+        parts.push(format!("{news} update(s)"));
+    }
+    wrap(context, &parts.join(", "), &text, &html)
 }
 
 #[cfg(test)]
@@ -277,10 +504,12 @@ mod tests {
             organisation: "Acme & Co",
             person: "Ann",
         };
-        let m = assignment(
+        let m = immediate(
             &context,
-            "Review <script>",
-            "Offer\nline",
+            &Notice::Assigned {
+                task: "Review <script>".into(),
+                document: "Offer\nline".into(),
+            },
             "https://folio.example/#/documents/1",
         );
         assert!(
@@ -298,5 +527,41 @@ mod tests {
         assert!(m.html.contains("Acme &amp; Co"));
         assert_eq!(mail_id(Uuid::nil(), "a"), mail_id(Uuid::nil(), "a"));
         assert_ne!(mail_id(Uuid::nil(), "a"), mail_id(Uuid::nil(), "b"));
+    }
+
+    #[test]
+    fn a_digest_shares_its_lines_and_counts_what_did_not_fit() {
+        assert_eq!(share(20, 5, 20), (15, 5));
+        assert_eq!(share(3, 30, 20), (3, 17));
+        assert_eq!(share(25, 30, 20), (10, 10));
+        assert_eq!(share(0, 0, 20), (0, 0));
+        let context = Context {
+            organisation: "Acme",
+            person: "Ann",
+        };
+        let news = DigestNews::new(
+            &Notice::Stale {
+                task: "Check".into(),
+                document: "Plan <b>".into(),
+                version: 3,
+            },
+            "https://folio.example/#/documents/1",
+        );
+        let m = digest(
+            &context,
+            &Digest {
+                due: &[],
+                news: std::slice::from_ref(&news),
+                more: 2,
+                more_link: "https://folio.example/#/tasks",
+            },
+        );
+        assert_eq!(m.subject, "[Acme] 3 update(s)");
+        assert!(m.text.contains("- \"Plan <b>\" has a new version (v3)"));
+        assert!(
+            m.text
+                .contains("... and 2 more: https://folio.example/#/tasks")
+        );
+        assert!(m.html.contains("<strong>Plan &lt;b&gt;</strong>"));
     }
 }

@@ -6,6 +6,6 @@ pub(crate) mod mail;
 pub(crate) mod webhook;
 
 pub use address::is_public;
-pub use events::{EventType, LogEvent, TaskSeen};
+pub use events::{EventType, LogEvent, TaskPeople, TaskSeen};
 pub use mail::{Choice, Kind, Preferences};
 pub use webhook::{Backoff, Secret, delivery_id, signature};

@@ -9,7 +9,7 @@ use url::Url;
 
 use super::{Engine, millis, resolve};
 use crate::{
-    domain::signature,
+    domain::{mail::Notice, signature},
     error::Error,
     store::{
         deliveries::{self, Attempt, Delivery, State},
@@ -91,17 +91,40 @@ impl Engine {
             duration_ms,
             error,
         };
+        let cutoff = at - millis(self.timing.disable_after);
+        // This failure disables the endpoint: its admins are looked up
+        // before the transaction that disables it and tells them.
+        let disabling = hook
+            .as_ref()
+            .and_then(|h| h.failing_since)
+            .filter(|since| !success && endpoint_usable && *since <= cutoff);
+        let admins = match disabling {
+            Some(_) => self.people(Some(delivery.org_id)).await?.pop(),
+            None => None,
+        };
         let mut tx = self.db.pool.begin().await?;
         deliveries::record_attempt(&mut tx, &delivery.id, &attempt, state, next).await?;
         if endpoint_usable {
             webhooks::record_outcome(&mut tx, delivery.webhook_id, success, at).await?;
-            let cutoff = at - millis(self.timing.disable_after);
             if !success
                 && webhooks::disable_if_failing_since(&mut tx, delivery.webhook_id, cutoff, at)
                     .await?
             {
                 deliveries::fail_pending(&mut tx, delivery.webhook_id).await?;
                 tracing::warn!(webhook = %delivery.webhook_id, "endpoint disabled: failing for too long");
+                if let (Some(people), Some(hook), Some(since)) = (&admins, &hook, disabling) {
+                    self.tell_admins(
+                        &mut tx,
+                        people,
+                        &Notice::WebhookDisabled {
+                            url: hook.url.chars().take(200).collect(),
+                        },
+                        &self.portal_link(&format!("webhooks/{}", hook.id)),
+                        // Once per failing streak that disabled it.
+                        &format!("webhook/{}/disabled/{since}", hook.id),
+                    )
+                    .await?;
+                }
             }
         }
         tx.commit().await?;

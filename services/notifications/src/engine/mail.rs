@@ -11,6 +11,7 @@ use folio_proto::{
     documents::v1::{self as docs, TaskStatus, list_tasks_request},
     users::v1 as users,
 };
+use sqlx::AnyConnection;
 use time::{
     Duration as Span, OffsetDateTime, format_description::BorrowedFormatItem,
     macros::format_description,
@@ -20,14 +21,19 @@ use uuid::Uuid;
 
 use super::{Engine, mailer::SendError, millis};
 use crate::{
-    domain::mail::{self, Choice, Context, DigestLine, Kind, Preferences},
+    domain::mail::{
+        self, Choice, Context, Digest, DigestLine, DigestNews, Kind, Notice, Preferences,
+    },
     error::Error,
     store::mails::{self, Mail},
 };
 
 const BATCH: u32 = 20;
-/// Tasks in one digest, at most (the body's size is bounded).
+/// Lines in one digest, due tasks and news together, at most (the body's
+/// size is bounded).
 const DIGEST_LINES: usize = 20;
+/// News one digest takes at most; what it cannot show it counts.
+const NEWS_TAKEN: u32 = 500;
 const DAY: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
 
 /// One organisation's name and people, as users lists them.
@@ -58,42 +64,75 @@ impl People {
 impl Engine {
     /// The portal page of a document.
     pub(crate) fn document_link(&self, document_id: &str) -> String {
-        let base = self.mail.public_url.as_str().trim_end_matches('/');
-        format!("{base}/#/documents/{document_id}")
+        self.portal_link(&format!("documents/{document_id}"))
     }
 
-    /// The email telling `person` of an assignment, or None when they chose
-    /// not to be told at once (or mail is off).
-    pub(crate) fn assignment_mail(
+    /// The portal's page at `route` (`#/…`).
+    pub(crate) fn portal_link(&self, route: &str) -> String {
+        let base = self.mail.public_url.as_str().trim_end_matches('/');
+        format!("{base}/#/{route}")
+    }
+
+    /// Records that `person` of `people` is told `notice` as they chose: a
+    /// mail now, news for their daily digest, or nothing. `cause` names
+    /// what made it, so a re-read event records nothing twice.
+    pub(crate) async fn tell(
         &self,
+        conn: &mut AnyConnection,
         people: &People,
         person: &users::User,
-        preferences: &Preferences,
+        notice: &Notice,
+        link: &str,
         cause: &str,
-        task_title: &str,
-        document: (&str, &str),
-    ) -> Option<Mail> {
-        if self.mailer.is_off() || preferences.choice(Kind::Assignment) != Choice::Immediate {
-            return None;
+    ) -> Result<(), Error> {
+        let now = now_millis();
+        if self.mailer.is_off() {
+            return Ok(());
         }
-        let user_id: Uuid = person.id.parse().ok()?;
-        let message = mail::assignment(
-            &Context {
-                organisation: &people.name,
-                person: &person.display_name,
-            },
-            task_title,
-            document.1,
-            &self.document_link(document.0),
-        );
-        Some(new_mail(
-            people.org_id,
-            user_id,
-            person,
-            Kind::Assignment,
-            cause,
-            message,
-        ))
+        let user_id: Uuid = person.id.parse().map_err(|_| Error::Corrupt("a user id"))?;
+        let kind = notice.kind();
+        match mails::preferences(&mut *conn, user_id).await?.choice(kind) {
+            Choice::Off => {}
+            Choice::Immediate => {
+                let message = mail::immediate(&context(people, person), notice, link);
+                let mail = new_mail(people.org_id, user_id, person, kind, cause, message);
+                mails::insert(conn, &mail, now).await?;
+            }
+            Choice::Daily => {
+                mails::keep_for_digest(
+                    conn,
+                    &mail::mail_id(user_id, cause),
+                    people.org_id,
+                    user_id,
+                    kind.as_str(),
+                    &DigestNews::new(notice, link),
+                    now,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells every enabled admin of `people` (see [`Self::tell`]).
+    pub(crate) async fn tell_admins(
+        &self,
+        conn: &mut AnyConnection,
+        people: &People,
+        notice: &Notice,
+        link: &str,
+        cause: &str,
+    ) -> Result<(), Error> {
+        let admin = i32::from(users::Role::Admin);
+        for person in people
+            .users
+            .iter()
+            .filter(|u| u.role == admin && !u.disabled)
+        {
+            self.tell(&mut *conn, people, person, notice, link, cause)
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn preferences(&self, actor: &Actor) -> Result<Vec<(Kind, Choice)>, Error> {
@@ -127,6 +166,15 @@ impl Engine {
         }
         let mut conn = self.db.reader().acquire().await?;
         mails::problems(&mut conn, actor.org_id, 100).await
+    }
+
+    /// Keeps the SMTP login as its secrets source has it (ADR 0068).
+    pub async fn keep_mail_login_fresh(
+        self: Arc<Self>,
+        period: std::time::Duration,
+        stop: CancellationToken,
+    ) {
+        self.mailer.keep_login_fresh(period, stop).await;
     }
 
     pub async fn run_mail_sender(self: Arc<Self>, stop: CancellationToken) {
@@ -191,10 +239,16 @@ impl Engine {
     }
 
     /// From the digest hour on, once a day per organisation: every person
-    /// who wants reminders gets one mail listing their open tasks due
-    /// tomorrow or overdue.
+    /// gets one mail with their open tasks due tomorrow or overdue (if they
+    /// chose reminders `daily`) and the news kept for them since their last
+    /// digest (of the kinds they chose `daily` for). The mail and the marking
+    /// of its news as told are one transaction, and the mail's id is the
+    /// person's and the day's: a pass run again never doubles or loses one.
     pub async fn digest_once(&self, now: OffsetDateTime) -> Result<u32, Error> {
-        if self.mailer.is_off() || now.hour() < self.mail.digest_hour {
+        let Some(hour) = self.mail.digest_hour else {
+            return Ok(0);
+        };
+        if self.mailer.is_off() || now.hour() < hour {
             return Ok(0);
         }
         let today = now.date();
@@ -219,22 +273,33 @@ impl Engine {
                     let mut conn = self.db.reader().acquire().await?;
                     mails::preferences(&mut conn, user_id).await?
                 };
-                if preferences.choice(Kind::Reminder) != Choice::Daily {
+                let due = if preferences.choice(Kind::Reminder) == Choice::Daily {
+                    self.digest_lines(people.org_id, user_id, &day, &tomorrow)
+                        .await?
+                } else {
+                    Vec::new()
+                };
+                let mut tx = self.db.pool.begin().await?;
+                let waiting =
+                    mails::waiting_news(&mut tx, people.org_id, user_id, NEWS_TAKEN).await?;
+                let (due_shown, news_shown) = mail::share(due.len(), waiting.len(), DIGEST_LINES);
+                let news: Vec<DigestNews> = waiting
+                    .iter()
+                    .take(news_shown)
+                    .map(|(_, n)| n.clone())
+                    .collect();
+                let more_link = self.portal_link("tasks");
+                let digest = Digest {
+                    due: &due[..due_shown],
+                    news: &news,
+                    more: waiting.len() - news_shown,
+                    more_link: &more_link,
+                };
+                if digest.is_empty() {
+                    tx.rollback().await?;
                     continue;
                 }
-                let lines = self
-                    .digest_lines(people.org_id, user_id, &day, &tomorrow)
-                    .await?;
-                if lines.is_empty() {
-                    continue;
-                }
-                let message = mail::digest(
-                    &Context {
-                        organisation: &people.name,
-                        person: &person.display_name,
-                    },
-                    &lines,
-                );
+                let message = mail::digest(&context(&people, person), &digest);
                 let mail = new_mail(
                     people.org_id,
                     user_id,
@@ -243,10 +308,13 @@ impl Engine {
                     &format!("digest/{day}"),
                     message,
                 );
-                let mut conn = self.db.pool.acquire().await?;
-                if mails::insert(&mut conn, &mail, now_millis()).await? {
+                // A digest of this day already went: what waits goes tomorrow.
+                if mails::insert(&mut tx, &mail, now_millis()).await? {
+                    let ids: Vec<String> = waiting.into_iter().map(|(id, _)| id).collect();
+                    mails::told_in(&mut tx, &ids, &mail.id).await?;
                     made += 1;
                 }
+                tx.commit().await?;
             }
             let mut conn = self.db.pool.acquire().await?;
             mails::mark_digest_done(&mut conn, people.org_id, &day, now_millis()).await?;
@@ -311,6 +379,13 @@ impl Engine {
             .iter()
             .filter_map(People::from_recipients)
             .collect())
+    }
+}
+
+fn context<'a>(people: &'a People, person: &'a users::User) -> Context<'a> {
+    Context {
+        organisation: &people.name,
+        person: &person.display_name,
     }
 }
 

@@ -1,7 +1,15 @@
 //! Handing a message to the mail system: SMTP (implicit TLS, or STARTTLS
 //! whenever offered and always before credentials), or `.eml` files.
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use folio_platform::secrets::Secret;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
@@ -31,7 +39,7 @@ pub(crate) enum SendError {
 pub(crate) enum Mailer {
     Off,
     Directory(PathBuf),
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Box<Relay>),
 }
 
 impl std::fmt::Debug for Mailer {
@@ -41,6 +49,61 @@ impl std::fmt::Debug for Mailer {
             Self::Directory(dir) => write!(f, "Mailer::Directory({})", dir.display()),
             Self::Smtp(_) => f.write_str("Mailer::Smtp"),
         }
+    }
+}
+
+type Transport = AsyncSmtpTransport<Tokio1Executor>;
+
+/// The SMTP relay: the transport in use, replaced through a watch channel
+/// when the login is rotated in its secrets source and the new one is
+/// accepted by the server (no restart).
+pub(crate) struct Relay {
+    settings: SmtpSettings,
+    login: Mutex<Option<Login>>,
+    transport: watch::Sender<Arc<Transport>>,
+}
+
+/// A user name and password as last fetched.
+#[derive(Clone, PartialEq, Eq)]
+struct Login {
+    username: Secret,
+    password: Secret,
+}
+
+impl Relay {
+    async fn new(settings: &SmtpSettings) -> Result<Self, String> {
+        let login = fetch_login(settings).await?;
+        let transport = smtp_transport(settings, login.as_ref()).await?;
+        Ok(Self {
+            settings: settings.clone(),
+            login: Mutex::new(login),
+            transport: watch::Sender::new(Arc::new(transport)),
+        })
+    }
+
+    /// The transport in use now (the borrow ends here, before any await).
+    fn current(&self) -> Arc<Transport> {
+        self.transport.borrow().clone()
+    }
+
+    /// Fetches the login again; when it changed and the server accepts it,
+    /// the next messages use it. True when it was replaced.
+    async fn refresh(&self) -> Result<bool, String> {
+        let fresh = fetch_login(&self.settings).await?;
+        if *self.login.lock().unwrap_or_else(PoisonError::into_inner) == fresh {
+            return Ok(false);
+        }
+        let transport = smtp_transport(&self.settings, fresh.as_ref()).await?;
+        // Validated before use: a half-rotated secret leaves the old login.
+        match transport.test_connection().await {
+            Ok(true) => {}
+            Ok(false) | Err(_) => {
+                return Err("the mail server did not accept the new login".to_owned());
+            }
+        }
+        self.transport.send_replace(Arc::new(transport));
+        *self.login.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
+        Ok(true)
     }
 }
 
@@ -54,12 +117,38 @@ impl Mailer {
                     .map_err(|e| format!("{}: {e}", dir.display()))?;
                 Ok(Self::Directory(dir.clone()))
             }
-            MailTransport::Smtp(smtp) => smtp_transport(smtp).await.map(Self::Smtp),
+            MailTransport::Smtp(smtp) => Relay::new(smtp).await.map(|r| Self::Smtp(Box::new(r))),
         }
     }
 
     pub(crate) fn is_off(&self) -> bool {
         matches!(self, Self::Off)
+    }
+
+    /// Fetches the SMTP login again every `period` until `stop` (0: never).
+    /// A login that cannot be fetched or that the server refuses is logged,
+    /// naming no value, and the one in use is kept.
+    pub(crate) async fn keep_login_fresh(&self, period: Duration, stop: CancellationToken) {
+        let Self::Smtp(relay) = self else {
+            return;
+        };
+        if period.is_zero() || relay.settings.username.is_none() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(period) => {}
+            }
+            match relay.refresh().await {
+                Ok(true) => tracing::info!("SMTP login changed; the next mails use it"),
+                Ok(false) => tracing::debug!("SMTP login unchanged"),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "cannot refresh the SMTP login; keeping the current one"
+                ),
+            }
+        }
     }
 
     pub(crate) async fn send(&self, from: &str, mail: &Mail) -> Result<(), SendError> {
@@ -76,13 +165,15 @@ impl Mailer {
                 tracing::info!(path = %path.display(), to = %mail.to_address, "mail written (no SMTP configured)");
                 Ok(())
             }
-            Self::Smtp(transport) => match transport.send(message).await {
+            Self::Smtp(relay) => match relay.current().send(message).await {
                 Ok(_) => Ok(()),
-                Err(error) if error.is_permanent() => Err(SendError::Permanent(
-                    error
-                        .status()
-                        .map_or_else(|| "permanently".into(), |c| c.to_string()),
-                )),
+                Err(error) if error.is_permanent() && !is_login_refused(&error) => {
+                    Err(SendError::Permanent(
+                        error
+                            .status()
+                            .map_or_else(|| "permanently".into(), |c| c.to_string()),
+                    ))
+                }
                 Err(error) => Err(SendError::Transient(match error.status() {
                     Some(code) => format!("the mail server answered {code}"),
                     None => "the mail server could not be reached, or TLS failed".into(),
@@ -114,7 +205,26 @@ fn message(from: &str, mail: &Mail) -> Result<Message, String> {
         .map_err(|_| "the message could not be built".to_owned())
 }
 
-async fn smtp_transport(smtp: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+/// 530, 534, 535, 538: the relay refused the login, not the message; a
+/// rotated password is retried until the new one is fetched.
+fn is_login_refused(error: &lettre::transport::smtp::Error) -> bool {
+    error
+        .status()
+        .is_some_and(|code| matches!(code.to_string().as_str(), "530" | "534" | "535" | "538"))
+}
+
+async fn fetch_login(smtp: &SmtpSettings) -> Result<Option<Login>, String> {
+    match (&smtp.username, &smtp.password) {
+        (Some(user), Some(password)) => Ok(Some(Login {
+            username: user.fetch().await.map_err(|e| e.to_string())?,
+            password: password.fetch().await.map_err(|e| e.to_string())?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err("FOLIO_SMTP_USERNAME and FOLIO_SMTP_PASSWORD go together".to_owned()),
+    }
+}
+
+async fn smtp_transport(smtp: &SmtpSettings, login: Option<&Login>) -> Result<Transport, String> {
     let host = smtp.url.host_str().unwrap_or_default().to_owned();
     let implicit = smtp.url.scheme() == "smtps";
     let port = smtp.url.port().unwrap_or(if implicit { 465 } else { 587 });
@@ -129,23 +239,12 @@ async fn smtp_transport(smtp: &SmtpSettings) -> Result<AsyncSmtpTransport<Tokio1
     let params = params
         .build_rustls()
         .map_err(|e| format!("SMTP TLS: {e}"))?;
-    let login = match (&smtp.username, &smtp.password) {
-        (Some(user), Some(password)) => Some(Credentials::new(
-            user.fetch()
-                .await
-                .map_err(|e| e.to_string())?
-                .expose()
-                .to_owned(),
-            password
-                .fetch()
-                .await
-                .map_err(|e| e.to_string())?
-                .expose()
-                .to_owned(),
-        )),
-        (None, None) => None,
-        _ => return Err("FOLIO_SMTP_USERNAME and FOLIO_SMTP_PASSWORD go together".to_owned()),
-    };
+    let login = login.map(|l| {
+        Credentials::new(
+            l.username.expose().to_owned(),
+            l.password.expose().to_owned(),
+        )
+    });
     let tls = match (implicit, login.is_some()) {
         (true, _) => Tls::Wrapper(params),
         // Credentials never travel in the clear: STARTTLS or no session.

@@ -13,11 +13,14 @@ use uuid::Uuid;
 
 use super::{Engine, People, millis};
 use crate::{
-    domain::{EventType, LogEvent, TaskSeen, delivery_id},
+    domain::{
+        EventType, Kind, LogEvent, TaskPeople, TaskSeen, delivery_id, events::addressees,
+        mail::Notice,
+    },
     error::Error,
     store::{
         deliveries::{self, Delivery, State},
-        log, mails, webhooks,
+        log, webhooks,
     },
 };
 
@@ -26,6 +29,7 @@ const PAGE: u32 = 100;
 /// A task as documents has it now.
 struct TaskNow {
     seen: TaskSeen,
+    people: TaskPeople,
     status: &'static str,
     title: String,
     document_id: String,
@@ -126,10 +130,15 @@ impl Engine {
         match answer {
             Ok(task) => {
                 let task = task.into_inner();
+                let assignee = task.assignee_id.parse().ok();
                 Ok(Some(TaskNow {
                     seen: TaskSeen {
-                        assignee: task.assignee_id.parse().ok(),
+                        assignee,
                         done: task.status == i32::from(TaskStatus::Done),
+                    },
+                    people: TaskPeople {
+                        assignee,
+                        created_by: task.created_by.parse().ok(),
                     },
                     status: status_name(task.status),
                     title: task.title,
@@ -168,6 +177,8 @@ impl Engine {
             task_id: event.task_id.parse().ok(),
             actor_id: event.actor_id,
             at: event.at,
+            connection_id: event.connection_id,
+            reason: event.reason,
         };
         let now = now_millis();
         let too_old = OffsetDateTime::parse(&event.at, &Rfc3339)
@@ -177,20 +188,28 @@ impl Engine {
             })
             .unwrap_or(false);
         let task_change = matches!(kind, EventKind::TaskCreated | EventKind::TaskUpdated);
+        // Whom these kinds tell depends on the task as it is now.
+        let tells_people = matches!(
+            kind,
+            EventKind::TaskStale
+                | EventKind::TaskApproved
+                | EventKind::TaskRejected
+                | EventKind::RequestFulfilled
+        );
         // Asked before the transaction: no connection is held across a call.
-        let task_now = match (event.task_id, task_change) {
+        let task_now = match (event.task_id, task_change || tells_people) {
             (Some(task), true) => self.task_now(org, task).await?,
             _ => None,
         };
-        let assigned_to = task_now
+        let someone_else_assigned = task_now
             .as_ref()
             .and_then(|t| t.seen.assignee)
-            .filter(|a| a.to_string() != event.actor_id);
-        let document_title = match (&task_now, assigned_to) {
-            (Some(task), Some(_)) if !self.mailer.is_off() => {
+            .is_some_and(|a| a.to_string() != event.actor_id);
+        let document_title = match &task_now {
+            Some(task) if !self.mailer.is_off() && (tells_people || someone_else_assigned) => {
                 self.document_title(org, &task.document_id).await?
             }
-            _ => String::new(),
+            Some(_) | None => String::new(),
         };
 
         let mut tx = self.db.pool.begin().await?;
@@ -202,39 +221,49 @@ impl Engine {
             Some(task) => log::task_seen(&mut tx, task).await?,
             None => None,
         };
+        let seen_now = task_now.as_ref().filter(|_| task_change).map(|t| t.seen);
         let types = if too_old {
             Vec::new()
         } else {
-            event.types(before, task_now.as_ref().map(|t| t.seen))
+            event.types(before, seen_now)
         };
         if let Some(task) = event.task_id
             && (task_change || kind == EventKind::TaskDeleted)
         {
-            log::remember_task(&mut tx, org, task, task_now.as_ref().map(|t| t.seen)).await?;
+            log::remember_task(&mut tx, org, task, seen_now).await?;
         }
-        // People are told of what others assigned to them.
-        if let (true, Some(person), Some(task)) = (
-            types.contains(&EventType::TaskAssigned),
-            assigned_to.and_then(|a| people.member(a)),
-            task_now.as_ref(),
-        ) {
-            let person_id = person.id.parse().map_err(|_| Error::Corrupt("a user id"))?;
-            let preferences = mails::preferences(&mut tx, person_id).await?;
-            let cause = format!("event/{org}/{}/assignment", event.sequence);
-            if let Some(mail) = self.assignment_mail(
-                people,
-                person,
-                &preferences,
-                &cause,
-                &task.title,
-                (&task.document_id, &document_title),
-            ) {
-                mails::insert(&mut tx, &mail, now).await?;
+        if let Some(task) = &task_now {
+            for (kind, id) in addressees(&types, task.people, &event.actor_id) {
+                // Only this organisation's enabled people are ever told.
+                let Some(person) = people.member(id) else {
+                    continue;
+                };
+                let notice = notice(kind, &event, task, &document_title, people);
+                let cause = format!("event/{org}/{}/{}", event.sequence, kind.as_str());
+                let link = self.document_link(&task.document_id);
+                self.tell(&mut tx, people, person, &notice, &link, &cause)
+                    .await?;
             }
+        }
+        if let Some(notice) = admin_notice(&types, &event) {
+            let cause = format!("event/{org}/{}/onedrive", event.sequence);
+            self.tell_admins(
+                &mut tx,
+                people,
+                &notice,
+                &self.portal_link("onedrive"),
+                &cause,
+            )
+            .await?;
         }
         if !types.is_empty() {
             let hooks = webhooks::list(&mut tx, org).await?;
-            let data = event.data(task_now.as_ref().map(|t| (&t.seen, t.status)));
+            let data = event.data(
+                task_now
+                    .as_ref()
+                    .filter(|_| task_change)
+                    .map(|t| (&t.seen, t.status)),
+            );
             for event_type in types {
                 let payload = json!({
                     "type": event_type.as_str(),
@@ -253,6 +282,57 @@ impl Engine {
         }
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+/// What admins are told of an event, if anything.
+fn admin_notice(types: &[EventType], event: &LogEvent) -> Option<Notice> {
+    if types.contains(&EventType::OneDriveSyncFailed) {
+        Some(Notice::SyncFailed {
+            reason: event.reason.chars().take(300).collect(),
+        })
+    } else if types.contains(&EventType::OneDriveSyncRecovered) {
+        Some(Notice::SyncRecovered)
+    } else {
+        None
+    }
+}
+
+/// What `kind` tells of `event` about `task`.
+fn notice(kind: Kind, event: &LogEvent, task: &TaskNow, document: &str, people: &People) -> Notice {
+    let task_title = task.title.chars().take(120).collect::<String>();
+    let document = document.chars().take(120).collect::<String>();
+    let by = event
+        .actor_id
+        .parse()
+        .ok()
+        .and_then(|id| people.member(id))
+        .map_or_else(|| "Someone".to_owned(), |u| u.display_name.clone());
+    match kind {
+        Kind::Stale => Notice::Stale {
+            task: task_title,
+            document,
+            version: event.version,
+        },
+        Kind::Approval => Notice::Decided {
+            task: task_title,
+            document,
+            version: event.version,
+            approved: event.kind == EventKind::TaskApproved,
+            by,
+        },
+        Kind::Request => Notice::Fulfilled {
+            task: task_title,
+            document,
+            version: event.version,
+            by,
+        },
+        // `addressees` answers only the four kinds above; admins' kinds and
+        // reminders never come from a task's event.
+        Kind::Assignment | Kind::Reminder | Kind::OneDrive | Kind::Webhook => Notice::Assigned {
+            task: task_title,
+            document,
+        },
     }
 }
 

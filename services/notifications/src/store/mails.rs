@@ -4,7 +4,10 @@ use sqlx::{AnyConnection, Row, any::AnyRow};
 use uuid::Uuid;
 
 use super::{outbox::Outbox, uuid};
-use crate::{domain::mail::Preferences, error::Error};
+use crate::{
+    domain::mail::{DigestNews, Preferences},
+    error::Error,
+};
 
 /// Longest body stored (the column's size on MySQL).
 pub(crate) const MAX_BODY: usize = 7000;
@@ -219,5 +222,83 @@ pub(crate) async fn mark_digest_done(
         .bind(now)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Keeps `news` for `user`'s next digest unless its id exists; whether it was added.
+pub(crate) async fn keep_for_digest(
+    conn: &mut AnyConnection,
+    id: &str,
+    org: Uuid,
+    user: Uuid,
+    kind: &str,
+    news: &DigestNews,
+    now: i64,
+) -> Result<bool, Error> {
+    let exists = sqlx::query("SELECT 1 AS one FROM digest_news WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO digest_news (id, org_id, user_id, kind, text_line, html_line, created_at, \
+         mail_id) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+    )
+    .bind(id)
+    .bind(org.to_string())
+    .bind(user.to_string())
+    .bind(kind)
+    .bind(news.text.chars().take(2000).collect::<String>())
+    .bind(news.html.chars().take(3000).collect::<String>())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+/// What waits for `user`'s next digest in `org`, oldest first, at most `limit`.
+pub(crate) async fn waiting_news(
+    conn: &mut AnyConnection,
+    org: Uuid,
+    user: Uuid,
+    limit: u32,
+) -> Result<Vec<(String, DigestNews)>, Error> {
+    let rows = sqlx::query(
+        "SELECT id, text_line, html_line FROM digest_news WHERE user_id = ? AND org_id = ? \
+         AND mail_id IS NULL ORDER BY created_at, id LIMIT ?",
+    )
+    .bind(user.to_string())
+    .bind(org.to_string())
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                DigestNews {
+                    text: r.try_get("text_line")?,
+                    html: r.try_get("html_line")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Marks news as told by the digest `mail`.
+pub(crate) async fn told_in(
+    conn: &mut AnyConnection,
+    ids: &[String],
+    mail: &str,
+) -> Result<(), Error> {
+    for id in ids {
+        sqlx::query("UPDATE digest_news SET mail_id = ? WHERE id = ? AND mail_id IS NULL")
+            .bind(mail)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }

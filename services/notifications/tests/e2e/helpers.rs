@@ -238,22 +238,38 @@ impl World {
 
     /// A new document (one version) of `actor`'s organisation.
     pub async fn upload(&self, actor: &Actor, title: &str) -> docs::Document {
-        let header = docs::UploadHeader {
-            target: Some(docs::upload_header::Target::NewDocument(
-                docs::NewDocument {
-                    title: title.into(),
-                    ..Default::default()
-                },
-            )),
-            file_name: format!("{title}.txt"),
-            media_type: "text/plain".into(),
-            note: String::new(),
-            source: docs::VersionSource::Upload.into(),
+        let target = docs::upload_header::Target::NewDocument(docs::NewDocument {
+            title: title.into(),
             ..Default::default()
+        });
+        self.upload_with(
+            actor,
+            docs::UploadHeader {
+                target: Some(target),
+                ..Default::default()
+            },
+            title,
+        )
+        .await
+    }
+
+    /// A version with `content` as `header` says (its file name and media
+    /// type filled in).
+    pub async fn upload_with(
+        &self,
+        actor: &Actor,
+        header: docs::UploadHeader,
+        content: &str,
+    ) -> docs::Document {
+        let header = docs::UploadHeader {
+            file_name: "file.txt".into(),
+            media_type: "text/plain".into(),
+            source: docs::VersionSource::Upload.into(),
+            ..header
         };
         let messages = [
             docs::upload_version_request::Part::Header(header),
-            docs::upload_version_request::Part::Chunk(bytes::Bytes::from(title.to_owned())),
+            docs::upload_version_request::Part::Chunk(bytes::Bytes::from(content.to_owned())),
         ]
         .into_iter()
         .map(|part| docs::UploadVersionRequest { part: Some(part) });

@@ -2,24 +2,31 @@
 //! plain on loopback, STARTTLS with a test CA and a login, implicit TLS, a
 //! server that refuses; `.eml` files without SMTP; choices; the digest.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use folio_notifications::settings::{MailSettings, MailTransport, SmtpSettings};
 use folio_platform::{
     actor::Actor,
     db::Backend,
-    secrets::{Secret, SecretSource},
+    secrets::{FileSecrets, Secret, SecretSource},
 };
-use folio_proto::{documents::v1 as docs, notifications::v1 as pb};
+use folio_proto::{
+    documents::v1 as docs,
+    notifications::v1::{self as pb, notifications_service_client::NotificationsServiceClient},
+};
 use folio_testkit::receivers::{Mail, SmtpOptions, SmtpServer};
 use time::{Duration as Span, OffsetDateTime, macros::format_description};
 use tonic::Code;
 
 use crate::helpers::{World, eventually};
 
-const PORTAL: &str = "https://folio.example.com/";
+pub const PORTAL: &str = "https://folio.example.com/";
 
-fn smtp(url: &str, login: Option<(&str, &str)>, ca: Option<std::path::PathBuf>) -> MailSettings {
+pub fn smtp(
+    url: &str,
+    login: Option<(&str, &str)>,
+    ca: Option<std::path::PathBuf>,
+) -> MailSettings {
     let source = |value: &str, var: &str| Some(SecretSource::given(Secret::new(value), var));
     MailSettings {
         transport: MailTransport::Smtp(Box::new(SmtpSettings {
@@ -30,11 +37,11 @@ fn smtp(url: &str, login: Option<(&str, &str)>, ca: Option<std::path::PathBuf>) 
         })),
         from: "Folio <folio@folio.example.com>".into(),
         public_url: PORTAL.parse().unwrap(),
-        digest_hour: 23,
+        digest_hour: None,
     }
 }
 
-async fn mails(server: &SmtpServer, at_least: usize) -> Vec<Mail> {
+pub async fn mails(server: &SmtpServer, at_least: usize) -> Vec<Mail> {
     eventually(Duration::from_secs(20), "mail", || async {
         let got = server.received();
         (got.len() >= at_least).then_some(got)
@@ -43,7 +50,7 @@ async fn mails(server: &SmtpServer, at_least: usize) -> Vec<Mail> {
 }
 
 /// `assigner` creates a document and a task assigned to `assignee`.
-async fn assign(world: &World, assigner: &Actor, assignee: &Actor, title: &str) -> docs::Task {
+pub async fn assign(world: &World, assigner: &Actor, assignee: &Actor, title: &str) -> docs::Task {
     let document = world.upload(assigner, title).await;
     world
         .create_task(assigner, &document.id, Some(assignee))
@@ -150,6 +157,76 @@ async fn starttls_with_a_test_ca_and_credentials_only_under_tls(backend: Backend
         ["viewer@acme.example"],
         "the pending mail went out"
     );
+}
+
+async fn a_rotated_smtp_password_is_used_without_a_restart_once_the_server_takes_it(
+    backend: Backend,
+) {
+    let pki = folio_testkit::Pki::new();
+    let tls = pki.files("smtp");
+    let server = SmtpServer::start(&SmtpOptions {
+        starttls: Some((tls.cert.clone(), tls.key.clone())),
+        auth: Some(("folio".into(), "first".into())),
+        ..SmtpOptions::default()
+    });
+    // The password lives in a file (a Kubernetes secret volume), read again
+    // every refresh period.
+    let secrets = tempfile::tempdir().unwrap();
+    let rotate = |password: &str| {
+        std::fs::write(secrets.path().join("smtp-password"), password).unwrap();
+    };
+    rotate("first");
+    let mut mail = smtp(
+        &format!("smtp://localhost:{}", server.port()),
+        Some(("folio", "unused")),
+        Some(tls.ca.clone()),
+    );
+    if let MailTransport::Smtp(relay) = &mut mail.transport {
+        relay.password = Some(SecretSource::new(
+            Arc::new(FileSecrets {
+                dir: secrets.path().to_owned(),
+            }),
+            "smtp-password",
+            "FOLIO_SMTP_PASSWORD_FILE",
+        ));
+    }
+    let world = World::start_with_mail(backend, MailSettings::off()).await;
+    world.notifications_stop_and_wait().await;
+    let mut settings = world.settings();
+    settings.mail = mail;
+    settings.secrets_refresh = Duration::from_millis(200);
+    let instance = World::spawn(settings).await;
+    let (admin, editor) = (world.org.admin, world.org.editor);
+    assign(&world, &admin, &editor, "Before").await;
+    mails(&server, 1).await;
+
+    // A typo in the secret: the server refuses it, the login in use stays.
+    rotate("typo");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assign(&world, &admin, &editor, "During").await;
+    mails(&server, 2).await;
+
+    // The relay's password is rotated, then the secret: the mail waiting
+    // meanwhile is retried, not refused, and goes with the new login.
+    server.set_login("folio", "second");
+    assign(&world, &admin, &editor, "After").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(server.received().len(), 2, "the old login no longer works");
+    rotate("second");
+    let got = mails(&server, 3).await;
+    assert!(got.iter().all(|m| m.tls && m.authenticated), "{got:#?}");
+    assert!(
+        got[2].subject.contains("Assigned to you"),
+        "{}",
+        got[2].subject
+    );
+    let problems = NotificationsServiceClient::new(world.pki.channel("bff", instance.port))
+        .list_mail_problems(admin.request(pb::ListMailProblemsRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .problems;
+    assert!(problems.is_empty(), "{problems:?}");
 }
 
 async fn a_refused_address_is_recorded_and_shown_to_admins(backend: Backend) {
@@ -294,7 +371,7 @@ async fn choices_default_change_and_are_checked(backend: Backend) {
 async fn the_daily_digest_gathers_due_tomorrow_and_overdue(backend: Backend) {
     let server = SmtpServer::start(&SmtpOptions::default());
     let mut mail = smtp(&format!("smtp://127.0.0.1:{}", server.port()), None, None);
-    mail.digest_hour = 0;
+    mail.digest_hour = Some(0);
     // Assignments off: only the digest is mailed.
     let world = World::start_with_mail(backend, MailSettings::off()).await;
     let editor = world.org.editor;
@@ -353,6 +430,7 @@ folio_testkit::backend_tests!(
     an_assignment_is_mailed_with_both_parts_and_the_link,
     starttls_with_a_test_ca_and_credentials_only_under_tls,
     a_refused_address_is_recorded_and_shown_to_admins,
+    a_rotated_smtp_password_is_used_without_a_restart_once_the_server_takes_it,
     without_smtp_mail_is_written_as_eml_files,
     choices_default_change_and_are_checked,
     the_daily_digest_gathers_due_tomorrow_and_overdue,

@@ -5,6 +5,8 @@
 
 mod helpers;
 mod mail;
+mod onedrive;
 mod reader;
 mod restart;
+mod told;
 mod webhooks;

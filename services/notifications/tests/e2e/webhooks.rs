@@ -7,10 +7,13 @@ use std::time::Duration;
 use folio_notifications::Timing;
 use folio_platform::db::Backend;
 use folio_proto::notifications::v1::{self as pb, DeliveryState};
-use folio_testkit::receivers::{Received, WebhookReceiver};
+use folio_testkit::receivers::{Received, SmtpOptions, SmtpServer, WebhookReceiver};
 use tonic::Code;
 
-use crate::helpers::{World, eventually};
+use crate::{
+    helpers::{World, eventually},
+    mail,
+};
 
 async fn received(receiver: &WebhookReceiver, at_least: usize) -> Vec<Received> {
     eventually(Duration::from_secs(20), "deliveries", || async {
@@ -140,7 +143,13 @@ async fn an_endpoint_failing_too_long_is_disabled(backend: Backend) {
         retry_max: Duration::from_millis(200),
         ..Timing::brisk()
     };
-    let world = World::start_with(backend, timing).await;
+    let smtp = SmtpServer::start(&SmtpOptions::default());
+    let world = World::start_full(
+        backend,
+        timing,
+        mail::smtp(&format!("smtp://127.0.0.1:{}", smtp.port()), None, None),
+    )
+    .await;
     let receiver = WebhookReceiver::start();
     receiver.answer(500).await;
     let hook = world
@@ -167,11 +176,31 @@ async fn an_endpoint_failing_too_long_is_disabled(backend: Backend) {
         log.iter()
             .all(|d| d.state == i32::from(DeliveryState::Failed))
     );
+    // The organisation's admin is told, once, with the link to the endpoint.
+    let got = mail::mails(&smtp, 1).await;
+    assert_eq!(got[0].to, ["admin@acme.example"]);
+    assert!(
+        got[0]
+            .subject
+            .starts_with("[acme] Webhook disabled: http://127.0.0.1:"),
+        "{}",
+        got[0].subject
+    );
+    let link = format!("{}#/webhooks/{}", mail::PORTAL, disabled.id);
+    assert!(got[0].text.as_deref().unwrap().contains(&link));
+    assert!(
+        got[0]
+            .html
+            .as_deref()
+            .unwrap()
+            .contains(&format!("href=\"{link}\""))
+    );
     // Nothing more is sent to it.
     let count = receiver.received().await.len();
     world.upload(&world.admin(), "two").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(receiver.received().await.len(), count);
+    assert_eq!(smtp.received().len(), 1, "{:#?}", smtp.received());
 }
 
 async fn internal_addresses_are_refused_at_registration_and_delivery(backend: Backend) {

@@ -251,9 +251,15 @@ function tokensSection() {
   return section;
 }
 
+const ANY = ['immediate', 'daily', 'off'];
 const KINDS = [
-  { kind: 'assignment', label: 'A task is assigned to me', options: ['immediate', 'daily', 'off'] },
+  { kind: 'assignment', label: 'A task is assigned to me', options: ANY },
   { kind: 'reminder', label: 'My tasks due tomorrow or overdue', options: ['daily', 'off'] },
+  { kind: 'stale', label: 'A new version makes my task out of date', options: ANY },
+  { kind: 'approval', label: 'An approval I asked for is decided', options: ANY },
+  { kind: 'request', label: 'A request I made is fulfilled', options: ANY },
+  { kind: 'onedrive', label: 'OneDrive sync fails or works again', options: ANY, admin: true },
+  { kind: 'webhook', label: 'A webhook endpoint is disabled after failing', options: ANY, admin: true },
 ];
 const CHOICE_LABELS = { immediate: 'At once', daily: 'In the daily digest', off: 'Never' };
 
@@ -262,7 +268,8 @@ function notificationChoices() {
   const slot = h('div', { class: 'form-error-slot' });
   const selects = {};
   const form = h('form', { class: 'card form', novalidate: true, 'aria-labelledby': 'notifications-title', 'data-testid': 'notifications-form' }, slot);
-  for (const { kind, label, options } of KINDS) {
+  const isAdmin = session.user.role === 'admin';
+  for (const { kind, label, options, admin } of KINDS.filter((k) => isAdmin || !k.admin)) {
     const select = h(
       'select',
       { name: kind, 'data-testid': `notify-${kind}`, disabled: true },

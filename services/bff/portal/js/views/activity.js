@@ -87,7 +87,25 @@ export async function render(container) {
   await loadPage();
 }
 
+// The integration's events concern the OneDrive connection, not a person's act on a document.
+const ONEDRIVE = {
+  onedrive_sync_failed: ['⚠', 'OneDrive stopped syncing; Folio keeps trying.'],
+  onedrive_sync_recovered: ['↻', 'OneDrive syncs again.'],
+};
+
 function eventItem(e) {
+  const [icon, text] = ONEDRIVE[e.kind] ? [ONEDRIVE[e.kind][0], [h('a', { href: '#/onedrive', text: ONEDRIVE[e.kind][1] })]] : [ICONS[e.kind] || '•', personActText(e)];
+  return h(
+    'li',
+    { class: ['activity__item', `activity__item--${e.kind}`], 'data-testid': 'activity-item', 'data-kind': e.kind },
+    h('span', { class: 'activity__icon', 'aria-hidden': 'true', text: icon }),
+    h('span', { class: 'activity__text' }, ...text),
+    h('span', { class: 'activity__when muted' }, timeEl(e.at)),
+  );
+}
+
+/** "<person> <verb> <document>", the document's title filled in when known. */
+function personActText(e) {
   const verb = (VERBS[e.kind] || (() => e.kind.replace(/_/g, ' ')))(e);
   const docRef = h('span', { class: 'activity__doc', text: e.document_id ? 'a document' : 'a document not uploaded yet' });
   if (e.document_id) documentTitle(e.document_id)
@@ -101,11 +119,5 @@ function eventItem(e) {
     .catch(() => replace(docRef, h('a', { href: `#/documents/${encodeURIComponent(e.document_id)}`, text: 'a document' })));
 
   const actor = personName(e.actor_id);
-  return h(
-    'li',
-    { class: ['activity__item', `activity__item--${e.kind}`], 'data-testid': 'activity-item', 'data-kind': e.kind },
-    h('span', { class: 'activity__icon', 'aria-hidden': 'true', text: ICONS[e.kind] || '•' }),
-    h('span', { class: 'activity__text' }, h('strong', { text: actor === 'you' ? 'You' : actor }), ` ${verb} `, docRef),
-    h('span', { class: 'activity__when muted' }, timeEl(e.at)),
-  );
+  return [h('strong', { text: actor === 'you' ? 'You' : actor }), ` ${verb} `, docRef];
 }

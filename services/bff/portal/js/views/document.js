@@ -9,6 +9,7 @@ import { formatBytes, formatDate, timeEl, plural } from '../format.js';
 import { filePicker, uploadProgress } from '../components/file-picker.js';
 import { taskItem, newTaskForm } from '../components/tasks.js';
 import { connected as oneDriveConnected } from './onedrive.js';
+import { conflictItem, conflictsPath } from '../components/onedrive-conflict.js';
 
 export async function render(container, ctx) {
   const id = ctx.params.id;
@@ -36,6 +37,29 @@ export async function render(container, ctx) {
   rememberDocument(doc);
   const [assignees, canSend] = await Promise.all([assignableUsers(), canWrite() ? oneDriveConnected() : false]);
   let currentUpload = null;
+
+  // ---- OneDrive conflicts (docs/adr/0043) ----------------------------------------
+  const conflictsSlot = h('div', { 'data-testid': 'document-conflicts' });
+  async function drawConflicts() {
+    if (!canSend) return;
+    let open;
+    try {
+      open = await get(conflictsPath(doc.id));
+    } catch {
+      return; // The document itself still shows; the next send reports errors.
+    }
+    replace(
+      conflictsSlot,
+      open.items.length
+        ? h(
+            'div',
+            { class: 'inline-message inline-message--warning', role: 'status', 'data-testid': 'document-conflict-notice' },
+            h('strong', { text: 'OneDrive conflict. ' }),
+            h('ul', { class: 'plain-list' }, open.items.map((c) => conflictItem(c, { onDismissed: () => drawConflicts() }))),
+          )
+        : null,
+    );
+  }
 
   // ---- header -----------------------------------------------------------------
   const header = h('div', { class: 'doc-header' });
@@ -145,11 +169,15 @@ export async function render(container, ctx) {
     try {
       const sent = await post(`${path}/versions/${number}/send-to-onedrive`);
       notify(`Version ${number} was sent to OneDrive as “${sent.name}”.`);
+      drawConflicts();
     } catch (err) {
       notifyError(err, 'Could not send to OneDrive.');
       // Nothing was overwritten; OneDrive's change arrives as a new version
       // in a moment: show it when it does, so it can be reviewed.
-      if (err instanceof ApiError && err.type === 'onedrive-conflict') showIncomingVersion(versions.items.length);
+      if (err instanceof ApiError && err.type === 'onedrive-conflict') {
+        drawConflicts();
+        showIncomingVersion(versions.items.length);
+      }
     } finally {
       button.disabled = false;
     }
@@ -167,6 +195,7 @@ export async function render(container, ctx) {
           rememberDocument(doc);
           drawHeader();
           drawVersions();
+          drawConflicts();
           return;
         }
       } catch {
@@ -403,10 +432,12 @@ export async function render(container, ctx) {
 
   drawHeader();
   drawVersions();
+  await drawConflicts();
   replace(
     container,
     h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumbs' }, h('a', { href: '#/documents', text: 'Documents' }), ' / '),
     header,
+    conflictsSlot,
     versionsSection,
     h('div', { class: 'doc-columns' }, h('div', { class: 'doc-columns__main' }, tasksSection), uploadSection ? h('div', { class: 'doc-columns__side' }, uploadSection) : null),
   );

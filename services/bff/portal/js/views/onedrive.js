@@ -1,16 +1,19 @@
 // The organisation's OneDrive connection (admins): connect a folder, see how
-// mirroring goes (refreshed while the page is open), sync now, replace the
-// client secret, disconnect. The client secret is write-only: typed into a
+// mirroring goes (refreshed while the page is open: progress, sync lag, open
+// conflicts), sync now, replace the client secret, disconnect. The client secret is write-only: typed into a
 // password field, sent once, never shown again.
 
 import { get, put, post, del, describeError, ApiError } from '../api.js';
 import { h, field, replace, busy, showFieldErrors, clearFieldErrors, inlineMessage } from '../dom.js';
 import { notify, notifyError } from '../messages.js';
 import { personName, loadUsers } from '../state.js';
-import { timeEl, plural } from '../format.js';
+import { timeEl, plural, formatDuration } from '../format.js';
+import { conflictItem, conflictsPath } from '../components/onedrive-conflict.js';
 
 const PATH = '/onedrive/connection';
 const REFRESH_MS = 5000;
+/** A change waiting longer than this is shown as late (seconds). */
+const LATE_S = 300;
 
 const STATE_LABELS = {
   active: 'Active',
@@ -26,9 +29,13 @@ export async function render(container) {
   container.append(h('h1', { tabindex: '-1', text: 'OneDrive' }), body);
   let timer = null;
 
+  let conflicts = { items: [], total: 0 };
+
   async function load() {
     try {
-      return await get(PATH);
+      const connection = await get(PATH);
+      conflicts = await get(conflictsPath());
+      return connection;
     } catch (err) {
       if (err instanceof ApiError && err.type === 'not-found') return null;
       throw err;
@@ -39,7 +46,7 @@ export async function render(container) {
     clearTimeout(timer);
     timer = null;
     if (connection) {
-      replace(body, status(connection));
+      replace(body, status(connection, conflicts));
       timer = setTimeout(refresh, REFRESH_MS);
     } else {
       replace(body, connectForm());
@@ -55,7 +62,7 @@ export async function render(container) {
     }
   }
 
-  function status(c) {
+  function status(c, open) {
     const actions = h('div', { class: 'form__actions' });
     const syncButton = h('button', { type: 'button', class: 'button', 'data-testid': 'onedrive-sync', text: 'Sync now' });
     syncButton.addEventListener('click', async () => {
@@ -91,7 +98,9 @@ export async function render(container) {
         row('Documents mirrored', String(c.documents_mirrored), 'onedrive-mirrored'),
         row('Last sync', c.last_sync_at ? timeEl(c.last_sync_at) : 'Not yet', 'onedrive-last-sync'),
         row(c.sync.in_progress ? 'Sync in progress' : 'Last sync counted', progressText(c.sync), 'onedrive-progress'),
+        row('Sync lag', lagText(c.lag), 'onedrive-lag'),
         row('Files skipped', String(c.skipped.total), 'onedrive-skipped-total'),
+        row('Open conflicts', String(c.open_conflicts), 'onedrive-open-conflicts'),
         c.paused_until ? row('Paused until', timeEl(c.paused_until), 'onedrive-paused-until') : [],
         row('Subscription renews before', c.subscription_expires_at ? timeEl(c.subscription_expires_at) : 'No live subscription yet', 'onedrive-subscription'),
         row('Tenant', c.tenant_id ?? '', 'onedrive-tenant'),
@@ -106,6 +115,7 @@ export async function render(container) {
         { class: 'muted' },
         `Files in the folder become documents; each change in OneDrive becomes a new version marked “OneDrive”. ${plural(c.documents_mirrored, 'file is', 'files are')} mirrored now.`,
       ),
+      conflictList(open),
       skippedList(c.skipped),
       actions,
       secretSlot,
@@ -146,6 +156,34 @@ export async function render(container) {
     });
     setTimeout(() => secret.focus(), 0);
     return form;
+  }
+
+  // How long a change in OneDrive takes to show in Folio: waiting now (late
+  // ones stand out), or what the last one took.
+  function lagText(lag) {
+    const last = lag.last_seconds === null ? null : `the last change took ${formatDuration(lag.last_seconds)}`;
+    if (lag.current_seconds > 0) {
+      const late = lag.current_seconds >= LATE_S;
+      return h(
+        'span',
+        { class: ['lag', late ? 'lag--late' : null], 'data-late': String(late) },
+        `A change is waiting for ${formatDuration(lag.current_seconds)}`,
+        last ? ` (${last})` : null,
+      );
+    }
+    return h('span', { class: 'lag', 'data-late': 'false' }, last ? `Up to date; ${last}` : 'Up to date');
+  }
+
+  // Sends that found the file changed in OneDrive, until sent again or dismissed.
+  function conflictList(open) {
+    if (!open.items.length) return null;
+    return h(
+      'section',
+      { class: 'card', 'data-testid': 'onedrive-conflicts' },
+      h('h2', { text: 'Open conflicts' }),
+      h('p', { class: 'muted', text: 'These documents were not sent because their file had changed in OneDrive. A conflict closes when the document is sent again, or when you dismiss it.' }),
+      h('ul', { class: 'plain-list' }, open.items.map((c) => conflictItem(c, { withDocument: true, onDismissed: () => refresh() }))),
+    );
   }
 
   function progressText(p) {

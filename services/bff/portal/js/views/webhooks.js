@@ -16,10 +16,13 @@ const EVENTS = [
   ['task.stale', 'A new version makes a task stale'],
   ['approval.decided', 'An approval is decided'],
   ['request.fulfilled', 'A document request is fulfilled'],
+  ['onedrive.sync_failed', 'OneDrive sync starts failing'],
+  ['onedrive.sync_recovered', 'OneDrive syncs again'],
 ];
 const STATE_LABELS = { pending: 'Pending', delivered: 'Delivered', failed: 'Failed' };
 
-export async function render(container) {
+export async function render(container, ctx = {}) {
+  const focusId = ctx.params?.id;
   container.dataset.testid = 'webhooks-view';
   const list = h('div', { 'data-testid': 'webhooks-list' });
   const secretSlot = h('div');
@@ -39,6 +42,13 @@ export async function render(container) {
     try {
       const { items } = await get('/webhooks');
       replace(list, items.length ? items.map(card) : h('p', { class: 'muted', 'data-testid': 'webhooks-empty', text: 'No endpoints yet.' }));
+      // A mail's link names one endpoint: show it with its log.
+      const focused = focusId && [...list.querySelectorAll('[data-testid="webhook"]')].find((c) => c.dataset.webhookId === focusId);
+      if (focused) {
+        focused.classList.add('card--focus');
+        focused.querySelector('[data-testid="webhook-deliveries"]').click();
+        focused.scrollIntoView({ block: 'start' });
+      }
     } catch (err) {
       replace(list, inlineMessage('error', describeError(err), 'webhooks-error'));
     }
