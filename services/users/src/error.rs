@@ -17,6 +17,10 @@ pub enum Error {
     WrongCredentials,
     #[error("the organisation must keep at least one enabled admin")]
     LastAdmin,
+    #[error("this organisation signs in with its identity provider")]
+    ProviderOnly,
+    #[error("{0}")]
+    FailedPrecondition(&'static str),
     #[error(transparent)]
     Actor(#[from] ActorError),
     #[error("database: {0}")]
@@ -46,7 +50,10 @@ impl From<Error> for Status {
             Error::AlreadyExists(_) => Status::already_exists(error.to_string()),
             Error::PermissionDenied(_) => Status::permission_denied(error.to_string()),
             Error::WrongCredentials | Error::Actor(_) => Status::unauthenticated(error.to_string()),
-            Error::LastAdmin => Status::failed_precondition(error.to_string()),
+            Error::LastAdmin | Error::FailedPrecondition(_) => {
+                Status::failed_precondition(error.to_string())
+            }
+            Error::ProviderOnly => Status::permission_denied(error.to_string()),
             // Internal detail is logged here, once, and never sent.
             Error::Database(_) | Error::Hashing(_) | Error::Corrupt(_) | Error::Task(_) => {
                 tracing::error!(%error, "internal error");

@@ -22,6 +22,7 @@ mod redis_tls;
 mod security;
 mod session_race;
 mod sign_in_limits;
+mod sign_in_provider;
 mod tokens;
 mod tracing_off;
 mod versioned_work;
