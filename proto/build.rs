@@ -18,6 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .skip_debug([
             ".folio.integration.v1.ConnectRequest",
             ".folio.integration.v1.ReplaceClientSecretRequest",
+            ".folio.users.v1.PutSignInSettingsRequest",
+            ".folio.users.v1.OidcProvider",
         ])
         .compile_fds(descriptors)?;
     for proto in PROTOS {

@@ -10,6 +10,32 @@ pub const MAX_MESSAGE: usize = 8 << 20;
 pub mod users {
     pub mod v1 {
         tonic::include_proto!("folio.users.v1");
+
+        // A sign-in client secret never reaches a log line through `{:?}`.
+        impl std::fmt::Debug for PutSignInSettingsRequest {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("PutSignInSettingsRequest")
+                    .field("oidc", &self.oidc)
+                    .field(
+                        "client_secret",
+                        &self.client_secret.as_ref().map(|_| "[redacted]"),
+                    )
+                    .finish()
+            }
+        }
+
+        impl std::fmt::Debug for OidcProvider {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("OidcProvider")
+                    .field("organisation_id", &self.organisation_id)
+                    .field("preset", &self.preset)
+                    .field("issuer", &self.issuer)
+                    .field("client_id", &self.client_id)
+                    .field("client_secret", &"[redacted]")
+                    .field("tenant_id", &self.tenant_id)
+                    .finish()
+            }
+        }
     }
 }
 

@@ -31,4 +31,9 @@ unary!(UsersClient, UsersError, {
     write revoke_api_token(pb::RevokeApiTokenRequest) -> pb::RevokeApiTokenResponse;
     /// Not retried: it records the token's last use.
     write authenticate_api_token(pb::AuthenticateApiTokenRequest) -> pb::AuthenticateApiTokenResponse;
+    read get_sign_in_settings(pb::GetSignInSettingsRequest) -> pb::SignInSettings;
+    write put_sign_in_settings(pb::PutSignInSettingsRequest) -> pb::SignInSettings;
+    read find_oidc_provider(pb::FindOidcProviderRequest) -> pb::OidcProvider;
+    /// Not retried: it may create the person's account.
+    write oidc_sign_in(pb::OidcSignInRequest) -> pb::User;
 });

@@ -37,11 +37,12 @@ fn admin_from_env(global: &Env) -> Result<Option<(String, Secret)>, ConfigError>
     Ok(Some((GENERATED_ADMIN.to_owned(), Secret::new(password))))
 }
 
-/// The key the integration seals client secrets with, generated into the
-/// data folder on the first start (readable by its owner only), like the
-/// development PKI; `FOLIO_INTEGRATION_SECRETS_KEY` overrides it.
-fn local_secrets_key(data_dir: &std::path::Path) -> Result<String, StartError> {
-    let path = data_dir.join("integration-secrets.key");
+/// A key a service seals client secrets with (`file`: the integration's
+/// and the users service's), generated into the data folder on the first
+/// start (readable by its owner only), like the development PKI;
+/// `FOLIO_INTEGRATION_SECRETS_KEY` and `FOLIO_USERS_SECRETS_KEY` override them.
+fn local_secrets_key(data_dir: &std::path::Path, file: &str) -> Result<String, StartError> {
+    let path = data_dir.join(file);
     let setup = |e: std::io::Error| StartError::Setup(format!("{}: {e}", path.display()));
     match std::fs::read_to_string(&path) {
         Ok(key) => return Ok(key.trim().to_owned()),
@@ -78,6 +79,13 @@ pub async fn run() -> Result<(), StartError> {
     let shared = shared_backends(&global).await?;
     if let Some(url) = &shared.users_database {
         users_settings.database_url = url.clone();
+    }
+    if users_settings.secrets_key.is_none() {
+        let key = local_secrets_key(&global.data_dir()?, "users-secrets.key")?;
+        users_settings.secrets_key = Some(folio_platform::secrets::SecretSource::given(
+            Secret::new(key),
+            "FOLIO_USERS_SECRETS_KEY",
+        ));
     }
     let users = folio_users::Application::build(users_settings).await?;
 
@@ -116,7 +124,7 @@ pub async fn run() -> Result<(), StartError> {
         integration_settings.client_secrets,
         folio_integration::ClientSecretsConfig::Database(None)
     ) {
-        let key = local_secrets_key(&global.data_dir()?)?;
+        let key = local_secrets_key(&global.data_dir()?, "integration-secrets.key")?;
         integration_settings.client_secrets =
             folio_integration::ClientSecretsConfig::sealed_with(&key);
     }

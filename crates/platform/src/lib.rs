@@ -12,6 +12,7 @@ pub mod https;
 pub mod identity;
 pub mod metrics;
 pub mod pki;
+pub mod sealed;
 pub mod secrets;
 pub mod serve;
 pub mod shutdown;

@@ -3,6 +3,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod moto;
+pub mod oidc;
 pub mod otlp;
 pub mod process;
 pub mod receivers;

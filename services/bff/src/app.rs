@@ -84,6 +84,11 @@ impl Application {
             sessions,
             limiter,
             api_limiter,
+            oidc: crate::oidc::OidcClient::new(
+                settings.providers.timeout,
+                settings.providers.keys_min_refresh,
+            )
+            .map_err(|e| StartError::Setup(format!("the OpenID Connect client: {e}")))?,
             config: Arc::new(WebConfig {
                 cookie_secure: settings.cookie_secure,
                 session_absolute_secs: settings.session_absolute.as_secs(),
@@ -91,6 +96,7 @@ impl Application {
                 max_upload_bytes: settings.max_upload_bytes,
                 forwarded_hops: settings.forwarded_hops,
                 api_tokens_per_minute: settings.api_tokens_per_minute,
+                providers: settings.providers.clone(),
             }),
         };
         Ok(Self {

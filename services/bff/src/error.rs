@@ -79,6 +79,20 @@ pub enum ApiError {
     PayloadTooLarge { limit: u64 },
     #[error("expected {expected}")]
     UnsupportedMediaType { expected: &'static str },
+    /// The organisation's people sign in with its identity provider.
+    #[error(
+        "this organisation signs in with its identity provider: use \"Sign in with your organisation\""
+    )]
+    ProviderSignInOnly,
+    /// A sign-in with a provider got no session; the text says why.
+    #[error("{0}")]
+    SignInRefused(String),
+    #[error("the identity provider cannot be reached or failed; try again later")]
+    ProviderUnavailable,
+    /// Sign-in with a provider is not possible as configured; the text is
+    /// the users service's explanation, written for people.
+    #[error("{0}")]
+    ProviderSignIn(String),
     #[error("the range lies outside the content ({size} bytes)")]
     RangeNotSatisfiable { size: u64 },
     #[error("too many attempts; try again in {retry_after} seconds")]
@@ -163,6 +177,26 @@ impl ApiError {
                     "Microsoft Graph throttles",
                 ),
             },
+            Self::ProviderSignInOnly => (
+                StatusCode::FORBIDDEN,
+                "provider-sign-in-only",
+                "Sign in with your organisation",
+            ),
+            Self::SignInRefused(_) => (
+                StatusCode::UNAUTHORIZED,
+                "sign-in-refused",
+                "Sign-in refused",
+            ),
+            Self::ProviderUnavailable => (
+                StatusCode::BAD_GATEWAY,
+                "provider-unavailable",
+                "Identity provider unavailable",
+            ),
+            Self::ProviderSignIn(_) => (
+                StatusCode::CONFLICT,
+                "provider-sign-in",
+                "Sign-in with a provider not possible",
+            ),
             Self::PayloadTooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -247,6 +281,9 @@ impl Problems for users::ErrorReason {
             Self::EmailTaken => ApiError::EmailTaken,
             Self::LastAdmin => ApiError::LastAdmin,
             Self::WrongCredentials => ApiError::InvalidCredentials,
+            Self::IdentityLinked => ApiError::SignInRefused(
+                "another sign-in linked this identity at the same moment: sign in again".to_owned(),
+            ),
             // The bff creates no organisations.
             Self::OrganisationTaken | Self::Unspecified => {
                 ApiError::Internal(format!("{self:?}: {message}"))
@@ -352,6 +389,10 @@ impl IntoResponse for ApiError {
             | Self::OneDriveRefused(_)
             | Self::NotNow(_)
             | Self::Graph { .. }
+            | Self::ProviderSignInOnly
+            | Self::SignInRefused(_)
+            | Self::ProviderUnavailable
+            | Self::ProviderSignIn(_)
             | Self::PayloadTooLarge { .. }
             | Self::UnsupportedMediaType { .. }
             | Self::RangeNotSatisfiable { .. }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod domain;
 pub mod error;
+pub(crate) mod oidc;
 pub mod session;
 pub mod settings;
 pub mod web;

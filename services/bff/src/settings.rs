@@ -35,6 +35,41 @@ impl LoginLimits {
     }
 }
 
+/// Sign-in with organisations' identity providers (docs/adr/0066).
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// `FOLIO_PUBLIC_URL`: the portal's public base; the provider sends
+    /// people back to it + `/api/v1/session/oidc/callback`. Unset: the
+    /// address the request came to.
+    pub public_url: Option<String>,
+    /// Where Entra ID's per-tenant issuers live
+    /// (`FOLIO_BFF_ENTRA_AUTHORITY`, normally `https://login.microsoftonline.com`;
+    /// tests point it at a local provider).
+    pub entra_authority: String,
+    /// The deployment's multi-tenant Entra app, for organisations that do
+    /// not register their own (`FOLIO_BFF_ENTRA_CLIENT_ID`, `…_CLIENT_SECRET`).
+    pub entra_client_id: Option<String>,
+    pub entra_client_secret: Option<Secret>,
+    /// Every call to a provider gives up after this (`FOLIO_BFF_OIDC_TIMEOUT_SECS`).
+    pub timeout: Duration,
+    /// A token naming a key not in the provider's JWKS fetches the keys again
+    /// at most this often (`FOLIO_BFF_OIDC_KEYS_MIN_REFRESH_SECS`).
+    pub keys_min_refresh: Duration,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            entra_authority: "https://login.microsoftonline.com".to_owned(),
+            entra_client_id: None,
+            entra_client_secret: None,
+            timeout: Duration::from_secs(10),
+            keys_min_refresh: Duration::from_secs(30),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub addr: SocketAddr,
@@ -70,6 +105,7 @@ pub struct Settings {
     pub forwarded_hops: usize,
     /// Requests each API token may make per minute (`FOLIO_BFF_API_TOKEN_RATE`).
     pub api_tokens_per_minute: u32,
+    pub providers: ProviderSettings,
     pub tls: TlsFiles,
     /// HTTPS on `addr` (`FOLIO_BFF_HTTP_TLS_CERT_FILE`, `…_KEY_FILE`); none:
     /// plain HTTP, as `folio up` serves on loopback.
@@ -105,6 +141,19 @@ impl Settings {
             max_upload_bytes: env.or("MAX_UPLOAD_BYTES", ByteSize(2 << 30))?.0,
             forwarded_hops: env.or("FORWARDED_HOPS", 0)?,
             api_tokens_per_minute: env.or("API_TOKEN_RATE", 600)?,
+            providers: ProviderSettings {
+                public_url: Env::new("FOLIO_")
+                    .optional::<String>("PUBLIC_URL")?
+                    .map(|u| u.trim_end_matches('/').to_owned()),
+                entra_authority: env.or(
+                    "ENTRA_AUTHORITY",
+                    ProviderSettings::default().entra_authority,
+                )?,
+                entra_client_id: env.optional("ENTRA_CLIENT_ID")?,
+                entra_client_secret: env.secret("ENTRA_CLIENT_SECRET").await?,
+                timeout: secs("OIDC_TIMEOUT_SECS", 10)?,
+                keys_min_refresh: secs("OIDC_KEYS_MIN_REFRESH_SECS", 30)?,
+            },
             tls: TlsFiles::from_env(&env, "bff")?,
             http_tls: HttpsFiles::from_env(&env)?,
         })

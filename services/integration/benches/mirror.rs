@@ -99,6 +99,7 @@ impl System {
             database_max_connections: 5,
             tls: pki.files("users"),
             bootstrap: None,
+            secrets_key: None,
         })
         .await?;
         let users_port = users.port();

@@ -14,11 +14,8 @@ use std::fmt;
 
 use folio_platform::{
     db::Database,
+    sealed::{SealError, Sealed, SealingKey},
     secrets::{AwsSecrets, Secret, SecretError, SecretProvider, SecretSource},
-};
-use ring::{
-    aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
-    rand::{SecureRandom, SystemRandom},
 };
 use uuid::Uuid;
 
@@ -48,7 +45,7 @@ impl ClientSecretsConfig {
 /// The configured store, ready to use.
 #[derive(Clone)]
 pub enum ClientSecrets {
-    Database(std::sync::Arc<LessSafeKey>),
+    Database(SealingKey),
     Aws { secrets: AwsSecrets, prefix: String },
 }
 
@@ -87,14 +84,7 @@ impl ClientSecrets {
                     .to_owned(),
             ),
             ClientSecretsConfig::Database(Some(source)) => {
-                let key = source.fetch().await.map_err(|e| e.to_string())?;
-                let bytes = hex::decode(key.expose().trim())
-                    .ok()
-                    .filter(|b| b.len() == 32)
-                    .ok_or_else(|| format!("{}: expected 64 hex digits", source.var()))?;
-                let key = UnboundKey::new(&AES_256_GCM, &bytes)
-                    .map_err(|_| format!("{}: not an AES-256 key", source.var()))?;
-                Ok(Self::Database(std::sync::Arc::new(LessSafeKey::new(key))))
+                Ok(Self::Database(SealingKey::fetch(source).await?))
             }
             ClientSecretsConfig::Aws { secrets, prefix } => Ok(Self::Aws {
                 secrets: secrets.clone(),
@@ -118,26 +108,12 @@ impl ClientSecrets {
     ) -> Result<(), Error> {
         match self {
             Self::Database(key) => {
-                let mut nonce = [0u8; NONCE_LEN];
-                SystemRandom::new()
-                    .fill(&mut nonce)
-                    .map_err(|_| Error::Unavailable("the random number generator"))?;
-                let mut sealed = secret.expose().as_bytes().to_vec();
-                key.seal_in_place_append_tag(
-                    Nonce::assume_unique_for_key(nonce),
-                    Aad::from(aad(org_id)),
-                    &mut sealed,
-                )
-                .map_err(|_| Error::Corrupt("sealing a client secret"))?;
+                let sealed = key.seal(secret, &aad(org_id)).map_err(|e| match e {
+                    SealError::Random => Error::Unavailable("the random number generator"),
+                    SealError::Unopenable => Error::Corrupt("sealing a client secret"),
+                })?;
                 let mut conn = db.pool.acquire().await?;
-                client_secrets::upsert(
-                    &mut conn,
-                    org_id,
-                    &hex::encode(nonce),
-                    &hex::encode(sealed),
-                    now,
-                )
-                .await
+                client_secrets::upsert(&mut conn, org_id, &sealed.nonce, &sealed.sealed, now).await
             }
             Self::Aws { secrets, prefix } => secrets
                 .put(&Self::aws_name(prefix, org_id), secret)
@@ -164,20 +140,8 @@ impl ClientSecrets {
                 .await
                 .map_err(|e| ClientSecretError::Store(e.to_string()))?;
                 let (nonce, sealed) = stored.ok_or(ClientSecretError::Missing)?;
-                let nonce: [u8; NONCE_LEN] = hex::decode(nonce)
-                    .ok()
-                    .and_then(|n| n.try_into().ok())
-                    .ok_or(ClientSecretError::Sealed)?;
-                let mut sealed = hex::decode(sealed).map_err(|_| ClientSecretError::Sealed)?;
-                let plain = key
-                    .open_in_place(
-                        Nonce::assume_unique_for_key(nonce),
-                        Aad::from(aad(org_id)),
-                        &mut sealed,
-                    )
-                    .map_err(|_| ClientSecretError::Sealed)?;
-                let text = std::str::from_utf8(plain).map_err(|_| ClientSecretError::Sealed)?;
-                Ok(Secret::new(text))
+                key.open(&Sealed { nonce, sealed }, &aad(org_id))
+                    .map_err(|_| ClientSecretError::Sealed)
             }
             Self::Aws { secrets, prefix } => {
                 match secrets.get(&Self::aws_name(prefix, org_id)).await {

@@ -166,14 +166,29 @@ impl Accounts {
             verify_each(&refs, &password)
         })
         .await?;
-        let mut matched: Vec<User> = accounts
+        let opened: Vec<User> = accounts
             .into_iter()
             .zip(matches)
             .filter(|(user, ok)| *ok && !user.disabled)
             .map(|(user, _)| user)
             .filter(|user| organisation.is_none_or(|org| user.org_id == org))
             .collect();
+        // The password was right: only now may the answer say that the
+        // organisation signs in with its provider instead.
+        let mut matched = Vec::with_capacity(opened.len());
+        let mut provider_only = false;
+        if !opened.is_empty() {
+            let mut conn = self.db.reader().acquire().await?;
+            for user in opened {
+                if crate::sign_in::allows_password(&mut conn, &user).await? {
+                    matched.push(user);
+                } else {
+                    provider_only = true;
+                }
+            }
+        }
         match matched.len() {
+            0 if provider_only => Err(Error::ProviderOnly),
             0 => Err(Error::WrongCredentials),
             1 => Ok(SignIn::User(matched.remove(0))),
             _ => {
@@ -208,8 +223,13 @@ impl Accounts {
             let mut conn = self.db.reader().acquire().await?;
             Self::require_admin(&mut conn, actor).await?;
         }
+        self.insert_in(actor.org_id, new).await
+    }
+
+    /// A new account in `org_id` (provisioned, or a provider's first sign-in).
+    pub async fn insert_in(&self, org_id: Uuid, new: NewUser) -> Result<User, Error> {
         let password_hash = hash_for(&self.db, &new.email, new.password.clone()).await?;
-        let user = Self::user(actor.org_id, new, password_hash, now_millis());
+        let user = Self::user(org_id, new, password_hash, now_millis());
         let mut conn = self.db.pool.acquire().await?;
         store::insert_user(&mut conn, &user)
             .await

@@ -4,6 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use folio_platform::{
     db::Database,
+    sealed::SealingKey,
     serve::DatabaseService,
     start::{StartError, bind, local_port},
     tls,
@@ -17,6 +18,7 @@ use crate::{
     api::{self, UsersApi},
     domain::{DisplayName, Email, OrganisationName, Password, Role},
     settings::{Bootstrap, Settings},
+    sign_in::ProviderSignIn,
 };
 
 static MIGRATE_MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
@@ -28,6 +30,7 @@ pub struct Application {
     http: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     accounts: Accounts,
+    provider_sign_in: ProviderSignIn,
     stop: CancellationToken,
     secrets_refresh: Duration,
     bootstrapped: bool,
@@ -57,6 +60,11 @@ impl Application {
             &MIGRATE_SQLITE,
         )
         .await?;
+        let key = match &settings.secrets_key {
+            Some(source) => Some(SealingKey::fetch(source).await.map_err(StartError::Setup)?),
+            None => None,
+        };
+        let provider_sign_in = ProviderSignIn::new(db.clone(), key);
         let accounts = Accounts::new(db);
         let bootstrapped = match &settings.bootstrap {
             Some(bootstrap) => bootstrap_admin(&accounts, bootstrap).await?,
@@ -67,6 +75,7 @@ impl Application {
             http: bind(settings.http_addr).await?,
             tls,
             accounts,
+            provider_sign_in,
             stop: CancellationToken::new(),
             secrets_refresh: settings.secrets_refresh,
             bootstrapped,
@@ -103,7 +112,7 @@ impl Application {
             secrets_refresh: self.secrets_refresh,
             stop: self.stop,
         };
-        let api = UsersServiceServer::new(UsersApi::new(self.accounts));
+        let api = UsersServiceServer::new(UsersApi::new(self.accounts, self.provider_sign_in));
         service.run(api, Vec::new()).await
     }
 }

@@ -18,6 +18,10 @@ pub enum Error {
     WrongCredentials,
     #[error("the organisation must keep at least one enabled admin")]
     LastAdmin,
+    #[error("this organisation signs in with its identity provider")]
+    ProviderOnly,
+    #[error("{0}")]
+    FailedPrecondition(&'static str),
     #[error(transparent)]
     Actor(#[from] ActorError),
     #[error("database: {0}")]
@@ -35,6 +39,8 @@ pub enum Error {
 pub enum Taken {
     Email,
     OrganisationName,
+    /// A provider identity, linked by a first sign-in at the same moment.
+    Identity,
 }
 
 impl Taken {
@@ -42,6 +48,7 @@ impl Taken {
         match self {
             Self::Email => "a user with this email already exists",
             Self::OrganisationName => "an organisation with this name already exists",
+            Self::Identity => "the identity is linked already",
         }
     }
 }
@@ -64,6 +71,7 @@ impl From<Error> for Status {
                 let reason = match taken {
                     Taken::Email => ErrorReason::EmailTaken,
                     Taken::OrganisationName => ErrorReason::OrganisationTaken,
+                    Taken::Identity => ErrorReason::IdentityLinked,
                 };
                 errors::refused(Code::AlreadyExists, taken.message(), reason, &[])
             }
@@ -81,6 +89,8 @@ impl From<Error> for Status {
                 ErrorReason::LastAdmin,
                 &[],
             ),
+            Error::FailedPrecondition(_) => Status::failed_precondition(error.to_string()),
+            Error::ProviderOnly => Status::permission_denied(error.to_string()),
             // Internal detail is logged here, once, and never sent.
             Error::Database(_) | Error::Hashing(_) | Error::Corrupt(_) | Error::Task(_) => {
                 tracing::error!(%error, "internal error");

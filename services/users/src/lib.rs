@@ -7,6 +7,7 @@ pub mod app;
 pub mod domain;
 pub mod error;
 pub mod settings;
+pub mod sign_in;
 pub mod store;
 pub mod tokens;
 

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 use folio_platform::{
     config::{ConfigError, Env},
     db::{Credentials, DatabaseUrl},
-    secrets::Secret,
+    secrets::{Secret, SecretSource},
     tls::TlsFiles,
 };
 
@@ -33,6 +33,10 @@ pub struct Settings {
     pub secrets_refresh: Duration,
     pub tls: TlsFiles,
     pub bootstrap: Option<Bootstrap>,
+    /// The key (64 hex digits) sign-in client secrets are sealed with
+    /// (`FOLIO_USERS_SECRETS_KEY`, `…_FILE`, `…_SECRET`); without one, only
+    /// Entra ID with the deployment's app can be configured.
+    pub secrets_key: Option<SecretSource>,
 }
 
 impl Settings {
@@ -66,6 +70,7 @@ impl Settings {
             secrets_refresh: global.secrets_refresh()?,
             tls: TlsFiles::from_env(&env, "users")?,
             bootstrap,
+            secrets_key: env.secret_source("SECRETS_KEY").await?,
         })
     }
 }

@@ -56,6 +56,14 @@ export function describeError(err) {
       return 'The upload was interrupted. The file may be too large, or the connection was lost.';
     case 'invalid-credentials':
       return 'Wrong email or password.';
+    case 'provider-sign-in-only':
+      return 'Your organisation signs in with its own provider: use the button below.';
+    case 'sign-in-refused':
+      return err.detail ? `Sign-in refused: ${err.detail}.` : 'Sign-in refused.';
+    case 'provider-unavailable':
+      return 'Your organisation’s sign-in provider cannot be reached. Try again later.';
+    case 'provider-sign-in':
+      return err.detail || 'Sign-in with your organisation’s provider is not possible right now.';
     case 'unauthenticated':
       return 'Your session has ended. Sign in again.';
     case 'csrf-failed':

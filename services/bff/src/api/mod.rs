@@ -8,6 +8,7 @@ mod notifications;
 mod onedrive;
 mod retention;
 mod session;
+mod sign_in;
 mod tasks;
 mod tokens;
 mod upload;
@@ -21,6 +22,7 @@ use crate::web::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(session::router())
+        .merge(sign_in::router())
         .merge(users::router())
         .merge(documents::router())
         .merge(content::router())

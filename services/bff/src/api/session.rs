@@ -34,20 +34,68 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/session/password", post(change_password))
 }
 
-fn store_down(_: crate::session::StoreError) -> ApiError {
+pub(super) fn store_down(_: crate::session::StoreError) -> ApiError {
     ApiError::Unavailable("the session store")
 }
 
 fn cookie(state: &AppState, token: &str, max_age: u64) -> HeaderValue {
+    named_cookie(state, COOKIE, "/", token, max_age)
+}
+
+/// An `HttpOnly; SameSite=Lax` cookie (`Secure` unless configured off).
+pub(super) fn named_cookie(
+    state: &AppState,
+    name: &str,
+    path: &str,
+    value: &str,
+    max_age: u64,
+) -> HeaderValue {
     let secure = if state.config.cookie_secure {
         "; Secure"
     } else {
         ""
     };
     HeaderValue::from_str(&format!(
-        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Starts a session for `user` as every sign-in does: whatever session the
+/// browser had ends, a fresh token and CSRF token are issued. Answers the
+/// body of `GET /api/v1/session` and the `Set-Cookie` value.
+pub(super) async fn issue_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: pb::User,
+) -> Result<(SessionView, HeaderValue), ApiError> {
+    if let Some(old) = session_cookie(headers) {
+        state.sessions.delete(&old).await.map_err(store_down)?;
+    }
+    let now = now_secs();
+    let session = Session {
+        user_id: user
+            .id
+            .parse()
+            .map_err(|_| ApiError::Internal("user id".into()))?,
+        org_id: user
+            .organisation_id
+            .parse()
+            .map_err(|_| ApiError::Internal("organisation id".into()))?,
+        role: crate::domain::views::role_name(user.role).to_owned(),
+        csrf_token: random_token(),
+        created_at: now,
+        last_seen: now,
+    };
+    let token = state.sessions.create(&session).await.map_err(store_down)?;
+    let body = SessionView {
+        user: User::from(user),
+        csrf_token: session.csrf_token,
+    };
+    Ok((
+        body,
+        cookie(state, &token, state.config.session_absolute_secs),
+    ))
 }
 
 async fn sign_in(
@@ -111,7 +159,13 @@ async fn sign_in(
             metrics::counter!("folio_sign_ins_total", "outcome" => "refused").increment(1);
             return Err(ApiError::InvalidCredentials);
         }
-        Err(status) => return Err(ApiError::from_call(status, "user")),
+        // The password was right, but the organisation's non-admins sign in
+        // with its identity provider only.
+        Err(UsersError::PermissionDenied(_)) => {
+            metrics::counter!("folio_sign_ins_total", "outcome" => "provider_only").increment(1);
+            return Err(ApiError::ProviderSignInOnly);
+        }
+        Err(error) => return Err(ApiError::from_call(error, "user")),
     };
     let Some(user) = answer.user else {
         // The password is right for several organisations' accounts (only
@@ -131,35 +185,9 @@ async fn sign_in(
         state.limiter.reset(key).await.map_err(store_down)?;
     }
     metrics::counter!("folio_sign_ins_total", "outcome" => "ok").increment(1);
-    // A fresh token at every sign-in; whatever session the browser had ends.
-    if let Some(old) = session_cookie(&headers) {
-        state.sessions.delete(&old).await.map_err(store_down)?;
-    }
-    let now = now_secs();
-    let session = Session {
-        user_id: user
-            .id
-            .parse()
-            .map_err(|_| ApiError::Internal("user id".into()))?,
-        org_id: user
-            .organisation_id
-            .parse()
-            .map_err(|_| ApiError::Internal("organisation id".into()))?,
-        role: crate::domain::views::role_name(user.role).to_owned(),
-        csrf_token: random_token(),
-        created_at: now,
-        last_seen: now,
-    };
-    let token = state.sessions.create(&session).await.map_err(store_down)?;
-    let body = SessionView {
-        user: User::from(user),
-        csrf_token: session.csrf_token,
-    };
+    let (body, cookie) = issue_session(&state, &headers, user).await?;
     let mut response = Json(body).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        cookie(&state, &token, state.config.session_absolute_secs),
-    );
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }
 

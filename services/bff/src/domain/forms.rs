@@ -712,3 +712,65 @@ impl NewApiToken {
         checks.finish()
     }
 }
+
+/// `PUT /api/v1/organisation/sign-in`: `oidc` null or absent turns
+/// provider sign-in off.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInSettingsForm {
+    #[serde(default)]
+    pub oidc: Option<OidcForm>,
+}
+
+/// One provider. `tenant_id` makes it Entra ID (issuer left out); otherwise
+/// `issuer` and `client_id` are needed. `client_secret` is write-only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcForm {
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    #[serde(default)]
+    pub only_sso: bool,
+    #[serde(default)]
+    pub create_accounts: bool,
+    #[serde(default)]
+    pub default_role: Option<Role>,
+}
+
+impl std::fmt::Debug for OidcForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcForm")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("tenant_id", &self.tenant_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OidcForm {
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut checks = Checks::default();
+        let fields = [
+            ("issuer", &self.issuer, 300),
+            ("client_id", &self.client_id, 255),
+            ("client_secret", &self.client_secret, 1024),
+            ("tenant_id", &self.tenant_id, 36),
+        ];
+        for (field, value, max) in fields {
+            if let Some(value) = value {
+                checks.line(field, value, max);
+            }
+        }
+        checks.finish()
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod disposition;
 pub mod forms;
+pub mod oidc;
 pub mod range;
 pub mod views;
 pub mod webhooks;

@@ -583,3 +583,56 @@ impl From<onedrive::SendToOneDriveResponse> for SentToOneDrive {
         }
     }
 }
+
+/// `GET /api/v1/organisation/sign-in`: never the client secret.
+#[derive(Debug, Serialize)]
+pub struct SignInSettings {
+    pub oidc: Option<OidcSettings>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OidcSettings {
+    /// `entra` or `oidc`.
+    pub provider: &'static str,
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub only_sso: bool,
+    pub create_accounts: bool,
+    pub default_role: &'static str,
+    pub client_secret_set: bool,
+    pub updated_at: String,
+}
+
+impl From<users::SignInSettings> for SignInSettings {
+    fn from(settings: users::SignInSettings) -> Self {
+        let some = |s: String| Some(s).filter(|s| !s.is_empty());
+        Self {
+            oidc: settings.oidc.map(|o| OidcSettings {
+                provider: if o.preset == i32::from(users::OidcPreset::Entra) {
+                    "entra"
+                } else {
+                    "oidc"
+                },
+                issuer: some(o.issuer),
+                client_id: some(o.client_id),
+                tenant_id: some(o.tenant_id),
+                only_sso: o.only_sso,
+                create_accounts: o.create_accounts,
+                default_role: role_name(o.default_role),
+                client_secret_set: o.client_secret_set,
+                updated_at: o.updated_at,
+            }),
+        }
+    }
+}
+
+/// `GET /api/v1/session/oidc`: whether and how the email's organisation
+/// signs in with a provider.
+#[derive(Debug, Serialize)]
+pub struct ProviderAvailable {
+    /// `entra` or `oidc`.
+    pub provider: &'static str,
+    /// Where the portal sends the browser to sign in.
+    pub start: String,
+}

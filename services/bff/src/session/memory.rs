@@ -12,6 +12,8 @@ use super::{Lifetimes, Session, now_secs};
 pub struct MemoryStore {
     lifetimes: Lifetimes,
     sessions: Arc<Mutex<HashMap<String, Session>>>,
+    /// One-use values with their expiry (Unix seconds).
+    pending: Arc<Mutex<HashMap<String, (String, u64)>>>,
 }
 
 impl MemoryStore {
@@ -19,6 +21,7 @@ impl MemoryStore {
         Self {
             lifetimes,
             sessions: Arc::default(),
+            pending: Arc::default(),
         }
     }
 
@@ -56,6 +59,26 @@ impl MemoryStore {
         let session = sessions.get_mut(key)?;
         session.last_seen = now;
         Some(session.clone())
+    }
+
+    pub(super) fn stash(&self, key: &str, value: &str, ttl: u64) {
+        let now = now_secs();
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        pending.retain(|_, (_, until)| *until > now);
+        pending.insert(key.to_owned(), (value.to_owned(), now + ttl));
+    }
+
+    pub(super) fn take(&self, key: &str) -> Option<String> {
+        let now = now_secs();
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key)
+            .filter(|(_, until)| *until > now)
+            .map(|(value, _)| value)
     }
 
     pub(super) fn remove(&self, key: &str) {

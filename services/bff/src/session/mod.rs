@@ -116,6 +116,28 @@ impl SessionStore {
         }
     }
 
+    /// Keeps `value` for `ttl` seconds under `token`, to be taken once
+    /// (a sign-in with a provider waiting for its answer).
+    pub async fn stash(&self, token: &str, value: &str, ttl: u64) -> Result<(), StoreError> {
+        let key = token_key(token);
+        match self {
+            Self::Memory(store) => {
+                store.stash(&key, value, ttl);
+                Ok(())
+            }
+            Self::Redis(store) => store.stash(&key, value, ttl).await,
+        }
+    }
+
+    /// What was stashed under `token`, once.
+    pub async fn take(&self, token: &str) -> Result<Option<String>, StoreError> {
+        let key = token_key(token);
+        match self {
+            Self::Memory(store) => Ok(store.take(&key)),
+            Self::Redis(store) => store.take(&key).await,
+        }
+    }
+
     /// Ends every session of `user_id` except the one behind `keep`.
     pub async fn end_user(&self, user_id: Uuid, keep: Option<&str>) -> Result<(), StoreError> {
         let keep = keep.map(token_key);

@@ -155,6 +155,29 @@ impl RedisStore {
             .map_err(unreachable)
     }
 
+    fn pending_key(&self, key: &str) -> String {
+        format!("{}pending:{key}", self.prefix)
+    }
+
+    /// Keeps `value` under `key` for `ttl` seconds, to be taken once.
+    pub(super) async fn stash(&self, key: &str, value: &str, ttl: u64) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        conn.set_ex::<_, _, ()>(self.pending_key(key), value, ttl.max(1))
+            .await
+            .map_err(unreachable)
+    }
+
+    /// Takes what is stashed under `key`: `GETDEL`, so two requests with
+    /// the same key cannot both get it.
+    pub(super) async fn take(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn().await?;
+        redis::cmd("GETDEL")
+            .arg(self.pending_key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(unreachable)
+    }
+
     pub(super) async fn insert(&self, key: &str, session: &Session) -> Result<(), StoreError> {
         let ttl = self.lifetimes.remaining(session, now_secs()).unwrap_or(1);
         let mut conn = self.conn().await?;

@@ -13,8 +13,9 @@ use folio_platform::{metrics, telemetry};
 
 use crate::{
     api,
+    oidc::OidcClient,
     session::{Limiter, SessionStore},
-    settings::LoginLimits,
+    settings::{LoginLimits, ProviderSettings},
 };
 
 /// What every handler may use.
@@ -28,6 +29,8 @@ pub struct AppState {
     pub limiter: Limiter,
     /// Requests per API token per minute.
     pub api_limiter: Limiter,
+    /// Talks to organisations' identity providers.
+    pub oidc: OidcClient,
     pub config: Arc<WebConfig>,
 }
 
@@ -40,6 +43,7 @@ pub struct WebConfig {
     pub max_upload_bytes: u64,
     pub forwarded_hops: usize,
     pub api_tokens_per_minute: u32,
+    pub providers: ProviderSettings,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -53,6 +53,8 @@ pub struct Options {
     pub notifications: bool,
     /// Requests per API token per minute.
     pub api_tokens_per_minute: u32,
+    /// Sign-in with identity providers (the Entra authority, the deployment's app).
+    pub providers: folio_bff::settings::ProviderSettings,
     /// Serve HTTPS with these files (as in the cluster) instead of plain HTTP.
     pub http_tls: Option<HttpsFiles>,
 }
@@ -74,6 +76,7 @@ impl Default for Options {
             forwarded_hops: 0,
             notifications: false,
             api_tokens_per_minute: 10_000,
+            providers: folio_bff::settings::ProviderSettings::default(),
             http_tls: None,
         }
     }
@@ -168,6 +171,10 @@ impl TestSystem {
             database_max_connections: 5,
             tls: pki.files("users"),
             bootstrap: None,
+            secrets_key: Some(folio_platform::secrets::SecretSource::given(
+                Secret::new("7a".repeat(32)),
+                "FOLIO_USERS_SECRETS_KEY",
+            )),
         })
         .await
         .expect("users starts");
@@ -300,6 +307,7 @@ impl TestSystem {
             max_upload_bytes: options.max_upload_bytes,
             forwarded_hops: options.forwarded_hops,
             api_tokens_per_minute: options.api_tokens_per_minute,
+            providers: options.providers,
             tls: pki.files("bff"),
             http_tls: options.http_tls.clone(),
         })

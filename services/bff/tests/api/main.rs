@@ -23,6 +23,7 @@ mod rich_errors;
 mod security;
 mod session_race;
 mod sign_in_limits;
+mod sign_in_provider;
 mod tokens;
 mod tracing_off;
 mod versioned_work;

@@ -136,6 +136,7 @@ async fn a_huge_text_part_leaves_the_bff_memory_flat() {
         database_max_connections: 5,
         tls: pki.files("users"),
         bootstrap: None,
+        secrets_key: None,
     })
     .await
     .expect("users starts");

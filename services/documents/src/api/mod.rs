@@ -11,29 +11,61 @@ pub use grpc::DocumentsApi;
 
 pub const SERVICE: &str = "folio.documents.v1.DocumentsService";
 
-/// The bff acts for users, on every RPC; the integration mirrors OneDrive
-/// and sends to it: it adds and reads versions, reads a document and changes
-/// its tags (the "removed in OneDrive" mark), deletes it, and nothing else
-/// (the handlers narrow that further to OneDrive's documents, docs/adr/0042);
-/// it alone records its own events (OneDrive sync failing, docs/adr/0068);
+/// Every RPC, each with the identities that may call it; an RPC missing here
+/// is refused to everyone. The bff acts for users, on every RPC but the
+/// integration's own events; the integration mirrors OneDrive and sends to
+/// it: it adds and reads versions, reads a document and changes its tags
+/// (the "removed in OneDrive" mark), deletes it, and nothing else (the
+/// handlers narrow that further to OneDrive's documents, docs/adr/0042); it
+/// alone records its own events (OneDrive sync failing, docs/adr/0068);
 /// notifications only reads the event log and what it points at.
+const BFF: [&str; 26] = [
+    "GetDocument",
+    "ListDocuments",
+    "UpdateDocument",
+    "DeleteDocument",
+    "UploadVersion",
+    "ListVersions",
+    "DownloadVersion",
+    "CreateTask",
+    "GetTask",
+    "ListTasks",
+    "UpdateTask",
+    "DeleteTask",
+    "ListEvents",
+    "ShareWithOneDrive",
+    "CarryForwardTask",
+    "CloseTask",
+    "DecideApproval",
+    "ReviewRequest",
+    "ListComments",
+    "AddComment",
+    "EditComment",
+    "RestoreVersion",
+    "LabelVersion",
+    "GetRetention",
+    "SetRetention",
+    "ListMyTasks",
+];
+const INTEGRATION: [&str; 6] = [
+    "UploadVersion",
+    "DownloadVersion",
+    "GetDocument",
+    "UpdateDocument",
+    "DeleteDocument",
+    "RecordIntegrationEvent",
+];
+const NOTIFICATIONS: [&str; 4] = ["ListEvents", "GetTask", "GetDocument", "ListTasks"];
+
 pub fn caller_policy() -> CallerPolicy {
-    let integration = [
-        "UploadVersion",
-        "DownloadVersion",
-        "GetDocument",
-        "UpdateDocument",
-        "DeleteDocument",
-        "RecordIntegrationEvent",
-    ];
-    let reads = ["ListEvents", "GetTask", "GetDocument", "ListTasks"];
-    // The bff may call every RPC here; the handler of RecordIntegrationEvent
-    // refuses every caller but the integration.
-    let policy = integration.into_iter().fold(
-        CallerPolicy::new().allow_service(SERVICE, &[Id::BFF]),
-        |policy, method| policy.allow(SERVICE, method, &[Id::INTEGRATION]),
-    );
-    reads.into_iter().fold(policy, |policy, method| {
-        policy.allow(SERVICE, method, &[Id::NOTIFICATIONS])
+    [
+        (&BFF[..], Id::BFF),
+        (&INTEGRATION[..], Id::INTEGRATION),
+        (&NOTIFICATIONS[..], Id::NOTIFICATIONS),
+    ]
+    .into_iter()
+    .flat_map(|(rpcs, caller)| rpcs.iter().map(move |rpc| (*rpc, caller)))
+    .fold(CallerPolicy::new(), |policy, (rpc, caller)| {
+        policy.allow(SERVICE, rpc, &[caller])
     })
 }

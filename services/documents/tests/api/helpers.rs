@@ -155,6 +155,7 @@ impl TestApp {
             database_max_connections: 5,
             tls: pki.files("users"),
             bootstrap: None,
+            secrets_key: None,
         })
         .await
         .expect("users service starts");

@@ -279,7 +279,7 @@ async fn only_the_integration_records_its_events_once_per_key(setup: Setup) {
     let app = TestApp::spawn(setup).await;
     let admin = &app.acme.admin;
     let editor = &app.acme.editor;
-    // The bff (every other RPC is its own) and notifications may not.
+    // The bff and notifications may not: the per-RPC policy refuses them.
     for identity in ["bff", "notifications"] {
         let status = app
             .client_as(identity)

@@ -93,6 +93,7 @@ impl World {
             database_max_connections: 5,
             tls: pki.files("users"),
             bootstrap: None,
+            secrets_key: None,
         })
         .await
         .expect("users service starts");

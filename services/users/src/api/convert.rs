@@ -5,8 +5,9 @@ use folio_proto::users::v1 as pb;
 use uuid::Uuid;
 
 use crate::{
-    domain::{ApiToken, Organisation, Role, TokenScope, User},
+    domain::{ApiToken, OidcInput, Organisation, Preset, Role, TokenScope, User},
     error::Error,
+    store::StoredSettings,
 };
 
 pub(super) fn parse_id(field: &'static str, raw: &str) -> Result<Uuid, Error> {
@@ -26,7 +27,7 @@ pub(super) fn parse_role(raw: i32) -> Result<Role, Error> {
     }
 }
 
-fn role(role: Role) -> pb::Role {
+pub(super) fn role(role: Role) -> pb::Role {
     match role {
         Role::Admin => pb::Role::Admin,
         Role::Editor => pb::Role::Editor,
@@ -82,5 +83,55 @@ pub(super) fn api_token(token: &ApiToken, owner_email: &str) -> pb::ApiToken {
         expires_at: rfc3339(token.expires_at),
         last_used_at: token.last_used_at.map(rfc3339),
         user_email: owner_email.to_owned(),
+    }
+}
+
+pub(super) fn preset(preset: Preset) -> pb::OidcPreset {
+    match preset {
+        Preset::Generic => pb::OidcPreset::Generic,
+        Preset::Entra => pb::OidcPreset::Entra,
+    }
+}
+
+pub(super) fn oidc_input(settings: &pb::OidcSettings) -> Result<OidcInput, Error> {
+    let entra = match pb::OidcPreset::try_from(settings.preset) {
+        Ok(pb::OidcPreset::Entra) => true,
+        Ok(pb::OidcPreset::Generic) => false,
+        Ok(pb::OidcPreset::Unspecified) | Err(_) => {
+            return Err(Error::invalid("preset", "must be generic or entra"));
+        }
+    };
+    let default_role = match settings.default_role {
+        0 => None,
+        raw => Some(parse_role(raw)?),
+    };
+    Ok(OidcInput {
+        entra,
+        issuer: settings.issuer.clone(),
+        client_id: settings.client_id.clone(),
+        tenant_id: settings.tenant_id.clone(),
+        only_sso: settings.only_sso,
+        create_accounts: settings.create_accounts,
+        default_role,
+    })
+}
+
+pub(super) fn sign_in_settings(stored: Option<&StoredSettings>) -> pb::SignInSettings {
+    pb::SignInSettings {
+        oidc: stored.map(|s| pb::OidcSettings {
+            preset: preset(s.config.preset).into(),
+            issuer: s.config.issuer.clone(),
+            client_id: s.config.client_id.clone(),
+            tenant_id: s
+                .config
+                .tenant_id
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+            only_sso: s.config.only_sso,
+            create_accounts: s.config.create_accounts,
+            default_role: role(s.config.default_role).into(),
+            client_secret_set: s.secret.is_some(),
+            updated_at: rfc3339(s.updated_at),
+        }),
     }
 }

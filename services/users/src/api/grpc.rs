@@ -7,6 +7,7 @@ use crate::{
     accounts::{Accounts, NewUser, SignIn},
     domain::{DisplayName, Email, OrganisationName, Password, UserChanges},
     error::Error,
+    sign_in::{ProviderIdentity, ProviderSignIn},
     tokens::ApiTokens,
 };
 
@@ -14,12 +15,17 @@ use crate::{
 pub struct UsersApi {
     accounts: Accounts,
     tokens: ApiTokens,
+    provider_sign_in: ProviderSignIn,
 }
 
 impl UsersApi {
-    pub fn new(accounts: Accounts) -> Self {
+    pub fn new(accounts: Accounts, provider_sign_in: ProviderSignIn) -> Self {
         let tokens = ApiTokens::new(accounts.database().clone());
-        Self { accounts, tokens }
+        Self {
+            accounts,
+            tokens,
+            provider_sign_in,
+        }
     }
 }
 
@@ -278,5 +284,74 @@ impl UsersService for UsersApi {
             scope: convert::scope(token.scope).into(),
             token_id: token.id.to_string(),
         }))
+    }
+
+    async fn get_sign_in_settings(
+        &self,
+        request: Request<pb::GetSignInSettingsRequest>,
+    ) -> Result<Response<pb::SignInSettings>, Status> {
+        let actor = actor(&request)?;
+        let stored = self.provider_sign_in.settings(&actor).await?;
+        Ok(Response::new(convert::sign_in_settings(stored.as_ref())))
+    }
+
+    async fn put_sign_in_settings(
+        &self,
+        request: Request<pb::PutSignInSettingsRequest>,
+    ) -> Result<Response<pb::SignInSettings>, Status> {
+        let actor = actor(&request)?;
+        let req = request.into_inner();
+        let input = req.oidc.as_ref().map(convert::oidc_input).transpose()?;
+        let stored = self
+            .provider_sign_in
+            .put(&actor, input, req.client_secret.as_deref())
+            .await?;
+        Ok(Response::new(convert::sign_in_settings(stored.as_ref())))
+    }
+
+    async fn find_oidc_provider(
+        &self,
+        request: Request<pb::FindOidcProviderRequest>,
+    ) -> Result<Response<pb::OidcProvider>, Status> {
+        let req = request.into_inner();
+        let organisation = optional_id("organisation_id", &req.organisation_id)?;
+        let email = Some(req.email.as_str()).filter(|e| !e.trim().is_empty());
+        let found = self.provider_sign_in.find(email, organisation).await?;
+        Ok(Response::new(pb::OidcProvider {
+            organisation_id: found.org_id.to_string(),
+            preset: convert::preset(found.config.preset).into(),
+            issuer: found.config.issuer,
+            client_id: found.config.client_id,
+            client_secret: found
+                .client_secret
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
+            tenant_id: found
+                .config
+                .tenant_id
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn oidc_sign_in(
+        &self,
+        request: Request<pb::OidcSignInRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let req = request.into_inner();
+        let identity = ProviderIdentity {
+            org_id: parse_id("organisation_id", &req.organisation_id)?,
+            issuer: req.issuer,
+            subject: req.subject,
+            tenant_id: req.tenant_id,
+            email: req.email,
+            email_verified: req.email_verified,
+            display_name: req.display_name,
+        };
+        let user = self
+            .provider_sign_in
+            .sign_in(&self.accounts, &identity)
+            .await?;
+        Ok(Response::new(convert::user(&user)))
     }
 }

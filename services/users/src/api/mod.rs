@@ -26,6 +26,10 @@ pub fn caller_policy() -> CallerPolicy {
         .allow(SERVICE, "ListApiTokens", &[Id::BFF])
         .allow(SERVICE, "RevokeApiToken", &[Id::BFF])
         .allow(SERVICE, "AuthenticateApiToken", &[Id::BFF])
+        .allow(SERVICE, "GetSignInSettings", &[Id::BFF])
+        .allow(SERVICE, "PutSignInSettings", &[Id::BFF])
+        .allow(SERVICE, "FindOidcProvider", &[Id::BFF])
+        .allow(SERVICE, "OidcSignIn", &[Id::BFF])
         .allow(
             SERVICE,
             "GetUser",

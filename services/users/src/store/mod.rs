@@ -1,10 +1,14 @@
 //! SQL for organisations and users, shared by MySQL and SQLite.
 
 mod organisations;
+mod sign_in;
 mod tokens;
 mod users;
 
 pub use organisations::{insert_organisation, list_organisations, lock_admins, organisation_name};
+pub use sign_in::{
+    StoredSettings, find_identity, get_settings, insert_identity, is_linked, put_settings,
+};
 pub use tokens::{find_token, insert_token, list_tokens, revoke_token, touch_token};
 pub use users::{
     count_enabled_admins, find_users_by_email, get_user, insert_user, list_users, update_password,

@@ -35,6 +35,10 @@ pub fn settings(pki: &Pki, database_url: DatabaseUrl, bootstrap: Option<Bootstra
         database_max_connections: 5,
         tls: pki.files("users"),
         bootstrap,
+        secrets_key: Some(folio_platform::secrets::SecretSource::given(
+            folio_platform::secrets::Secret::new("7a".repeat(32)),
+            "FOLIO_USERS_SECRETS_KEY",
+        )),
     }
 }
 

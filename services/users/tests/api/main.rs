@@ -13,4 +13,5 @@ mod mtls;
 mod operations;
 mod rollback;
 mod secrets;
+mod sign_in_provider;
 mod tokens;

@@ -1,6 +1,6 @@
 // Sign in.
 
-import { post, describeError } from '../api.js';
+import { get, post, describeError } from '../api.js';
 import { h, field, replace, busy } from '../dom.js';
 import { clearMessages } from '../messages.js';
 
@@ -22,6 +22,28 @@ export function render(container, ctx) {
     'data-testid': 'login-password',
   });
   const errorSlot = h('div', { class: 'form-error-slot' });
+  // "Sign in with Microsoft" / "with your organisation", for an email whose
+  // organisation signs in with its identity provider (asked when the email
+  // is entered; nothing shows otherwise).
+  const providerSlot = h('div', { class: 'login-provider', 'data-testid': 'login-provider-slot' });
+  let askedFor = '';
+  async function offerProvider() {
+    const address = email.value.trim();
+    if (!address.includes('@') || address === askedFor) return;
+    askedFor = address;
+    try {
+      const found = await get('/session/oidc', { email: address });
+      const label = found.provider === 'entra' ? 'Sign in with Microsoft' : 'Sign in with your organisation';
+      replace(
+        providerSlot,
+        h('a', { class: 'button button--wide', href: found.start, 'data-testid': 'login-provider', text: label }),
+      );
+    } catch {
+      replace(providerSlot);
+    }
+  }
+  email.addEventListener('change', offerProvider);
+  email.addEventListener('blur', offerProvider);
   const submit = h('button', { type: 'submit', class: 'button button--primary button--wide', 'data-testid': 'login-submit', text: 'Sign in' });
 
   const form = h(
@@ -59,6 +81,10 @@ export function render(container, ctx) {
       password.value = '';
       replace(choiceSlot);
       showError(describeError(err));
+      if (err.type === 'provider-sign-in-only') {
+        askedFor = '';
+        offerProvider();
+      }
       password.focus();
     }
   }
@@ -101,6 +127,7 @@ export function render(container, ctx) {
       h('h1', { id: 'login-title', tabindex: '-1', text: 'Sign in to Folio' }),
       h('p', { class: 'muted', text: 'Your documents and tasks, in one place.' }),
       form,
+      providerSlot,
       choiceSlot,
     ),
   );

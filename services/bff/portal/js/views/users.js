@@ -6,6 +6,7 @@ import { h, field, replace, busy, showFieldErrors, clearFieldErrors, inlineMessa
 import { notify, notifyError } from '../messages.js';
 import { loadUsers, rememberUser, session, setUser } from '../state.js';
 import { timeEl, ROLE_LABELS } from '../format.js';
+import { signInSection } from './sign-in-settings.js';
 
 const MIN_PASSWORD = 12;
 const MAX_PASSWORD = 128;
@@ -183,6 +184,7 @@ export async function render(container, ctx) {
     h('section', { class: 'section', 'aria-labelledby': 'users-title' }, h('h2', { id: 'users-title', class: 'visually-hidden', text: 'All users' }), h('div', { class: 'table-wrap' }, table)),
     h('section', { class: 'section', 'aria-labelledby': 'new-user-title' }, h('h2', { id: 'new-user-title', text: 'Add a user' }), form),
     await retentionSection(),
+    await signInSection(),
   );
 }
 

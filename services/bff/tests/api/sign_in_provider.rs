@@ -1,0 +1,546 @@
+//! Sign-in with an organisation's identity provider (issue 17, ADR 0066 and
+//! 0067), against a real OpenID Connect provider (npm's oidc-provider) that
+//! plays two Entra ID tenants and a plain issuer, and that can be made to
+//! forge its answers.
+
+use folio_bff::settings::ProviderSettings;
+use folio_platform::{db::Backend, secrets::Secret};
+use folio_testkit::oidc::{OidcProvider, TENANT_A, TENANT_B};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::helpers::{Browser, Options, PASSWORD, Reply, TestSystem};
+
+const APP: &str = "folio-entra-app";
+const APP_SECRET: &str = "entra-app-secret-value-1234";
+
+struct Sso {
+    system: TestSystem,
+    provider: OidcProvider,
+    admin: Browser,
+}
+
+impl Sso {
+    /// Acme signs in with Entra ID tenant A through the deployment's app.
+    async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Options)) -> Self {
+        let provider = OidcProvider::start();
+        let mut options = Options {
+            providers: ProviderSettings {
+                entra_authority: provider.authority(),
+                entra_client_id: Some(APP.into()),
+                entra_client_secret: Some(Secret::new(APP_SECRET)),
+                ..ProviderSettings::default()
+            },
+            ..Options::default()
+        };
+        tweak(&mut options);
+        let system = TestSystem::spawn_with(backend, options).await;
+        let callback = format!("{}/api/v1/session/oidc/callback", system.base);
+        provider.setup(&callback, APP, APP_SECRET).await;
+        let admin = system.signed_in("admin@acme.example").await;
+        let put = admin
+            .json(
+                Method::PUT,
+                "/api/v1/organisation/sign-in",
+                &json!({"oidc": {"tenant_id": TENANT_A}}),
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+        Self {
+            system,
+            provider,
+            admin,
+        }
+    }
+
+    /// A browser that does not follow redirects, as the tests look at each.
+    fn browser(&self) -> Browser {
+        Browser {
+            base: self.system.base.clone(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            csrf: None,
+        }
+    }
+
+    /// An account the admin provisions: the invitation a first sign-in links.
+    async fn invite(&self, email: &str, role: &str) -> Value {
+        let created = self
+            .admin
+            .json(
+                Method::POST,
+                "/api/v1/users",
+                &json!({"email": email, "display_name": "Invited", "role": role, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+        created.json()
+    }
+
+    /// Starts at Folio, logs in at the provider's page as `login`, and
+    /// answers the provider's redirect back (not yet followed).
+    async fn through_provider(&self, browser: &Browser, email: &str, login: &str) -> String {
+        self.through_provider_for(browser, &format!("email={email}"), login)
+            .await
+    }
+
+    /// The same, started with `query` (`email=…` or `organisation=…`).
+    async fn through_provider_for(&self, browser: &Browser, query: &str, login: &str) -> String {
+        let start = browser
+            .get(&format!("/api/v1/session/oidc/start?{query}"))
+            .await;
+        assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.text());
+        let authorize = start.header("location").unwrap().to_owned();
+        assert!(
+            authorize.contains("code_challenge_method=S256"),
+            "{authorize}"
+        );
+        assert!(authorize.contains("nonce="), "{authorize}");
+        let back = self.provider.log_in(&authorize, login).await;
+        back.strip_prefix(&self.system.base)
+            .unwrap_or_else(|| panic!("back to Folio: {back}"))
+            .to_owned()
+    }
+
+    /// The whole sign-in; the callback's answer.
+    async fn sign_in(&self, browser: &Browser, email: &str, login: &str) -> Reply {
+        let back = self.through_provider(browser, email, login).await;
+        browser.get(&back).await
+    }
+}
+
+fn assert_refused(reply: &Reply, why: &str) {
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text());
+    assert_eq!(reply.problem_type(), "sign-in-refused");
+    let detail = reply.json()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains(why), "{why}: {detail}");
+    assert!(
+        reply.headers.get_all("set-cookie").iter().all(|c| !c
+            .to_str()
+            .unwrap()
+            .starts_with("folio_session=")
+            || c.to_str().unwrap().contains("Max-Age=0")),
+        "no session cookie"
+    );
+}
+
+async fn has_session(browser: &Browser) -> Option<Value> {
+    let current = browser.get("/api/v1/session").await;
+    (current.status == StatusCode::OK).then(|| current.json())
+}
+
+async fn entra_sign_in_links_the_invitation_and_starts_a_folio_session(backend: Backend) {
+    let sso = Sso::start(backend).await;
+    sso.invite("bob@acme.example", "editor").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    let browser = sso.browser();
+    let done = sso.sign_in(&browser, "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert_eq!(done.header("location"), Some("/"));
+    let session = has_session(&browser).await.expect("signed in");
+    assert_eq!(session["user"]["email"], "bob@acme.example");
+    assert_eq!(session["user"]["role"], "editor");
+    assert!(!session["csrf_token"].as_str().unwrap().is_empty());
+    // The next sign-in finds bob by (tenant, oid), whatever the email says now.
+    sso.provider
+        .person("bob", "renamed@elsewhere.example", false)
+        .await;
+    let again = sso.browser();
+    let done = sso.sign_in(&again, "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert_eq!(
+        has_session(&again).await.unwrap()["user"]["email"],
+        "bob@acme.example"
+    );
+}
+
+#[tokio::test]
+async fn entra_sign_in_links_the_invitation_and_starts_a_folio_session_sqlite() {
+    entra_sign_in_links_the_invitation_and_starts_a_folio_session(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn entra_sign_in_links_the_invitation_and_starts_a_folio_session_mysql() {
+    entra_sign_in_links_the_invitation_and_starts_a_folio_session(Backend::MySql).await;
+}
+
+#[tokio::test]
+async fn each_forged_answer_is_refused_and_starts_no_session() {
+    let sso = Sso::start(Backend::Sqlite).await;
+    sso.invite("bob@acme.example", "viewer").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    // Re-signed with the provider's published "forger" key, the honest
+    // claims pass: the refusals below are for the claim each one alters.
+    sso.provider.forge(Some("resign")).await;
+    let resigned = sso.sign_in(&sso.browser(), "bob@acme.example", "bob").await;
+    assert_eq!(
+        resigned.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        resigned.text()
+    );
+    for (mode, why) in [
+        ("wrong_iss", "another issuer"),
+        ("other_aud", "another audience"),
+        ("expired", "expired"),
+        ("nbf_future", "not valid yet"),
+        ("alg_none", "RS256 or ES256"),
+        ("hs256", "RS256 or ES256"),
+        ("unknown_kid", "key the provider does not publish"),
+        ("other_tid", "another organisation's tenant"),
+        ("replay_nonce", "nonce"),
+    ] {
+        sso.provider.forge(Some(mode)).await;
+        let browser = sso.browser();
+        let reply = sso.sign_in(&browser, "bob@acme.example", "bob").await;
+        assert_refused(&reply, why);
+        assert!(has_session(&browser).await.is_none(), "{mode}: no session");
+    }
+}
+
+#[tokio::test]
+async fn state_must_match_and_a_sign_in_finishes_once() {
+    let sso = Sso::start(Backend::Sqlite).await;
+    sso.invite("bob@acme.example", "viewer").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    let browser = sso.browser();
+    let back = sso
+        .through_provider(&browser, "bob@acme.example", "bob")
+        .await;
+    // Another browser (no folio_oidc cookie) cannot finish it.
+    assert_refused(&sso.browser().get(&back).await, "state");
+    let tampered = regex_replace_state(&back);
+    assert_refused(&browser.get(&tampered).await, "state");
+    // The mismatch used the waiting sign-in up: the right answer now fails too.
+    assert_refused(&browser.get(&back).await, "state");
+    assert!(has_session(&browser).await.is_none());
+    // A fresh one works, once.
+    let back = sso
+        .through_provider(&browser, "bob@acme.example", "bob")
+        .await;
+    assert_eq!(browser.get(&back).await.status, StatusCode::SEE_OTHER);
+    assert_refused(&browser.get(&back).await, "state");
+}
+
+fn regex_replace_state(url: &str) -> String {
+    let (path, query) = url.split_once('?').unwrap();
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| {
+            if pair.starts_with("state=") {
+                "state=forged-state".to_owned()
+            } else {
+                pair.to_owned()
+            }
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
+}
+
+#[tokio::test]
+async fn first_sign_ins_without_invitation_create_accounts_only_when_allowed() {
+    let sso = Sso::start(Backend::Sqlite).await;
+    sso.provider
+        .person("carol", "carol@acme.example", true)
+        .await;
+    let refused = sso
+        .sign_in(&sso.browser(), "admin@acme.example", "carol")
+        .await;
+    assert_refused(&refused, "invite");
+    let put = sso
+        .admin
+        .json(
+            Method::PUT,
+            "/api/v1/organisation/sign-in",
+            &json!({"oidc": {"tenant_id": TENANT_A, "create_accounts": true, "default_role": "editor"}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    // A guest of the tenant (its address is another directory's) neither
+    // links to the account with that address nor becomes an account.
+    sso.provider.guest("mallory", "admin@acme.example").await;
+    let browser = sso.browser();
+    assert_refused(
+        &sso.sign_in(&browser, "admin@acme.example", "mallory").await,
+        "invite",
+    );
+    let browser = sso.browser();
+    let done = sso.sign_in(&browser, "admin@acme.example", "carol").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    let me = has_session(&browser).await.unwrap();
+    assert_eq!(me["user"]["email"], "carol@acme.example");
+    assert_eq!(me["user"]["role"], "editor");
+}
+
+#[tokio::test]
+async fn disabling_a_person_ends_their_sessions_and_refuses_their_next_sign_in() {
+    let sso = Sso::start(Backend::Sqlite).await;
+    let bob = sso.invite("bob@acme.example", "viewer").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    let browser = sso.browser();
+    assert_eq!(
+        sso.sign_in(&browser, "bob@acme.example", "bob")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let disabled = sso
+        .admin
+        .json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", bob["id"].as_str().unwrap()),
+            &json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text());
+    assert!(has_session(&browser).await.is_none());
+    // Found by email no more; by organisation, the provider still vouches
+    // for bob, and Folio refuses.
+    let again = sso.browser();
+    let by_email = again
+        .get("/api/v1/session/oidc/start?email=bob@acme.example")
+        .await;
+    assert_eq!(by_email.status, StatusCode::NOT_FOUND);
+    let org = &sso.system.acme_admin.organisation_id;
+    let back = sso
+        .through_provider_for(&again, &format!("organisation={org}"), "bob")
+        .await;
+    assert_refused(&again.get(&back).await, "disabled");
+    assert!(has_session(&again).await.is_none());
+}
+
+#[tokio::test]
+async fn only_sso_refuses_passwords_of_non_admins_and_a_provider_outage_leaves_the_admins_way_in() {
+    let mut sso = Sso::start(Backend::Sqlite).await;
+    sso.invite("bob@acme.example", "editor").await;
+    let put = sso
+        .admin
+        .json(
+            Method::PUT,
+            "/api/v1/organisation/sign-in",
+            &json!({"oidc": {"tenant_id": TENANT_A, "only_sso": true}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    let bob = sso.browser().sign_in("bob@acme.example", PASSWORD).await;
+    assert_eq!(bob.status, StatusCode::FORBIDDEN, "{}", bob.text());
+    assert_eq!(bob.problem_type(), "provider-sign-in-only");
+    // A wrong password still says only that.
+    let wrong = sso
+        .browser()
+        .sign_in("bob@acme.example", "wrong password!!")
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    sso.provider.stop();
+    let start = sso
+        .browser()
+        .get("/api/v1/session/oidc/start?email=bob@acme.example")
+        .await;
+    assert_eq!(start.status, StatusCode::BAD_GATEWAY, "{}", start.text());
+    assert_eq!(start.problem_type(), "provider-unavailable");
+    let admin = sso.browser().sign_in("admin@acme.example", PASSWORD).await;
+    assert_eq!(admin.status, StatusCode::OK, "{}", admin.text());
+    // Another organisation's people are not affected.
+    let globex = sso
+        .browser()
+        .sign_in("admin@globex.example", PASSWORD)
+        .await;
+    assert_eq!(globex.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_plain_provider_signs_in_by_its_issuer_and_a_down_provider_leaves_passwords() {
+    let mut sso = Sso::start(Backend::Sqlite).await;
+    let globex = sso.system.signed_in("admin@globex.example").await;
+    let issuer = sso.provider.generic_issuer();
+    let put = globex
+        .json(
+            Method::PUT,
+            "/api/v1/organisation/sign-in",
+            &json!({"oidc": {"issuer": issuer, "client_id": APP, "client_secret": APP_SECRET}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    let settings = put.json();
+    assert_eq!(settings["oidc"]["provider"], "oidc");
+    assert_eq!(settings["oidc"]["client_secret_set"], true);
+    assert!(!put.text().contains(APP_SECRET));
+    // Acme's admin sees acme's settings, never globex's.
+    let acme = sso.admin.get("/api/v1/organisation/sign-in").await;
+    assert_eq!(acme.json()["oidc"]["provider"], "entra");
+    assert_eq!(acme.json()["oidc"]["tenant_id"], TENANT_A);
+    sso.provider
+        .person("gina", "admin@globex.example", true)
+        .await;
+    let browser = sso.browser();
+    let done = sso.sign_in(&browser, "admin@globex.example", "gina").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert_eq!(
+        has_session(&browser).await.unwrap()["user"]["email"],
+        "admin@globex.example"
+    );
+    let found = sso
+        .browser()
+        .get("/api/v1/session/oidc?email=admin@globex.example")
+        .await;
+    assert_eq!(found.json()["provider"], "oidc");
+    // Down after its discovery document was read: the browser is sent there,
+    // and passwords still work meanwhile.
+    sso.provider.stop();
+    let password = sso
+        .browser()
+        .sign_in("admin@globex.example", PASSWORD)
+        .await;
+    assert_eq!(password.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_settings_are_for_admins_with_csrf_and_bounded_input() {
+    let sso = Sso::start(Backend::Sqlite).await;
+    let (_, editor) = sso
+        .system
+        .user(&sso.admin, "ed@acme.example", "editor")
+        .await;
+    let body = json!({"oidc": {"tenant_id": TENANT_B}});
+    let put = editor
+        .json(Method::PUT, "/api/v1/organisation/sign-in", &body)
+        .await;
+    assert_eq!(put.status, StatusCode::FORBIDDEN);
+    assert_eq!(put.problem_type(), "forbidden");
+    assert_eq!(
+        editor.get("/api/v1/organisation/sign-in").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let no_csrf = Browser {
+        csrf: None,
+        ..sso.admin.clone()
+    };
+    let put = no_csrf
+        .json(Method::PUT, "/api/v1/organisation/sign-in", &body)
+        .await;
+    assert_eq!(put.problem_type(), "csrf-failed");
+    let huge = json!({"oidc": {"issuer": "x".repeat(70_000)}});
+    let put = sso
+        .admin
+        .json(Method::PUT, "/api/v1/organisation/sign-in", &huge)
+        .await;
+    assert_eq!(put.status, StatusCode::PAYLOAD_TOO_LARGE);
+    for bad in [
+        json!({"oidc": {"issuer": "http://idp.example.com", "client_id": "a", "client_secret": "b"}}),
+        json!({"oidc": {"issuer": "https://idp.example.com", "client_id": "a"}}),
+        json!({"oidc": {"tenant_id": "contoso.onmicrosoft.com"}}),
+        json!({"oidc": {"tenant_id": TENANT_A, "default_role": "admin"}}),
+        json!({"oidc": {"tenant_id": TENANT_A, "colour": "red"}}),
+    ] {
+        let put = sso
+            .admin
+            .json(Method::PUT, "/api/v1/organisation/sign-in", &bad)
+            .await;
+        assert_eq!(put.status, StatusCode::BAD_REQUEST, "{bad}: {}", put.text());
+    }
+    // Nothing changed.
+    let now = sso.admin.get("/api/v1/organisation/sign-in").await.json();
+    assert_eq!(now["oidc"]["tenant_id"], TENANT_A);
+    // Start: bounded, one of email or organisation, unknown is 404.
+    let browser = sso.browser();
+    let long = format!(
+        "/api/v1/session/oidc/start?email={}@a.example",
+        "x".repeat(5000)
+    );
+    assert_eq!(browser.get(&long).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        browser.get("/api/v1/session/oidc/start").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let unknown = browser
+        .get("/api/v1/session/oidc/start?email=nobody@acme.example")
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let globex = browser
+        .get("/api/v1/session/oidc?email=admin@globex.example")
+        .await;
+    assert_eq!(globex.status, StatusCode::NOT_FOUND);
+    // Off again.
+    let off = sso
+        .admin
+        .json(
+            Method::PUT,
+            "/api/v1/organisation/sign-in",
+            &json!({"oidc": null}),
+        )
+        .await;
+    assert_eq!(off.json()["oidc"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_provider_sends_people_back_to_the_public_url_and_starts_are_limited() {
+    let sso = Sso::start_with(Backend::Sqlite, |options| {
+        options.providers.public_url = Some("https://folio.example.com".into());
+        options.login.per_address = 3;
+    })
+    .await;
+    let browser = sso.browser();
+    let path = "/api/v1/session/oidc/start?email=admin@acme.example";
+    let start = browser.get(path).await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    let location = reqwest::Url::parse(start.header("location").unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(
+        query["redirect_uri"],
+        "https://folio.example.com/api/v1/session/oidc/callback"
+    );
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["client_id"], APP);
+    assert!(
+        location
+            .as_str()
+            .starts_with(&sso.provider.tenant_issuer(TENANT_A))
+    );
+    let cookie = start.header("set-cookie").unwrap();
+    for part in [
+        "folio_oidc=",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/api/v1/session/oidc",
+        "Max-Age=600",
+    ] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    browser.get(path).await;
+    browser.get(path).await;
+    let limited = browser.get(path).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.header("retry-after").is_some());
+    // Password sign-in is counted on its own.
+    let admin = sso.browser().sign_in("admin@acme.example", PASSWORD).await;
+    assert_eq!(admin.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_fetched_again_when_a_token_names_it() {
+    let sso = Sso::start_with(Backend::Sqlite, |options| {
+        options.providers.keys_min_refresh = std::time::Duration::from_millis(300);
+    })
+    .await;
+    sso.invite("bob@acme.example", "viewer").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    // Folio reads the keys while the provider does not list the new one yet.
+    sso.provider.publish_forger_key(false).await;
+    let honest = sso.sign_in(&sso.browser(), "bob@acme.example", "bob").await;
+    assert_eq!(honest.status, StatusCode::SEE_OTHER, "{}", honest.text());
+    // The provider rotates: its tokens now name a key Folio has not seen.
+    sso.provider.publish_forger_key(true).await;
+    sso.provider.forge(Some("resign")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let rotated = sso.browser();
+    let done = sso.sign_in(&rotated, "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert!(has_session(&rotated).await.is_some());
+}
