@@ -77,6 +77,8 @@ where
     request.set_timeout(deadline.saturating_duration_since(Instant::now()));
     match timeout_at(deadline, send(request)).await {
         Ok(Ok(response)) => Ok(response.into_inner()),
+        // The service gave up at the deadline too (tonic answers CANCELLED).
+        Ok(Err(_)) if Instant::now() >= deadline => Err(CallError::DeadlineExceeded),
         Ok(Err(status)) => Err(CallError::from(status)),
         Err(_) => Err(CallError::DeadlineExceeded),
     }
