@@ -177,6 +177,37 @@ def test_ses_identity_with_dkim_and_the_smtp_secret_the_chart_reads():
         assert env_vars["FOLIO_SMTP_PASSWORD_SECRET"] == f"aws:folio/{env}/notifications/smtp#password"
 
 
+def test_sign_in_secrets_are_sealed_with_a_key_the_database_stack_keeps():
+    """The users service seals organisations' sign-in client secrets with a
+    key from Secrets Manager (64 hex digits, kept when the stack goes), and
+    the bff sends providers back to the portal's public address."""
+    secrets = _resources("database", "AWS::SecretsManager::Secret")
+    key = secrets["SignInSecretsKey"]
+    assert key["DeletionPolicy"] == "Retain"
+    assert key["Properties"]["Name"] == {"Fn::Sub": "folio/${Environment}/users/secrets-key"}
+    assert "KmsKeyId" in key["Properties"]
+    generated = key["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] == 64
+    assert generated["ExcludeUppercase"] and generated["ExcludePunctuation"]
+    assert set(generated["ExcludeCharacters"]) == set("ghijklmnopqrstuvwxyz")
+    roles = _resources("iam", "AWS::IAM::Role")
+    assert "secret:folio/${Environment}/users/*" in json.dumps(roles["UsersRole"]["Properties"]["Policies"])
+    for env in support.ENVIRONMENTS:
+        deployments = {
+            d["metadata"]["name"].rsplit("-", 1)[-1]: d
+            for d in support.render_environment(env)
+            if d["kind"] == "Deployment"
+        }
+
+        def env_of(svc):
+            return {e["name"]: e.get("value") for c in support.containers(deployments[svc]) for e in c.get("env", [])}
+
+        assert env_of("users")["FOLIO_USERS_SECRETS_KEY_SECRET"] == f"aws:folio/{env}/users/secrets-key"
+        bff = env_of("bff")
+        host = support.load_yaml(support.CHART / f"values-{env}.yaml")["gateway"]["bffHost"]
+        assert bff["FOLIO_PUBLIC_URL"] == f"https://{host}"
+
+
 def test_s3_document_bucket():
     bucket = _resources("storage", "AWS::S3::Bucket")["DocumentBucket"]["Properties"]
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
