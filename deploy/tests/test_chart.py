@@ -770,8 +770,9 @@ def test_no_ingress_comes_back(rendered):
         assert "kind: Ingress" not in text and "ingressClassName" not in text, path
         assert "nginx" not in text.lower(), path
         assert "alb.ingress.kubernetes.io" not in text, path
-    eks = (support.CLOUDFORMATION / "eks.yaml").read_text()
-    assert "createIngressClassResource: false" in eks
+    # The controller's Application (argocd/platform, docs/adr/0072) creates no IngressClass.
+    controller = support.load_yaml(support.ARGOCD / "platform" / "aws-load-balancer-controller.yaml")
+    assert controller["spec"]["source"]["helm"]["valuesObject"]["createIngressClassResource"] is False
 
 
 def test_pinned_crd_schemas_reject_mistakes(rendered):
