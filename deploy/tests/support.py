@@ -79,8 +79,13 @@ ENV_VARS = {
             *_TLS,
             *_HTTPS,
         ]
-    },
-    "users": _COMMON | _AWS | {"FOLIO_MIGRATIONS"} | {f"FOLIO_USERS_{n}" for n in _DB + _TLS},
+    }
+    # Providers send people back to the portal's public address.
+    | {"FOLIO_PUBLIC_URL"},
+    "users": _COMMON
+    | _AWS
+    | {"FOLIO_MIGRATIONS"}
+    | {f"FOLIO_USERS_{n}" for n in _DB + _TLS + ["SECRETS_KEY_SECRET"]},
     "documents": _COMMON
     | _AWS
     | {"FOLIO_MIGRATIONS"}

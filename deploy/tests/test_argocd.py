@@ -40,14 +40,26 @@ def test_project_is_restricted_to_the_three_namespaces_and_this_repository():
     assert "*" not in spec["sourceRepos"][0]
     namespaces = sorted(d["namespace"] for d in spec["destinations"])
     assert namespaces == ["folio-dev", "folio-prod", "folio-stage"]
-    assert {d["server"] for d in spec["destinations"]} == {"https://kubernetes.default.svc"}
+    # The managed Argo CD knows the cluster by the name of its registration.
+    assert {d.get("name") for d in spec["destinations"]} == {"in-cluster"}
+    assert not any("server" in d for d in spec["destinations"])
     assert spec["clusterResourceWhitelist"] == []
     assert all(k["kind"] != "*" for k in spec["namespaceResourceWhitelist"])
 
 
+def _is_platform(doc: dict) -> bool:
+    return doc["kind"] == "AppProject" and doc["metadata"]["name"] == "platform" or (
+        doc["kind"] == "Application" and doc["spec"]["project"] == "platform"
+    )
+
+
 def test_the_repository_url_is_the_same_everywhere():
+    """Folio's own Applications and projects; the platform add-ons come from
+    their pinned upstream sources (test_platform_add_ons_are_pinned...)."""
     (repo,) = _project()["spec"]["sourceRepos"]
     for path, doc in _all_argocd_docs():
+        if _is_platform(doc):
+            continue
         if doc["kind"] == "Application":
             assert doc["spec"]["source"]["repoURL"] == repo, path
         if doc["kind"] == "AppProject":
@@ -154,15 +166,81 @@ def test_the_bootstrap_app_can_only_create_applications_in_the_folio_project():
     (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
     assert rule["resources"] == ["applications"] and set(rule["operations"]) == {"CREATE", "UPDATE"}
     (validation,) = policy["spec"]["validations"]
-    expression = validation["expression"]
-    # Evaluate the expression's meaning on what folio-apps could create.
-    def allowed(name, project):
-        return name == "folio-apps" or project == "folio"
-    assert expression == "object.metadata.name == 'folio-apps' || object.spec.project == 'folio'"
-    assert allowed("folio-prod", "folio") and not allowed("evil", "default")
+    expression = " ".join(validation["expression"].split())
+    # Evaluate the expression's meaning on what folio-apps could create: it
+    # tracks (annotates) everything it applies.
+    def allowed(name, project, tracked):
+        return name == "folio-apps" or project == "folio" or (project == "platform" and not tracked)
+    assert expression == (
+        "object.metadata.name == 'folio-apps' || object.spec.project == 'folio' || "
+        "(object.spec.project == 'platform' && !(has(object.metadata.annotations) && "
+        "'argocd.argoproj.io/tracking-id' in object.metadata.annotations))"
+    )
+    assert allowed("folio-prod", "folio", True) and not allowed("evil", "default", True)
+    assert not allowed("evil", "platform", True), "the app of apps cannot reach the platform project"
     for path, doc in _all_argocd_docs():
         if doc["kind"] == "Application":
-            assert allowed(doc["metadata"]["name"], doc["spec"]["project"]), path
+            # argocd/apps is what folio-apps applies (tracked); argocd/platform is applied by hand.
+            tracked = path.startswith("argocd/apps/")
+            assert allowed(doc["metadata"]["name"], doc["spec"]["project"], tracked), path
+    assert all(
+        d["spec"]["project"] == "folio" for p, d in _all_argocd_docs() if p.startswith("argocd/apps/")
+    )
+
+
+PLATFORM_SOURCES = {
+    # Application: (repository, chart or path, pinned revision)
+    "gateway-api-crds": ("https://github.com/kubernetes-sigs/gateway-api.git", "config/crd/standard", "v1.6.1"),
+    "aws-load-balancer-controller": ("https://aws.github.io/eks-charts", "aws-load-balancer-controller", "3.5.0"),
+    "cluster-autoscaler": ("https://kubernetes.github.io/autoscaler", "cluster-autoscaler", "9.59.0"),
+    "policy-controller": ("https://sigstore.github.io/helm-charts", "policy-controller", "0.10.6"),
+}
+
+
+def _platform_apps() -> dict[str, dict]:
+    return {
+        d["metadata"]["name"]: d
+        for p, d in _all_argocd_docs()
+        if p.startswith("argocd/platform/") and d["kind"] == "Application"
+    }
+
+
+def test_platform_add_ons_are_pinned_and_confined_to_their_project():
+    """The Helm-only add-ons are Applications of the project platform, each
+    pinned to a release (never a branch), from a source the project allows,
+    into the add-ons' namespaces only (docs/adr/0072)."""
+    (project,) = [d for _, d in _all_argocd_docs() if d["kind"] == "AppProject" and d["metadata"]["name"] == "platform"]
+    allowed_repos = set(project["spec"]["sourceRepos"])
+    assert not any("*" in r for r in allowed_repos)
+    assert {d["namespace"] for d in project["spec"]["destinations"]} == {"kube-system", "cosign-system"}
+    apps = _platform_apps()
+    assert set(PLATFORM_SOURCES) | {"gateway-class"} == set(apps)
+    for name, (repo, chart_or_path, revision) in PLATFORM_SOURCES.items():
+        spec = apps[name]["spec"]
+        source = spec["source"]
+        assert spec["project"] == "platform", name
+        assert source["repoURL"] == repo and repo in allowed_repos, name
+        assert source.get("chart", source.get("path")) == chart_or_path, name
+        assert source["targetRevision"] == revision, name
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+", source["targetRevision"]), name
+        assert spec["destination"]["name"] == "in-cluster", name
+    (folio_repo,) = _project()["spec"]["sourceRepos"]
+    gateway_class = apps["gateway-class"]["spec"]["source"]
+    assert gateway_class["repoURL"] == folio_repo and gateway_class["path"] == "argocd/platform/resources"
+    assert (support.ROOT / gateway_class["path"] / "gateway-class.yaml").is_file()
+
+
+def test_the_cluster_is_registered_under_the_destination_name():
+    (secret,) = support.load_yaml_all((ARGOCD / "bootstrap" / "in-cluster.yaml").read_text())
+    assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "cluster"
+    assert secret["metadata"]["namespace"] == "argocd"
+    assert secret["stringData"]["name"] == "in-cluster"
+    # The capability identifies the cluster by its EKS ARN (cloudformation/eks.yaml names it folio).
+    assert re.fullmatch(r"arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster/folio", secret["stringData"]["server"])
+    for path, doc in _all_argocd_docs():
+        if doc["kind"] == "Application":
+            assert doc["spec"]["destination"] == {**doc["spec"]["destination"], "name": "in-cluster"}, path
+            assert "server" not in doc["spec"]["destination"], path
 
 
 def test_namespaces_enforce_the_restricted_pod_security_profile():

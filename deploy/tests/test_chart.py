@@ -338,7 +338,8 @@ def test_a_database_password_can_come_from_a_kubernetes_secret_instead():
                 "database": {
                     "secretsManager": {"enabled": False},
                     "password": {"fromSecret": True},
-                }
+                },
+                "signIn": {"secretsKey": {"secretsManager": {"enabled": False}}},
             }
         }
     }
@@ -602,10 +603,14 @@ def test_network_policies_allow_only_the_contract(rendered, env):
 
 
 def test_no_https_egress_without_aws_secrets_or_apis():
-    """users and the bff need HTTPS only to read their secrets from AWS."""
+    """users needs HTTPS only to read its secrets from AWS; the bff also
+    talks to organisations' identity providers (docs/adr/0066)."""
     override = {
         "services": {
-            "users": {"database": {"secretsManager": {"enabled": False}, "password": {"fromSecret": True}}},
+            "users": {
+                "database": {"secretsManager": {"enabled": False}, "password": {"fromSecret": True}},
+                "signIn": {"secretsKey": {"secretsManager": {"enabled": False}}},
+            },
             "bff": {"redis": {"fromSecret": {"enabled": True}}},
         }
     }
@@ -614,7 +619,7 @@ def test_no_https_egress_without_aws_secrets_or_apis():
     for name in SERVICES:
         ports = {p["port"] for r in policies[name]["spec"]["egress"] for p in r["ports"]}
         # notifications posts webhooks to public HTTPS endpoints.
-        assert (443 in ports) == (name in {"documents", "integration", "notifications"}), name
+        assert (443 in ports) == (name in {"bff", "documents", "integration", "notifications"}), name
 
 
 def test_network_cidrs_match_the_vpcs():
@@ -765,8 +770,9 @@ def test_no_ingress_comes_back(rendered):
         assert "kind: Ingress" not in text and "ingressClassName" not in text, path
         assert "nginx" not in text.lower(), path
         assert "alb.ingress.kubernetes.io" not in text, path
-    eks = (support.CLOUDFORMATION / "eks.yaml").read_text()
-    assert "createIngressClassResource: false" in eks
+    # The controller's Application (argocd/platform, docs/adr/0072) creates no IngressClass.
+    controller = support.load_yaml(support.ARGOCD / "platform" / "aws-load-balancer-controller.yaml")
+    assert controller["spec"]["source"]["helm"]["valuesObject"]["createIngressClassResource"] is False
 
 
 def test_pinned_crd_schemas_reject_mistakes(rendered):

@@ -177,6 +177,37 @@ def test_ses_identity_with_dkim_and_the_smtp_secret_the_chart_reads():
         assert env_vars["FOLIO_SMTP_PASSWORD_SECRET"] == f"aws:folio/{env}/notifications/smtp#password"
 
 
+def test_sign_in_secrets_are_sealed_with_a_key_the_database_stack_keeps():
+    """The users service seals organisations' sign-in client secrets with a
+    key from Secrets Manager (64 hex digits, kept when the stack goes), and
+    the bff sends providers back to the portal's public address."""
+    secrets = _resources("database", "AWS::SecretsManager::Secret")
+    key = secrets["SignInSecretsKey"]
+    assert key["DeletionPolicy"] == "Retain"
+    assert key["Properties"]["Name"] == {"Fn::Sub": "folio/${Environment}/users/secrets-key"}
+    assert "KmsKeyId" in key["Properties"]
+    generated = key["Properties"]["GenerateSecretString"]
+    assert generated["PasswordLength"] == 64
+    assert generated["ExcludeUppercase"] and generated["ExcludePunctuation"]
+    assert set(generated["ExcludeCharacters"]) == set("ghijklmnopqrstuvwxyz")
+    roles = _resources("iam", "AWS::IAM::Role")
+    assert "secret:folio/${Environment}/users/*" in json.dumps(roles["UsersRole"]["Properties"]["Policies"])
+    for env in support.ENVIRONMENTS:
+        deployments = {
+            d["metadata"]["name"].rsplit("-", 1)[-1]: d
+            for d in support.render_environment(env)
+            if d["kind"] == "Deployment"
+        }
+
+        def env_of(svc):
+            return {e["name"]: e.get("value") for c in support.containers(deployments[svc]) for e in c.get("env", [])}
+
+        assert env_of("users")["FOLIO_USERS_SECRETS_KEY_SECRET"] == f"aws:folio/{env}/users/secrets-key"
+        bff = env_of("bff")
+        host = support.load_yaml(support.CHART / f"values-{env}.yaml")["gateway"]["bffHost"]
+        assert bff["FOLIO_PUBLIC_URL"] == f"https://{host}"
+
+
 def test_s3_document_bucket():
     bucket = _resources("storage", "AWS::S3::Bucket")["DocumentBucket"]["Properties"]
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
@@ -301,47 +332,117 @@ def test_eks_version_is_supported_and_the_add_ons_are_pinned():
     # Fails once the version leaves standard support (extended support costs extra).
     assert datetime.date.today() < ends, f"EKS {version} left standard support on {ends}"
     template = _load("eks")
-    releases = _resources("eks", "AWSQS::Kubernetes::Helm")
-    charts = {r["Properties"]["Chart"].split("/")[-1]: r["Properties"] for r in releases.values()}
-    assert set(charts) >= {"argo-cd", "cert-manager", "aws-load-balancer-controller", "metrics-server",
-                           "cluster-autoscaler", "policy-controller"}
-    for chart, props in charts.items():
-        ref = props["Version"]["Ref"]
-        default = template["Parameters"][ref]["Default"]
-        assert re.fullmatch(r"v?\d+\.\d+\.\d+", default), (chart, default)
+    params = template["Parameters"]
+    # The add-ons the EKS add-on catalogue has, each at a pinned build.
+    addons = {a["Properties"]["AddonName"]: a["Properties"] for a in _resources("eks", "AWS::EKS::Addon").values()}
+    assert {"cert-manager", "metrics-server", "eks-pod-identity-agent"} <= set(addons)
+    for name in ("cert-manager", "metrics-server", "eks-pod-identity-agent"):
+        default = params[addons[name]["AddonVersion"]["Ref"]]["Default"]
+        assert re.fullmatch(r"v\d+\.\d+\.\d+-eksbuild\.\d+", default), (name, default)
+    assert json.loads(addons["metrics-server"]["ConfigurationValues"])["replicas"] >= 2
+    assert json.loads(addons["cert-manager"]["ConfigurationValues"])["replicaCount"] >= 2
+    # The Helm-only ones are pinned Argo CD Applications (test_argocd checks the pins).
+    apps = {d["metadata"]["name"]: d for d in _platform_apps()}
+    assert {"aws-load-balancer-controller", "cluster-autoscaler", "policy-controller", "gateway-api-crds"} <= set(apps)
+    for name, app in apps.items():
+        assert app["spec"]["source"]["targetRevision"] != "main" or name == "gateway-class", name
     argocd_cli = (support.ROOT / "scripts" / "install-argocd").read_text()
-    assert "version=v3.4.4" in argocd_cli, "the CLI matches the installed Argo CD"
-    autoscaler_tag = template["Parameters"]["ClusterAutoscalerImageTag"]["Default"]
-    assert autoscaler_tag.startswith(f"v{version}."), "Cluster Autoscaler follows the Kubernetes minor"
+    assert "version=v3.4.4" in argocd_cli, "the CLI pin (the capability's Argo CD version is the ArgoCdVersion output)"
+    autoscaler = apps["cluster-autoscaler"]["spec"]["source"]["helm"]["valuesObject"]
+    assert autoscaler["image"]["tag"].startswith(f"v{version}."), "Cluster Autoscaler follows the Kubernetes minor"
+
+
+def _platform_apps() -> list[dict]:
+    docs = []
+    for path in sorted((support.ARGOCD / "platform").glob("*.yaml")):
+        docs += [d for d in support.load_yaml_all(path.read_text()) if d["kind"] == "Application"]
+    return docs
+
+
+def test_no_registry_extension_comes_back():
+    """Only AWS-provided resource types: the AWSQS Kubernetes extensions
+    lost their public support on 2023-03-31 (docs/adr/0072), and a custom
+    resource would need a Lambda this repository does not have."""
+    for template in TEMPLATES:
+        assert "AWSQS" not in template.read_text(), template.name
+        for name, resource in _load(template.stem)["Resources"].items():
+            assert resource["Type"].startswith("AWS::"), (template.name, name, resource["Type"])
+            assert not resource["Type"].startswith("AWS::CloudFormation::CustomResource"), (template.name, name)
+            ignored = resource.get("Metadata", {}).get("cfn-lint", {}).get("config", {}).get("ignore_checks", [])
+            assert "E3006" not in ignored, (template.name, name, "an unknown resource type hidden from cfn-lint")
+
+
+def test_argocd_is_the_managed_eks_capability():
+    (name, capability), = _resources("eks", "AWS::EKS::Capability").items()
+    props = capability["Properties"]
+    assert props["Type"] == "ARGOCD"
+    assert props["ClusterName"] == {"Ref": "Cluster"}
+    assert props["DeletePropagationPolicy"] == "RETAIN", "deleting Argo CD must not delete what it deployed"
+    config = props["Configuration"]["ArgoCd"]
+    assert config["Namespace"] == "argocd", "where argocd/ puts its Applications and AppProjects"
+    assert config["AwsIdc"]["IdcInstanceArn"] == {"Ref": "IdentityCenterInstanceArn"}
+    (mapping,) = config["RbacRoleMappings"]
+    assert mapping["Role"] == "ADMIN" and mapping["Identities"] == [{"Id": {"Ref": "ArgoCdAdminGroupId"}, "Type": "SSO_GROUP"}]
+    role = _resources("eks", "AWS::IAM::Role")[props["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "capabilities.eks.amazonaws.com"}
+    assert "ManagedPolicyArns" not in role and "Policies" not in role, "no AWS rights beyond its access entry"
+    outputs = _load("eks")["Outputs"]
+    assert outputs["ArgoCdServerUrl"]["Value"] == {"Fn::GetAtt": [name, "Configuration.ArgoCd.ServerUrl"]}
+    assert outputs["ArgoCdVersion"]["Value"] == {"Fn::GetAtt": [name, "Version"]}
+
+
+def test_helm_only_add_ons_get_their_roles_through_pod_identity():
+    """The Applications name the service accounts the stack associates with
+    the controllers' roles; each role trusts only EKS Pod Identity of this
+    cluster."""
+    associations = {
+        a["Properties"]["ServiceAccount"]: a["Properties"] for a in _resources("eks", "AWS::EKS::PodIdentityAssociation").values()
+    }
+    apps = {d["metadata"]["name"]: d for d in _platform_apps()}
+    roles = _resources("eks", "AWS::IAM::Role")
+    accounts = {
+        "aws-load-balancer-controller": apps["aws-load-balancer-controller"]["spec"]["source"]["helm"]["valuesObject"]["serviceAccount"]["name"],
+        "cluster-autoscaler": apps["cluster-autoscaler"]["spec"]["source"]["helm"]["valuesObject"]["rbac"]["serviceAccount"]["name"],
+    }
+    for app, account in accounts.items():
+        association = associations[account]
+        assert association["Namespace"] == apps[app]["spec"]["destination"]["namespace"] == "kube-system"
+        role = roles[association["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
+        (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+        assert statement["Condition"]["StringEquals"]["aws:RequestTag/eks-cluster-name"] == "folio"
+    addons = {a["Properties"]["AddonName"] for a in _resources("eks", "AWS::EKS::Addon").values()}
+    assert "eks-pod-identity-agent" in addons, "associations need the agent"
 
 
 def test_gateway_api_is_installed_with_the_load_balancer_controller():
     """The pinned Gateway API CRDs (the release deploy/schemas/crds holds),
     the GatewayClass the chart names, and the controller with only its ALB
-    Gateway controller and no IngressClass (docs/adr/0069)."""
-    template = _load("eks")
-    params = template["Parameters"]
-    version = params["GatewayApiVersion"]["Default"]
+    Gateway controller and no IngressClass (docs/adr/0069), all as Argo CD
+    Applications of the platform project (docs/adr/0072)."""
+    apps = {d["metadata"]["name"]: d for d in _platform_apps()}
+    crds = apps["gateway-api-crds"]["spec"]
+    version = crds["source"]["targetRevision"]
     pinned = support.load_yaml(support.SCHEMAS / "crds" / "gateway.networking.k8s.io_gateways.yaml")
     assert pinned["metadata"]["annotations"]["gateway.networking.k8s.io/bundle-version"] == version
     assert pinned["metadata"]["annotations"]["gateway.networking.k8s.io/channel"] == "standard"
-    resources = _resources("eks", "AWSQS::Kubernetes::Resource")
-    crds = resources["GatewayApiCrds"]["Properties"]
-    assert crds["Url"] == {"Fn::Sub": "https://github.com/kubernetes-sigs/gateway-api/releases/download/${GatewayApiVersion}/standard-install.yaml"}
-    gateway_class = yaml.safe_load(resources["AlbGatewayClass"]["Properties"]["Manifest"])
+    assert crds["source"]["path"] == "config/crd/standard"
+    assert "ServerSideApply=true" in crds["syncPolicy"]["syncOptions"]
+    class_source = apps["gateway-class"]["spec"]["source"]
+    (gateway_class,) = support.load_yaml_all((support.ROOT / class_source["path"] / "gateway-class.yaml").read_text())
     chart = support.load_yaml(support.CHART / "values.yaml")["gateway"]
     assert gateway_class["kind"] == "GatewayClass"
     assert gateway_class["metadata"]["name"] == chart["className"]
     assert gateway_class["spec"]["controllerName"] == "gateway.k8s.aws/alb"
     support.validate_manifest(gateway_class, support.kube_version())
-    controller = template["Resources"]["LoadBalancerController"]
-    assert "GatewayApiCrds" in controller["DependsOn"]
-    assert params[controller["Properties"]["Version"]["Ref"]]["Default"] == "3.5.0", (
-        "the controller version whose CRDs deploy/schemas/crds pins"
-    )
-    values = yaml.safe_load(controller["Properties"]["ValueYaml"]["Fn::Sub"])
+    controller = apps["aws-load-balancer-controller"]["spec"]["source"]
+    assert controller["targetRevision"] == "3.5.0", "the controller version whose CRDs deploy/schemas/crds pins"
+    values = controller["helm"]["valuesObject"]
+    assert values["clusterName"] == _resources("eks", "AWS::EKS::Cluster")["Cluster"]["Properties"]["Name"]
     assert values["controllerConfig"]["featureGates"] == {"ALBGatewayAPI": True, "NLBGatewayAPI": False}
     assert values["createIngressClassResource"] is False
+    assert values["region"] == support.load_yaml(support.CHART / "values.yaml")["awsRegion"]
     lbc_crd = support.load_yaml(support.SCHEMAS / "crds" / "gateway.k8s.aws_targetgroupconfigurations.yaml")
     assert [v["name"] for v in lbc_crd["spec"]["versions"] if v["storage"]] == ["v1"]
 
@@ -374,6 +475,13 @@ def test_node_autoscaling_fits_every_hpa_at_its_maximum():
     assert all(len(s) == 1 for s in subnets) and len({json.dumps(s) for s in subnets}) == 3
     capacity = len(groups) * int(params["NodeMaxSizePerZone"]["Default"]) * 1.9
     assert capacity >= needed + add_ons, (capacity, needed + add_ons)
+    # Cluster Autoscaler (an Application of argocd/platform) is what grows them.
+    (autoscaler,) = [a for a in _platform_apps() if a["metadata"]["name"] == "cluster-autoscaler"]
+    values = autoscaler["spec"]["source"]["helm"]["valuesObject"]
+    cluster = _resources("eks", "AWS::EKS::Cluster")["Cluster"]["Properties"]["Name"]
+    assert values["autoDiscovery"]["clusterName"] == cluster
+    assert values["extraArgs"]["balance-similar-node-groups"] is True
+    assert all(g["Properties"]["ScalingConfig"]["MaxSize"] == {"Ref": "NodeMaxSizePerZone"} for g in groups.values())
 
 
 def test_rds_elasticache_and_pod_restart_alarms():

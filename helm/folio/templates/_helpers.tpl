@@ -23,7 +23,7 @@ bff:
   callees: [users, documents, integration, notifications]
   database: false
   redis: true
-  https: false
+  https: true
 users:
   grpc: true
   opsPort: httpPort
@@ -198,6 +198,16 @@ own collector (collector.yaml), else empty (telemetry export off). */}}
   value: {{ $v.cookieSecure | quote }}
 - name: FOLIO_BFF_FORWARDED_HOPS
   value: {{ $v.forwardedHops | quote }}
+# Sign-in with organisations' providers (docs/adr/0066): the callback is
+# under the portal's public address; the deployment's Entra app is optional.
+- name: FOLIO_PUBLIC_URL
+  value: {{ printf "https://%s" $root.Values.gateway.bffHost | quote }}
+{{- with $v.signIn.entraClientId }}
+- name: FOLIO_BFF_ENTRA_CLIENT_ID
+  value: {{ . | quote }}
+- name: FOLIO_BFF_ENTRA_CLIENT_SECRET_SECRET
+  value: {{ printf "aws:%s" (default (printf "folio/%s/bff/entra-client-secret" $root.Values.environment) $v.signIn.entraClientSecretId) | quote }}
+{{- end }}
 {{- else }}
 - name: {{ $p }}GRPC_ADDR
   value: {{ printf "0.0.0.0:%v" $v.grpcPort | quote }}
@@ -245,6 +255,15 @@ own collector (collector.yaml), else empty (telemetry export off). */}}
   value: {{ printf "%s/tls.key" $tls | quote }}
 - name: {{ $p }}TLS_CA_FILE
   value: {{ printf "%s/ca.crt" $tls | quote }}
+{{- if and (eq $svc "users") $v.signIn.secretsKey.secretsManager.enabled }}
+# The key organisations' sign-in client secrets are sealed with (docs/adr/0066).
+- name: FOLIO_USERS_SECRETS_KEY_SECRET
+  value: {{ printf "aws:%s" (default (printf "folio/%s/users/secrets-key" $root.Values.environment) $v.signIn.secretsKey.secretsManager.secretId) | quote }}
+{{- if not $v.database.secretsManager.enabled }}
+- name: AWS_REGION
+  value: {{ $root.Values.awsRegion | quote }}
+{{- end }}
+{{- end }}
 {{- if eq $svc "documents" }}
 - name: FOLIO_DOCUMENTS_BLOB_URL
   value: {{ $v.blobUrl | quote }}

@@ -160,10 +160,13 @@ impl ProviderSignIn {
                         found.push(settings);
                     }
                 }
+                // Accounts in several organisations answer as none do: saying
+                // "several" would reveal the others (docs/adr/0048). Such a
+                // person starts from their organisation's own sign-in link,
+                // or signs in with the password, which offers the choice
+                // only once it has proved who they are.
                 if found.len() > 1 {
-                    return Err(Error::FailedPrecondition(
-                        "the email has accounts in several organisations: choose one",
-                    ));
+                    found.clear();
                 }
                 found.pop()
             }

@@ -187,3 +187,47 @@ async fn identities_are_matched_by_issuer_and_subject_within_their_organisation(
         .unwrap_err();
     assert_eq!(long.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn an_email_with_accounts_in_several_organisations_reveals_none_of_them() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (acme, acme_admin) = app.organisation("Acme").await;
+    let (_, globex_admin) = app.organisation("Globex").await;
+    let find = async |email: &str, organisation_id: &str| {
+        app.bff()
+            .find_oidc_provider(pb::FindOidcProviderRequest {
+                email: email.into(),
+                organisation_id: organisation_id.into(),
+            })
+            .await
+    };
+    app.bff()
+        .put_sign_in_settings(actor(&acme_admin).request(generic()))
+        .await
+        .unwrap();
+    app.provision(&acme_admin, "pat@consultants.example", pb::Role::Editor)
+        .await;
+    // One organisation with a provider: found by the email.
+    let found = find("pat@consultants.example", "")
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.organisation_id, acme.id);
+
+    // The same address in a second organisation that also has a provider:
+    // the answer is that of an unknown address, naming neither.
+    app.bff()
+        .put_sign_in_settings(actor(&globex_admin).request(generic()))
+        .await
+        .unwrap();
+    app.provision(&globex_admin, "pat@consultants.example", pb::Role::Viewer)
+        .await;
+    let several = find("pat@consultants.example", "").await.unwrap_err();
+    let unknown = find("nobody@consultants.example", "").await.unwrap_err();
+    assert_eq!(several.code(), Code::NotFound);
+    assert_eq!(several.code(), unknown.code());
+    assert_eq!(several.message(), unknown.message());
+    // By organisation, each still signs in through its own provider.
+    let by_org = find("", &acme.id).await.unwrap().into_inner();
+    assert_eq!(by_org.organisation_id, acme.id);
+}
