@@ -111,6 +111,22 @@ impl ApiError {
         }])
     }
 
+    /// Logs what an answer made from this error does not show (internal
+    /// errors, unavailable dependencies); every such answer passes here once.
+    pub fn log_hidden(&self) {
+        if let Self::Internal(what) = self {
+            tracing::error!(error = %what, "internal error");
+        } else if let Self::Unavailable(_) = self {
+            tracing::warn!(error = %self, "dependency unavailable");
+        }
+    }
+
+    /// The stable last segment of the problem's `type`
+    /// (`https://folio.dev/problems/<kind>`).
+    pub fn kind(&self) -> &'static str {
+        self.parts().1
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::Malformed(_) => (
@@ -364,17 +380,12 @@ struct Problem<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind, title) = self.parts();
+        self.log_hidden();
         let detail = match &self {
-            // Logged once, here; the caller sees no internals.
-            Self::Internal(what) => {
-                tracing::error!(error = %what, "internal error");
-                "something went wrong on our side".to_owned()
-            }
-            Self::Unavailable(_) => {
-                tracing::warn!(error = %self, "dependency unavailable");
-                self.to_string()
-            }
-            Self::Malformed(_)
+            // The caller sees no internals.
+            Self::Internal(_) => "something went wrong on our side".to_owned(),
+            Self::Unavailable(_)
+            | Self::Malformed(_)
             | Self::Validation(_)
             | Self::Unauthenticated
             | Self::InvalidCredentials

@@ -410,10 +410,26 @@ async fn callback(
     let clear = named_cookie(&state, PENDING_COOKIE, PENDING_PATH, "", 0);
     let mut response = match finish(&state, peer, &headers, query).await {
         Ok(response) => response,
+        // The provider sent a browser here: it goes back to the sign-in
+        // page, which says what went wrong from the problem's kind alone
+        // (no text of ours in the address). Scripts get the problem.
+        Err(error) if wants_html(&headers) => {
+            error.log_hidden();
+            see_other(&format!("/#/login?problem={}", error.kind()))
+                .unwrap_or_else(IntoResponse::into_response)
+        }
         Err(error) => error.into_response(),
     };
     response.headers_mut().append(header::SET_COOKIE, clear);
     response
+}
+
+/// A browser's navigation asks for HTML first; fetch() and scripts do not.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.split(',').any(|t| t.trim().starts_with("text/html")))
 }
 
 async fn finish(

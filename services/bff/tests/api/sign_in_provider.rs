@@ -229,6 +229,52 @@ async fn state_must_match_and_a_sign_in_finishes_once() {
     assert_refused(&browser.get(&back).await, "state");
 }
 
+#[tokio::test]
+async fn a_browser_sent_back_with_a_refusal_lands_on_the_sign_in_page() {
+    let sso = Sso::start(Backend::Sqlite).await;
+    sso.invite("bob@acme.example", "viewer").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    let browser = sso.browser();
+    let back = sso
+        .through_provider(&browser, "bob@acme.example", "bob")
+        .await;
+    // A navigation (Accept: text/html, as browsers send) with a forged
+    // state: back to the portal's sign-in page, naming only the problem.
+    let accept = [(
+        "accept",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    )];
+    let refused = browser.get_with(&regex_replace_state(&back), &accept).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        refused.headers[reqwest::header::LOCATION],
+        "/#/login?problem=sign-in-refused"
+    );
+    assert!(
+        refused
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("folio_session=")),
+        "no session"
+    );
+    assert!(has_session(&browser).await.is_none());
+    // The refusal used the waiting sign-in up, for a browser too.
+    let again = browser.get_with(&back, &accept).await;
+    assert_eq!(
+        again.headers[reqwest::header::LOCATION],
+        "/#/login?problem=sign-in-refused"
+    );
+    // A fresh, untampered one still signs in.
+    let back = sso
+        .through_provider(&browser, "bob@acme.example", "bob")
+        .await;
+    let done = browser.get_with(&back, &accept).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(done.headers[reqwest::header::LOCATION], "/");
+    assert!(has_session(&browser).await.is_some());
+}
+
 fn regex_replace_state(url: &str) -> String {
     let (path, query) = url.split_once('?').unwrap();
     let query: Vec<String> = query

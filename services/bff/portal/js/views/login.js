@@ -4,6 +4,15 @@ import { get, post, describeError } from '../api.js';
 import { h, field, replace, busy } from '../dom.js';
 import { clearMessages } from '../messages.js';
 
+// What went wrong when a provider sent the browser back (the bff names the
+// problem's kind only; the words are ours).
+const PROVIDER_PROBLEMS = {
+  'sign-in-refused': "Your organisation's sign-in could not be completed. Start again; if it keeps failing, ask your admin.",
+  'provider-unavailable': "Your organisation's identity provider did not answer. Try again later, or sign in with your password.",
+  'provider-sign-in': "Sign-in with your organisation's provider is not set up correctly. Ask your admin.",
+  'rate-limited': 'Too many sign-in attempts. Wait a minute, then try again.',
+};
+
 export function render(container, ctx) {
   const email = h('input', {
     type: 'email',
@@ -117,6 +126,11 @@ export function render(container, ctx) {
 
   function showError(text) {
     replace(errorSlot, h('p', { class: 'inline-message inline-message--error', role: 'alert', 'data-testid': 'login-error', text }));
+  }
+
+  const problem = ctx.query?.get('problem');
+  if (problem) {
+    showError(PROVIDER_PROBLEMS[problem] ?? 'Sign-in with your organisation did not work. Start again.');
   }
 
   container.classList.add('view--narrow');
