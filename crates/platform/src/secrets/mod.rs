@@ -33,6 +33,24 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A client secret as an admin enters it (an app registration's, at
+    /// Entra ID about 40 printable characters): trimmed, 1 to 1024
+    /// characters, no control characters. The error says what is wrong
+    /// without quoting the value.
+    pub fn client_secret(raw: &str) -> Result<Self, &'static str> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Err("must not be empty");
+        }
+        if value.chars().count() > 1024 {
+            return Err("must be at most 1024 characters");
+        }
+        if value.chars().any(char::is_control) {
+            return Err("must not contain control characters");
+        }
+        Ok(Self::new(value))
+    }
 }
 
 impl fmt::Debug for Secret {

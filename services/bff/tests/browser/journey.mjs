@@ -783,6 +783,20 @@ if (OIDC_TENANT) {
   });
 }
 
+step('a forged answer from a provider lands on the sign-in page, explained', async (state) => {
+  const context = await state.browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'en-GB', timezoneId: 'UTC' });
+  state.closers.push(() => context.close());
+  const stranger = await context.newPage();
+  // As if a provider sent this browser back, with no sign-in it started.
+  await stranger.goto(`${BASE_URL}/api/v1/session/oidc/callback?state=forged&code=forged`);
+  const error = byTestId(stranger, 'login-error');
+  await error.waitFor();
+  const text = await error.textContent();
+  check(text.includes("sign-in could not be completed"), `the sign-in page says ${text}`);
+  check(new URL(stranger.url()).hash.startsWith('#/login'), `landed on ${stranger.url()}`);
+  state.shot = stranger;
+});
+
 // ---- notifications: email choices, a webhook endpoint and its delivery log ----------------
 
 const WEBHOOK_TASK = `Hooked ${RUN}`;
