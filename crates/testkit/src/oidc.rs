@@ -6,12 +6,7 @@
 //! `./scripts/test`) installs the package into `~/.cache/folio-oidc-provider`
 //! (or `$FOLIO_OIDC_PROVIDER_DIR`).
 
-use std::{
-    io::{BufRead, BufReader, Read},
-    path::PathBuf,
-    sync::mpsc,
-    time::Duration,
-};
+use std::{io::Read, path::PathBuf};
 
 use reqwest::{StatusCode, Url, header};
 use serde_json::{Value, json};
@@ -62,24 +57,14 @@ impl OidcProvider {
         let script = dir.join(format!("provider-{}.mjs", uuid::Uuid::new_v4().simple()));
         std::fs::write(&script, SCRIPT).expect("provider script written");
         let mut process = Tied::spawn_with_stdout("node", [script.display().to_string()]);
-        let stdout = process.stdout();
         let mut stderr = process.stderr();
         std::thread::spawn(move || {
             let mut sink = Vec::new();
             let _ = stderr.read_to_end(&mut sink);
         });
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let first = lines.next().and_then(Result::ok);
-            let _ = tx.send(first);
-            for _ in lines {}
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(30))
-            .ok()
-            .flatten()
-            .and_then(|l| l.trim().parse().ok())
+        let port = process
+            .first_line()
+            .and_then(|l| l.parse().ok())
             .expect("the provider prints its port");
         Self {
             port,

@@ -70,6 +70,24 @@ impl Tied {
             .expect("stdout piped and taken once")
     }
 
+    /// The first line the server prints (its port or address, by the
+    /// convention of the test kit's servers), waiting up to 30 s; the rest
+    /// of stdout is drained so the server never blocks on it.
+    pub fn first_line(&mut self) -> Option<String> {
+        let stdout = self.stdout();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+            let first = lines.next().and_then(Result::ok);
+            let _ = tx.send(first);
+            for _ in lines {}
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(30))
+            .ok()
+            .flatten()
+            .map(|line| line.trim().to_owned())
+    }
+
     /// The server's stderr (once).
     pub fn stderr(&mut self) -> ChildStderr {
         self.child.stderr.take().expect("stderr taken once")

@@ -4,12 +4,7 @@
 //! installs its Python packages into `~/.cache/folio-venv-notify`; set
 //! `FOLIO_NOTIFY_PYTHON` to use another interpreter with them.
 
-use std::{
-    io::{BufRead, BufReader},
-    path::PathBuf,
-    sync::mpsc,
-    time::Duration,
-};
+use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
@@ -44,20 +39,10 @@ fn start_python(name: &str, source: &str, args: &[String]) -> (Tied, String, tem
     let mut all = vec![script.display().to_string()];
     all.extend(args.iter().cloned());
     let mut process = Tied::spawn_with_stdout(&python, all);
-    let stdout = process.stdout();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().and_then(Result::ok);
-        let _ = tx.send(first);
-        for _ in lines {}
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(30))
-        .ok()
-        .flatten()
+    let line = process
+        .first_line()
         .unwrap_or_else(|| panic!("{name} did not start"));
-    (process, line.trim().to_owned(), dir)
+    (process, line, dir)
 }
 
 /// One delivery as the receiver saw it.

@@ -28,7 +28,7 @@ use crate::{
     session::{now_secs, random_token},
     web::{
         AppState,
-        extract::{Admin, JsonBody, client_address},
+        extract::{Admin, JsonBody, client_address, cookie},
     },
 };
 
@@ -382,14 +382,7 @@ async fn start(
 }
 
 fn pending_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == PENDING_COOKIE)
-        .map(|(_, value)| value.to_owned())
+    cookie(headers, PENDING_COOKIE)
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
