@@ -4,9 +4,9 @@
 
 pub mod api;
 pub mod app;
-pub mod domain;
 pub mod error;
 pub(crate) mod oidc;
+pub mod rest;
 pub mod session;
 pub mod settings;
 pub mod web;

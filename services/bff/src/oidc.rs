@@ -2,7 +2,7 @@
 //! document, its signing keys (cached; fetched again when a token names an
 //! unknown key, at most every `keys_min_refresh`), the authorization code
 //! exchange (with PKCE), and the ID token's signature. The claims' checks
-//! are `crate::domain::oidc`'s.
+//! are `crate::rest::oidc`'s.
 
 use std::{
     collections::HashMap,
@@ -13,7 +13,7 @@ use std::{
 use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use serde::{Deserialize, de::DeserializeOwned};
 
-use crate::domain::oidc::{Expected, IdClaims, Refusal, Verified, allowed_algorithm, check};
+use crate::rest::oidc::{Expected, IdClaims, Refusal, Verified, allowed_algorithm, check};
 
 /// How long a discovery document is trusted.
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
@@ -264,7 +264,7 @@ impl OidcClient {
         let jwk = jwk.ok_or(refused(Refusal::UnknownKey))?;
         let key = DecodingKey::from_jwk(&jwk).map_err(|_| refused(Refusal::UnknownKey))?;
         let mut validation = Validation::new(header.alg);
-        // The claims are checked by `domain::oidc::check`, with its skew.
+        // The claims are checked by `rest::oidc::check`, with its skew.
         validation.validate_exp = false;
         validation.validate_nbf = false;
         validation.validate_aud = false;

@@ -12,8 +12,8 @@ use folio_proto::documents::v1 as pb;
 
 use super::documents::parse_limit;
 use crate::{
-    domain::views::{Event, Page},
     error::ApiError,
+    rest::views::{Event, Page},
     web::{AppState, extract::Authed},
 };
 

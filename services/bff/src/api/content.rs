@@ -13,12 +13,12 @@ use folio_proto::documents::v1 as pb;
 use futures::StreamExt;
 
 use crate::{
-    domain::{
+    error::ApiError,
+    rest::{
         disposition,
         forms::{path_id, path_version},
         range::{RangeRequest, etag, none_match, parse_range},
     },
-    error::ApiError,
     web::{AppState, extract::Authed},
 };
 

@@ -13,13 +13,13 @@ use folio_proto::documents::v1::{self as pb, upload_header};
 
 use super::upload::{Form, outcome_parts, receive};
 use crate::{
-    domain::{
+    error::ApiError,
+    rest::{
         forms::{
             Checks, DocumentPatch, TaskStatus, VersionPatch, path_id, path_version, split_tags,
         },
         views::{Document, DocumentCreated, Items, Page, Version, VersionOutcome},
     },
-    error::ApiError,
     web::{
         AppState,
         extract::{Authed, JsonBody, Writer},

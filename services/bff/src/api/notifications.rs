@@ -7,8 +7,8 @@ use axum::{Json, Router, extract::State, routing::get};
 use folio_proto::notifications::v1 as pb;
 
 use crate::{
-    domain::{forms::Checks, views::Page, webhooks::MailProblem},
     error::ApiError,
+    rest::{forms::Checks, views::Page, webhooks::MailProblem},
     web::{
         AppState,
         extract::{Admin, Authed, JsonBody},

@@ -14,11 +14,11 @@ use folio_platform::actor::ActorRole;
 use folio_proto::integration::v1 as pb;
 
 use crate::{
-    domain::{
+    error::ApiError,
+    rest::{
         forms::{ClientSecretReplace, OneDriveConnect, path_id, path_version},
         views::{OneDriveConflicts, OneDriveConnection, SentToOneDrive},
     },
-    error::ApiError,
     web::{
         AppState,
         extract::{Admin, Authed, JsonBody, Writer},

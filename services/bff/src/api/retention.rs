@@ -4,8 +4,8 @@ use axum::{Json, Router, extract::State, routing::get};
 use folio_proto::documents::v1 as pb;
 
 use crate::{
-    domain::{forms::RetentionForm, views::Retention},
     error::ApiError,
+    rest::{forms::RetentionForm, views::Retention},
     web::{
         AppState,
         extract::{Admin, JsonBody},

@@ -13,11 +13,11 @@ use folio_clients::UsersError;
 use folio_proto::users::v1 as pb;
 
 use crate::{
-    domain::{
+    error::ApiError,
+    rest::{
         forms::{Credentials, PasswordChange},
         views::{OrganisationChoice, OrganisationName, SessionView, User},
     },
-    error::ApiError,
     session::{Session, now_secs, random_token},
     web::{
         AppState,
@@ -82,7 +82,7 @@ pub(super) async fn issue_session(
             .organisation_id
             .parse()
             .map_err(|_| ApiError::Internal("organisation id".into()))?,
-        role: crate::domain::views::role_name(user.role).to_owned(),
+        role: crate::rest::views::role_name(user.role).to_owned(),
         csrf_token: random_token(),
         created_at: now,
         last_seen: now,

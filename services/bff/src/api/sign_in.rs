@@ -18,13 +18,13 @@ use tonic::Code;
 
 use super::session::{issue_session, named_cookie, store_down};
 use crate::{
-    domain::{
+    error::ApiError,
+    oidc::ProviderError,
+    rest::{
         forms::{Role, SignInSettingsForm},
         oidc::{Expected, Refusal, entra_issuer, pkce_challenge},
         views::{ProviderAvailable, SignInSettings},
     },
-    error::ApiError,
-    oidc::ProviderError,
     session::{now_secs, random_token},
     web::{
         AppState,
@@ -141,7 +141,7 @@ async fn put_settings(
 fn who(query: &HashMap<String, String>) -> Result<pb::FindOidcProviderRequest, ApiError> {
     match (query.get("email"), query.get("organisation")) {
         (Some(email), None) => {
-            let mut checks = crate::domain::forms::Checks::default();
+            let mut checks = crate::rest::forms::Checks::default();
             checks.email("email", email.trim());
             checks.finish()?;
             Ok(pb::FindOidcProviderRequest {

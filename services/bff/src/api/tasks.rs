@@ -17,14 +17,14 @@ use super::{
     upload::{Destination, Form, outcome_parts, receive},
 };
 use crate::{
-    domain::{
+    error::ApiError,
+    rest::{
         forms::{
             Checks, CommentForm, DecisionForm, DecisionWord, NewRequest, NewTask, RejectForm,
             TaskKind, TaskPatch, TaskStatus, path_id,
         },
         views::{Comment, Document, Event, Items, MyTask, Page, Task, TaskFulfilled, Version},
     },
-    error::ApiError,
     web::{
         AppState,
         extract::{Authed, JsonBody, Writer},

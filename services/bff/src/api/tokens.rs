@@ -12,11 +12,11 @@ use folio_clients::UsersError;
 use folio_proto::users::v1 as pb;
 
 use crate::{
-    domain::{
+    error::ApiError,
+    rest::{
         forms::{NewApiToken, TokenScope, path_id},
         views::{ApiToken, CreatedApiToken, Items},
     },
-    error::ApiError,
     web::{
         AppState,
         extract::{Admin, Authed, Credential, JsonBody},

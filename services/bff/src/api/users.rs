@@ -10,11 +10,11 @@ use axum::{
 use folio_proto::users::v1 as pb;
 
 use crate::{
-    domain::{
+    error::ApiError,
+    rest::{
         forms::{NewUser, PasswordReset, Role, UserPatch, path_id},
         views::{Items, User},
     },
-    error::ApiError,
     web::{
         AppState,
         extract::{Admin, JsonBody},
@@ -104,7 +104,7 @@ async fn update(
             .await
             .map_err(store_down)?;
     } else {
-        let role = crate::domain::views::role_name(user.role);
+        let role = crate::rest::views::role_name(user.role);
         state
             .sessions
             .set_role(id, role)

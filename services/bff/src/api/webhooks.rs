@@ -15,12 +15,12 @@ use folio_proto::notifications::v1 as pb;
 
 use super::documents::parse_limit;
 use crate::{
-    domain::{
+    error::ApiError,
+    rest::{
         forms::path_id,
         views::Page,
         webhooks::{CreatedWebhook, Delivery, Webhook, WebhookCreate, WebhookPatch},
     },
-    error::ApiError,
     web::{
         AppState,
         extract::{Admin, JsonBody},

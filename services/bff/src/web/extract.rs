@@ -217,7 +217,7 @@ async fn api_token(method: &Method, secret: &str, state: &AppState) -> Result<Au
             org_id: parse(&user.organisation_id, "organisation")?,
             // A read token acts as a viewer whatever the person's role.
             role: if write {
-                crate::domain::views::role_name(user.role).to_owned()
+                crate::rest::views::role_name(user.role).to_owned()
             } else {
                 "viewer".to_owned()
             },
