@@ -140,9 +140,14 @@ impl MariaDb {
     pub async fn start_tls(pki: &Pki) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
+        // Its own temporary directory: bootstraps running side by side in
+        // the shared /tmp have removed each other's temporary tables.
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).expect("temp dir for mariadbd");
         let installed = Command::new("mariadb-install-db")
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args(["--auth-root-authentication-method=normal", "--skip-test-db"])
             .output()
             .expect("mariadb-install-db is installed (MariaDB server package)");
@@ -158,6 +163,7 @@ impl MariaDb {
             [
                 "--no-defaults".to_owned(),
                 format!("--datadir={}", data.display()),
+                format!("--tmpdir={}", tmp.display()),
                 format!("--socket={}", dir.path().join("sock").display()),
                 format!("--pid-file={}", dir.path().join("pid").display()),
                 format!("--port={port}"),
