@@ -31,11 +31,14 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// A stand-in for the documents service: GetDocument never answers;
 /// DownloadVersion sends the version, then chunks of `chunk` bytes until
-/// the stream ends, counting the streams it saw end.
+/// the stream ends, counting the streams it saw end; ListVersions (a read)
+/// and UpdateDocument (a write) are always unavailable, counting the
+/// attempts that reached it.
 #[derive(Clone)]
 struct Stub {
     chunk: usize,
     ended: Arc<AtomicUsize>,
+    attempts: Arc<AtomicUsize>,
 }
 
 impl NamedService for Stub {
@@ -62,6 +65,11 @@ impl tower::Service<http::Request<Body>> for Stub {
                 "/folio.documents.v1.DocumentsService/GetDocument" => {
                     futures::future::pending::<()>().await;
                     unreachable!()
+                }
+                "/folio.documents.v1.DocumentsService/ListVersions"
+                | "/folio.documents.v1.DocumentsService/UpdateDocument" => {
+                    stub.attempts.fetch_add(1, Ordering::SeqCst);
+                    Ok(Status::unavailable("restarting").into_http())
                 }
                 _ => Ok(Status::unimplemented("not in this stub").into_http()),
             }
@@ -100,6 +108,7 @@ impl tonic::server::ServerStreamingService<pb::DownloadVersionRequest> for Stub 
 struct Served {
     client: DocumentsClient,
     ended: Arc<AtomicUsize>,
+    attempts: Arc<AtomicUsize>,
     _pki: Pki,
     stop: CancellationToken,
 }
@@ -118,9 +127,11 @@ async fn serve(chunk: usize) -> Served {
     let stop = CancellationToken::new();
     let incoming = tls_incoming(listener, config, stop.clone());
     let ended = Arc::new(AtomicUsize::new(0));
+    let attempts = Arc::new(AtomicUsize::new(0));
     let stub = Stub {
         chunk,
         ended: Arc::clone(&ended),
+        attempts: Arc::clone(&attempts),
     };
     let server = tonic::transport::Server::builder()
         .add_service(stub)
@@ -130,6 +141,7 @@ async fn serve(chunk: usize) -> Served {
     Served {
         client: DocumentsClient::new(channel),
         ended,
+        attempts,
         _pki: pki,
         stop,
     }
@@ -208,4 +220,29 @@ async fn a_dropped_download_ends_the_servers_stream() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn reads_are_retried_while_unavailable_and_writes_are_sent_once() {
+    let served = serve(1024).await;
+    let read = served
+        .client
+        .list_versions(pb::ListVersionsRequest {
+            document_id: "x".into(),
+        })
+        .await;
+    assert!(matches!(read, Err(CallError::Unavailable(_))), "{read:?}");
+    // Once, then the two retries of the default policy.
+    assert_eq!(served.attempts.swap(0, Ordering::SeqCst), 3);
+
+    let write = served
+        .client
+        .update_document(pb::UpdateDocumentRequest::default())
+        .await;
+    assert!(matches!(write, Err(CallError::Unavailable(_))), "{write:?}");
+    assert_eq!(
+        served.attempts.load(Ordering::SeqCst),
+        1,
+        "a write is sent once"
+    );
 }
