@@ -37,6 +37,13 @@ impl CallerPolicy {
         self.with_rule(format!("/{service}/{method}"), callers)
     }
 
+    /// Allows `callers` on each of `methods` of `service`.
+    pub fn allow_each(self, service: &str, methods: &[&str], callers: &[&str]) -> Self {
+        methods.iter().fold(self, |policy, method| {
+            policy.allow(service, method, callers)
+        })
+    }
+
     /// Allows `callers` on every method of `service`.
     pub fn allow_service(self, service: &str, callers: &[&str]) -> Self {
         self.with_rule(format!("/{service}/"), callers)

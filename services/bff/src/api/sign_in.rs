@@ -28,7 +28,7 @@ use crate::{
     session::{now_secs, random_token},
     web::{
         AppState,
-        extract::{Admin, JsonBody, client_address, cookie},
+        extract::{Admin, JsonBody, client_address, constant_time_eq, cookie},
     },
 };
 
@@ -385,14 +385,6 @@ fn pending_cookie(headers: &HeaderMap) -> Option<String> {
     cookie(headers, PENDING_COOKIE)
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 async fn callback(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -442,7 +434,7 @@ async fn finish(
         .and_then(|json| serde_json::from_str(&json).ok())
         .ok_or_else(|| sign_in_refused(Refusal::State))?;
     let sent_state = query.get("state").map_or("", String::as_str);
-    if !constant_time_eq(sent_state, &pending.state) {
+    if !constant_time_eq(sent_state.as_bytes(), pending.state.as_bytes()) {
         return Err(sign_in_refused(Refusal::State));
     }
     if query.contains_key("error") {

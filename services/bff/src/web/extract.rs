@@ -14,6 +14,7 @@ use folio_platform::actor::{Actor, ActorRole};
 use folio_proto::users::v1 as pb;
 use futures::StreamExt as _;
 use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq as _;
 
 use super::AppState;
 use crate::{
@@ -72,8 +73,10 @@ pub fn client_address(headers: &HeaderMap, peer: IpAddr, hops: usize) -> IpAddr 
         .unwrap_or(peer)
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compares secrets (CSRF tokens, OpenID `state`) without leaking where
+/// they differ through timing.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
 }
 
 /// The API token in `Authorization: Bearer …`, if the header is there. A

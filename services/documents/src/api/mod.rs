@@ -58,14 +58,8 @@ const INTEGRATION: [&str; 6] = [
 const NOTIFICATIONS: [&str; 4] = ["ListEvents", "GetTask", "GetDocument", "ListTasks"];
 
 pub fn caller_policy() -> CallerPolicy {
-    [
-        (&BFF[..], Id::BFF),
-        (&INTEGRATION[..], Id::INTEGRATION),
-        (&NOTIFICATIONS[..], Id::NOTIFICATIONS),
-    ]
-    .into_iter()
-    .flat_map(|(rpcs, caller)| rpcs.iter().map(move |rpc| (*rpc, caller)))
-    .fold(CallerPolicy::new(), |policy, (rpc, caller)| {
-        policy.allow(SERVICE, rpc, &[caller])
-    })
+    CallerPolicy::new()
+        .allow_each(SERVICE, &BFF, &[Id::BFF])
+        .allow_each(SERVICE, &INTEGRATION, &[Id::INTEGRATION])
+        .allow_each(SERVICE, &NOTIFICATIONS, &[Id::NOTIFICATIONS])
 }

@@ -25,7 +25,5 @@ const RPCS: [&str; 8] = [
 ];
 
 pub fn caller_policy() -> CallerPolicy {
-    RPCS.into_iter().fold(CallerPolicy::new(), |policy, rpc| {
-        policy.allow(SERVICE, rpc, &[Id::BFF])
-    })
+    CallerPolicy::new().allow_each(SERVICE, &RPCS, &[Id::BFF])
 }
