@@ -113,6 +113,7 @@ pub(super) fn oidc_input(settings: &pb::OidcSettings) -> Result<OidcInput, Error
         only_sso: settings.only_sso,
         create_accounts: settings.create_accounts,
         default_role,
+        domains: settings.domains.clone(),
     })
 }
 
@@ -132,6 +133,7 @@ pub(super) fn sign_in_settings(stored: Option<&StoredSettings>) -> pb::SignInSet
             default_role: role(s.config.default_role).into(),
             client_secret_set: s.secret.is_some(),
             updated_at: rfc3339(s.updated_at),
+            domains: s.config.domains.clone(),
         }),
     }
 }

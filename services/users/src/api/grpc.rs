@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{self, parse_id, parse_role};
 use crate::{
     accounts::{Accounts, NewUser, SignIn},
-    domain::{DisplayName, Email, OrganisationName, Password, UserChanges},
+    domain::{DisplayName, Email, OrganisationName, Password, UserChanges, identity_id},
     error::Error,
     sign_in::{ProviderIdentity, ProviderSignIn},
     tokens::ApiTokens,
@@ -353,5 +353,43 @@ impl UsersService for UsersApi {
             .sign_in(&self.accounts, &identity)
             .await?;
         Ok(Response::new(convert::user(&user)))
+    }
+
+    async fn list_oidc_identities(
+        &self,
+        request: Request<pb::ListOidcIdentitiesRequest>,
+    ) -> Result<Response<pb::ListOidcIdentitiesResponse>, Status> {
+        let actor = actor(&request)?;
+        let user_id = optional_id("user_id", &request.get_ref().user_id)?;
+        let identities = self
+            .provider_sign_in
+            .identities(&actor, user_id)
+            .await?
+            .into_iter()
+            .map(|(identity, current)| pb::OidcIdentity {
+                identity_id: identity_id(&identity.issuer, &identity.subject),
+                issuer: identity.issuer,
+                subject: identity.subject,
+                created_at: folio_platform::clock::rfc3339(identity.created_at),
+                current,
+            })
+            .collect();
+        Ok(Response::new(pb::ListOidcIdentitiesResponse { identities }))
+    }
+
+    async fn unlink_oidc_identity(
+        &self,
+        request: Request<pb::UnlinkOidcIdentityRequest>,
+    ) -> Result<Response<pb::UnlinkOidcIdentityResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.get_ref();
+        let user_id = optional_id("user_id", &req.user_id)?;
+        if req.identity_id.len() > 64 {
+            return Err(Error::invalid("identity_id", "must be an identity's id").into());
+        }
+        self.provider_sign_in
+            .unlink(&actor, user_id, &req.identity_id)
+            .await?;
+        Ok(Response::new(pb::UnlinkOidcIdentityResponse {}))
     }
 }
