@@ -332,7 +332,7 @@ impl ProviderSignIn {
         let mut conn = self.db.reader().acquire().await?;
         let (user, _) = Self::whose(&mut conn, actor, user_id).await?;
         let settings = store::get_settings(&mut conn, user.org_id).await?;
-        let issuer = settings.as_ref().map(|s| current_issuer(s));
+        let issuer = settings.as_ref().map(current_issuer);
         Ok(store::list_identities(&mut conn, user.org_id, user.id)
             .await?
             .into_iter()
@@ -361,7 +361,7 @@ impl ProviderSignIn {
             .ok_or(Error::NotFound("identity"))?;
         if own {
             let settings = store::get_settings(&mut tx, user.org_id).await?;
-            let issuer = settings.as_ref().map(|s| current_issuer(s));
+            let issuer = settings.as_ref().map(current_issuer);
             let others = identities
                 .iter()
                 .filter(|i| !std::ptr::eq(*i, target))
