@@ -408,6 +408,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_client_certificate_needs_its_rsa_key_and_certificate_in_any_order() {
+        let (key, certificate) = folio_testkit::oidc::client_certificate("folio-test-app");
+        let one = ClientCertificate::from_pem(&format!("{key}{certificate}")).unwrap();
+        let other = ClientCertificate::from_pem(&format!("{certificate}\n{key}")).unwrap();
+        assert_eq!(one.thumbprint, other.thumbprint);
+        assert_eq!(one.thumbprint.len(), 43, "base64url of 32 bytes");
+        assert!(!format!("{one:?}").contains("PRIVATE"), "no key in Debug");
+        let no_key = ClientCertificate::from_pem(&certificate).unwrap_err();
+        assert!(no_key.contains("PRIVATE KEY"), "{no_key}");
+        let no_certificate = ClientCertificate::from_pem(&key).unwrap_err();
+        assert!(no_certificate.contains("CERTIFICATE"), "{no_certificate}");
+        let garbage = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        let not_rsa = ClientCertificate::from_pem(&format!("{certificate}{garbage}")).unwrap_err();
+        assert!(not_rsa.contains("RSA"), "{not_rsa}");
+        let secret = ClientCredential::Secret("hunter2-secret".into());
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
     fn keys_are_fetched_again_when_stale_or_for_an_unknown_key_at_most_so_often() {
         let min = Duration::from_secs(30);
         let secs = Duration::from_secs;
