@@ -13,7 +13,7 @@ use tonic::Code;
 
 use crate::{
     error::ApiError,
-    oidc::{ClientCredential, ProviderError},
+    oidc::{ClientCertificate, ClientCredential, ProviderError},
     rest::oidc::{Expected, Refusal, entra_issuer, pkce_challenge},
     session::{now_secs, random_token},
     web::{AppState, extract::constant_time_eq},
@@ -90,11 +90,26 @@ pub(crate) async fn find_provider(
 /// The issuer and client credentials to use for `provider`: the
 /// organisation's own registration, or for Entra the deployment's app.
 fn client_of(state: &AppState, provider: &pb::OidcProvider) -> Result<Client, ApiError> {
+    // The organisation's own registration: by its certificate or secret.
+    let own = || -> Result<ClientCredential, ApiError> {
+        if provider.client_certificate.is_empty() {
+            return Ok(ClientCredential::Secret(provider.client_secret.clone()));
+        }
+        ClientCertificate::from_pem(&provider.client_certificate)
+            .map(|c| ClientCredential::Certificate(Arc::new(c)))
+            .map_err(|_| {
+                ApiError::ProviderSignIn(
+                    "the organisation's client certificate cannot be used: an admin must enter it \
+                     again"
+                        .to_owned(),
+                )
+            })
+    };
     if provider.preset != i32::from(pb::OidcPreset::Entra) {
         return Ok(Client {
             issuer: provider.issuer.clone(),
             client_id: provider.client_id.clone(),
-            credential: ClientCredential::Secret(provider.client_secret.clone()),
+            credential: own()?,
             tenant_id: None,
         });
     }
@@ -104,7 +119,7 @@ fn client_of(state: &AppState, provider: &pb::OidcProvider) -> Result<Client, Ap
         return Ok(Client {
             issuer,
             client_id: provider.client_id.clone(),
-            credential: ClientCredential::Secret(provider.client_secret.clone()),
+            credential: own()?,
             tenant_id,
         });
     }

@@ -32,6 +32,8 @@ pub struct FoundProvider {
     pub org_id: Uuid,
     pub config: OidcConfig,
     pub client_secret: Option<Secret>,
+    /// Or its certificate (PEM key and certificate), docs/adr/0074.
+    pub client_certificate: Option<Secret>,
 }
 
 /// What a verified ID token says about its person.
@@ -80,8 +82,22 @@ impl ProviderSignIn {
         actor: &Actor,
         input: Option<OidcInput>,
         client_secret: Option<&str>,
+        client_certificate: Option<&str>,
     ) -> Result<Option<StoredSettings>, Error> {
-        let secret = client_secret.map(parse_client_secret).transpose()?;
+        let certificate = client_certificate
+            .map(parse_client_certificate)
+            .transpose()?;
+        if client_secret.is_some() && certificate.is_some() {
+            return Err(Error::invalid(
+                "client_certificate",
+                "give a client_secret or a client_certificate, not both",
+            ));
+        }
+        let is_certificate = certificate.is_some();
+        let secret = match certificate {
+            Some(pem) => Some(pem),
+            None => client_secret.map(parse_client_secret).transpose()?,
+        };
         let mut tx = self.db.pool.begin().await?;
         require_admin(&mut tx, actor).await?;
         let Some(input) = input else {
@@ -102,7 +118,7 @@ impl ProviderSignIn {
             .filter(|old| old.secret.is_some() && old.config.client_id == input.client_id.trim());
         let config = OidcConfig::parse(&input, secret.is_some(), kept.is_some())?;
         let now = now_millis();
-        let (sealed, set_at) = match (&secret, kept) {
+        let (sealed, set_at, sealed_is_certificate) = match (&secret, kept) {
             (Some(secret), _) => {
                 let key = self.key.as_ref().ok_or(Error::FailedPrecondition(
                     "this deployment has no key to store client secrets with \
@@ -111,20 +127,23 @@ impl ProviderSignIn {
                 let sealed = key
                     .seal(
                         &Secret::new(secret.clone()),
-                        &config.secret_binding(actor.org_id),
+                        &binding(&config, actor.org_id, is_certificate),
                     )
                     .map_err(|_| Error::Corrupt("sealing a client secret"))?;
-                (Some(sealed), Some(now))
+                (Some(sealed), Some(now), is_certificate)
             }
-            (None, Some(kept)) if !config.client_id.is_empty() => {
-                (kept.secret.clone(), kept.secret_set_at)
-            }
-            (None, _) => (None, None),
+            (None, Some(kept)) if !config.client_id.is_empty() => (
+                kept.secret.clone(),
+                kept.secret_set_at,
+                kept.secret_is_certificate,
+            ),
+            (None, _) => (None, None, false),
         };
         let stored = StoredSettings {
             org_id: actor.org_id,
             config,
             secret: sealed,
+            secret_is_certificate: sealed_is_certificate,
             secret_set_at: set_at,
             updated_at: now,
         };
@@ -163,14 +182,18 @@ impl ProviderSignIn {
             None => None,
         };
         let settings = found.ok_or(Error::NotFound("sign-in provider"))?;
-        let client_secret = match (&settings.secret, &self.key) {
+        let is_certificate = settings.secret_is_certificate;
+        let opened = match (&settings.secret, &self.key) {
             (Some(sealed), Some(key)) => Some(
-                key.open(sealed, &settings.config.secret_binding(settings.org_id))
-                    .map_err(|_| {
-                        Error::FailedPrecondition(
-                            "the stored client secret cannot be opened: an admin must enter it again",
-                        )
-                    })?,
+                key.open(
+                    sealed,
+                    &binding(&settings.config, settings.org_id, is_certificate),
+                )
+                .map_err(|_| {
+                    Error::FailedPrecondition(
+                        "the stored client secret cannot be opened: an admin must enter it again",
+                    )
+                })?,
             ),
             (Some(_), None) => {
                 return Err(Error::FailedPrecondition(
@@ -179,10 +202,16 @@ impl ProviderSignIn {
             }
             (None, _) => None,
         };
+        let (client_secret, client_certificate) = if is_certificate {
+            (None, opened)
+        } else {
+            (opened, None)
+        };
         Ok(FoundProvider {
             org_id: settings.org_id,
             config: settings.config,
             client_secret,
+            client_certificate,
         })
     }
 
@@ -427,4 +456,39 @@ fn current_issuer(settings: &StoredSettings) -> CurrentIssuer {
         ),
         Preset::Generic => CurrentIssuer::Exact(settings.config.issuer.clone()),
     }
+}
+
+/// What a sealed credential is bound to: a certificate's binding differs
+/// from a secret's, so a row whose kind was altered does not open.
+fn binding(config: &OidcConfig, org_id: Uuid, is_certificate: bool) -> String {
+    let binding = config.secret_binding(org_id);
+    if is_certificate {
+        format!("{binding}/certificate")
+    } else {
+        binding
+    }
+}
+
+/// An organisation's client certificate as entered: PEM text with a
+/// certificate and a private key block, at most 16 KiB. The bff checks the
+/// key signs; here only its shape.
+fn parse_client_certificate(raw: &str) -> Result<String, Error> {
+    let pem = raw.trim();
+    let has_key = [
+        "-----BEGIN PRIVATE KEY-----",
+        "-----BEGIN RSA PRIVATE KEY-----",
+    ]
+    .iter()
+    .any(|b| pem.contains(b));
+    if pem.len() > 16 * 1024
+        || !pem.contains("-----BEGIN CERTIFICATE-----")
+        || !has_key
+        || pem.contains('\0')
+    {
+        return Err(Error::invalid(
+            "client_certificate",
+            "must be PEM text with the RSA private key and the certificate, at most 16 KiB",
+        ));
+    }
+    Ok(pem.to_owned())
 }

@@ -62,7 +62,7 @@ async fn put_settings(
     Admin(authed): Admin,
     JsonBody(form): JsonBody<SignInSettingsForm>,
 ) -> Result<Response, ApiError> {
-    let (oidc, client_secret) = match form.oidc {
+    let (oidc, client_secret, client_certificate) = match form.oidc {
         Some(oidc) => {
             oidc.check()?;
             let entra = oidc.tenant_id.is_some();
@@ -89,15 +89,16 @@ async fn put_settings(
                 domains: oidc.domains,
                 ..Default::default()
             };
-            (Some(settings), oidc.client_secret)
+            (Some(settings), oidc.client_secret, oidc.client_certificate)
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     let answer = state
         .users
         .put_sign_in_settings(authed.actor().request(pb::PutSignInSettingsRequest {
             oidc,
             client_secret,
+            client_certificate,
         }))
         .await
         .map_err(refused)?;

@@ -745,6 +745,9 @@ pub struct OidcForm {
     pub client_id: Option<String>,
     #[serde(default)]
     pub client_secret: Option<String>,
+    /// Write-only, instead of `client_secret`: PEM key and certificate.
+    #[serde(default)]
+    pub client_certificate: Option<String>,
     #[serde(default)]
     pub tenant_id: Option<String>,
     #[serde(default)]
@@ -761,6 +764,8 @@ pub struct OidcForm {
 /// At most this many email domains per organisation (the users service
 /// checks them; the bff bounds the request).
 pub const MAX_SIGN_IN_DOMAINS: usize = 50;
+/// A PEM key and certificate are a few KiB.
+pub const MAX_CLIENT_CERTIFICATE: usize = 16 * 1024;
 
 impl std::fmt::Debug for OidcForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -770,6 +775,10 @@ impl std::fmt::Debug for OidcForm {
             .field(
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "client_certificate",
+                &self.client_certificate.as_ref().map(|_| "[redacted]"),
             )
             .field("tenant_id", &self.tenant_id)
             .field("domains", &self.domains)
@@ -800,6 +809,23 @@ impl OidcForm {
         for domain in &self.domains {
             checks.line("domains", domain, 253);
         }
-        checks.finish()
+        checks.finish()?;
+        if let Some(pem) = &self.client_certificate {
+            if pem.len() > MAX_CLIENT_CERTIFICATE {
+                return Err(ApiError::invalid(
+                    "client_certificate",
+                    format!("client_certificate must be at most {MAX_CLIENT_CERTIFICATE} bytes"),
+                ));
+            }
+            crate::oidc::ClientCertificate::from_pem(pem).map_err(|why| {
+                ApiError::invalid(
+                    "client_certificate",
+                    format!(
+                        "client_certificate must be the PEM RSA private key and certificate: {why}"
+                    ),
+                )
+            })?;
+        }
+        Ok(())
     }
 }

@@ -601,6 +601,7 @@ pub struct OidcSettings {
     pub create_accounts: bool,
     pub default_role: &'static str,
     pub client_secret_set: bool,
+    pub client_certificate_set: bool,
     pub updated_at: String,
     pub domains: Vec<String>,
 }
@@ -622,6 +623,7 @@ impl From<users::SignInSettings> for SignInSettings {
                 create_accounts: o.create_accounts,
                 default_role: role_name(o.default_role),
                 client_secret_set: o.client_secret_set,
+                client_certificate_set: o.client_certificate_set,
                 updated_at: o.updated_at,
                 domains: o.domains,
             }),

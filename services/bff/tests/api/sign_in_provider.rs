@@ -1064,3 +1064,60 @@ async fn replicas_on_one_redis_share_a_key_rotation_without_fetching_it_again() 
     }
     assert_eq!(sso.provider.jwks_fetches().await, 3);
 }
+
+#[tokio::test]
+async fn an_organisations_own_registration_may_authenticate_with_a_certificate() {
+    let (key, certificate) = client_certificate(CERT_APP);
+    let sso = Sso::start(Backend::Sqlite).await;
+    let callback = format!("{}/api/v1/session/oidc/callback", sso.system.base);
+    sso.provider
+        .setup_with_key_client(&callback, APP, APP_SECRET, CERT_APP, &key)
+        .await;
+    let path = "/api/v1/organisation/sign-in";
+    let pem = format!("{key}{certificate}");
+    let own = |credential: Value| {
+        let mut oidc =
+            json!({"tenant_id": TENANT_A, "client_id": CERT_APP, "domains": ["acme.example"]});
+        if let (Some(oidc), Some(extra)) = (oidc.as_object_mut(), credential.as_object()) {
+            oidc.extend(extra.clone());
+        }
+        json!({ "oidc": oidc })
+    };
+    for bad in [
+        json!({"client_certificate": "not a certificate"}),
+        json!({"client_certificate": certificate.clone()}),
+        json!({"client_certificate": "x".repeat(20_000)}),
+        json!({"client_certificate": pem.clone(), "client_secret": APP_SECRET}),
+    ] {
+        let put = sso.admin.json(Method::PUT, path, &own(bad)).await;
+        assert_eq!(put.status, StatusCode::BAD_REQUEST, "{}", put.text());
+    }
+    assert_eq!(
+        sso.admin.get(path).await.json()["oidc"]["client_id"],
+        Value::Null,
+        "nothing changed"
+    );
+    let put = sso
+        .admin
+        .json(Method::PUT, path, &own(json!({"client_certificate": pem})))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    assert_eq!(put.json()["oidc"]["client_certificate_set"], true);
+    assert_eq!(put.json()["oidc"]["client_secret_set"], false);
+    assert!(!put.text().contains("PRIVATE KEY"));
+    sso.invite("bob@acme.example", "viewer").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    let done = sso.sign_in(&sso.browser(), "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    let assertion = sso.provider.last_assertion().await.expect("an assertion");
+    assert_eq!(
+        base64url_json(assertion.split('.').nth(1).unwrap())["iss"],
+        CERT_APP
+    );
+    // Left out for the same client, the stored certificate is kept.
+    let again = sso.admin.json(Method::PUT, path, &own(json!({}))).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(again.json()["oidc"]["client_certificate_set"], true);
+    let done = sso.sign_in(&sso.browser(), "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+}

@@ -15,3 +15,8 @@ CREATE TABLE oidc_domains (
 -- identity would lock them out. Existing and previous-release rows default to
 -- known (as that release treated them).
 ALTER TABLE users ADD COLUMN password_known BIGINT NOT NULL DEFAULT 1;
+
+-- What the sealed client credential is: a client secret, or a certificate
+-- (PEM key and certificate, docs/adr/0074). The previous release reads only
+-- secrets, as all rows were.
+ALTER TABLE oidc_settings ADD COLUMN secret_kind VARCHAR(16) NOT NULL DEFAULT 'secret';

@@ -14,3 +14,8 @@ CREATE INDEX oidc_domains_org ON oidc_domains (org_id);
 -- identity would lock them out. Existing and previous-release rows default to
 -- known (as that release treated them).
 ALTER TABLE users ADD COLUMN password_known INTEGER NOT NULL DEFAULT 1;
+
+-- What the sealed client credential is: a client secret, or a certificate
+-- (PEM key and certificate, docs/adr/0074). The previous release reads only
+-- secrets, as all rows were.
+ALTER TABLE oidc_settings ADD COLUMN secret_kind TEXT NOT NULL DEFAULT 'secret';

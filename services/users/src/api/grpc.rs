@@ -304,7 +304,12 @@ impl UsersService for UsersApi {
         let input = req.oidc.as_ref().map(convert::oidc_input).transpose()?;
         let stored = self
             .provider_sign_in
-            .put(&actor, input, req.client_secret.as_deref())
+            .put(
+                &actor,
+                input,
+                req.client_secret.as_deref(),
+                req.client_certificate.as_deref(),
+            )
             .await?;
         Ok(Response::new(convert::sign_in_settings(stored.as_ref())))
     }
@@ -324,6 +329,10 @@ impl UsersService for UsersApi {
             client_id: found.config.client_id,
             client_secret: found
                 .client_secret
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
+            client_certificate: found
+                .client_certificate
                 .map(|s| s.expose().to_owned())
                 .unwrap_or_default(),
             tenant_id: found

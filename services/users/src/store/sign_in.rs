@@ -16,12 +16,16 @@ pub struct StoredSettings {
     pub org_id: Uuid,
     pub config: OidcConfig,
     pub secret: Option<Sealed>,
+    /// The sealed credential is a client certificate (PEM key and
+    /// certificate), not a client secret.
+    pub secret_is_certificate: bool,
     pub secret_set_at: Option<i64>,
     pub updated_at: i64,
 }
 
 const COLUMNS: &str = "org_id, preset, issuer, client_id, tenant_id, only_sso, create_accounts, \
-                       default_role, secret_nonce, secret_sealed, secret_set_at, updated_at";
+                       default_role, secret_nonce, secret_sealed, secret_set_at, updated_at, \
+                       secret_kind";
 
 fn settings_from_row(row: &AnyRow) -> Result<StoredSettings, Error> {
     let tenant: String = row.try_get("tenant_id")?;
@@ -48,6 +52,7 @@ fn settings_from_row(row: &AnyRow) -> Result<StoredSettings, Error> {
         secret: nonce
             .zip(sealed)
             .map(|(nonce, sealed)| Sealed { nonce, sealed }),
+        secret_is_certificate: row.try_get::<String, _>("secret_kind")? == "certificate",
         secret_set_at: row.try_get("secret_set_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -127,7 +132,7 @@ pub async fn put_settings(
             })?;
     }
     sqlx::query(&format!(
-        "INSERT INTO oidc_settings ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO oidc_settings ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
     .bind(org_id.to_string())
     .bind(s.config.preset.as_str())
@@ -146,6 +151,11 @@ pub async fn put_settings(
     .bind(s.secret.as_ref().map(|x| x.sealed.clone()))
     .bind(s.secret_set_at)
     .bind(s.updated_at)
+    .bind(if s.secret_is_certificate {
+        "certificate"
+    } else {
+        "secret"
+    })
     .execute(conn)
     .await?;
     Ok(())

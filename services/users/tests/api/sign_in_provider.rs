@@ -20,6 +20,7 @@ fn generic() -> pb::PutSignInSettingsRequest {
             ..Default::default()
         }),
         client_secret: Some(SECRET.into()),
+        client_certificate: None,
     }
 }
 
@@ -275,4 +276,69 @@ async fn an_email_finds_the_organisation_of_its_domain_whatever_its_accounts() {
             .unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument, "{bad}");
     }
+}
+
+#[tokio::test]
+async fn a_client_certificate_is_stored_instead_of_a_secret_and_never_answered() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (acme, admin) = app.organisation("Acme").await;
+    let pem = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n\
+               -----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
+    let with = |secret: Option<&str>, certificate: Option<&str>| pb::PutSignInSettingsRequest {
+        client_secret: secret.map(str::to_owned),
+        client_certificate: certificate.map(str::to_owned),
+        ..generic()
+    };
+    for (secret, certificate) in [
+        (Some(SECRET), Some(pem)),
+        (None, Some("no PEM here")),
+        (
+            None,
+            Some("-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n"),
+        ),
+    ] {
+        let refused = app
+            .bff()
+            .put_sign_in_settings(actor(&admin).request(with(secret, certificate)))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+    }
+    let put = app
+        .bff()
+        .put_sign_in_settings(actor(&admin).request(with(None, Some(pem))))
+        .await
+        .unwrap()
+        .into_inner();
+    let oidc = put.oidc.unwrap();
+    assert!(oidc.client_certificate_set);
+    assert!(!oidc.client_secret_set);
+    let found = app
+        .bff()
+        .find_oidc_provider(pb::FindOidcProviderRequest {
+            organisation_id: acme.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.client_certificate, pem.trim());
+    assert!(found.client_secret.is_empty());
+    assert!(!format!("{found:?}").contains("PRIVATE KEY"));
+    // Back to a secret: the certificate is gone.
+    app.bff()
+        .put_sign_in_settings(actor(&admin).request(with(Some(SECRET), None)))
+        .await
+        .unwrap();
+    let found = app
+        .bff()
+        .find_oidc_provider(pb::FindOidcProviderRequest {
+            organisation_id: acme.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.client_secret, SECRET);
+    assert!(found.client_certificate.is_empty());
 }
