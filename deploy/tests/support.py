@@ -112,6 +112,13 @@ ENV_VARS = {
     },
 }
 
+# The bff's env vars for the deployment's Entra app (services.bff.signIn),
+# rendered only when entraClientId is set, by its credential.
+ENTRA_APP_ENV_VARS = {
+    "secret": {"FOLIO_BFF_ENTRA_CLIENT_ID", "FOLIO_BFF_ENTRA_CLIENT_SECRET_SECRET"},
+    "certificate": {"FOLIO_BFF_ENTRA_CLIENT_ID", "FOLIO_BFF_ENTRA_CLIENT_CERTIFICATE_SECRET"},
+}
+
 CRD_SCHEMAS = {
     ("cert-manager.io/v1", "Certificate"): "certificate-cert-manager-v1.json",
     ("cert-manager.io/v1", "Issuer"): "issuer-cert-manager-v1.json",

@@ -363,6 +363,19 @@ def test_the_redis_url_can_come_from_a_kubernetes_secret_instead():
     assert "FOLIO_BFF_REDIS_AUTH_TOKEN_SECRET" not in env_vars
 
 
+@pytest.mark.parametrize("credential", ["secret", "certificate"])
+def test_the_deployments_entra_app_authenticates_by_secret_or_certificate(credential):
+    override = {"services": {"bff": {"signIn": {"entraClientId": "app-id", "entraCredential": credential}}}}
+    values = support.deep_merge(support.application_values(support.application("dev")), override)
+    (c,) = by_kind(support.render(values, "folio-dev"), "Deployment")["bff"]["spec"]["template"]["spec"]["containers"]
+    env_vars = {e["name"]: e.get("value") for e in c["env"]}
+    extra = {e["name"] for e in _values_of("dev")["services"]["bff"].get("extraEnv", [])}
+    assert set(env_vars) == support.ENV_VARS["bff"] | extra | support.ENTRA_APP_ENV_VARS[credential]
+    assert env_vars["FOLIO_BFF_ENTRA_CLIENT_ID"] == "app-id"
+    name = {"secret": "SECRET", "certificate": "CERTIFICATE"}[credential]
+    assert env_vars[f"FOLIO_BFF_ENTRA_CLIENT_{name}_SECRET"] == f"aws:folio/dev/bff/entra-client-{credential}"
+
+
 def test_database_tls_follows_its_values():
     """No bundle: only ssl-mode is added (public roots), and nothing is mounted."""
     override = {"databaseTls": {"sslMode": "REQUIRED", "caConfigMap": ""}}

@@ -20,6 +20,10 @@ pub mod users {
                         "client_secret",
                         &self.client_secret.as_ref().map(|_| "[redacted]"),
                     )
+                    .field(
+                        "client_certificate",
+                        &self.client_certificate.as_ref().map(|_| "[redacted]"),
+                    )
                     .finish()
             }
         }
@@ -32,6 +36,7 @@ pub mod users {
                     .field("issuer", &self.issuer)
                     .field("client_id", &self.client_id)
                     .field("client_secret", &"[redacted]")
+                    .field("client_certificate", &"[redacted]")
                     .field("tenant_id", &self.tenant_id)
                     .finish()
             }

@@ -36,4 +36,6 @@ unary!(UsersClient, UsersError, {
     read find_oidc_provider(pb::FindOidcProviderRequest) -> pb::OidcProvider;
     /// Not retried: it may create the person's account.
     write oidc_sign_in(pb::OidcSignInRequest) -> pb::User;
+    read list_oidc_identities(pb::ListOidcIdentitiesRequest) -> pb::ListOidcIdentitiesResponse;
+    write unlink_oidc_identity(pb::UnlinkOidcIdentityRequest) -> pb::UnlinkOidcIdentityResponse;
 });

@@ -8,11 +8,19 @@
 // a key the provider publishes too (kid "forger"), or not ("unknown_kid").
 //
 // Prints its port on the first line, then serves until killed.
-//   POST /_control {"setup": {"redirect_uri", "client_id", "client_secret", "tenants": [tid…]}}
+//   POST /_control {"setup": {"redirect_uri", "client_id", "client_secret", "tenants": [tid…],
+//                   "key_client": {"client_id", "private_key"}?}}
+//     key_client: a second client that authenticates with private_key_jwt
+//     (RFC 7523, as Entra ID's certificate credentials), trusting the
+//     public half of private_key (PEM)
+//   POST /_control {"last_assertion": true} → {"assertion": …, "jwks_fetches": n}:
+//     the last client assertion the token endpoint was sent, and how often
+//     any issuer's JWKS was fetched
 //   POST /_control {"forge": "wrong_iss" | … | null}
 //   POST /_control {"publish_forger": false | true}
 //   POST /_control {"user": {"login", "email", "email_verified", "name", "guest"}}
 import http from 'node:http';
+import crypto from 'node:crypto';
 import Provider from 'oidc-provider';
 import * as jose from 'jose';
 
@@ -23,6 +31,8 @@ let forge = null;
 let publishForger = true;
 let port = 0;
 const lastIdToken = new Map();
+let lastAssertion = null;
+let jwksFetches = 0;
 
 const forger = await jose.generateKeyPair('RS256', { extractable: true });
 const forgerJwk = { ...(await jose.exportJWK(forger.publicKey)), kid: 'forger', alg: 'RS256', use: 'sig' };
@@ -59,15 +69,28 @@ async function forged(prefix, token) {
 
 function makeProvider(prefix, tid, setup) {
   const issuer = `http://127.0.0.1:${port}${prefix}`;
-  const provider = new Provider(issuer, {
-    clients: [{
-      client_id: setup.client_id,
-      client_secret: setup.client_secret,
-      redirect_uris: [setup.redirect_uri],
-      token_endpoint_auth_method: 'client_secret_post',
+  const clients = [{
+    client_id: setup.client_id,
+    client_secret: setup.client_secret,
+    redirect_uris: setup.redirect_uris ?? [setup.redirect_uri],
+    token_endpoint_auth_method: 'client_secret_post',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+  }];
+  if (setup.key_client) {
+    const jwk = crypto.createPublicKey(setup.key_client.private_key).export({ format: 'jwk' });
+    clients.push({
+      client_id: setup.key_client.client_id,
+      redirect_uris: setup.redirect_uris ?? [setup.redirect_uri],
+      token_endpoint_auth_method: 'private_key_jwt',
+      token_endpoint_auth_signing_alg: 'RS256',
+      jwks: { keys: [{ ...jwk, use: 'sig', alg: 'RS256' }] },
       grant_types: ['authorization_code'],
       response_types: ['code'],
-    }],
+    });
+  }
+  const provider = new Provider(issuer, {
+    clients,
     pkce: { required: () => true },
     conformIdTokenClaims: false,
     claims: { openid: ['sub', 'tid', 'oid', 'idp'], email: ['email', 'email_verified'], profile: ['name'] },
@@ -105,11 +128,15 @@ function makeProvider(prefix, tid, setup) {
   });
   provider.use(async (ctx, next) => {
     await next();
+    if (ctx.path === '/token' && ctx.oidc?.body?.client_assertion) {
+      lastAssertion = ctx.oidc.body.client_assertion;
+    }
     if (ctx.path === '/token' && ctx.body && ctx.body.id_token) {
       const original = ctx.body.id_token;
       ctx.body = { ...ctx.body, id_token: await forged(prefix, original) };
       lastIdToken.set(prefix, original);
     }
+    if (ctx.path === '/jwks') jwksFetches += 1;
     if (ctx.path === '/jwks' && ctx.body && ctx.body.keys && publishForger) {
       ctx.body = { keys: [...ctx.body.keys, forgerJwk] };
     }
@@ -138,6 +165,10 @@ const server = http.createServer(async (req, res) => {
     if ('forge' in body) forge = body.forge;
     if ('publish_forger' in body) publishForger = body.publish_forger;
     if (body.user) users.set(body.user.login, body.user);
+    if (body.last_assertion) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ assertion: lastAssertion, jwks_fetches: jwksFetches }));
+      return;
+    }
     res.writeHead(204).end();
     return;
   }

@@ -111,6 +111,65 @@ impl OidcProvider {
         .await;
     }
 
+    /// As `setup`, for several Folio addresses (replicas) at once.
+    pub async fn setup_for_all(
+        &self,
+        redirect_uris: &[String],
+        client_id: &str,
+        client_secret: &str,
+    ) {
+        self.control(json!({"setup": {
+            "redirect_uris": redirect_uris,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "tenants": [TENANT_A, TENANT_B],
+        }}))
+        .await;
+    }
+
+    /// Registers, beside the secret one, a client that authenticates with
+    /// a signed assertion (`private_key_jwt`, as Entra ID's certificate
+    /// credentials): the provider trusts the public half of `private_key`.
+    pub async fn setup_with_key_client(
+        &self,
+        redirect_uri: &str,
+        client_id: &str,
+        client_secret: &str,
+        key_client_id: &str,
+        private_key: &str,
+    ) {
+        self.control(json!({"setup": {
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "tenants": [TENANT_A, TENANT_B],
+            "key_client": {"client_id": key_client_id, "private_key": private_key},
+        }}))
+        .await;
+    }
+
+    /// The last client assertion the token endpoint was sent.
+    pub async fn last_assertion(&self) -> Option<String> {
+        self.report().await["assertion"].as_str().map(str::to_owned)
+    }
+
+    /// How many times any issuer's signing keys (JWKS) were fetched.
+    pub async fn jwks_fetches(&self) -> u64 {
+        self.report().await["jwks_fetches"].as_u64().unwrap_or(0)
+    }
+
+    async fn report(&self) -> Value {
+        self.http
+            .post(format!("{}/_control", self.authority()))
+            .json(&json!({"last_assertion": true}))
+            .send()
+            .await
+            .expect("provider control")
+            .json()
+            .await
+            .expect("provider control answer")
+    }
+
     /// Makes the token answers lie from now on (`None`: honest again):
     /// `wrong_iss`, `other_aud`, `expired`, `nbf_future`, `alg_none`,
     /// `hs256`, `unknown_kid`, `replay_nonce`, `other_tid`, `resign`.
@@ -196,4 +255,26 @@ impl OidcProvider {
         }
         panic!("the provider never sent the browser back");
     }
+}
+
+/// An app's certificate credential for tests: an RSA private key (made by
+/// node, as ring makes no RSA keys) and a self-signed certificate for it.
+/// Answers (the key's PEM, the certificate's PEM).
+pub fn client_certificate(name: &str) -> (String, String) {
+    let made = std::process::Command::new("node")
+        .args([
+            "-e",
+            "process.stdout.write(require('crypto').generateKeyPairSync('rsa', \
+             {modulusLength: 2048}).privateKey.export({type: 'pkcs8', format: 'pem'}))",
+        ])
+        .output()
+        .expect("node makes an RSA key");
+    assert!(made.status.success(), "node: {:?}", made);
+    let key_pem = String::from_utf8(made.stdout).expect("PEM");
+    let key = rcgen::KeyPair::from_pem(&key_pem).expect("an RSA key rcgen signs with");
+    let certificate = rcgen::CertificateParams::new(vec![name.to_owned()])
+        .expect("certificate parameters")
+        .self_signed(&key)
+        .expect("a self-signed certificate");
+    (key_pem, certificate.pem())
 }

@@ -205,8 +205,14 @@ own collector (collector.yaml), else empty (telemetry export off). */}}
 {{- with $v.signIn.entraClientId }}
 - name: FOLIO_BFF_ENTRA_CLIENT_ID
   value: {{ . | quote }}
+{{- if eq (default "secret" $v.signIn.entraCredential) "certificate" }}
+# The app's certificate credential: PEM key and certificate (docs/adr/0074).
+- name: FOLIO_BFF_ENTRA_CLIENT_CERTIFICATE_SECRET
+  value: {{ printf "aws:%s" (default (printf "folio/%s/bff/entra-client-certificate" $root.Values.environment) $v.signIn.entraClientCertificateId) | quote }}
+{{- else }}
 - name: FOLIO_BFF_ENTRA_CLIENT_SECRET_SECRET
   value: {{ printf "aws:%s" (default (printf "folio/%s/bff/entra-client-secret" $root.Values.environment) $v.signIn.entraClientSecretId) | quote }}
+{{- end }}
 {{- end }}
 {{- else }}
 - name: {{ $p }}GRPC_ADDR

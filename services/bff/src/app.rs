@@ -49,6 +49,8 @@ impl Application {
             absolute: settings.session_absolute,
         };
         let mut token_refresh = None;
+        // Providers' discovery documents and keys go where sessions go.
+        let mut provider_cache = None;
         // API tokens are metered per minute, whatever the sign-in window.
         let token_window = Duration::from_secs(60);
         let (sessions, limiter, api_limiter) = match &settings.redis_url {
@@ -65,6 +67,7 @@ impl Application {
                 };
                 let pool = connect_redis(url, login.as_ref(), settings.redis_ca_file.as_deref())
                     .map_err(|e| StartError::Setup(format!("FOLIO_BFF_REDIS_URL: {e}")))?;
+                provider_cache = Some(pool.clone());
                 let store = RedisStore::new(pool, settings.redis_prefix.clone(), lifetimes);
                 let limiter = Limiter::redis(&store, settings.login.window);
                 let api_limiter = Limiter::redis(&store, token_window);
@@ -88,6 +91,19 @@ impl Application {
                 settings.providers.timeout,
                 settings.providers.keys_min_refresh,
             )
+            .map(|client| match provider_cache {
+                Some(pool) => client.with_shared_cache(pool, &settings.redis_prefix),
+                None => client,
+            })
+            .and_then(|client| {
+                client.with_deployment_certificate(
+                    settings
+                        .providers
+                        .entra_client_certificate
+                        .as_ref()
+                        .map(folio_platform::secrets::Secret::expose),
+                )
+            })
             .map_err(|e| StartError::Setup(format!("the OpenID Connect client: {e}")))?,
             config: Arc::new(WebConfig {
                 cookie_secure: settings.cookie_secure,

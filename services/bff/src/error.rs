@@ -93,6 +93,16 @@ pub enum ApiError {
     /// the users service's explanation, written for people.
     #[error("{0}")]
     ProviderSignIn(String),
+    /// Another organisation serves an email domain given; the text is the
+    /// users service's, naming it.
+    #[error("{0}")]
+    DomainTaken(String),
+    /// Unlinking would leave the person no way to sign in.
+    #[error(
+        "this is your last way to sign in: set a password or link another identity before \
+         unlinking this one"
+    )]
+    LastWayIn,
     #[error("the range lies outside the content ({size} bytes)")]
     RangeNotSatisfiable { size: u64 },
     #[error("too many attempts; try again in {retry_after} seconds")]
@@ -213,6 +223,12 @@ impl ApiError {
                 "provider-sign-in",
                 "Sign-in with a provider not possible",
             ),
+            Self::DomainTaken(_) => (
+                StatusCode::CONFLICT,
+                "domain-taken",
+                "Domain served by another organisation",
+            ),
+            Self::LastWayIn => (StatusCode::CONFLICT, "last-way-in", "Last way to sign in"),
             Self::PayloadTooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
@@ -300,6 +316,8 @@ impl Problems for users::ErrorReason {
             Self::IdentityLinked => ApiError::SignInRefused(
                 "another sign-in linked this identity at the same moment: sign in again".to_owned(),
             ),
+            Self::DomainTaken => ApiError::DomainTaken(message),
+            Self::LastWayIn => ApiError::LastWayIn,
             // The bff creates no organisations.
             Self::OrganisationTaken | Self::Unspecified => {
                 ApiError::Internal(format!("{self:?}: {message}"))
@@ -404,6 +422,8 @@ impl IntoResponse for ApiError {
             | Self::SignInRefused(_)
             | Self::ProviderUnavailable
             | Self::ProviderSignIn(_)
+            | Self::DomainTaken(_)
+            | Self::LastWayIn
             | Self::PayloadTooLarge { .. }
             | Self::UnsupportedMediaType { .. }
             | Self::RangeNotSatisfiable { .. }

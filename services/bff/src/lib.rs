@@ -6,6 +6,8 @@ pub mod api;
 pub mod app;
 pub mod error;
 pub(crate) mod oidc;
+pub(crate) mod provider_cache;
+pub(crate) mod provider_sign_in;
 pub mod rest;
 pub mod session;
 pub mod settings;

@@ -50,6 +50,10 @@ pub struct ProviderSettings {
     /// not register their own (`FOLIO_BFF_ENTRA_CLIENT_ID`, `…_CLIENT_SECRET`).
     pub entra_client_id: Option<String>,
     pub entra_client_secret: Option<Secret>,
+    /// Or its certificate credential instead of the secret
+    /// (`FOLIO_BFF_ENTRA_CLIENT_CERTIFICATE`, `…_FILE`, `…_SECRET`): PEM
+    /// text with the RSA private key and the certificate (docs/adr/0074).
+    pub entra_client_certificate: Option<Secret>,
     /// Every call to a provider gives up after this (`FOLIO_BFF_OIDC_TIMEOUT_SECS`).
     pub timeout: Duration,
     /// A token naming a key not in the provider's JWKS fetches the keys again
@@ -64,6 +68,7 @@ impl Default for ProviderSettings {
             entra_authority: "https://login.microsoftonline.com".to_owned(),
             entra_client_id: None,
             entra_client_secret: None,
+            entra_client_certificate: None,
             timeout: Duration::from_secs(10),
             keys_min_refresh: Duration::from_secs(30),
         }
@@ -151,6 +156,7 @@ impl Settings {
                 )?,
                 entra_client_id: env.optional("ENTRA_CLIENT_ID")?,
                 entra_client_secret: env.secret("ENTRA_CLIENT_SECRET").await?,
+                entra_client_certificate: env.secret("ENTRA_CLIENT_CERTIFICATE").await?,
                 timeout: secs("OIDC_TIMEOUT_SECS", 10)?,
                 keys_min_refresh: secs("OIDC_KEYS_MIN_REFRESH_SECS", 30)?,
             },

@@ -22,6 +22,13 @@ pub enum Error {
     ProviderOnly,
     #[error("{0}")]
     FailedPrecondition(&'static str),
+    #[error("another organisation signs in people of {0} already")]
+    DomainTaken(String),
+    #[error(
+        "this is the last way to sign in: set a password or link another identity before \
+         unlinking it"
+    )]
+    LastWayIn,
     #[error(transparent)]
     Actor(#[from] ActorError),
     #[error("database: {0}")]
@@ -90,6 +97,18 @@ impl From<Error> for Status {
                 &[],
             ),
             Error::FailedPrecondition(_) => Status::failed_precondition(error.to_string()),
+            Error::DomainTaken(ref domain) => errors::refused(
+                Code::AlreadyExists,
+                error.to_string(),
+                ErrorReason::DomainTaken,
+                &[("domain", domain.clone())],
+            ),
+            Error::LastWayIn => errors::refused(
+                Code::FailedPrecondition,
+                error.to_string(),
+                ErrorReason::LastWayIn,
+                &[],
+            ),
             Error::ProviderOnly => Status::permission_denied(error.to_string()),
             // Internal detail is logged here, once, and never sent.
             Error::Database(_) | Error::Hashing(_) | Error::Corrupt(_) | Error::Task(_) => {

@@ -12,10 +12,10 @@ use crate::{
     accounts::{Accounts, NewUser},
     domain::{
         DisplayName, Email, FirstSignIn, OidcConfig, OidcInput, Password, Preset, User,
-        first_sign_in, parse_client_secret,
+        first_sign_in, identity_id, keeps_a_way_in, parse_client_secret,
     },
     error::{Error, Taken},
-    store::{self, StoredSettings},
+    store::{self, StoredIdentity, StoredSettings},
 };
 
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct FoundProvider {
     pub org_id: Uuid,
     pub config: OidcConfig,
     pub client_secret: Option<Secret>,
+    /// Or its certificate (PEM key and certificate), docs/adr/0074.
+    pub client_certificate: Option<Secret>,
 }
 
 /// What a verified ID token says about its person.
@@ -80,8 +82,22 @@ impl ProviderSignIn {
         actor: &Actor,
         input: Option<OidcInput>,
         client_secret: Option<&str>,
+        client_certificate: Option<&str>,
     ) -> Result<Option<StoredSettings>, Error> {
-        let secret = client_secret.map(parse_client_secret).transpose()?;
+        let certificate = client_certificate
+            .map(parse_client_certificate)
+            .transpose()?;
+        if client_secret.is_some() && certificate.is_some() {
+            return Err(Error::invalid(
+                "client_certificate",
+                "give a client_secret or a client_certificate, not both",
+            ));
+        }
+        let is_certificate = certificate.is_some();
+        let secret = match certificate {
+            Some(pem) => Some(pem),
+            None => client_secret.map(parse_client_secret).transpose()?,
+        };
         let mut tx = self.db.pool.begin().await?;
         require_admin(&mut tx, actor).await?;
         let Some(input) = input else {
@@ -102,7 +118,7 @@ impl ProviderSignIn {
             .filter(|old| old.secret.is_some() && old.config.client_id == input.client_id.trim());
         let config = OidcConfig::parse(&input, secret.is_some(), kept.is_some())?;
         let now = now_millis();
-        let (sealed, set_at) = match (&secret, kept) {
+        let (sealed, set_at, sealed_is_certificate) = match (&secret, kept) {
             (Some(secret), _) => {
                 let key = self.key.as_ref().ok_or(Error::FailedPrecondition(
                     "this deployment has no key to store client secrets with \
@@ -111,20 +127,23 @@ impl ProviderSignIn {
                 let sealed = key
                     .seal(
                         &Secret::new(secret.clone()),
-                        &config.secret_binding(actor.org_id),
+                        &binding(&config, actor.org_id, is_certificate),
                     )
                     .map_err(|_| Error::Corrupt("sealing a client secret"))?;
-                (Some(sealed), Some(now))
+                (Some(sealed), Some(now), is_certificate)
             }
-            (None, Some(kept)) if !config.client_id.is_empty() => {
-                (kept.secret.clone(), kept.secret_set_at)
-            }
-            (None, _) => (None, None),
+            (None, Some(kept)) if !config.client_id.is_empty() => (
+                kept.secret.clone(),
+                kept.secret_set_at,
+                kept.secret_is_certificate,
+            ),
+            (None, _) => (None, None, false),
         };
         let stored = StoredSettings {
             org_id: actor.org_id,
             config,
             secret: sealed,
+            secret_is_certificate: sealed_is_certificate,
             secret_set_at: set_at,
             updated_at: now,
         };
@@ -139,48 +158,42 @@ impl ProviderSignIn {
         Ok(Some(stored))
     }
 
-    /// The provider of `organisation`, or of the one organisation among the
-    /// email's enabled accounts that has one.
+    /// The provider of `organisation`, or of the organisation that serves
+    /// the email's domain. Decided by the domain alone, never by accounts:
+    /// the answer is the same whether the address has an account or not
+    /// (docs/adr/0073).
     pub async fn find(
         &self,
         email: Option<&str>,
         organisation: Option<Uuid>,
     ) -> Result<FoundProvider, Error> {
         let mut conn = self.db.reader().acquire().await?;
-        let found = match (organisation, email) {
-            (Some(org_id), _) => store::get_settings(&mut conn, org_id).await?,
+        let org_id = match (organisation, email) {
+            (Some(org_id), _) => Some(org_id),
             (None, Some(email)) => {
                 let email = Email::parse(email)?;
-                let mut found = Vec::new();
-                for user in store::find_users_by_email(&mut conn, &email).await? {
-                    if user.disabled {
-                        continue;
-                    }
-                    if let Some(settings) = store::get_settings(&mut conn, user.org_id).await? {
-                        found.push(settings);
-                    }
-                }
-                // Accounts in several organisations answer as none do: saying
-                // "several" would reveal the others (docs/adr/0048). Such a
-                // person starts from their organisation's own sign-in link,
-                // or signs in with the password, which offers the choice
-                // only once it has proved who they are.
-                if found.len() > 1 {
-                    found.clear();
-                }
-                found.pop()
+                let domain = email.as_str().rsplit('@').next().unwrap_or_default();
+                store::find_domain(&mut conn, domain).await?
             }
             (None, None) => return Err(Error::invalid("email", "or organisation_id is needed")),
         };
+        let found = match org_id {
+            Some(org_id) => store::get_settings(&mut conn, org_id).await?,
+            None => None,
+        };
         let settings = found.ok_or(Error::NotFound("sign-in provider"))?;
-        let client_secret = match (&settings.secret, &self.key) {
+        let is_certificate = settings.secret_is_certificate;
+        let opened = match (&settings.secret, &self.key) {
             (Some(sealed), Some(key)) => Some(
-                key.open(sealed, &settings.config.secret_binding(settings.org_id))
-                    .map_err(|_| {
-                        Error::FailedPrecondition(
-                            "the stored client secret cannot be opened: an admin must enter it again",
-                        )
-                    })?,
+                key.open(
+                    sealed,
+                    &binding(&settings.config, settings.org_id, is_certificate),
+                )
+                .map_err(|_| {
+                    Error::FailedPrecondition(
+                        "the stored client secret cannot be opened: an admin must enter it again",
+                    )
+                })?,
             ),
             (Some(_), None) => {
                 return Err(Error::FailedPrecondition(
@@ -189,10 +202,16 @@ impl ProviderSignIn {
             }
             (None, _) => None,
         };
+        let (client_secret, client_certificate) = if is_certificate {
+            (None, opened)
+        } else {
+            (opened, None)
+        };
         Ok(FoundProvider {
             org_id: settings.org_id,
             config: settings.config,
             client_secret,
+            client_certificate,
         })
     }
 
@@ -301,6 +320,175 @@ impl ProviderSignIn {
             role: settings.config.default_role,
             password: Password::parse("password", &crate::domain::new_secret())?,
         };
-        accounts.insert_in(id.org_id, new).await
+        let user = accounts.insert_in(id.org_id, new).await?;
+        let mut conn = self.db.pool.acquire().await?;
+        store::set_password_known(&mut conn, user.id, false).await?;
+        Ok(user)
     }
+
+    /// The person whose identities `actor` asks about: their own
+    /// (`user_id` none or theirs), or, for an admin, anyone's of the
+    /// organisation. Another organisation's person is not found.
+    async fn whose(
+        conn: &mut sqlx::AnyConnection,
+        actor: &Actor,
+        user_id: Option<Uuid>,
+    ) -> Result<(User, bool), Error> {
+        let me = store::get_user(conn, actor.org_id, actor.user_id)
+            .await?
+            .filter(|u| !u.disabled)
+            .ok_or(Error::PermissionDenied("the account is disabled"))?;
+        match user_id {
+            None => Ok((me, true)),
+            Some(id) if id == me.id => Ok((me, true)),
+            Some(_) if !me.is_enabled_admin() => {
+                Err(Error::PermissionDenied("only an admin may do this"))
+            }
+            Some(id) => store::get_user(conn, actor.org_id, id)
+                .await?
+                .map(|u| (u, false))
+                .ok_or(Error::NotFound("user")),
+        }
+    }
+
+    /// A person's linked identities, each with whether it is of the issuer
+    /// the organisation signs in with now.
+    pub async fn identities(
+        &self,
+        actor: &Actor,
+        user_id: Option<Uuid>,
+    ) -> Result<Vec<(StoredIdentity, bool)>, Error> {
+        let mut conn = self.db.reader().acquire().await?;
+        let (user, _) = Self::whose(&mut conn, actor, user_id).await?;
+        let settings = store::get_settings(&mut conn, user.org_id).await?;
+        let issuer = settings.as_ref().map(current_issuer);
+        Ok(store::list_identities(&mut conn, user.org_id, user.id)
+            .await?
+            .into_iter()
+            .map(|i| {
+                let current = issuer.as_ref().is_some_and(|c| c.matches(&i.issuer));
+                (i, current)
+            })
+            .collect())
+    }
+
+    /// Unlinks one of a person's identities. Their own only while they keep
+    /// a way in; an admin may unlink anyone's of the organisation (the
+    /// account is an invitation again, linked by its next first sign-in).
+    pub async fn unlink(
+        &self,
+        actor: &Actor,
+        user_id: Option<Uuid>,
+        wanted: &str,
+    ) -> Result<(), Error> {
+        let mut tx = self.db.pool.begin().await?;
+        let (user, own) = Self::whose(&mut tx, actor, user_id).await?;
+        let identities = store::list_identities(&mut tx, user.org_id, user.id).await?;
+        let target = identities
+            .iter()
+            .find(|i| identity_id(&i.issuer, &i.subject) == wanted.trim())
+            .ok_or(Error::NotFound("identity"))?;
+        if own {
+            let settings = store::get_settings(&mut tx, user.org_id).await?;
+            let issuer = settings.as_ref().map(current_issuer);
+            let others = identities
+                .iter()
+                .filter(|i| !std::ptr::eq(*i, target))
+                .filter(|i| issuer.as_ref().is_some_and(|c| c.matches(&i.issuer)))
+                .count();
+            let known = store::password_known(&mut tx, user.id).await?;
+            if !keeps_a_way_in(settings.as_ref().map(|s| &s.config), &user, known, others) {
+                return Err(Error::LastWayIn);
+            }
+        }
+        if !store::delete_identity(
+            &mut tx,
+            user.org_id,
+            user.id,
+            &target.issuer,
+            &target.subject,
+        )
+        .await?
+        {
+            return Err(Error::NotFound("identity"));
+        }
+        tx.commit().await?;
+        tracing::info!(
+            user = %user.id,
+            org = %user.org_id,
+            by = %actor.user_id,
+            "provider identity unlinked"
+        );
+        Ok(())
+    }
+}
+
+/// The issuer an organisation signs in with now, to tell current links from
+/// those of an earlier provider.
+enum CurrentIssuer {
+    Exact(String),
+    /// `{authority}/{tenant}/v2.0`.
+    EntraTenant(String),
+}
+
+impl CurrentIssuer {
+    fn matches(&self, issuer: &str) -> bool {
+        match self {
+            Self::Exact(exact) => issuer == exact,
+            Self::EntraTenant(tenant) => {
+                !tenant.is_empty() && issuer.ends_with(&format!("/{tenant}/v2.0"))
+            }
+        }
+    }
+}
+
+/// Which stored issuers the organisation signs in with now. The users
+/// service does not know the deployment's Entra authority, so an Entra
+/// issuer is recognised by its tenant segment.
+fn current_issuer(settings: &StoredSettings) -> CurrentIssuer {
+    match settings.config.preset {
+        Preset::Entra => CurrentIssuer::EntraTenant(
+            settings
+                .config
+                .tenant_id
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+        ),
+        Preset::Generic => CurrentIssuer::Exact(settings.config.issuer.clone()),
+    }
+}
+
+/// What a sealed credential is bound to: a certificate's binding differs
+/// from a secret's, so a row whose kind was altered does not open.
+fn binding(config: &OidcConfig, org_id: Uuid, is_certificate: bool) -> String {
+    let binding = config.secret_binding(org_id);
+    if is_certificate {
+        format!("{binding}/certificate")
+    } else {
+        binding
+    }
+}
+
+/// An organisation's client certificate as entered: PEM text with a
+/// certificate and a private key block, at most 16 KiB. The bff checks the
+/// key signs; here only its shape.
+fn parse_client_certificate(raw: &str) -> Result<String, Error> {
+    let pem = raw.trim();
+    let has_key = [
+        "-----BEGIN PRIVATE KEY-----",
+        "-----BEGIN RSA PRIVATE KEY-----",
+    ]
+    .iter()
+    .any(|b| pem.contains(b));
+    if pem.len() > 16 * 1024
+        || !pem.contains("-----BEGIN CERTIFICATE-----")
+        || !has_key
+        || pem.contains('\0')
+    {
+        return Err(Error::invalid(
+            "client_certificate",
+            "must be PEM text with the RSA private key and the certificate, at most 16 KiB",
+        ));
+    }
+    Ok(pem.to_owned())
 }

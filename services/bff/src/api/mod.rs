@@ -4,6 +4,7 @@ mod activity;
 mod content;
 mod documents;
 mod health;
+mod identities;
 mod notifications;
 mod onedrive;
 mod retention;
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .merge(content::router())
         .merge(tasks::router())
         .merge(tokens::router())
+        .merge(identities::router())
         .merge(activity::router())
         .merge(onedrive::router())
         .merge(retention::router())

@@ -11,32 +11,25 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use folio_clients::{CallError, UsersError};
 use folio_proto::users::v1 as pb;
-use serde::{Deserialize, Serialize};
-use tonic::Code;
 
 use super::session::{issue_session, named_cookie, store_down};
 use crate::{
     error::ApiError,
-    oidc::ProviderError,
+    provider_sign_in::{self, PENDING_SECS, ProviderAnswer, find_provider, refused},
     rest::{
         forms::{Role, SignInSettingsForm},
-        oidc::{Expected, Refusal, entra_issuer, pkce_challenge},
         views::{ProviderAvailable, SignInSettings},
     },
-    session::{now_secs, random_token},
     web::{
         AppState,
-        extract::{Admin, JsonBody, client_address, constant_time_eq, cookie},
+        extract::{Admin, JsonBody, client_address, cookie},
     },
 };
 
 /// The cookie that binds a waiting sign-in to the browser that started it.
 const PENDING_COOKIE: &str = "folio_oidc";
 const PENDING_PATH: &str = "/api/v1/session/oidc";
-/// How long a person may take at their provider.
-const PENDING_SECS: u64 = 600;
 const CALLBACK: &str = "/api/v1/session/oidc/callback";
 /// Provider answers' query values are short; longer ones are refused.
 const MAX_QUERY_VALUE: usize = 4096;
@@ -50,33 +43,6 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/api/v1/session/oidc", get(available))
         .route("/api/v1/session/oidc/start", get(start))
         .route(CALLBACK, get(callback))
-}
-
-/// A sign-in waiting for the provider's answer, kept server-side (one use).
-/// No client secret: it is fetched again for the token request.
-#[derive(Debug, Serialize, Deserialize)]
-struct Pending {
-    state: String,
-    nonce: String,
-    verifier: String,
-    organisation_id: String,
-    issuer: String,
-    client_id: String,
-    tenant_id: Option<String>,
-    redirect_uri: String,
-}
-
-fn refused(error: UsersError) -> ApiError {
-    // FAILED_PRECONDITION: the provider is not set up for this; the
-    // message is the users service's, written for people.
-    if let CallError::Failed {
-        code: Code::FailedPrecondition,
-        message,
-    } = &error
-    {
-        return ApiError::ProviderSignIn(message.clone());
-    }
-    ApiError::from_call(error, "sign-in provider")
 }
 
 async fn settings(
@@ -96,7 +62,7 @@ async fn put_settings(
     Admin(authed): Admin,
     JsonBody(form): JsonBody<SignInSettingsForm>,
 ) -> Result<Response, ApiError> {
-    let (oidc, client_secret) = match form.oidc {
+    let (oidc, client_secret, client_certificate) = match form.oidc {
         Some(oidc) => {
             oidc.check()?;
             let entra = oidc.tenant_id.is_some();
@@ -120,17 +86,19 @@ async fn put_settings(
                 only_sso: oidc.only_sso,
                 create_accounts: oidc.create_accounts,
                 default_role: role.into(),
+                domains: oidc.domains,
                 ..Default::default()
             };
-            (Some(settings), oidc.client_secret)
+            (Some(settings), oidc.client_secret, oidc.client_certificate)
         }
-        None => (None, None),
+        None => (None, None, None),
     };
     let answer = state
         .users
         .put_sign_in_settings(authed.actor().request(pb::PutSignInSettingsRequest {
             oidc,
             client_secret,
+            client_certificate,
         }))
         .await
         .map_err(refused)?;
@@ -196,72 +164,6 @@ async fn count_attempt(
         Some(retry_after) => Err(ApiError::RateLimited { retry_after }),
         None => Ok(()),
     }
-}
-
-async fn find_provider(
-    state: &AppState,
-    request: pb::FindOidcProviderRequest,
-) -> Result<pb::OidcProvider, ApiError> {
-    state
-        .users
-        .find_oidc_provider(request)
-        .await
-        .map_err(refused)
-}
-
-/// The issuer, client id and secret to use for `provider`.
-fn client_of(
-    state: &AppState,
-    provider: &pb::OidcProvider,
-) -> Result<(String, String, String, Option<String>), ApiError> {
-    if provider.preset == i32::from(pb::OidcPreset::Entra) {
-        let issuer = entra_issuer(&state.config.providers.entra_authority, &provider.tenant_id);
-        let tenant = Some(provider.tenant_id.clone());
-        if !provider.client_id.is_empty() {
-            return Ok((
-                issuer,
-                provider.client_id.clone(),
-                provider.client_secret.clone(),
-                tenant,
-            ));
-        }
-        let providers = &state.config.providers;
-        match (&providers.entra_client_id, &providers.entra_client_secret) {
-            (Some(id), Some(secret)) => {
-                Ok((issuer, id.clone(), secret.expose().to_owned(), tenant))
-            }
-            _ => Err(ApiError::ProviderSignIn(
-                "this deployment has no Entra ID app: the organisation's admin must enter its own \
-                 client_id and client_secret"
-                    .to_owned(),
-            )),
-        }
-    } else {
-        Ok((
-            provider.issuer.clone(),
-            provider.client_id.clone(),
-            provider.client_secret.clone(),
-            None,
-        ))
-    }
-}
-
-fn provider_failed(error: ProviderError) -> ApiError {
-    match error {
-        ProviderError::Unavailable(why) => {
-            tracing::warn!(error = %why, "identity provider unavailable");
-            ApiError::ProviderUnavailable
-        }
-        ProviderError::Refused(refusal) => sign_in_refused(refusal),
-    }
-}
-
-fn sign_in_refused(refusal: Refusal) -> ApiError {
-    metrics::counter!("folio_sign_ins_total", "outcome" => "provider_refused").increment(1);
-    tracing::warn!(check = refusal.as_str(), "provider sign-in refused");
-    ApiError::SignInRefused(format!(
-        "the identity provider's answer was refused: {refusal}"
-    ))
 }
 
 async fn available(
@@ -338,45 +240,17 @@ async fn start(
     let query = parse_query(query)?;
     let request = who(&query)?;
     count_attempt(&state, &headers, peer).await?;
-    let provider = find_provider(&state, request).await?;
-    let (issuer, client_id, _, tenant_id) = client_of(&state, &provider)?;
-    let discovery = state
-        .oidc
-        .discover(&issuer)
-        .await
-        .map_err(provider_failed)?;
-    let pending = Pending {
-        state: random_token(),
-        nonce: random_token(),
-        verifier: random_token(),
-        organisation_id: provider.organisation_id,
-        issuer,
-        client_id,
-        tenant_id,
-        redirect_uri: redirect_uri(&state, &headers)?,
-    };
-    let mut url = reqwest::Url::parse(&discovery.authorization_endpoint)
-        .map_err(|_| ApiError::ProviderUnavailable)?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &pending.client_id)
-        .append_pair("redirect_uri", &pending.redirect_uri)
-        .append_pair("scope", "openid email profile")
-        .append_pair("state", &pending.state)
-        .append_pair("nonce", &pending.nonce)
-        .append_pair("code_challenge", &pkce_challenge(&pending.verifier))
-        .append_pair("code_challenge_method", "S256");
-    let binding = random_token();
-    let json = serde_json::to_string(&pending).map_err(|e| ApiError::Internal(e.to_string()))?;
-    state
-        .sessions
-        .stash(&binding, &json, PENDING_SECS)
-        .await
-        .map_err(store_down)?;
-    let mut response = see_other(url.as_str())?;
+    let begun = provider_sign_in::begin(&state, request, redirect_uri(&state, &headers)?).await?;
+    let mut response = see_other(&begun.authorize_url)?;
     response.headers_mut().insert(
         header::SET_COOKIE,
-        named_cookie(&state, PENDING_COOKIE, PENDING_PATH, &binding, PENDING_SECS),
+        named_cookie(
+            &state,
+            PENDING_COOKIE,
+            PENDING_PATH,
+            &begun.binding,
+            PENDING_SECS,
+        ),
     );
     Ok(response)
 }
@@ -425,96 +299,13 @@ async fn finish(
 ) -> Result<Response, ApiError> {
     let query = parse_query(query)?;
     count_attempt(state, headers, peer).await?;
-    // One use: taken before anything else, so a replay finds nothing.
-    let pending = match pending_cookie(headers) {
-        Some(binding) => state.sessions.take(&binding).await.map_err(store_down)?,
-        None => None,
+    let answer = ProviderAnswer {
+        state: query.get("state").map_or("", String::as_str),
+        code: query.get("code").map(String::as_str),
+        error: query.contains_key("error"),
     };
-    let pending: Pending = pending
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .ok_or_else(|| sign_in_refused(Refusal::State))?;
-    let sent_state = query.get("state").map_or("", String::as_str);
-    if !constant_time_eq(sent_state.as_bytes(), pending.state.as_bytes()) {
-        return Err(sign_in_refused(Refusal::State));
-    }
-    if query.contains_key("error") {
-        return Err(sign_in_refused(Refusal::ProviderError));
-    }
-    let code = query
-        .get("code")
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| sign_in_refused(Refusal::ProviderError))?;
-    let provider = find_provider(
-        state,
-        pb::FindOidcProviderRequest {
-            email: String::new(),
-            organisation_id: pending.organisation_id.clone(),
-        },
-    )
-    .await?;
-    let (issuer, client_id, client_secret, tenant_id) = client_of(state, &provider)?;
-    if issuer != pending.issuer || client_id != pending.client_id {
-        return Err(ApiError::ProviderSignIn(
-            "the organisation's sign-in settings changed meanwhile: start again".to_owned(),
-        ));
-    }
-    let discovery = state
-        .oidc
-        .discover(&issuer)
-        .await
-        .map_err(provider_failed)?;
-    let id_token = state
-        .oidc
-        .exchange(
-            &discovery,
-            code,
-            &pending.redirect_uri,
-            &client_id,
-            &client_secret,
-            &pending.verifier,
-        )
-        .await
-        .map_err(provider_failed)?;
-    let expected = Expected {
-        issuer: &issuer,
-        client_id: &client_id,
-        nonce: &pending.nonce,
-        tenant_id: tenant_id.as_deref(),
-        now: i64::try_from(now_secs()).unwrap_or(i64::MAX),
-    };
-    let verified = state
-        .oidc
-        .verify(&discovery, &id_token, &expected)
-        .await
-        .map_err(provider_failed)?;
-    let user = state
-        .users
-        .oidc_sign_in(pb::OidcSignInRequest {
-            organisation_id: pending.organisation_id,
-            issuer,
-            subject: verified.subject,
-            tenant_id: tenant_id.unwrap_or_default(),
-            email: verified.email,
-            email_verified: verified.email_verified,
-            display_name: verified.display_name,
-        })
-        .await
-        .map_err(|error| match error {
-            CallError::NotFound { .. } => ApiError::SignInRefused(
-                "no Folio account belongs to this identity: ask your organisation's admin to \
-                 invite you"
-                    .to_owned(),
-            ),
-            CallError::PermissionDenied(_) => {
-                ApiError::SignInRefused("the Folio account is disabled".to_owned())
-            }
-            CallError::Invalid { .. }
-            | CallError::Refused { .. }
-            | CallError::Unauthenticated(_)
-            | CallError::DeadlineExceeded
-            | CallError::Unavailable(_)
-            | CallError::Failed { .. } => refused(error),
-        })?;
+    let binding = pending_cookie(headers);
+    let user = provider_sign_in::finish(state, binding.as_deref(), &answer).await?;
     metrics::counter!("folio_sign_ins_total", "outcome" => "provider_ok").increment(1);
     let (_, cookie) = issue_session(state, headers, user).await?;
     let mut response = see_other("/")?;

@@ -139,6 +139,18 @@ pub fn path_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::invalid(field, format!("{field} must be a UUID")))
 }
 
+/// A provider identity's id in a path: 32 lower-case hex digits.
+pub fn identity_path_id(raw: &str) -> Result<String, ApiError> {
+    if raw.len() == 32 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(raw.to_owned())
+    } else {
+        Err(ApiError::invalid(
+            "identity_id",
+            "identity_id must be an identity's id (32 hex digits)",
+        ))
+    }
+}
+
 /// An optional field that is not nullable: absent is `None`, `null` is a
 /// wrong type (400), as the contract's strict bodies say.
 pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
@@ -733,6 +745,9 @@ pub struct OidcForm {
     pub client_id: Option<String>,
     #[serde(default)]
     pub client_secret: Option<String>,
+    /// Write-only, instead of `client_secret`: PEM key and certificate.
+    #[serde(default)]
+    pub client_certificate: Option<String>,
     #[serde(default)]
     pub tenant_id: Option<String>,
     #[serde(default)]
@@ -741,7 +756,16 @@ pub struct OidcForm {
     pub create_accounts: bool,
     #[serde(default)]
     pub default_role: Option<Role>,
+    /// The email domains whose addresses sign in here (docs/adr/0073).
+    #[serde(default)]
+    pub domains: Vec<String>,
 }
+
+/// At most this many email domains per organisation (the users service
+/// checks them; the bff bounds the request).
+pub const MAX_SIGN_IN_DOMAINS: usize = 50;
+/// A PEM key and certificate are a few KiB.
+pub const MAX_CLIENT_CERTIFICATE: usize = 16 * 1024;
 
 impl std::fmt::Debug for OidcForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -752,7 +776,12 @@ impl std::fmt::Debug for OidcForm {
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field(
+                "client_certificate",
+                &self.client_certificate.as_ref().map(|_| "[redacted]"),
+            )
             .field("tenant_id", &self.tenant_id)
+            .field("domains", &self.domains)
             .finish_non_exhaustive()
     }
 }
@@ -771,6 +800,32 @@ impl OidcForm {
                 checks.line(field, value, max);
             }
         }
-        checks.finish()
+        if self.domains.len() > MAX_SIGN_IN_DOMAINS {
+            return Err(ApiError::invalid(
+                "domains",
+                format!("domains must be at most {MAX_SIGN_IN_DOMAINS}"),
+            ));
+        }
+        for domain in &self.domains {
+            checks.line("domains", domain, 253);
+        }
+        checks.finish()?;
+        if let Some(pem) = &self.client_certificate {
+            if pem.len() > MAX_CLIENT_CERTIFICATE {
+                return Err(ApiError::invalid(
+                    "client_certificate",
+                    format!("client_certificate must be at most {MAX_CLIENT_CERTIFICATE} bytes"),
+                ));
+            }
+            crate::oidc::ClientCertificate::from_pem(pem).map_err(|why| {
+                ApiError::invalid(
+                    "client_certificate",
+                    format!(
+                        "client_certificate must be the PEM RSA private key and certificate: {why}"
+                    ),
+                )
+            })?;
+        }
+        Ok(())
     }
 }

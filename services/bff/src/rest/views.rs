@@ -601,7 +601,9 @@ pub struct OidcSettings {
     pub create_accounts: bool,
     pub default_role: &'static str,
     pub client_secret_set: bool,
+    pub client_certificate_set: bool,
     pub updated_at: String,
+    pub domains: Vec<String>,
 }
 
 impl From<users::SignInSettings> for SignInSettings {
@@ -621,8 +623,33 @@ impl From<users::SignInSettings> for SignInSettings {
                 create_accounts: o.create_accounts,
                 default_role: role_name(o.default_role),
                 client_secret_set: o.client_secret_set,
+                client_certificate_set: o.client_certificate_set,
                 updated_at: o.updated_at,
+                domains: o.domains,
             }),
+        }
+    }
+}
+
+/// A provider identity linked to a person.
+#[derive(Debug, Serialize)]
+pub struct LinkedIdentity {
+    pub id: String,
+    pub issuer: String,
+    pub subject: String,
+    pub created_at: String,
+    /// Of the provider the organisation signs in with now.
+    pub current: bool,
+}
+
+impl From<users::OidcIdentity> for LinkedIdentity {
+    fn from(i: users::OidcIdentity) -> Self {
+        Self {
+            id: i.identity_id,
+            issuer: i.issuer,
+            subject: i.subject,
+            created_at: i.created_at,
+            current: i.current,
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct Options {
     pub providers: folio_bff::settings::ProviderSettings,
     /// Serve HTTPS with these files (as in the cluster) instead of plain HTTP.
     pub http_tls: Option<HttpsFiles>,
+    /// Also run a second bff on the same services and session store (another
+    /// replica), at `TestSystem::replica_base`.
+    pub second_bff: bool,
 }
 
 impl Default for Options {
@@ -78,6 +81,7 @@ impl Default for Options {
             api_tokens_per_minute: 10_000,
             providers: folio_bff::settings::ProviderSettings::default(),
             http_tls: None,
+            second_bff: false,
         }
     }
 }
@@ -85,6 +89,8 @@ impl Default for Options {
 /// users + documents + bff, in process, talking mTLS to each other.
 pub struct TestSystem {
     pub base: String,
+    /// With `Options::second_bff`: the other replica's address.
+    pub replica_base: Option<String>,
     /// With `Options::onedrive`: the fake Graph behind the integration.
     pub onedrive: Option<OneDrive>,
     pub blob_dir: tempfile::TempDir,
@@ -280,47 +286,54 @@ impl TestSystem {
             Backend::MySql => Sessions::redis(&redis_url()),
             Backend::Sqlite => Sessions::Memory,
         });
-        let bff = Application::build(Settings {
-            addr: any_port(),
-            users_url: format!("https://localhost:{users_port}"),
-            documents_url: format!("https://localhost:{documents_port}"),
-            integration_url,
-            notifications_url,
-            redis_url: match &sessions {
-                Sessions::Redis { url, .. } => Some(Secret::new(url.clone())),
-                Sessions::Memory => None,
-            },
-            redis_auth_token: match &sessions {
-                Sessions::Redis { auth_token, .. } => auth_token.clone(),
-                Sessions::Memory => None,
-            },
-            secrets_refresh: Duration::from_millis(200),
-            redis_ca_file: match sessions {
-                Sessions::Redis { ca_file, .. } => ca_file,
-                Sessions::Memory => None,
-            },
-            redis_prefix: format!("folio-test:{}:", uuid::Uuid::new_v4().simple()),
-            cookie_secure: false,
-            session_idle: Duration::from_secs(600),
-            session_absolute: Duration::from_secs(3600),
-            login: options.login,
-            max_upload_bytes: options.max_upload_bytes,
-            forwarded_hops: options.forwarded_hops,
-            api_tokens_per_minute: options.api_tokens_per_minute,
-            providers: options.providers,
-            tls: pki.files("bff"),
-            http_tls: options.http_tls.clone(),
-        })
-        .await
-        .expect("bff starts");
-        let scheme = if options.http_tls.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        let base = format!("{scheme}://127.0.0.1:{}", bff.port());
-        stops.push(bff.stop_token());
-        tokio::spawn(bff.run_until_stopped());
+        let redis_prefix = format!("folio-test:{}:", uuid::Uuid::new_v4().simple());
+        let mut bases = Vec::new();
+        let replicas = if options.second_bff { 2 } else { 1 };
+        for _ in 0..replicas {
+            let bff = Application::build(Settings {
+                addr: any_port(),
+                users_url: format!("https://localhost:{users_port}"),
+                documents_url: format!("https://localhost:{documents_port}"),
+                integration_url: integration_url.clone(),
+                notifications_url: notifications_url.clone(),
+                redis_url: match &sessions {
+                    Sessions::Redis { url, .. } => Some(Secret::new(url.clone())),
+                    Sessions::Memory => None,
+                },
+                redis_auth_token: match &sessions {
+                    Sessions::Redis { auth_token, .. } => auth_token.clone(),
+                    Sessions::Memory => None,
+                },
+                secrets_refresh: Duration::from_millis(200),
+                redis_ca_file: match &sessions {
+                    Sessions::Redis { ca_file, .. } => ca_file.clone(),
+                    Sessions::Memory => None,
+                },
+                redis_prefix: redis_prefix.clone(),
+                cookie_secure: false,
+                session_idle: Duration::from_secs(600),
+                session_absolute: Duration::from_secs(3600),
+                login: options.login,
+                max_upload_bytes: options.max_upload_bytes,
+                forwarded_hops: options.forwarded_hops,
+                api_tokens_per_minute: options.api_tokens_per_minute,
+                providers: options.providers.clone(),
+                tls: pki.files("bff"),
+                http_tls: options.http_tls.clone(),
+            })
+            .await
+            .expect("bff starts");
+            let scheme = if options.http_tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            bases.push(format!("{scheme}://127.0.0.1:{}", bff.port()));
+            stops.push(bff.stop_token());
+            tokio::spawn(bff.run_until_stopped());
+        }
+        let replica_base = bases.get(1).cloned();
+        let base = bases.swap_remove(0);
 
         let mut operator = UsersServiceClient::new(pki.channel("operator", users_port));
         let mut organisation = async |name: &str| {
@@ -341,6 +354,7 @@ impl TestSystem {
         organisation("globex").await;
         Self {
             base,
+            replica_base,
             onedrive,
             blob_dir,
             acme_admin,

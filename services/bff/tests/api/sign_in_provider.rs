@@ -5,14 +5,16 @@
 
 use folio_bff::settings::ProviderSettings;
 use folio_platform::{db::Backend, secrets::Secret};
-use folio_testkit::oidc::{OidcProvider, TENANT_A, TENANT_B};
+use folio_testkit::oidc::{OidcProvider, TENANT_A, TENANT_B, client_certificate};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::helpers::{Browser, Options, PASSWORD, Reply, TestSystem};
+use super::helpers::{Browser, Options, PASSWORD, Reply, Sessions, TestSystem, redis_url};
 
 const APP: &str = "folio-entra-app";
 const APP_SECRET: &str = "entra-app-secret-value-1234";
+/// The deployment's app when it authenticates with a certificate.
+const CERT_APP: &str = "folio-entra-cert-app";
 
 struct Sso {
     system: TestSystem,
@@ -46,7 +48,7 @@ impl Sso {
             .json(
                 Method::PUT,
                 "/api/v1/organisation/sign-in",
-                &json!({"oidc": {"tenant_id": TENANT_A}}),
+                &json!({"oidc": {"tenant_id": TENANT_A, "domains": ["acme.example"]}}),
             )
             .await;
         assert_eq!(put.status, StatusCode::OK, "{}", put.text());
@@ -104,7 +106,7 @@ impl Sso {
         );
         assert!(authorize.contains("nonce="), "{authorize}");
         let back = self.provider.log_in(&authorize, login).await;
-        back.strip_prefix(&self.system.base)
+        back.strip_prefix(&browser.base)
             .unwrap_or_else(|| panic!("back to Folio: {back}"))
             .to_owned()
     }
@@ -305,7 +307,7 @@ async fn first_sign_ins_without_invitation_create_accounts_only_when_allowed() {
         .json(
             Method::PUT,
             "/api/v1/organisation/sign-in",
-            &json!({"oidc": {"tenant_id": TENANT_A, "create_accounts": true, "default_role": "editor"}}),
+            &json!({"oidc": {"tenant_id": TENANT_A, "create_accounts": true, "default_role": "editor", "domains": ["acme.example"]}}),
         )
         .await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.text());
@@ -347,13 +349,13 @@ async fn disabling_a_person_ends_their_sessions_and_refuses_their_next_sign_in()
         .await;
     assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text());
     assert!(has_session(&browser).await.is_none());
-    // Found by email no more; by organisation, the provider still vouches
-    // for bob, and Folio refuses.
+    // Found by the address's domain as any address is; by organisation
+    // too: the provider still vouches for bob, and Folio refuses.
     let again = sso.browser();
-    let by_email = again
-        .get("/api/v1/session/oidc/start?email=bob@acme.example")
+    let back = sso
+        .through_provider(&again, "bob@acme.example", "bob")
         .await;
-    assert_eq!(by_email.status, StatusCode::NOT_FOUND);
+    assert_refused(&again.get(&back).await, "disabled");
     let org = &sso.system.acme_admin.organisation_id;
     let back = sso
         .through_provider_for(&again, &format!("organisation={org}"), "bob")
@@ -371,7 +373,7 @@ async fn only_sso_refuses_passwords_of_non_admins_and_a_provider_outage_leaves_t
         .json(
             Method::PUT,
             "/api/v1/organisation/sign-in",
-            &json!({"oidc": {"tenant_id": TENANT_A, "only_sso": true}}),
+            &json!({"oidc": {"tenant_id": TENANT_A, "only_sso": true, "domains": ["acme.example"]}}),
         )
         .await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.text());
@@ -410,7 +412,7 @@ async fn a_plain_provider_signs_in_by_its_issuer_and_a_down_provider_leaves_pass
         .json(
             Method::PUT,
             "/api/v1/organisation/sign-in",
-            &json!({"oidc": {"issuer": issuer, "client_id": APP, "client_secret": APP_SECRET}}),
+            &json!({"oidc": {"issuer": issuer, "client_id": APP, "client_secret": APP_SECRET, "domains": ["globex.example"]}}),
         )
         .await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.text());
@@ -506,7 +508,7 @@ async fn the_settings_are_for_admins_with_csrf_and_bounded_input() {
         StatusCode::BAD_REQUEST
     );
     let unknown = browser
-        .get("/api/v1/session/oidc/start?email=nobody@acme.example")
+        .get("/api/v1/session/oidc/start?email=nobody@unclaimed.example")
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let globex = browser
@@ -589,4 +591,533 @@ async fn a_rotated_key_is_fetched_again_when_a_token_names_it() {
     let done = sso.sign_in(&rotated, "bob@acme.example", "bob").await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
     assert!(has_session(&rotated).await.is_some());
+}
+
+/// The part of a start's redirect that is not random (state, nonce, PKCE).
+fn fixed_part(start: &Reply) -> (StatusCode, String) {
+    let location = start.header("location").unwrap_or_default();
+    let mut url = reqwest::Url::parse(location).unwrap();
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| !["state", "nonce", "code_challenge"].contains(&k.as_str()))
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(kept);
+    (start.status, url.to_string())
+}
+
+#[tokio::test]
+async fn a_start_by_email_is_decided_by_its_domain_alone() {
+    let sso = Sso::start(Backend::Sqlite).await;
+    sso.invite("bob@acme.example", "viewer").await;
+    let browser = sso.browser();
+    let find = |email: &str| format!("/api/v1/session/oidc?email={email}");
+    let start = |email: &str| format!("/api/v1/session/oidc/start?email={email}");
+    // An address with an account and one without, in the same domain.
+    let with = browser.get(&find("bob@acme.example")).await;
+    let without = browser.get(&find("nobody@acme.example")).await;
+    assert_eq!(with.status, StatusCode::OK, "{}", with.text());
+    assert_eq!(with.status, without.status);
+    assert_eq!(with.json()["provider"], without.json()["provider"]);
+    assert_eq!(
+        with.json()["start"]
+            .as_str()
+            .unwrap()
+            .replace("bob", "nobody"),
+        without.json()["start"].as_str().unwrap(),
+        "the link differs only by the address it echoes"
+    );
+    let with = fixed_part(&browser.get(&start("bob@acme.example")).await);
+    let without = fixed_part(&browser.get(&start("nobody@ACME.example")).await);
+    assert_eq!(with.0, StatusCode::SEE_OTHER);
+    assert_eq!(with, without);
+    // A domain nobody claimed answers as an unknown address always did,
+    // with an account there (globex has no provider) or without.
+    for path in [find("admin@globex.example"), start("admin@globex.example")] {
+        let known = browser.get(&path).await;
+        let unknown = browser
+            .get(&path.replace("admin@globex.example", "nobody@unclaimed.example"))
+            .await;
+        assert_eq!(known.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(known.status, unknown.status);
+        assert_eq!(known.json(), unknown.json());
+    }
+    // The organisation's own link still works.
+    let org = &sso.system.acme_admin.organisation_id;
+    let by_org = browser
+        .get(&format!("/api/v1/session/oidc/start?organisation={org}"))
+        .await;
+    assert_eq!(by_org.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_domain_is_served_by_one_organisation_and_checked() {
+    let sso = Sso::start(Backend::Sqlite).await;
+    let globex = sso.system.signed_in("admin@globex.example").await;
+    let issuer = sso.provider.generic_issuer();
+    let settings = |domains: Value| json!({"oidc": {"issuer": issuer, "client_id": APP, "client_secret": APP_SECRET, "domains": domains}});
+    let path = "/api/v1/organisation/sign-in";
+    let taken = globex
+        .json(
+            Method::PUT,
+            path,
+            &settings(json!(["globex.example", "ACME.example"])),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.text());
+    assert_eq!(taken.problem_type(), "domain-taken");
+    assert!(taken.text().contains("acme.example"), "{}", taken.text());
+    assert_eq!(globex.get(path).await.json()["oidc"], Value::Null);
+    let too_many: Vec<String> = (0..51).map(|i| format!("d{i}.globex.example")).collect();
+    for bad in [
+        json!(["*.globex.example"]),
+        json!(["globex"]),
+        json!(["globex .example"]),
+        json!(["bob@globex.example"]),
+        json!([""]),
+        json!([format!("{}.example", "a".repeat(300))]),
+        json!(too_many),
+        json!("globex.example"),
+    ] {
+        let put = globex.json(Method::PUT, path, &settings(bad.clone())).await;
+        assert_eq!(put.status, StatusCode::BAD_REQUEST, "{bad}: {}", put.text());
+    }
+    assert_eq!(globex.get(path).await.json()["oidc"], Value::Null);
+    let put = globex
+        .json(
+            Method::PUT,
+            path,
+            &settings(json!([
+                "Globex.Example",
+                "mail.globex.example",
+                "globex.example"
+            ])),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    assert_eq!(
+        put.json()["oidc"]["domains"],
+        json!(["globex.example", "mail.globex.example"])
+    );
+    // Turning sign-in off frees the organisation's domains.
+    let off = sso
+        .admin
+        .json(Method::PUT, path, &json!({"oidc": null}))
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    let claimed = globex
+        .json(
+            Method::PUT,
+            path,
+            &settings(json!(["globex.example", "acme.example"])),
+        )
+        .await;
+    assert_eq!(claimed.status, StatusCode::OK, "{}", claimed.text());
+    let found = sso
+        .browser()
+        .get("/api/v1/session/oidc?email=someone@acme.example")
+        .await;
+    assert_eq!(found.json()["provider"], "oidc");
+}
+
+/// Signs `login` in through the provider; the browser, with its CSRF token.
+async fn signed_in_with_provider(sso: &Sso, email: &str, login: &str) -> Browser {
+    let browser = sso.browser();
+    let done = sso.sign_in(&browser, email, login).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    let session = has_session(&browser).await.expect("signed in");
+    Browser {
+        csrf: Some(session["csrf_token"].as_str().unwrap().to_owned()),
+        ..browser
+    }
+}
+
+async fn only_sso(sso: &Sso, on: bool, create_accounts: bool) {
+    let put = sso
+        .admin
+        .json(
+            Method::PUT,
+            "/api/v1/organisation/sign-in",
+            &json!({"oidc": {"tenant_id": TENANT_A, "only_sso": on,
+                "create_accounts": create_accounts, "domains": ["acme.example"]}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+}
+
+fn identities(reply: &Reply) -> Vec<Value> {
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    reply.json()["items"].as_array().unwrap().clone()
+}
+
+async fn a_person_unlinks_their_identity_only_while_keeping_a_way_in(backend: Backend) {
+    let sso = Sso::start(backend).await;
+    sso.invite("bob@acme.example", "editor").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    let bob = signed_in_with_provider(&sso, "bob@acme.example", "bob").await;
+    let listed = identities(&bob.get("/api/v1/session/identities").await);
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["issuer"], sso.provider.tenant_issuer(TENANT_A));
+    assert_eq!(listed[0]["current"], true);
+    let path = format!(
+        "/api/v1/session/identities/{}",
+        listed[0]["id"].as_str().unwrap()
+    );
+    // Under only_sso bob's password is no way in.
+    only_sso(&sso, true, false).await;
+    let last = bob.delete(&path).await;
+    assert_eq!(last.status, StatusCode::CONFLICT, "{}", last.text());
+    assert_eq!(last.problem_type(), "last-way-in");
+    let no_csrf = Browser {
+        csrf: None,
+        ..bob.clone()
+    };
+    assert_eq!(no_csrf.delete(&path).await.problem_type(), "csrf-failed");
+    let bad = bob.delete("/api/v1/session/identities/not-an-id").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let long = format!("/api/v1/session/identities/{}", "a".repeat(5000));
+    assert_eq!(bob.delete(&long).await.status, StatusCode::BAD_REQUEST);
+    let unknown = format!("/api/v1/session/identities/{}", "0".repeat(32));
+    assert_eq!(bob.delete(&unknown).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        identities(&bob.get("/api/v1/session/identities").await).len(),
+        1,
+        "nothing changed"
+    );
+    // With the password usable again, the identity may go.
+    only_sso(&sso, false, false).await;
+    let done = bob.delete(&path).await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.text());
+    assert!(identities(&bob.get("/api/v1/session/identities").await).is_empty());
+    assert_eq!(bob.delete(&path).await.status, StatusCode::NOT_FOUND);
+    // The account is an invitation again: the next sign-in links it.
+    let again = signed_in_with_provider(&sso, "bob@acme.example", "bob").await;
+    assert_eq!(
+        identities(&again.get("/api/v1/session/identities").await).len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_person_unlinks_their_identity_only_while_keeping_a_way_in_sqlite() {
+    a_person_unlinks_their_identity_only_while_keeping_a_way_in(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_person_unlinks_their_identity_only_while_keeping_a_way_in_mysql() {
+    a_person_unlinks_their_identity_only_while_keeping_a_way_in(Backend::MySql).await;
+}
+
+#[tokio::test]
+async fn an_account_a_provider_created_keeps_its_identity_until_it_has_a_known_password() {
+    let sso = Sso::start(Backend::Sqlite).await;
+    only_sso(&sso, false, true).await;
+    sso.provider
+        .person("carol", "carol@acme.example", true)
+        .await;
+    let carol = signed_in_with_provider(&sso, "carol@acme.example", "carol").await;
+    let listed = identities(&carol.get("/api/v1/session/identities").await);
+    let path = format!(
+        "/api/v1/session/identities/{}",
+        listed[0]["id"].as_str().unwrap()
+    );
+    let last = carol.delete(&path).await;
+    assert_eq!(last.status, StatusCode::CONFLICT, "{}", last.text());
+    assert_eq!(last.problem_type(), "last-way-in");
+    // An admin sets her a password: now she knows one.
+    let me = has_session(&carol).await.unwrap();
+    let reset = sso
+        .admin
+        .json(
+            Method::POST,
+            &format!(
+                "/api/v1/users/{}/password",
+                me["user"]["id"].as_str().unwrap()
+            ),
+            &json!({"new_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.text());
+    let carol = sso.system.signed_in("carol@acme.example").await;
+    let done = carol.delete(&path).await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.text());
+}
+
+/// A client with only this API token.
+fn script(sso: &Sso, token: &str) -> Browser {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    Browser {
+        base: sso.system.base.clone(),
+        http: reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap(),
+        csrf: None,
+    }
+}
+
+async fn api_token(browser: &Browser, scope: &str) -> String {
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let created = browser
+        .json(
+            Method::POST,
+            "/api/v1/session/tokens",
+            &json!({"name": scope, "scope": scope, "expires_at":
+                expires.format(&time::format_description::well_known::Rfc3339).unwrap()}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    created.json()["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn admins_unlink_their_own_peoples_identities_only() {
+    let sso = Sso::start(Backend::Sqlite).await;
+    let bob = sso.invite("bob@acme.example", "editor").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    signed_in_with_provider(&sso, "bob@acme.example", "bob").await;
+    let list = format!("/api/v1/users/{}/identities", bob["id"].as_str().unwrap());
+    let listed = identities(&sso.admin.get(&list).await);
+    assert_eq!(listed.len(), 1);
+    let one = format!("{list}/{}", listed[0]["id"].as_str().unwrap());
+    // Not for editors, nor another organisation's admin, nor without CSRF.
+    let (_, editor) = sso
+        .system
+        .user(&sso.admin, "ed@acme.example", "editor")
+        .await;
+    assert_eq!(editor.get(&list).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(editor.delete(&one).await.status, StatusCode::FORBIDDEN);
+    let globex = sso.system.signed_in("admin@globex.example").await;
+    assert_eq!(globex.get(&list).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(globex.delete(&one).await.status, StatusCode::NOT_FOUND);
+    let no_csrf = Browser {
+        csrf: None,
+        ..sso.admin.clone()
+    };
+    assert_eq!(no_csrf.delete(&one).await.problem_type(), "csrf-failed");
+    assert_eq!(
+        sso.admin
+            .get("/api/v1/users/not-a-user/identities")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    // A read-only token acts as a viewer: it lists its owner's own, not
+    // another person's, and unlinks nothing; a write token does.
+    let read = script(&sso, &api_token(&sso.admin, "read").await);
+    assert!(identities(&read.get("/api/v1/session/identities").await).is_empty());
+    assert_eq!(read.get(&list).await.status, StatusCode::FORBIDDEN);
+    let refused = read.delete(&one).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.problem_type(), "forbidden");
+    assert_eq!(identities(&sso.admin.get(&list).await).len(), 1);
+    // An admin may unlink even bob's only way in (he is an invitation again).
+    only_sso(&sso, true, false).await;
+    let write = script(&sso, &api_token(&sso.admin, "write").await);
+    let done = write.delete(&one).await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.text());
+    assert!(identities(&sso.admin.get(&list).await).is_empty());
+    signed_in_with_provider(&sso, "bob@acme.example", "bob").await;
+    assert_eq!(identities(&sso.admin.get(&list).await).len(), 1);
+}
+
+fn base64url_json(part: &str) -> Value {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Acme with the deployment's Entra app authenticating by `certificate`
+/// (key and certificate PEM); the provider trusts `trusted_key`.
+async fn with_certificate(certificate: String, trusted_key: &str) -> Sso {
+    let sso = Sso::start_with(Backend::Sqlite, |options| {
+        options.providers.entra_client_id = Some(CERT_APP.into());
+        options.providers.entra_client_secret = None;
+        options.providers.entra_client_certificate = Some(Secret::new(certificate));
+    })
+    .await;
+    let callback = format!("{}/api/v1/session/oidc/callback", sso.system.base);
+    sso.provider
+        .setup_with_key_client(&callback, APP, APP_SECRET, CERT_APP, trusted_key)
+        .await;
+    sso.invite("bob@acme.example", "viewer").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    sso
+}
+
+#[tokio::test]
+async fn the_deployments_entra_app_signs_in_with_a_certificate_assertion() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let (key, certificate) = client_certificate(CERT_APP);
+    let sso = with_certificate(format!("{certificate}{key}"), &key).await;
+    let browser = sso.browser();
+    let done = sso.sign_in(&browser, "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert!(has_session(&browser).await.is_some());
+    // The provider verified this assertion: as Entra ID documents it.
+    let assertion = sso.provider.last_assertion().await.expect("an assertion");
+    let parts: Vec<&str> = assertion.split('.').collect();
+    let (header, claims) = (base64url_json(parts[0]), base64url_json(parts[1]));
+    let der: String = certificate
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(der)
+        .unwrap();
+    let thumbprint =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&der));
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["x5t#S256"], thumbprint);
+    assert_eq!(claims["iss"], CERT_APP);
+    assert_eq!(claims["sub"], CERT_APP);
+    assert_eq!(
+        claims["aud"],
+        format!("{}/token", sso.provider.tenant_issuer(TENANT_A))
+    );
+    let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
+    assert!(lifetime > 0 && lifetime <= 300, "{lifetime}");
+    // Each token request has its own assertion.
+    let again = sso.browser();
+    let done = sso.sign_in(&again, "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    let next = sso.provider.last_assertion().await.unwrap();
+    assert_ne!(
+        base64url_json(next.split('.').nth(1).unwrap())["jti"],
+        claims["jti"]
+    );
+}
+
+#[tokio::test]
+async fn an_assertion_signed_with_another_key_is_refused() {
+    let (trusted, _) = client_certificate(CERT_APP);
+    let (other_key, other_certificate) = client_certificate(CERT_APP);
+    let sso = with_certificate(format!("{other_key}{other_certificate}"), &trusted).await;
+    let browser = sso.browser();
+    let refused = sso.sign_in(&browser, "bob@acme.example", "bob").await;
+    assert_refused(&refused, "the provider answered with an error");
+    assert!(has_session(&browser).await.is_none());
+}
+
+#[tokio::test]
+async fn replicas_on_one_redis_share_a_key_rotation_without_fetching_it_again() {
+    let sso = Sso::start_with(Backend::Sqlite, |options| {
+        options.sessions = Some(Sessions::redis(&redis_url()));
+        options.second_bff = true;
+        options.providers.keys_min_refresh = std::time::Duration::from_secs(2);
+    })
+    .await;
+    let replica_base = sso.system.replica_base.clone().unwrap();
+    let callback = |base: &str| format!("{base}/api/v1/session/oidc/callback");
+    sso.provider
+        .setup_for_all(
+            &[callback(&sso.system.base), callback(&replica_base)],
+            APP,
+            APP_SECRET,
+        )
+        .await;
+    sso.invite("bob@acme.example", "viewer").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    let at_replica = || Browser {
+        base: replica_base.clone(),
+        ..sso.browser()
+    };
+    // The first replica reads the keys before the provider lists the new one.
+    sso.provider.publish_forger_key(false).await;
+    let first = sso.sign_in(&sso.browser(), "bob@acme.example", "bob").await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.text());
+    assert_eq!(sso.provider.jwks_fetches().await, 1);
+    // The provider rotates; the first replica sees the unknown key and
+    // fetches the keys again, once.
+    sso.provider.publish_forger_key(true).await;
+    sso.provider.forge(Some("resign")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let rotated = sso.sign_in(&sso.browser(), "bob@acme.example", "bob").await;
+    assert_eq!(rotated.status, StatusCode::SEE_OTHER, "{}", rotated.text());
+    assert_eq!(sso.provider.jwks_fetches().await, 2);
+    // The other replica finds the new key in Redis: no fetch of its own.
+    let other = at_replica();
+    let done = sso.sign_in(&other, "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    assert!(has_session(&other).await.is_some());
+    assert_eq!(
+        sso.provider.jwks_fetches().await,
+        2,
+        "one fetch for both replicas"
+    );
+    // A forged key neither lists makes the replicas together ask at most
+    // once per interval (claimed in Redis), then refuse.
+    sso.provider.forge(Some("unknown_kid")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    for browser in [sso.browser(), at_replica(), sso.browser()] {
+        assert_refused(
+            &sso.sign_in(&browser, "bob@acme.example", "bob").await,
+            "key the provider does not publish",
+        );
+    }
+    assert_eq!(sso.provider.jwks_fetches().await, 3);
+}
+
+#[tokio::test]
+async fn an_organisations_own_registration_may_authenticate_with_a_certificate() {
+    let (key, certificate) = client_certificate(CERT_APP);
+    let sso = Sso::start(Backend::Sqlite).await;
+    let callback = format!("{}/api/v1/session/oidc/callback", sso.system.base);
+    sso.provider
+        .setup_with_key_client(&callback, APP, APP_SECRET, CERT_APP, &key)
+        .await;
+    let path = "/api/v1/organisation/sign-in";
+    let pem = format!("{key}{certificate}");
+    let own = |credential: Value| {
+        let mut oidc =
+            json!({"tenant_id": TENANT_A, "client_id": CERT_APP, "domains": ["acme.example"]});
+        if let (Some(oidc), Some(extra)) = (oidc.as_object_mut(), credential.as_object()) {
+            oidc.extend(extra.clone());
+        }
+        json!({ "oidc": oidc })
+    };
+    for bad in [
+        json!({"client_certificate": "not a certificate"}),
+        json!({"client_certificate": certificate.clone()}),
+        json!({"client_certificate": "x".repeat(20_000)}),
+        json!({"client_certificate": pem.clone(), "client_secret": APP_SECRET}),
+    ] {
+        let put = sso.admin.json(Method::PUT, path, &own(bad)).await;
+        assert_eq!(put.status, StatusCode::BAD_REQUEST, "{}", put.text());
+    }
+    assert_eq!(
+        sso.admin.get(path).await.json()["oidc"]["client_id"],
+        Value::Null,
+        "nothing changed"
+    );
+    let put = sso
+        .admin
+        .json(Method::PUT, path, &own(json!({"client_certificate": pem})))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text());
+    assert_eq!(put.json()["oidc"]["client_certificate_set"], true);
+    assert_eq!(put.json()["oidc"]["client_secret_set"], false);
+    assert!(!put.text().contains("PRIVATE KEY"));
+    sso.invite("bob@acme.example", "viewer").await;
+    sso.provider.person("bob", "bob@acme.example", true).await;
+    let done = sso.sign_in(&sso.browser(), "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+    let assertion = sso.provider.last_assertion().await.expect("an assertion");
+    assert_eq!(
+        base64url_json(assertion.split('.').nth(1).unwrap())["iss"],
+        CERT_APP
+    );
+    // Left out for the same client, the stored certificate is kept.
+    let again = sso.admin.json(Method::PUT, path, &own(json!({}))).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+    assert_eq!(again.json()["oidc"]["client_certificate_set"], true);
+    let done = sso.sign_in(&sso.browser(), "bob@acme.example", "bob").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
 }

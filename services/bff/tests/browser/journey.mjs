@@ -754,6 +754,8 @@ if (OIDC_TENANT) {
     await page.locator(`[data-testid="user-row"][data-email="${SSO_EMAIL}"]`).waitFor();
     await byTestId(page, 'sso-provider').selectOption('entra');
     await byTestId(page, 'sso-tenant').fill(OIDC_TENANT);
+    // The sign-in page sends addresses of this domain to the provider.
+    await byTestId(page, 'sso-domains').fill('example.com');
     await byTestId(page, 'sso-client-id').fill('');
     await byTestId(page, 'sso-save').click();
     await page.getByText('Sign-in with your provider is on.').first().waitFor();
@@ -775,6 +777,14 @@ if (OIDC_TENANT) {
     await byTestId(person, 'documents-view').waitFor();
     const who = await byTestId(person, 'current-user').textContent();
     check(who.includes(`Single ${RUN}`), `signed in as ${who}`);
+    // The account page lists the linked provider account; it can be
+    // unlinked, as the person keeps their password.
+    await gotoSection(person, 'nav-account', 'account-view');
+    const row = byTestId(person, 'identity-row');
+    await row.waitFor();
+    await byTestId(person, 'identity-unlink').click();
+    await person.getByText('The provider account was unlinked.').first().waitFor();
+    await person.getByText('No provider account is linked.').waitFor();
     state.shot = person;
 
     await byTestId(page, 'sso-provider').selectOption('off');

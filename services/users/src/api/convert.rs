@@ -113,6 +113,7 @@ pub(super) fn oidc_input(settings: &pb::OidcSettings) -> Result<OidcInput, Error
         only_sso: settings.only_sso,
         create_accounts: settings.create_accounts,
         default_role,
+        domains: settings.domains.clone(),
     })
 }
 
@@ -130,8 +131,10 @@ pub(super) fn sign_in_settings(stored: Option<&StoredSettings>) -> pb::SignInSet
             only_sso: s.config.only_sso,
             create_accounts: s.config.create_accounts,
             default_role: role(s.config.default_role).into(),
-            client_secret_set: s.secret.is_some(),
+            client_secret_set: s.secret.is_some() && !s.secret_is_certificate,
+            client_certificate_set: s.secret.is_some() && s.secret_is_certificate,
             updated_at: rfc3339(s.updated_at),
+            domains: s.config.domains.clone(),
         }),
     }
 }

@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 use super::convert::{self, parse_id, parse_role};
 use crate::{
     accounts::{Accounts, NewUser, SignIn},
-    domain::{DisplayName, Email, OrganisationName, Password, UserChanges},
+    domain::{DisplayName, Email, OrganisationName, Password, UserChanges, identity_id},
     error::Error,
     sign_in::{ProviderIdentity, ProviderSignIn},
     tokens::ApiTokens,
@@ -304,7 +304,12 @@ impl UsersService for UsersApi {
         let input = req.oidc.as_ref().map(convert::oidc_input).transpose()?;
         let stored = self
             .provider_sign_in
-            .put(&actor, input, req.client_secret.as_deref())
+            .put(
+                &actor,
+                input,
+                req.client_secret.as_deref(),
+                req.client_certificate.as_deref(),
+            )
             .await?;
         Ok(Response::new(convert::sign_in_settings(stored.as_ref())))
     }
@@ -324,6 +329,10 @@ impl UsersService for UsersApi {
             client_id: found.config.client_id,
             client_secret: found
                 .client_secret
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
+            client_certificate: found
+                .client_certificate
                 .map(|s| s.expose().to_owned())
                 .unwrap_or_default(),
             tenant_id: found
@@ -353,5 +362,43 @@ impl UsersService for UsersApi {
             .sign_in(&self.accounts, &identity)
             .await?;
         Ok(Response::new(convert::user(&user)))
+    }
+
+    async fn list_oidc_identities(
+        &self,
+        request: Request<pb::ListOidcIdentitiesRequest>,
+    ) -> Result<Response<pb::ListOidcIdentitiesResponse>, Status> {
+        let actor = actor(&request)?;
+        let user_id = optional_id("user_id", &request.get_ref().user_id)?;
+        let identities = self
+            .provider_sign_in
+            .identities(&actor, user_id)
+            .await?
+            .into_iter()
+            .map(|(identity, current)| pb::OidcIdentity {
+                identity_id: identity_id(&identity.issuer, &identity.subject),
+                issuer: identity.issuer,
+                subject: identity.subject,
+                created_at: folio_platform::clock::rfc3339(identity.created_at),
+                current,
+            })
+            .collect();
+        Ok(Response::new(pb::ListOidcIdentitiesResponse { identities }))
+    }
+
+    async fn unlink_oidc_identity(
+        &self,
+        request: Request<pb::UnlinkOidcIdentityRequest>,
+    ) -> Result<Response<pb::UnlinkOidcIdentityResponse>, Status> {
+        let actor = actor(&request)?;
+        let req = request.get_ref();
+        let user_id = optional_id("user_id", &req.user_id)?;
+        if req.identity_id.len() > 64 {
+            return Err(Error::invalid("identity_id", "must be an identity's id").into());
+        }
+        self.provider_sign_in
+            .unlink(&actor, user_id, &req.identity_id)
+            .await?;
+        Ok(Response::new(pb::UnlinkOidcIdentityResponse {}))
     }
 }

@@ -30,6 +30,8 @@ pub fn caller_policy() -> CallerPolicy {
         .allow(SERVICE, "PutSignInSettings", &[Id::BFF])
         .allow(SERVICE, "FindOidcProvider", &[Id::BFF])
         .allow(SERVICE, "OidcSignIn", &[Id::BFF])
+        .allow(SERVICE, "ListOidcIdentities", &[Id::BFF])
+        .allow(SERVICE, "UnlinkOidcIdentity", &[Id::BFF])
         .allow(
             SERVICE,
             "GetUser",

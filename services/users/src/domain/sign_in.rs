@@ -46,6 +46,9 @@ pub struct OidcConfig {
     pub only_sso: bool,
     pub create_accounts: bool,
     pub default_role: Role,
+    /// The email domains whose addresses are sent to this provider (lower
+    /// case, sorted; docs/adr/0073).
+    pub domains: Vec<String>,
 }
 
 /// The settings as an admin entered them, before checking.
@@ -58,6 +61,85 @@ pub struct OidcInput {
     pub only_sso: bool,
     pub create_accounts: bool,
     pub default_role: Option<Role>,
+    pub domains: Vec<String>,
+}
+
+/// At most this many email domains per organisation.
+pub(super) const MAX_DOMAINS: usize = 50;
+
+/// One email domain an organisation's provider serves: DNS labels of ASCII
+/// letters, digits and inner hyphens (an international name in its `xn--`
+/// form), at least two, at most 253 characters, a top-level label that is
+/// not all digits. Lower-cased; no wildcard, each subdomain named itself.
+pub(super) fn parse_domain(raw: &str) -> Result<String, Error> {
+    let domain = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let bad = || {
+        Error::invalid(
+            "domains",
+            "each must be a domain name like example.com (at most 253 characters)",
+        )
+    };
+    if domain.is_empty() || domain.len() > 253 {
+        return Err(bad());
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    let top_ok = labels
+        .last()
+        .is_some_and(|t| !t.bytes().all(|b| b.is_ascii_digit()));
+    if labels.len() < 2 || !labels.iter().all(label_ok) || !top_ok {
+        return Err(bad());
+    }
+    Ok(domain)
+}
+
+/// An admin's list of domains: each checked, duplicates folded, sorted.
+pub(super) fn parse_domains(raw: &[String]) -> Result<Vec<String>, Error> {
+    if raw.len() > MAX_DOMAINS {
+        return Err(Error::InvalidInput {
+            field: "domains",
+            reason: format!("must be at most {MAX_DOMAINS}"),
+        });
+    }
+    let mut domains = raw
+        .iter()
+        .map(|d| parse_domain(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    domains.sort();
+    domains.dedup();
+    Ok(domains)
+}
+
+/// The opaque, stable id a person's link to (issuer, subject) is named by
+/// in the API: no column to add, and the subject is not put in addresses.
+pub fn identity_id(issuer: &str, subject: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(issuer.as_bytes())
+        .chain_update([0u8])
+        .chain_update(subject.as_bytes())
+        .finalize();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether a person keeps a way to sign in without one of their provider
+/// identities: a password they know and may use under the organisation's
+/// settings (`config`, none when provider sign-in is off), or another
+/// identity of the issuer the organisation signs in with now.
+pub fn keeps_a_way_in(
+    config: Option<&OidcConfig>,
+    user: &User,
+    password_known: bool,
+    other_current_identities: usize,
+) -> bool {
+    let password = password_known && config.is_none_or(|c| c.allows_password(user));
+    password || (config.is_some() && other_current_identities > 0)
 }
 
 /// An issuer URL: `https://`, or `http://` on a loopback address only (tests
@@ -162,6 +244,7 @@ impl OidcConfig {
             only_sso: input.only_sso,
             create_accounts: input.create_accounts,
             default_role,
+            domains: parse_domains(&input.domains)?,
         })
     }
 
@@ -316,6 +399,60 @@ mod tests {
         config.only_sso = true;
         assert!(!config.allows_password(&user(Role::Editor)));
         assert!(config.allows_password(&user(Role::Admin)));
+    }
+
+    #[test]
+    fn domains_are_dns_names_lower_cased_bounded_and_folded() {
+        assert_eq!(parse_domain(" Contoso.COM. ").unwrap(), "contoso.com");
+        assert_eq!(
+            parse_domain("xn--bcher-kva.example").unwrap(),
+            "xn--bcher-kva.example"
+        );
+        for bad in [
+            "",
+            "contoso",
+            "*.contoso.com",
+            "-a.example",
+            "a-.example",
+            "a..example",
+            "bücher.example",
+            "name@contoso.com",
+            "10.0.0.1",
+            &format!("{}.example", "a".repeat(64)),
+            &format!("{}example", "abcdefghi.".repeat(25)),
+        ] {
+            assert!(parse_domain(bad).is_err(), "{bad}");
+        }
+        let many: Vec<String> = (0..=MAX_DOMAINS).map(|i| format!("d{i}.example")).collect();
+        assert!(parse_domains(&many).is_err());
+        let folded = parse_domains(&["b.example".into(), "A.example".into(), "a.example".into()]);
+        assert_eq!(folded.unwrap(), ["a.example", "b.example"]);
+    }
+
+    #[test]
+    fn identity_ids_are_stable_opaque_and_distinct() {
+        let id = identity_id("https://idp.example/t", "abc");
+        assert_eq!(id.len(), 32);
+        assert_eq!(id, identity_id("https://idp.example/t", "abc"));
+        assert_ne!(id, identity_id("https://idp.example/ta", "bc"));
+        assert!(!id.contains("abc"));
+    }
+
+    #[test]
+    fn a_person_keeps_a_way_in_by_a_usable_password_or_another_current_identity() {
+        let mut config = OidcConfig::parse(&input(), true, false).unwrap();
+        let viewer = user(Role::Viewer);
+        assert!(keeps_a_way_in(Some(&config), &viewer, true, 0));
+        assert!(!keeps_a_way_in(Some(&config), &viewer, false, 0));
+        assert!(keeps_a_way_in(Some(&config), &viewer, false, 1));
+        config.only_sso = true;
+        assert!(!keeps_a_way_in(Some(&config), &viewer, true, 0));
+        assert!(keeps_a_way_in(Some(&config), &user(Role::Admin), true, 0));
+        assert!(keeps_a_way_in(None, &viewer, true, 0));
+        assert!(
+            !keeps_a_way_in(None, &viewer, false, 3),
+            "provider sign-in is off"
+        );
     }
 
     #[test]

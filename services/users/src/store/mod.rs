@@ -7,7 +7,8 @@ mod users;
 
 pub use organisations::{insert_organisation, list_organisations, lock_admins, organisation_name};
 pub use sign_in::{
-    StoredSettings, find_identity, get_settings, insert_identity, is_linked, put_settings,
+    StoredIdentity, StoredSettings, delete_identity, find_domain, find_identity, get_settings,
+    insert_identity, is_linked, list_identities, password_known, put_settings, set_password_known,
 };
 pub use tokens::{find_token, insert_token, list_tokens, revoke_token, touch_token};
 pub use users::{

@@ -117,13 +117,17 @@ pub async fn update_password(
     hash: &PasswordHash,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND org_id = ?")
-        .bind(&hash.0)
-        .bind(now)
-        .bind(user.id.to_string())
-        .bind(user.org_id.to_string())
-        .execute(conn)
-        .await?;
+    // A password set by its owner or by an admin is known to someone.
+    sqlx::query(
+        "UPDATE users SET password_hash = ?, password_known = 1, updated_at = ? \
+         WHERE id = ? AND org_id = ?",
+    )
+    .bind(&hash.0)
+    .bind(now)
+    .bind(user.id.to_string())
+    .bind(user.org_id.to_string())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

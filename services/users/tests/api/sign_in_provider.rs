@@ -20,6 +20,7 @@ fn generic() -> pb::PutSignInSettingsRequest {
             ..Default::default()
         }),
         client_secret: Some(SECRET.into()),
+        client_certificate: None,
     }
 }
 
@@ -64,8 +65,22 @@ async fn only_the_bff_calls_the_sign_in_rpcs() {
                 .await
                 .unwrap_err()
                 .code(),
+            client
+                .list_oidc_identities(
+                    actor(&admin).request(pb::ListOidcIdentitiesRequest::default()),
+                )
+                .await
+                .unwrap_err()
+                .code(),
+            client
+                .unlink_oidc_identity(
+                    actor(&admin).request(pb::UnlinkOidcIdentityRequest::default()),
+                )
+                .await
+                .unwrap_err()
+                .code(),
         ];
-        assert_eq!(codes, [Code::PermissionDenied; 4], "{caller}");
+        assert_eq!(codes, [Code::PermissionDenied; 6], "{caller}");
     }
 }
 
@@ -189,7 +204,7 @@ async fn identities_are_matched_by_issuer_and_subject_within_their_organisation(
 }
 
 #[tokio::test]
-async fn an_email_with_accounts_in_several_organisations_reveals_none_of_them() {
+async fn an_email_finds_the_organisation_of_its_domain_whatever_its_accounts() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let (acme, acme_admin) = app.organisation("Acme").await;
     let (_, globex_admin) = app.organisation("Globex").await;
@@ -201,33 +216,129 @@ async fn an_email_with_accounts_in_several_organisations_reveals_none_of_them() 
             })
             .await
     };
+    let with_domains = |domains: &[&str]| {
+        let mut request = generic();
+        if let Some(oidc) = request.oidc.as_mut() {
+            oidc.domains = domains.iter().map(|d| (*d).to_owned()).collect();
+        }
+        request
+    };
     app.bff()
-        .put_sign_in_settings(actor(&acme_admin).request(generic()))
+        .put_sign_in_settings(actor(&acme_admin).request(with_domains(&["Consultants.example"])))
         .await
         .unwrap();
+    // Accounts in both organisations, in neither: the domain alone decides.
     app.provision(&acme_admin, "pat@consultants.example", pb::Role::Editor)
         .await;
-    // One organisation with a provider: found by the email.
-    let found = find("pat@consultants.example", "")
+    app.provision(&globex_admin, "pat@consultants.example", pb::Role::Viewer)
+        .await;
+    for email in ["pat@consultants.example", "nobody@CONSULTANTS.example"] {
+        let found = find(email, "").await.unwrap().into_inner();
+        assert_eq!(found.organisation_id, acme.id, "{email}");
+    }
+    // Another organisation cannot claim it; nothing of its settings changes.
+    let taken = app
+        .bff()
+        .put_sign_in_settings(
+            actor(&globex_admin).request(with_domains(&["globex.example", "consultants.example"])),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(taken.code(), Code::AlreadyExists);
+    assert!(
+        taken.message().contains("consultants.example"),
+        "{}",
+        taken.message()
+    );
+    let globex = app
+        .bff()
+        .get_sign_in_settings(actor(&globex_admin).request(pb::GetSignInSettingsRequest {}))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(found.organisation_id, acme.id);
-
-    // The same address in a second organisation that also has a provider:
-    // the answer is that of an unknown address, naming neither.
-    app.bff()
-        .put_sign_in_settings(actor(&globex_admin).request(generic()))
-        .await
-        .unwrap();
-    app.provision(&globex_admin, "pat@consultants.example", pb::Role::Viewer)
-        .await;
-    let several = find("pat@consultants.example", "").await.unwrap_err();
-    let unknown = find("nobody@consultants.example", "").await.unwrap_err();
-    assert_eq!(several.code(), Code::NotFound);
-    assert_eq!(several.code(), unknown.code());
-    assert_eq!(several.message(), unknown.message());
-    // By organisation, each still signs in through its own provider.
+    assert!(globex.oidc.is_none());
+    // A domain nobody serves answers as an unknown address did, whatever
+    // accounts it has (globex's admin has one, globex has no provider).
+    let known = find("admin@globex.example", "").await.unwrap_err();
+    let unknown = find("nobody@unclaimed.example", "").await.unwrap_err();
+    assert_eq!(known.code(), Code::NotFound);
+    assert_eq!(known.code(), unknown.code());
+    assert_eq!(known.message(), unknown.message());
+    // By organisation, as before.
     let by_org = find("", &acme.id).await.unwrap().into_inner();
     assert_eq!(by_org.organisation_id, acme.id);
+    // Bad domains are refused.
+    for bad in ["*.acme.example", "acme", "a b.example"] {
+        let refused = app
+            .bff()
+            .put_sign_in_settings(actor(&acme_admin).request(with_domains(&[bad])))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_certificate_is_stored_instead_of_a_secret_and_never_answered() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (acme, admin) = app.organisation("Acme").await;
+    let pem = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n\
+               -----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
+    let with = |secret: Option<&str>, certificate: Option<&str>| pb::PutSignInSettingsRequest {
+        client_secret: secret.map(str::to_owned),
+        client_certificate: certificate.map(str::to_owned),
+        ..generic()
+    };
+    for (secret, certificate) in [
+        (Some(SECRET), Some(pem)),
+        (None, Some("no PEM here")),
+        (
+            None,
+            Some("-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n"),
+        ),
+    ] {
+        let refused = app
+            .bff()
+            .put_sign_in_settings(actor(&admin).request(with(secret, certificate)))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument);
+    }
+    let put = app
+        .bff()
+        .put_sign_in_settings(actor(&admin).request(with(None, Some(pem))))
+        .await
+        .unwrap()
+        .into_inner();
+    let oidc = put.oidc.unwrap();
+    assert!(oidc.client_certificate_set);
+    assert!(!oidc.client_secret_set);
+    let found = app
+        .bff()
+        .find_oidc_provider(pb::FindOidcProviderRequest {
+            organisation_id: acme.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.client_certificate, pem.trim());
+    assert!(found.client_secret.is_empty());
+    assert!(!format!("{found:?}").contains("PRIVATE KEY"));
+    // Back to a secret: the certificate is gone.
+    app.bff()
+        .put_sign_in_settings(actor(&admin).request(with(Some(SECRET), None)))
+        .await
+        .unwrap();
+    let found = app
+        .bff()
+        .find_oidc_provider(pb::FindOidcProviderRequest {
+            organisation_id: acme.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(found.client_secret, SECRET);
+    assert!(found.client_certificate.is_empty());
 }

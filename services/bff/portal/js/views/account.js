@@ -1,6 +1,6 @@
 // The signed-in user's account: who they are, changing their password,
-// which emails they get, and their API tokens for scripts (admins also see
-// the organisation's tokens).
+// which emails they get, the identity provider accounts linked to them, and
+// their API tokens for scripts (admins also see the organisation's tokens).
 
 import { get, put, post, del, describeError } from '../api.js';
 import { h, field, replace, busy, showFieldErrors, clearFieldErrors, inlineMessage } from '../dom.js';
@@ -73,7 +73,71 @@ export function render(container) {
     form,
     h('h2', { id: 'notifications-title', text: 'Email notifications' }),
     choices,
+    identitiesSection(),
     tokensSection(),
+  );
+}
+
+/** The provider identities linked to the person; each may be unlinked. */
+function identitiesSection() {
+  const tbody = h('tbody');
+  const table = h(
+    'table',
+    { class: 'table table--stack', 'data-testid': 'identities-table' },
+    h('thead', {}, h('tr', {}, ['Provider', 'Linked', ''].map((c) => h('th', { scope: 'col', text: c })))),
+    tbody,
+  );
+  const slot = h('div', { class: 'form-error-slot' });
+  async function refresh() {
+    try {
+      const { items } = await get('/session/identities');
+      replace(tbody);
+      if (!items.length) {
+        tbody.append(h('tr', {}, h('td', { colspan: '3', class: 'empty', text: 'No provider account is linked.' })));
+      }
+      for (const identity of items) {
+        const unlink = h('button', {
+          type: 'button',
+          class: 'button button--small button--danger-quiet',
+          'data-testid': 'identity-unlink',
+          text: 'Unlink',
+          'aria-label': `Unlink ${identity.issuer}`,
+        });
+        const actions = h('td', { 'data-label': 'Actions', class: 'cell-actions' }, unlink);
+        tbody.append(
+          h(
+            'tr',
+            { 'data-testid': 'identity-row', 'data-identity-id': identity.id },
+            h('td', { 'data-label': 'Provider', class: 'cell-email', text: identity.issuer + (identity.current ? '' : ' (no longer used)') }),
+            h('td', { 'data-label': 'Linked' }, timeEl(identity.created_at)),
+            actions,
+          ),
+        );
+        unlink.addEventListener('click', async () => {
+          unlink.disabled = true;
+          try {
+            await del(`/session/identities/${encodeURIComponent(identity.id)}`);
+            notify('The provider account was unlinked.');
+            replace(slot);
+            refresh();
+          } catch (err) {
+            unlink.disabled = false;
+            replace(slot, inlineMessage('error', describeError(err), 'identity-error'));
+          }
+        });
+      }
+    } catch (err) {
+      replace(slot, inlineMessage('error', describeError(err), 'identity-error'));
+    }
+  }
+  refresh();
+  return h(
+    'section',
+    { class: 'section', 'aria-labelledby': 'identities-title', 'data-testid': 'identities-section' },
+    h('h2', { id: 'identities-title', text: 'Linked sign-in accounts' }),
+    h('p', { class: 'hint', text: 'Your accounts at your organisation’s identity provider that sign you in. You can unlink one while you keep another way in.' }),
+    slot,
+    h('div', { class: 'table-wrap' }, table),
   );
 }
 

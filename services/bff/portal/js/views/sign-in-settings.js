@@ -19,6 +19,7 @@ export async function signInSection() {
   const issuer = h('input', { name: 'issuer', type: 'url', maxlength: '300', value: current?.issuer ?? '', 'data-testid': 'sso-issuer', placeholder: 'https://idp.example.com/realms/acme' });
   const clientId = h('input', { name: 'client_id', maxlength: '255', value: current?.client_id ?? '', 'data-testid': 'sso-client-id' });
   const secret = h('input', { name: 'client_secret', type: 'password', maxlength: '1024', autocomplete: 'new-password', 'data-testid': 'sso-client-secret', placeholder: current?.client_secret_set ? 'stored — leave empty to keep it' : '' });
+  const domains = h('input', { name: 'domains', maxlength: '4000', value: (current?.domains ?? []).join(', '), 'data-testid': 'sso-domains', placeholder: 'contoso.com, contoso.co.uk' });
   const onlySso = h('input', { type: 'checkbox', name: 'only_sso', checked: Boolean(current?.only_sso), 'data-testid': 'sso-only' });
   const create = h('input', { type: 'checkbox', name: 'create_accounts', checked: Boolean(current?.create_accounts), 'data-testid': 'sso-create' });
   const role = h(
@@ -32,6 +33,7 @@ export async function signInSection() {
   const common = h(
     'div',
     {},
+    field('Email domains', domains, { hint: 'Addresses in these domains are sent to your provider from the sign-in page. Others use your organisation’s sign-in link.' }),
     field('Client id', clientId),
     field('Client secret', secret),
     h('label', { class: 'checkbox' }, onlySso, ' Only this way for non-admins (admins keep their password)'),
@@ -70,6 +72,7 @@ export async function signInSection() {
         only_sso: onlySso.checked,
         create_accounts: create.checked,
         default_role: role.value,
+        domains: domains.value.split(/[\s,]+/).filter(Boolean),
       };
       if (kind.value === 'entra') oidc.tenant_id = text(tenant) ?? '';
       else oidc.issuer = text(issuer) ?? '';
