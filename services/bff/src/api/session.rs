@@ -193,6 +193,7 @@ async fn sign_in(
 
 async fn current(State(state): State<AppState>, authed: Authed) -> Result<Response, ApiError> {
     let user_id = authed.session.user_id;
+    let generation = state.sessions.users_generation();
     let user = match state.sessions.recent_user(user_id) {
         Some(user) => user,
         None => state
@@ -210,7 +211,9 @@ async fn current(State(state): State<AppState>, authed: Authed) -> Result<Respon
             })?,
     };
     if !user.disabled {
-        state.sessions.remember_user(user_id, user.clone());
+        state
+            .sessions
+            .remember_user(user_id, user.clone(), generation);
     }
     if user.disabled {
         state

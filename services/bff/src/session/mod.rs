@@ -124,8 +124,15 @@ impl SessionStore {
         self.users.get(&user_id)
     }
 
-    pub fn remember_user(&self, user_id: Uuid, user: pb::User) {
-        self.users.put(user_id, user);
+    /// What to hand to [`SessionStore::remember_user`], taken before asking users.
+    pub fn users_generation(&self) -> u64 {
+        self.users.generation()
+    }
+
+    /// Keeps `user` as users answered, unless a user was forgotten since
+    /// `generation` (the answer may predate the change).
+    pub fn remember_user(&self, user_id: Uuid, user: pb::User, generation: u64) {
+        self.users.put(user_id, user, generation);
     }
 
     /// Stores a new session and answers its token.

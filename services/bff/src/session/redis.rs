@@ -194,10 +194,10 @@ impl RedisStore {
         {
             return Ok(Some(session));
         }
+        let generation = self.recent.generation();
         let session = self.fetch(key).await?;
-        match &session {
-            Some(session) => self.recent.put(key.to_owned(), session.clone()),
-            None => self.recent.forget(key),
+        if let Some(session) = &session {
+            self.recent.put(key.to_owned(), session.clone(), generation);
         }
         Ok(session)
     }
