@@ -71,10 +71,10 @@ impl Application {
                 let store = RedisStore::new(pool, settings.redis_prefix.clone(), lifetimes);
                 let limiter = Limiter::redis(&store, settings.login.window);
                 let api_limiter = Limiter::redis(&store, token_window);
-                (SessionStore::Redis(store), limiter, api_limiter)
+                (SessionStore::redis(store), limiter, api_limiter)
             }
             None => (
-                SessionStore::Memory(MemoryStore::new(lifetimes)),
+                SessionStore::memory(MemoryStore::new(lifetimes)),
                 Limiter::memory(settings.login.window),
                 Limiter::memory(token_window),
             ),

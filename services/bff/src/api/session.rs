@@ -192,19 +192,29 @@ async fn sign_in(
 }
 
 async fn current(State(state): State<AppState>, authed: Authed) -> Result<Response, ApiError> {
-    let user = state
-        .users
-        .get_user(authed.actor().request(pb::GetUserRequest {
-            id: authed.session.user_id.to_string(),
-        }))
-        .await
-        .map_err(|e| {
-            if e.is_not_found() {
-                ApiError::Unauthenticated
-            } else {
-                ApiError::from_call(e, "user")
-            }
-        })?;
+    let user_id = authed.session.user_id;
+    let generation = state.sessions.users_generation();
+    let user = match state.sessions.recent_user(user_id) {
+        Some(user) => user,
+        None => state
+            .users
+            .get_user(authed.actor().request(pb::GetUserRequest {
+                id: user_id.to_string(),
+            }))
+            .await
+            .map_err(|e| {
+                if e.is_not_found() {
+                    ApiError::Unauthenticated
+                } else {
+                    ApiError::from_call(e, "user")
+                }
+            })?,
+    };
+    if !user.disabled {
+        state
+            .sessions
+            .remember_user(user_id, user.clone(), generation);
+    }
     if user.disabled {
         state
             .sessions

@@ -6,12 +6,17 @@
 
 mod limiter;
 mod memory;
+mod recent;
 mod redis;
 mod redis_login;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use folio_proto::users::v1 as pb;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -19,6 +24,7 @@ use uuid::Uuid;
 
 pub use limiter::Limiter;
 pub use memory::MemoryStore;
+pub use recent::{RECENT_FOR, Recent};
 pub use redis::{RedisStore, connect_redis};
 pub use redis_login::RedisLogin;
 
@@ -50,10 +56,13 @@ pub(crate) fn token_key(token: &str) -> String {
 }
 
 fn hex_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in Sha256::digest(bytes) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
 pub fn now_secs() -> u64 {
@@ -79,19 +88,59 @@ impl Lifetimes {
     }
 }
 
+/// The sessions, wherever they are kept, and the users they belong to as
+/// the users service last described them (kept for [`RECENT_FOR`], so that
+/// `GET /api/v1/session` need not ask on every request; ending a user's
+/// sessions or changing their role here forgets them at once).
 #[derive(Debug, Clone)]
-pub enum SessionStore {
+pub struct SessionStore {
+    kept: Kept,
+    users: Arc<Recent<Uuid, pb::User>>,
+}
+
+#[derive(Debug, Clone)]
+enum Kept {
     Memory(MemoryStore),
     Redis(RedisStore),
 }
 
 impl SessionStore {
+    pub fn memory(store: MemoryStore) -> Self {
+        Self {
+            kept: Kept::Memory(store),
+            users: Arc::default(),
+        }
+    }
+
+    pub fn redis(store: RedisStore) -> Self {
+        Self {
+            kept: Kept::Redis(store),
+            users: Arc::default(),
+        }
+    }
+
+    /// The user `user_id` as the users service answered within [`RECENT_FOR`].
+    pub fn recent_user(&self, user_id: Uuid) -> Option<pb::User> {
+        self.users.get(&user_id)
+    }
+
+    /// What to hand to [`SessionStore::remember_user`], taken before asking users.
+    pub fn users_generation(&self) -> u64 {
+        self.users.generation()
+    }
+
+    /// Keeps `user` as users answered, unless a user was forgotten since
+    /// `generation` (the answer may predate the change).
+    pub fn remember_user(&self, user_id: Uuid, user: pb::User, generation: u64) {
+        self.users.put(user_id, user, generation);
+    }
+
     /// Stores a new session and answers its token.
     pub async fn create(&self, session: &Session) -> Result<String, StoreError> {
         let token = random_token();
-        match self {
-            Self::Memory(store) => store.insert(&token_key(&token), session.clone()),
-            Self::Redis(store) => store.insert(&token_key(&token), session).await?,
+        match &self.kept {
+            Kept::Memory(store) => store.insert(&token_key(&token), session.clone()),
+            Kept::Redis(store) => store.insert(&token_key(&token), session).await?,
         }
         Ok(token)
     }
@@ -99,20 +148,20 @@ impl SessionStore {
     /// The live session behind `token`, its idle clock restarted.
     pub async fn get(&self, token: &str) -> Result<Option<Session>, StoreError> {
         let key = token_key(token);
-        match self {
-            Self::Memory(store) => Ok(store.get(&key)),
-            Self::Redis(store) => store.get(&key).await,
+        match &self.kept {
+            Kept::Memory(store) => Ok(store.get(&key)),
+            Kept::Redis(store) => store.get(&key).await,
         }
     }
 
     pub async fn delete(&self, token: &str) -> Result<(), StoreError> {
         let key = token_key(token);
-        match self {
-            Self::Memory(store) => {
+        match &self.kept {
+            Kept::Memory(store) => {
                 store.remove(&key);
                 Ok(())
             }
-            Self::Redis(store) => store.remove(&key).await,
+            Kept::Redis(store) => store.remove(&key).await,
         }
     }
 
@@ -120,44 +169,46 @@ impl SessionStore {
     /// (a sign-in with a provider waiting for its answer).
     pub async fn stash(&self, token: &str, value: &str, ttl: u64) -> Result<(), StoreError> {
         let key = token_key(token);
-        match self {
-            Self::Memory(store) => {
+        match &self.kept {
+            Kept::Memory(store) => {
                 store.stash(&key, value, ttl);
                 Ok(())
             }
-            Self::Redis(store) => store.stash(&key, value, ttl).await,
+            Kept::Redis(store) => store.stash(&key, value, ttl).await,
         }
     }
 
     /// What was stashed under `token`, once.
     pub async fn take(&self, token: &str) -> Result<Option<String>, StoreError> {
         let key = token_key(token);
-        match self {
-            Self::Memory(store) => Ok(store.take(&key)),
-            Self::Redis(store) => store.take(&key).await,
+        match &self.kept {
+            Kept::Memory(store) => Ok(store.take(&key)),
+            Kept::Redis(store) => store.take(&key).await,
         }
     }
 
     /// Ends every session of `user_id` except the one behind `keep`.
     pub async fn end_user(&self, user_id: Uuid, keep: Option<&str>) -> Result<(), StoreError> {
         let keep = keep.map(token_key);
-        match self {
-            Self::Memory(store) => {
+        self.users.forget(&user_id);
+        match &self.kept {
+            Kept::Memory(store) => {
                 store.end_user(user_id, keep.as_deref());
                 Ok(())
             }
-            Self::Redis(store) => store.end_user(user_id, keep.as_deref()).await,
+            Kept::Redis(store) => store.end_user(user_id, keep.as_deref()).await,
         }
     }
 
     /// Applies a role change to the user's live sessions at once.
     pub async fn set_role(&self, user_id: Uuid, role: &str) -> Result<(), StoreError> {
-        match self {
-            Self::Memory(store) => {
+        self.users.forget(&user_id);
+        match &self.kept {
+            Kept::Memory(store) => {
                 store.set_role(user_id, role);
                 Ok(())
             }
-            Self::Redis(store) => store.set_role(user_id, role).await,
+            Kept::Redis(store) => store.set_role(user_id, role).await,
         }
     }
 
@@ -165,12 +216,12 @@ impl SessionStore {
     /// cheaply (in process; Redis keeps its own statistics), and the Redis
     /// connection pool's state.
     pub fn report(&self) {
-        match self {
-            Self::Memory(store) => {
+        match &self.kept {
+            Kept::Memory(store) => {
                 let count = u32::try_from(store.len()).unwrap_or(u32::MAX);
                 metrics::gauge!("folio_sessions", "service" => "bff").set(f64::from(count));
             }
-            Self::Redis(store) => {
+            Kept::Redis(store) => {
                 let status = store.pool().status();
                 let idle = u32::try_from(status.available).unwrap_or(u32::MAX);
                 let open = u32::try_from(status.size).unwrap_or(u32::MAX);
@@ -187,9 +238,9 @@ impl SessionStore {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Self::Memory(_) => Ok(()),
-            Self::Redis(store) => store.ping().await,
+        match &self.kept {
+            Kept::Memory(_) => Ok(()),
+            Kept::Redis(store) => store.ping().await,
         }
     }
 }

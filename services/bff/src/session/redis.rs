@@ -1,11 +1,11 @@
-use std::{path::Path, time::Duration};
+use std::{path::Path, sync::Arc, time::Duration};
 
 use deadpool_redis::{Manager, Pool, Runtime, Timeouts};
 use folio_platform::secrets::Secret;
 use redis::{AsyncCommands, AsyncConnectionConfig, IntoConnectionInfo};
 use uuid::Uuid;
 
-use super::{Lifetimes, RedisLogin, Session, StoreError, now_secs};
+use super::{Lifetimes, Recent, RedisLogin, Session, StoreError, now_secs};
 
 /// Restarts a session's idle clock only while the session still exists,
 /// changing nothing but `last_seen` and the TTL: a concurrent logout,
@@ -99,11 +99,14 @@ pub fn connect_redis(
 
 /// Sessions in Redis: `<prefix>session:<token hash>` holds the session as
 /// JSON with a TTL; `<prefix>user-sessions:<user id>` indexes a user's sessions.
+/// A session Redis returned is used again for [`super::RECENT_FOR`] without
+/// asking (docs/adr/0075); what this replica ends or changes it forgets at once.
 #[derive(Clone)]
 pub struct RedisStore {
     pool: Pool,
     prefix: String,
     lifetimes: Lifetimes,
+    recent: Arc<Recent<String, Session>>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -120,6 +123,7 @@ impl RedisStore {
             pool,
             prefix,
             lifetimes,
+            recent: Arc::default(),
         }
     }
 
@@ -185,6 +189,21 @@ impl RedisStore {
     }
 
     pub(super) async fn get(&self, key: &str) -> Result<Option<Session>, StoreError> {
+        if let Some(session) = self.recent.get(key)
+            && self.lifetimes.remaining(&session, now_secs()).is_some()
+        {
+            return Ok(Some(session));
+        }
+        let generation = self.recent.generation();
+        let session = self.fetch(key).await?;
+        if let Some(session) = &session {
+            self.recent.put(key.to_owned(), session.clone(), generation);
+        }
+        Ok(session)
+    }
+
+    /// The session from Redis, its idle clock restarted there.
+    async fn fetch(&self, key: &str) -> Result<Option<Session>, StoreError> {
         let mut conn = self.conn().await?;
         let json: Option<String> = conn.get(self.session_key(key)).await.map_err(unreachable)?;
         let Some(mut session) = json.and_then(|j| serde_json::from_str::<Session>(&j).ok()) else {
@@ -210,6 +229,7 @@ impl RedisStore {
     }
 
     pub(super) async fn remove(&self, key: &str) -> Result<(), StoreError> {
+        self.recent.forget(key);
         let mut conn = self.conn().await?;
         conn.del::<_, ()>(self.session_key(key))
             .await
@@ -231,6 +251,7 @@ impl RedisStore {
         user_id: Uuid,
         keep: Option<&str>,
     ) -> Result<(), StoreError> {
+        self.recent.forget_where(|s| s.user_id == user_id);
         let mut conn = self.conn().await?;
         for key in self.user_sessions(&mut conn, user_id).await? {
             if Some(key.as_str()) != keep {
@@ -246,6 +267,7 @@ impl RedisStore {
     }
 
     pub(super) async fn set_role(&self, user_id: Uuid, role: &str) -> Result<(), StoreError> {
+        self.recent.forget_where(|s| s.user_id == user_id);
         let mut conn = self.conn().await?;
         for key in self.user_sessions(&mut conn, user_id).await? {
             eval(&mut conn, SET_ROLE, &self.session_key(&key), &[role]).await?;

@@ -156,6 +156,12 @@ pub(super) async fn send_download(
         };
         while let Some(next) = content.next().await {
             match next {
+                // A whole chunk with nothing before it goes on as it is.
+                Ok(bytes) if pending.is_empty() && bytes.len() == CHUNK => {
+                    if !send(bytes).await {
+                        return;
+                    }
+                }
                 Ok(bytes) => {
                     pending.extend_from_slice(&bytes);
                     while pending.len() >= CHUNK {
