@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod error;
 pub(crate) mod oidc;
+pub(crate) mod password;
 pub mod rest;
 pub mod session;
 pub mod settings;

@@ -16,7 +16,7 @@ use folio_proto::users::v1 as pb;
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::session::{issue_session, named_cookie, store_down};
+use super::shared::{issue_session, named_cookie, store_down};
 use crate::{
     error::ApiError,
     oidc::ProviderError,
