@@ -19,7 +19,7 @@ use crate::{
 };
 
 #[derive(Debug, Clone)]
-pub struct ProviderSignIn {
+pub(crate) struct ProviderSignIn {
     db: Database,
     /// Seals client secrets; without one, only Entra ID with the
     /// deployment's app can be configured.
@@ -28,7 +28,7 @@ pub struct ProviderSignIn {
 
 /// A provider to sign in with, and the secret of the organisation's client.
 #[derive(Debug, Clone)]
-pub struct FoundProvider {
+pub(crate) struct FoundProvider {
     pub org_id: Uuid,
     pub config: OidcConfig,
     pub client_secret: Option<Secret>,
@@ -36,7 +36,7 @@ pub struct FoundProvider {
 
 /// What a verified ID token says about its person.
 #[derive(Debug, Clone)]
-pub struct ProviderIdentity {
+pub(crate) struct ProviderIdentity {
     pub org_id: Uuid,
     pub issuer: String,
     pub subject: String,
@@ -55,18 +55,21 @@ async fn require_admin(conn: &mut sqlx::AnyConnection, actor: &Actor) -> Result<
 
 /// Whether `user` may sign in with a password, given their organisation's
 /// provider settings.
-pub async fn allows_password(conn: &mut sqlx::AnyConnection, user: &User) -> Result<bool, Error> {
+pub(crate) async fn allows_password(
+    conn: &mut sqlx::AnyConnection,
+    user: &User,
+) -> Result<bool, Error> {
     Ok(store::get_settings(conn, user.org_id)
         .await?
         .is_none_or(|s| s.config.allows_password(user)))
 }
 
 impl ProviderSignIn {
-    pub fn new(db: Database, key: Option<SealingKey>) -> Self {
+    pub(crate) fn new(db: Database, key: Option<SealingKey>) -> Self {
         Self { db, key }
     }
 
-    pub async fn settings(&self, actor: &Actor) -> Result<Option<StoredSettings>, Error> {
+    pub(crate) async fn settings(&self, actor: &Actor) -> Result<Option<StoredSettings>, Error> {
         let mut conn = self.db.reader().acquire().await?;
         require_admin(&mut conn, actor).await?;
         store::get_settings(&mut conn, actor.org_id).await
@@ -75,7 +78,7 @@ impl ProviderSignIn {
     /// Replaces the actor's organisation's settings; `None` turns provider
     /// sign-in off (and forgets the secret). People's links are kept, so
     /// turning it on again finds them.
-    pub async fn put(
+    pub(crate) async fn put(
         &self,
         actor: &Actor,
         input: Option<OidcInput>,
@@ -141,7 +144,7 @@ impl ProviderSignIn {
 
     /// The provider of `organisation`, or of the one organisation among the
     /// email's enabled accounts that has one.
-    pub async fn find(
+    pub(crate) async fn find(
         &self,
         email: Option<&str>,
         organisation: Option<Uuid>,
@@ -198,7 +201,11 @@ impl ProviderSignIn {
 
     /// The person behind a verified identity: by its link, or on a first
     /// sign-in by the admin's invitation or a new account (docs/adr/0067).
-    pub async fn sign_in(&self, accounts: &Accounts, id: &ProviderIdentity) -> Result<User, Error> {
+    pub(crate) async fn sign_in(
+        &self,
+        accounts: &Accounts,
+        id: &ProviderIdentity,
+    ) -> Result<User, Error> {
         if id.issuer.is_empty() || id.subject.is_empty() || id.subject.len() > 255 {
             return Err(Error::invalid("subject", "must be 1 to 255 characters"));
         }

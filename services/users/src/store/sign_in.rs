@@ -12,7 +12,7 @@ use crate::{
 
 /// An organisation's settings as stored, with its sealed client secret.
 #[derive(Debug, Clone)]
-pub struct StoredSettings {
+pub(crate) struct StoredSettings {
     pub org_id: Uuid,
     pub config: OidcConfig,
     pub secret: Option<Sealed>,
@@ -53,7 +53,7 @@ fn settings_from_row(row: &AnyRow) -> Result<StoredSettings, Error> {
 }
 
 #[instrument(skip_all)]
-pub async fn get_settings(
+pub(crate) async fn get_settings(
     conn: &mut AnyConnection,
     org_id: Uuid,
 ) -> Result<Option<StoredSettings>, Error> {
@@ -68,7 +68,7 @@ pub async fn get_settings(
 
 /// Replaces the organisation's settings (none: provider sign-in off).
 #[instrument(skip_all)]
-pub async fn put_settings(
+pub(crate) async fn put_settings(
     conn: &mut AnyConnection,
     org_id: Uuid,
     settings: Option<&StoredSettings>,
@@ -108,7 +108,7 @@ pub async fn put_settings(
 
 /// The person an (issuer, subject) is linked to in the organisation.
 #[instrument(skip_all)]
-pub async fn find_identity(
+pub(crate) async fn find_identity(
     conn: &mut AnyConnection,
     org_id: Uuid,
     issuer: &str,
@@ -132,7 +132,7 @@ pub async fn find_identity(
 
 /// Whether the person already has an identity from this issuer.
 #[instrument(skip_all)]
-pub async fn is_linked(
+pub(crate) async fn is_linked(
     conn: &mut AnyConnection,
     user_id: Uuid,
     issuer: &str,
@@ -146,7 +146,7 @@ pub async fn is_linked(
 }
 
 #[instrument(skip_all)]
-pub async fn insert_identity(
+pub(crate) async fn insert_identity(
     conn: &mut AnyConnection,
     org_id: Uuid,
     issuer: &str,
