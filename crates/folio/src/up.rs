@@ -18,23 +18,15 @@ use tokio_util::sync::CancellationToken;
 
 const GENERATED_ADMIN: &str = "admin@folio.local";
 
-/// The first admin, from `FOLIO_ADMIN_*` or generated on the first start.
-fn admin_from_env(global: &Env) -> Result<Option<(String, Secret)>, ConfigError> {
-    let configured = global.optional::<String>("ADMIN_EMAIL")?.is_some()
-        || global.optional::<String>("ADMIN_PASSWORD")?.is_some()
-        || global.optional::<String>("ADMIN_PASSWORD_FILE")?.is_some()
-        || global
-            .optional::<String>("ADMIN_PASSWORD_SECRET")?
-            .is_some();
-    if configured {
-        return Ok(None);
-    }
+/// The first admin when `FOLIO_ADMIN_*` configures none: generated on the
+/// first start.
+fn generated_admin() -> (String, Secret) {
     let password: String = rand::thread_rng()
         .sample_iter(&Alphanumeric)
         .take(20)
         .map(char::from)
         .collect();
-    Ok(Some((GENERATED_ADMIN.to_owned(), Secret::new(password))))
+    (GENERATED_ADMIN.to_owned(), Secret::new(password))
 }
 
 /// A key a service seals client secrets with (`file`: the integration's
@@ -65,9 +57,13 @@ fn local_secrets_key(data_dir: &std::path::Path, file: &str) -> Result<String, S
 /// Starts users, documents, the integration, notifications and the bff, prints where they are, and runs until a
 /// signal stops them.
 pub async fn run() -> Result<(), StartError> {
+    // Each service's settings are read once, from the environment with the
+    // local wiring below as defaults: what the environment sets wins.
     let global = Env::new("FOLIO_");
-    let generated = admin_from_env(&global)?;
-    let mut users_settings = folio_users::Settings::from_env().await?;
+    let local = |port: u16| format!("https://localhost:{port}");
+    let mut users_settings =
+        folio_users::Settings::read(&Env::new(folio_users::settings::PREFIX)).await?;
+    let generated = users_settings.bootstrap.is_none().then(generated_admin);
     if let Some((email, password)) = &generated {
         users_settings.bootstrap = Some(folio_users::settings::Bootstrap {
             organisation: "Folio".to_owned(),
@@ -78,7 +74,7 @@ pub async fn run() -> Result<(), StartError> {
     let admin_email = users_settings.bootstrap.as_ref().map(|b| b.email.clone());
     let shared = shared_backends(&global).await?;
     if let Some(url) = &shared.users_database {
-        users_settings.database_url = url.clone();
+        users_settings.database.url = url.clone();
     }
     if users_settings.secrets_key.is_none() {
         let key = local_secrets_key(&global.data_dir()?, "users-secrets.key")?;
@@ -89,15 +85,13 @@ pub async fn run() -> Result<(), StartError> {
     }
     let users = folio_users::Application::build(users_settings).await?;
 
-    let mut documents_settings = folio_documents::Settings::from_env().await?;
-    if Env::new(folio_documents::settings::PREFIX)
-        .optional::<String>("USERS_URL")?
-        .is_none()
-    {
-        documents_settings.users_url = format!("https://localhost:{}", users.port());
-    }
+    let env = Env::new(folio_documents::settings::PREFIX);
+    let env = env
+        .clone()
+        .with_default(&env.var_name("USERS_URL"), local(users.port()));
+    let mut documents_settings = folio_documents::Settings::read(&env).await?;
     if let Some(url) = &shared.documents_database {
-        documents_settings.database_url = url.clone();
+        documents_settings.database.url = url.clone();
     }
     let documents = folio_documents::Application::build(documents_settings).await?;
 
@@ -106,16 +100,13 @@ pub async fn run() -> Result<(), StartError> {
     } else {
         None
     };
-    let integration_env = Env::new(folio_integration::settings::PREFIX);
-    let mut integration_settings = folio_integration::Settings::from_env().await?;
-    if integration_env
-        .optional::<String>("DOCUMENTS_URL")?
-        .is_none()
-    {
-        integration_settings.documents_url = format!("https://localhost:{}", documents.port());
-    }
+    let env = Env::new(folio_integration::settings::PREFIX);
+    let env = env
+        .clone()
+        .with_default(&env.var_name("DOCUMENTS_URL"), local(documents.port()));
+    let mut integration_settings = folio_integration::Settings::read(&env).await?;
     if let Some(url) = &shared.integration_database {
-        integration_settings.database_url = url.clone();
+        integration_settings.database.url = url.clone();
     }
     if let Some(demo) = &demo {
         demo.configure(&mut integration_settings)?;
@@ -130,24 +121,30 @@ pub async fn run() -> Result<(), StartError> {
     }
     let integration = folio_integration::Application::build(integration_settings).await?;
 
-    let notifications_env = Env::new(folio_notifications::settings::PREFIX);
-    let mut notifications_settings = folio_notifications::Settings::from_env().await?;
-    if notifications_env.optional::<String>("USERS_URL")?.is_none() {
-        notifications_settings.users_url = format!("https://localhost:{}", users.port());
-    }
-    if notifications_env
-        .optional::<String>("DOCUMENTS_URL")?
-        .is_none()
-    {
-        notifications_settings.documents_url = format!("https://localhost:{}", documents.port());
-    }
-    // Locally, webhooks to a receiver on this machine are the point.
-    if notifications_env
-        .optional::<String>("ALLOW_PRIVATE_WEBHOOKS")?
-        .is_none()
-    {
-        notifications_settings.allow_private_webhooks = true;
-    }
+    // The bff and notifications name each other (its gRPC address, the
+    // portal in mails), so both are read before either starts.
+    let env = Env::new(folio_notifications::settings::PREFIX);
+    let env = env
+        .clone()
+        .with_default(&env.var_name("USERS_URL"), local(users.port()))
+        .with_default(&env.var_name("DOCUMENTS_URL"), local(documents.port()))
+        // Locally, webhooks to a receiver on this machine are the point.
+        .with_default(&env.var_name("ALLOW_PRIVATE_WEBHOOKS"), "true");
+    let mut notifications_settings = folio_notifications::Settings::read(&env).await?;
+    let env = Env::new(folio_bff::settings::PREFIX);
+    let env = env
+        .clone()
+        .with_default(&env.var_name("USERS_URL"), local(users.port()))
+        .with_default(&env.var_name("DOCUMENTS_URL"), local(documents.port()))
+        .with_default(&env.var_name("INTEGRATION_URL"), local(integration.port()))
+        .with_default(
+            &env.var_name("NOTIFICATIONS_URL"),
+            local(notifications_settings.grpc_addr.port()),
+        )
+        // Locally the portal is plain HTTP: a Secure cookie would never be sent back.
+        .with_default(&env.var_name("COOKIE_SECURE"), "false");
+    let mut bff_settings = folio_bff::Settings::read(&env).await?;
+
     // Without an SMTP relay, mail lands as .eml files a newcomer can open.
     if matches!(
         notifications_settings.mail.transport,
@@ -158,40 +155,21 @@ pub async fn run() -> Result<(), StartError> {
                 global.data_dir()?.join("mail"),
             );
     }
-    if notifications_env
-        .optional::<String>("PUBLIC_URL")?
-        .is_none()
-        && global.optional::<String>("PUBLIC_URL")?.is_none()
-    {
-        let portal: std::net::SocketAddr = Env::new(folio_bff::settings::PREFIX)
-            .or("ADDR", std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))?;
-        notifications_settings.mail.public_url = format!("http://127.0.0.1:{}/", portal.port())
-            .parse()
-            .map_err(|_| StartError::Setup("the portal's address".to_owned()))?;
+    // Links in mails lead to the local portal unless FOLIO_PUBLIC_URL
+    // (which the bff reads too) says otherwise.
+    if bff_settings.providers.public_url.is_none() {
+        notifications_settings.mail.public_url = format!(
+            "http://127.0.0.1:{}/",
+            bff_settings.platform.http_addr.port()
+        )
+        .parse()
+        .map_err(|_| StartError::Setup("the portal's address".to_owned()))?;
     }
     if let Some(url) = &shared.notifications_database {
-        notifications_settings.database_url = url.clone();
+        notifications_settings.database.url = url.clone();
     }
     let notifications = folio_notifications::Application::build(notifications_settings).await?;
 
-    let bff_env = Env::new(folio_bff::settings::PREFIX);
-    let mut bff_settings = folio_bff::Settings::from_env().await?;
-    if bff_env.optional::<String>("USERS_URL")?.is_none() {
-        bff_settings.users_url = format!("https://localhost:{}", users.port());
-    }
-    if bff_env.optional::<String>("DOCUMENTS_URL")?.is_none() {
-        bff_settings.documents_url = format!("https://localhost:{}", documents.port());
-    }
-    if bff_env.optional::<String>("INTEGRATION_URL")?.is_none() {
-        bff_settings.integration_url = format!("https://localhost:{}", integration.port());
-    }
-    if bff_env.optional::<String>("NOTIFICATIONS_URL")?.is_none() {
-        bff_settings.notifications_url = format!("https://localhost:{}", notifications.port());
-    }
-    // Locally the portal is plain HTTP: a Secure cookie would never be sent back.
-    if bff_env.optional::<String>("COOKIE_SECURE")?.is_none() {
-        bff_settings.cookie_secure = false;
-    }
     if bff_settings.redis_url.is_none() {
         bff_settings.redis_url = shared.redis.clone().map(Secret::new);
     }

@@ -3,11 +3,18 @@
 //! A missing or malformed value stops start-up with a message naming the
 //! variable and what was expected, never the value of a secret.
 
-use std::{fmt::Display, path::PathBuf, str::FromStr, sync::Arc};
+use std::{
+    collections::BTreeMap, fmt::Display, net::SocketAddr, path::PathBuf, str::FromStr, sync::Arc,
+    time::Duration,
+};
 
 use tokio::sync::OnceCell;
 
-use crate::secrets::{AwsSecrets, FetchError};
+use crate::{
+    https::HttpsFiles,
+    secrets::{AwsSecrets, FetchError},
+    tls::TlsFiles,
+};
 
 /// The configuration error shown at start-up.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +35,9 @@ pub struct Env {
     /// One Secrets Manager client for every secret read through this `Env`,
     /// made on first use (the SDK reads its own `AWS_*` variables).
     aws: Arc<OnceCell<AwsSecrets>>,
+    /// Values used for variables the environment leaves unset (`folio up`'s
+    /// local wiring), by full variable name.
+    defaults: Arc<BTreeMap<String, String>>,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -45,6 +55,25 @@ impl Env {
             prefix: prefix.to_owned(),
             lookup,
             aws: Arc::default(),
+            defaults: Arc::default(),
+        }
+    }
+
+    /// The same environment with `value` for the variable `var` (its full
+    /// name) when the environment does not set it. `folio up` wires the
+    /// services together this way, so each one's settings are read once.
+    #[must_use]
+    pub fn with_default(mut self, var: &str, value: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.defaults).insert(var.to_owned(), value.into());
+        self
+    }
+
+    /// The variables shared by every service (`FOLIO_` + key), with the same
+    /// lookup and defaults.
+    pub fn global(&self) -> Self {
+        Self {
+            prefix: "FOLIO_".to_owned(),
+            ..self.clone()
         }
     }
 
@@ -57,7 +86,9 @@ impl Env {
     }
 
     fn raw(&self, var: &str) -> Option<String> {
-        (self.lookup)(var).filter(|v| !v.trim().is_empty())
+        (self.lookup)(var)
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| self.defaults.get(var).cloned())
     }
 
     /// The value under `PREFIX + key`, parsed; `None` when unset or empty.
@@ -111,6 +142,53 @@ impl Env {
         Ok(self
             .optional_exact::<PathBuf>("FOLIO_DATA_DIR")?
             .unwrap_or_else(|| PathBuf::from(".folio")))
+    }
+}
+
+/// What every service is configured with the same way, read once under its
+/// prefix and embedded in its `Settings` (docs/adr/0076).
+#[derive(Debug, Clone)]
+pub struct Platform {
+    /// The HTTP listener: `/healthz`, `/readyz`, `/metrics`, and the API or
+    /// webhook of the services a load balancer reaches.
+    pub http_addr: SocketAddr,
+    /// HTTPS on `http_addr` (`PREFIX+HTTP_TLS_CERT_FILE`, `…_KEY_FILE`);
+    /// none: plain HTTP, as `folio up` serves on loopback.
+    pub http_tls: Option<HttpsFiles>,
+    /// The mTLS identity for gRPC, as server and as client (`PREFIX+TLS_*`).
+    pub tls: TlsFiles,
+    /// `FOLIO_SECRETS_REFRESH_SECS`: how often secrets that can change are
+    /// fetched again (0: never).
+    pub secrets_refresh: Duration,
+}
+
+/// How one service names and defaults its [`Platform`] variables.
+#[derive(Debug, Clone, Copy)]
+pub struct PlatformVars {
+    /// The identity of its development certificate (`users`, `bff`, …).
+    pub identity: &'static str,
+    /// The key of its HTTP address (`HTTP_ADDR`; the bff's is `ADDR`).
+    pub http_addr_key: &'static str,
+    pub http_port: u16,
+    /// Whether it reads `HTTP_TLS_*` (the services a load balancer reaches).
+    pub https: bool,
+}
+
+impl Platform {
+    pub fn from_env(env: &Env, vars: &PlatformVars) -> Result<Self, ConfigError> {
+        Ok(Self {
+            http_addr: env.or(
+                vars.http_addr_key,
+                SocketAddr::from(([127, 0, 0, 1], vars.http_port)),
+            )?,
+            http_tls: if vars.https {
+                HttpsFiles::from_env(env)?
+            } else {
+                None
+            },
+            tls: TlsFiles::from_env(env, vars.identity)?,
+            secrets_refresh: env.secrets_refresh()?,
+        })
     }
 }
 
@@ -179,6 +257,30 @@ mod tests {
         assert_eq!(
             env.required::<ByteSize>("SIZE").unwrap(),
             ByteSize(64 << 20)
+        );
+    }
+
+    #[test]
+    fn defaults_apply_only_where_the_environment_sets_nothing() {
+        let env = Env::with_lookup("T_", fake)
+            .with_default("T_SIZE", "1KiB")
+            .with_default("T_EMPTY", "given")
+            .with_default("FOLIO_SHARED", "too");
+        assert_eq!(
+            env.required::<ByteSize>("SIZE").unwrap(),
+            ByteSize(64 << 20),
+            "the environment wins"
+        );
+        assert_eq!(
+            env.optional::<String>("EMPTY").unwrap().as_deref(),
+            Some("given")
+        );
+        assert_eq!(env.optional::<String>("UNSET").unwrap(), None);
+        let global = env.global();
+        assert_eq!(global.var_name("SHARED"), "FOLIO_SHARED");
+        assert_eq!(
+            global.optional::<String>("SHARED").unwrap().as_deref(),
+            Some("too")
         );
     }
 

@@ -319,17 +319,15 @@ impl Database {
     /// or verifies this service's migrations for the backend as
     /// `FOLIO_MIGRATIONS` says ([`Migrations`]).
     pub async fn connect(
-        url: &DatabaseUrl,
-        credentials: &Credentials,
-        max_connections: u32,
+        settings: &DatabaseSettings,
         mysql: &Migrator,
         sqlite: &Migrator,
     ) -> Result<Self, DbError> {
         let migrations = Migrations::from_env()?;
         Self::connect_with(
-            url,
-            credentials,
-            max_connections,
+            &settings.url,
+            &settings.credentials,
+            settings.max_connections,
             (mysql, sqlite),
             migrations,
         )
@@ -339,12 +337,18 @@ impl Database {
     /// Applies the pending migrations and closes the connection: the
     /// rollout's migration Job (`FOLIO_MIGRATIONS=only`).
     pub async fn migrate(
-        url: &DatabaseUrl,
-        credentials: &Credentials,
+        settings: &DatabaseSettings,
         mysql: &Migrator,
         sqlite: &Migrator,
     ) -> Result<(), DbError> {
-        let db = Self::connect_with(url, credentials, 1, (mysql, sqlite), Migrations::Only).await?;
+        let db = Self::connect_with(
+            &settings.url,
+            &settings.credentials,
+            1,
+            (mysql, sqlite),
+            Migrations::Only,
+        )
+        .await?;
         db.close().await;
         Ok(())
     }
@@ -473,6 +477,32 @@ impl Database {
     /// Whether the database answers, for `/readyz`.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+/// Where a service's database is and how it logs in, embedded in the
+/// `Settings` of each database-backed service.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: DatabaseUrl,
+    /// User name and password from secrets, when not in the URL.
+    pub credentials: Credentials,
+    pub max_connections: u32,
+}
+
+impl DatabaseSettings {
+    /// `PREFIX+DATABASE_URL` (a SQLite file named `default_file` in
+    /// `FOLIO_DATA_DIR` when unset), `…_DATABASE_USERNAME*`, `…_PASSWORD*`
+    /// and `…_DATABASE_MAX_CONNECTIONS` (10).
+    pub async fn from_env(
+        env: &crate::config::Env,
+        default_file: &str,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            url: env.database_url(default_file)?,
+            credentials: Credentials::from_env(env).await?,
+            max_connections: env.or("DATABASE_MAX_CONNECTIONS", 10)?,
+        })
     }
 }
 

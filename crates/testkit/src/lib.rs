@@ -16,7 +16,8 @@ pub use servers::{MariaDb, Redis};
 use std::{net::SocketAddr, sync::Arc};
 
 use folio_platform::{
-    db::{Backend, DatabaseUrl},
+    config::Platform,
+    db::{Backend, Credentials, DatabaseSettings, DatabaseUrl},
     grpc,
     pki::DevPki,
     tls::{self, TlsFiles},
@@ -57,6 +58,18 @@ impl Pki {
 
     pub fn files(&self, identity: &str) -> TlsFiles {
         self.pki.identity(identity).expect("identity certificate")
+    }
+
+    /// The platform settings every service's test settings embed: any free
+    /// port, plain HTTP, `identity`'s certificate, the default secrets
+    /// refresh. The one place a new platform setting gets its test value.
+    pub fn platform(&self, identity: &str) -> Platform {
+        Platform {
+            http_addr: any_port(),
+            http_tls: None,
+            tls: self.files(identity),
+            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
+        }
     }
 
     pub fn client_config(&self, identity: &str) -> Arc<rustls::ClientConfig> {
@@ -126,7 +139,22 @@ impl TestDatabase {
     }
 }
 
+/// Settings for a service's own database at `url`: no login secrets, a
+/// small pool.
+pub fn database_settings(url: DatabaseUrl) -> DatabaseSettings {
+    DatabaseSettings {
+        url,
+        credentials: Credentials::none(),
+        max_connections: 5,
+    }
+}
+
 impl TestDatabase {
+    /// Settings for a service whose database this is ([`database_settings`]).
+    pub fn settings(&self) -> DatabaseSettings {
+        database_settings(self.url.clone())
+    }
+
     /// The MariaDB/MySQL database's name (`None` on SQLite).
     pub fn mysql_name(&self) -> Option<&str> {
         self.mysql_name.as_deref()

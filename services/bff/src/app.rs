@@ -35,7 +35,7 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let client_tls = tls::client_config(&settings.tls)?;
+        let client_tls = tls::client_config(&settings.platform.tls)?;
         let channel = |url: &str, var: &str| {
             grpc::traced_channel(url, Arc::clone(&client_tls), "bff")
                 .map_err(|e| StartError::Setup(format!("FOLIO_BFF_{var}: {e}")))
@@ -59,8 +59,11 @@ impl Application {
                     Some(source) => {
                         let token = source.fetch().await.map_err(ConfigError::from)?;
                         let login = RedisLogin::new(token);
-                        token_refresh =
-                            Some((login.clone(), source.clone(), settings.secrets_refresh));
+                        token_refresh = Some((
+                            login.clone(),
+                            source.clone(),
+                            settings.platform.secrets_refresh,
+                        ));
                         Some(login)
                     }
                     None => None,
@@ -116,7 +119,11 @@ impl Application {
             }),
         };
         Ok(Self {
-            listener: HttpListener::bind(settings.addr, settings.http_tls.as_ref()).await?,
+            listener: HttpListener::bind(
+                settings.platform.http_addr,
+                settings.platform.http_tls.as_ref(),
+            )
+            .await?,
             state,
             token_refresh,
             stop: CancellationToken::new(),

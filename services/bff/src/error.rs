@@ -113,6 +113,13 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The session store (Redis, or the process's memory) did not answer.
+impl From<crate::session::StoreError> for ApiError {
+    fn from(_: crate::session::StoreError) -> Self {
+        Self::Unavailable("the session store")
+    }
+}
+
 impl ApiError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError {

@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod error;
 pub(crate) mod oidc;
+pub(crate) mod password;
 pub(crate) mod provider_cache;
 pub(crate) mod provider_sign_in;
 pub mod rest;

@@ -1,15 +1,22 @@
 //! The bff's configuration, from `FOLIO_BFF_*` variables.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use folio_platform::{
-    config::{ByteSize, ConfigError, Env, Flag},
-    https::HttpsFiles,
+    config::{ByteSize, ConfigError, Env, Flag, Platform, PlatformVars},
     secrets::{Secret, SecretSource},
-    tls::TlsFiles,
 };
 
 pub const PREFIX: &str = "FOLIO_BFF_";
+
+/// Its [`Platform`]: the portal and API on `FOLIO_BFF_ADDR`, HTTPS to the
+/// load balancer (`HTTP_TLS_*`), plain HTTP as `folio up` serves on loopback.
+pub const PLATFORM: PlatformVars = PlatformVars {
+    identity: "bff",
+    http_addr_key: "ADDR",
+    http_port: 8080,
+    https: true,
+};
 
 /// How sign-in attempts are limited.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +84,7 @@ impl Default for ProviderSettings {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub addr: SocketAddr,
+    pub platform: Platform,
     pub users_url: String,
     pub documents_url: String,
     /// The OneDrive integration. Optional in practice: while it cannot be
@@ -90,10 +97,8 @@ pub struct Settings {
     /// A secret: it may carry the AUTH token.
     pub redis_url: Option<Secret>,
     /// The AUTH token (ElastiCache's, from Secrets Manager), used instead
-    /// of the URL's password and fetched again every `secrets_refresh`.
+    /// of the URL's password and fetched again every `platform.secrets_refresh`.
     pub redis_auth_token: Option<SecretSource>,
-    /// `FOLIO_SECRETS_REFRESH_SECS`.
-    pub secrets_refresh: Duration,
     /// With a `rediss://` URL: trust only this CA (PEM) instead of the
     /// public roots ElastiCache's certificates chain to.
     pub redis_ca_file: Option<PathBuf>,
@@ -111,27 +116,26 @@ pub struct Settings {
     /// Requests each API token may make per minute (`FOLIO_BFF_API_TOKEN_RATE`).
     pub api_tokens_per_minute: u32,
     pub providers: ProviderSettings,
-    pub tls: TlsFiles,
-    /// HTTPS on `addr` (`FOLIO_BFF_HTTP_TLS_CERT_FILE`, `…_KEY_FILE`); none:
-    /// plain HTTP, as `folio up` serves on loopback.
-    pub http_tls: Option<HttpsFiles>,
 }
 
 impl Settings {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let env = Env::new(PREFIX);
+        Self::read(&Env::new(PREFIX)).await
+    }
+
+    /// From `env` (`FOLIO_BFF_` and the global `FOLIO_` variables).
+    pub async fn read(env: &Env) -> Result<Self, ConfigError> {
         let secs = |key: &str, default: u64| -> Result<Duration, ConfigError> {
             Ok(Duration::from_secs(env.or(key, default)?))
         };
         Ok(Self {
-            addr: env.or("ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            platform: Platform::from_env(env, &PLATFORM)?,
             users_url: env.or("USERS_URL", "https://localhost:50051".to_owned())?,
             documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
             integration_url: env.or("INTEGRATION_URL", "https://localhost:50053".to_owned())?,
             notifications_url: env.or("NOTIFICATIONS_URL", "https://localhost:50054".to_owned())?,
             redis_url: env.secret("REDIS_URL").await?,
             redis_auth_token: env.secret_source("REDIS_AUTH_TOKEN").await?,
-            secrets_refresh: Env::new("FOLIO_").secrets_refresh()?,
             redis_ca_file: env.optional("REDIS_CA_FILE")?,
             redis_prefix: env.or("REDIS_PREFIX", "folio:".to_owned())?,
             cookie_secure: env.or("COOKIE_SECURE", Flag(true))?.0,
@@ -147,7 +151,8 @@ impl Settings {
             forwarded_hops: env.or("FORWARDED_HOPS", 0)?,
             api_tokens_per_minute: env.or("API_TOKEN_RATE", 600)?,
             providers: ProviderSettings {
-                public_url: Env::new("FOLIO_")
+                public_url: env
+                    .global()
                     .optional::<String>("PUBLIC_URL")?
                     .map(|u| u.trim_end_matches('/').to_owned()),
                 entra_authority: env.or(
@@ -160,8 +165,6 @@ impl Settings {
                 timeout: secs("OIDC_TIMEOUT_SECS", 10)?,
                 keys_min_refresh: secs("OIDC_KEYS_MIN_REFRESH_SECS", 30)?,
             },
-            tls: TlsFiles::from_env(&env, "bff")?,
-            http_tls: HttpsFiles::from_env(&env)?,
         })
     }
 }

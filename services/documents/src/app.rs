@@ -39,21 +39,15 @@ impl Application {
     /// Applies this image's pending migrations and returns: the rollout's
     /// migration Job (`FOLIO_MIGRATIONS=only`), which runs with the DDL login.
     pub async fn migrate(settings: &Settings) -> Result<(), StartError> {
-        Database::migrate(
-            &settings.database_url,
-            &settings.database_credentials,
-            &MIGRATE_MYSQL,
-            &MIGRATE_SQLITE,
-        )
-        .await?;
+        Database::migrate(&settings.database, &MIGRATE_MYSQL, &MIGRATE_SQLITE).await?;
         Ok(())
     }
 
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let tls = tls::server_config(&settings.tls)?;
+        let tls = tls::server_config(&settings.platform.tls)?;
         let users = grpc::traced_channel(
             &settings.users_url,
-            tls::client_config(&settings.tls)?,
+            tls::client_config(&settings.platform.tls)?,
             "documents",
         )
         .map_err(|e| StartError::Setup(format!("FOLIO_DOCUMENTS_USERS_URL: {e}")))?;
@@ -72,22 +66,15 @@ impl Application {
                 })?
             }
         };
-        let db = Database::connect(
-            &settings.database_url,
-            &settings.database_credentials,
-            settings.database_max_connections,
-            &MIGRATE_MYSQL,
-            &MIGRATE_SQLITE,
-        )
-        .await?;
+        let db = Database::connect(&settings.database, &MIGRATE_MYSQL, &MIGRATE_SQLITE).await?;
         let library = Library::new(db, blobs, Directory::new(users), settings.max_upload_bytes);
         Ok(Self {
             grpc: bind(settings.grpc_addr).await?,
-            http: bind(settings.http_addr).await?,
+            http: bind(settings.platform.http_addr).await?,
             tls,
             library,
             stop: CancellationToken::new(),
-            secrets_refresh: settings.secrets_refresh,
+            secrets_refresh: settings.platform.secrets_refresh,
             retention_interval: settings.retention_interval,
         })
     }

@@ -8,19 +8,23 @@ use uuid::Uuid;
 use crate::error::Error;
 
 #[derive(Debug, Clone)]
-pub struct Directory {
+pub(crate) struct Directory {
     users: UsersClient,
 }
 
 impl Directory {
-    pub fn new(channel: TracedChannel) -> Self {
+    pub(crate) fn new(channel: TracedChannel) -> Self {
         Self {
             users: UsersClient::new(channel),
         }
     }
 
     /// Whether `user_id` is an enabled user of the actor's organisation.
-    pub async fn is_active_member(&self, actor: &Actor, user_id: Uuid) -> Result<bool, Error> {
+    pub(crate) async fn is_active_member(
+        &self,
+        actor: &Actor,
+        user_id: Uuid,
+    ) -> Result<bool, Error> {
         let request = actor.request(GetUserRequest {
             id: user_id.to_string(),
         });

@@ -3,13 +3,20 @@
 use std::{net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use folio_platform::{
-    config::{ByteSize, ConfigError, Env},
-    db::{Credentials, DatabaseUrl},
+    config::{ByteSize, ConfigError, Env, Platform, PlatformVars},
+    db::DatabaseSettings,
     secrets::Secret,
-    tls::TlsFiles,
 };
 
 pub const PREFIX: &str = "FOLIO_DOCUMENTS_";
+
+/// Its [`Platform`]: plain HTTP for `/healthz` and `/readyz`.
+pub const PLATFORM: PlatformVars = PlatformVars {
+    identity: "documents",
+    http_addr_key: "HTTP_ADDR",
+    http_port: 8082,
+    https: false,
+};
 
 /// Where blobs live: a local folder, or a bucket (and key prefix) in S3.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,20 +111,14 @@ fn valid_bucket(name: &str) -> bool {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub platform: Platform,
+    /// gRPC over mTLS.
     pub grpc_addr: SocketAddr,
-    /// Plain HTTP for `/healthz` and `/readyz`.
-    pub http_addr: SocketAddr,
-    pub database_url: DatabaseUrl,
-    /// User name and password from secrets, when not in the URL.
-    pub database_credentials: Credentials,
-    pub database_max_connections: u32,
-    /// How often secrets that can change are fetched again (0: never).
-    pub secrets_refresh: Duration,
+    pub database: DatabaseSettings,
     pub blobs: BlobLocation,
     pub max_upload_bytes: u64,
     /// `https://host:port` of the users service (assignee checks).
     pub users_url: String,
-    pub tls: TlsFiles,
     /// How often the retention job runs (`FOLIO_DOCUMENTS_RETENTION_INTERVAL_SECS`,
     /// default one hour); it does nothing for organisations without a policy.
     pub retention_interval: Duration,
@@ -125,25 +126,24 @@ pub struct Settings {
 
 impl Settings {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let env = Env::new(PREFIX);
-        let global = Env::new("FOLIO_");
+        Self::read(&Env::new(PREFIX)).await
+    }
+
+    /// From `env` (`FOLIO_DOCUMENTS_` and the global `FOLIO_` variables).
+    pub async fn read(env: &Env) -> Result<Self, ConfigError> {
         let data_dir = env.data_dir()?;
-        let database_url = env.database_url("documents.db")?;
+        let database = DatabaseSettings::from_env(env, "documents.db").await?;
         let blobs = match env.or("BLOB_URL", BlobUrl::Directory(data_dir.join("blobs")))? {
             BlobUrl::Directory(dir) => BlobLocation::Directory(dir),
-            BlobUrl::S3 { bucket, prefix } => BlobLocation::S3(s3_from_env(&env, bucket, prefix)?),
+            BlobUrl::S3 { bucket, prefix } => BlobLocation::S3(s3_from_env(env, bucket, prefix)?),
         };
         Ok(Self {
             grpc_addr: env.or("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50052)))?,
-            http_addr: env.or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8082)))?,
-            database_url,
-            database_credentials: Credentials::from_env(&env).await?,
-            database_max_connections: env.or("DATABASE_MAX_CONNECTIONS", 10)?,
-            secrets_refresh: global.secrets_refresh()?,
+            platform: Platform::from_env(env, &PLATFORM)?,
+            database,
             blobs,
             max_upload_bytes: env.or("MAX_UPLOAD_BYTES", ByteSize(2 << 30))?.0,
             users_url: env.or("USERS_URL", "https://localhost:50051".to_owned())?,
-            tls: TlsFiles::from_env(&env, "documents")?,
             retention_interval: Duration::from_secs(
                 env.or("RETENTION_INTERVAL_SECS", 3600_u64)?.max(1),
             ),

@@ -91,13 +91,9 @@ impl System {
         let pki = Pki::new();
         let users_db = TestDatabase::create(Backend::Sqlite).await;
         let users = folio_users::Application::build(folio_users::Settings {
+            platform: pki.platform("users"),
+            database: users_db.settings(),
             grpc_addr: any_port(),
-            http_addr: any_port(),
-            database_url: users_db.url.clone(),
-            database_credentials: folio_platform::db::Credentials::none(),
-            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-            database_max_connections: 5,
-            tls: pki.files("users"),
             bootstrap: None,
             secrets_key: None,
         })
@@ -109,16 +105,15 @@ impl System {
         let documents_db = TestDatabase::create(Backend::Sqlite).await;
         let blobs = tempfile::tempdir()?;
         let documents = folio_documents::Application::build(folio_documents::Settings {
+            platform: pki.platform("documents"),
+            database: folio_platform::db::DatabaseSettings {
+                max_connections: 10,
+                ..documents_db.settings()
+            },
             grpc_addr: any_port(),
-            http_addr: any_port(),
-            database_url: documents_db.url.clone(),
-            database_credentials: folio_platform::db::Credentials::none(),
-            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-            database_max_connections: 10,
             blobs: folio_documents::settings::BlobLocation::Directory(blobs.path().to_owned()),
             max_upload_bytes: 1 << 30,
             users_url: format!("https://127.0.0.1:{users_port}"),
-            tls: pki.files("documents"),
             retention_interval: std::time::Duration::from_secs(3600),
         })
         .await?;
@@ -149,19 +144,14 @@ impl System {
 
         let integration_db = TestDatabase::create(Backend::Sqlite).await;
         let integration = Application::build(Settings {
+            platform: pki.platform("integration"),
+            database: integration_db.settings(),
             grpc_addr: any_port(),
-            http_addr: any_port(),
-            database_url: integration_db.url.clone(),
-            database_credentials: folio_platform::db::Credentials::none(),
-            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-            database_max_connections: 5,
             documents_url: format!("https://127.0.0.1:{documents_port}"),
             public_url: None,
             graph_url: Some(graph.graph_url().parse()?),
             token_url: graph.token_url(),
             graph_scope: None,
-            tls: pki.files("integration"),
-            http_tls: None,
             client_secrets: ClientSecretsConfig::sealed_with(&"ab".repeat(32)),
             timing: Timing::default(),
         })

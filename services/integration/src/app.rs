@@ -41,21 +41,15 @@ impl Application {
     /// Applies this image's pending migrations and returns: the rollout's
     /// migration Job (`FOLIO_MIGRATIONS=only`), which runs with the DDL login.
     pub async fn migrate(settings: &Settings) -> Result<(), StartError> {
-        Database::migrate(
-            &settings.database_url,
-            &settings.database_credentials,
-            &MIGRATE_MYSQL,
-            &MIGRATE_SQLITE,
-        )
-        .await?;
+        Database::migrate(&settings.database, &MIGRATE_MYSQL, &MIGRATE_SQLITE).await?;
         Ok(())
     }
 
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let tls = tls::server_config(&settings.tls)?;
+        let tls = tls::server_config(&settings.platform.tls)?;
         let documents = grpc::traced_channel(
             &settings.documents_url,
-            tls::client_config(&settings.tls)?,
+            tls::client_config(&settings.platform.tls)?,
             "integration",
         )
         .map_err(|e| StartError::Setup(format!("FOLIO_INTEGRATION_DOCUMENTS_URL: {e}")))?;
@@ -69,15 +63,12 @@ impl Application {
             scope,
         )
         .map_err(|e| StartError::Setup(format!("Graph client: {e}")))?;
-        let db = Database::connect(
-            &settings.database_url,
-            &settings.database_credentials,
-            settings.database_max_connections,
-            &MIGRATE_MYSQL,
-            &MIGRATE_SQLITE,
+        let db = Database::connect(&settings.database, &MIGRATE_MYSQL, &MIGRATE_SQLITE).await?;
+        let http = HttpListener::bind(
+            settings.platform.http_addr,
+            settings.platform.http_tls.as_ref(),
         )
         .await?;
-        let http = HttpListener::bind(settings.http_addr, settings.http_tls.as_ref()).await?;
         let public_url = match &settings.public_url {
             Some(url) => url.clone(),
             None => {
@@ -105,7 +96,7 @@ impl Application {
             tls,
             engine: Arc::new(engine),
             stop: CancellationToken::new(),
-            secrets_refresh: settings.secrets_refresh,
+            secrets_refresh: settings.platform.secrets_refresh,
         })
     }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 /// The tag of a document whose OneDrive file was deleted or moved out of
 /// the connected folder (docs/adr/0032).
-pub const REMOVED_TAG: &str = "removed-from-onedrive";
+pub(crate) const REMOVED_TAG: &str = "removed-from-onedrive";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentsError {

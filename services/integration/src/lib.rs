@@ -3,15 +3,15 @@
 //! OneDrive folder into documents, and sending documents back to OneDrive.
 
 pub mod api;
-pub mod app;
-pub mod documents;
-pub mod domain;
-pub mod engine;
-pub mod error;
-pub mod graph;
-pub mod secrets;
+pub(crate) mod app;
+pub(crate) mod documents;
+pub(crate) mod domain;
+pub(crate) mod engine;
+pub(crate) mod error;
+pub(crate) mod graph;
+pub(crate) mod secrets;
 pub mod settings;
-pub mod store;
+pub(crate) mod store;
 
 pub use app::Application;
 pub use secrets::ClientSecretsConfig;

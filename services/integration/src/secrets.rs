@@ -60,7 +60,7 @@ impl fmt::Debug for ClientSecrets {
 
 /// Why a client secret could not be used.
 #[derive(Debug, thiserror::Error)]
-pub enum ClientSecretError {
+pub(crate) enum ClientSecretError {
     #[error("no client secret is stored for the organisation")]
     Missing,
     #[error("the stored client secret cannot be opened")]
@@ -172,7 +172,7 @@ impl ClientSecrets {
 }
 
 /// A client secret as entered (the rule is the platform's).
-pub fn parse_client_secret(value: &str) -> Result<Secret, Error> {
+pub(crate) fn parse_client_secret(value: &str) -> Result<Secret, Error> {
     Secret::client_secret(value).map_err(|why| Error::invalid("client_secret", why))
 }
 

@@ -3,16 +3,23 @@
 use std::{net::SocketAddr, time::Duration};
 
 use folio_platform::{
-    config::{ConfigError, Env},
-    db::{Credentials, DatabaseUrl},
-    https::HttpsFiles,
-    tls::TlsFiles,
+    config::{ConfigError, Env, Platform, PlatformVars},
+    db::DatabaseSettings,
 };
 use url::Url;
 
 use crate::secrets::ClientSecretsConfig;
 
 pub const PREFIX: &str = "FOLIO_INTEGRATION_";
+
+/// Its [`Platform`]: the Graph webhook (`/api/v1/onedrive/…`), `/healthz`
+/// and `/readyz`, HTTPS in the cluster (`HTTP_TLS_*`), plain HTTP on loopback.
+pub const PLATFORM: PlatformVars = PlatformVars {
+    identity: "integration",
+    http_addr_key: "HTTP_ADDR",
+    http_port: 8090,
+    https: true,
+};
 
 /// Where Microsoft Graph's client-credentials token endpoint is; `{tenant}`
 /// stands for the connection's tenant. In a national cloud the default
@@ -113,20 +120,10 @@ impl Timing {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub platform: Platform,
     /// gRPC over mTLS (the bff calls it).
     pub grpc_addr: SocketAddr,
-    /// The Graph webhook (`/api/v1/onedrive/…`), `/healthz`, `/readyz`:
-    /// HTTPS with `http_tls`, plain HTTP without.
-    pub http_addr: SocketAddr,
-    /// `FOLIO_INTEGRATION_HTTP_TLS_CERT_FILE`, `…_KEY_FILE` (the cluster);
-    /// none on loopback.
-    pub http_tls: Option<HttpsFiles>,
-    pub database_url: DatabaseUrl,
-    /// User name and password from secrets, when not in the URL.
-    pub database_credentials: Credentials,
-    pub database_max_connections: u32,
-    /// How often secrets that can change are fetched again (0: never).
-    pub secrets_refresh: Duration,
+    pub database: DatabaseSettings,
     /// `https://host:port` of the documents service.
     pub documents_url: String,
     /// The base URL Graph posts notifications to (the public address of the
@@ -138,7 +135,6 @@ pub struct Settings {
     /// The scope of app-only tokens; `None`: the `/.default` of the cloud
     /// `graph_url` is in (docs/adr/0037).
     pub graph_scope: Option<String>,
-    pub tls: TlsFiles,
     /// Where each organisation's Graph client secret is kept.
     pub client_secrets: ClientSecretsConfig,
     pub timing: Timing,
@@ -206,8 +202,12 @@ fn seconds(env: &Env, key: &str, default: Duration) -> Result<Duration, ConfigEr
 
 impl Settings {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let env = Env::new(PREFIX);
-        let database_url = env.database_url("integration.db")?;
+        Self::read(&Env::new(PREFIX)).await
+    }
+
+    /// From `env` (`FOLIO_INTEGRATION_` and the global `FOLIO_` variables).
+    pub async fn read(env: &Env) -> Result<Self, ConfigError> {
+        let database = DatabaseSettings::from_env(env, "integration.db").await?;
         let url = |key: &str| -> Result<Option<Url>, ConfigError> {
             match env.optional::<Url>(key)? {
                 Some(u) if !matches!(u.scheme(), "http" | "https") => Err(ConfigError::Invalid {
@@ -245,19 +245,19 @@ impl Settings {
                 reason: "expected a URL containing {tenant}".to_owned(),
             });
         }
-        let client_secrets = client_secrets(&env).await?;
+        let client_secrets = client_secrets(env).await?;
         let defaults = Timing::default();
         let timing = Timing {
-            safety_sync: seconds(&env, "SAFETY_SYNC_SECS", defaults.safety_sync)?,
+            safety_sync: seconds(env, "SAFETY_SYNC_SECS", defaults.safety_sync)?,
             subscription_lifetime: seconds(
-                &env,
+                env,
                 "SUBSCRIPTION_LIFETIME_SECS",
                 defaults.subscription_lifetime,
             )?,
-            renew_before: seconds(&env, "RENEW_BEFORE_SECS", defaults.renew_before)?,
-            inbox_retention: seconds(&env, "INBOX_RETENTION_SECS", defaults.inbox_retention)?,
+            renew_before: seconds(env, "RENEW_BEFORE_SECS", defaults.renew_before)?,
+            inbox_retention: seconds(env, "INBOX_RETENTION_SECS", defaults.inbox_retention)?,
             subscription_check: seconds(
-                &env,
+                env,
                 "SUBSCRIPTION_CHECK_SECS",
                 defaults.subscription_check,
             )?,
@@ -265,18 +265,13 @@ impl Settings {
         };
         Ok(Self {
             grpc_addr: env.or("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50053)))?,
-            http_addr: env.or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8090)))?,
-            database_url,
-            database_credentials: Credentials::from_env(&env).await?,
-            database_max_connections: env.or("DATABASE_MAX_CONNECTIONS", 10)?,
-            secrets_refresh: Env::new("FOLIO_").secrets_refresh()?,
+            platform: Platform::from_env(env, &PLATFORM)?,
+            database,
             documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
             public_url,
             graph_url,
             token_url,
             graph_scope,
-            tls: TlsFiles::from_env(&env, "integration")?,
-            http_tls: HttpsFiles::from_env(&env)?,
             client_secrets,
             timing,
         })

@@ -36,31 +36,18 @@ impl Application {
     /// Applies the pending migrations and returns: the rollout's migration
     /// Job (`FOLIO_MIGRATIONS=only`, docs/adr/0060).
     pub async fn migrate(settings: &Settings) -> Result<(), StartError> {
-        Database::migrate(
-            &settings.database_url,
-            &settings.database_credentials,
-            &MIGRATE_MYSQL,
-            &MIGRATE_SQLITE,
-        )
-        .await?;
+        Database::migrate(&settings.database, &MIGRATE_MYSQL, &MIGRATE_SQLITE).await?;
         Ok(())
     }
 
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let tls = tls::server_config(&settings.tls)?;
-        let client = tls::client_config(&settings.tls)?;
+        let tls = tls::server_config(&settings.platform.tls)?;
+        let client = tls::client_config(&settings.platform.tls)?;
         let users = grpc::traced_channel(&settings.users_url, client.clone(), "notifications")
             .map_err(|e| StartError::Setup(format!("FOLIO_NOTIFICATIONS_USERS_URL: {e}")))?;
         let documents = grpc::traced_channel(&settings.documents_url, client, "notifications")
             .map_err(|e| StartError::Setup(format!("FOLIO_NOTIFICATIONS_DOCUMENTS_URL: {e}")))?;
-        let db = Database::connect(
-            &settings.database_url,
-            &settings.database_credentials,
-            settings.database_max_connections,
-            &MIGRATE_MYSQL,
-            &MIGRATE_SQLITE,
-        )
-        .await?;
+        let db = Database::connect(&settings.database, &MIGRATE_MYSQL, &MIGRATE_SQLITE).await?;
         let mailer = Mailer::new(&settings.mail)
             .await
             .map_err(|e| StartError::Setup(format!("mail: {e}")))?;
@@ -75,11 +62,11 @@ impl Application {
         );
         Ok(Self {
             grpc: bind(settings.grpc_addr).await?,
-            http: bind(settings.http_addr).await?,
+            http: bind(settings.platform.http_addr).await?,
             tls,
             engine: Arc::new(engine),
             stop: CancellationToken::new(),
-            secrets_refresh: settings.secrets_refresh,
+            secrets_refresh: settings.platform.secrets_refresh,
         })
     }
 

@@ -2,11 +2,11 @@
 //! organisation, keeps its place per organisation, and delivers signed
 //! webhooks (Standard Webhooks) to the organisations' own systems.
 
-pub mod api;
-pub mod app;
-pub mod domain;
-pub mod engine;
-pub mod error;
+pub(crate) mod api;
+pub(crate) mod app;
+pub(crate) mod domain;
+pub(crate) mod engine;
+pub(crate) mod error;
 pub mod settings;
 pub(crate) mod store;
 

@@ -3,14 +3,21 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use folio_platform::{
-    config::{ConfigError, Env},
-    db::{Credentials, DatabaseUrl},
+    config::{ConfigError, Env, Platform, PlatformVars},
+    db::DatabaseSettings,
     secrets::SecretSource,
-    tls::TlsFiles,
 };
 use url::Url;
 
 pub const PREFIX: &str = "FOLIO_NOTIFICATIONS_";
+
+/// Its [`Platform`]: plain HTTP for `/healthz`, `/readyz`, `/metrics`.
+pub const PLATFORM: PlatformVars = PlatformVars {
+    identity: "notifications",
+    http_addr_key: "HTTP_ADDR",
+    http_port: 8091,
+    https: false,
+};
 
 /// How often things happen. Production values by default; tests shorten them.
 #[derive(Debug, Clone)]
@@ -70,14 +77,10 @@ impl Timing {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub platform: Platform,
     /// gRPC over mTLS (the bff calls it).
     pub grpc_addr: SocketAddr,
-    /// Plain HTTP: `/healthz`, `/readyz`, `/metrics`.
-    pub http_addr: SocketAddr,
-    pub database_url: DatabaseUrl,
-    pub database_credentials: Credentials,
-    pub database_max_connections: u32,
-    pub secrets_refresh: Duration,
+    pub database: DatabaseSettings,
     /// `https://host:port` of the users service.
     pub users_url: String,
     /// `https://host:port` of the documents service.
@@ -85,7 +88,6 @@ pub struct Settings {
     /// Webhooks to loopback, private and link-local addresses, and over
     /// plain http://, are refused unless this is set (tests, `folio up`).
     pub allow_private_webhooks: bool,
-    pub tls: TlsFiles,
     pub timing: Timing,
     pub mail: MailSettings,
 }
@@ -137,7 +139,7 @@ impl MailSettings {
     }
 
     async fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let global = Env::new("FOLIO_");
+        let global = env.global();
         let defaults = Self::off();
         let transport = match global.optional::<Url>("SMTP_URL")? {
             None => MailTransport::Off,
@@ -194,14 +196,19 @@ fn seconds(env: &Env, key: &str, default: Duration) -> Result<Duration, ConfigEr
 
 impl Settings {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let env = Env::new(PREFIX);
+        Self::read(&Env::new(PREFIX)).await
+    }
+
+    /// From `env` (`FOLIO_NOTIFICATIONS_`, `FOLIO_SMTP_*` and the other
+    /// global `FOLIO_` variables).
+    pub async fn read(env: &Env) -> Result<Self, ConfigError> {
         let defaults = Timing::default();
         let timing = Timing {
-            poll_interval: seconds(&env, "POLL_SECS", defaults.poll_interval)?,
-            retry_base: seconds(&env, "RETRY_BASE_SECS", defaults.retry_base)?,
-            retry_window: seconds(&env, "RETRY_WINDOW_SECS", defaults.retry_window)?,
-            disable_after: seconds(&env, "DISABLE_AFTER_SECS", defaults.disable_after)?,
-            lease: seconds(&env, "LEASE_SECS", defaults.lease)?,
+            poll_interval: seconds(env, "POLL_SECS", defaults.poll_interval)?,
+            retry_base: seconds(env, "RETRY_BASE_SECS", defaults.retry_base)?,
+            retry_window: seconds(env, "RETRY_WINDOW_SECS", defaults.retry_window)?,
+            disable_after: seconds(env, "DISABLE_AFTER_SECS", defaults.disable_after)?,
+            lease: seconds(env, "LEASE_SECS", defaults.lease)?,
             ..defaults
         };
         if timing.retry_window < Duration::from_secs(24 * 3600) {
@@ -212,17 +219,13 @@ impl Settings {
         }
         Ok(Self {
             grpc_addr: env.or("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50054)))?,
-            http_addr: env.or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8091)))?,
-            database_url: env.database_url("notifications.db")?,
-            database_credentials: Credentials::from_env(&env).await?,
-            database_max_connections: env.or("DATABASE_MAX_CONNECTIONS", 10)?,
-            secrets_refresh: Env::new("FOLIO_").secrets_refresh()?,
+            platform: Platform::from_env(env, &PLATFORM)?,
+            database: DatabaseSettings::from_env(env, "notifications.db").await?,
             users_url: env.or("USERS_URL", "https://localhost:50051".to_owned())?,
             documents_url: env.or("DOCUMENTS_URL", "https://localhost:50052".to_owned())?,
             allow_private_webhooks: env.or("ALLOW_PRIVATE_WEBHOOKS", false)?,
-            tls: TlsFiles::from_env(&env, "notifications")?,
             timing,
-            mail: MailSettings::from_env(&env).await?,
+            mail: MailSettings::from_env(env).await?,
         })
     }
 }

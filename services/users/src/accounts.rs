@@ -15,7 +15,7 @@ use crate::{
 
 /// A new user's details, parsed.
 #[derive(Debug, Clone)]
-pub struct NewUser {
+pub(crate) struct NewUser {
     pub email: Email,
     pub display_name: DisplayName,
     pub role: Role,
@@ -23,7 +23,7 @@ pub struct NewUser {
 }
 
 #[derive(Debug, Clone)]
-pub struct Accounts {
+pub(crate) struct Accounts {
     db: Database,
 }
 
@@ -43,7 +43,7 @@ async fn hash_for(db: &Database, email: &Email, password: Password) -> Result<Pa
 
 /// What a correct email and password lead to.
 #[derive(Debug, Clone)]
-pub enum SignIn {
+pub(crate) enum SignIn {
     /// One account matched (or the one chosen did).
     User(User),
     /// The password is right for accounts in several organisations: the
@@ -60,11 +60,11 @@ fn unique(error: sqlx::Error, what: Taken) -> Error {
 }
 
 impl Accounts {
-    pub fn new(db: Database) -> Self {
+    pub(crate) fn new(db: Database) -> Self {
         Self { db }
     }
 
-    pub fn database(&self) -> &Database {
+    pub(crate) fn database(&self) -> &Database {
         &self.db
     }
 
@@ -82,7 +82,7 @@ impl Accounts {
         }
     }
 
-    pub async fn create_organisation(
+    pub(crate) async fn create_organisation(
         &self,
         name: OrganisationName,
         admin: NewUser,
@@ -115,14 +115,14 @@ impl Accounts {
         Ok((org, admin))
     }
 
-    pub async fn list_organisations(&self) -> Result<Vec<Organisation>, Error> {
+    pub(crate) async fn list_organisations(&self) -> Result<Vec<Organisation>, Error> {
         let mut conn = self.db.reader().acquire().await?;
         store::list_organisations(&mut conn).await
     }
 
     /// Creates the first organisation and admin from configuration, once:
     /// does nothing when a user with that email already exists.
-    pub async fn bootstrap(
+    pub(crate) async fn bootstrap(
         &self,
         org_name: OrganisationName,
         admin: NewUser,
@@ -147,7 +147,7 @@ impl Accounts {
     /// after the same amount of hashing work, whichever organisations the
     /// email has accounts in: the email's accounts share a salt, so one
     /// Argon2 run checks them all. `organisation` picks among several.
-    pub async fn sign_in(
+    pub(crate) async fn sign_in(
         &self,
         email: &str,
         password: String,
@@ -218,7 +218,7 @@ impl Accounts {
         }
     }
 
-    pub async fn provision(&self, actor: &Actor, new: NewUser) -> Result<User, Error> {
+    pub(crate) async fn provision(&self, actor: &Actor, new: NewUser) -> Result<User, Error> {
         {
             let mut conn = self.db.reader().acquire().await?;
             Self::require_admin(&mut conn, actor).await?;
@@ -227,7 +227,7 @@ impl Accounts {
     }
 
     /// A new account in `org_id` (provisioned, or a provider's first sign-in).
-    pub async fn insert_in(&self, org_id: Uuid, new: NewUser) -> Result<User, Error> {
+    pub(crate) async fn insert_in(&self, org_id: Uuid, new: NewUser) -> Result<User, Error> {
         let password_hash = hash_for(&self.db, &new.email, new.password.clone()).await?;
         let user = Self::user(org_id, new, password_hash, now_millis());
         let mut conn = self.db.pool.acquire().await?;
@@ -238,7 +238,7 @@ impl Accounts {
         Ok(user)
     }
 
-    pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<User, Error> {
+    pub(crate) async fn get(&self, actor: &Actor, id: Uuid) -> Result<User, Error> {
         let mut conn = self.db.reader().acquire().await?;
         store::get_user(&mut conn, actor.org_id, id)
             .await?
@@ -246,7 +246,7 @@ impl Accounts {
     }
 
     /// Organisations (all, or the one given) with their people.
-    pub async fn recipients(
+    pub(crate) async fn recipients(
         &self,
         only: Option<Uuid>,
     ) -> Result<Vec<(Organisation, Vec<User>)>, Error> {
@@ -263,12 +263,12 @@ impl Accounts {
         Ok(out)
     }
 
-    pub async fn list(&self, actor: &Actor) -> Result<Vec<User>, Error> {
+    pub(crate) async fn list(&self, actor: &Actor) -> Result<Vec<User>, Error> {
         let mut conn = self.db.reader().acquire().await?;
         store::list_users(&mut conn, actor.org_id).await
     }
 
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -299,7 +299,7 @@ impl Accounts {
         Ok(user)
     }
 
-    pub async fn reset_password(
+    pub(crate) async fn reset_password(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -318,7 +318,7 @@ impl Accounts {
         Ok(())
     }
 
-    pub async fn change_password(
+    pub(crate) async fn change_password(
         &self,
         actor: &Actor,
         current: String,

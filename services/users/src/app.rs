@@ -40,26 +40,13 @@ impl Application {
     /// Applies this image's pending migrations and returns: the rollout's
     /// migration Job (`FOLIO_MIGRATIONS=only`), which runs with the DDL login.
     pub async fn migrate(settings: &Settings) -> Result<(), StartError> {
-        Database::migrate(
-            &settings.database_url,
-            &settings.database_credentials,
-            &MIGRATE_MYSQL,
-            &MIGRATE_SQLITE,
-        )
-        .await?;
+        Database::migrate(&settings.database, &MIGRATE_MYSQL, &MIGRATE_SQLITE).await?;
         Ok(())
     }
 
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let tls = tls::server_config(&settings.tls)?;
-        let db = Database::connect(
-            &settings.database_url,
-            &settings.database_credentials,
-            settings.database_max_connections,
-            &MIGRATE_MYSQL,
-            &MIGRATE_SQLITE,
-        )
-        .await?;
+        let tls = tls::server_config(&settings.platform.tls)?;
+        let db = Database::connect(&settings.database, &MIGRATE_MYSQL, &MIGRATE_SQLITE).await?;
         let key = match &settings.secrets_key {
             Some(source) => Some(SealingKey::fetch(source).await.map_err(StartError::Setup)?),
             None => None,
@@ -72,12 +59,12 @@ impl Application {
         };
         Ok(Self {
             grpc: bind(settings.grpc_addr).await?,
-            http: bind(settings.http_addr).await?,
+            http: bind(settings.platform.http_addr).await?,
             tls,
             accounts,
             provider_sign_in,
             stop: CancellationToken::new(),
-            secrets_refresh: settings.secrets_refresh,
+            secrets_refresh: settings.platform.secrets_refresh,
             bootstrapped,
         })
     }

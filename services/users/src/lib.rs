@@ -1,15 +1,15 @@
 //! Folio's users service: organisations, users, roles and password
 //! authentication, served over gRPC with mutual TLS.
 
-pub mod accounts;
-pub mod api;
-pub mod app;
-pub mod domain;
-pub mod error;
+pub(crate) mod accounts;
+pub(crate) mod api;
+pub(crate) mod app;
+pub(crate) mod domain;
+pub(crate) mod error;
 pub mod settings;
-pub mod sign_in;
-pub mod store;
-pub mod tokens;
+pub(crate) mod sign_in;
+pub(crate) mod store;
+pub(crate) mod tokens;
 
 pub use app::Application;
 pub use settings::Settings;

@@ -1,15 +1,22 @@
 //! The users service's configuration, from `FOLIO_USERS_*` variables.
 
-use std::{net::SocketAddr, time::Duration};
+use std::net::SocketAddr;
 
 use folio_platform::{
-    config::{ConfigError, Env},
-    db::{Credentials, DatabaseUrl},
+    config::{ConfigError, Env, Platform, PlatformVars},
+    db::DatabaseSettings,
     secrets::{Secret, SecretSource},
-    tls::TlsFiles,
 };
 
 pub const PREFIX: &str = "FOLIO_USERS_";
+
+/// Its [`Platform`]: plain HTTP for `/healthz` and `/readyz`.
+pub const PLATFORM: PlatformVars = PlatformVars {
+    identity: "users",
+    http_addr_key: "HTTP_ADDR",
+    http_port: 8081,
+    https: false,
+};
 
 /// The first organisation and admin, created at start when absent.
 #[derive(Debug, Clone)]
@@ -21,17 +28,10 @@ pub struct Bootstrap {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub platform: Platform,
     /// gRPC over mTLS.
     pub grpc_addr: SocketAddr,
-    /// Plain HTTP for `/healthz` and `/readyz`.
-    pub http_addr: SocketAddr,
-    pub database_url: DatabaseUrl,
-    /// User name and password from secrets, when not in the URL.
-    pub database_credentials: Credentials,
-    pub database_max_connections: u32,
-    /// How often secrets that can change are fetched again (0: never).
-    pub secrets_refresh: Duration,
-    pub tls: TlsFiles,
+    pub database: DatabaseSettings,
     pub bootstrap: Option<Bootstrap>,
     /// The key (64 hex digits) sign-in client secrets are sealed with
     /// (`FOLIO_USERS_SECRETS_KEY`, `…_FILE`, `…_SECRET`); without one, only
@@ -41,9 +41,13 @@ pub struct Settings {
 
 impl Settings {
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let env = Env::new(PREFIX);
-        let database_url = env.database_url("users.db")?;
-        let global = Env::new("FOLIO_");
+        Self::read(&Env::new(PREFIX)).await
+    }
+
+    /// From `env` (`FOLIO_USERS_` and the global `FOLIO_` variables).
+    pub async fn read(env: &Env) -> Result<Self, ConfigError> {
+        let database = DatabaseSettings::from_env(env, "users.db").await?;
+        let global = env.global();
         let bootstrap = match (
             global.optional::<String>("ADMIN_EMAIL")?,
             global.secret("ADMIN_PASSWORD").await?,
@@ -63,12 +67,8 @@ impl Settings {
         };
         Ok(Self {
             grpc_addr: env.or("GRPC_ADDR", SocketAddr::from(([127, 0, 0, 1], 50051)))?,
-            http_addr: env.or("HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8081)))?,
-            database_url,
-            database_credentials: Credentials::from_env(&env).await?,
-            database_max_connections: env.or("DATABASE_MAX_CONNECTIONS", 10)?,
-            secrets_refresh: global.secrets_refresh()?,
-            tls: TlsFiles::from_env(&env, "users")?,
+            platform: Platform::from_env(env, &PLATFORM)?,
+            database,
             bootstrap,
             secrets_key: env.secret_source("SECRETS_KEY").await?,
         })

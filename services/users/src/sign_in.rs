@@ -19,7 +19,7 @@ use crate::{
 };
 
 #[derive(Debug, Clone)]
-pub struct ProviderSignIn {
+pub(crate) struct ProviderSignIn {
     db: Database,
     /// Seals client secrets; without one, only Entra ID with the
     /// deployment's app can be configured.
@@ -28,7 +28,7 @@ pub struct ProviderSignIn {
 
 /// A provider to sign in with, and the secret of the organisation's client.
 #[derive(Debug, Clone)]
-pub struct FoundProvider {
+pub(crate) struct FoundProvider {
     pub org_id: Uuid,
     pub config: OidcConfig,
     pub client_secret: Option<Secret>,
@@ -38,7 +38,7 @@ pub struct FoundProvider {
 
 /// What a verified ID token says about its person.
 #[derive(Debug, Clone)]
-pub struct ProviderIdentity {
+pub(crate) struct ProviderIdentity {
     pub org_id: Uuid,
     pub issuer: String,
     pub subject: String,
@@ -57,18 +57,21 @@ async fn require_admin(conn: &mut sqlx::AnyConnection, actor: &Actor) -> Result<
 
 /// Whether `user` may sign in with a password, given their organisation's
 /// provider settings.
-pub async fn allows_password(conn: &mut sqlx::AnyConnection, user: &User) -> Result<bool, Error> {
+pub(crate) async fn allows_password(
+    conn: &mut sqlx::AnyConnection,
+    user: &User,
+) -> Result<bool, Error> {
     Ok(store::get_settings(conn, user.org_id)
         .await?
         .is_none_or(|s| s.config.allows_password(user)))
 }
 
 impl ProviderSignIn {
-    pub fn new(db: Database, key: Option<SealingKey>) -> Self {
+    pub(crate) fn new(db: Database, key: Option<SealingKey>) -> Self {
         Self { db, key }
     }
 
-    pub async fn settings(&self, actor: &Actor) -> Result<Option<StoredSettings>, Error> {
+    pub(crate) async fn settings(&self, actor: &Actor) -> Result<Option<StoredSettings>, Error> {
         let mut conn = self.db.reader().acquire().await?;
         require_admin(&mut conn, actor).await?;
         store::get_settings(&mut conn, actor.org_id).await
@@ -77,7 +80,7 @@ impl ProviderSignIn {
     /// Replaces the actor's organisation's settings; `None` turns provider
     /// sign-in off (and forgets the secret). People's links are kept, so
     /// turning it on again finds them.
-    pub async fn put(
+    pub(crate) async fn put(
         &self,
         actor: &Actor,
         input: Option<OidcInput>,
@@ -162,7 +165,7 @@ impl ProviderSignIn {
     /// the email's domain. Decided by the domain alone, never by accounts:
     /// the answer is the same whether the address has an account or not
     /// (docs/adr/0073).
-    pub async fn find(
+    pub(crate) async fn find(
         &self,
         email: Option<&str>,
         organisation: Option<Uuid>,
@@ -217,7 +220,11 @@ impl ProviderSignIn {
 
     /// The person behind a verified identity: by its link, or on a first
     /// sign-in by the admin's invitation or a new account (docs/adr/0067).
-    pub async fn sign_in(&self, accounts: &Accounts, id: &ProviderIdentity) -> Result<User, Error> {
+    pub(crate) async fn sign_in(
+        &self,
+        accounts: &Accounts,
+        id: &ProviderIdentity,
+    ) -> Result<User, Error> {
         if id.issuer.is_empty() || id.subject.is_empty() || id.subject.len() > 255 {
             return Err(Error::invalid("subject", "must be 1 to 255 characters"));
         }
@@ -353,7 +360,7 @@ impl ProviderSignIn {
 
     /// A person's linked identities, each with whether it is of the issuer
     /// the organisation signs in with now.
-    pub async fn identities(
+    pub(crate) async fn identities(
         &self,
         actor: &Actor,
         user_id: Option<Uuid>,
@@ -375,7 +382,7 @@ impl ProviderSignIn {
     /// Unlinks one of a person's identities. Their own only while they keep
     /// a way in; an admin may unlink anyone's of the organisation (the
     /// account is an invitation again, linked by its next first sign-in).
-    pub async fn unlink(
+    pub(crate) async fn unlink(
         &self,
         actor: &Actor,
         user_id: Option<Uuid>,

@@ -18,7 +18,7 @@ use crate::{
 const TOUCH_EVERY_MILLIS: i64 = 60_000;
 
 #[derive(Debug, Clone)]
-pub struct ApiTokens {
+pub(crate) struct ApiTokens {
     db: Database,
 }
 
@@ -36,12 +36,12 @@ async fn require_member(
 }
 
 impl ApiTokens {
-    pub fn new(db: Database) -> Self {
+    pub(crate) fn new(db: Database) -> Self {
         Self { db }
     }
 
     /// A new token of the actor's and its secret, which is not kept.
-    pub async fn create(
+    pub(crate) async fn create(
         &self,
         actor: &Actor,
         name: &str,
@@ -71,7 +71,7 @@ impl ApiTokens {
     }
 
     /// The actor's tokens, or the organisation's for an admin.
-    pub async fn list(
+    pub(crate) async fn list(
         &self,
         actor: &Actor,
         organisation: bool,
@@ -82,7 +82,12 @@ impl ApiTokens {
         store::list_tokens(&mut conn, actor.org_id, owner).await
     }
 
-    pub async fn revoke(&self, actor: &Actor, id: Uuid, organisation: bool) -> Result<(), Error> {
+    pub(crate) async fn revoke(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        organisation: bool,
+    ) -> Result<(), Error> {
         let mut conn = self.db.pool.acquire().await?;
         require_member(&mut conn, actor, organisation).await?;
         let owner = (!organisation).then_some(actor.user_id);
@@ -96,7 +101,7 @@ impl ApiTokens {
 
     /// The person and the token behind `secret`. Unknown, revoked and
     /// expired tokens and disabled people are refused alike.
-    pub async fn authenticate(&self, secret: &str) -> Result<(User, ApiToken), Error> {
+    pub(crate) async fn authenticate(&self, secret: &str) -> Result<(User, ApiToken), Error> {
         if !looks_like_secret(secret) {
             return Err(Error::WrongCredentials);
         }

@@ -17,7 +17,7 @@ use crate::{
     rest::{
         disposition,
         forms::{path_id, path_version},
-        range::{RangeRequest, etag, none_match, parse_range},
+        range::{Conditions, Delivery, etag},
     },
     web::{AppState, extract::Authed},
 };
@@ -85,47 +85,72 @@ async fn download(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let tag = etag(&version.sha256);
-    let size = version.size;
-    if none_match(header_text(headers, header::IF_NONE_MATCH), &tag) {
-        let mut response = StatusCode::NOT_MODIFIED.into_response();
-        insert(&mut response, header::ETAG, &tag);
-        insert(&mut response, header::CACHE_CONTROL, "private, no-cache");
-        return Ok(response);
+    let conditions = Conditions {
+        if_none_match: header_text(headers, header::IF_NONE_MATCH),
+        if_range: header_text(headers, header::IF_RANGE),
+        range: header_text(headers, header::RANGE),
+    };
+    match Delivery::plan(&tag, version.size, conditions) {
+        Delivery::NotModified => Ok(not_modified(&tag)),
+        Delivery::Unsatisfiable => Err(ApiError::RangeNotSatisfiable { size: version.size }),
+        Delivery::Content { span, length } => {
+            let body = if length == 0 {
+                Body::empty()
+            } else {
+                content(state, authed, &version, span).await?
+            };
+            Ok(present(&version, &tag, span, length, body))
+        }
     }
-    // A range applies only while the content is the one the client has (If-Range).
-    let range_header = match header_text(headers, header::IF_RANGE) {
-        Some(if_range) if if_range.trim() != tag => None,
-        Some(_) | None => header_text(headers, header::RANGE),
-    };
-    let range = parse_range(range_header, size);
-    let (status, span) = match range {
-        RangeRequest::Full => (StatusCode::OK, None),
-        RangeRequest::Partial { first, last } => (StatusCode::PARTIAL_CONTENT, Some((first, last))),
-        RangeRequest::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { size }),
-    };
-    let length = span.map_or(size, |(first, last)| last - first + 1);
-    let body = if length == 0 {
-        Body::empty()
-    } else {
-        let content = state
-            .documents
-            .download_version(authed.actor().request(pb::DownloadVersionRequest {
-                document_id: version.document_id.clone(),
-                number: version.number,
-                range: span.map(|(first, last)| pb::ByteRange {
-                    start: first,
-                    end: Some(last),
-                }),
-            }))
-            .await
-            .map_err(|e| ApiError::from_call(e, "version"))?;
-        // A client that goes away drops the body, and with it the stream.
-        Body::from_stream(content.map(|chunk| {
-            let bytes = chunk.map_err(std::io::Error::other)?;
-            metrics::counter!("folio_download_bytes_total", "service" => "bff")
-                .increment(bytes.len() as u64);
-            Ok::<_, std::io::Error>(bytes)
+}
+
+/// The version's bytes (all, or the inclusive `span`) as a body. A client
+/// that goes away drops the body, and with it the stream.
+async fn content(
+    state: &AppState,
+    authed: &Authed,
+    version: &pb::Version,
+    span: Option<(u64, u64)>,
+) -> Result<Body, ApiError> {
+    let content = state
+        .documents
+        .download_version(authed.actor().request(pb::DownloadVersionRequest {
+            document_id: version.document_id.clone(),
+            number: version.number,
+            range: span.map(|(first, last)| pb::ByteRange {
+                start: first,
+                end: Some(last),
+            }),
         }))
+        .await
+        .map_err(|e| ApiError::from_call(e, "version"))?;
+    Ok(Body::from_stream(content.map(|chunk| {
+        let bytes = chunk.map_err(std::io::Error::other)?;
+        metrics::counter!("folio_download_bytes_total", "service" => "bff")
+            .increment(bytes.len() as u64);
+        Ok::<_, std::io::Error>(bytes)
+    })))
+}
+
+fn not_modified(tag: &str) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    insert(&mut response, header::ETAG, tag);
+    insert(&mut response, header::CACHE_CONTROL, "private, no-cache");
+    response
+}
+
+/// 200, or 206 for a `span`, with the headers every download carries.
+fn present(
+    version: &pb::Version,
+    tag: &str,
+    span: Option<(u64, u64)>,
+    length: u64,
+    body: Body,
+) -> Response {
+    let status = if span.is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
     };
     let mut response = (status, body).into_response();
     let media_type = HeaderValue::from_str(&version.media_type)
@@ -134,7 +159,7 @@ async fn download(
         .headers_mut()
         .insert(header::CONTENT_TYPE, media_type);
     insert(&mut response, header::CONTENT_LENGTH, &length.to_string());
-    insert(&mut response, header::ETAG, &tag);
+    insert(&mut response, header::ETAG, tag);
     insert(&mut response, header::ACCEPT_RANGES, "bytes");
     insert(&mut response, header::CACHE_CONTROL, "private, no-cache");
     // Content is never run as part of the portal, whatever its type says.
@@ -145,13 +170,14 @@ async fn download(
         &disposition::attachment(&version.file_name),
     );
     if let Some((first, last)) = span {
+        let size = version.size;
         insert(
             &mut response,
             header::CONTENT_RANGE,
             &format!("bytes {first}-{last}/{size}"),
         );
     }
-    Ok(response)
+    response
 }
 
 fn insert(response: &mut Response, name: header::HeaderName, value: &str) {

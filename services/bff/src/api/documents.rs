@@ -1,28 +1,29 @@
 //! Documents and their versions' metadata; uploads arrive as multipart.
 
-use std::collections::HashMap;
-
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Path, Query, State},
-    http::{HeaderValue, StatusCode, header},
+    extract::{DefaultBodyLimit, Path, State},
+    http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, patch, post},
 };
 use folio_proto::documents::v1::{self as pb, upload_header};
 
-use super::upload::{Form, outcome_parts, receive};
+use super::{
+    shared::created,
+    upload::{Form, receive},
+};
 use crate::{
     error::ApiError,
     rest::{
-        forms::{
-            Checks, DocumentPatch, TaskStatus, VersionPatch, path_id, path_version, split_tags,
-        },
+        forms::{self, DocumentPatch, VersionPatch, path_id, path_version},
+        queries,
         views::{Document, DocumentCreated, Items, Page, Version, VersionOutcome},
     },
     web::{
         AppState,
         extract::{Authed, JsonBody, Writer},
+        query::QueryMap,
     },
 };
 
@@ -68,15 +69,12 @@ async fn restore(
         }))
         .await
         .map_err(|s| ApiError::from_call(s, "version"))?;
-    let (document, version) = outcome_parts(outcome)?;
-    created(
-        &format!("/api/v1/documents/{id}/versions"),
-        VersionOutcome {
-            document: Document::from(document),
-            version: Version::from(version),
-            created: true,
-        },
-    )
+    // Restoring always answers as a new version.
+    let body = VersionOutcome {
+        created: true,
+        ..VersionOutcome::try_from(outcome)?
+    };
+    created(&format!("/api/v1/documents/{id}/versions"), body)
 }
 
 /// Sets a version's label, or clears it with `null`.
@@ -101,87 +99,19 @@ async fn label(
     Ok(Json(Version::from(version)))
 }
 
-pub(super) fn status_code(status: TaskStatus) -> pb::TaskStatus {
-    match status {
-        TaskStatus::Open => pb::TaskStatus::Open,
-        TaskStatus::InProgress => pb::TaskStatus::InProgress,
-        TaskStatus::Done => pb::TaskStatus::Done,
-    }
-}
-
-/// Checks a cursor's shape; the service checks that it issued it.
-pub(super) fn check_cursor(checks: &mut Checks, cursor: &str) {
-    let valid = !cursor.is_empty()
-        && cursor.len() <= 512
-        && cursor
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !valid {
-        checks.fail("cursor", "cursor is not one this API issued");
-    }
-}
-
-pub(super) fn parse_limit(raw: Option<&String>) -> Result<u32, ApiError> {
-    match raw {
-        None => Ok(25),
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=100).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid("limit", "limit must be a whole number from 1 to 100")
-            }),
-    }
-}
-
 async fn list(
     State(state): State<AppState>,
     authed: Authed,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    QueryMap(query): QueryMap,
 ) -> Result<Json<Page<Document>>, ApiError> {
-    let Query(query) =
-        query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
-    let mut checks = Checks::default();
-    if let Some(q) = query.get("q") {
-        checks.text("q", q, 1, 200);
-    }
-    if let Some(tag) = query.get("tag") {
-        checks.line("tag", tag, 50);
-    }
-    if let Some(cursor) = query.get("cursor") {
-        check_cursor(&mut checks, cursor);
-    }
-    checks.finish()?;
-    let limit = parse_limit(query.get("limit"))?;
-    let task_status = query
-        .get("task_status")
-        .map(|s| TaskStatus::parse(s).map(status_code))
-        .transpose()?
-        .unwrap_or(pb::TaskStatus::Unspecified);
+    let request = queries::documents(&query)?;
     let page = state
         .documents
-        .list_documents(authed.actor().request(pb::ListDocumentsRequest {
-            query: query.get("q").cloned().unwrap_or_default(),
-            tag: query.get("tag").cloned().unwrap_or_default(),
-            task_status: task_status.into(),
-            cursor: query.get("cursor").cloned().unwrap_or_default(),
-            limit,
-        }))
+        .list_documents(authed.actor().request(request))
         .await
         .map_err(|s| ApiError::from_call(s, "document"))?;
-    Ok(Json(Page {
-        items: page.documents.into_iter().map(Document::from).collect(),
-        next_cursor: (!page.next_cursor.is_empty()).then_some(page.next_cursor),
-    }))
-}
-
-/// 201 with the created resource's path in `Location`.
-pub(super) fn created(location: &str, body: impl serde::Serialize) -> Result<Response, ApiError> {
-    let location =
-        HeaderValue::from_str(location).map_err(|_| ApiError::Internal("location".into()))?;
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response.headers_mut().insert(header::LOCATION, location);
-    Ok(response)
+    let documents = page.documents.into_iter().map(Document::from);
+    Ok(Json(Page::new(documents, page.next_cursor)))
 }
 
 async fn create(
@@ -190,45 +120,14 @@ async fn create(
     form: Result<Form, ApiError>,
 ) -> Result<Response, ApiError> {
     let mut form = form?;
-    let outcome = receive(
-        &state,
-        &writer.actor(),
-        &mut form,
-        &["title", "description", "tags", "note"],
-        |texts| {
-            let text = |name: &str| texts.get(name).cloned();
-            let mut checks = Checks::default();
-            if let Some(title) = &text("title") {
-                checks.line("title", title, 200);
-            }
-            if let Some(description) = &text("description") {
-                checks.text("description", description, 0, 10_000);
-            }
-            let note = text("note").unwrap_or_default();
-            checks.text("note", &note, 0, 1000);
-            checks.finish()?;
-            let tags = text("tags")
-                .map(|t| split_tags(&t))
-                .transpose()?
-                .unwrap_or_default();
-            let target = upload_header::Target::NewDocument(pb::NewDocument {
-                title: text("title").unwrap_or_default(),
-                description: text("description").unwrap_or_default(),
-                tags,
-            });
-            Ok((target.into(), note))
-        },
-    )
+    let parts = ["title", "description", "tags", "note"];
+    let outcome = receive(&state, &writer.actor(), &mut form, &parts, |texts| {
+        let (document, note) = forms::new_document(texts)?;
+        Ok((upload_header::Target::NewDocument(document).into(), note))
+    })
     .await?;
-    let (document, version) = outcome_parts(outcome)?;
-    let location = format!("/api/v1/documents/{}", document.id);
-    created(
-        &location,
-        DocumentCreated {
-            document: Document::from(document),
-            version: Version::from(version),
-        },
-    )
+    let body = DocumentCreated::try_from(outcome)?;
+    created(&format!("/api/v1/documents/{}", body.document.id), body)
 }
 
 async fn fetch(
@@ -317,25 +216,13 @@ async fn add_version(
 ) -> Result<Response, ApiError> {
     let id = path_id("document_id", &document_id)?;
     let mut form = form?;
+    let target = upload_header::Target::DocumentId(id.to_string());
     let outcome = receive(&state, &writer.actor(), &mut form, &["note"], |texts| {
-        let note = texts.get("note").cloned().unwrap_or_default();
-        let mut checks = Checks::default();
-        checks.text("note", &note, 0, 1000);
-        checks.finish()?;
-        Ok((
-            upload_header::Target::DocumentId(id.to_string()).into(),
-            note,
-        ))
+        Ok((target.into(), forms::upload_note(texts)?))
     })
     .await?;
-    let was_created = outcome.created;
-    let (document, version) = outcome_parts(outcome)?;
-    let body = VersionOutcome {
-        document: Document::from(document),
-        version: Version::from(version),
-        created: was_created,
-    };
-    if was_created {
+    let body = VersionOutcome::try_from(outcome)?;
+    if body.created {
         created(&format!("/api/v1/documents/{id}/versions"), body)
     } else {
         Ok((StatusCode::OK, Json(body)).into_response())

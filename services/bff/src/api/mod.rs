@@ -9,6 +9,7 @@ mod notifications;
 mod onedrive;
 mod retention;
 mod session;
+mod shared;
 mod sign_in;
 mod tasks;
 mod tokens;

@@ -37,20 +37,7 @@ async fn choose(
     authed: Authed,
     JsonBody(chosen): JsonBody<Choices>,
 ) -> Result<Json<Choices>, ApiError> {
-    let mut checks = Checks::default();
-    if chosen.len() > 10 {
-        checks.fail("preferences", "at most 10 kinds");
-    }
-    for (kind, choice) in &chosen {
-        if kind.len() > 32 || !matches!(choice.as_str(), "off" | "immediate" | "daily") {
-            checks.fail(
-                "preferences",
-                "each kind's choice is off, immediate or daily",
-            );
-            break;
-        }
-    }
-    checks.finish()?;
+    check_choices(&chosen)?;
     let found = state
         .notifications
         .update_preferences(authed.actor().request(pb::UpdatePreferencesRequest {
@@ -59,6 +46,24 @@ async fn choose(
         .await
         .map_err(|s| ApiError::from_call(s, "preferences"))?;
     Ok(Json(found.choices.into_iter().collect()))
+}
+
+/// At most 10 kinds, each `off`, `immediate` or `daily`.
+fn check_choices(chosen: &Choices) -> Result<(), ApiError> {
+    let mut checks = Checks::default();
+    if chosen.len() > 10 {
+        checks.fail("preferences", "at most 10 kinds");
+    }
+    let valid = |(kind, choice): (&String, &String)| {
+        kind.len() <= 32 && matches!(choice.as_str(), "off" | "immediate" | "daily")
+    };
+    if !chosen.iter().all(valid) {
+        checks.fail(
+            "preferences",
+            "each kind's choice is off, immediate or daily",
+        );
+    }
+    checks.finish()
 }
 
 async fn problems(

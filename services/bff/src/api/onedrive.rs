@@ -1,11 +1,9 @@
 //! The organisation's OneDrive connection, and sending versions to OneDrive,
 //! through the integration service.
 
-use std::collections::HashMap;
-
 use axum::{
     Json, Router,
-    extract::{Path, Query, State, rejection::QueryRejection},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -22,6 +20,7 @@ use crate::{
     web::{
         AppState,
         extract::{Admin, Authed, JsonBody, Writer},
+        query::QueryMap,
     },
 };
 
@@ -77,7 +76,7 @@ async fn connect(
         }))
         .await
         .map_err(|s| ApiError::from_call(s, "OneDrive connection"))?;
-    super::documents::created(
+    super::shared::created(
         "/api/v1/onedrive/connection",
         OneDriveConnection::seen_by(connection, true),
     )
@@ -161,10 +160,8 @@ async fn send(
 async fn conflicts(
     State(state): State<AppState>,
     Writer(writer): Writer,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    QueryMap(query): QueryMap,
 ) -> Result<Json<OneDriveConflicts>, ApiError> {
-    let Query(query) =
-        query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
     let document_id = query
         .get("document_id")
         .map(|raw| path_id("document_id", raw))

@@ -13,7 +13,7 @@ use axum::{
 };
 use folio_proto::users::v1 as pb;
 
-use super::session::{issue_session, named_cookie, store_down};
+use super::shared::{issue_session, named_cookie, store_down};
 use crate::{
     error::ApiError,
     provider_sign_in::{self, PENDING_SECS, ProviderAnswer, find_provider, refused},

@@ -1,10 +1,8 @@
 //! Tasks on documents, and "my tasks".
 
-use std::collections::HashMap;
-
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Path, Query, State},
+    extract::{DefaultBodyLimit, Path, State},
     http::StatusCode,
     response::Response,
     routing::{get, patch, post},
@@ -13,21 +11,23 @@ use folio_clients::DocumentsError;
 use folio_proto::documents::v1::{self as pb, list_tasks_request::Scope};
 
 use super::{
-    documents::{check_cursor, created, parse_limit, status_code},
-    upload::{Destination, Form, outcome_parts, receive},
+    shared::created,
+    upload::{Destination, Form, receive},
 };
 use crate::{
     error::ApiError,
     rest::{
         forms::{
-            Checks, CommentForm, DecisionForm, DecisionWord, NewRequest, NewTask, RejectForm,
-            TaskKind, TaskPatch, TaskStatus, path_id,
+            self, CommentForm, DecisionForm, DecisionWord, NewRequest, NewTask, RejectForm,
+            TaskKind, TaskPatch, path_id,
         },
-        views::{Comment, Document, Event, Items, MyTask, Page, Task, TaskFulfilled, Version},
+        queries,
+        views::{Comment, DocumentCreated, Event, Items, MyTask, Page, Task, TaskFulfilled},
     },
     web::{
         AppState,
         extract::{Authed, JsonBody, Writer},
+        query::QueryMap,
     },
 };
 
@@ -88,117 +88,46 @@ async fn list(
     }))
 }
 
-/// The `status` and `kind` query parameters, when given.
-fn filters(query: &HashMap<String, String>) -> Result<(pb::TaskStatus, pb::TaskKind), ApiError> {
-    let status = query
-        .get("status")
-        .map(|s| TaskStatus::parse(s).map(status_code))
-        .transpose()?
-        .unwrap_or(pb::TaskStatus::Unspecified);
-    let kind = query
-        .get("kind")
-        .map(|k| TaskKind::parse(k).map(kind_code))
-        .transpose()?
-        .unwrap_or(pb::TaskKind::Unspecified);
-    Ok((status, kind))
-}
-
 async fn of_document(
     State(state): State<AppState>,
     authed: Authed,
     Path(document_id): Path<String>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    QueryMap(query): QueryMap,
 ) -> Result<Json<Items<Task>>, ApiError> {
     let id = path_id("document_id", &document_id)?;
-    let Query(query) =
-        query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
-    let filters = filters(&query)?;
+    let filters = queries::task_filters(&query)?;
     list(&state, &authed, Scope::DocumentId(id.to_string()), filters).await
 }
 
 async fn assigned(
     State(state): State<AppState>,
     authed: Authed,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    QueryMap(query): QueryMap,
 ) -> Result<Json<Items<Task>>, ApiError> {
-    let Query(query) =
-        query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
-    let assignee = match query.get("assignee").map(String::as_str) {
-        Some("me") => authed.session.user_id,
-        Some(id) => path_id("assignee", id)?,
-        None => {
-            return Err(ApiError::invalid(
-                "assignee",
-                "assignee is required: me, or a user id",
-            ));
-        }
-    };
-    let filters = filters(&query)?;
-    list(
-        &state,
-        &authed,
-        Scope::AssigneeId(assignee.to_string()),
-        filters,
-    )
-    .await
+    let assignee = queries::assignee(&query, authed.session.user_id)?;
+    let filters = queries::task_filters(&query)?;
+    let scope = Scope::AssigneeId(assignee.to_string());
+    list(&state, &authed, scope, filters).await
 }
 
-/// The groups of My tasks, in the order the documents service pages them.
-const GROUPS: [&str; 7] = [
-    "overdue",
-    "due_soon",
-    "stale",
-    "awaiting_approval",
-    "requests",
-    "later",
-    "done",
-];
-
-/// "What do I do now": the signed-in user's tasks grouped and paged by the
-/// documents service (any role sees their own).
 async fn mine(
     State(state): State<AppState>,
     authed: Authed,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    QueryMap(query): QueryMap,
 ) -> Result<Json<Page<MyTask>>, ApiError> {
-    let Query(query) =
-        query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
-    let mut checks = Checks::default();
-    if let Some(cursor) = query.get("cursor") {
-        check_cursor(&mut checks, cursor);
-    }
-    if let Some(group) = query.get("group")
-        && !GROUPS.contains(&group.as_str())
-    {
-        checks.fail("group", "group must be one of overdue, due_soon, stale, awaiting_approval, requests, later, done");
-    }
-    checks.finish()?;
-    let (status, kind) = filters(&query)?;
-    let limit = parse_limit(query.get("limit"))?;
+    let request = queries::my_tasks(&query)?;
     let page = state
         .documents
-        .list_my_tasks(authed.actor().request(pb::ListMyTasksRequest {
-            group: query.get("group").cloned().unwrap_or_default(),
-            status: status.into(),
-            kind: kind.into(),
-            cursor: query.get("cursor").cloned().unwrap_or_default(),
-            limit,
-        }))
+        .list_my_tasks(authed.actor().request(request))
         .await
         .map_err(|s| ApiError::from_call(s, "task"))?;
-    Ok(Json(Page {
-        items: page
-            .tasks
-            .into_iter()
-            .filter_map(|t| {
-                Some(MyTask {
-                    group: t.group,
-                    task: Task::from(t.task?),
-                })
-            })
-            .collect(),
-        next_cursor: (!page.next_cursor.is_empty()).then_some(page.next_cursor),
-    }))
+    let tasks = page.tasks.into_iter().filter_map(|t| {
+        Some(MyTask {
+            group: t.group,
+            task: Task::from(t.task?),
+        })
+    });
+    Ok(Json(Page::new(tasks, page.next_cursor)))
 }
 
 async fn create(
@@ -217,19 +146,11 @@ async fn create(
             description: new.description.unwrap_or_default(),
             assignee_id: new.assignee_id.unwrap_or_default(),
             due_date: new.due_date.unwrap_or_default(),
-            kind: kind_code(new.kind.unwrap_or(TaskKind::Todo)).into(),
+            kind: queries::kind_code(new.kind.unwrap_or(TaskKind::Todo)).into(),
         }))
         .await
         .map_err(|s| ApiError::from_call(s, "document"))?;
     created(&format!("/api/v1/tasks/{}", task.id), Task::from(task))
-}
-
-pub(super) fn kind_code(kind: TaskKind) -> pb::TaskKind {
-    match kind {
-        TaskKind::Todo => pb::TaskKind::Todo,
-        TaskKind::Approval => pb::TaskKind::Approval,
-        TaskKind::Request => pb::TaskKind::Request,
-    }
 }
 
 /// A request for a document that does not exist yet.
@@ -250,21 +171,23 @@ async fn create_request(
             kind: pb::TaskKind::Request.into(),
         }))
         .await
-        .map_err(|s| {
-            let mut error = ApiError::from_call(s, "task");
-            // The service names its own fields; the contract says `assignee` and `due`.
-            if let ApiError::Validation(errors) = &mut error {
-                for e in errors {
-                    e.field = match e.field.as_str() {
-                        "assignee_id" => "assignee".into(),
-                        "due_date" => "due".into(),
-                        _ => e.field.clone(),
-                    };
-                }
-            }
-            error
-        })?;
+        .map_err(request_fields)?;
     created(&format!("/api/v1/tasks/{}", task.id), Task::from(task))
+}
+
+/// The service names its own fields; the contract says `assignee` and `due`.
+fn request_fields(error: DocumentsError) -> ApiError {
+    let mut error = ApiError::from_call(error, "task");
+    if let ApiError::Validation(errors) = &mut error {
+        for e in errors {
+            e.field = match e.field.as_str() {
+                "assignee_id" => "assignee".into(),
+                "due_date" => "due".into(),
+                _ => e.field.clone(),
+            };
+        }
+    }
+    error
 }
 
 async fn carry_forward(
@@ -338,12 +261,9 @@ async fn fulfil(
     let id = path_id("task_id", &task_id)?;
     let mut form = form?;
     let actor = authed.actor();
+    let destination = Destination::Request(id.to_string());
     let outcome = receive(&state, &actor, &mut form, &["note"], |texts| {
-        let note = texts.get("note").cloned().unwrap_or_default();
-        let mut checks = Checks::default();
-        checks.text("note", &note, 0, 1000);
-        checks.finish()?;
-        Ok((Destination::Request(id.to_string()), note))
+        Ok((destination, forms::upload_note(texts)?))
     })
     .await
     .map_err(|e| {
@@ -353,20 +273,18 @@ async fn fulfil(
             e
         }
     })?;
-    let (document, version) = outcome_parts(outcome)?;
+    let uploaded = DocumentCreated::try_from(outcome)?;
     let task = state
         .documents
         .get_task(actor.request(pb::GetTaskRequest { id: id.to_string() }))
         .await
         .map_err(|s| ApiError::from_call(s, "task"))?;
-    created(
-        &format!("/api/v1/tasks/{id}"),
-        TaskFulfilled {
-            task: Task::from(task),
-            document: Document::from(document),
-            version: Version::from(version),
-        },
-    )
+    let body = TaskFulfilled {
+        task: Task::from(task),
+        document: uploaded.document,
+        version: uploaded.version,
+    };
+    created(&format!("/api/v1/tasks/{id}"), body)
 }
 
 async fn review(
@@ -513,7 +431,7 @@ async fn update(
             id: id.to_string(),
             title: change.title,
             description: change.description,
-            status: change.status.map(|s| status_code(s).into()),
+            status: change.status.map(|s| queries::status_code(s).into()),
             // Present-and-empty clears the field in the contract.
             assignee_id: change.assignee_id.map(Option::unwrap_or_default),
             due_date: change.due_date.map(Option::unwrap_or_default),

@@ -5,16 +5,17 @@ use axum::{
     Json, Router,
     extract::{Path, State},
     http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::{delete, get},
 };
 use folio_clients::UsersError;
 use folio_proto::users::v1 as pb;
 
+use super::shared::{created, with_header};
 use crate::{
     error::ApiError,
     rest::{
-        forms::{NewApiToken, TokenScope, path_id},
+        forms::{NewApiToken, path_id},
         views::{ApiToken, CreatedApiToken, Items},
     },
     web::{
@@ -46,37 +47,21 @@ async fn create(
         return Err(ApiError::Forbidden);
     }
     new.check()?;
-    let created = state
+    let request = authed.actor().request(new.into_request());
+    let answer = state
         .users
-        .create_api_token(
-            authed.actor().request(pb::CreateApiTokenRequest {
-                name: new.name,
-                expires_at: new.expires_at,
-                scope: match new.scope {
-                    TokenScope::Read => pb::ApiTokenScope::Read,
-                    TokenScope::Write => pb::ApiTokenScope::Write,
-                }
-                .into(),
-            }),
-        )
+        .create_api_token(request)
         .await
         .map_err(refused)?;
-    let token = created
-        .token
-        .ok_or_else(|| ApiError::Internal("created token missing".into()))?;
-    let location = HeaderValue::from_str(&format!("/api/v1/session/tokens/{}", token.id))
-        .map_err(|_| ApiError::Internal("location".into()))?;
-    let body = CreatedApiToken {
-        api_token: ApiToken::from(token),
-        token: created.secret,
-    };
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response.headers_mut().insert(header::LOCATION, location);
+    let body = CreatedApiToken::try_from(answer)?;
+    let location = format!("/api/v1/session/tokens/{}", body.api_token.id);
     // The secret is in this answer only: no cache may keep it.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    let no_store = HeaderValue::from_static("no-store");
+    Ok(with_header(
+        created(&location, body)?,
+        header::CACHE_CONTROL,
+        no_store,
+    ))
 }
 
 async fn list(

@@ -386,14 +386,3 @@ pub(crate) async fn expect_end(form: &mut Form) -> Result<(), ApiError> {
         }
     }
 }
-
-pub(crate) fn outcome_parts(
-    outcome: UploadVersionResponse,
-) -> Result<(pb::Document, pb::Version), ApiError> {
-    match (outcome.document, outcome.version) {
-        (Some(document), Some(version)) => Ok((document, version)),
-        _ => Err(ApiError::Internal(
-            "upload answered without a document".into(),
-        )),
-    }
-}

@@ -9,6 +9,7 @@ use axum::{
 };
 use folio_proto::users::v1 as pb;
 
+use super::shared::store_down;
 use crate::{
     error::ApiError,
     rest::{
@@ -34,10 +35,6 @@ fn role(role: Role) -> pb::Role {
         Role::Editor => pb::Role::Editor,
         Role::Viewer => pb::Role::Viewer,
     }
-}
-
-fn store_down(_: crate::session::StoreError) -> ApiError {
-    ApiError::Unavailable("the session store")
 }
 
 async fn list(
@@ -96,22 +93,20 @@ async fn update(
         }))
         .await
         .map_err(|s| ApiError::from_call(s, "user"))?;
-    // The change reaches the user's open sessions at once.
+    reach_sessions(&state, id, &user).await?;
+    Ok(Json(User::from(user)))
+}
+
+/// A change to a user reaches their open sessions at once: disabled ends
+/// them, a new role is theirs from the next request.
+async fn reach_sessions(state: &AppState, id: uuid::Uuid, user: &pb::User) -> Result<(), ApiError> {
     if user.disabled {
-        state
-            .sessions
-            .end_user(id, None)
-            .await
-            .map_err(store_down)?;
+        state.sessions.end_user(id, None).await?;
     } else {
         let role = crate::rest::views::role_name(user.role);
-        state
-            .sessions
-            .set_role(id, role)
-            .await
-            .map_err(store_down)?;
+        state.sessions.set_role(id, role).await?;
     }
-    Ok(Json(User::from(user)))
+    Ok(())
 }
 
 async fn reset_password(

@@ -1,11 +1,9 @@
 //! The organisation's webhook endpoints, through the notifications service
 //! (admins only).
 
-use std::collections::HashMap;
-
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -13,17 +11,18 @@ use axum::{
 use folio_clients::NotificationsError;
 use folio_proto::notifications::v1 as pb;
 
-use super::documents::parse_limit;
 use crate::{
     error::ApiError,
     rest::{
         forms::path_id,
+        queries::parse_limit,
         views::Page,
-        webhooks::{CreatedWebhook, Delivery, Webhook, WebhookCreate, WebhookPatch},
+        webhooks::{self, CreatedWebhook, Delivery, Webhook, WebhookCreate, WebhookPatch},
     },
     web::{
         AppState,
         extract::{Admin, JsonBody},
+        query::QueryMap,
     },
 };
 
@@ -74,17 +73,8 @@ async fn create(
         }))
         .await
         .map_err(failed)?;
-    let webhook =
-        Webhook::from(created.webhook.ok_or_else(|| {
-            ApiError::Internal("notifications answered without the webhook".into())
-        })?);
-    super::documents::created(
-        &format!("/api/v1/webhooks/{}", webhook.id),
-        CreatedWebhook {
-            webhook,
-            secret: created.secret,
-        },
-    )
+    let body = CreatedWebhook::try_from(created)?;
+    super::shared::created(&format!("/api/v1/webhooks/{}", body.webhook.id), body)
 }
 
 async fn show(
@@ -148,11 +138,9 @@ async fn deliveries(
     State(state): State<AppState>,
     Admin(admin): Admin,
     Path(webhook_id): Path<String>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    QueryMap(query): QueryMap,
 ) -> Result<Json<Page<Delivery>>, ApiError> {
     let id = path_id("webhook_id", &webhook_id)?;
-    let Query(query) =
-        query.map_err(|_| ApiError::invalid("query", "the query string is malformed"))?;
     let limit = parse_limit(query.get("limit"))?;
     let found = state
         .notifications
@@ -174,16 +162,7 @@ async fn redeliver(
     Path((webhook_id, delivery_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = path_id("webhook_id", &webhook_id)?;
-    let delivery_ok = delivery_id.len() <= 64
-        && delivery_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !delivery_ok {
-        return Err(ApiError::invalid(
-            "delivery_id",
-            "delivery_id must be a delivery's id",
-        ));
-    }
+    let delivery_id = webhooks::delivery_id(&delivery_id)?.to_owned();
     let found = state
         .notifications
         .redeliver(admin.actor().request(pb::RedeliverRequest {

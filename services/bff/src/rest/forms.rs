@@ -569,6 +569,46 @@ impl RetentionForm {
     }
 }
 
+/// An upload's text parts, by name.
+pub type TextParts = std::collections::HashMap<String, String>;
+
+/// The `note` text part of an upload (at most 1000 characters).
+pub fn upload_note(texts: &TextParts) -> Result<String, ApiError> {
+    let note = texts.get("note").cloned().unwrap_or_default();
+    let mut checks = Checks::default();
+    checks.text("note", &note, 0, 1000);
+    checks.finish()?;
+    Ok(note)
+}
+
+/// The text parts of `POST /api/v1/documents`: the new document, and its
+/// first version's note.
+pub fn new_document(
+    texts: &TextParts,
+) -> Result<(folio_proto::documents::v1::NewDocument, String), ApiError> {
+    let text = |name: &str| texts.get(name).cloned();
+    let mut checks = Checks::default();
+    if let Some(title) = &text("title") {
+        checks.line("title", title, 200);
+    }
+    if let Some(description) = &text("description") {
+        checks.text("description", description, 0, 10_000);
+    }
+    let note = text("note").unwrap_or_default();
+    checks.text("note", &note, 0, 1000);
+    checks.finish()?;
+    let tags = text("tags")
+        .map(|t| split_tags(&t))
+        .transpose()?
+        .unwrap_or_default();
+    let document = folio_proto::documents::v1::NewDocument {
+        title: text("title").unwrap_or_default(),
+        description: text("description").unwrap_or_default(),
+        tags,
+    };
+    Ok((document, note))
+}
+
 /// Comma-separated tags from a form part: trimmed, empty items and repeats dropped.
 pub fn split_tags(raw: &str) -> Result<Vec<String>, ApiError> {
     let mut tags: Vec<String> = Vec::new();
@@ -722,6 +762,19 @@ impl NewApiToken {
         checks.line("name", &self.name, 100);
         checks.line("expires_at", &self.expires_at, 64);
         checks.finish()
+    }
+
+    pub fn into_request(self) -> folio_proto::users::v1::CreateApiTokenRequest {
+        use folio_proto::users::v1::ApiTokenScope;
+        folio_proto::users::v1::CreateApiTokenRequest {
+            name: self.name,
+            expires_at: self.expires_at,
+            scope: match self.scope {
+                TokenScope::Read => ApiTokenScope::Read,
+                TokenScope::Write => ApiTokenScope::Write,
+            }
+            .into(),
+        }
     }
 }
 

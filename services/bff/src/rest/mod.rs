@@ -5,6 +5,7 @@
 pub mod disposition;
 pub mod forms;
 pub mod oidc;
+pub mod queries;
 pub mod range;
 pub mod views;
 pub mod webhooks;

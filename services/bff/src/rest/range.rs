@@ -71,9 +71,88 @@ pub fn none_match(header: Option<&str>, etag: &str) -> bool {
     })
 }
 
+/// How a download answers, from the version's entity tag and size and the
+/// request's conditional and range headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// `If-None-Match` matched: 304.
+    NotModified,
+    /// 200 with everything (`span` none) or 206 with the inclusive `span`.
+    Content {
+        span: Option<(u64, u64)>,
+        /// The bytes the body carries.
+        length: u64,
+    },
+    /// 416.
+    Unsatisfiable,
+}
+
+/// The request headers a download reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Conditions<'a> {
+    pub if_none_match: Option<&'a str>,
+    pub if_range: Option<&'a str>,
+    pub range: Option<&'a str>,
+}
+
+impl Delivery {
+    pub fn plan(etag: &str, size: u64, conditions: Conditions<'_>) -> Self {
+        if none_match(conditions.if_none_match, etag) {
+            return Self::NotModified;
+        }
+        // A range applies only while the content is the one the client has (If-Range).
+        let range = match conditions.if_range {
+            Some(if_range) if if_range.trim() != etag => None,
+            Some(_) | None => conditions.range,
+        };
+        match parse_range(range, size) {
+            RangeRequest::Full => Self::Content {
+                span: None,
+                length: size,
+            },
+            RangeRequest::Partial { first, last } => Self::Content {
+                span: Some((first, last)),
+                length: last - first + 1,
+            },
+            RangeRequest::Unsatisfiable => Self::Unsatisfiable,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deliveries_follow_the_conditions() {
+        let tag = etag("ab");
+        let plan = |if_none_match, if_range, range| {
+            Delivery::plan(
+                &tag,
+                10,
+                Conditions {
+                    if_none_match,
+                    if_range,
+                    range,
+                },
+            )
+        };
+        assert_eq!(plan(Some("\"ab\""), None, None), Delivery::NotModified);
+        assert_eq!(
+            plan(None, None, Some("bytes=2-4")),
+            Delivery::Content {
+                span: Some((2, 4)),
+                length: 3
+            }
+        );
+        let full = Delivery::Content {
+            span: None,
+            length: 10,
+        };
+        assert_eq!(plan(None, Some("\"old\""), Some("bytes=2-4")), full);
+        assert_eq!(plan(None, None, None), full);
+        assert_eq!(plan(None, None, Some("bytes=10-")), Delivery::Unsatisfiable);
+    }
 
     #[test]
     fn ranges() {

@@ -54,6 +54,20 @@ pub struct CreatedApiToken {
     pub token: String,
 }
 
+impl TryFrom<users::CreateApiTokenResponse> for CreatedApiToken {
+    type Error = crate::error::ApiError;
+
+    fn try_from(created: users::CreateApiTokenResponse) -> Result<Self, Self::Error> {
+        let token = created
+            .token
+            .ok_or_else(|| crate::error::ApiError::Internal("created token missing".into()))?;
+        Ok(Self {
+            api_token: ApiToken::from(token),
+            token: created.secret,
+        })
+    }
+}
+
 pub fn role_name(role: i32) -> &'static str {
     match users::Role::try_from(role) {
         Ok(users::Role::Admin) => "admin",
@@ -372,6 +386,17 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page and the cursor of the next, which a service sends empty when
+    /// there is none.
+    pub fn new(items: impl IntoIterator<Item = T>, next_cursor: String) -> Self {
+        Self {
+            items: items.into_iter().collect(),
+            next_cursor: (!next_cursor.is_empty()).then_some(next_cursor),
+        }
+    }
+}
+
 /// One of My tasks, with the group the documents service put it in.
 #[derive(Debug, Serialize)]
 pub struct MyTask {
@@ -398,6 +423,20 @@ pub struct OrganisationName {
     pub name: String,
 }
 
+impl From<Vec<users::Organisation>> for OrganisationChoice {
+    fn from(choices: Vec<users::Organisation>) -> Self {
+        Self {
+            organisations: choices
+                .into_iter()
+                .map(|o| OrganisationName {
+                    id: o.id,
+                    name: o.name,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct DocumentCreated {
     pub document: Document,
@@ -409,6 +448,41 @@ pub struct VersionOutcome {
     pub document: Document,
     pub version: Version,
     pub created: bool,
+}
+
+/// An upload's document and version, which the documents service always sends.
+fn uploaded(
+    outcome: docs::UploadVersionResponse,
+) -> Result<(Document, Version), crate::error::ApiError> {
+    match (outcome.document, outcome.version) {
+        (Some(document), Some(version)) => Ok((document.into(), version.into())),
+        _ => Err(crate::error::ApiError::Internal(
+            "upload answered without a document".into(),
+        )),
+    }
+}
+
+impl TryFrom<docs::UploadVersionResponse> for DocumentCreated {
+    type Error = crate::error::ApiError;
+
+    fn try_from(outcome: docs::UploadVersionResponse) -> Result<Self, Self::Error> {
+        let (document, version) = uploaded(outcome)?;
+        Ok(Self { document, version })
+    }
+}
+
+impl TryFrom<docs::UploadVersionResponse> for VersionOutcome {
+    type Error = crate::error::ApiError;
+
+    fn try_from(outcome: docs::UploadVersionResponse) -> Result<Self, Self::Error> {
+        let created = outcome.created;
+        let (document, version) = uploaded(outcome)?;
+        Ok(Self {
+            document,
+            version,
+            created,
+        })
+    }
 }
 
 /// The organisation's OneDrive connection. The Graph coordinates (tenant,

@@ -98,6 +98,33 @@ pub struct CreatedWebhook {
     pub secret: String,
 }
 
+impl TryFrom<pb::CreatedWebhook> for CreatedWebhook {
+    type Error = ApiError;
+
+    fn try_from(created: pb::CreatedWebhook) -> Result<Self, ApiError> {
+        let webhook = created.webhook.ok_or_else(|| {
+            ApiError::Internal("notifications answered without the webhook".into())
+        })?;
+        Ok(Self {
+            webhook: Webhook::from(webhook),
+            secret: created.secret,
+        })
+    }
+}
+
+/// A delivery's id in a path: what the notifications service issues.
+pub fn delivery_id(raw: &str) -> Result<&str, ApiError> {
+    let valid = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if valid {
+        Ok(raw)
+    } else {
+        Err(ApiError::invalid(
+            "delivery_id",
+            "delivery_id must be a delivery's id",
+        ))
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Delivery {
     pub id: String,

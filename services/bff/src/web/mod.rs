@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod headers;
 pub mod portal;
+pub mod query;
 
 use std::sync::Arc;
 

@@ -169,13 +169,9 @@ impl TestSystem {
         let pki = Pki::new();
         let users_db = TestDatabase::create(backend).await;
         let users = folio_users::Application::build(folio_users::Settings {
+            platform: pki.platform("users"),
+            database: users_db.settings(),
             grpc_addr: any_port(),
-            http_addr: any_port(),
-            database_url: users_db.url.clone(),
-            database_credentials: folio_platform::db::Credentials::none(),
-            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-            database_max_connections: 5,
-            tls: pki.files("users"),
             bootstrap: None,
             secrets_key: Some(folio_platform::secrets::SecretSource::given(
                 Secret::new("7a".repeat(32)),
@@ -191,18 +187,17 @@ impl TestSystem {
         let documents_db = TestDatabase::create(backend).await;
         let blob_dir = tempfile::tempdir().unwrap();
         let documents = folio_documents::Application::build(folio_documents::Settings {
+            platform: pki.platform("documents"),
+            database: folio_platform::db::DatabaseSettings {
+                max_connections: 10,
+                ..documents_db.settings()
+            },
             grpc_addr: any_port(),
-            http_addr: any_port(),
-            database_url: documents_db.url.clone(),
-            database_credentials: folio_platform::db::Credentials::none(),
-            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-            database_max_connections: 10,
             blobs: folio_documents::settings::BlobLocation::Directory(blob_dir.path().to_owned()),
             max_upload_bytes: options
                 .documents_max_upload_bytes
                 .unwrap_or(options.max_upload_bytes),
             users_url: format!("https://127.0.0.1:{users_port}"),
-            tls: pki.files("documents"),
             retention_interval: std::time::Duration::from_secs(3600),
         })
         .await
@@ -216,19 +211,14 @@ impl TestSystem {
             let onedrive = OneDrive::start().await;
             let db = TestDatabase::create(backend).await;
             let integration = folio_integration::Application::build(folio_integration::Settings {
+                platform: pki.platform("integration"),
+                database: db.settings(),
                 grpc_addr: any_port(),
-                http_addr: any_port(),
-                database_url: db.url.clone(),
-                database_credentials: folio_platform::db::Credentials::none(),
-                secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-                database_max_connections: 5,
                 documents_url: format!("https://127.0.0.1:{documents_port}"),
                 public_url: None,
                 graph_url: Some(onedrive.graph.graph_url().parse().unwrap()),
                 token_url: onedrive.graph.token_url(),
                 graph_scope: None,
-                tls: pki.files("integration"),
-                http_tls: None,
                 client_secrets: folio_integration::ClientSecretsConfig::sealed_with(
                     &"5e".repeat(32),
                 ),
@@ -255,16 +245,12 @@ impl TestSystem {
             let db = TestDatabase::create(backend).await;
             let notifications =
                 folio_notifications::Application::build(folio_notifications::Settings {
+                    platform: pki.platform("notifications"),
+                    database: db.settings(),
                     grpc_addr: any_port(),
-                    http_addr: any_port(),
-                    database_url: db.url.clone(),
-                    database_credentials: folio_platform::db::Credentials::none(),
-                    secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-                    database_max_connections: 5,
                     users_url: format!("https://127.0.0.1:{users_port}"),
                     documents_url: format!("https://127.0.0.1:{documents_port}"),
                     allow_private_webhooks: true,
-                    tls: pki.files("notifications"),
                     timing: folio_notifications::Timing::brisk(),
                     mail: folio_notifications::settings::MailSettings::off(),
                 })
@@ -291,7 +277,11 @@ impl TestSystem {
         let replicas = if options.second_bff { 2 } else { 1 };
         for _ in 0..replicas {
             let bff = Application::build(Settings {
-                addr: any_port(),
+                platform: folio_platform::config::Platform {
+                    secrets_refresh: Duration::from_millis(200),
+                    http_tls: options.http_tls.clone(),
+                    ..pki.platform("bff")
+                },
                 users_url: format!("https://localhost:{users_port}"),
                 documents_url: format!("https://localhost:{documents_port}"),
                 integration_url: integration_url.clone(),
@@ -304,7 +294,6 @@ impl TestSystem {
                     Sessions::Redis { auth_token, .. } => auth_token.clone(),
                     Sessions::Memory => None,
                 },
-                secrets_refresh: Duration::from_millis(200),
                 redis_ca_file: match &sessions {
                     Sessions::Redis { ca_file, .. } => ca_file.clone(),
                     Sessions::Memory => None,
@@ -318,8 +307,6 @@ impl TestSystem {
                 forwarded_hops: options.forwarded_hops,
                 api_tokens_per_minute: options.api_tokens_per_minute,
                 providers: options.providers.clone(),
-                tls: pki.files("bff"),
-                http_tls: options.http_tls.clone(),
             })
             .await
             .expect("bff starts");

@@ -128,13 +128,9 @@ async fn a_huge_text_part_leaves_the_bff_memory_flat() {
     let pki = Pki::new();
     let db = TestDatabase::create(folio_platform::db::Backend::Sqlite).await;
     let users = folio_users::Application::build(folio_users::Settings {
+        platform: pki.platform("users"),
+        database: db.settings(),
         grpc_addr: any_port(),
-        http_addr: any_port(),
-        database_url: db.url.clone(),
-        database_credentials: folio_platform::db::Credentials::none(),
-        secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-        database_max_connections: 5,
-        tls: pki.files("users"),
         bootstrap: None,
         secrets_key: None,
     })

@@ -27,12 +27,12 @@ use crate::{
 };
 
 #[derive(Debug, Clone)]
-pub struct DocumentsApi {
+pub(crate) struct DocumentsApi {
     library: Library,
 }
 
 impl DocumentsApi {
-    pub fn new(library: Library) -> Self {
+    pub(crate) fn new(library: Library) -> Self {
         Self { library }
     }
 }

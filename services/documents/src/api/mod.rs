@@ -7,9 +7,9 @@ mod transfer;
 
 use folio_platform::{grpc::CallerPolicy, identity::ServiceIdentity as Id};
 
-pub use grpc::DocumentsApi;
+pub(crate) use grpc::DocumentsApi;
 
-pub const SERVICE: &str = "folio.documents.v1.DocumentsService";
+pub(crate) const SERVICE: &str = "folio.documents.v1.DocumentsService";
 
 /// Every RPC, each with the identities that may call it; an RPC missing here
 /// is refused to everyone. The bff acts for users, on every RPC but the
@@ -57,7 +57,7 @@ const INTEGRATION: [&str; 6] = [
 ];
 const NOTIFICATIONS: [&str; 4] = ["ListEvents", "GetTask", "GetDocument", "ListTasks"];
 
-pub fn caller_policy() -> CallerPolicy {
+pub(crate) fn caller_policy() -> CallerPolicy {
     CallerPolicy::new()
         .allow_each(SERVICE, &BFF, &[Id::BFF])
         .allow_each(SERVICE, &INTEGRATION, &[Id::INTEGRATION])

@@ -7,30 +7,30 @@ use crate::error::Error;
 pub(crate) const EDIT_WINDOW_MILLIS: i64 = 15 * 60 * 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommentBody(String);
+pub(crate) struct CommentBody(String);
 
 impl CommentBody {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         clean("body", raw, 4_000, true).map(Self)
     }
     /// A reason given with a decision: empty means none.
-    pub fn optional(raw: &str) -> Result<Option<Self>, Error> {
+    pub(crate) fn optional(raw: &str) -> Result<Option<Self>, Error> {
         if raw.trim().is_empty() {
             Ok(None)
         } else {
             clean("comment", raw, 4_000, true).map(|b| Some(Self(b)))
         }
     }
-    pub fn from_stored(raw: String) -> Self {
+    pub(crate) fn from_stored(raw: String) -> Self {
         Self(raw)
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Comment {
+pub(crate) struct Comment {
     pub id: Uuid,
     pub task_id: Uuid,
     pub org_id: Uuid,
@@ -41,7 +41,7 @@ pub struct Comment {
 }
 
 impl Comment {
-    pub fn new(task: &Task, author_id: Uuid, body: CommentBody, now: i64) -> Self {
+    pub(crate) fn new(task: &Task, author_id: Uuid, body: CommentBody, now: i64) -> Self {
         Self {
             id: Uuid::now_v7(),
             task_id: task.id,
@@ -54,7 +54,7 @@ impl Comment {
     }
 
     /// Its author rewrites it, within the edit window; nobody else ever.
-    pub fn edit(&mut self, user: Uuid, body: CommentBody, now: i64) -> Result<(), Error> {
+    pub(crate) fn edit(&mut self, user: Uuid, body: CommentBody, now: i64) -> Result<(), Error> {
         if user != self.author_id {
             return Err(Error::NotYours("only its author edits a comment"));
         }

@@ -5,17 +5,17 @@ use crate::error::Error;
 
 /// Where a page of documents ends: the last row's (updated_at, id). Opaque to callers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ListCursor {
+pub(crate) struct ListCursor {
     pub updated_at: i64,
     pub id: Uuid,
 }
 
 impl ListCursor {
-    pub fn encode(self) -> String {
+    pub(crate) fn encode(self) -> String {
         URL_SAFE_NO_PAD.encode(format!("{}:{}", self.updated_at, self.id))
     }
 
-    pub fn decode(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn decode(raw: &str) -> Result<Self, Error> {
         let bad = || Error::invalid("cursor", "is not a cursor from a previous page");
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;

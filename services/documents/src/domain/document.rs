@@ -7,56 +7,56 @@ use super::{
 use crate::error::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Title(String);
+pub(crate) struct Title(String);
 
 impl Title {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         clean_line("title", raw, 200).map(Self)
     }
     /// A title as stored: checked when written, under the rules of that time.
-    pub fn from_stored(raw: String) -> Self {
+    pub(crate) fn from_stored(raw: String) -> Self {
         Self(raw)
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Description(String);
+pub(crate) struct Description(String);
 
 impl Description {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         clean("description", raw, 10_000, false).map(Self)
     }
     /// A description as stored (see [`Title::from_stored`]).
-    pub fn from_stored(raw: String) -> Self {
+    pub(crate) fn from_stored(raw: String) -> Self {
         Self(raw)
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// A tag: one short line, compared case-insensitively (stored lower-case).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Tag(String);
+pub(crate) struct Tag(String);
 
 impl Tag {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         clean_line("tags", raw, 50).map(|t| Self(t.to_lowercase()))
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// At most 20 distinct tags, sorted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Tags(Vec<Tag>);
+pub(crate) struct Tags(Vec<Tag>);
 
 impl Tags {
-    pub fn parse(raw: &[String]) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &[String]) -> Result<Self, Error> {
         let mut tags = raw
             .iter()
             .map(|t| Tag::parse(t))
@@ -68,16 +68,16 @@ impl Tags {
         }
         Ok(Self(tags))
     }
-    pub fn from_stored(tags: Vec<String>) -> Self {
+    pub(crate) fn from_stored(tags: Vec<String>) -> Self {
         Self(tags.into_iter().map(Tag).collect())
     }
-    pub fn iter(&self) -> impl Iterator<Item = &Tag> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Tag> {
         self.0.iter()
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Document {
+pub(crate) struct Document {
     pub id: Uuid,
     pub org_id: Uuid,
     pub title: Title,
@@ -91,21 +91,21 @@ pub struct Document {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct DocumentChanges {
+pub(crate) struct DocumentChanges {
     pub title: Option<Title>,
     pub description: Option<Description>,
     pub tags: Option<Tags>,
 }
 
 impl DocumentChanges {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.title.is_none() && self.description.is_none() && self.tags.is_none()
     }
 }
 
 /// What a document list is narrowed to.
 #[derive(Debug, Clone, Default)]
-pub struct DocumentFilter {
+pub(crate) struct DocumentFilter {
     /// Lower-cased, matched against title, description and file names.
     pub text: Option<String>,
     pub tag: Option<Tag>,
@@ -113,7 +113,11 @@ pub struct DocumentFilter {
 }
 
 impl DocumentFilter {
-    pub fn parse(text: &str, tag: &str, task_status: Option<TaskStatus>) -> Result<Self, Error> {
+    pub(crate) fn parse(
+        text: &str,
+        tag: &str,
+        task_status: Option<TaskStatus>,
+    ) -> Result<Self, Error> {
         let text = clean("query", text, 200, false)?;
         Ok(Self {
             text: (!text.is_empty()).then(|| text.to_lowercase()),

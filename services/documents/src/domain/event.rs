@@ -3,7 +3,7 @@ use uuid::Uuid;
 use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     DocumentCreated,
     DocumentUpdated,
     DocumentDeleted,
@@ -29,7 +29,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::DocumentCreated => "document_created",
             Self::DocumentUpdated => "document_updated",
@@ -55,7 +55,7 @@ impl EventKind {
             Self::OneDriveSyncRecovered => "onedrive_sync_recovered",
         }
     }
-    pub fn from_stored(s: &str) -> Result<Self, Error> {
+    pub(crate) fn from_stored(s: &str) -> Result<Self, Error> {
         Ok(match s {
             "document_created" => Self::DocumentCreated,
             "document_updated" => Self::DocumentUpdated,
@@ -86,7 +86,7 @@ impl EventKind {
 
 /// One entry of an organisation's change log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
+pub(crate) struct Event {
     pub sequence: u64,
     pub org_id: Uuid,
     pub kind: EventKind,
@@ -104,20 +104,26 @@ pub struct Event {
 
 /// What the integration says of its connection in an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntegrationNote {
+pub(crate) struct IntegrationNote {
     pub connection_id: Uuid,
     pub reason: String,
 }
 
 impl EventKind {
     /// The kinds the integration may record (RecordIntegrationEvent).
-    pub fn is_integration(self) -> bool {
+    pub(crate) fn is_integration(self) -> bool {
         matches!(self, Self::OneDriveSyncFailed | Self::OneDriveSyncRecovered)
     }
 }
 
 impl Event {
-    pub fn new(kind: EventKind, org_id: Uuid, document_id: Uuid, actor_id: Uuid, at: i64) -> Self {
+    pub(crate) fn new(
+        kind: EventKind,
+        org_id: Uuid,
+        document_id: Uuid,
+        actor_id: Uuid,
+        at: i64,
+    ) -> Self {
         Self {
             sequence: 0,
             org_id,

@@ -10,16 +10,18 @@ mod task;
 mod text;
 mod version;
 
-pub use comment::{Comment, CommentBody};
-pub use cursor::ListCursor;
-pub use document::{Description, Document, DocumentChanges, DocumentFilter, Tag, Tags, Title};
-pub use event::{Event, EventKind, IntegrationNote};
-pub use my_tasks::{DUE_SOON_DAYS, GroupBounds, TaskCursor, TaskGroup};
-pub use retention::{RetentionPolicy, VersionFacts, select_removals};
-pub use task::{
+pub(crate) use comment::{Comment, CommentBody};
+pub(crate) use cursor::ListCursor;
+pub(crate) use document::{
+    Description, Document, DocumentChanges, DocumentFilter, Tag, Tags, Title,
+};
+pub(crate) use event::{Event, EventKind, IntegrationNote};
+pub(crate) use my_tasks::{GroupBounds, TaskCursor, TaskGroup};
+pub(crate) use retention::{RetentionPolicy, VersionFacts, select_removals};
+pub(crate) use task::{
     ApprovalState, Decision, DueDate, Task, TaskChanges, TaskKind, TaskStatus, VersionEffect,
     approval_state, parse_task_title, version_arrived,
 };
-pub use version::{
+pub(crate) use version::{
     ByteRange, DocumentVersion, FileName, IdempotencyKey, Label, MediaType, Note, VersionSource,
 };

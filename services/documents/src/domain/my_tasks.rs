@@ -8,15 +8,17 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Decision, DueDate, Task, TaskKind, TaskStatus};
+use super::DueDate;
+#[cfg(test)]
+use super::{Decision, Task, TaskKind, TaskStatus};
 use crate::error::Error;
 
 /// A due date this many days ahead (or fewer) is "due soon".
-pub const DUE_SOON_DAYS: i64 = 7;
+pub(crate) const DUE_SOON_DAYS: i64 = 7;
 
 /// The groups of My tasks, in the order they are shown (and paged).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TaskGroup {
+pub(crate) enum TaskGroup {
     Overdue,
     DueSoon,
     Stale,
@@ -27,7 +29,7 @@ pub enum TaskGroup {
 }
 
 impl TaskGroup {
-    pub const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 7] = [
         Self::Overdue,
         Self::DueSoon,
         Self::Stale,
@@ -37,7 +39,7 @@ impl TaskGroup {
         Self::Done,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Overdue => "overdue",
             Self::DueSoon => "due_soon",
@@ -49,7 +51,7 @@ impl TaskGroup {
         }
     }
 
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         Self::ALL
             .into_iter()
             .find(|g| g.as_str() == raw.trim())
@@ -62,7 +64,7 @@ impl TaskGroup {
     }
 
     /// Position in the order, as the query sorts by it.
-    pub fn rank(self) -> u8 {
+    pub(crate) fn rank(self) -> u8 {
         match self {
             Self::Overdue => 0,
             Self::DueSoon => 1,
@@ -74,7 +76,7 @@ impl TaskGroup {
         }
     }
 
-    pub fn from_rank(rank: u8) -> Option<Self> {
+    pub(crate) fn from_rank(rank: u8) -> Option<Self> {
         Self::ALL.into_iter().find(|g| g.rank() == rank)
     }
 }
@@ -82,7 +84,7 @@ impl TaskGroup {
 /// The dates grouping is measured against, fixed once per request so every
 /// page of a listing groups alike. Days are UTC days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GroupBounds {
+pub(crate) struct GroupBounds {
     /// Due before this: overdue.
     pub today: DueDate,
     /// Due on or before this (and not overdue): due soon.
@@ -90,7 +92,7 @@ pub struct GroupBounds {
 }
 
 impl GroupBounds {
-    pub fn at(now_millis: i64) -> Self {
+    pub(crate) fn at(now_millis: i64) -> Self {
         let now = OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_millis) * 1_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         let today = now.date();
@@ -105,8 +107,10 @@ impl GroupBounds {
 
     /// The one group `task` belongs to, the most pressing first: done work
     /// is done whatever its date; a date beats staleness; stale work beats
-    /// what it asks for.
-    pub fn group_of(self, task: &Task) -> TaskGroup {
+    /// what it asks for. The store computes the same in SQL; this is its
+    /// statement for the unit tests.
+    #[cfg(test)]
+    pub(crate) fn group_of(self, task: &Task) -> TaskGroup {
         if task.status == TaskStatus::Done {
             return TaskGroup::Done;
         }
@@ -130,19 +134,19 @@ impl GroupBounds {
 /// Where a page of My tasks ends: the last row's group, due date (none
 /// sorts last within a group) and id. Opaque to callers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TaskCursor {
+pub(crate) struct TaskCursor {
     pub group: TaskGroup,
     pub due_date: Option<DueDate>,
     pub id: Uuid,
 }
 
 impl TaskCursor {
-    pub fn encode(self) -> String {
+    pub(crate) fn encode(self) -> String {
         let due = self.due_date.map(DueDate::to_text).unwrap_or_default();
         URL_SAFE_NO_PAD.encode(format!("{}:{due}:{}", self.group.rank(), self.id))
     }
 
-    pub fn decode(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn decode(raw: &str) -> Result<Self, Error> {
         let bad = || Error::invalid("cursor", "is not a cursor from a previous page");
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;

@@ -8,13 +8,13 @@ const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
 /// document and/or the versions younger than `keep_days`. Neither: off (the
 /// default), nothing is ever removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RetentionPolicy {
+pub(crate) struct RetentionPolicy {
     pub keep_last: Option<u32>,
     pub keep_days: Option<u32>,
 }
 
 impl RetentionPolicy {
-    pub fn parse(keep_last: Option<u32>, keep_days: Option<u32>) -> Result<Self, Error> {
+    pub(crate) fn parse(keep_last: Option<u32>, keep_days: Option<u32>) -> Result<Self, Error> {
         if keep_last.is_some_and(|k| !(1..=10_000).contains(&k)) {
             return Err(Error::invalid("keep_last", "must be from 1 to 10000"));
         }
@@ -27,14 +27,14 @@ impl RetentionPolicy {
         })
     }
 
-    pub fn is_off(self) -> bool {
+    pub(crate) fn is_off(self) -> bool {
         self.keep_last.is_none() && self.keep_days.is_none()
     }
 }
 
 /// What retention needs to know of one version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VersionFacts {
+pub(crate) struct VersionFacts {
     pub number: u32,
     pub created_at: i64,
     pub labelled: bool,
@@ -43,7 +43,7 @@ pub struct VersionFacts {
 /// The versions of one document that `policy` removes at `now`. Always kept:
 /// the current version, labelled versions, versions an open task is pinned
 /// to, and whatever a rule of the policy keeps (either rule keeps a version).
-pub fn select_removals(
+pub(crate) fn select_removals(
     policy: RetentionPolicy,
     versions: &[VersionFacts],
     current: u32,

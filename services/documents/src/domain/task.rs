@@ -5,21 +5,21 @@ use super::{Description, DocumentVersion, text::clean_line};
 use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskStatus {
+pub(crate) enum TaskStatus {
     Open,
     InProgress,
     Done,
 }
 
 impl TaskStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",
             Self::InProgress => "in_progress",
             Self::Done => "done",
         }
     }
-    pub fn from_stored(s: &str) -> Result<Self, Error> {
+    pub(crate) fn from_stored(s: &str) -> Result<Self, Error> {
         match s {
             "open" => Ok(Self::Open),
             "in_progress" => Ok(Self::InProgress),
@@ -31,21 +31,18 @@ impl TaskStatus {
 
 /// A calendar date, `YYYY-MM-DD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct DueDate(Date);
+pub(crate) struct DueDate(Date);
 
 impl DueDate {
-    pub fn from_date(date: Date) -> Self {
+    pub(crate) fn from_date(date: Date) -> Self {
         Self(date)
     }
-    pub fn date(self) -> Date {
-        self.0
-    }
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         Date::parse(raw.trim(), format_description!("[year]-[month]-[day]"))
             .map(Self)
             .map_err(|_| Error::invalid("due_date", "must be a date such as 2026-12-31"))
     }
-    pub fn to_text(self) -> String {
+    pub(crate) fn to_text(self) -> String {
         let format = format_description!("[year]-[month]-[day]");
         self.0.format(format).unwrap_or_default()
     }
@@ -53,7 +50,7 @@ impl DueDate {
 
 /// What a task asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskKind {
+pub(crate) enum TaskKind {
     /// Work on the document as it is at the pinned version.
     Todo,
     /// The assignee approves or rejects exactly the pinned version.
@@ -63,14 +60,14 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Todo => "todo",
             Self::Approval => "approval",
             Self::Request => "request",
         }
     }
-    pub fn from_stored(s: &str) -> Result<Self, Error> {
+    pub(crate) fn from_stored(s: &str) -> Result<Self, Error> {
         match s {
             "todo" => Ok(Self::Todo),
             "approval" => Ok(Self::Approval),
@@ -82,19 +79,19 @@ impl TaskKind {
 
 /// An approver's answer about one version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Approved,
     Rejected,
 }
 
 impl Decision {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Approved => "approved",
             Self::Rejected => "rejected",
         }
     }
-    pub fn from_stored(s: &str) -> Result<Self, Error> {
+    pub(crate) fn from_stored(s: &str) -> Result<Self, Error> {
         match s {
             "approved" => Ok(Self::Approved),
             "rejected" => Ok(Self::Rejected),
@@ -104,7 +101,7 @@ impl Decision {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Task {
+pub(crate) struct Task {
     pub id: Uuid,
     /// None only for a request whose document does not exist yet.
     pub document_id: Option<Uuid>,
@@ -133,7 +130,7 @@ pub struct Task {
 impl Task {
     /// Open work about an older version than the current one. Approvals are
     /// re-pinned instead, and done work never goes stale.
-    pub fn is_stale(&self) -> bool {
+    pub(crate) fn is_stale(&self) -> bool {
         self.kind != TaskKind::Approval
             && self.status != TaskStatus::Done
             && self.version < self.current_version
@@ -145,13 +142,13 @@ impl Task {
 
     /// Who may carry forward or close stale work: its assignee, whatever
     /// their role, or anyone who may write.
-    pub fn may_resolve(&self, user: Uuid, can_write: bool) -> bool {
+    pub(crate) fn may_resolve(&self, user: Uuid, can_write: bool) -> bool {
         can_write || self.is_assignee(user)
     }
 
     /// Re-pins stale work to the current version; answers the version it
     /// was pinned to before.
-    pub fn carry_forward(&mut self, now: i64) -> Result<u32, Error> {
+    pub(crate) fn carry_forward(&mut self, now: i64) -> Result<u32, Error> {
         if !self.is_stale() {
             return Err(Error::state("only stale tasks can be carried forward"));
         }
@@ -162,7 +159,7 @@ impl Task {
     }
 
     /// Closes stale work without carrying it forward.
-    pub fn close(&mut self, now: i64) -> Result<(), Error> {
+    pub(crate) fn close(&mut self, now: i64) -> Result<(), Error> {
         if !self.is_stale() {
             return Err(Error::state(
                 "only stale tasks can be closed this way; set the status instead",
@@ -177,7 +174,7 @@ impl Task {
     /// The approver's decision on the pinned version. Only the named
     /// approver decides (anyone who may write, when nobody is named), once
     /// per version; a rejection needs a reason.
-    pub fn decide(
+    pub(crate) fn decide(
         &mut self,
         user: Uuid,
         can_write: bool,
@@ -228,7 +225,7 @@ impl Task {
     }
 
     /// Whether `user` may fulfil this request: its assignee, or a writer.
-    pub fn check_fulfil(&self, user: Uuid, can_write: bool) -> Result<(), Error> {
+    pub(crate) fn check_fulfil(&self, user: Uuid, can_write: bool) -> Result<(), Error> {
         if self.kind != TaskKind::Request {
             return Err(Error::state("only requests are fulfilled"));
         }
@@ -245,7 +242,7 @@ impl Task {
     }
 
     /// The uploaded version fulfils the request; it awaits review.
-    pub fn fulfil(&mut self, document_id: Uuid, number: u32, now: i64) {
+    pub(crate) fn fulfil(&mut self, document_id: Uuid, number: u32, now: i64) {
         self.document_id = Some(document_id);
         self.version = number;
         self.current_version = number;
@@ -255,7 +252,7 @@ impl Task {
 
     /// The requester's review of a fulfilled request: accepted it is done,
     /// rejected (with a reason) it is open again for another upload.
-    pub fn review(&mut self, accept: bool, reason: &str, now: i64) -> Result<(), Error> {
+    pub(crate) fn review(&mut self, accept: bool, reason: &str, now: i64) -> Result<(), Error> {
         if self.kind != TaskKind::Request {
             return Err(Error::state("only requests are accepted or rejected"));
         }
@@ -279,7 +276,7 @@ impl Task {
 /// Where a document stands with its approvals: the latest approval's
 /// version and its decision (`None`: awaiting).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApprovalState {
+pub(crate) struct ApprovalState {
     pub version: u32,
     pub decision: Option<Decision>,
     pub approver_id: Option<Uuid>,
@@ -288,7 +285,7 @@ pub struct ApprovalState {
 
 /// The state of the approval about the newest version (the latest change
 /// among several), or none when the document never had an approval.
-pub fn approval_state(tasks: &[Task]) -> Option<ApprovalState> {
+pub(crate) fn approval_state(tasks: &[Task]) -> Option<ApprovalState> {
     tasks
         .iter()
         .filter(|t| t.kind == TaskKind::Approval)
@@ -303,7 +300,7 @@ pub fn approval_state(tasks: &[Task]) -> Option<ApprovalState> {
 
 /// What a new version does to one of its document's tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VersionEffect {
+pub(crate) enum VersionEffect {
     /// Open work pinned to `from` has become stale.
     Stale { task_id: Uuid, from: u32 },
     /// An open approval of `from` now asks about the new version.
@@ -314,7 +311,7 @@ pub enum VersionEffect {
 /// document's tasks: open approvals are re-pinned, open work that was about
 /// `previous` becomes stale (once: already stale work stays as it is).
 /// Answers the tasks changed and what happened to each.
-pub fn version_arrived(
+pub(crate) fn version_arrived(
     tasks: &mut [Task],
     previous: u32,
     number: u32,
@@ -354,13 +351,13 @@ pub fn version_arrived(
     effects
 }
 
-pub fn parse_task_title(raw: &str) -> Result<String, Error> {
+pub(crate) fn parse_task_title(raw: &str) -> Result<String, Error> {
     clean_line("title", raw, 200)
 }
 
 /// What an update changes; `Some(None)` clears an optional field.
 #[derive(Debug, Clone, Default)]
-pub struct TaskChanges {
+pub(crate) struct TaskChanges {
     pub title: Option<String>,
     pub description: Option<Description>,
     pub status: Option<TaskStatus>,
@@ -369,7 +366,7 @@ pub struct TaskChanges {
 }
 
 impl TaskChanges {
-    pub fn apply(&self, task: &mut Task, now: i64) {
+    pub(crate) fn apply(&self, task: &mut Task, now: i64) {
         if let Some(title) = &self.title {
             task.title.clone_from(title);
         }

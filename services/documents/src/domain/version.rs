@@ -6,14 +6,14 @@ use crate::error::Error;
 /// A file name as the user gave it, minus any directory part, safe to show
 /// and to put (encoded) in a `Content-Disposition` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileName(String);
+pub(crate) struct FileName(String);
 
 impl FileName {
     /// A new name. A `/` ends a directory part ("../../a.pdf" is "a.pdf");
     /// a `\` does not: it is a character of names on OneDrive and elsewhere,
     /// so it is kept (the bff takes the last segment of a browser's Windows
     /// path before it gets here).
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         let base = raw.rsplit('/').next().unwrap_or_default();
         let name = clean("file_name", base, 255, true)?;
         if name.chars().any(char::is_control) {
@@ -29,20 +29,20 @@ impl FileName {
     }
     /// A name as stored: it was checked when it was written (under the rules
     /// of that time, which must not make old versions unreadable).
-    pub fn from_stored(raw: String) -> Self {
+    pub(crate) fn from_stored(raw: String) -> Self {
         Self(raw)
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 /// A media type such as `application/pdf`; defaults to `application/octet-stream`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MediaType(String);
+pub(crate) struct MediaType(String);
 
 impl MediaType {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         let value = raw.trim().to_ascii_lowercase();
         if value.is_empty() {
             return Ok(Self("application/octet-stream".to_owned()));
@@ -68,41 +68,41 @@ impl MediaType {
             ))
         }
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Note(String);
+pub(crate) struct Note(String);
 
 impl Note {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         clean("note", raw, 2_000, false).map(Self)
     }
     /// A note as stored (see [`FileName::from_stored`]).
-    pub fn from_stored(raw: String) -> Self {
+    pub(crate) fn from_stored(raw: String) -> Self {
         Self(raw)
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VersionSource {
+pub(crate) enum VersionSource {
     Upload,
     OneDrive,
 }
 
 impl VersionSource {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Upload => "upload",
             Self::OneDrive => "onedrive",
         }
     }
-    pub fn from_stored(s: &str) -> Result<Self, Error> {
+    pub(crate) fn from_stored(s: &str) -> Result<Self, Error> {
         match s {
             "upload" => Ok(Self::Upload),
             "onedrive" => Ok(Self::OneDrive),
@@ -113,7 +113,7 @@ impl VersionSource {
 
 /// One immutable version of a document's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocumentVersion {
+pub(crate) struct DocumentVersion {
     pub document_id: Uuid,
     pub number: u32,
     pub file_name: FileName,
@@ -133,13 +133,13 @@ pub struct DocumentVersion {
 
 /// A version's label: one line of at most 40 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Label(String);
+pub(crate) struct Label(String);
 
 impl Label {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         clean_line("label", raw, 40).map(Self)
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -148,7 +148,7 @@ impl DocumentVersion {
     /// The version that restores this one's content (the same blob) after
     /// `current`. Restoring what is already current adds nothing, so it is
     /// refused.
-    pub fn restored_as(
+    pub(crate) fn restored_as(
         &self,
         current: Option<&DocumentVersion>,
         actor: Uuid,
@@ -178,7 +178,7 @@ impl DocumentVersion {
 
 /// Inclusive byte positions, checked against a content size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteRange {
+pub(crate) struct ByteRange {
     pub start: u64,
     pub end: Option<u64>,
 }
@@ -186,7 +186,7 @@ pub struct ByteRange {
 impl ByteRange {
     /// The half-open range to read from content of `size` bytes; an end past
     /// the content is clamped, a start past it is refused.
-    pub fn resolve(self, size: u64) -> Result<std::ops::Range<u64>, Error> {
+    pub(crate) fn resolve(self, size: u64) -> Result<std::ops::Range<u64>, Error> {
         let end = self.end.map_or(size, |e| e.saturating_add(1).min(size));
         if self.start >= size || end <= self.start {
             return Err(Error::RangeNotSatisfiable { size });
@@ -198,13 +198,13 @@ impl ByteRange {
 /// What makes a retried upload safe (docs/adr/0033): the caller names the
 /// change it makes, and the same name again answers the first result.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
+pub(crate) struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    pub const MAX_LEN: usize = 128;
+    pub(crate) const MAX_LEN: usize = 128;
 
     /// `None` for an empty key (none given).
-    pub fn parse(raw: &str) -> Result<Option<Self>, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Option<Self>, Error> {
         if raw.is_empty() {
             return Ok(None);
         }
@@ -216,7 +216,7 @@ impl IdempotencyKey {
         }
         Ok(Some(Self(raw.to_owned())))
     }
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }

@@ -13,14 +13,18 @@ use crate::{
 
 impl Library {
     /// A task's thread; anyone who sees the task reads it.
-    pub async fn comments(&self, actor: &Actor, task_id: Uuid) -> Result<Vec<Comment>, Error> {
+    pub(crate) async fn comments(
+        &self,
+        actor: &Actor,
+        task_id: Uuid,
+    ) -> Result<Vec<Comment>, Error> {
         self.task(actor, task_id).await?;
         let mut conn = self.db.reader().acquire().await?;
         comments::list_comments(&mut conn, actor.org_id, task_id).await
     }
 
     /// Anyone who sees the task may comment, viewers included.
-    pub async fn add_comment(
+    pub(crate) async fn add_comment(
         &self,
         actor: &Actor,
         task_id: Uuid,
@@ -46,7 +50,7 @@ impl Library {
         Ok(comment)
     }
 
-    pub async fn edit_comment(
+    pub(crate) async fn edit_comment(
         &self,
         actor: &Actor,
         task_id: Uuid,

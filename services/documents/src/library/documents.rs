@@ -15,7 +15,7 @@ use crate::{
 };
 
 impl Library {
-    pub async fn document(&self, actor: &Actor, id: Uuid) -> Result<Document, Error> {
+    pub(crate) async fn document(&self, actor: &Actor, id: Uuid) -> Result<Document, Error> {
         let mut conn = self.db.reader().acquire().await?;
         documents::get_document(&mut conn, actor.org_id, id)
             .await?
@@ -23,7 +23,7 @@ impl Library {
     }
 
     /// A document with the state of its approvals.
-    pub async fn document_with_approval(
+    pub(crate) async fn document_with_approval(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -44,7 +44,7 @@ impl Library {
     }
 
     /// A page of documents and the cursor of the next page, if there is one.
-    pub async fn documents(
+    pub(crate) async fn documents(
         &self,
         actor: &Actor,
         filter: &DocumentFilter,
@@ -67,7 +67,7 @@ impl Library {
         Ok((page, next))
     }
 
-    pub async fn update_document(
+    pub(crate) async fn update_document(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -108,7 +108,7 @@ impl Library {
         Ok(doc)
     }
 
-    pub async fn delete_document(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+    pub(crate) async fn delete_document(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         require_writer(actor)?;
         let mut tx = self.db.pool.begin().await?;
         if !documents::lock_document(&mut tx, actor.org_id, id).await? {
@@ -130,7 +130,7 @@ impl Library {
 
     /// A user sends the document to OneDrive: the integration may read it
     /// from now on (docs/adr/0042).
-    pub async fn share_with_onedrive(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+    pub(crate) async fn share_with_onedrive(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         require_writer(actor)?;
         let mut conn = self.db.pool.acquire().await?;
         if documents::share_with_onedrive(&mut conn, actor.org_id, id, now_millis()).await? {
@@ -142,7 +142,7 @@ impl Library {
 
     /// For the integration's calls: the document must come from or go to
     /// OneDrive. A missing document is NOT_FOUND, as for anyone.
-    pub async fn require_onedrive_link(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+    pub(crate) async fn require_onedrive_link(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         let mut conn = self.db.reader().acquire().await?;
         match documents::onedrive_linked(&mut conn, actor.org_id, id).await? {
             Some(true) => Ok(()),

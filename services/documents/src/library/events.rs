@@ -12,7 +12,7 @@ impl Library {
     /// A page of the organisation's change log and the cursor to continue
     /// from. Oldest first, the cursor is always the last sequence seen, so a
     /// consumer can poll for what comes next; newest first, it is 0 at the end.
-    pub async fn events(
+    pub(crate) async fn events(
         &self,
         actor: &Actor,
         cursor: u64,
@@ -43,7 +43,7 @@ impl Library {
 
 /// An integration event as the integration sends it.
 #[derive(Debug, Clone)]
-pub struct IntegrationEvent {
+pub(crate) struct IntegrationEvent {
     pub kind: EventKind,
     pub connection_id: Uuid,
     pub key: String,
@@ -53,7 +53,7 @@ pub struct IntegrationEvent {
 impl Library {
     /// Records the integration's event in the actor's organisation's log,
     /// once per key: its sequence and whether this call recorded it.
-    pub async fn record_integration_event(
+    pub(crate) async fn record_integration_event(
         &self,
         actor: &Actor,
         event: IntegrationEvent,

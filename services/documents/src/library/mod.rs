@@ -10,15 +10,14 @@ mod versions;
 
 use folio_platform::{actor::Actor, db::Database};
 
-pub use events::IntegrationEvent;
-pub use retention::RetentionPass;
-pub use tasks::{MyTasksFilter, NewTask};
-pub use versions::{Upload, UploadHeader, UploadOutcome, UploadTarget};
+pub(crate) use events::IntegrationEvent;
+pub(crate) use tasks::{MyTasksFilter, NewTask};
+pub(crate) use versions::{UploadHeader, UploadOutcome, UploadTarget};
 
 use crate::{directory::Directory, error::Error, store::blobs::BlobStore};
 
 #[derive(Debug, Clone)]
-pub struct Library {
+pub(crate) struct Library {
     db: Database,
     blobs: BlobStore,
     directory: Directory,
@@ -26,7 +25,7 @@ pub struct Library {
 }
 
 impl Library {
-    pub fn new(
+    pub(crate) fn new(
         db: Database,
         blobs: BlobStore,
         directory: Directory,
@@ -40,12 +39,8 @@ impl Library {
         }
     }
 
-    pub fn database(&self) -> &Database {
+    pub(crate) fn database(&self) -> &Database {
         &self.db
-    }
-
-    pub fn blobs(&self) -> &BlobStore {
-        &self.blobs
     }
 }
 

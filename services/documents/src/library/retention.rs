@@ -22,7 +22,7 @@ const SYSTEM_ACTOR: Uuid = Uuid::nil();
 
 /// What one pass of the job did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RetentionPass {
+pub(crate) struct RetentionPass {
     pub versions_removed: u32,
     pub blobs_deleted: u32,
 }
@@ -36,13 +36,13 @@ fn require_admin(actor: &Actor) -> Result<(), Error> {
 }
 
 impl Library {
-    pub async fn retention_policy(&self, actor: &Actor) -> Result<RetentionPolicy, Error> {
+    pub(crate) async fn retention_policy(&self, actor: &Actor) -> Result<RetentionPolicy, Error> {
         require_admin(actor)?;
         let mut conn = self.db.reader().acquire().await?;
         retention::get_policy(&mut conn, actor.org_id).await
     }
 
-    pub async fn set_retention_policy(
+    pub(crate) async fn set_retention_policy(
         &self,
         actor: &Actor,
         policy: RetentionPolicy,
@@ -56,7 +56,7 @@ impl Library {
 
     /// One pass: blobs left queued by an earlier pass first, then every
     /// organisation with a policy, then the blobs this pass queued.
-    pub async fn apply_retention(&self, now: i64) -> Result<RetentionPass, Error> {
+    pub(crate) async fn apply_retention(&self, now: i64) -> Result<RetentionPass, Error> {
         let mut pass = RetentionPass {
             blobs_deleted: self.delete_queued_blobs().await?,
             ..RetentionPass::default()

@@ -16,7 +16,7 @@ use crate::{
 };
 
 #[derive(Debug, Clone)]
-pub struct NewTask {
+pub(crate) struct NewTask {
     /// None only for a request for a document that does not exist yet.
     pub document_id: Option<Uuid>,
     pub kind: TaskKind,
@@ -93,7 +93,7 @@ impl Library {
         }
     }
 
-    pub async fn create_task(&self, actor: &Actor, new: NewTask) -> Result<Task, Error> {
+    pub(crate) async fn create_task(&self, actor: &Actor, new: NewTask) -> Result<Task, Error> {
         require_writer(actor)?;
         if new.kind != TaskKind::Todo && new.assignee_id.is_none() {
             return Err(Error::invalid(
@@ -165,7 +165,7 @@ impl Library {
         Ok(task)
     }
 
-    pub async fn task(&self, actor: &Actor, id: Uuid) -> Result<Task, Error> {
+    pub(crate) async fn task(&self, actor: &Actor, id: Uuid) -> Result<Task, Error> {
         let mut conn = self.db.reader().acquire().await?;
         tasks::get_task(&mut conn, actor.org_id, id)
             .await?
@@ -222,7 +222,7 @@ impl Library {
         Ok(task)
     }
 
-    pub async fn update_task(
+    pub(crate) async fn update_task(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -248,7 +248,7 @@ impl Library {
         .await
     }
 
-    pub async fn carry_forward(&self, actor: &Actor, id: Uuid) -> Result<Task, Error> {
+    pub(crate) async fn carry_forward(&self, actor: &Actor, id: Uuid) -> Result<Task, Error> {
         let (user, writer) = (actor.user_id, actor.role.can_write());
         self.change_task(actor, id, |task, now| {
             if !task.may_resolve(user, writer) {
@@ -263,7 +263,7 @@ impl Library {
         .await
     }
 
-    pub async fn close_task(&self, actor: &Actor, id: Uuid) -> Result<Task, Error> {
+    pub(crate) async fn close_task(&self, actor: &Actor, id: Uuid) -> Result<Task, Error> {
         let (user, writer) = (actor.user_id, actor.role.can_write());
         self.change_task(actor, id, |task, now| {
             if !task.may_resolve(user, writer) {
@@ -275,7 +275,7 @@ impl Library {
         .await
     }
 
-    pub async fn decide(
+    pub(crate) async fn decide(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -295,7 +295,7 @@ impl Library {
         .await
     }
 
-    pub async fn review_request(
+    pub(crate) async fn review_request(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -317,7 +317,7 @@ impl Library {
         .await
     }
 
-    pub async fn delete_task(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+    pub(crate) async fn delete_task(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         require_writer(actor)?;
         let task = self.task(actor, id).await?;
         let mut tx = self.db.pool.begin().await?;
@@ -339,7 +339,7 @@ impl Library {
     }
 
     /// A document's tasks (the document must be visible) or a user's, across documents.
-    pub async fn tasks(
+    pub(crate) async fn tasks(
         &self,
         actor: &Actor,
         scope: TaskScope,
@@ -358,7 +358,7 @@ impl Library {
     /// One page of the caller's own tasks, grouped ("what do I do now").
     /// Any role sees their own. The bounds are today's, so a page is always
     /// grouped as of now; the cursor carries the group it stopped in.
-    pub async fn my_tasks(
+    pub(crate) async fn my_tasks(
         &self,
         actor: &Actor,
         filter: MyTasksFilter,
@@ -397,13 +397,13 @@ impl Library {
 
 /// What My tasks is narrowed to.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct MyTasksFilter {
+pub(crate) struct MyTasksFilter {
     pub group: Option<TaskGroup>,
     pub status: Option<TaskStatus>,
     pub kind: Option<TaskKind>,
 }
 
-pub struct MyTasksPage {
+pub(crate) struct MyTasksPage {
     pub tasks: Vec<(TaskGroup, Task)>,
     /// Where the next page starts; none on the last.
     pub next: Option<TaskCursor>,

@@ -30,7 +30,7 @@ enum Placement {
 use sqlx::AnyConnection;
 
 #[derive(Debug, Clone)]
-pub enum UploadTarget {
+pub(crate) enum UploadTarget {
     Existing(Uuid),
     /// Fulfils this request: its document, or a new one titled after it.
     Request(Uuid),
@@ -43,7 +43,7 @@ pub enum UploadTarget {
 
 /// What the first message of an upload says, parsed.
 #[derive(Debug, Clone)]
-pub struct UploadHeader {
+pub(crate) struct UploadHeader {
     pub target: UploadTarget,
     pub file_name: FileName,
     pub media_type: MediaType,
@@ -54,7 +54,7 @@ pub struct UploadHeader {
 }
 
 #[derive(Debug, Clone)]
-pub struct UploadOutcome {
+pub(crate) struct UploadOutcome {
     pub document: Document,
     pub version: DocumentVersion,
     /// False when the content equalled the current version's.
@@ -63,25 +63,29 @@ pub struct UploadOutcome {
 
 /// An upload whose content is being streamed into the blob store.
 #[derive(Debug)]
-pub struct Upload {
+pub(crate) struct Upload {
     actor: Actor,
     header: UploadHeader,
     writer: BlobWriter,
 }
 
 impl Upload {
-    pub async fn write(&mut self, chunk: Bytes) -> Result<(), Error> {
+    pub(crate) async fn write(&mut self, chunk: Bytes) -> Result<(), Error> {
         self.writer.write(chunk).await
     }
 
-    pub async fn abort(self) {
+    pub(crate) async fn abort(self) {
         self.writer.abort().await;
     }
 }
 
 impl Library {
     /// Checks the upload may happen before any content is accepted.
-    pub async fn begin_upload(&self, actor: Actor, header: UploadHeader) -> Result<Upload, Error> {
+    pub(crate) async fn begin_upload(
+        &self,
+        actor: Actor,
+        header: UploadHeader,
+    ) -> Result<Upload, Error> {
         match header.target {
             UploadTarget::Existing(id) => {
                 require_writer(&actor)?;
@@ -107,7 +111,7 @@ impl Library {
 
     /// Makes the fully stored content a version, numbered after the current
     /// one under the document's lock, unless it equals the current version.
-    pub async fn finish_upload(&self, upload: Upload) -> Result<UploadOutcome, Error> {
+    pub(crate) async fn finish_upload(&self, upload: Upload) -> Result<UploadOutcome, Error> {
         let Upload {
             actor,
             header,
@@ -365,7 +369,7 @@ impl Library {
 
     /// Adds a version with the content of version `number` (the same blob),
     /// noted "restored from vN"; open work then goes stale as for any version.
-    pub async fn restore_version(
+    pub(crate) async fn restore_version(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -422,7 +426,7 @@ impl Library {
     }
 
     /// Sets (or with `None` clears) a version's label.
-    pub async fn label_version(
+    pub(crate) async fn label_version(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -456,14 +460,18 @@ impl Library {
         Ok(version)
     }
 
-    pub async fn versions(&self, actor: &Actor, id: Uuid) -> Result<Vec<DocumentVersion>, Error> {
+    pub(crate) async fn versions(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+    ) -> Result<Vec<DocumentVersion>, Error> {
         self.document(actor, id).await?;
         let mut conn = self.db.reader().acquire().await?;
         versions::list_versions(&mut conn, id).await
     }
 
     /// A version (0 = the current one) and a stream of its content or part of it.
-    pub async fn open_version(
+    pub(crate) async fn open_version(
         &self,
         actor: &Actor,
         id: Uuid,

@@ -29,7 +29,7 @@ use crate::{
 
 /// The largest object S3 copies in one request, and so the largest blob an
 /// S3 store can move to its content address.
-pub const S3_MAX_COPY: u64 = 5 << 30;
+pub(crate) const S3_MAX_COPY: u64 = 5 << 30;
 
 /// Part size for multipart uploads (S3's minimum is 5 MiB) and how many parts
 /// may be in flight: together they bound an upload's memory.
@@ -37,13 +37,13 @@ const PART_SIZE: usize = 5 << 20;
 const PARTS_IN_FLIGHT: usize = 2;
 
 #[derive(Debug, Clone)]
-pub struct BlobStore {
+pub(crate) struct BlobStore {
     store: Arc<dyn ObjectStore>,
 }
 
 /// A blob written completely, under its content address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredBlob {
+pub(crate) struct StoredBlob {
     pub key: String,
     pub sha256: String,
     pub size: u64,
@@ -51,7 +51,7 @@ pub struct StoredBlob {
 
 impl BlobStore {
     /// Blobs as files under `dir`, created if missing.
-    pub fn local(dir: &Path) -> Result<Self, std::io::Error> {
+    pub(crate) fn local(dir: &Path) -> Result<Self, std::io::Error> {
         std::fs::create_dir_all(dir)?;
         let store = LocalFileSystem::new_with_prefix(dir)
             .map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -61,7 +61,7 @@ impl BlobStore {
     }
 
     /// Blobs in an S3 bucket under `settings.prefix`.
-    pub fn s3(settings: &S3Settings) -> Result<Self, object_store::Error> {
+    pub(crate) fn s3(settings: &S3Settings) -> Result<Self, object_store::Error> {
         let builder = match &settings.credentials {
             S3Credentials::Environment => AmazonS3Builder::from_env(),
             S3Credentials::Static {
@@ -97,11 +97,7 @@ impl BlobStore {
         Ok(Self { store })
     }
 
-    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store }
-    }
-
-    pub async fn begin(&self, org_id: Uuid, limit: u64) -> Result<BlobWriter, Error> {
+    pub(crate) async fn begin(&self, org_id: Uuid, limit: u64) -> Result<BlobWriter, Error> {
         let staging = Key::from(format!("staging/{}", Uuid::now_v7()));
         let upload = self.store.put_multipart(&staging).await?;
         Ok(BlobWriter {
@@ -116,7 +112,7 @@ impl BlobStore {
     }
 
     /// Streams `range` of the blob at `key`.
-    pub async fn read(
+    pub(crate) async fn read(
         &self,
         key: &str,
         range: Range<u64>,
@@ -136,29 +132,18 @@ impl BlobStore {
 
     /// Deletes the blob at `key`; one that is already gone is fine (a
     /// deletion repeated after a restart).
-    pub async fn delete(&self, key: &str) -> Result<(), Error> {
+    pub(crate) async fn delete(&self, key: &str) -> Result<(), Error> {
         match self.store.delete(&Key::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Every object key, for checks that nothing stray is left.
-    pub async fn keys(&self) -> Result<Vec<String>, Error> {
-        let mut keys = Vec::new();
-        let mut listing = self.store.list(None);
-        while let Some(meta) = listing.next().await {
-            keys.push(meta?.location.to_string());
-        }
-        keys.sort();
-        Ok(keys)
     }
 }
 
 /// A finished upload's staging copy, kept until the version that uses its
 /// content is committed.
 #[derive(Debug)]
-pub struct Staged {
+pub(crate) struct Staged {
     store: Arc<dyn ObjectStore>,
     staging: Key,
     org_id: Uuid,
@@ -168,7 +153,7 @@ pub struct Staged {
 impl Staged {
     /// The content address is in use by a committed version: the staging
     /// copy is not needed. A failure only leaves garbage behind.
-    pub async fn discard(self) {
+    pub(crate) async fn discard(self) {
         if let Err(error) = self.store.delete(&self.staging).await {
             tracing::warn!(%error, staging = %self.staging, "could not delete a staging copy");
         }
@@ -176,7 +161,7 @@ impl Staged {
 
     /// Retention deleted the blob at `key` (its content address): writes it
     /// again from the staging copy, which stays for [`Staged::discard`].
-    pub async fn rewrite(&self, key: &str) -> Result<(), Error> {
+    pub(crate) async fn rewrite(&self, key: &str) -> Result<(), Error> {
         self.store.copy(&self.staging, &Key::from(key)).await?;
         Ok(())
     }
@@ -184,7 +169,7 @@ impl Staged {
     /// Retention is deleting the content address: moves the content to a
     /// key of its own (still ending in its SHA-256), which no deletion
     /// queued before can name.
-    pub async fn keep_apart(self) -> Result<StoredBlob, Error> {
+    pub(crate) async fn keep_apart(self) -> Result<StoredBlob, Error> {
         let key = Key::from(format!(
             "org/{}/copies/{}/{}",
             self.org_id,
@@ -204,7 +189,7 @@ impl Staged {
 /// An upload in progress. Dropped unfinished (a caller that went away: a
 /// reset stream drops its handler), it aborts the multipart upload in the
 /// background, so no part of it stays behind.
-pub struct BlobWriter {
+pub(crate) struct BlobWriter {
     store: Arc<dyn ObjectStore>,
     org_id: Uuid,
     staging: Key,
@@ -226,7 +211,7 @@ impl std::fmt::Debug for BlobWriter {
 
 impl BlobWriter {
     /// Appends a chunk; refuses to go past the size limit.
-    pub async fn write(&mut self, chunk: Bytes) -> Result<(), Error> {
+    pub(crate) async fn write(&mut self, chunk: Bytes) -> Result<(), Error> {
         let size = self.size.saturating_add(chunk.len() as u64);
         if size > self.limit {
             return Err(Error::TooLarge { limit: self.limit });
@@ -239,10 +224,6 @@ impl BlobWriter {
         Ok(())
     }
 
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
     /// Completes the upload and makes sure its content address holds the
     /// content. Runs to the end even if the caller goes away meanwhile (a
     /// reset stream drops its handler), so no completed staging object is
@@ -251,7 +232,7 @@ impl BlobWriter {
     /// The staging copy is kept (see [`Staged`]) until the version that uses
     /// the blob is committed: the content address may be under deletion by
     /// retention, and then the upload keeps its content apart instead.
-    pub async fn finish(self) -> Result<(StoredBlob, Staged), Error> {
+    pub(crate) async fn finish(self) -> Result<(StoredBlob, Staged), Error> {
         tokio::spawn(self.complete())
             .await
             .unwrap_or(Err(Error::Interrupted))
@@ -297,7 +278,7 @@ impl BlobWriter {
 
     /// Discards everything written so far; like [`BlobWriter::finish`], to
     /// the end even if the caller goes away meanwhile.
-    pub async fn abort(mut self) {
+    pub(crate) async fn abort(mut self) {
         if let Some(upload) = self.upload.take() {
             let staging = self.staging.clone();
             let _ = tokio::spawn(async move { abort(upload, &staging).await }).await;

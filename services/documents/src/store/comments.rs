@@ -21,7 +21,10 @@ fn comment_from_row(row: &AnyRow) -> Result<Comment, Error> {
 }
 
 #[instrument(skip_all)]
-pub async fn insert_comment(conn: &mut AnyConnection, comment: &Comment) -> Result<(), Error> {
+pub(crate) async fn insert_comment(
+    conn: &mut AnyConnection,
+    comment: &Comment,
+) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO task_comments (id, task_id, org_id, author_id, body, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -39,7 +42,10 @@ pub async fn insert_comment(conn: &mut AnyConnection, comment: &Comment) -> Resu
 }
 
 #[instrument(skip_all)]
-pub async fn update_comment(conn: &mut AnyConnection, comment: &Comment) -> Result<(), Error> {
+pub(crate) async fn update_comment(
+    conn: &mut AnyConnection,
+    comment: &Comment,
+) -> Result<(), Error> {
     sqlx::query("UPDATE task_comments SET body = ?, updated_at = ? WHERE id = ? AND org_id = ?")
         .bind(comment.body.as_str())
         .bind(comment.updated_at)
@@ -51,7 +57,7 @@ pub async fn update_comment(conn: &mut AnyConnection, comment: &Comment) -> Resu
 }
 
 #[instrument(skip_all)]
-pub async fn get_comment(
+pub(crate) async fn get_comment(
     conn: &mut AnyConnection,
     org_id: Uuid,
     task_id: Uuid,
@@ -70,7 +76,7 @@ pub async fn get_comment(
 }
 
 #[instrument(skip_all)]
-pub async fn list_comments(
+pub(crate) async fn list_comments(
     conn: &mut AnyConnection,
     org_id: Uuid,
     task_id: Uuid,

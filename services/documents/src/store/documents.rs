@@ -41,7 +41,7 @@ fn document_from_row(row: &AnyRow) -> Result<Document, Error> {
 }
 
 #[instrument(skip_all)]
-pub async fn insert_document(conn: &mut AnyConnection, doc: &Document) -> Result<(), Error> {
+pub(crate) async fn insert_document(conn: &mut AnyConnection, doc: &Document) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO documents (id, org_id, title, description, created_by, created_at, \
          updated_at, current_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -60,7 +60,11 @@ pub async fn insert_document(conn: &mut AnyConnection, doc: &Document) -> Result
 }
 
 #[instrument(skip_all)]
-pub async fn replace_tags(conn: &mut AnyConnection, id: Uuid, tags: &Tags) -> Result<(), Error> {
+pub(crate) async fn replace_tags(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    tags: &Tags,
+) -> Result<(), Error> {
     sqlx::query("DELETE FROM document_tags WHERE document_id = ?")
         .bind(id.to_string())
         .execute(&mut *conn)
@@ -79,7 +83,7 @@ pub async fn replace_tags(conn: &mut AnyConnection, id: Uuid, tags: &Tags) -> Re
 /// SQLite write lock) by bumping its revision. False when it does not exist
 /// in `org_id` or is deleted.
 #[instrument(skip_all)]
-pub async fn lock_document(
+pub(crate) async fn lock_document(
     conn: &mut AnyConnection,
     org_id: Uuid,
     id: Uuid,
@@ -123,7 +127,7 @@ async fn attach_tags(conn: &mut AnyConnection, docs: &mut [Document]) -> Result<
 /// OneDrive (a OneDrive version, or shared); `None` when there is no such
 /// document.
 #[instrument(skip_all)]
-pub async fn onedrive_linked(
+pub(crate) async fn onedrive_linked(
     conn: &mut AnyConnection,
     org_id: Uuid,
     id: Uuid,
@@ -150,7 +154,7 @@ pub async fn onedrive_linked(
 /// Marks a live document as shared with OneDrive (once); false when there
 /// is no such document.
 #[instrument(skip_all)]
-pub async fn share_with_onedrive(
+pub(crate) async fn share_with_onedrive(
     conn: &mut AnyConnection,
     org_id: Uuid,
     id: Uuid,
@@ -176,7 +180,7 @@ pub async fn share_with_onedrive(
 }
 
 #[instrument(skip_all)]
-pub async fn get_document(
+pub(crate) async fn get_document(
     conn: &mut AnyConnection,
     org_id: Uuid,
     id: Uuid,
@@ -194,7 +198,7 @@ pub async fn get_document(
 }
 
 #[instrument(skip_all)]
-pub async fn update_document(conn: &mut AnyConnection, doc: &Document) -> Result<(), Error> {
+pub(crate) async fn update_document(conn: &mut AnyConnection, doc: &Document) -> Result<(), Error> {
     sqlx::query(
         "UPDATE documents SET title = ?, description = ?, updated_at = ? \
          WHERE id = ? AND org_id = ?",
@@ -210,7 +214,7 @@ pub async fn update_document(conn: &mut AnyConnection, doc: &Document) -> Result
 }
 
 #[instrument(skip_all)]
-pub async fn set_current_version(
+pub(crate) async fn set_current_version(
     conn: &mut AnyConnection,
     id: Uuid,
     number: u32,
@@ -226,7 +230,7 @@ pub async fn set_current_version(
 }
 
 #[instrument(skip_all)]
-pub async fn touch(conn: &mut AnyConnection, id: Uuid, now: i64) -> Result<(), Error> {
+pub(crate) async fn touch(conn: &mut AnyConnection, id: Uuid, now: i64) -> Result<(), Error> {
     sqlx::query("UPDATE documents SET updated_at = ? WHERE id = ?")
         .bind(now)
         .bind(id.to_string())
@@ -236,7 +240,7 @@ pub async fn touch(conn: &mut AnyConnection, id: Uuid, now: i64) -> Result<(), E
 }
 
 #[instrument(skip_all)]
-pub async fn soft_delete(conn: &mut AnyConnection, id: Uuid, now: i64) -> Result<(), Error> {
+pub(crate) async fn soft_delete(conn: &mut AnyConnection, id: Uuid, now: i64) -> Result<(), Error> {
     sqlx::query("UPDATE documents SET deleted_at = ?, updated_at = ? WHERE id = ?")
         .bind(now)
         .bind(now)
@@ -254,7 +258,7 @@ enum Bind {
 
 /// One page, newest change first, after `cursor`.
 #[instrument(skip_all)]
-pub async fn list_documents(
+pub(crate) async fn list_documents(
     conn: &mut AnyConnection,
     org_id: Uuid,
     filter: &DocumentFilter,

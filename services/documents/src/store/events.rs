@@ -10,7 +10,7 @@ use crate::{
 
 /// Records `event`; called inside the transaction of the change it describes.
 #[instrument(skip_all)]
-pub async fn insert_event(conn: &mut AnyConnection, event: &Event) -> Result<(), Error> {
+pub(crate) async fn insert_event(conn: &mut AnyConnection, event: &Event) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO events (org_id, kind, document_id, version, task_id, from_version, actor_id, \
          at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -30,7 +30,7 @@ pub async fn insert_event(conn: &mut AnyConnection, event: &Event) -> Result<(),
 
 /// Up to `limit` events of `org_id` strictly after (or, newest first, before) `cursor`.
 #[instrument(skip_all)]
-pub async fn list_events(
+pub(crate) async fn list_events(
     conn: &mut AnyConnection,
     org_id: Uuid,
     cursor: u64,
@@ -96,7 +96,7 @@ pub async fn list_events(
 /// Records the integration's `event` once per `key` of its organisation:
 /// its sequence, and whether this call recorded it.
 #[instrument(skip_all)]
-pub async fn insert_integration_event(
+pub(crate) async fn insert_integration_event(
     conn: &mut AnyConnection,
     event: &Event,
     key: &str,

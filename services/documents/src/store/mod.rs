@@ -1,13 +1,13 @@
 //! SQL shared by MySQL and SQLite, and the blob store.
 
-pub mod blobs;
-pub mod comments;
-pub mod documents;
-pub mod events;
-pub mod retention;
-pub mod tasks;
-pub mod upload_keys;
-pub mod versions;
+pub(crate) mod blobs;
+pub(crate) mod comments;
+pub(crate) mod documents;
+pub(crate) mod events;
+pub(crate) mod retention;
+pub(crate) mod tasks;
+pub(crate) mod upload_keys;
+pub(crate) mod versions;
 
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;

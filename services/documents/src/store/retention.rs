@@ -15,7 +15,10 @@ fn optional_number(value: Option<i64>) -> Result<Option<u32>, Error> {
 }
 
 #[instrument(skip_all)]
-pub async fn get_policy(conn: &mut AnyConnection, org_id: Uuid) -> Result<RetentionPolicy, Error> {
+pub(crate) async fn get_policy(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+) -> Result<RetentionPolicy, Error> {
     let row = sqlx::query("SELECT keep_last, keep_days FROM retention_policies WHERE org_id = ?")
         .bind(org_id.to_string())
         .fetch_optional(conn)
@@ -30,7 +33,7 @@ pub async fn get_policy(conn: &mut AnyConnection, org_id: Uuid) -> Result<Retent
 }
 
 #[instrument(skip_all)]
-pub async fn set_policy(
+pub(crate) async fn set_policy(
     conn: &mut AnyConnection,
     org_id: Uuid,
     policy: RetentionPolicy,
@@ -57,7 +60,9 @@ pub async fn set_policy(
 
 /// Organisations whose policy can remove something.
 #[instrument(skip_all)]
-pub async fn organisations_with_retention(conn: &mut AnyConnection) -> Result<Vec<Uuid>, Error> {
+pub(crate) async fn organisations_with_retention(
+    conn: &mut AnyConnection,
+) -> Result<Vec<Uuid>, Error> {
     let rows = sqlx::query(
         "SELECT org_id FROM retention_policies WHERE keep_last IS NOT NULL OR keep_days IS NOT NULL",
     )
@@ -68,7 +73,7 @@ pub async fn organisations_with_retention(conn: &mut AnyConnection) -> Result<Ve
 
 /// Live documents of `org_id` with more than one version.
 #[instrument(skip_all)]
-pub async fn documents_with_history(
+pub(crate) async fn documents_with_history(
     conn: &mut AnyConnection,
     org_id: Uuid,
 ) -> Result<Vec<Uuid>, Error> {
@@ -84,11 +89,11 @@ pub async fn documents_with_history(
 
 /// A document's versions (with their blob keys) and the versions its open
 /// tasks are pinned to.
-pub type Facts = (Vec<(VersionFacts, String)>, BTreeSet<u32>);
+pub(crate) type Facts = (Vec<(VersionFacts, String)>, BTreeSet<u32>);
 
 /// What retention weighs for one document.
 #[instrument(skip_all)]
-pub async fn facts(conn: &mut AnyConnection, document_id: Uuid) -> Result<Facts, Error> {
+pub(crate) async fn facts(conn: &mut AnyConnection, document_id: Uuid) -> Result<Facts, Error> {
     let rows = sqlx::query(
         "SELECT number, created_at, label, blob_key FROM versions WHERE document_id = ? \
          ORDER BY number",
@@ -122,7 +127,7 @@ pub async fn facts(conn: &mut AnyConnection, document_id: Uuid) -> Result<Facts,
 }
 
 #[instrument(skip_all)]
-pub async fn delete_version(
+pub(crate) async fn delete_version(
     conn: &mut AnyConnection,
     document_id: Uuid,
     number: u32,
@@ -137,7 +142,7 @@ pub async fn delete_version(
 
 /// Queues `blob_key` for deletion (once; a repeat is a no-op).
 #[instrument(skip_all)]
-pub async fn queue_blob(
+pub(crate) async fn queue_blob(
     conn: &mut AnyConnection,
     org_id: Uuid,
     blob_key: &str,
@@ -160,7 +165,7 @@ pub async fn queue_blob(
 
 /// Takes `blob_key` off the queue: a version references it again, or it is gone.
 #[instrument(skip_all)]
-pub async fn unqueue_blob(conn: &mut AnyConnection, blob_key: &str) -> Result<(), Error> {
+pub(crate) async fn unqueue_blob(conn: &mut AnyConnection, blob_key: &str) -> Result<(), Error> {
     sqlx::query("DELETE FROM blob_deletions WHERE blob_key = ?")
         .bind(blob_key)
         .execute(conn)
@@ -170,7 +175,7 @@ pub async fn unqueue_blob(conn: &mut AnyConnection, blob_key: &str) -> Result<()
 
 /// What a new version may do with the blob under its content address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlobUse {
+pub(crate) enum BlobUse {
     /// Use it (it was taken off the deletion queue, if it was on it).
     Reuse,
     /// Retention is deleting it: store the content under a key of its own.
@@ -186,7 +191,7 @@ pub enum BlobUse {
 /// again clears it, so an upload that found the blob before a deletion
 /// learns of it here however late it comes.
 #[instrument(skip_all)]
-pub async fn reuse_blob(
+pub(crate) async fn reuse_blob(
     conn: &mut AnyConnection,
     blob_key: &str,
     rewritten: bool,
@@ -225,7 +230,11 @@ pub async fn reuse_blob(
 /// may be deleted without holding a connection. A claim left by a pass that
 /// stopped is simply claimed again.
 #[instrument(skip_all)]
-pub async fn claim_blob(conn: &mut AnyConnection, blob_key: &str, now: i64) -> Result<bool, Error> {
+pub(crate) async fn claim_blob(
+    conn: &mut AnyConnection,
+    blob_key: &str,
+    now: i64,
+) -> Result<bool, Error> {
     let done = sqlx::query(
         "UPDATE blob_deletions SET claimed_at = ? WHERE blob_key = ? AND deleted_at IS NULL \
          AND NOT EXISTS (SELECT 1 FROM versions WHERE blob_key = ?)",
@@ -241,7 +250,7 @@ pub async fn claim_blob(conn: &mut AnyConnection, blob_key: &str, now: i64) -> R
 /// Ends a deletion: the blob is gone; its row stays as a tombstone (see
 /// [`reuse_blob`]). A key no version references or claims leaves the queue.
 #[instrument(skip_all)]
-pub async fn forget_blob(
+pub(crate) async fn forget_blob(
     conn: &mut AnyConnection,
     blob_key: &str,
     deleted_at: Option<i64>,
@@ -265,7 +274,10 @@ pub async fn forget_blob(
 }
 
 #[instrument(skip_all)]
-pub async fn queued_blobs(conn: &mut AnyConnection, limit: u32) -> Result<Vec<String>, Error> {
+pub(crate) async fn queued_blobs(
+    conn: &mut AnyConnection,
+    limit: u32,
+) -> Result<Vec<String>, Error> {
     let rows = sqlx::query(
         "SELECT blob_key FROM blob_deletions WHERE deleted_at IS NULL \
              ORDER BY queued_at, blob_key LIMIT ?",

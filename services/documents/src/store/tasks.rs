@@ -61,7 +61,7 @@ fn task_from_row(row: &AnyRow) -> Result<Task, Error> {
 }
 
 #[instrument(skip_all)]
-pub async fn insert_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Error> {
+pub(crate) async fn insert_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Error> {
     sqlx::query(
         "INSERT INTO tasks (id, document_id, org_id, kind, version, title, description, status, \
          assignee_id, due_date, created_by, created_at, updated_at, completed_at) \
@@ -87,7 +87,7 @@ pub async fn insert_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Er
 }
 
 #[instrument(skip_all)]
-pub async fn get_task(
+pub(crate) async fn get_task(
     conn: &mut AnyConnection,
     org_id: Uuid,
     id: Uuid,
@@ -103,7 +103,7 @@ pub async fn get_task(
 }
 
 #[instrument(skip_all)]
-pub async fn update_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Error> {
+pub(crate) async fn update_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Error> {
     sqlx::query(
         "UPDATE tasks SET document_id = ?, version = ?, title = ?, description = ?, status = ?, \
          assignee_id = ?, due_date = ?, updated_at = ?, completed_at = ?, decision = ?, \
@@ -129,7 +129,7 @@ pub async fn update_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Er
 }
 
 #[instrument(skip_all)]
-pub async fn delete_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Error> {
+pub(crate) async fn delete_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Error> {
     sqlx::query("DELETE FROM task_comments WHERE task_id = ? AND org_id = ?")
         .bind(task.id.to_string())
         .bind(task.org_id.to_string())
@@ -145,13 +145,13 @@ pub async fn delete_task(conn: &mut AnyConnection, task: &Task) -> Result<(), Er
 
 /// Which tasks to list.
 #[derive(Debug, Clone, Copy)]
-pub enum TaskScope {
+pub(crate) enum TaskScope {
     Document(Uuid),
     Assignee(Uuid),
 }
 
 #[instrument(skip_all)]
-pub async fn list_tasks(
+pub(crate) async fn list_tasks(
     conn: &mut AnyConnection,
     org_id: Uuid,
     scope: TaskScope,
@@ -191,7 +191,7 @@ pub async fn list_tasks(
 
 /// Open (not done) tasks of one document, for applying a new version to them.
 #[instrument(skip_all)]
-pub async fn open_tasks_of_document(
+pub(crate) async fn open_tasks_of_document(
     conn: &mut AnyConnection,
     org_id: Uuid,
     document_id: Uuid,
@@ -210,7 +210,11 @@ pub async fn open_tasks_of_document(
 /// Serialises changes to a task that names no document (whose document
 /// lock cannot be taken). False when it does not exist in `org_id`.
 #[instrument(skip_all)]
-pub async fn lock_task(conn: &mut AnyConnection, org_id: Uuid, id: Uuid) -> Result<bool, Error> {
+pub(crate) async fn lock_task(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+    id: Uuid,
+) -> Result<bool, Error> {
     let done = sqlx::query("UPDATE tasks SET revision = revision + 1 WHERE id = ? AND org_id = ?")
         .bind(id.to_string())
         .bind(org_id.to_string())
@@ -224,7 +228,7 @@ pub async fn lock_task(conn: &mut AnyConnection, org_id: Uuid, id: Uuid) -> Resu
 /// it in one round trip. Returns the rows with their group, at most `limit`.
 #[allow(clippy::too_many_arguments)]
 #[instrument(skip_all)]
-pub async fn my_tasks_page(
+pub(crate) async fn my_tasks_page(
     conn: &mut AnyConnection,
     org_id: Uuid,
     assignee: Uuid,

@@ -12,14 +12,14 @@ use crate::{
 
 /// The version a key made, and the content it was made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyedVersion {
+pub(crate) struct KeyedVersion {
     pub document_id: Uuid,
     pub number: u32,
     pub sha256: String,
 }
 
 #[instrument(skip_all)]
-pub async fn get(
+pub(crate) async fn get(
     conn: &mut AnyConnection,
     org_id: Uuid,
     key: &IdempotencyKey,
@@ -46,7 +46,7 @@ pub async fn get(
 /// `false` when a concurrent call with the same key got there first (the
 /// caller rolls back and answers that call's result).
 #[instrument(skip_all)]
-pub async fn insert(
+pub(crate) async fn insert(
     conn: &mut AnyConnection,
     org_id: Uuid,
     key: &IdempotencyKey,

@@ -40,7 +40,7 @@ pub(crate) fn version_from_row(row: &AnyRow, prefix: &str) -> Result<DocumentVer
 }
 
 #[instrument(skip_all)]
-pub async fn insert_version(
+pub(crate) async fn insert_version(
     conn: &mut AnyConnection,
     version: &DocumentVersion,
 ) -> Result<(), Error> {
@@ -68,7 +68,7 @@ pub async fn insert_version(
 
 /// Versions of a document the caller has already found in their organisation.
 #[instrument(skip_all)]
-pub async fn list_versions(
+pub(crate) async fn list_versions(
     conn: &mut AnyConnection,
     document_id: Uuid,
 ) -> Result<Vec<DocumentVersion>, Error> {
@@ -82,7 +82,7 @@ pub async fn list_versions(
 }
 
 #[instrument(skip_all)]
-pub async fn get_version(
+pub(crate) async fn get_version(
     conn: &mut AnyConnection,
     document_id: Uuid,
     number: u32,
@@ -98,7 +98,10 @@ pub async fn get_version(
 }
 
 #[instrument(skip_all)]
-pub async fn set_label(conn: &mut AnyConnection, version: &DocumentVersion) -> Result<(), Error> {
+pub(crate) async fn set_label(
+    conn: &mut AnyConnection,
+    version: &DocumentVersion,
+) -> Result<(), Error> {
     sqlx::query("UPDATE versions SET label = ? WHERE document_id = ? AND number = ?")
         .bind(version.label.as_ref().map(Label::as_str))
         .bind(version.document_id.to_string())

@@ -5,7 +5,7 @@ use folio_documents::{
 };
 use folio_platform::{
     actor::Actor,
-    db::{Backend, Credentials, Database, DatabaseUrl},
+    db::{Backend, Database, DatabaseUrl},
     secrets::Secret,
 };
 use folio_proto::{
@@ -147,13 +147,9 @@ impl TestApp {
         let pki = Pki::new();
         let users_db = TestDatabase::create(backend).await;
         let users = folio_users::Application::build(folio_users::Settings {
+            platform: pki.platform("users"),
+            database: users_db.settings(),
             grpc_addr: any_port(),
-            http_addr: any_port(),
-            database_url: users_db.url.clone(),
-            database_credentials: folio_platform::db::Credentials::none(),
-            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-            database_max_connections: 5,
-            tls: pki.files("users"),
             bootstrap: None,
             secrets_key: None,
         })
@@ -219,7 +215,11 @@ impl TestApp {
     pub async fn sql(&self) -> sqlx::pool::PoolConnection<sqlx::Any> {
         static MYSQL: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/mysql");
         static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-        let db = Database::connect(&self.db_url, &Credentials::none(), 2, &MYSQL, &SQLITE)
+        let settings = folio_platform::db::DatabaseSettings {
+            max_connections: 2,
+            ..folio_testkit::database_settings(self.db_url.clone())
+        };
+        let db = Database::connect(&settings, &MYSQL, &SQLITE)
             .await
             .expect("the test database");
         db.pool.acquire().await.expect("a connection")
@@ -344,16 +344,15 @@ async fn start_documents(
     retention_interval: Duration,
 ) -> (u16, CancellationToken) {
     let app = Application::build(Settings {
+        platform: pki.platform("documents"),
+        database: folio_platform::db::DatabaseSettings {
+            max_connections: 10,
+            ..folio_testkit::database_settings(db_url.clone())
+        },
         grpc_addr: any_port(),
-        http_addr: any_port(),
-        database_url: db_url.clone(),
-        database_credentials: folio_platform::db::Credentials::none(),
-        secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-        database_max_connections: 10,
         blobs: blobs.location(kms_key_id),
         max_upload_bytes,
         users_url: format!("https://127.0.0.1:{users_port}"),
-        tls: pki.files("documents"),
         retention_interval,
     })
     .await

@@ -411,12 +411,14 @@ async fn an_s3_store_refuses_a_limit_above_five_gib_at_start() {
     let pki = folio_testkit::Pki::new();
     let dir = tempfile::tempdir().unwrap();
     let settings = |max_upload_bytes: u64| folio_documents::Settings {
+        platform: pki.platform("documents"),
+        database: folio_platform::db::DatabaseSettings {
+            max_connections: 1,
+            ..folio_testkit::database_settings(folio_platform::db::DatabaseUrl::sqlite_file(
+                &dir.path().join("d.db"),
+            ))
+        },
         grpc_addr: folio_testkit::any_port(),
-        http_addr: folio_testkit::any_port(),
-        database_url: folio_platform::db::DatabaseUrl::sqlite_file(&dir.path().join("d.db")),
-        database_credentials: folio_platform::db::Credentials::none(),
-        database_max_connections: 1,
-        secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
         blobs: folio_documents::settings::BlobLocation::S3(folio_documents::settings::S3Settings {
             bucket: "folio-test".into(),
             prefix: String::new(),
@@ -427,7 +429,6 @@ async fn an_s3_store_refuses_a_limit_above_five_gib_at_start() {
         }),
         max_upload_bytes,
         users_url: "https://127.0.0.1:9".into(),
-        tls: pki.files("documents"),
         retention_interval: std::time::Duration::from_secs(3600),
     };
     let refused = folio_documents::Application::build(settings((5 << 30) + 1))

@@ -132,12 +132,12 @@ impl Connection {
 /// Sync lag (docs/adr/0043): how long a change notified at `received`
 /// (epoch ms) has taken, or took, to be applied by `until`; never negative
 /// (clocks of replicas may differ slightly).
-pub fn lag_millis(received: i64, until: i64) -> u64 {
+pub(crate) fn lag_millis(received: i64, until: i64) -> u64 {
     u64::try_from(until.saturating_sub(received)).unwrap_or(0)
 }
 
 /// A fresh `clientState`: 256 random bits, hex.
-pub fn new_client_state() -> String {
+pub(crate) fn new_client_state() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
@@ -146,7 +146,7 @@ pub fn new_client_state() -> String {
 /// Whether `parent` is the connected folder or below it, walking up through
 /// `parent_of` (`None` when unknown or at the root). Bounded, so a cycle in
 /// corrupt data ends.
-pub fn under_folder<F>(parent: Option<&str>, folder: &str, mut parent_of: F) -> Option<bool>
+pub(crate) fn under_folder<F>(parent: Option<&str>, folder: &str, mut parent_of: F) -> Option<bool>
 where
     F: FnMut(&str) -> Option<Option<String>>,
 {
@@ -165,7 +165,7 @@ where
 }
 
 /// A document title from a file name: documents allows 200 characters.
-pub fn title_for(name: &str) -> String {
+pub(crate) fn title_for(name: &str) -> String {
     let cleaned: String = name.chars().filter(|c| !c.is_control()).collect();
     let trimmed = cleaned.trim();
     let title: String = trimmed.chars().take(200).collect();
@@ -178,7 +178,7 @@ pub fn title_for(name: &str) -> String {
 
 /// Graph's MIME type when it is a plain `type/subtype`; empty (documents
 /// then defaults it) otherwise.
-pub fn media_type_for(mime: Option<&str>) -> String {
+pub(crate) fn media_type_for(mime: Option<&str>) -> String {
     let token = |s: &str| {
         !s.is_empty()
             && s.bytes()
@@ -195,7 +195,7 @@ pub fn media_type_for(mime: Option<&str>) -> String {
 /// A file name OneDrive accepts: characters it forbids (`" * : < > ? / \ |`
 /// and control characters) become `_`, leading and trailing spaces and
 /// trailing dots go.
-pub fn onedrive_name(name: &str) -> String {
+pub(crate) fn onedrive_name(name: &str) -> String {
     let replaced: String = name
         .chars()
         .map(|c| {
@@ -218,7 +218,7 @@ pub fn onedrive_name(name: &str) -> String {
 /// the content hash Graph gives decides; the cTag only where there is no
 /// hash on either side (OneDrive for Business sends no cTag in delta, so a
 /// rename, a move or a sharing change there must be judged by the hash).
-pub fn same_content(
+pub(crate) fn same_content(
     stored_hash: Option<&str>,
     stored_ctag: Option<&str>,
     listed_hash: Option<&str>,
@@ -231,7 +231,7 @@ pub fn same_content(
 }
 
 /// Why a listed item cannot be mirrored at all, if it cannot (docs/adr/0031).
-pub fn unmirrorable(has_file: bool, package: bool, remote: bool) -> Option<&'static str> {
+pub(crate) fn unmirrorable(has_file: bool, package: bool, remote: bool) -> Option<&'static str> {
     if remote {
         Some("a shortcut to a file in another drive (remoteItem); not mirrored")
     } else if package {
@@ -246,7 +246,7 @@ pub fn unmirrorable(has_file: bool, package: bool, remote: bool) -> Option<&'sta
 /// Whether SharePoint rewrites an uploaded file of this name (it promotes
 /// library properties into Office documents, PDFs, HTML and JPEG files, so
 /// the stored size and hash differ from what was sent; docs/adr/0036).
-pub fn rewritten_by_sharepoint(name: &str) -> bool {
+pub(crate) fn rewritten_by_sharepoint(name: &str) -> bool {
     let ext = name
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
@@ -260,12 +260,12 @@ pub fn rewritten_by_sharepoint(name: &str) -> bool {
 /// How long a send whose answer never came is waited for: its file is
 /// adopted if a delta or a retried send finds it within this time
 /// (docs/adr/0034). Longer than a day of hourly safety syncs would need.
-pub const PENDING_SEND_TTL_MILLIS: i64 = 24 * 60 * 60 * 1000;
+pub(crate) const PENDING_SEND_TTL_MILLIS: i64 = 24 * 60 * 60 * 1000;
 
 /// A new file being sent to OneDrive, recorded before the upload so that
 /// the file is known even when Graph's answer is lost (docs/adr/0034).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingSend {
+pub(crate) struct PendingSend {
     pub connection_id: Uuid,
     pub document_id: Uuid,
     pub version: u32,
@@ -280,7 +280,7 @@ pub struct PendingSend {
 }
 
 impl PendingSend {
-    pub fn expired(&self, now: i64) -> bool {
+    pub(crate) fn expired(&self, now: i64) -> bool {
         now - self.started_at > PENDING_SEND_TTL_MILLIS
     }
 
@@ -289,7 +289,7 @@ impl PendingSend {
     /// too, except for files SharePoint rewrites: by SHA-256 where Graph
     /// gives one, else by size (OneDrive for Business gives only a
     /// quickXorHash, which Folio does not compute).
-    pub fn is_listed_as(
+    pub(crate) fn is_listed_as(
         &self,
         parent: Option<&str>,
         name: &str,
@@ -314,7 +314,7 @@ impl PendingSend {
 /// (docs/adr/0033): what identifies the change is the connection, the
 /// item, and the item's eTag and content hash (a revert to older content
 /// has a new eTag, so it is a new change). `None` when Graph gives neither.
-pub fn upload_key(
+pub(crate) fn upload_key(
     connection: Uuid,
     item_id: &str,
     etag: Option<&str>,

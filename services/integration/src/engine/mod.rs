@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 use url::Url;
 use uuid::Uuid;
 
-pub use send::Sent;
+pub(crate) use send::Sent;
 
 /// What a connection mirrors, for people: documents mirrored, the delta
 /// paging's progress and the files it skips.

@@ -26,10 +26,10 @@ use serde_json::json;
 use time::OffsetDateTime;
 use url::Url;
 
-pub use upload::{FRAGMENT, SIMPLE_LIMIT, UNIT, UploadError, upload_session};
+pub(crate) use upload::{SIMPLE_LIMIT, UploadError, upload_session};
 
 /// Where Graph is when not configured otherwise.
-pub const GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
+pub(crate) const GRAPH_URL: &str = "https://graph.microsoft.com/v1.0";
 
 /// Microsoft's clouds: a Graph host and the sign-in host that issues its
 /// tokens (learn.microsoft.com/graph/deployments). The token's scope is the
@@ -57,13 +57,13 @@ fn cloud(graph_url: Option<&Url>) -> (&'static str, &'static str) {
 }
 
 /// The scope app-only tokens are requested with for Graph at `graph_url`.
-pub fn scope_for(graph_url: Option<&Url>) -> String {
+pub(crate) fn scope_for(graph_url: Option<&Url>) -> String {
     format!("https://{}/.default", cloud(graph_url).0)
 }
 
 /// The client-credentials token endpoint (with `{tenant}`) of the cloud
 /// Graph at `graph_url` is in.
-pub fn token_url_for(graph_url: Option<&Url>) -> String {
+pub(crate) fn token_url_for(graph_url: Option<&Url>) -> String {
     format!(
         "https://{}/{{tenant}}/oauth2/v2.0/token",
         cloud(graph_url).1

@@ -13,12 +13,12 @@ use url::Url;
 use super::{DriveItem, GraphError, check};
 
 /// Graph requires fragments in multiples of 320 KiB.
-pub const UNIT: u64 = 327_680;
+pub(crate) const UNIT: u64 = 327_680;
 /// Our fragment: 10 × 320 KiB (3.125 MiB), well under Graph's 60 MiB cap,
 /// and what one upload keeps in memory.
-pub const FRAGMENT: u64 = 10 * UNIT;
+pub(crate) const FRAGMENT: u64 = 10 * UNIT;
 /// Up to this size a single PUT is used.
-pub const SIMPLE_LIMIT: u64 = 4 << 20;
+pub(crate) const SIMPLE_LIMIT: u64 = 4 << 20;
 
 const ATTEMPTS: u32 = 5;
 
@@ -129,7 +129,7 @@ async fn next_expected(
 /// `offset` on; it is called for each range the session asks for, and again
 /// after a failed fragment, when the session's `nextExpectedRanges` say
 /// what is still missing (any offset, several ranges).
-pub async fn upload_session<O, F, S, E>(
+pub(crate) async fn upload_session<O, F, S, E>(
     http: &reqwest::Client,
     url: &Url,
     total: u64,
@@ -199,7 +199,7 @@ where
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum UploadError<E> {
+pub(crate) enum UploadError<E> {
     #[error("reading the content failed")]
     Source(E),
     #[error("the content was not as long as announced")]

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::error::Error;
 
 #[instrument(skip_all)]
-pub async fn upsert(
+pub(crate) async fn upsert(
     conn: &mut AnyConnection,
     org_id: Uuid,
     nonce: &str,
@@ -34,7 +34,7 @@ pub async fn upsert(
 
 /// The nonce and the sealed secret of an organisation.
 #[instrument(skip_all)]
-pub async fn get(
+pub(crate) async fn get(
     conn: &mut AnyConnection,
     org_id: Uuid,
 ) -> Result<Option<(String, String)>, Error> {
@@ -47,7 +47,7 @@ pub async fn get(
 }
 
 #[instrument(skip_all)]
-pub async fn delete(conn: &mut AnyConnection, org_id: Uuid) -> Result<(), Error> {
+pub(crate) async fn delete(conn: &mut AnyConnection, org_id: Uuid) -> Result<(), Error> {
     sqlx::query("DELETE FROM client_secrets WHERE org_id = ?")
         .bind(org_id.to_string())
         .execute(conn)

@@ -26,7 +26,7 @@ pub struct Conflict {
 
 /// What a refused send leaves behind.
 #[derive(Debug)]
-pub struct Refused<'a> {
+pub(crate) struct Refused<'a> {
     pub org_id: Uuid,
     pub connection_id: Uuid,
     pub document_id: Uuid,
@@ -38,7 +38,7 @@ pub struct Refused<'a> {
 
 /// Why a conflict closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Closed {
+pub(crate) enum Closed {
     /// A later send of the document succeeded.
     Resent,
     /// A person dealt with it without sending.
@@ -77,7 +77,7 @@ fn from_row(row: &AnyRow) -> Result<Conflict, Error> {
 }
 
 #[instrument(skip_all)]
-pub async fn open(
+pub(crate) async fn open(
     conn: &mut AnyConnection,
     refused: &Refused<'_>,
     now: i64,
@@ -105,7 +105,7 @@ pub async fn open(
 /// OneDrive's change to the document came in as `version` (`None`: it
 /// changed no content): noted on its open conflicts still waiting for it.
 #[instrument(skip_all)]
-pub async fn came_in(
+pub(crate) async fn came_in(
     conn: &mut AnyConnection,
     org_id: Uuid,
     document_id: Uuid,
@@ -127,7 +127,7 @@ pub async fn came_in(
 
 /// Closes every open conflict of a document (a send of it succeeded).
 #[instrument(skip_all)]
-pub async fn close_for_document(
+pub(crate) async fn close_for_document(
     conn: &mut AnyConnection,
     org_id: Uuid,
     document_id: Uuid,
@@ -151,7 +151,7 @@ pub async fn close_for_document(
 /// Closes one conflict of the organisation; `false` when it has none with
 /// that id. One already closed stays as it closed.
 #[instrument(skip_all)]
-pub async fn dismiss(
+pub(crate) async fn dismiss(
     conn: &mut AnyConnection,
     org_id: Uuid,
     id: Uuid,
@@ -183,7 +183,7 @@ pub async fn dismiss(
 /// Open conflicts of the organisation (of one document when given), newest
 /// first, at most `limit`, and how many are open in all.
 #[instrument(skip_all)]
-pub async fn list_open(
+pub(crate) async fn list_open(
     conn: &mut AnyConnection,
     org_id: Uuid,
     document_id: Option<Uuid>,
@@ -210,7 +210,7 @@ pub async fn list_open(
 
 /// How many conflicts of the organisation (of one document when given) are open.
 #[instrument(skip_all)]
-pub async fn count_open(
+pub(crate) async fn count_open(
     conn: &mut AnyConnection,
     org_id: Uuid,
     document_id: Option<Uuid>,
@@ -233,7 +233,7 @@ pub async fn count_open(
 
 /// Open conflicts over every organisation (the `folio_integration_conflicts_open` gauge).
 #[instrument(skip_all)]
-pub async fn open_total(conn: &mut AnyConnection) -> Result<u64, Error> {
+pub(crate) async fn open_total(conn: &mut AnyConnection) -> Result<u64, Error> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM conflicts WHERE closed_at IS NULL")
         .fetch_one(conn)
         .await?;
@@ -242,7 +242,7 @@ pub async fn open_total(conn: &mut AnyConnection) -> Result<u64, Error> {
 
 /// A disconnected connection's conflicts go with it.
 #[instrument(skip_all)]
-pub async fn delete_for(conn: &mut AnyConnection, connection_id: Uuid) -> Result<(), Error> {
+pub(crate) async fn delete_for(conn: &mut AnyConnection, connection_id: Uuid) -> Result<(), Error> {
     sqlx::query("DELETE FROM conflicts WHERE connection_id = ?")
         .bind(connection_id.to_string())
         .execute(conn)

@@ -45,7 +45,7 @@ fn from_row(row: &AnyRow) -> Result<Connection, Error> {
 /// Inserts a connection that is leased to its creator until `lease_until`.
 #[instrument(skip_all)]
 #[allow(clippy::too_many_arguments)]
-pub async fn insert(
+pub(crate) async fn insert(
     conn: &mut AnyConnection,
     id: Uuid,
     org_id: Uuid,
@@ -85,7 +85,7 @@ pub async fn insert(
 
 /// Whether another organisation's connection holds the drive.
 #[instrument(skip_all)]
-pub async fn drive_held_elsewhere(
+pub(crate) async fn drive_held_elsewhere(
     conn: &mut AnyConnection,
     drive_id: &str,
     org_id: Uuid,
@@ -101,7 +101,7 @@ pub async fn drive_held_elsewhere(
 
 /// A new client secret was stored: note when, and try again at once.
 #[instrument(skip_all)]
-pub async fn client_secret_replaced(
+pub(crate) async fn client_secret_replaced(
     conn: &mut AnyConnection,
     id: Uuid,
     now: i64,
@@ -119,7 +119,10 @@ pub async fn client_secret_replaced(
 }
 
 #[instrument(skip_all)]
-pub async fn by_org(conn: &mut AnyConnection, org_id: Uuid) -> Result<Option<Connection>, Error> {
+pub(crate) async fn by_org(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+) -> Result<Option<Connection>, Error> {
     sqlx::query(&format!(
         "SELECT {COLUMNS} FROM connections WHERE org_id = ?"
     ))
@@ -131,7 +134,7 @@ pub async fn by_org(conn: &mut AnyConnection, org_id: Uuid) -> Result<Option<Con
 }
 
 #[instrument(skip_all)]
-pub async fn by_id(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Connection>, Error> {
+pub(crate) async fn by_id(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Connection>, Error> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM connections WHERE id = ?"))
         .bind(id.to_string())
         .fetch_optional(conn)
@@ -142,7 +145,7 @@ pub async fn by_id(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Connecti
 
 /// The connection a subscription belongs to, with its client state.
 #[instrument(skip_all)]
-pub async fn by_subscription(
+pub(crate) async fn by_subscription(
     conn: &mut AnyConnection,
     subscription_id: &str,
 ) -> Result<Option<(Uuid, String)>, Error> {
@@ -155,7 +158,7 @@ pub async fn by_subscription(
 }
 
 #[instrument(skip_all)]
-pub async fn delete(conn: &mut AnyConnection, id: Uuid) -> Result<(), Error> {
+pub(crate) async fn delete(conn: &mut AnyConnection, id: Uuid) -> Result<(), Error> {
     sqlx::query("DELETE FROM connections WHERE id = ?")
         .bind(id.to_string())
         .execute(conn)
@@ -165,7 +168,7 @@ pub async fn delete(conn: &mut AnyConnection, id: Uuid) -> Result<(), Error> {
 
 /// Asks for a delta as soon as `at`, unless one is already due earlier.
 #[instrument(skip_all)]
-pub async fn request_sync(conn: &mut AnyConnection, id: Uuid, at: i64) -> Result<(), Error> {
+pub(crate) async fn request_sync(conn: &mut AnyConnection, id: Uuid, at: i64) -> Result<(), Error> {
     sqlx::query(
         "UPDATE connections SET sync_due_at = CASE WHEN sync_due_at IS NULL OR sync_due_at > ? \
          THEN ? ELSE sync_due_at END, followups = ? WHERE id = ?",
@@ -181,7 +184,7 @@ pub async fn request_sync(conn: &mut AnyConnection, id: Uuid, at: i64) -> Result
 
 /// Asks the reconciler to renew (or recreate) the subscription now.
 #[instrument(skip_all)]
-pub async fn request_renew(conn: &mut AnyConnection, id: Uuid) -> Result<(), Error> {
+pub(crate) async fn request_renew(conn: &mut AnyConnection, id: Uuid) -> Result<(), Error> {
     sqlx::query("UPDATE connections SET renew_requested = 1 WHERE id = ?")
         .bind(id.to_string())
         .execute(conn)
@@ -191,7 +194,7 @@ pub async fn request_renew(conn: &mut AnyConnection, id: Uuid) -> Result<(), Err
 
 /// The subscription is gone (Graph said so): recreate it and catch up.
 #[instrument(skip_all)]
-pub async fn forget_subscription(conn: &mut AnyConnection, id: Uuid) -> Result<(), Error> {
+pub(crate) async fn forget_subscription(conn: &mut AnyConnection, id: Uuid) -> Result<(), Error> {
     sqlx::query("UPDATE connections SET subscription_id = NULL, subscription_expires_at = NULL WHERE id = ?")
         .bind(id.to_string())
         .execute(conn)
@@ -201,7 +204,11 @@ pub async fn forget_subscription(conn: &mut AnyConnection, id: Uuid) -> Result<(
 
 /// Connections with a delta due that nobody holds and Graph does not pause.
 #[instrument(skip_all)]
-pub async fn due(conn: &mut AnyConnection, now: i64, limit: u32) -> Result<Vec<Uuid>, Error> {
+pub(crate) async fn due(
+    conn: &mut AnyConnection,
+    now: i64,
+    limit: u32,
+) -> Result<Vec<Uuid>, Error> {
     let rows = sqlx::query(
         "SELECT id FROM connections WHERE sync_due_at IS NOT NULL AND sync_due_at <= ? \
          AND (lease_until IS NULL OR lease_until < ?) \
@@ -219,7 +226,7 @@ pub async fn due(conn: &mut AnyConnection, now: i64, limit: u32) -> Result<Vec<U
 /// Connections whose subscription must be created, renewed, or looked up
 /// again because it was last seen alive before `check_before`.
 #[instrument(skip_all)]
-pub async fn needing_subscription(
+pub(crate) async fn needing_subscription(
     conn: &mut AnyConnection,
     now: i64,
     renew_horizon: i64,
@@ -244,7 +251,7 @@ pub async fn needing_subscription(
 /// (`sync = true`) the due delta must still be due, and its due time moves to
 /// the lease's end: if this worker dies the delta becomes due again then.
 #[instrument(skip_all)]
-pub async fn claim(
+pub(crate) async fn claim(
     conn: &mut AnyConnection,
     id: Uuid,
     token: &str,
@@ -285,7 +292,7 @@ pub async fn claim(
 
 /// Extends a lease we hold; false when it was lost.
 #[instrument(skip_all)]
-pub async fn heartbeat(
+pub(crate) async fn heartbeat(
     conn: &mut AnyConnection,
     id: Uuid,
     token: &str,
@@ -302,7 +309,7 @@ pub async fn heartbeat(
 }
 
 #[instrument(skip_all)]
-pub async fn release(conn: &mut AnyConnection, id: Uuid, token: &str) -> Result<(), Error> {
+pub(crate) async fn release(conn: &mut AnyConnection, id: Uuid, token: &str) -> Result<(), Error> {
     sqlx::query(
         "UPDATE connections SET lease_token = NULL, lease_until = NULL WHERE id = ? AND lease_token = ?",
     )
@@ -315,7 +322,7 @@ pub async fn release(conn: &mut AnyConnection, id: Uuid, token: &str) -> Result<
 
 /// Stores a new or renewed subscription (under our lease).
 #[instrument(skip_all)]
-pub async fn set_subscription(
+pub(crate) async fn set_subscription(
     conn: &mut AnyConnection,
     id: Uuid,
     subscription_id: &str,
@@ -338,7 +345,11 @@ pub async fn set_subscription(
 
 /// The subscription was seen alive in Graph just now.
 #[instrument(skip_all)]
-pub async fn subscription_seen(conn: &mut AnyConnection, id: Uuid, now: i64) -> Result<(), Error> {
+pub(crate) async fn subscription_seen(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    now: i64,
+) -> Result<(), Error> {
     sqlx::query("UPDATE connections SET subscription_checked_at = ? WHERE id = ?")
         .bind(now)
         .bind(id.to_string())
@@ -348,7 +359,7 @@ pub async fn subscription_seen(conn: &mut AnyConnection, id: Uuid, now: i64) -> 
 }
 
 #[instrument(skip_all)]
-pub async fn set_error(
+pub(crate) async fn set_error(
     conn: &mut AnyConnection,
     id: Uuid,
     error: Option<&str>,
@@ -363,7 +374,7 @@ pub async fn set_error(
 
 /// How a sync ended, to be written with the lease's release.
 #[derive(Debug, Clone)]
-pub struct SyncEnd<'a> {
+pub(crate) struct SyncEnd<'a> {
     /// The due time the claim wrote; a different value means someone asked again.
     pub claimed_due: i64,
     pub next_due: i64,
@@ -377,7 +388,7 @@ pub struct SyncEnd<'a> {
 }
 
 #[instrument(skip_all)]
-pub async fn end_sync(
+pub(crate) async fn end_sync(
     conn: &mut AnyConnection,
     id: Uuid,
     token: &str,
@@ -422,7 +433,11 @@ pub async fn end_sync(
 
 /// The lag of a sync that applied notifications (docs/adr/0043).
 #[instrument(skip_all)]
-pub async fn record_lag(conn: &mut AnyConnection, id: Uuid, lag_ms: i64) -> Result<(), Error> {
+pub(crate) async fn record_lag(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    lag_ms: i64,
+) -> Result<(), Error> {
     sqlx::query("UPDATE connections SET last_lag_ms = ? WHERE id = ?")
         .bind(lag_ms)
         .bind(id.to_string())
@@ -433,7 +448,7 @@ pub async fn record_lag(conn: &mut AnyConnection, id: Uuid, lag_ms: i64) -> Resu
 
 /// Graph throttles per tenant: pause every connection of it.
 #[instrument(skip_all)]
-pub async fn pause_tenant(
+pub(crate) async fn pause_tenant(
     conn: &mut AnyConnection,
     tenant_id: &str,
     until: i64,

@@ -13,7 +13,7 @@ use crate::error::Error;
 const CHANGES: &str = "kind IN ('change', 'lifecycle:missed')";
 
 #[instrument(skip_all)]
-pub async fn insert(
+pub(crate) async fn insert(
     conn: &mut AnyConnection,
     connection_id: Uuid,
     subscription_id: &str,
@@ -39,7 +39,7 @@ pub async fn insert(
 /// is already waiting for a sync that has not started: a replay then adds
 /// nothing, as that sync's delta will cover it.
 #[instrument(skip_all)]
-pub async fn unclaimed_exists(
+pub(crate) async fn unclaimed_exists(
     conn: &mut AnyConnection,
     connection_id: Uuid,
     subscription_id: &str,
@@ -61,7 +61,7 @@ pub async fn unclaimed_exists(
 /// before it are claimed by the sync about to ask for a delta, so later
 /// notifications are stored (and ask for another sync) again.
 #[instrument(skip_all)]
-pub async fn newest_pending(
+pub(crate) async fn newest_pending(
     conn: &mut AnyConnection,
     connection_id: Uuid,
 ) -> Result<Option<i64>, Error> {
@@ -88,7 +88,7 @@ pub async fn newest_pending(
 
 /// When a sync last claimed notifications of the connection (epoch ms).
 #[instrument(skip_all)]
-pub async fn last_claimed(
+pub(crate) async fn last_claimed(
     conn: &mut AnyConnection,
     connection_id: Uuid,
 ) -> Result<Option<i64>, Error> {
@@ -101,7 +101,7 @@ pub async fn last_claimed(
 
 /// Deletes notifications processed before `before` (epoch ms); how many.
 #[instrument(skip_all)]
-pub async fn purge_processed(conn: &mut AnyConnection, before: i64) -> Result<u64, Error> {
+pub(crate) async fn purge_processed(conn: &mut AnyConnection, before: i64) -> Result<u64, Error> {
     let done = sqlx::query("DELETE FROM inbox WHERE processed_at IS NOT NULL AND processed_at < ?")
         .bind(before)
         .execute(conn)
@@ -111,7 +111,7 @@ pub async fn purge_processed(conn: &mut AnyConnection, before: i64) -> Result<u6
 
 /// Every row of the inbox, processed or not (the `folio_integration_inbox_rows` gauge).
 #[instrument(skip_all)]
-pub async fn size(conn: &mut AnyConnection) -> Result<u64, Error> {
+pub(crate) async fn size(conn: &mut AnyConnection) -> Result<u64, Error> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM inbox")
         .fetch_one(conn)
         .await?;
@@ -120,7 +120,7 @@ pub async fn size(conn: &mut AnyConnection) -> Result<u64, Error> {
 
 /// Marks notifications up to `newest` as handled by a completed delta.
 #[instrument(skip_all)]
-pub async fn mark_processed(
+pub(crate) async fn mark_processed(
     conn: &mut AnyConnection,
     connection_id: Uuid,
     newest: i64,
@@ -138,7 +138,7 @@ pub async fn mark_processed(
 }
 
 #[instrument(skip_all)]
-pub async fn delete_for(conn: &mut AnyConnection, connection_id: Uuid) -> Result<(), Error> {
+pub(crate) async fn delete_for(conn: &mut AnyConnection, connection_id: Uuid) -> Result<(), Error> {
     sqlx::query("DELETE FROM inbox WHERE connection_id = ?")
         .bind(connection_id.to_string())
         .execute(conn)
@@ -146,21 +146,11 @@ pub async fn delete_for(conn: &mut AnyConnection, connection_id: Uuid) -> Result
     Ok(())
 }
 
-/// How many notifications were stored for a connection (tests, metrics).
-#[instrument(skip_all)]
-pub async fn count(conn: &mut AnyConnection, connection_id: Uuid) -> Result<u64, Error> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM inbox WHERE connection_id = ?")
-        .bind(connection_id.to_string())
-        .fetch_one(conn)
-        .await?;
-    u64::try_from(row.try_get::<i64, _>("n")?).map_err(|_| Error::Corrupt("count"))
-}
-
 /// Unprocessed notifications over every connection, and when the oldest
 /// announcing a change arrived (epoch ms): the queue depth and how far
 /// mirroring lags behind.
 #[instrument(skip_all)]
-pub async fn backlog(conn: &mut AnyConnection) -> Result<(u64, Option<i64>), Error> {
+pub(crate) async fn backlog(conn: &mut AnyConnection) -> Result<(u64, Option<i64>), Error> {
     let row = sqlx::query(&format!(
         "SELECT COUNT(*) AS n, MIN(CASE WHEN {CHANGES} THEN received_at END) AS oldest \
          FROM inbox WHERE processed_at IS NULL"
@@ -174,7 +164,7 @@ pub async fn backlog(conn: &mut AnyConnection) -> Result<(u64, Option<i64>), Err
 /// When the oldest notification of the connection still waiting for a
 /// delta arrived (epoch ms): the current lag runs from it (docs/adr/0043).
 #[instrument(skip_all)]
-pub async fn oldest_waiting(
+pub(crate) async fn oldest_waiting(
     conn: &mut AnyConnection,
     connection_id: Uuid,
 ) -> Result<Option<i64>, Error> {
@@ -191,7 +181,7 @@ pub async fn oldest_waiting(
 /// When the oldest unprocessed notification of a change up to `newest`
 /// arrived (epoch ms).
 #[instrument(skip_all)]
-pub async fn oldest_pending(
+pub(crate) async fn oldest_pending(
     conn: &mut AnyConnection,
     connection_id: Uuid,
     newest: i64,

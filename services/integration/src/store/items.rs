@@ -10,7 +10,7 @@ use super::is_unique_violation;
 use crate::error::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ItemRow {
+pub(crate) struct ItemRow {
     pub item_id: String,
     pub parent_id: Option<String>,
     pub name: String,
@@ -26,7 +26,7 @@ pub struct ItemRow {
 
 /// What to store about an item.
 #[derive(Debug, Clone)]
-pub struct ItemFacts<'a> {
+pub(crate) struct ItemFacts<'a> {
     pub item_id: &'a str,
     pub parent_id: Option<&'a str>,
     pub name: &'a str,
@@ -60,7 +60,7 @@ const COLUMNS: &str =
     "item_id, parent_id, name, is_folder, document_id, ctag, etag, content_hash, deleted";
 
 #[instrument(skip_all)]
-pub async fn get(
+pub(crate) async fn get(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,
@@ -80,7 +80,7 @@ pub async fn get(
 
 /// The live file a document is mirrored from, if any.
 #[instrument(skip_all)]
-pub async fn by_document(
+pub(crate) async fn by_document(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,
@@ -99,26 +99,8 @@ pub async fn by_document(
     .transpose()
 }
 
-/// Every live mirrored file of a drive.
 #[instrument(skip_all)]
-pub async fn mirrored(
-    conn: &mut AnyConnection,
-    org_id: Uuid,
-    drive_id: &str,
-) -> Result<Vec<ItemRow>, Error> {
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM items WHERE org_id = ? AND drive_id = ? AND is_folder = 0 \
-         AND deleted = 0 AND document_id IS NOT NULL"
-    ))
-    .bind(org_id.to_string())
-    .bind(drive_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter().map(from_row).collect()
-}
-
-#[instrument(skip_all)]
-pub async fn count_mirrored(
+pub(crate) async fn count_mirrored(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,
@@ -136,7 +118,7 @@ pub async fn count_mirrored(
 
 /// Records an item as live with these facts (insert or update).
 #[instrument(skip_all)]
-pub async fn put(
+pub(crate) async fn put(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,
@@ -197,7 +179,7 @@ pub async fn put(
 
 /// Marks an item deleted in OneDrive; the row stays (the document id is history).
 #[instrument(skip_all)]
-pub async fn mark_deleted(
+pub(crate) async fn mark_deleted(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,
@@ -218,7 +200,7 @@ pub async fn mark_deleted(
 
 /// Notes that a full enumeration (`round`) listed these items.
 #[instrument(skip_all)]
-pub async fn mark_listed(
+pub(crate) async fn mark_listed(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,
@@ -245,7 +227,7 @@ pub async fn mark_listed(
 
 /// Live mirrored files the full enumeration `round` did not list, a batch at a time.
 #[instrument(skip_all)]
-pub async fn unlisted(
+pub(crate) async fn unlisted(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,
@@ -268,7 +250,7 @@ pub async fn unlisted(
 
 /// Live items whose parent is one of `parents`.
 #[instrument(skip_all)]
-pub async fn children_of(
+pub(crate) async fn children_of(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,

@@ -1,13 +1,13 @@
 //! SQL shared by MySQL and SQLite (docs/adr/0002).
 
-pub mod client_secrets;
-pub mod conflicts;
-pub mod connections;
-pub mod inbox;
-pub mod items;
-pub mod pending_sends;
-pub mod progress;
-pub mod skipped;
+pub(crate) mod client_secrets;
+pub(crate) mod conflicts;
+pub(crate) mod connections;
+pub(crate) mod inbox;
+pub(crate) mod items;
+pub(crate) mod pending_sends;
+pub(crate) mod progress;
+pub(crate) mod skipped;
 
 use sqlx::{Row, any::AnyRow};
 use uuid::Uuid;

@@ -33,7 +33,7 @@ fn from_row(row: &AnyRow) -> Result<PendingSend, Error> {
 /// Records a send about to upload, replacing an earlier one of the same
 /// document; the connection's expired records go.
 #[instrument(skip_all)]
-pub async fn record(conn: &mut AnyConnection, send: &PendingSend) -> Result<(), Error> {
+pub(crate) async fn record(conn: &mut AnyConnection, send: &PendingSend) -> Result<(), Error> {
     sqlx::query(
         "DELETE FROM pending_sends WHERE connection_id = ? AND (document_id = ? OR started_at < ?)",
     )
@@ -61,7 +61,7 @@ pub async fn record(conn: &mut AnyConnection, send: &PendingSend) -> Result<(), 
 
 /// The pending send of a document, if any (expired or not).
 #[instrument(skip_all)]
-pub async fn of_document(
+pub(crate) async fn of_document(
     conn: &mut AnyConnection,
     connection_id: Uuid,
     document_id: Uuid,
@@ -81,7 +81,7 @@ pub async fn of_document(
 /// Whether the connection has any pending send (most deltas need not look
 /// further).
 #[instrument(skip_all)]
-pub async fn any(conn: &mut AnyConnection, connection_id: Uuid) -> Result<bool, Error> {
+pub(crate) async fn any(conn: &mut AnyConnection, connection_id: Uuid) -> Result<bool, Error> {
     Ok(
         sqlx::query("SELECT 1 AS one FROM pending_sends WHERE connection_id = ? LIMIT 1")
             .bind(connection_id.to_string())
@@ -93,7 +93,7 @@ pub async fn any(conn: &mut AnyConnection, connection_id: Uuid) -> Result<bool, 
 
 /// Pending sends to this folder under this name, newest first.
 #[instrument(skip_all)]
-pub async fn named(
+pub(crate) async fn named(
     conn: &mut AnyConnection,
     connection_id: Uuid,
     parent_id: &str,
@@ -114,7 +114,7 @@ pub async fn named(
 }
 
 #[instrument(skip_all)]
-pub async fn clear(
+pub(crate) async fn clear(
     conn: &mut AnyConnection,
     connection_id: Uuid,
     document_id: Uuid,

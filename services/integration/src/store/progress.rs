@@ -28,7 +28,10 @@ fn signed(n: u64) -> i64 {
 }
 
 #[instrument(skip_all)]
-pub async fn get(conn: &mut AnyConnection, connection_id: Uuid) -> Result<Option<Progress>, Error> {
+pub(crate) async fn get(
+    conn: &mut AnyConnection,
+    connection_id: Uuid,
+) -> Result<Option<Progress>, Error> {
     let row = sqlx::query(
         "SELECT page_link, full_round, round_id, items_seen, items_mirrored, items_skipped \
          FROM sync_progress WHERE connection_id = ?",
@@ -51,7 +54,7 @@ pub async fn get(conn: &mut AnyConnection, connection_id: Uuid) -> Result<Option
 
 /// Stores the progress; only while `lease_token` still holds the connection.
 #[instrument(skip_all)]
-pub async fn save(
+pub(crate) async fn save(
     conn: &mut AnyConnection,
     connection_id: Uuid,
     lease_token: &str,
@@ -102,7 +105,7 @@ pub async fn save(
 }
 
 #[instrument(skip_all)]
-pub async fn delete_for(conn: &mut AnyConnection, connection_id: Uuid) -> Result<(), Error> {
+pub(crate) async fn delete_for(conn: &mut AnyConnection, connection_id: Uuid) -> Result<(), Error> {
     sqlx::query("DELETE FROM sync_progress WHERE connection_id = ?")
         .bind(connection_id.to_string())
         .execute(conn)

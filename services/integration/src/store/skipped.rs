@@ -17,7 +17,7 @@ pub struct Skipped {
 
 /// Records (or refreshes) why an item is not mirrored.
 #[instrument(skip_all)]
-pub async fn record(
+pub(crate) async fn record(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,
@@ -63,7 +63,7 @@ pub async fn record(
 }
 
 #[instrument(skip_all)]
-pub async fn get(
+pub(crate) async fn get(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,
@@ -92,7 +92,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Skipped, Error> {
 }
 
 #[instrument(skip_all)]
-pub async fn clear(
+pub(crate) async fn clear(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,
@@ -109,7 +109,7 @@ pub async fn clear(
 
 /// The most recently skipped items, newest first, and how many there are.
 #[instrument(skip_all)]
-pub async fn recent(
+pub(crate) async fn recent(
     conn: &mut AnyConnection,
     org_id: Uuid,
     drive_id: &str,

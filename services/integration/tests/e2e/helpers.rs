@@ -85,13 +85,9 @@ impl World {
 
         let users_db = TestDatabase::create(backend).await;
         let users = folio_users::Application::build(folio_users::Settings {
+            platform: pki.platform("users"),
+            database: users_db.settings(),
             grpc_addr: any_port(),
-            http_addr: any_port(),
-            database_url: users_db.url.clone(),
-            database_credentials: folio_platform::db::Credentials::none(),
-            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-            database_max_connections: 5,
-            tls: pki.files("users"),
             bootstrap: None,
             secrets_key: None,
         })
@@ -104,16 +100,15 @@ impl World {
         let documents_db = TestDatabase::create(backend).await;
         let blobs = tempfile::tempdir().unwrap();
         let documents_settings = folio_documents::Settings {
+            platform: pki.platform("documents"),
+            database: folio_platform::db::DatabaseSettings {
+                max_connections: 10,
+                ..documents_db.settings()
+            },
             grpc_addr: any_port(),
-            http_addr: any_port(),
-            database_url: documents_db.url.clone(),
-            database_credentials: folio_platform::db::Credentials::none(),
-            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-            database_max_connections: 10,
             blobs: folio_documents::settings::BlobLocation::Directory(blobs.path().to_owned()),
             max_upload_bytes: 256 << 20,
             users_url: format!("https://127.0.0.1:{users_port}"),
-            tls: pki.files("documents"),
             retention_interval: std::time::Duration::from_secs(3600),
         };
         let documents = folio_documents::Application::build(documents_settings.clone())
@@ -187,19 +182,14 @@ impl World {
         configure: impl FnOnce(&mut Settings),
     ) -> Instance {
         let mut settings = Settings {
+            platform: self.pki.platform("integration"),
+            database: self.integration_db.settings(),
             grpc_addr: any_port(),
-            http_addr: any_port(),
-            database_url: self.integration_db.url.clone(),
-            database_credentials: folio_platform::db::Credentials::none(),
-            secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-            database_max_connections: 5,
             documents_url: format!("https://127.0.0.1:{}", self.documents_port),
             public_url: None,
             graph_url: Some(self.graph.graph_url().parse().unwrap()),
             token_url: self.graph.token_url(),
             graph_scope: None,
-            tls: self.pki.files("integration"),
-            http_tls: None,
             client_secrets,
             timing: self.timing.clone(),
         };

@@ -11,7 +11,7 @@ async fn the_webhook_answers_graph_over_https_only(backend: Backend) {
     let files = world.pki.files("integration");
     let instance = world
         .spawn_integration_configured(World::database_secrets(), |settings| {
-            settings.http_tls = Some(HttpsFiles {
+            settings.platform.http_tls = Some(HttpsFiles {
                 cert: files.cert.clone(),
                 key: files.key.clone(),
             });

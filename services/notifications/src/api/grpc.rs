@@ -18,12 +18,12 @@ use crate::{
 };
 
 #[derive(Debug, Clone)]
-pub struct NotificationsApi {
+pub(crate) struct NotificationsApi {
     engine: Arc<Engine>,
 }
 
 impl NotificationsApi {
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Self { engine }
     }
 }

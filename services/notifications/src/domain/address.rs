@@ -28,7 +28,7 @@ fn public_v6(ip: Ipv6Addr) -> bool {
 
 /// Whether `ip` is on the public internet: not loopback, private,
 /// link-local (cloud metadata lives there), shared or unspecified.
-pub fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => public_v4(v4),
         IpAddr::V6(v6) => public_v6(v6),

@@ -12,7 +12,7 @@ use super::mail::Kind;
 
 /// The event types client systems can subscribe to (openapi/bff.yaml `webhooks:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventType {
+pub(crate) enum EventType {
     DocumentCreated,
     VersionCreated,
     TaskCreated,
@@ -26,7 +26,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [Self; 10] = [
+    pub(crate) const ALL: [Self; 10] = [
         Self::DocumentCreated,
         Self::VersionCreated,
         Self::TaskCreated,
@@ -39,7 +39,7 @@ impl EventType {
         Self::OneDriveSyncRecovered,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::DocumentCreated => "document.created",
             Self::VersionCreated => "version.created",
@@ -54,7 +54,7 @@ impl EventType {
         }
     }
 
-    pub fn parse(raw: &str) -> Option<Self> {
+    pub(crate) fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.as_str() == raw.trim())
     }
 
@@ -79,7 +79,7 @@ impl EventType {
 
 /// The people of a task whom its events concern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TaskPeople {
+pub(crate) struct TaskPeople {
     pub assignee: Option<Uuid>,
     pub created_by: Option<Uuid>,
 }
@@ -109,14 +109,14 @@ pub(crate) fn addressees(types: &[EventType], task: TaskPeople, actor: &str) -> 
 
 /// What was last seen of a task (before this event), or what it is now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TaskSeen {
+pub(crate) struct TaskSeen {
     pub assignee: Option<Uuid>,
     pub done: bool,
 }
 
 /// One entry of an organisation's event log, as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogEvent {
+pub(crate) struct LogEvent {
     pub sequence: u64,
     pub kind: EventKind,
     pub org_id: Uuid,
@@ -135,7 +135,7 @@ impl LogEvent {
     /// The catalogue types this event raises, given the task as it was
     /// last seen and as it is now (both `None` when it concerns no task, or
     /// the task is gone).
-    pub fn types(&self, before: Option<TaskSeen>, now: Option<TaskSeen>) -> Vec<EventType> {
+    pub(crate) fn types(&self, before: Option<TaskSeen>, now: Option<TaskSeen>) -> Vec<EventType> {
         let mut types = EventType::from_log(self.kind).to_vec();
         let is_task_change = matches!(self.kind, EventKind::TaskCreated | EventKind::TaskUpdated);
         if let (true, Some(now)) = (is_task_change, now) {
@@ -151,7 +151,7 @@ impl LogEvent {
     }
 
     /// The `data` of a webhook body: ids only, from this organisation.
-    pub fn data(&self, task: Option<(&TaskSeen, &str)>) -> Value {
+    pub(crate) fn data(&self, task: Option<(&TaskSeen, &str)>) -> Value {
         if !self.connection_id.is_empty() {
             // The integration's events concern its connection, no document.
             let mut data = json!({

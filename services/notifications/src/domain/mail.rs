@@ -11,7 +11,7 @@ use crate::error::Error;
 /// What a person can be told by email. A new kind is a variant here, its
 /// name and its default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A task was assigned to them.
     Assignment,
     /// Their tasks due tomorrow or overdue (a digest only).
@@ -29,14 +29,14 @@ pub enum Kind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Choice {
+pub(crate) enum Choice {
     Off,
     Immediate,
     Daily,
 }
 
 impl Kind {
-    pub const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 7] = [
         Self::Assignment,
         Self::Reminder,
         Self::Stale,
@@ -46,7 +46,7 @@ impl Kind {
         Self::Webhook,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Assignment => "assignment",
             Self::Reminder => "reminder",
@@ -62,7 +62,7 @@ impl Kind {
         Self::ALL.into_iter().find(|k| k.as_str() == raw)
     }
 
-    pub fn default_choice(self) -> Choice {
+    pub(crate) fn default_choice(self) -> Choice {
         match self {
             Self::Reminder => Choice::Daily,
             Self::Assignment
@@ -81,7 +81,7 @@ impl Kind {
 }
 
 impl Choice {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Off => "off",
             Self::Immediate => "immediate",
@@ -98,26 +98,26 @@ impl Choice {
 
 /// One person's choices; kinds not chosen take their default.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Preferences(BTreeMap<Kind, Choice>);
+pub(crate) struct Preferences(BTreeMap<Kind, Choice>);
 
 impl Preferences {
-    pub fn choice(&self, kind: Kind) -> Choice {
+    pub(crate) fn choice(&self, kind: Kind) -> Choice {
         self.0.get(&kind).copied().unwrap_or(kind.default_choice())
     }
 
     /// These choices with `kind` set to `choice`.
-    pub fn with(mut self, kind: Kind, choice: Choice) -> Self {
+    pub(crate) fn with(mut self, kind: Kind, choice: Choice) -> Self {
         self.0.insert(kind, choice);
         self
     }
 
     /// Every kind with its choice (defaults filled in).
-    pub fn all(&self) -> Vec<(Kind, Choice)> {
+    pub(crate) fn all(&self) -> Vec<(Kind, Choice)> {
         Kind::ALL.into_iter().map(|k| (k, self.choice(k))).collect()
     }
 
     /// From `kind → choice` pairs as a person sent them.
-    pub fn parse(pairs: &BTreeMap<String, String>) -> Result<Self, Error> {
+    pub(crate) fn parse(pairs: &BTreeMap<String, String>) -> Result<Self, Error> {
         if pairs.len() > Kind::ALL.len() {
             return Err(Error::invalid(
                 "preferences",
@@ -143,7 +143,7 @@ impl Preferences {
     }
 
     /// As stored: `kind=choice` pairs, comma-separated.
-    pub fn to_stored(&self) -> String {
+    pub(crate) fn to_stored(&self) -> String {
         self.0
             .iter()
             .map(|(k, c)| format!("{}={}", k.as_str(), c.as_str()))
@@ -151,7 +151,7 @@ impl Preferences {
             .join(",")
     }
 
-    pub fn from_stored(text: &str) -> Result<Self, Error> {
+    pub(crate) fn from_stored(text: &str) -> Result<Self, Error> {
         let pairs = text
             .split(',')
             .filter(|p| !p.is_empty())

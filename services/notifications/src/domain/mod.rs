@@ -5,7 +5,7 @@ pub(crate) mod events;
 pub(crate) mod mail;
 pub(crate) mod webhook;
 
-pub use address::is_public;
-pub use events::{EventType, LogEvent, TaskPeople, TaskSeen};
-pub use mail::{Choice, Kind, Preferences};
-pub use webhook::{Backoff, Secret, delivery_id, signature};
+pub(crate) use address::is_public;
+pub(crate) use events::{EventType, LogEvent, TaskPeople, TaskSeen};
+pub(crate) use mail::{Choice, Kind};
+pub(crate) use webhook::{Backoff, Secret, delivery_id, signature};

@@ -18,7 +18,7 @@ pub(crate) const MAX_URL: usize = 2000;
 
 /// A signing secret: `whsec_` and base64 of 32 random bytes.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -27,17 +27,17 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Secret {
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut key = [0_u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
         Self(format!("{SECRET_PREFIX}{}", STANDARD.encode(key)))
     }
 
-    pub fn from_stored(text: String) -> Self {
+    pub(crate) fn from_stored(text: String) -> Self {
         Self(text)
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
@@ -55,7 +55,12 @@ impl Secret {
 
 /// The `webhook-signature` header: `v1,` and base64 of
 /// HMAC-SHA256(key, "{id}.{timestamp}.{body}").
-pub fn signature(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> Result<String, Error> {
+pub(crate) fn signature(
+    secret: &Secret,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Result<String, Error> {
     let mut mac = Hmac::<Sha256>::new_from_slice(&secret.key()?)
         .map_err(|_| Error::Corrupt("webhook secret"))?;
     mac.update(format!("{id}.{timestamp}.").as_bytes());
@@ -68,7 +73,7 @@ pub fn signature(secret: &Secret, id: &str, timestamp: i64, body: &[u8]) -> Resu
 
 /// The `webhook-id` of one event for one endpoint: the same however often
 /// the event is read or the delivery attempted.
-pub fn delivery_id(webhook: Uuid, org: Uuid, sequence: u64, event: EventType) -> String {
+pub(crate) fn delivery_id(webhook: Uuid, org: Uuid, sequence: u64, event: EventType) -> String {
     let digest = Sha256::digest(format!("{webhook}/{org}/{sequence}/{}", event.as_str()));
     format!("msg_{}", hex::encode(&digest[..16]))
 }
@@ -121,7 +126,7 @@ pub(crate) fn parse_events(raw: &[String]) -> Result<Vec<EventType>, Error> {
 
 /// When to try a failed delivery again, and when to stop.
 #[derive(Debug, Clone, Copy)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     /// The pause after the first failure; it doubles after each.
     pub base: Duration,
     /// The longest pause.
@@ -132,13 +137,13 @@ pub struct Backoff {
 
 impl Backoff {
     /// The pause after `attempts` failed attempts (1 or more).
-    pub fn pause(&self, attempts: u32) -> Duration {
+    pub(crate) fn pause(&self, attempts: u32) -> Duration {
         let doublings = attempts.saturating_sub(1).min(30);
         self.base.saturating_mul(1 << doublings).min(self.max)
     }
 
     /// Whether, `elapsed` after the first attempt, there is any retry left.
-    pub fn exhausted(&self, elapsed: Duration) -> bool {
+    pub(crate) fn exhausted(&self, elapsed: Duration) -> bool {
         elapsed >= self.window
     }
 }

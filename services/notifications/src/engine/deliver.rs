@@ -20,7 +20,7 @@ use crate::{
 const BATCH: u32 = 20;
 
 impl Engine {
-    pub async fn run_sender(self: Arc<Self>, stop: CancellationToken) {
+    pub(crate) async fn run_sender(self: Arc<Self>, stop: CancellationToken) {
         loop {
             if let Err(error) = self.deliver_due().await {
                 tracing::warn!(%error, "delivering webhooks failed; trying again");
@@ -33,7 +33,7 @@ impl Engine {
     }
 
     /// Attempts every due delivery once; how many were attempted.
-    pub async fn deliver_due(&self) -> Result<u32, Error> {
+    pub(crate) async fn deliver_due(&self) -> Result<u32, Error> {
         let now = now_millis();
         let due = {
             let mut conn = self.db.pool.acquire().await?;

@@ -38,14 +38,14 @@ const DAY: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-
 
 /// One organisation's name and people, as users lists them.
 #[derive(Debug, Clone)]
-pub struct People {
+pub(crate) struct People {
     pub org_id: Uuid,
     pub name: String,
     pub users: Vec<users::User>,
 }
 
 impl People {
-    pub fn from_recipients(r: &users::OrganisationRecipients) -> Option<Self> {
+    pub(crate) fn from_recipients(r: &users::OrganisationRecipients) -> Option<Self> {
         let org = r.organisation.as_ref()?;
         Some(Self {
             org_id: org.id.parse().ok()?,
@@ -55,7 +55,7 @@ impl People {
     }
 
     /// An enabled member by id.
-    pub fn member(&self, id: Uuid) -> Option<&users::User> {
+    pub(crate) fn member(&self, id: Uuid) -> Option<&users::User> {
         let id = id.to_string();
         self.users.iter().find(|u| u.id == id && !u.disabled)
     }
@@ -135,12 +135,12 @@ impl Engine {
         Ok(())
     }
 
-    pub async fn preferences(&self, actor: &Actor) -> Result<Vec<(Kind, Choice)>, Error> {
+    pub(crate) async fn preferences(&self, actor: &Actor) -> Result<Vec<(Kind, Choice)>, Error> {
         let mut conn = self.db.reader().acquire().await?;
         Ok(mails::preferences(&mut conn, actor.user_id).await?.all())
     }
 
-    pub async fn update_preferences(
+    pub(crate) async fn update_preferences(
         &self,
         actor: &Actor,
         pairs: &BTreeMap<String, String>,
@@ -160,7 +160,7 @@ impl Engine {
     }
 
     /// Refused and undeliverable mails of the admin's organisation.
-    pub async fn mail_problems(&self, actor: &Actor) -> Result<Vec<Mail>, Error> {
+    pub(crate) async fn mail_problems(&self, actor: &Actor) -> Result<Vec<Mail>, Error> {
         if actor.role != ActorRole::Admin {
             return Err(Error::Forbidden("only admins see mail problems"));
         }
@@ -169,7 +169,7 @@ impl Engine {
     }
 
     /// Keeps the SMTP login as its secrets source has it (ADR 0068).
-    pub async fn keep_mail_login_fresh(
+    pub(crate) async fn keep_mail_login_fresh(
         self: Arc<Self>,
         period: std::time::Duration,
         stop: CancellationToken,
@@ -177,7 +177,7 @@ impl Engine {
         self.mailer.keep_login_fresh(period, stop).await;
     }
 
-    pub async fn run_mail_sender(self: Arc<Self>, stop: CancellationToken) {
+    pub(crate) async fn run_mail_sender(self: Arc<Self>, stop: CancellationToken) {
         loop {
             if let Err(error) = self.send_due_mails().await {
                 tracing::warn!(%error, "sending mail failed; trying again");
@@ -193,7 +193,7 @@ impl Engine {
     }
 
     /// Sends every due mail once; how many were attempted.
-    pub async fn send_due_mails(&self) -> Result<u32, Error> {
+    pub(crate) async fn send_due_mails(&self) -> Result<u32, Error> {
         if self.mailer.is_off() {
             return Ok(0);
         }
@@ -244,7 +244,7 @@ impl Engine {
     /// digest (of the kinds they chose `daily` for). The mail and the marking
     /// of its news as told are one transaction, and the mail's id is the
     /// person's and the day's: a pass run again never doubles or loses one.
-    pub async fn digest_once(&self, now: OffsetDateTime) -> Result<u32, Error> {
+    pub(crate) async fn digest_once(&self, now: OffsetDateTime) -> Result<u32, Error> {
         let Some(hour) = self.mail.digest_hour else {
             return Ok(0);
         };

@@ -18,12 +18,12 @@ use crate::{
     settings::{MailSettings, Timing},
 };
 
-pub use mail::People;
+pub(crate) use mail::People;
 pub(crate) use mailer::Mailer;
-pub use webhooks::{Created, WebhookChanges};
+pub(crate) use webhooks::WebhookChanges;
 
 #[derive(Debug)]
-pub struct Engine {
+pub(crate) struct Engine {
     db: Database,
     users: UsersClient,
     documents: DocumentsClient,
@@ -54,7 +54,7 @@ impl Engine {
         }
     }
 
-    pub fn database(&self) -> &Database {
+    pub(crate) fn database(&self) -> &Database {
         &self.db
     }
 

@@ -46,7 +46,7 @@ fn status_name(status: i32) -> &'static str {
 
 impl Engine {
     /// Reads every organisation's log each poll interval until `stop`.
-    pub async fn run_reader(self: Arc<Self>, stop: CancellationToken) {
+    pub(crate) async fn run_reader(self: Arc<Self>, stop: CancellationToken) {
         loop {
             if let Err(error) = self.read_all().await {
                 tracing::warn!(%error, "reading the event logs failed; trying again");
@@ -59,7 +59,7 @@ impl Engine {
     }
 
     /// One pass over every organisation's log; how many events it handled.
-    pub async fn read_all(&self) -> Result<u64, Error> {
+    pub(crate) async fn read_all(&self) -> Result<u64, Error> {
         let mut handled = 0;
         for people in self.people(None).await? {
             match self.read_organisation(&people).await {

@@ -19,7 +19,7 @@ const MAX_WEBHOOKS: u64 = 20;
 
 /// A new endpoint and its secret, shown this once.
 #[derive(Debug)]
-pub struct Created {
+pub(crate) struct Created {
     pub webhook: Webhook,
     pub secret: Secret,
 }
@@ -35,7 +35,7 @@ fn admin(actor: &Actor) -> Result<(), Error> {
 
 /// Changes to an endpoint, already parsed.
 #[derive(Debug, Default)]
-pub struct WebhookChanges {
+pub(crate) struct WebhookChanges {
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
@@ -50,7 +50,7 @@ impl Engine {
         Ok(url)
     }
 
-    pub async fn create_webhook(
+    pub(crate) async fn create_webhook(
         &self,
         actor: &Actor,
         url: &str,
@@ -88,13 +88,13 @@ impl Engine {
         })
     }
 
-    pub async fn webhooks(&self, actor: &Actor) -> Result<Vec<Webhook>, Error> {
+    pub(crate) async fn webhooks(&self, actor: &Actor) -> Result<Vec<Webhook>, Error> {
         admin(actor)?;
         let mut conn = self.db.reader().acquire().await?;
         webhooks::list(&mut conn, actor.org_id).await
     }
 
-    pub async fn webhook(&self, actor: &Actor, id: Uuid) -> Result<Webhook, Error> {
+    pub(crate) async fn webhook(&self, actor: &Actor, id: Uuid) -> Result<Webhook, Error> {
         admin(actor)?;
         let mut conn = self.db.reader().acquire().await?;
         webhooks::get(&mut conn, actor.org_id, id)
@@ -102,7 +102,7 @@ impl Engine {
             .ok_or(Error::NotFound("webhook"))
     }
 
-    pub async fn update_webhook(
+    pub(crate) async fn update_webhook(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -151,7 +151,7 @@ impl Engine {
         Ok(hook)
     }
 
-    pub async fn delete_webhook(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
+    pub(crate) async fn delete_webhook(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         admin(actor)?;
         let mut tx = self.db.pool.begin().await?;
         if !webhooks::delete(&mut tx, actor.org_id, id).await? {
@@ -161,7 +161,7 @@ impl Engine {
         Ok(())
     }
 
-    pub async fn deliveries(
+    pub(crate) async fn deliveries(
         &self,
         actor: &Actor,
         id: Uuid,
@@ -177,7 +177,7 @@ impl Engine {
         deliveries::list(&mut conn, hook.id, limit).await
     }
 
-    pub async fn redeliver(
+    pub(crate) async fn redeliver(
         &self,
         actor: &Actor,
         id: Uuid,

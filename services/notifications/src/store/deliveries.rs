@@ -7,14 +7,14 @@ use super::{outbox::Outbox, uuid};
 use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub(crate) enum State {
     Pending,
     Delivered,
     Failed,
 }
 
 impl State {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Delivered => "delivered",
@@ -33,7 +33,7 @@ impl State {
 }
 
 #[derive(Debug, Clone)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     pub id: String,
     pub webhook_id: Uuid,
     pub org_id: Uuid,

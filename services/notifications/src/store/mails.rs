@@ -13,7 +13,7 @@ use crate::{
 pub(crate) const MAX_BODY: usize = 7000;
 
 #[derive(Debug, Clone)]
-pub struct Mail {
+pub(crate) struct Mail {
     pub id: String,
     pub org_id: Uuid,
     pub user_id: Uuid,

@@ -10,7 +10,7 @@ use crate::{
 };
 
 #[derive(Debug, Clone)]
-pub struct Webhook {
+pub(crate) struct Webhook {
     pub id: Uuid,
     pub org_id: Uuid,
     pub url: String,
@@ -25,7 +25,7 @@ pub struct Webhook {
 }
 
 impl Webhook {
-    pub fn wants(&self, event: EventType) -> bool {
+    pub(crate) fn wants(&self, event: EventType) -> bool {
         self.enabled && self.events.contains(&event)
     }
 }

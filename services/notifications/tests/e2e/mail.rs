@@ -194,7 +194,7 @@ async fn a_rotated_smtp_password_is_used_without_a_restart_once_the_server_takes
     world.notifications_stop_and_wait().await;
     let mut settings = world.settings();
     settings.mail = mail;
-    settings.secrets_refresh = Duration::from_millis(200);
+    settings.platform.secrets_refresh = Duration::from_millis(200);
     let instance = World::spawn(settings).await;
     let (admin, editor) = (world.org.admin, world.org.editor);
     assign(&world, &admin, &editor, "Before").await;

@@ -50,19 +50,14 @@ async fn a_failing_sync_is_told_once_per_streak_to_webhooks_and_admins(backend: 
     graph.add_file(DRIVE, &folder, "a.txt", "v1");
     let integration_db = TestDatabase::create(backend).await;
     let app = Application::build(Settings {
+        platform: world.pki.platform("integration"),
+        database: integration_db.settings(),
         grpc_addr: any_port(),
-        http_addr: any_port(),
-        database_url: integration_db.url.clone(),
-        database_credentials: folio_platform::db::Credentials::none(),
-        secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-        database_max_connections: 5,
         documents_url: format!("https://127.0.0.1:{}", world.documents_port),
         public_url: None,
-        http_tls: None,
         graph_url: Some(graph.graph_url().parse().unwrap()),
         token_url: graph.token_url(),
         graph_scope: None,
-        tls: world.pki.files("integration"),
         client_secrets: ClientSecretsConfig::sealed_with(
             "6d3f0a1b2c4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8",
         ),

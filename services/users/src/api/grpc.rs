@@ -12,14 +12,14 @@ use crate::{
 };
 
 #[derive(Debug, Clone)]
-pub struct UsersApi {
+pub(crate) struct UsersApi {
     accounts: Accounts,
     tokens: ApiTokens,
     provider_sign_in: ProviderSignIn,
 }
 
 impl UsersApi {
-    pub fn new(accounts: Accounts, provider_sign_in: ProviderSignIn) -> Self {
+    pub(crate) fn new(accounts: Accounts, provider_sign_in: ProviderSignIn) -> Self {
         let tokens = ApiTokens::new(accounts.database().clone());
         Self {
             accounts,

@@ -6,13 +6,13 @@ mod grpc;
 
 use folio_platform::{grpc::CallerPolicy, identity::ServiceIdentity as Id};
 
-pub use grpc::UsersApi;
+pub(crate) use grpc::UsersApi;
 
-pub const SERVICE: &str = "folio.users.v1.UsersService";
+pub(crate) const SERVICE: &str = "folio.users.v1.UsersService";
 
 /// Operators onboard organisations; the bff acts for users; documents and
 /// the integration only look users up.
-pub fn caller_policy() -> CallerPolicy {
+pub(crate) fn caller_policy() -> CallerPolicy {
     CallerPolicy::new()
         .allow(SERVICE, "CreateOrganisation", &[Id::OPERATOR])
         .allow(SERVICE, "ListOrganisations", &[Id::OPERATOR])

@@ -21,10 +21,10 @@ fn clean_text(field: &'static str, raw: &str, max: usize) -> Result<String, Erro
 
 /// An email address, trimmed and lower-cased; unique across Folio.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email(String);
+pub(crate) struct Email(String);
 
 impl Email {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         let value = raw.trim().to_lowercase();
         let invalid = || Error::invalid("email", "must be an address like name@example.com");
         if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -41,7 +41,7 @@ impl Email {
         Ok(Self(value))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -53,27 +53,27 @@ impl fmt::Display for Email {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DisplayName(String);
+pub(crate) struct DisplayName(String);
 
 impl DisplayName {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         clean_text("display_name", raw, 100).map(Self)
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrganisationName(String);
+pub(crate) struct OrganisationName(String);
 
 impl OrganisationName {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
         clean_text("name", raw, 100).map(Self)
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }

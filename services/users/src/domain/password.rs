@@ -12,7 +12,7 @@ const MAX_CHARS: usize = 128;
 
 /// A password that meets the policy. Never logged: `Debug` hides it.
 #[derive(Clone)]
-pub struct Password(String);
+pub(crate) struct Password(String);
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -21,7 +21,7 @@ impl std::fmt::Debug for Password {
 }
 
 impl Password {
-    pub fn parse(field: &'static str, raw: &str) -> Result<Self, Error> {
+    pub(crate) fn parse(field: &'static str, raw: &str) -> Result<Self, Error> {
         let chars = raw.chars().count();
         if chars < MIN_CHARS {
             return Err(Error::invalid(
@@ -43,7 +43,7 @@ impl Password {
 
     /// Argon2id with the crate's recommended parameters. CPU-heavy: call from
     /// a blocking thread.
-    pub fn hash(&self) -> Result<PasswordHash, Error> {
+    pub(crate) fn hash(&self) -> Result<PasswordHash, Error> {
         self.hash_like(None)
     }
 
@@ -51,7 +51,7 @@ impl Password {
     /// (another account with the same email) when there is one: every
     /// account of one email then shares them, and signing in costs one
     /// Argon2 run however many organisations the email has accounts in.
-    pub fn hash_like(&self, sibling: Option<&PasswordHash>) -> Result<PasswordHash, Error> {
+    pub(crate) fn hash_like(&self, sibling: Option<&PasswordHash>) -> Result<PasswordHash, Error> {
         let hashing = |e: password_hash::Error| Error::Hashing(e.to_string());
         if let Some(sibling) = sibling
             && let Ok(parsed) = password_hash::PasswordHash::new(&sibling.0)
@@ -74,10 +74,10 @@ impl Password {
 
 /// A PHC-format Argon2id hash as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasswordHash(pub String);
+pub(crate) struct PasswordHash(pub String);
 
 impl PasswordHash {
-    pub fn verify(&self, candidate: &str) -> bool {
+    pub(crate) fn verify(&self, candidate: &str) -> bool {
         match password_hash::PasswordHash::new(&self.0) {
             Ok(parsed) => Argon2::default()
                 .verify_password(candidate.as_bytes(), &parsed)
@@ -92,7 +92,7 @@ impl PasswordHash {
 /// [`Password::hash_like`] makes them) cost one Argon2 run together, so the
 /// time does not tell how many accounts there are; with no hash at all, a
 /// throwaway hash costs the same run.
-pub fn verify_each(hashes: &[&PasswordHash], candidate: &str) -> Vec<bool> {
+pub(crate) fn verify_each(hashes: &[&PasswordHash], candidate: &str) -> Vec<bool> {
     if hashes.is_empty() {
         let _ = verify_or_waste_time(None, candidate);
         return Vec::new();
@@ -132,7 +132,7 @@ pub fn verify_each(hashes: &[&PasswordHash], candidate: &str) -> Vec<bool> {
 
 /// Checks `candidate` against `hash`, or against a throwaway hash when there
 /// is no user, so that an unknown email costs the same time as a wrong password.
-pub fn verify_or_waste_time(hash: Option<&PasswordHash>, candidate: &str) -> bool {
+pub(crate) fn verify_or_waste_time(hash: Option<&PasswordHash>, candidate: &str) -> bool {
     static DUMMY: OnceLock<PasswordHash> = OnceLock::new();
     match hash {
         Some(hash) => hash.verify(candidate),

@@ -9,7 +9,7 @@ use crate::error::Error;
 
 /// What kind of provider an organisation signs in with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Preset {
+pub(crate) enum Preset {
     /// Any OpenID Connect provider, by its issuer URL.
     Generic,
     /// Microsoft Entra ID: the issuer follows from the tenant.
@@ -17,14 +17,14 @@ pub enum Preset {
 }
 
 impl Preset {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Generic => "oidc",
             Self::Entra => "entra",
         }
     }
 
-    pub fn from_stored(s: &str) -> Result<Self, Error> {
+    pub(crate) fn from_stored(s: &str) -> Result<Self, Error> {
         match s {
             "oidc" => Ok(Self::Generic),
             "entra" => Ok(Self::Entra),
@@ -35,7 +35,7 @@ impl Preset {
 
 /// An organisation's provider settings, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OidcConfig {
+pub(crate) struct OidcConfig {
     pub preset: Preset,
     /// Generic only (empty for Entra).
     pub issuer: String,
@@ -53,7 +53,7 @@ pub struct OidcConfig {
 
 /// The settings as an admin entered them, before checking.
 #[derive(Debug, Clone, Default)]
-pub struct OidcInput {
+pub(crate) struct OidcInput {
     pub entra: bool,
     pub issuer: String,
     pub client_id: String,
@@ -118,7 +118,7 @@ pub(super) fn parse_domains(raw: &[String]) -> Result<Vec<String>, Error> {
 
 /// The opaque, stable id a person's link to (issuer, subject) is named by
 /// in the API: no column to add, and the subject is not put in addresses.
-pub fn identity_id(issuer: &str, subject: &str) -> String {
+pub(crate) fn identity_id(issuer: &str, subject: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(issuer.as_bytes())
@@ -132,7 +132,7 @@ pub fn identity_id(issuer: &str, subject: &str) -> String {
 /// identities: a password they know and may use under the organisation's
 /// settings (`config`, none when provider sign-in is off), or another
 /// identity of the issuer the organisation signs in with now.
-pub fn keeps_a_way_in(
+pub(crate) fn keeps_a_way_in(
     config: Option<&OidcConfig>,
     user: &User,
     password_known: bool,
@@ -184,7 +184,7 @@ fn parse_client_id(raw: &str) -> Result<String, Error> {
 }
 
 /// A client secret as entered (the rule is the platform's).
-pub fn parse_client_secret(raw: &str) -> Result<String, Error> {
+pub(crate) fn parse_client_secret(raw: &str) -> Result<String, Error> {
     Secret::client_secret(raw)
         .map(|secret| secret.expose().to_owned())
         .map_err(|why| Error::invalid("client_secret", why))
@@ -193,7 +193,11 @@ pub fn parse_client_secret(raw: &str) -> Result<String, Error> {
 impl OidcConfig {
     /// Checks an admin's input. `secret_given`: a client secret comes with
     /// it; `secret_kept`: the same client's secret is stored already.
-    pub fn parse(input: &OidcInput, secret_given: bool, secret_kept: bool) -> Result<Self, Error> {
+    pub(crate) fn parse(
+        input: &OidcInput,
+        secret_given: bool,
+        secret_kept: bool,
+    ) -> Result<Self, Error> {
         let client_id = parse_client_id(&input.client_id)?;
         let (preset, issuer, tenant_id) = if input.entra {
             if !input.issuer.trim().is_empty() {
@@ -250,20 +254,20 @@ impl OidcConfig {
 
     /// Whether `user` may still sign in with a password: admins always
     /// (their way back in when the provider fails), others unless only_sso.
-    pub fn allows_password(&self, user: &User) -> bool {
+    pub(crate) fn allows_password(&self, user: &User) -> bool {
         !self.only_sso || user.role == Role::Admin
     }
 
     /// What a sealed client secret is bound to: a secret copied to another
     /// organisation's or client's row does not open.
-    pub fn secret_binding(&self, org_id: Uuid) -> String {
+    pub(crate) fn secret_binding(&self, org_id: Uuid) -> String {
         format!("folio/users/oidc-client-secret/{org_id}/{}", self.client_id)
     }
 }
 
 /// What a verified provider identity that no link names yet leads to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FirstSignIn {
+pub(crate) enum FirstSignIn {
     /// The admin's invitation: the organisation's unlinked account with the
     /// asserted email.
     Link(Uuid),
@@ -276,7 +280,7 @@ pub enum FirstSignIn {
 /// `invited`: the organisation's account with the token's email, when it has
 /// none linked for this issuer yet. An unverified email never links nor
 /// becomes an account's address: anyone can put any address in such a claim.
-pub fn first_sign_in(
+pub(crate) fn first_sign_in(
     invited: Option<&User>,
     email_verified: bool,
     create_accounts: bool,

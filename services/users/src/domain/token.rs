@@ -16,20 +16,20 @@ const MAX_LIFETIME_MILLIS: i64 = 366 * 24 * 60 * 60 * 1000;
 const MAX_NAME_CHARS: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenScope {
+pub(crate) enum TokenScope {
     Read,
     Write,
 }
 
 impl TokenScope {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Read => "read",
             Self::Write => "write",
         }
     }
 
-    pub fn from_stored(s: &str) -> Result<Self, Error> {
+    pub(crate) fn from_stored(s: &str) -> Result<Self, Error> {
         match s {
             "read" => Ok(Self::Read),
             "write" => Ok(Self::Write),
@@ -40,7 +40,7 @@ impl TokenScope {
 
 /// A token as stored: never the secret, only its digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiToken {
+pub(crate) struct ApiToken {
     pub id: Uuid,
     pub org_id: Uuid,
     pub user_id: Uuid,
@@ -53,13 +53,13 @@ pub struct ApiToken {
 }
 
 impl ApiToken {
-    pub fn is_live(&self, now: i64) -> bool {
+    pub(crate) fn is_live(&self, now: i64) -> bool {
         now < self.expires_at
     }
 }
 
 /// A token's name: what the person calls it ("backup script").
-pub fn parse_name(raw: &str) -> Result<String, Error> {
+pub(crate) fn parse_name(raw: &str) -> Result<String, Error> {
     let value = raw.trim();
     if value.is_empty() {
         return Err(Error::invalid("name", "must not be empty"));
@@ -78,7 +78,7 @@ pub fn parse_name(raw: &str) -> Result<String, Error> {
 
 /// The expiry must lie ahead, and at most `MAX_LIFETIME_MILLIS` ahead: a
 /// script's token that never expires is a leak that never ends.
-pub fn check_expiry(expires_at: i64, now: i64) -> Result<i64, Error> {
+pub(crate) fn check_expiry(expires_at: i64, now: i64) -> Result<i64, Error> {
     if expires_at <= now {
         return Err(Error::invalid("expires_at", "must be in the future"));
     }
@@ -92,14 +92,14 @@ pub fn check_expiry(expires_at: i64, now: i64) -> Result<i64, Error> {
 }
 
 /// A new secret: the prefix and 256 random bits, URL-safe.
-pub fn new_secret() -> String {
+pub(crate) fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// What is stored and looked up: the secret's SHA-256, hex.
-pub fn secret_hash(secret: &str) -> String {
+pub(crate) fn secret_hash(secret: &str) -> String {
     Sha256::digest(secret.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -108,7 +108,7 @@ pub fn secret_hash(secret: &str) -> String {
 
 /// Whether a presented secret could be one of ours at all; anything else is
 /// refused without a database query.
-pub fn looks_like_secret(secret: &str) -> bool {
+pub(crate) fn looks_like_secret(secret: &str) -> bool {
     secret.strip_prefix(SECRET_PREFIX).is_some_and(|rest| {
         rest.len() == 43
             && rest

@@ -4,14 +4,14 @@ use super::{DisplayName, Email, PasswordHash};
 use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     Admin,
     Editor,
     Viewer,
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Admin => "admin",
             Self::Editor => "editor",
@@ -20,7 +20,7 @@ impl Role {
     }
 
     /// Reads a role stored by this service.
-    pub fn from_stored(s: &str) -> Result<Self, Error> {
+    pub(crate) fn from_stored(s: &str) -> Result<Self, Error> {
         match s {
             "admin" => Ok(Self::Admin),
             "editor" => Ok(Self::Editor),
@@ -31,14 +31,14 @@ impl Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Organisation {
+pub(crate) struct Organisation {
     pub id: Uuid,
     pub name: String,
     pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
+pub(crate) struct User {
     pub id: Uuid,
     pub org_id: Uuid,
     pub email: Email,
@@ -51,25 +51,25 @@ pub struct User {
 }
 
 impl User {
-    pub fn is_enabled_admin(&self) -> bool {
+    pub(crate) fn is_enabled_admin(&self) -> bool {
         self.role == Role::Admin && !self.disabled
     }
 }
 
 /// What an admin may change about a user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserChanges {
+pub(crate) struct UserChanges {
     pub role: Option<Role>,
     pub display_name: Option<DisplayName>,
     pub disabled: Option<bool>,
 }
 
 impl UserChanges {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.role.is_none() && self.display_name.is_none() && self.disabled.is_none()
     }
 
-    pub fn apply(&self, user: &mut User, now: i64) {
+    pub(crate) fn apply(&self, user: &mut User, now: i64) {
         if let Some(role) = self.role {
             user.role = role;
         }

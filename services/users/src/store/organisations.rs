@@ -5,7 +5,7 @@ use uuid::Uuid;
 use crate::{domain::Organisation, error::Error};
 
 #[instrument(skip_all)]
-pub async fn insert_organisation(
+pub(crate) async fn insert_organisation(
     conn: &mut AnyConnection,
     org: &Organisation,
 ) -> Result<(), sqlx::Error> {
@@ -19,7 +19,9 @@ pub async fn insert_organisation(
 }
 
 #[instrument(skip_all)]
-pub async fn list_organisations(conn: &mut AnyConnection) -> Result<Vec<Organisation>, Error> {
+pub(crate) async fn list_organisations(
+    conn: &mut AnyConnection,
+) -> Result<Vec<Organisation>, Error> {
     let rows = sqlx::query("SELECT id, name, created_at FROM organisations ORDER BY name")
         .fetch_all(conn)
         .await?;
@@ -41,7 +43,10 @@ pub async fn list_organisations(conn: &mut AnyConnection) -> Result<Vec<Organisa
 /// transaction, so MySQL holds the row lock and SQLite the write lock until
 /// commit. Answers whether the organisation exists.
 #[instrument(skip_all)]
-pub async fn lock_admins(conn: &mut AnyConnection, org_id: Uuid) -> Result<bool, sqlx::Error> {
+pub(crate) async fn lock_admins(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE organisations SET admin_guard = admin_guard + 1 WHERE id = ?")
         .bind(org_id.to_string())
         .execute(conn)
@@ -51,7 +56,7 @@ pub async fn lock_admins(conn: &mut AnyConnection, org_id: Uuid) -> Result<bool,
 
 /// One organisation's name, for a sign-in that must let its user choose.
 #[instrument(skip_all)]
-pub async fn organisation_name(
+pub(crate) async fn organisation_name(
     conn: &mut AnyConnection,
     org_id: Uuid,
 ) -> Result<Option<String>, Error> {

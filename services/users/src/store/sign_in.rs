@@ -12,7 +12,7 @@ use crate::{
 
 /// An organisation's settings as stored, with its sealed client secret.
 #[derive(Debug, Clone)]
-pub struct StoredSettings {
+pub(crate) struct StoredSettings {
     pub org_id: Uuid,
     pub config: OidcConfig,
     pub secret: Option<Sealed>,
@@ -59,7 +59,7 @@ fn settings_from_row(row: &AnyRow) -> Result<StoredSettings, Error> {
 }
 
 #[instrument(skip_all)]
-pub async fn get_settings(
+pub(crate) async fn get_settings(
     conn: &mut AnyConnection,
     org_id: Uuid,
 ) -> Result<Option<StoredSettings>, Error> {
@@ -86,7 +86,10 @@ pub async fn get_settings(
 
 /// The organisation that serves an email domain.
 #[instrument(skip_all)]
-pub async fn find_domain(conn: &mut AnyConnection, domain: &str) -> Result<Option<Uuid>, Error> {
+pub(crate) async fn find_domain(
+    conn: &mut AnyConnection,
+    domain: &str,
+) -> Result<Option<Uuid>, Error> {
     let row = sqlx::query("SELECT org_id FROM oidc_domains WHERE domain = ?")
         .bind(domain)
         .fetch_optional(conn)
@@ -101,7 +104,7 @@ pub async fn find_domain(conn: &mut AnyConnection, domain: &str) -> Result<Optio
 
 /// Replaces the organisation's settings (none: provider sign-in off).
 #[instrument(skip_all)]
-pub async fn put_settings(
+pub(crate) async fn put_settings(
     conn: &mut AnyConnection,
     org_id: Uuid,
     settings: Option<&StoredSettings>,
@@ -163,7 +166,7 @@ pub async fn put_settings(
 
 /// The person an (issuer, subject) is linked to in the organisation.
 #[instrument(skip_all)]
-pub async fn find_identity(
+pub(crate) async fn find_identity(
     conn: &mut AnyConnection,
     org_id: Uuid,
     issuer: &str,
@@ -187,7 +190,7 @@ pub async fn find_identity(
 
 /// Whether the person already has an identity from this issuer.
 #[instrument(skip_all)]
-pub async fn is_linked(
+pub(crate) async fn is_linked(
     conn: &mut AnyConnection,
     user_id: Uuid,
     issuer: &str,
@@ -201,7 +204,7 @@ pub async fn is_linked(
 }
 
 #[instrument(skip_all)]
-pub async fn insert_identity(
+pub(crate) async fn insert_identity(
     conn: &mut AnyConnection,
     org_id: Uuid,
     issuer: &str,
@@ -225,7 +228,7 @@ pub async fn insert_identity(
 
 /// One of a person's links, as stored.
 #[derive(Debug, Clone)]
-pub struct StoredIdentity {
+pub(crate) struct StoredIdentity {
     pub issuer: String,
     pub subject: String,
     pub created_at: i64,
@@ -233,7 +236,7 @@ pub struct StoredIdentity {
 
 /// A person's links, oldest first.
 #[instrument(skip_all)]
-pub async fn list_identities(
+pub(crate) async fn list_identities(
     conn: &mut AnyConnection,
     org_id: Uuid,
     user_id: Uuid,
@@ -259,7 +262,7 @@ pub async fn list_identities(
 
 /// Removes one link of the person; whether there was one.
 #[instrument(skip_all)]
-pub async fn delete_identity(
+pub(crate) async fn delete_identity(
     conn: &mut AnyConnection,
     org_id: Uuid,
     user_id: Uuid,
@@ -281,7 +284,7 @@ pub async fn delete_identity(
 /// Whether someone knows the person's password (not the random one of an
 /// account a first provider sign-in created).
 #[instrument(skip_all)]
-pub async fn password_known(conn: &mut AnyConnection, user_id: Uuid) -> Result<bool, Error> {
+pub(crate) async fn password_known(conn: &mut AnyConnection, user_id: Uuid) -> Result<bool, Error> {
     let row = sqlx::query("SELECT password_known FROM users WHERE id = ?")
         .bind(user_id.to_string())
         .fetch_optional(conn)
@@ -293,7 +296,7 @@ pub async fn password_known(conn: &mut AnyConnection, user_id: Uuid) -> Result<b
 }
 
 #[instrument(skip_all)]
-pub async fn set_password_known(
+pub(crate) async fn set_password_known(
     conn: &mut AnyConnection,
     user_id: Uuid,
     known: bool,

@@ -30,7 +30,10 @@ fn token_from_row(row: &AnyRow) -> Result<ApiToken, Error> {
 }
 
 #[instrument(skip_all)]
-pub async fn insert_token(conn: &mut AnyConnection, token: &ApiToken) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert_token(
+    conn: &mut AnyConnection,
+    token: &ApiToken,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO api_tokens (id, org_id, user_id, name, scope, secret_hash, created_at, \
          expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -51,7 +54,7 @@ pub async fn insert_token(conn: &mut AnyConnection, token: &ApiToken) -> Result<
 /// The organisation's unrevoked tokens (only `user_id`'s when given), newest
 /// first, each with its owner's email.
 #[instrument(skip_all)]
-pub async fn list_tokens(
+pub(crate) async fn list_tokens(
     conn: &mut AnyConnection,
     org_id: Uuid,
     user_id: Option<Uuid>,
@@ -77,7 +80,7 @@ pub async fn list_tokens(
 /// Revokes a token of `org_id` (and of `user_id` when given); answers
 /// whether there was such an unrevoked token.
 #[instrument(skip_all)]
-pub async fn revoke_token(
+pub(crate) async fn revoke_token(
     conn: &mut AnyConnection,
     org_id: Uuid,
     user_id: Option<Uuid>,
@@ -102,7 +105,7 @@ pub async fn revoke_token(
 
 /// The unrevoked token with this digest.
 #[instrument(skip_all)]
-pub async fn find_token(
+pub(crate) async fn find_token(
     conn: &mut AnyConnection,
     secret_hash: &str,
 ) -> Result<Option<ApiToken>, Error> {
@@ -118,7 +121,7 @@ pub async fn find_token(
 /// Records a use, at most once per `every` milliseconds, so a busy script
 /// does not write a row on every request.
 #[instrument(skip_all)]
-pub async fn touch_token(
+pub(crate) async fn touch_token(
     conn: &mut AnyConnection,
     id: Uuid,
     now: i64,

@@ -32,7 +32,7 @@ fn user_from_row(row: &AnyRow) -> Result<User, Error> {
 }
 
 #[instrument(skip_all)]
-pub async fn insert_user(conn: &mut AnyConnection, user: &User) -> Result<(), sqlx::Error> {
+pub(crate) async fn insert_user(conn: &mut AnyConnection, user: &User) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO users ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     ))
@@ -52,7 +52,7 @@ pub async fn insert_user(conn: &mut AnyConnection, user: &User) -> Result<(), sq
 
 /// A user of `org_id` by id; another organisation's user is not found.
 #[instrument(skip_all)]
-pub async fn get_user(
+pub(crate) async fn get_user(
     conn: &mut AnyConnection,
     org_id: Uuid,
     id: Uuid,
@@ -69,7 +69,7 @@ pub async fn get_user(
 
 /// Every account with `email`, in every organisation (oldest first).
 #[instrument(skip_all)]
-pub async fn find_users_by_email(
+pub(crate) async fn find_users_by_email(
     conn: &mut AnyConnection,
     email: &Email,
 ) -> Result<Vec<User>, Error> {
@@ -83,7 +83,7 @@ pub async fn find_users_by_email(
 }
 
 #[instrument(skip_all)]
-pub async fn list_users(conn: &mut AnyConnection, org_id: Uuid) -> Result<Vec<User>, Error> {
+pub(crate) async fn list_users(conn: &mut AnyConnection, org_id: Uuid) -> Result<Vec<User>, Error> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM users WHERE org_id = ? ORDER BY display_name, email"
     ))
@@ -94,7 +94,7 @@ pub async fn list_users(conn: &mut AnyConnection, org_id: Uuid) -> Result<Vec<Us
 }
 
 #[instrument(skip_all)]
-pub async fn update_user(conn: &mut AnyConnection, user: &User) -> Result<(), sqlx::Error> {
+pub(crate) async fn update_user(conn: &mut AnyConnection, user: &User) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE users SET role = ?, display_name = ?, disabled = ?, updated_at = ? \
          WHERE id = ? AND org_id = ?",
@@ -111,7 +111,7 @@ pub async fn update_user(conn: &mut AnyConnection, user: &User) -> Result<(), sq
 }
 
 #[instrument(skip_all)]
-pub async fn update_password(
+pub(crate) async fn update_password(
     conn: &mut AnyConnection,
     user: &User,
     hash: &PasswordHash,
@@ -132,7 +132,10 @@ pub async fn update_password(
 }
 
 #[instrument(skip_all)]
-pub async fn count_enabled_admins(conn: &mut AnyConnection, org_id: Uuid) -> Result<i64, Error> {
+pub(crate) async fn count_enabled_admins(
+    conn: &mut AnyConnection,
+    org_id: Uuid,
+) -> Result<i64, Error> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS n FROM users WHERE org_id = ? AND role = 'admin' AND disabled = 0",
     )

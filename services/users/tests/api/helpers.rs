@@ -27,13 +27,9 @@ impl Drop for TestApp {
 
 pub fn settings(pki: &Pki, database_url: DatabaseUrl, bootstrap: Option<Bootstrap>) -> Settings {
     Settings {
+        platform: pki.platform("users"),
         grpc_addr: any_port(),
-        http_addr: any_port(),
-        database_url,
-        database_credentials: folio_platform::db::Credentials::none(),
-        secrets_refresh: folio_platform::secrets::DEFAULT_REFRESH,
-        database_max_connections: 5,
-        tls: pki.files("users"),
+        database: folio_testkit::database_settings(database_url),
         bootstrap,
         secrets_key: Some(folio_platform::secrets::SecretSource::given(
             folio_platform::secrets::Secret::new("7a".repeat(32)),
