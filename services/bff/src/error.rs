@@ -17,7 +17,7 @@ use serde::Serialize;
 
 /// What Microsoft Graph did to a send or connect, as the integration names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GraphRefusal {
+pub(crate) enum GraphRefusal {
     /// Graph cannot be reached, fails, or answers something unusable.
     Failed,
     /// The OneDrive file changed meanwhile, or the name is taken.
@@ -29,13 +29,13 @@ pub enum GraphRefusal {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct FieldError {
+pub(crate) struct FieldError {
     pub field: String,
     pub message: String,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("{0}")]
     Malformed(String),
     #[error("{}", .0.first().map_or("invalid input", |e| e.message.as_str()))]
@@ -121,7 +121,7 @@ impl From<crate::session::StoreError> for ApiError {
 }
 
 impl ApiError {
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError {
             field: field.to_owned(),
             message: message.into(),
@@ -130,7 +130,7 @@ impl ApiError {
 
     /// Logs what an answer made from this error does not show (internal
     /// errors, unavailable dependencies); every such answer passes here once.
-    pub fn log_hidden(&self) {
+    pub(crate) fn log_hidden(&self) {
         if let Self::Internal(what) = self {
             tracing::error!(error = %what, "internal error");
         } else if let Self::Unavailable(_) = self {
@@ -140,7 +140,7 @@ impl ApiError {
 
     /// The stable last segment of the problem's `type`
     /// (`https://folio.dev/problems/<kind>`).
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         self.parts().1
     }
 
@@ -272,7 +272,7 @@ impl ApiError {
     /// Maps a failed call to a domain service: its stable reasons first
     /// (their metadata become the problem's members), then the kind of
     /// failure; `resource` names what was not found.
-    pub fn from_call<R: Problems>(error: CallError<R>, resource: &'static str) -> Self {
+    pub(crate) fn from_call<R: Problems>(error: CallError<R>, resource: &'static str) -> Self {
         match error {
             CallError::Refused {
                 reason,
@@ -305,7 +305,7 @@ impl ApiError {
 }
 
 /// A contract's stable reasons, as the problems a person is shown.
-pub trait Problems: Reason {
+pub(crate) trait Problems: Reason {
     /// The service, as an unavailable one is named.
     const SERVICE: &'static str;
     /// The problem for this reason; `message` is the service's, written

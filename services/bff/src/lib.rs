@@ -2,17 +2,17 @@
 //! the REST API of `openapi/bff.yaml`, keeps sessions, and calls the domain
 //! services over gRPC with mutual TLS on the signed-in user's behalf.
 
-pub mod api;
-pub mod app;
-pub mod error;
+pub(crate) mod api;
+pub(crate) mod app;
+pub(crate) mod error;
 pub(crate) mod oidc;
 pub(crate) mod password;
 pub(crate) mod provider_cache;
 pub(crate) mod provider_sign_in;
-pub mod rest;
+pub(crate) mod rest;
 pub mod session;
 pub mod settings;
-pub mod web;
+pub(crate) mod web;
 
 pub use app::Application;
 pub use settings::Settings;

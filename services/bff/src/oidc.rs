@@ -25,7 +25,7 @@ const MAX_ANSWER: usize = 1 << 20;
 
 /// Why a sign-in with a provider failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ProviderError {
+pub(crate) enum ProviderError {
     /// The provider cannot be reached, fails, or answers nonsense.
     #[error("the identity provider is unavailable: {0}")]
     Unavailable(String),
@@ -35,7 +35,7 @@ pub enum ProviderError {
 
 /// The parts of a discovery document Folio uses.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Discovery {
+pub(crate) struct Discovery {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
@@ -58,7 +58,7 @@ const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// assertion, and the certificate's SHA-256 thumbprint (`x5t#S256`) the
 /// provider finds the registered certificate by.
 #[derive(Clone)]
-pub struct ClientCertificate {
+pub(crate) struct ClientCertificate {
     key: EncodingKey,
     thumbprint: String,
 }
@@ -98,7 +98,7 @@ impl ClientCertificate {
     /// From PEM text holding the RSA private key (`PRIVATE KEY` or `RSA
     /// PRIVATE KEY`) and its `CERTIFICATE`, in either order, as key vaults
     /// export them.
-    pub fn from_pem(pem: &str) -> Result<Self, String> {
+    pub(crate) fn from_pem(pem: &str) -> Result<Self, String> {
         let (_, cert) = pem_block(pem, &["CERTIFICATE"])
             .ok_or("no CERTIFICATE block in the client certificate")?;
         let der = base64::engine::general_purpose::STANDARD
@@ -138,7 +138,7 @@ impl ClientCertificate {
 
 /// How Folio proves at the token endpoint that it is the client.
 #[derive(Clone)]
-pub enum ClientCredential {
+pub(crate) enum ClientCredential {
     /// `client_secret_post`.
     Secret(String),
     /// `private_key_jwt` with the certificate's key.
@@ -159,7 +159,7 @@ impl std::fmt::Debug for ClientCredential {
 
 /// Talks to providers; one per bff, shared by every request.
 #[derive(Debug, Clone)]
-pub struct OidcClient {
+pub(crate) struct OidcClient {
     http: reqwest::Client,
     /// Discovery documents and signing keys (shared through Redis when
     /// sessions are there).
@@ -191,7 +191,7 @@ fn same_security(issuer: &str, endpoint: &str) -> bool {
 
 impl OidcClient {
     /// Every call to a provider gives up after `timeout`.
-    pub fn new(timeout: Duration, keys_min_refresh: Duration) -> Result<Self, String> {
+    pub(crate) fn new(timeout: Duration, keys_min_refresh: Duration) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -208,7 +208,7 @@ impl OidcClient {
 
     /// The deployment's Entra app authenticates with this certificate (PEM:
     /// key and certificate) instead of its secret.
-    pub fn with_deployment_certificate(mut self, pem: Option<&str>) -> Result<Self, String> {
+    pub(crate) fn with_deployment_certificate(mut self, pem: Option<&str>) -> Result<Self, String> {
         self.deployment_certificate = pem
             .map(|pem| ClientCertificate::from_pem(pem).map(Arc::new))
             .transpose()?;
@@ -221,7 +221,7 @@ impl OidcClient {
         self
     }
 
-    pub fn deployment_certificate(&self) -> Option<&Arc<ClientCertificate>> {
+    pub(crate) fn deployment_certificate(&self) -> Option<&Arc<ClientCertificate>> {
         self.deployment_certificate.as_ref()
     }
 
@@ -242,7 +242,7 @@ impl OidcClient {
     }
 
     /// The issuer's discovery document, which must name the same issuer.
-    pub async fn discover(&self, issuer: &str) -> Result<Discovery, ProviderError> {
+    pub(crate) async fn discover(&self, issuer: &str) -> Result<Discovery, ProviderError> {
         if let Some(discovery) = self.cache.discovery(issuer, DISCOVERY_TTL).await {
             return Ok(discovery);
         }
@@ -278,7 +278,7 @@ impl OidcClient {
 
     /// Exchanges the authorization code for the ID token (the client's
     /// secret or a signed assertion in the body, PKCE verifier alongside).
-    pub async fn exchange(
+    pub(crate) async fn exchange(
         &self,
         discovery: &Discovery,
         code: &str,
@@ -362,7 +362,7 @@ impl OidcClient {
 
     /// The ID token's signature with the provider's published key, then
     /// every claim check.
-    pub async fn verify(
+    pub(crate) async fn verify(
         &self,
         discovery: &Discovery,
         id_token: &str,

@@ -21,7 +21,7 @@ use axum::Router;
 
 use crate::web::AppState;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .merge(session::router())
         .merge(sign_in::router())

@@ -19,7 +19,7 @@ const NOT_ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'|')
     .remove(b'~');
 
-pub fn attachment(file_name: &str) -> String {
+pub(crate) fn attachment(file_name: &str) -> String {
     let fallback: String = file_name
         .chars()
         .map(|c| match c {

@@ -8,14 +8,14 @@ use crate::error::{ApiError, FieldError};
 
 /// Collects every field error of one request before answering.
 #[derive(Debug, Default)]
-pub struct Checks(Vec<FieldError>);
+pub(crate) struct Checks(Vec<FieldError>);
 
 fn is_control(c: char) -> bool {
     c.is_control()
 }
 
 impl Checks {
-    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
+    pub(crate) fn fail(&mut self, field: &str, message: impl Into<String>) {
         self.0.push(FieldError {
             field: field.to_owned(),
             message: message.into(),
@@ -23,7 +23,7 @@ impl Checks {
     }
 
     /// Length in characters within bounds, no control characters.
-    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
+    pub(crate) fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
         let len = value.chars().count();
         if len < min {
             self.fail(field, format!("{field} must not be empty"));
@@ -41,7 +41,7 @@ impl Checks {
     }
 
     /// One line without surrounding spaces (titles, names, tags).
-    pub fn line(&mut self, field: &str, value: &str, max: usize) {
+    pub(crate) fn line(&mut self, field: &str, value: &str, max: usize) {
         let len = value.chars().count();
         if len == 0 {
             self.fail(field, format!("{field} must not be empty"));
@@ -57,7 +57,7 @@ impl Checks {
         }
     }
 
-    pub fn password(&mut self, field: &str, value: &str) {
+    pub(crate) fn password(&mut self, field: &str, value: &str) {
         let len = value.chars().count();
         if !(12..=128).contains(&len) {
             self.fail(field, format!("{field} must be 12 to 128 characters"));
@@ -66,7 +66,7 @@ impl Checks {
         }
     }
 
-    pub fn email(&mut self, field: &str, value: &str) {
+    pub(crate) fn email(&mut self, field: &str, value: &str) {
         let valid = (3..=254).contains(&value.len())
             && value.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.contains('@')
@@ -80,7 +80,7 @@ impl Checks {
         }
     }
 
-    pub fn tags(&mut self, field: &str, tags: &[String]) {
+    pub(crate) fn tags(&mut self, field: &str, tags: &[String]) {
         if tags.len() > 20 {
             self.fail(field, format!("{field} must be at most 20"));
         }
@@ -98,7 +98,7 @@ impl Checks {
         }
     }
 
-    pub fn date(&mut self, field: &str, value: &str) {
+    pub(crate) fn date(&mut self, field: &str, value: &str) {
         let parts: Vec<_> = value.split('-').collect();
         let valid = value.len() == 10
             && parts.len() == 3
@@ -108,7 +108,7 @@ impl Checks {
         }
     }
 
-    pub fn uuid(&mut self, field: &str, value: &str) -> Option<Uuid> {
+    pub(crate) fn uuid(&mut self, field: &str, value: &str) -> Option<Uuid> {
         let parsed = value.parse().ok();
         if parsed.is_none() {
             self.fail(field, format!("{field} must be a UUID"));
@@ -116,7 +116,7 @@ impl Checks {
         parsed
     }
 
-    pub fn finish(self) -> Result<(), ApiError> {
+    pub(crate) fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -127,20 +127,20 @@ impl Checks {
 
 /// Reads a UUID from a path segment.
 /// A version number from a path: 1 or more.
-pub fn path_version(raw: &str) -> Result<u32, ApiError> {
+pub(crate) fn path_version(raw: &str) -> Result<u32, ApiError> {
     raw.parse::<u32>()
         .ok()
         .filter(|n| *n >= 1)
         .ok_or_else(|| ApiError::invalid("number", "number must be a version number from 1"))
 }
 
-pub fn path_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn path_id(field: &str, raw: &str) -> Result<Uuid, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::invalid(field, format!("{field} must be a UUID")))
 }
 
 /// A provider identity's id in a path: 32 lower-case hex digits.
-pub fn identity_path_id(raw: &str) -> Result<String, ApiError> {
+pub(crate) fn identity_path_id(raw: &str) -> Result<String, ApiError> {
     if raw.len() == 32 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         Ok(raw.to_owned())
     } else {
@@ -177,7 +177,7 @@ where
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub(crate) enum Role {
     Admin,
     Editor,
     Viewer,
@@ -185,14 +185,14 @@ pub enum Role {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
+pub(crate) enum TaskStatus {
     Open,
     InProgress,
     Done,
 }
 
 impl TaskStatus {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, ApiError> {
         match raw {
             "open" => Ok(Self::Open),
             "in_progress" => Ok(Self::InProgress),
@@ -207,7 +207,7 @@ impl TaskStatus {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     pub email: String,
     pub password: String,
     /// The organisation chosen when the password opened several.
@@ -216,7 +216,7 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.text("email", &self.email, 1, 254);
         checks.text("password", &self.password, 1, 1024);
@@ -231,13 +231,13 @@ impl Credentials {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordChange {
+pub(crate) struct PasswordChange {
     pub current_password: String,
     pub new_password: String,
 }
 
 impl PasswordChange {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.text("current_password", &self.current_password, 1, 1024);
         checks.password("new_password", &self.new_password);
@@ -247,12 +247,12 @@ impl PasswordChange {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordReset {
+pub(crate) struct PasswordReset {
     pub new_password: String,
 }
 
 impl PasswordReset {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.password("new_password", &self.new_password);
         checks.finish()
@@ -261,7 +261,7 @@ impl PasswordReset {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NewUser {
+pub(crate) struct NewUser {
     pub email: String,
     pub display_name: String,
     pub role: Role,
@@ -269,7 +269,7 @@ pub struct NewUser {
 }
 
 impl NewUser {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.email("email", &self.email);
         checks.line("display_name", &self.display_name, 100);
@@ -280,7 +280,7 @@ impl NewUser {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UserPatch {
+pub(crate) struct UserPatch {
     #[serde(default, deserialize_with = "present")]
     pub role: Option<Role>,
     #[serde(default, deserialize_with = "present")]
@@ -290,7 +290,7 @@ pub struct UserPatch {
 }
 
 impl UserPatch {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         if self.role.is_none() && self.display_name.is_none() && self.disabled.is_none() {
             checks.fail("body", "name at least one of role, display_name, disabled");
@@ -304,7 +304,7 @@ impl UserPatch {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DocumentPatch {
+pub(crate) struct DocumentPatch {
     #[serde(default, deserialize_with = "present")]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "present")]
@@ -314,7 +314,7 @@ pub struct DocumentPatch {
 }
 
 impl DocumentPatch {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         if self.title.is_none() && self.description.is_none() && self.tags.is_none() {
             checks.fail("body", "name at least one of title, description, tags");
@@ -334,14 +334,14 @@ impl DocumentPatch {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TaskKind {
+pub(crate) enum TaskKind {
     Todo,
     Approval,
     Request,
 }
 
 impl TaskKind {
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub(crate) fn parse(raw: &str) -> Result<Self, ApiError> {
         match raw {
             "todo" => Ok(Self::Todo),
             "approval" => Ok(Self::Approval),
@@ -356,7 +356,7 @@ impl TaskKind {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NewTask {
+pub(crate) struct NewTask {
     #[serde(default, deserialize_with = "present")]
     pub kind: Option<TaskKind>,
     pub title: String,
@@ -369,7 +369,7 @@ pub struct NewTask {
 }
 
 impl NewTask {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.line("title", &self.title, 200);
         if let Some(description) = &self.description {
@@ -387,7 +387,7 @@ impl NewTask {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TaskPatch {
+pub(crate) struct TaskPatch {
     #[serde(default, deserialize_with = "present")]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "present")]
@@ -401,7 +401,7 @@ pub struct TaskPatch {
 }
 
 impl TaskPatch {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         let empty = self.title.is_none()
             && self.description.is_none()
@@ -430,7 +430,7 @@ impl TaskPatch {
 /// A request for a document that does not exist yet.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NewRequest {
+pub(crate) struct NewRequest {
     pub kind: TaskKind,
     pub title: String,
     pub assignee: String,
@@ -440,7 +440,7 @@ pub struct NewRequest {
 }
 
 impl NewRequest {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         if self.kind != TaskKind::Request {
             checks.fail(
@@ -460,21 +460,21 @@ impl NewRequest {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DecisionWord {
+pub(crate) enum DecisionWord {
     Approve,
     Reject,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DecisionForm {
+pub(crate) struct DecisionForm {
     pub decision: DecisionWord,
     #[serde(default, deserialize_with = "present")]
     pub comment: Option<String>,
 }
 
 impl DecisionForm {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         let comment = self.comment.as_deref().unwrap_or_default();
         checks.text("comment", comment, 0, 4_000);
@@ -487,12 +487,12 @@ impl DecisionForm {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RejectForm {
+pub(crate) struct RejectForm {
     pub reason: String,
 }
 
 impl RejectForm {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.text("reason", &self.reason, 1, 4_000);
         if self.reason.trim().is_empty() {
@@ -504,12 +504,12 @@ impl RejectForm {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CommentForm {
+pub(crate) struct CommentForm {
     pub body: String,
 }
 
 impl CommentForm {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.text("body", &self.body, 1, 4_000);
         if self.body.trim().is_empty() {
@@ -521,13 +521,13 @@ impl CommentForm {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct VersionPatch {
+pub(crate) struct VersionPatch {
     #[serde(default, deserialize_with = "nullable")]
     pub label: Option<Option<String>>,
 }
 
 impl VersionPatch {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         match &self.label {
             None => checks.fail("body", "name the label (null clears it)"),
@@ -541,7 +541,7 @@ impl VersionPatch {
 /// An organisation's retention; both fields must be given (null: no such rule).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RetentionForm {
+pub(crate) struct RetentionForm {
     #[serde(deserialize_with = "nullable")]
     pub keep_last: Option<Option<u32>>,
     #[serde(deserialize_with = "nullable")]
@@ -549,7 +549,7 @@ pub struct RetentionForm {
 }
 
 impl RetentionForm {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         match self.keep_last {
             None => checks.fail("keep_last", "keep_last is required (null for no such rule)"),
@@ -570,10 +570,10 @@ impl RetentionForm {
 }
 
 /// An upload's text parts, by name.
-pub type TextParts = std::collections::HashMap<String, String>;
+pub(crate) type TextParts = std::collections::HashMap<String, String>;
 
 /// The `note` text part of an upload (at most 1000 characters).
-pub fn upload_note(texts: &TextParts) -> Result<String, ApiError> {
+pub(crate) fn upload_note(texts: &TextParts) -> Result<String, ApiError> {
     let note = texts.get("note").cloned().unwrap_or_default();
     let mut checks = Checks::default();
     checks.text("note", &note, 0, 1000);
@@ -583,7 +583,7 @@ pub fn upload_note(texts: &TextParts) -> Result<String, ApiError> {
 
 /// The text parts of `POST /api/v1/documents`: the new document, and its
 /// first version's note.
-pub fn new_document(
+pub(crate) fn new_document(
     texts: &TextParts,
 ) -> Result<(folio_proto::documents::v1::NewDocument, String), ApiError> {
     let text = |name: &str| texts.get(name).cloned();
@@ -610,7 +610,7 @@ pub fn new_document(
 }
 
 /// Comma-separated tags from a form part: trimmed, empty items and repeats dropped.
-pub fn split_tags(raw: &str) -> Result<Vec<String>, ApiError> {
+pub(crate) fn split_tags(raw: &str) -> Result<Vec<String>, ApiError> {
     let mut tags: Vec<String> = Vec::new();
     for tag in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         if !tags.iter().any(|t| t == tag) {
@@ -683,7 +683,7 @@ mod tests {
 /// client secret is write-only: never shown, not even by `Debug`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OneDriveConnect {
+pub(crate) struct OneDriveConnect {
     pub tenant_id: String,
     pub app_id: String,
     pub client_secret: String,
@@ -704,10 +704,10 @@ impl std::fmt::Debug for OneDriveConnect {
 }
 
 /// The longest client secret accepted (Entra ID's are about 40 characters).
-pub const MAX_CLIENT_SECRET: usize = 1024;
+pub(crate) const MAX_CLIENT_SECRET: usize = 1024;
 
 impl OneDriveConnect {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.line("tenant_id", &self.tenant_id, 255);
         checks.line("app_id", &self.app_id, 64);
@@ -721,7 +721,7 @@ impl OneDriveConnect {
 /// A new client secret for the connection (rotation).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ClientSecretReplace {
+pub(crate) struct ClientSecretReplace {
     pub client_secret: String,
 }
 
@@ -732,7 +732,7 @@ impl std::fmt::Debug for ClientSecretReplace {
 }
 
 impl ClientSecretReplace {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.line("client_secret", &self.client_secret, MAX_CLIENT_SECRET);
         checks.finish()
@@ -741,7 +741,7 @@ impl ClientSecretReplace {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TokenScope {
+pub(crate) enum TokenScope {
     Read,
     Write,
 }
@@ -749,7 +749,7 @@ pub enum TokenScope {
 /// `POST /api/v1/session/tokens`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NewApiToken {
+pub(crate) struct NewApiToken {
     pub name: String,
     /// RFC 3339; the users service checks that it lies ahead, within 366 days.
     pub expires_at: String,
@@ -757,14 +757,14 @@ pub struct NewApiToken {
 }
 
 impl NewApiToken {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.line("name", &self.name, 100);
         checks.line("expires_at", &self.expires_at, 64);
         checks.finish()
     }
 
-    pub fn into_request(self) -> folio_proto::users::v1::CreateApiTokenRequest {
+    pub(crate) fn into_request(self) -> folio_proto::users::v1::CreateApiTokenRequest {
         use folio_proto::users::v1::ApiTokenScope;
         folio_proto::users::v1::CreateApiTokenRequest {
             name: self.name,
@@ -782,7 +782,7 @@ impl NewApiToken {
 /// provider sign-in off.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SignInSettingsForm {
+pub(crate) struct SignInSettingsForm {
     #[serde(default)]
     pub oidc: Option<OidcForm>,
 }
@@ -791,7 +791,7 @@ pub struct SignInSettingsForm {
 /// `issuer` and `client_id` are needed. `client_secret` is write-only.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OidcForm {
+pub(crate) struct OidcForm {
     #[serde(default)]
     pub issuer: Option<String>,
     #[serde(default)]
@@ -816,9 +816,9 @@ pub struct OidcForm {
 
 /// At most this many email domains per organisation (the users service
 /// checks them; the bff bounds the request).
-pub const MAX_SIGN_IN_DOMAINS: usize = 50;
+pub(crate) const MAX_SIGN_IN_DOMAINS: usize = 50;
 /// A PEM key and certificate are a few KiB.
-pub const MAX_CLIENT_CERTIFICATE: usize = 16 * 1024;
+pub(crate) const MAX_CLIENT_CERTIFICATE: usize = 16 * 1024;
 
 impl std::fmt::Debug for OidcForm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -840,7 +840,7 @@ impl std::fmt::Debug for OidcForm {
 }
 
 impl OidcForm {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         let fields = [
             ("issuer", &self.issuer, 300),

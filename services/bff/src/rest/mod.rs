@@ -2,10 +2,10 @@
 //! over HTTP (bodies, views, ranges, file names), and the OpenID Connect
 //! checks its sign-in relies on. No I/O here.
 
-pub mod disposition;
-pub mod forms;
-pub mod oidc;
-pub mod queries;
-pub mod range;
-pub mod views;
-pub mod webhooks;
+pub(crate) mod disposition;
+pub(crate) mod forms;
+pub(crate) mod oidc;
+pub(crate) mod queries;
+pub(crate) mod range;
+pub(crate) mod views;
+pub(crate) mod webhooks;

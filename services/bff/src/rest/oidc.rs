@@ -8,11 +8,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// How far clocks may disagree, in seconds.
-pub const CLOCK_SKEW_SECS: i64 = 120;
+pub(crate) const CLOCK_SKEW_SECS: i64 = 120;
 
 /// Why a provider's answer gets no session. Each names the check it failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     #[error("the sign-in is unknown, used already or expired, or its state does not match")]
     State,
     #[error("the provider answered with an error")]
@@ -41,7 +41,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// A short stable name for metrics and logs.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::State => "state",
             Self::ProviderError => "provider_error",
@@ -61,13 +61,13 @@ impl Refusal {
 
 /// Only asymmetric signatures: `none` proves nothing, and HS* would take the
 /// client secret (which Folio shares with the provider) as the key.
-pub fn allowed_algorithm(alg: &str) -> bool {
+pub(crate) fn allowed_algorithm(alg: &str) -> bool {
     matches!(alg, "RS256" | "ES256")
 }
 
 /// The claims Folio reads; others are ignored.
 #[derive(Debug, Clone, Deserialize)]
-pub struct IdClaims {
+pub(crate) struct IdClaims {
     pub iss: String,
     #[serde(default)]
     pub sub: String,
@@ -101,7 +101,7 @@ pub struct IdClaims {
 
 /// What this sign-in expects of its ID token.
 #[derive(Debug, Clone)]
-pub struct Expected<'a> {
+pub(crate) struct Expected<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
     pub nonce: &'a str,
@@ -113,7 +113,7 @@ pub struct Expected<'a> {
 
 /// The person an ID token vouches for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verified {
+pub(crate) struct Verified {
     /// `oid` for Entra ID (the same for every app of the tenant), `sub` otherwise.
     pub subject: String,
     pub email: String,
@@ -142,7 +142,7 @@ fn truthy(value: Option<&Value>) -> bool {
 }
 
 /// Every check after the signature, in the order the specification lists.
-pub fn check(claims: &IdClaims, expected: &Expected<'_>) -> Result<Verified, Refusal> {
+pub(crate) fn check(claims: &IdClaims, expected: &Expected<'_>) -> Result<Verified, Refusal> {
     if claims.iss != expected.issuer {
         return Err(Refusal::Issuer);
     }
@@ -199,13 +199,13 @@ pub fn check(claims: &IdClaims, expected: &Expected<'_>) -> Result<Verified, Ref
 }
 
 /// RFC 7636 S256: the challenge sent up front for the verifier sent later.
-pub fn pkce_challenge(verifier: &str) -> String {
+pub(crate) fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// Entra ID's issuer for a tenant, under `authority` (normally
 /// `https://login.microsoftonline.com`).
-pub fn entra_issuer(authority: &str, tenant_id: &str) -> String {
+pub(crate) fn entra_issuer(authority: &str, tenant_id: &str) -> String {
     format!("{}/{tenant_id}/v2.0", authority.trim_end_matches('/'))
 }
 

@@ -11,10 +11,10 @@ use super::forms::{Checks, TaskKind, TaskStatus, path_id};
 use crate::error::ApiError;
 
 /// A list endpoint's query string, as name → value.
-pub type Query = HashMap<String, String>;
+pub(crate) type Query = HashMap<String, String>;
 
 /// Checks a cursor's shape; the service checks that it issued it.
-pub fn check_cursor(checks: &mut Checks, cursor: &str) {
+pub(crate) fn check_cursor(checks: &mut Checks, cursor: &str) {
     let valid = !cursor.is_empty()
         && cursor.len() <= 512
         && cursor
@@ -26,7 +26,7 @@ pub fn check_cursor(checks: &mut Checks, cursor: &str) {
 }
 
 /// `limit`: 1 to 100, 25 when not given.
-pub fn parse_limit(raw: Option<&String>) -> Result<u32, ApiError> {
+pub(crate) fn parse_limit(raw: Option<&String>) -> Result<u32, ApiError> {
     match raw {
         None => Ok(25),
         Some(raw) => raw
@@ -39,7 +39,7 @@ pub fn parse_limit(raw: Option<&String>) -> Result<u32, ApiError> {
     }
 }
 
-pub fn status_code(status: TaskStatus) -> pb::TaskStatus {
+pub(crate) fn status_code(status: TaskStatus) -> pb::TaskStatus {
     match status {
         TaskStatus::Open => pb::TaskStatus::Open,
         TaskStatus::InProgress => pb::TaskStatus::InProgress,
@@ -47,7 +47,7 @@ pub fn status_code(status: TaskStatus) -> pb::TaskStatus {
     }
 }
 
-pub fn kind_code(kind: TaskKind) -> pb::TaskKind {
+pub(crate) fn kind_code(kind: TaskKind) -> pb::TaskKind {
     match kind {
         TaskKind::Todo => pb::TaskKind::Todo,
         TaskKind::Approval => pb::TaskKind::Approval,
@@ -68,7 +68,7 @@ fn task_status(query: &Query, name: &str) -> Result<pb::TaskStatus, ApiError> {
 }
 
 /// The `status` and `kind` filters of task lists, when given.
-pub fn task_filters(query: &Query) -> Result<(pb::TaskStatus, pb::TaskKind), ApiError> {
+pub(crate) fn task_filters(query: &Query) -> Result<(pb::TaskStatus, pb::TaskKind), ApiError> {
     let status = task_status(query, "status")?;
     let kind = query
         .get("kind")
@@ -79,7 +79,7 @@ pub fn task_filters(query: &Query) -> Result<(pb::TaskStatus, pb::TaskKind), Api
 }
 
 /// `GET /api/v1/documents`: `q`, `tag`, `task_status`, `cursor`, `limit`.
-pub fn documents(query: &Query) -> Result<pb::ListDocumentsRequest, ApiError> {
+pub(crate) fn documents(query: &Query) -> Result<pb::ListDocumentsRequest, ApiError> {
     let mut checks = Checks::default();
     if let Some(q) = query.get("q") {
         checks.text("q", q, 1, 200);
@@ -113,7 +113,7 @@ const GROUPS: [&str; 7] = [
 ];
 
 /// `GET /api/v1/tasks/mine`: `group`, `status`, `kind`, `cursor`, `limit`.
-pub fn my_tasks(query: &Query) -> Result<pb::ListMyTasksRequest, ApiError> {
+pub(crate) fn my_tasks(query: &Query) -> Result<pb::ListMyTasksRequest, ApiError> {
     let mut checks = Checks::default();
     if let Some(cursor) = query.get("cursor") {
         check_cursor(&mut checks, cursor);
@@ -139,7 +139,7 @@ pub fn my_tasks(query: &Query) -> Result<pb::ListMyTasksRequest, ApiError> {
 }
 
 /// `assignee` of `GET /api/v1/tasks`: `me` (the caller) or a user id.
-pub fn assignee(query: &Query, me: Uuid) -> Result<Uuid, ApiError> {
+pub(crate) fn assignee(query: &Query, me: Uuid) -> Result<Uuid, ApiError> {
     match query.get("assignee").map(String::as_str) {
         Some("me") => Ok(me),
         Some(id) => path_id("assignee", id),
@@ -151,7 +151,7 @@ pub fn assignee(query: &Query, me: Uuid) -> Result<Uuid, ApiError> {
 }
 
 /// The activity feed's cursor: the event sequence to continue before.
-pub fn events_cursor(sequence: u64) -> Option<String> {
+pub(crate) fn events_cursor(sequence: u64) -> Option<String> {
     (sequence != 0).then(|| URL_SAFE_NO_PAD.encode(format!("before:{sequence}")))
 }
 
@@ -167,7 +167,7 @@ fn decode_events_cursor(cursor: &str) -> Result<u64, ApiError> {
 
 /// `GET /api/v1/activity`: `cursor` (from [`events_cursor`]) and `limit`,
 /// newest first.
-pub fn recent_events(query: &Query) -> Result<pb::ListEventsRequest, ApiError> {
+pub(crate) fn recent_events(query: &Query) -> Result<pb::ListEventsRequest, ApiError> {
     let before = query
         .get("cursor")
         .map(|c| decode_events_cursor(c))

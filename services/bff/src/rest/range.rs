@@ -2,7 +2,7 @@
 
 /// What a `Range` header asks of content of a given size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RangeRequest {
+pub(crate) enum RangeRequest {
     /// No usable range: send everything (RFC 9110 lets a server ignore
     /// multi-range and malformed requests).
     Full,
@@ -14,7 +14,7 @@ pub enum RangeRequest {
     Unsatisfiable,
 }
 
-pub fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
+pub(crate) fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
     let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
         return RangeRequest::Full;
     };
@@ -58,12 +58,12 @@ pub fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
 }
 
 /// The strong entity tag of a version: its SHA-256.
-pub fn etag(sha256: &str) -> String {
+pub(crate) fn etag(sha256: &str) -> String {
     format!("\"{sha256}\"")
 }
 
 /// Whether an `If-None-Match` header matches `etag` (weak comparison).
-pub fn none_match(header: Option<&str>, etag: &str) -> bool {
+pub(crate) fn none_match(header: Option<&str>, etag: &str) -> bool {
     header.is_some_and(|h| {
         h.split(',')
             .map(|t| t.trim().trim_start_matches("W/"))
@@ -74,7 +74,7 @@ pub fn none_match(header: Option<&str>, etag: &str) -> bool {
 /// How a download answers, from the version's entity tag and size and the
 /// request's conditional and range headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     /// `If-None-Match` matched: 304.
     NotModified,
     /// 200 with everything (`span` none) or 206 with the inclusive `span`.
@@ -89,14 +89,14 @@ pub enum Delivery {
 
 /// The request headers a download reads.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Conditions<'a> {
+pub(crate) struct Conditions<'a> {
     pub if_none_match: Option<&'a str>,
     pub if_range: Option<&'a str>,
     pub range: Option<&'a str>,
 }
 
 impl Delivery {
-    pub fn plan(etag: &str, size: u64, conditions: Conditions<'_>) -> Self {
+    pub(crate) fn plan(etag: &str, size: u64, conditions: Conditions<'_>) -> Self {
         if none_match(conditions.if_none_match, etag) {
             return Self::NotModified;
         }

@@ -4,7 +4,7 @@ use folio_proto::{documents::v1 as docs, integration::v1 as onedrive, users::v1 
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
-pub struct User {
+pub(crate) struct User {
     pub id: String,
     pub organisation_id: String,
     pub email: String,
@@ -17,7 +17,7 @@ pub struct User {
 
 /// An API token as its owner and admins see it: never its secret.
 #[derive(Debug, Serialize)]
-pub struct ApiToken {
+pub(crate) struct ApiToken {
     pub id: String,
     pub name: String,
     pub scope: &'static str,
@@ -48,7 +48,7 @@ impl From<users::ApiToken> for ApiToken {
 
 /// The answer to creating a token: the only time its secret is shown.
 #[derive(Debug, Serialize)]
-pub struct CreatedApiToken {
+pub(crate) struct CreatedApiToken {
     #[serde(flatten)]
     pub api_token: ApiToken,
     pub token: String,
@@ -68,7 +68,7 @@ impl TryFrom<users::CreateApiTokenResponse> for CreatedApiToken {
     }
 }
 
-pub fn role_name(role: i32) -> &'static str {
+pub(crate) fn role_name(role: i32) -> &'static str {
     match users::Role::try_from(role) {
         Ok(users::Role::Admin) => "admin",
         Ok(users::Role::Editor) => "editor",
@@ -92,7 +92,7 @@ impl From<users::User> for User {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Version {
+pub(crate) struct Version {
     pub document_id: String,
     pub number: u32,
     pub file_name: String,
@@ -132,7 +132,7 @@ impl From<docs::Version> for Version {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Document {
+pub(crate) struct Document {
     pub id: String,
     pub title: String,
     pub description: String,
@@ -147,7 +147,7 @@ pub struct Document {
 
 /// Where the document stands with its newest approval.
 #[derive(Debug, Serialize)]
-pub struct Approval {
+pub(crate) struct Approval {
     pub version: u32,
     pub decision: Option<&'static str>,
     pub approver_id: Option<String>,
@@ -188,7 +188,7 @@ fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
 }
 
-pub fn status_name(status: i32) -> &'static str {
+pub(crate) fn status_name(status: i32) -> &'static str {
     match docs::TaskStatus::try_from(status) {
         Ok(docs::TaskStatus::InProgress) => "in_progress",
         Ok(docs::TaskStatus::Done) => "done",
@@ -196,7 +196,7 @@ pub fn status_name(status: i32) -> &'static str {
     }
 }
 
-pub fn kind_name(kind: i32) -> &'static str {
+pub(crate) fn kind_name(kind: i32) -> &'static str {
     match docs::TaskKind::try_from(kind) {
         Ok(docs::TaskKind::Approval) => "approval",
         Ok(docs::TaskKind::Request) => "request",
@@ -206,7 +206,7 @@ pub fn kind_name(kind: i32) -> &'static str {
 
 /// What changed since the version a stale task is about.
 #[derive(Debug, Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     pub from_version: u32,
     pub to_version: u32,
     pub file_name: String,
@@ -217,7 +217,7 @@ pub struct Change {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Task {
+pub(crate) struct Task {
     pub id: String,
     pub document_id: Option<String>,
     pub kind: &'static str,
@@ -278,7 +278,7 @@ impl From<docs::Task> for Task {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Event {
+pub(crate) struct Event {
     pub sequence: u64,
     pub kind: &'static str,
     pub document_id: Option<String>,
@@ -329,7 +329,7 @@ impl From<docs::Event> for Event {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Comment {
+pub(crate) struct Comment {
     pub id: String,
     pub task_id: String,
     pub author_id: String,
@@ -353,14 +353,14 @@ impl From<docs::Comment> for Comment {
 
 /// A request fulfilled by an upload: the request, and what the upload made.
 #[derive(Debug, Serialize)]
-pub struct TaskFulfilled {
+pub(crate) struct TaskFulfilled {
     pub task: Task,
     pub document: Document,
     pub version: Version,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Retention {
+pub(crate) struct Retention {
     pub keep_last: Option<u32>,
     pub keep_days: Option<u32>,
 }
@@ -375,12 +375,12 @@ impl From<docs::RetentionPolicy> for Retention {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Items<T> {
+pub(crate) struct Items<T> {
     pub items: Vec<T>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Page<T> {
+pub(crate) struct Page<T> {
     pub items: Vec<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -389,7 +389,7 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// A page and the cursor of the next, which a service sends empty when
     /// there is none.
-    pub fn new(items: impl IntoIterator<Item = T>, next_cursor: String) -> Self {
+    pub(crate) fn new(items: impl IntoIterator<Item = T>, next_cursor: String) -> Self {
         Self {
             items: items.into_iter().collect(),
             next_cursor: (!next_cursor.is_empty()).then_some(next_cursor),
@@ -399,13 +399,13 @@ impl<T> Page<T> {
 
 /// One of My tasks, with the group the documents service put it in.
 #[derive(Debug, Serialize)]
-pub struct MyTask {
+pub(crate) struct MyTask {
     pub group: String,
     pub task: Task,
 }
 
 #[derive(Debug, Serialize)]
-pub struct SessionView {
+pub(crate) struct SessionView {
     pub user: User,
     pub csrf_token: String,
 }
@@ -413,12 +413,12 @@ pub struct SessionView {
 /// The password opened accounts in several organisations: sign in again
 /// with one of these as `organisation_id`.
 #[derive(Debug, Serialize)]
-pub struct OrganisationChoice {
+pub(crate) struct OrganisationChoice {
     pub organisations: Vec<OrganisationName>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct OrganisationName {
+pub(crate) struct OrganisationName {
     pub id: String,
     pub name: String,
 }
@@ -438,13 +438,13 @@ impl From<Vec<users::Organisation>> for OrganisationChoice {
 }
 
 #[derive(Debug, Serialize)]
-pub struct DocumentCreated {
+pub(crate) struct DocumentCreated {
     pub document: Document,
     pub version: Version,
 }
 
 #[derive(Debug, Serialize)]
-pub struct VersionOutcome {
+pub(crate) struct VersionOutcome {
     pub document: Document,
     pub version: Version,
     pub created: bool,
@@ -489,7 +489,7 @@ impl TryFrom<docs::UploadVersionResponse> for VersionOutcome {
 /// app, drive, folder) and when the secret was entered are for admins only:
 /// `null` for everyone else, whatever the integration sent.
 #[derive(Debug, Serialize)]
-pub struct OneDriveConnection {
+pub(crate) struct OneDriveConnection {
     pub id: String,
     pub tenant_id: Option<String>,
     pub app_id: Option<String>,
@@ -512,7 +512,7 @@ pub struct OneDriveConnection {
 
 /// How long a change in OneDrive takes to reach Folio (docs/adr/0043).
 #[derive(Debug, Serialize)]
-pub struct OneDriveLag {
+pub(crate) struct OneDriveLag {
     /// The last sync that applied notifications: from the oldest one's
     /// arrival to the end of its delta; `None` before the first.
     pub last_seconds: Option<f64>,
@@ -526,7 +526,7 @@ fn seconds(ms: u64) -> f64 {
 
 /// The current delta paging (or the last one).
 #[derive(Debug, Serialize)]
-pub struct OneDriveSyncProgress {
+pub(crate) struct OneDriveSyncProgress {
     pub in_progress: bool,
     pub items_seen: u64,
     pub items_mirrored: u64,
@@ -535,13 +535,13 @@ pub struct OneDriveSyncProgress {
 
 /// Files the mirror does not take, and why (listed for admins only).
 #[derive(Debug, Serialize)]
-pub struct OneDriveSkipped {
+pub(crate) struct OneDriveSkipped {
     pub total: u64,
     pub items: Vec<OneDriveSkippedItem>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct OneDriveSkippedItem {
+pub(crate) struct OneDriveSkippedItem {
     pub item_id: String,
     pub name: String,
     pub reason: String,
@@ -549,7 +549,7 @@ pub struct OneDriveSkippedItem {
 }
 
 impl OneDriveConnection {
-    pub fn seen_by(c: onedrive::Connection, admin: bool) -> Self {
+    pub(crate) fn seen_by(c: onedrive::Connection, admin: bool) -> Self {
         let coordinate = |value: String| if admin { non_empty(value) } else { None };
         Self {
             state: match onedrive::ConnectionState::try_from(c.state) {
@@ -603,7 +603,7 @@ impl OneDriveConnection {
 /// A send that found the OneDrive file changed: nothing was overwritten,
 /// and OneDrive's change comes in as a version (docs/adr/0043).
 #[derive(Debug, Serialize)]
-pub struct OneDriveConflict {
+pub(crate) struct OneDriveConflict {
     pub id: String,
     pub document_id: String,
     pub name: String,
@@ -633,14 +633,14 @@ impl From<onedrive::Conflict> for OneDriveConflict {
 
 /// The open conflicts (at most 100, newest first) and how many there are.
 #[derive(Debug, Serialize)]
-pub struct OneDriveConflicts {
+pub(crate) struct OneDriveConflicts {
     pub items: Vec<OneDriveConflict>,
     pub total: u64,
 }
 
 /// Where a version went in OneDrive.
 #[derive(Debug, Serialize)]
-pub struct SentToOneDrive {
+pub(crate) struct SentToOneDrive {
     pub item_id: String,
     pub name: String,
     pub size: u64,
@@ -660,12 +660,12 @@ impl From<onedrive::SendToOneDriveResponse> for SentToOneDrive {
 
 /// `GET /api/v1/organisation/sign-in`: never the client secret.
 #[derive(Debug, Serialize)]
-pub struct SignInSettings {
+pub(crate) struct SignInSettings {
     pub oidc: Option<OidcSettings>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct OidcSettings {
+pub(crate) struct OidcSettings {
     /// `entra` or `oidc`.
     pub provider: &'static str,
     pub issuer: Option<String>,
@@ -707,7 +707,7 @@ impl From<users::SignInSettings> for SignInSettings {
 
 /// A provider identity linked to a person.
 #[derive(Debug, Serialize)]
-pub struct LinkedIdentity {
+pub(crate) struct LinkedIdentity {
     pub id: String,
     pub issuer: String,
     pub subject: String,
@@ -731,7 +731,7 @@ impl From<users::OidcIdentity> for LinkedIdentity {
 /// `GET /api/v1/session/oidc`: whether and how the email's organisation
 /// signs in with a provider.
 #[derive(Debug, Serialize)]
-pub struct ProviderAvailable {
+pub(crate) struct ProviderAvailable {
     /// `entra` or `oidc`.
     pub provider: &'static str,
     /// Where the portal sends the browser to sign in.

@@ -26,13 +26,13 @@ fn check_events(checks: &mut Checks, events: &[String]) {
 /// `POST /api/v1/webhooks`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WebhookCreate {
+pub(crate) struct WebhookCreate {
     pub url: String,
     pub events: Vec<String>,
 }
 
 impl WebhookCreate {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         checks.line("url", &self.url, MAX_URL);
         check_events(&mut checks, &self.events);
@@ -43,7 +43,7 @@ impl WebhookCreate {
 /// `PATCH /api/v1/webhooks/{webhook_id}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WebhookPatch {
+pub(crate) struct WebhookPatch {
     #[serde(default, deserialize_with = "present")]
     pub url: Option<String>,
     #[serde(default, deserialize_with = "present")]
@@ -53,7 +53,7 @@ pub struct WebhookPatch {
 }
 
 impl WebhookPatch {
-    pub fn check(&self) -> Result<(), ApiError> {
+    pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         if let Some(url) = &self.url {
             checks.line("url", url, MAX_URL);
@@ -66,7 +66,7 @@ impl WebhookPatch {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Webhook {
+pub(crate) struct Webhook {
     pub id: String,
     pub url: String,
     pub events: Vec<String>,
@@ -92,7 +92,7 @@ impl From<pb::Webhook> for Webhook {
 
 /// The creation answer: the endpoint and, this once, its signing secret.
 #[derive(Debug, Serialize)]
-pub struct CreatedWebhook {
+pub(crate) struct CreatedWebhook {
     #[serde(flatten)]
     pub webhook: Webhook,
     pub secret: String,
@@ -113,7 +113,7 @@ impl TryFrom<pb::CreatedWebhook> for CreatedWebhook {
 }
 
 /// A delivery's id in a path: what the notifications service issues.
-pub fn delivery_id(raw: &str) -> Result<&str, ApiError> {
+pub(crate) fn delivery_id(raw: &str) -> Result<&str, ApiError> {
     let valid = raw.len() <= 64 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if valid {
         Ok(raw)
@@ -126,7 +126,7 @@ pub fn delivery_id(raw: &str) -> Result<&str, ApiError> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     pub id: String,
     pub event_type: String,
     pub state: &'static str,
@@ -165,7 +165,7 @@ impl From<pb::Delivery> for Delivery {
 
 /// A mail that could not be delivered, for admins.
 #[derive(Debug, Serialize)]
-pub struct MailProblem {
+pub(crate) struct MailProblem {
     pub id: String,
     pub recipient_id: String,
     pub address: String,

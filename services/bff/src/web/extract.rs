@@ -22,7 +22,7 @@ use crate::{
     session::{Session, now_secs},
 };
 
-pub const COOKIE: &str = "folio_session";
+pub(crate) const COOKIE: &str = "folio_session";
 const CSRF_HEADER: &str = "x-csrf-token";
 /// An `Authorization` header longer than this cannot carry one of our
 /// tokens; it is refused unread.
@@ -35,12 +35,12 @@ const TOKEN_LOOKUP_DEADLINE: Duration = Duration::from_secs(5);
 const JSON_LIMIT: usize = 64 * 1024;
 
 /// The session token from the request's cookies, if any.
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
     cookie(headers, COOKIE)
 }
 
 /// The value of the cookie `wanted` from the request, if any.
-pub fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -54,7 +54,7 @@ pub fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
 /// The client's address: the TCP peer, or, behind `hops` trusted proxies, the
 /// address the outermost of them saw (each proxy appends to X-Forwarded-For,
 /// so only the last `hops` entries can be trusted).
-pub fn client_address(headers: &HeaderMap, peer: IpAddr, hops: usize) -> IpAddr {
+pub(crate) fn client_address(headers: &HeaderMap, peer: IpAddr, hops: usize) -> IpAddr {
     if hops == 0 {
         return peer;
     }
@@ -75,14 +75,14 @@ pub fn client_address(headers: &HeaderMap, peer: IpAddr, hops: usize) -> IpAddr 
 
 /// Compares secrets (CSRF tokens, OpenID `state`) without leaking where
 /// they differ through timing.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
 /// The API token in `Authorization: Bearer …`, if the header is there. A
 /// header that is there but is not one bearer token is refused, never
 /// taken for "no token" (so it cannot fall back to a cookie).
-pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -105,7 +105,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// How a request proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
+pub(crate) enum Credential {
     /// The session cookie, with its CSRF token on state-changing requests.
     Session,
     /// An API token (`Authorization: Bearer`): no CSRF token (a browser
@@ -116,7 +116,7 @@ pub enum Credential {
 /// A signed-in user whose CSRF token matched (for state-changing methods),
 /// or the holder of a live API token whose scope allows the method.
 #[derive(Debug, Clone)]
-pub struct Authed {
+pub(crate) struct Authed {
     pub session: Session,
     /// The session's token; for an API token, a name that matches no session.
     pub token: String,
@@ -124,7 +124,7 @@ pub struct Authed {
 }
 
 impl Authed {
-    pub fn role(&self) -> ActorRole {
+    pub(crate) fn role(&self) -> ActorRole {
         match self.session.role.as_str() {
             "admin" => ActorRole::Admin,
             "editor" => ActorRole::Editor,
@@ -133,7 +133,7 @@ impl Authed {
     }
 
     /// The end user, as the domain services expect them in metadata.
-    pub fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor {
             user_id: self.session.user_id,
             org_id: self.session.org_id,
@@ -238,7 +238,7 @@ async fn api_token(method: &Method, secret: &str, state: &AppState) -> Result<Au
 
 /// An editor or admin.
 #[derive(Debug, Clone)]
-pub struct Writer(pub Authed);
+pub(crate) struct Writer(pub Authed);
 
 impl FromRequestParts<AppState> for Writer {
     type Rejection = ApiError;
@@ -255,7 +255,7 @@ impl FromRequestParts<AppState> for Writer {
 
 /// An admin.
 #[derive(Debug, Clone)]
-pub struct Admin(pub Authed);
+pub(crate) struct Admin(pub Authed);
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
@@ -272,7 +272,7 @@ impl FromRequestParts<AppState> for Admin {
 
 /// A JSON body: `application/json` only, at most 64 KiB, strictly parsed.
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub(crate) struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;

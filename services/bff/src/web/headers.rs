@@ -22,7 +22,7 @@ fn set_default(response: &mut Response, name: HeaderName, value: &'static str) {
     }
 }
 
-pub async fn security_headers(request: Request, next: Next) -> Response {
+pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     if response.status() == StatusCode::METHOD_NOT_ALLOWED

@@ -1,10 +1,10 @@
 //! Routes → middleware → handlers. Every route of the API is declared in
 //! `crate::api`'s per-resource `router()`s and merged here.
 
-pub mod extract;
-pub mod headers;
-pub mod portal;
-pub mod query;
+pub(crate) mod extract;
+pub(crate) mod headers;
+pub(crate) mod portal;
+pub(crate) mod query;
 
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ use crate::{
 
 /// What every handler may use.
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     pub users: UsersClient,
     pub documents: DocumentsClient,
     pub integration: IntegrationClient,
@@ -37,7 +37,7 @@ pub struct AppState {
 
 /// The settings handlers read.
 #[derive(Debug, Clone)]
-pub struct WebConfig {
+pub(crate) struct WebConfig {
     pub cookie_secure: bool,
     pub session_absolute_secs: u64,
     pub login: LoginLimits,
@@ -47,7 +47,7 @@ pub struct WebConfig {
     pub providers: ProviderSettings,
 }
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let sessions = state.sessions.clone();
     let collectors: Vec<metrics::Collector> = vec![std::sync::Arc::new(move || sessions.report())];
     Router::new()

@@ -43,7 +43,7 @@ fn serve(path: &str) -> Response {
 
 /// Answers every request no route took: a portal file for a GET outside
 /// the API, a problem document otherwise.
-pub async fn fallback(method: Method, uri: Uri) -> Response {
+pub(crate) async fn fallback(method: Method, uri: Uri) -> Response {
     let path = uri.path();
     if path.starts_with("/api/") || (method != Method::GET && method != Method::HEAD) {
         return ApiError::NotFound("path").into_response();

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 
 /// The query string's parameters; a malformed one is a 400 naming `query`.
 #[derive(Debug, Default)]
-pub struct QueryMap(pub HashMap<String, String>);
+pub(crate) struct QueryMap(pub HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
     type Rejection = ApiError;
