@@ -121,6 +121,17 @@ impl From<crate::session::StoreError> for ApiError {
 }
 
 impl ApiError {
+    /// A not-found answer named for what the caller asked about (an upload
+    /// into a request names the document it could not find, the caller
+    /// asked for a task).
+    pub(crate) fn not_found_as(self, resource: &'static str) -> Self {
+        if matches!(self, Self::NotFound(_)) {
+            Self::NotFound(resource)
+        } else {
+            self
+        }
+    }
+
     pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError {
             field: field.to_owned(),

@@ -55,6 +55,17 @@ async fn sign_in(
 }
 
 async fn current(State(state): State<AppState>, authed: Authed) -> Result<Response, ApiError> {
+    let user = signed_in_user(&state, &authed).await?;
+    Ok(Json(SessionView {
+        user: User::from(user),
+        csrf_token: authed.session.csrf_token,
+    })
+    .into_response())
+}
+
+/// The person behind the session, kept for a moment (ADR 0075) unless
+/// disabled; a disabled person's session ends here.
+async fn signed_in_user(state: &AppState, authed: &Authed) -> Result<pb::User, ApiError> {
     let user_id = authed.session.user_id;
     let generation = state.sessions.users_generation();
     let user = match state.sessions.recent_user(user_id) {
@@ -73,11 +84,6 @@ async fn current(State(state): State<AppState>, authed: Authed) -> Result<Respon
                 }
             })?,
     };
-    if !user.disabled {
-        state
-            .sessions
-            .remember_user(user_id, user.clone(), generation);
-    }
     if user.disabled {
         state
             .sessions
@@ -86,11 +92,10 @@ async fn current(State(state): State<AppState>, authed: Authed) -> Result<Respon
             .map_err(store_down)?;
         return Err(ApiError::Unauthenticated);
     }
-    Ok(Json(SessionView {
-        user: User::from(user),
-        csrf_token: authed.session.csrf_token,
-    })
-    .into_response())
+    state
+        .sessions
+        .remember_user(user_id, user.clone(), generation);
+    Ok(user)
 }
 
 async fn sign_out(State(state): State<AppState>, authed: Authed) -> Result<Response, ApiError> {

@@ -18,7 +18,7 @@ use crate::{
     error::ApiError,
     provider_sign_in::{self, PENDING_SECS, ProviderAnswer, find_provider, refused},
     rest::{
-        forms::{Role, SignInSettingsForm},
+        forms::SignInSettingsForm,
         views::{ProviderAvailable, SignInSettings},
     },
     web::{
@@ -62,44 +62,10 @@ async fn put_settings(
     Admin(authed): Admin,
     JsonBody(form): JsonBody<SignInSettingsForm>,
 ) -> Result<Response, ApiError> {
-    let (oidc, client_secret, client_certificate) = match form.oidc {
-        Some(oidc) => {
-            oidc.check()?;
-            let entra = oidc.tenant_id.is_some();
-            let role = oidc
-                .default_role
-                .map_or(pb::Role::Unspecified, |r| match r {
-                    Role::Admin => pb::Role::Admin,
-                    Role::Editor => pb::Role::Editor,
-                    Role::Viewer => pb::Role::Viewer,
-                });
-            let settings = pb::OidcSettings {
-                preset: if entra {
-                    pb::OidcPreset::Entra
-                } else {
-                    pb::OidcPreset::Generic
-                }
-                .into(),
-                issuer: oidc.issuer.unwrap_or_default(),
-                client_id: oidc.client_id.unwrap_or_default(),
-                tenant_id: oidc.tenant_id.unwrap_or_default(),
-                only_sso: oidc.only_sso,
-                create_accounts: oidc.create_accounts,
-                default_role: role.into(),
-                domains: oidc.domains,
-                ..Default::default()
-            };
-            (Some(settings), oidc.client_secret, oidc.client_certificate)
-        }
-        None => (None, None, None),
-    };
+    let request = form.into_request()?;
     let answer = state
         .users
-        .put_sign_in_settings(authed.actor().request(pb::PutSignInSettingsRequest {
-            oidc,
-            client_secret,
-            client_certificate,
-        }))
+        .put_sign_in_settings(authed.actor().request(request))
         .await
         .map_err(refused)?;
     Ok(Json(SignInSettings::from(answer)).into_response())
@@ -172,34 +138,11 @@ async fn available(
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let query = parse_query(query)?;
-    let request = who(&query)?;
+    let request = who(&parse_query(query)?)?;
     count_attempt(&state, &headers, peer).await?;
-    let start = if request.email.is_empty() {
-        format!(
-            "{PENDING_PATH}/start?organisation={}",
-            request.organisation_id
-        )
-    } else {
-        format!(
-            "{PENDING_PATH}/start?email={}",
-            percent_encoding::utf8_percent_encode(
-                &request.email,
-                percent_encoding::NON_ALPHANUMERIC
-            )
-        )
-    };
+    let start = ProviderAvailable::start_link(&request);
     let provider = find_provider(&state, request).await?;
-    let name = if provider.preset == i32::from(pb::OidcPreset::Entra) {
-        "entra"
-    } else {
-        "oidc"
-    };
-    Ok(Json(ProviderAvailable {
-        provider: name,
-        start,
-    })
-    .into_response())
+    Ok(Json(ProviderAvailable::new(&provider, start)).into_response())
 }
 
 fn redirect_uri(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {

@@ -266,13 +266,7 @@ async fn fulfil(
         Ok((destination, forms::upload_note(texts)?))
     })
     .await
-    .map_err(|e| {
-        if matches!(e, ApiError::NotFound(_)) {
-            ApiError::NotFound("task")
-        } else {
-            e
-        }
-    })?;
+    .map_err(|e| e.not_found_as("task"))?;
     let uploaded = DocumentCreated::try_from(outcome)?;
     let task = state
         .documents

@@ -787,6 +787,47 @@ pub(crate) struct SignInSettingsForm {
     pub oidc: Option<OidcForm>,
 }
 
+impl SignInSettingsForm {
+    /// The checked settings as the users service takes them; the secret and
+    /// certificate travel beside them, never inside what is answered back.
+    pub(crate) fn into_request(
+        self,
+    ) -> Result<folio_proto::users::v1::PutSignInSettingsRequest, ApiError> {
+        use folio_proto::users::v1 as pb;
+        let Some(oidc) = self.oidc else {
+            return Ok(pb::PutSignInSettingsRequest::default());
+        };
+        oidc.check()?;
+        let preset = if oidc.tenant_id.is_some() {
+            pb::OidcPreset::Entra
+        } else {
+            pb::OidcPreset::Generic
+        };
+        let default_role = oidc
+            .default_role
+            .map_or(pb::Role::Unspecified, |role| match role {
+                Role::Admin => pb::Role::Admin,
+                Role::Editor => pb::Role::Editor,
+                Role::Viewer => pb::Role::Viewer,
+            });
+        Ok(pb::PutSignInSettingsRequest {
+            oidc: Some(pb::OidcSettings {
+                preset: preset.into(),
+                issuer: oidc.issuer.unwrap_or_default(),
+                client_id: oidc.client_id.unwrap_or_default(),
+                tenant_id: oidc.tenant_id.unwrap_or_default(),
+                only_sso: oidc.only_sso,
+                create_accounts: oidc.create_accounts,
+                default_role: default_role.into(),
+                domains: oidc.domains,
+                ..Default::default()
+            }),
+            client_secret: oidc.client_secret,
+            client_certificate: oidc.client_certificate,
+        })
+    }
+}
+
 /// One provider. `tenant_id` makes it Entra ID (issuer left out); otherwise
 /// `issuer` and `client_id` are needed. `client_secret` is write-only.
 #[derive(Deserialize)]

@@ -737,3 +737,29 @@ pub(crate) struct ProviderAvailable {
     /// Where the portal sends the browser to sign in.
     pub start: String,
 }
+
+impl ProviderAvailable {
+    /// The start link for what was asked: the organisation's id, or the
+    /// email as given (echoed, so it says nothing of accounts).
+    pub(crate) fn start_link(asked: &users::FindOidcProviderRequest) -> String {
+        const START: &str = "/api/v1/session/oidc/start";
+        if asked.email.is_empty() {
+            format!("{START}?organisation={}", asked.organisation_id)
+        } else {
+            let email = percent_encoding::utf8_percent_encode(
+                &asked.email,
+                percent_encoding::NON_ALPHANUMERIC,
+            );
+            format!("{START}?email={email}")
+        }
+    }
+
+    pub(crate) fn new(provider: &users::OidcProvider, start: String) -> Self {
+        let provider = if provider.preset == i32::from(users::OidcPreset::Entra) {
+            "entra"
+        } else {
+            "oidc"
+        };
+        Self { provider, start }
+    }
+}
