@@ -70,7 +70,7 @@ async fn connect(
         .connect_one_drive(admin.actor().request(pb::ConnectRequest {
             tenant_id: form.tenant_id,
             app_id: form.app_id,
-            client_secret: form.client_secret,
+            client_secret: form.client_secret.expose().to_owned(),
             drive_id: form.drive_id,
             folder: form.folder,
         }))
@@ -92,7 +92,7 @@ async fn replace_client_secret(
     let connection = state
         .integration
         .replace_client_secret(admin.actor().request(pb::ReplaceClientSecretRequest {
-            client_secret: form.client_secret,
+            client_secret: form.client_secret.expose().to_owned(),
         }))
         .await
         .map_err(|s| ApiError::from_call(s, "OneDrive connection"))?;

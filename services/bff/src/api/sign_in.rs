@@ -132,14 +132,26 @@ async fn count_attempt(
     }
 }
 
+/// Who a look-up or a start asks about, checked and counted against the
+/// client address's sign-in limit.
+async fn asked(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<pb::FindOidcProviderRequest, ApiError> {
+    let request = who(&parse_query(query)?)?;
+    count_attempt(state, headers, peer).await?;
+    Ok(request)
+}
+
 async fn available(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let request = who(&parse_query(query)?)?;
-    count_attempt(&state, &headers, peer).await?;
+    let request = asked(&state, &headers, peer, query).await?;
     let start = ProviderAvailable::start_link(&request);
     let provider = find_provider(&state, request).await?;
     Ok(Json(ProviderAvailable::new(&provider, start)).into_response())
@@ -180,9 +192,7 @@ async fn start(
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let query = parse_query(query)?;
-    let request = who(&query)?;
-    count_attempt(&state, &headers, peer).await?;
+    let request = asked(&state, &headers, peer, query).await?;
     let begun = provider_sign_in::begin(&state, request, redirect_uri(&state, &headers)?).await?;
     let mut response = see_other(&begun.authorize_url)?;
     response.headers_mut().insert(

@@ -1,6 +1,7 @@
 //! Request bodies and their checks, as strict as `openapi/bff.yaml` says:
 //! unknown fields are refused by serde, the rest here, field by field.
 
+use folio_platform::secrets::Secret;
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
@@ -681,26 +682,14 @@ mod tests {
 /// Connecting the organisation to a OneDrive folder. The integration checks
 /// the values' shapes and Graph checks that they work; here only sizes. The
 /// client secret is write-only: never shown, not even by `Debug`.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OneDriveConnect {
     pub tenant_id: String,
     pub app_id: String,
-    pub client_secret: String,
+    pub client_secret: Secret,
     pub drive_id: String,
     pub folder: String,
-}
-
-impl std::fmt::Debug for OneDriveConnect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OneDriveConnect")
-            .field("tenant_id", &self.tenant_id)
-            .field("app_id", &self.app_id)
-            .field("client_secret", &"[redacted]")
-            .field("drive_id", &self.drive_id)
-            .field("folder", &self.folder)
-            .finish()
-    }
 }
 
 /// The longest client secret accepted (Entra ID's are about 40 characters).
@@ -711,7 +700,11 @@ impl OneDriveConnect {
         let mut checks = Checks::default();
         checks.line("tenant_id", &self.tenant_id, 255);
         checks.line("app_id", &self.app_id, 64);
-        checks.line("client_secret", &self.client_secret, MAX_CLIENT_SECRET);
+        checks.line(
+            "client_secret",
+            self.client_secret.expose(),
+            MAX_CLIENT_SECRET,
+        );
         checks.line("drive_id", &self.drive_id, 255);
         checks.line("folder", &self.folder, 1024);
         checks.finish()
@@ -719,22 +712,20 @@ impl OneDriveConnect {
 }
 
 /// A new client secret for the connection (rotation).
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClientSecretReplace {
-    pub client_secret: String,
-}
-
-impl std::fmt::Debug for ClientSecretReplace {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ClientSecretReplace { client_secret: [redacted] }")
-    }
+    pub client_secret: Secret,
 }
 
 impl ClientSecretReplace {
     pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
-        checks.line("client_secret", &self.client_secret, MAX_CLIENT_SECRET);
+        checks.line(
+            "client_secret",
+            self.client_secret.expose(),
+            MAX_CLIENT_SECRET,
+        );
         checks.finish()
     }
 }
@@ -822,15 +813,15 @@ impl SignInSettingsForm {
                 domains: oidc.domains,
                 ..Default::default()
             }),
-            client_secret: oidc.client_secret,
-            client_certificate: oidc.client_certificate,
+            client_secret: oidc.client_secret.map(|s| s.expose().to_owned()),
+            client_certificate: oidc.client_certificate.map(|c| c.expose().to_owned()),
         })
     }
 }
 
 /// One provider. `tenant_id` makes it Entra ID (issuer left out); otherwise
 /// `issuer` and `client_id` are needed. `client_secret` is write-only.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OidcForm {
     #[serde(default)]
@@ -838,10 +829,10 @@ pub(crate) struct OidcForm {
     #[serde(default)]
     pub client_id: Option<String>,
     #[serde(default)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// Write-only, instead of `client_secret`: PEM key and certificate.
     #[serde(default)]
-    pub client_certificate: Option<String>,
+    pub client_certificate: Option<Secret>,
     #[serde(default)]
     pub tenant_id: Option<String>,
     #[serde(default)]
@@ -861,33 +852,18 @@ pub(crate) const MAX_SIGN_IN_DOMAINS: usize = 50;
 /// A PEM key and certificate are a few KiB.
 pub(crate) const MAX_CLIENT_CERTIFICATE: usize = 16 * 1024;
 
-impl std::fmt::Debug for OidcForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OidcForm")
-            .field("issuer", &self.issuer)
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field(
-                "client_certificate",
-                &self.client_certificate.as_ref().map(|_| "[redacted]"),
-            )
-            .field("tenant_id", &self.tenant_id)
-            .field("domains", &self.domains)
-            .finish_non_exhaustive()
-    }
-}
-
 impl OidcForm {
     pub(crate) fn check(&self) -> Result<(), ApiError> {
         let mut checks = Checks::default();
         let fields = [
-            ("issuer", &self.issuer, 300),
-            ("client_id", &self.client_id, 255),
-            ("client_secret", &self.client_secret, 1024),
-            ("tenant_id", &self.tenant_id, 36),
+            ("issuer", self.issuer.as_deref(), 300),
+            ("client_id", self.client_id.as_deref(), 255),
+            (
+                "client_secret",
+                self.client_secret.as_ref().map(Secret::expose),
+                MAX_CLIENT_SECRET,
+            ),
+            ("tenant_id", self.tenant_id.as_deref(), 36),
         ];
         for (field, value, max) in fields {
             if let Some(value) = value {
@@ -904,7 +880,7 @@ impl OidcForm {
             checks.line("domains", domain, 253);
         }
         checks.finish()?;
-        if let Some(pem) = &self.client_certificate {
+        if let Some(pem) = self.client_certificate.as_ref().map(Secret::expose) {
             if pem.len() > MAX_CLIENT_CERTIFICATE {
                 return Err(ApiError::invalid(
                     "client_certificate",
