@@ -779,6 +779,23 @@ async fn a_person_unlinks_their_identity_only_while_keeping_a_way_in(backend: Ba
     assert_eq!(bob.delete(&long).await.status, StatusCode::BAD_REQUEST);
     let unknown = format!("/api/v1/session/identities/{}", "0".repeat(32));
     assert_eq!(bob.delete(&unknown).await.status, StatusCode::NOT_FOUND);
+    // Another person's identity is not bob's to unlink, even in his own
+    // organisation: it answers as unknown and stays linked.
+    sso.invite("carol@acme.example", "editor").await;
+    sso.provider
+        .person("carol", "carol@acme.example", true)
+        .await;
+    let carol = signed_in_with_provider(&sso, "carol@acme.example", "carol").await;
+    let carols = identities(&carol.get("/api/v1/session/identities").await);
+    let carols_path = format!(
+        "/api/v1/session/identities/{}",
+        carols[0]["id"].as_str().unwrap()
+    );
+    assert_eq!(bob.delete(&carols_path).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        identities(&carol.get("/api/v1/session/identities").await).len(),
+        1
+    );
     assert_eq!(
         identities(&bob.get("/api/v1/session/identities").await).len(),
         1,
