@@ -8,8 +8,9 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use folio_platform::actor::ActorRole;
+use folio_platform::actor::{Actor, ActorRole};
 use folio_proto::integration::v1 as pb;
+use uuid::Uuid;
 
 use crate::{
     error::ApiError,
@@ -134,26 +135,35 @@ async fn send(
 ) -> Result<Json<SentToOneDrive>, ApiError> {
     let document_id = path_id("document_id", &document_id)?;
     let version = path_version(&number)?;
-    // The user's decision, recorded in documents: only now may the
-    // integration read this document (docs/adr/0042).
-    state
-        .documents
-        .share_with_one_drive(writer.actor().request(
-            folio_proto::documents::v1::ShareWithOneDriveRequest {
-                document_id: document_id.to_string(),
-            },
-        ))
-        .await
-        .map_err(|s| ApiError::from_call(s, "document version"))?;
+    let actor = writer.actor();
+    share_with_one_drive(&state, &actor, document_id).await?;
     let sent = state
         .integration
-        .send_to_one_drive(writer.actor().request(pb::SendToOneDriveRequest {
+        .send_to_one_drive(actor.request(pb::SendToOneDriveRequest {
             document_id: document_id.to_string(),
             version,
         }))
         .await
         .map_err(|s| ApiError::from_call(s, "document version"))?;
     Ok(Json(sent.into()))
+}
+
+/// Records the user's decision in documents: only then may the integration
+/// read this document (docs/adr/0042).
+async fn share_with_one_drive(
+    state: &AppState,
+    actor: &Actor,
+    document_id: Uuid,
+) -> Result<(), ApiError> {
+    let request = folio_proto::documents::v1::ShareWithOneDriveRequest {
+        document_id: document_id.to_string(),
+    };
+    state
+        .documents
+        .share_with_one_drive(actor.request(request))
+        .await
+        .map_err(|s| ApiError::from_call(s, "document version"))?;
+    Ok(())
 }
 
 /// Open conflicts of the organisation, or of one document (`document_id`).

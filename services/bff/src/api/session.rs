@@ -21,7 +21,7 @@ use crate::{
     },
     web::{
         AppState,
-        extract::{Authed, Credential, JsonBody, client_address},
+        extract::{Authed, JsonBody, client_address},
     },
 };
 
@@ -100,9 +100,7 @@ async fn signed_in_user(state: &AppState, authed: &Authed) -> Result<pb::User, A
 
 async fn sign_out(State(state): State<AppState>, authed: Authed) -> Result<Response, ApiError> {
     // An API token is not a session: it ends by being revoked.
-    if authed.credential != Credential::Session {
-        return Err(ApiError::Forbidden);
-    }
+    authed.session_only()?;
     state
         .sessions
         .delete(&authed.token)

@@ -8,7 +8,9 @@ use axum::{
     routing::{get, patch, post},
 };
 use folio_clients::DocumentsError;
+use folio_platform::actor::Actor;
 use folio_proto::documents::v1::{self as pb, list_tasks_request::Scope};
+use uuid::Uuid;
 
 use super::{
     shared::created,
@@ -268,13 +270,8 @@ async fn fulfil(
     .await
     .map_err(|e| e.not_found_as("task"))?;
     let uploaded = DocumentCreated::try_from(outcome)?;
-    let task = state
-        .documents
-        .get_task(actor.request(pb::GetTaskRequest { id: id.to_string() }))
-        .await
-        .map_err(|s| ApiError::from_call(s, "task"))?;
     let body = TaskFulfilled {
-        task: Task::from(task),
+        task: Task::from(visible_task(&state, &actor, id).await?),
         document: uploaded.document,
         version: uploaded.version,
     };
@@ -383,6 +380,15 @@ async fn edit_comment(
     Ok(Json(Comment::from(comment)))
 }
 
+/// The task if the caller may see it: another organisation's id answers 404.
+async fn visible_task(state: &AppState, actor: &Actor, id: Uuid) -> Result<pb::Task, ApiError> {
+    state
+        .documents
+        .get_task(actor.request(pb::GetTaskRequest { id: id.to_string() }))
+        .await
+        .map_err(|s| ApiError::from_call(s, "task"))
+}
+
 /// A task's history: its events, oldest first (at most 500).
 async fn history(
     State(state): State<AppState>,
@@ -391,13 +397,9 @@ async fn history(
 ) -> Result<Json<Items<Event>>, ApiError> {
     let id = path_id("task_id", &task_id)?;
     let actor = authed.actor();
-    let client = &state.documents;
-    // The task must be visible: another organisation's id answers 404.
-    client
-        .get_task(actor.request(pb::GetTaskRequest { id: id.to_string() }))
-        .await
-        .map_err(|s| ApiError::from_call(s, "task"))?;
-    let events = client
+    visible_task(&state, &actor, id).await?;
+    let events = state
+        .documents
         .list_events(actor.request(pb::ListEventsRequest {
             limit: 500,
             task_id: id.to_string(),

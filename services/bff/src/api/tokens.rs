@@ -20,7 +20,7 @@ use crate::{
     },
     web::{
         AppState,
-        extract::{Admin, Authed, Credential, JsonBody},
+        extract::{Admin, Authed, JsonBody},
     },
 };
 
@@ -43,24 +43,17 @@ async fn create(
 ) -> Result<Response, ApiError> {
     // A token must not mint tokens: that would let a leaked one outlive
     // its own expiry and revocation.
-    if authed.credential != Credential::Session {
-        return Err(ApiError::Forbidden);
-    }
+    authed.session_only()?;
     new.check()?;
     let request = authed.actor().request(new.into_request());
-    let answer = state
-        .users
-        .create_api_token(request)
-        .await
-        .map_err(refused)?;
-    let body = CreatedApiToken::try_from(answer)?;
+    let answer = state.users.create_api_token(request).await;
+    let body = CreatedApiToken::try_from(answer.map_err(refused)?)?;
     let location = format!("/api/v1/session/tokens/{}", body.api_token.id);
     // The secret is in this answer only: no cache may keep it.
-    let no_store = HeaderValue::from_static("no-store");
     Ok(with_header(
         created(&location, body)?,
         header::CACHE_CONTROL,
-        no_store,
+        HeaderValue::from_static("no-store"),
     ))
 }
 

@@ -132,6 +132,15 @@ impl Authed {
         }
     }
 
+    /// Refuses an API token where only a signed-in person may act (a token
+    /// must not mint tokens or end a session it is not).
+    pub(crate) fn session_only(&self) -> Result<(), ApiError> {
+        match self.credential {
+            Credential::Session => Ok(()),
+            Credential::ApiToken { .. } => Err(ApiError::Forbidden),
+        }
+    }
+
     /// The end user, as the domain services expect them in metadata.
     pub(crate) fn actor(&self) -> Actor {
         Actor {
