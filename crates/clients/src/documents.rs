@@ -95,7 +95,7 @@ impl DocumentsClient {
         Upload {
             tx: Some(tx),
             call,
-            messages: Messages::default(),
+            buffer: BytesMut::with_capacity(CHUNK),
         }
     }
 
@@ -137,48 +137,18 @@ impl DocumentsClient {
 pub struct Upload {
     tx: Option<mpsc::Sender<pb::UploadVersionRequest>>,
     call: JoinHandle<Result<pb::UploadVersionResponse, DocumentsError>>,
-    messages: Messages,
-}
-
-/// Content cut into messages of [`CHUNK`] bytes (the last may be shorter),
-/// whatever sizes it arrives in, each byte copied once. Passing whole chunks
-/// of what arrives on without that copy measured no faster (docs/adr/0079):
-/// a message in flight would pin the multipart parser's whole buffer.
-#[derive(Debug, Default)]
-struct Messages {
-    partial: BytesMut,
-}
-
-impl Messages {
-    /// The messages `bytes` completes, in order; the rest waits for more.
-    fn push(&mut self, mut bytes: Bytes) -> Vec<Bytes> {
-        let mut ready = Vec::new();
-        while !bytes.is_empty() {
-            if self.partial.capacity() == 0 {
-                self.partial.reserve(CHUNK);
-            }
-            let take = (CHUNK - self.partial.len()).min(bytes.len());
-            self.partial.extend_from_slice(&bytes.split_to(take));
-            if self.partial.len() == CHUNK {
-                ready.push(std::mem::take(&mut self.partial).freeze());
-            }
-        }
-        ready
-    }
-
-    /// What is left at the end, if anything.
-    fn rest(&mut self) -> Option<Bytes> {
-        (!self.partial.is_empty()).then(|| std::mem::take(&mut self.partial).freeze())
-    }
+    buffer: BytesMut,
 }
 
 impl Upload {
-    /// Queues `bytes` of content, sending a message each [`CHUNK`] (see
-    /// [`Messages`]). If the service has ended the call (too large, not
-    /// found…), its answer is the error.
-    pub async fn send(&mut self, bytes: Bytes) -> Result<(), DocumentsError> {
-        for message in self.messages.push(bytes) {
-            self.send_chunk(message).await?;
+    /// Queues `bytes` of content, sending a message each [`CHUNK`]. If the
+    /// service has ended the call (too large, not found…), its answer is
+    /// the error.
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), DocumentsError> {
+        self.buffer.extend_from_slice(bytes);
+        while self.buffer.len() >= CHUNK {
+            let chunk = self.buffer.split_to(CHUNK).freeze();
+            self.send_chunk(chunk).await?;
         }
         Ok(())
     }
@@ -206,7 +176,8 @@ impl Upload {
 
     /// Sends what is left, ends the stream cleanly and waits for the answer.
     pub async fn finish(mut self) -> Result<pb::UploadVersionResponse, DocumentsError> {
-        if let Some(rest) = self.messages.rest() {
+        if !self.buffer.is_empty() {
+            let rest = self.buffer.split().freeze();
             self.send_chunk(rest).await?;
         }
         drop(self.tx.take());
@@ -264,52 +235,5 @@ impl Stream for Download {
                 Poll::Pending => Poll::Pending,
             };
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn content(len: usize) -> Bytes {
-        (0..len).map(|i| (i % 251) as u8).collect::<Vec<_>>().into()
-    }
-
-    #[test]
-    fn content_is_cut_into_whole_chunks_whatever_it_arrives_in() {
-        let all = content(5 * CHUNK + 1234);
-        for sizes in [
-            vec![1, CHUNK - 1, CHUNK, 3 * CHUNK + 1234],
-            vec![CHUNK / 3; 16],
-            vec![5 * CHUNK + 1234],
-            vec![7, 2 * CHUNK, CHUNK + 5],
-        ] {
-            let mut messages = Messages::default();
-            let mut sent = Vec::new();
-            let mut at = 0;
-            for size in sizes {
-                let end = (at + size).min(all.len());
-                sent.extend(messages.push(all.slice(at..end)));
-                at = end;
-            }
-            sent.extend(messages.push(all.slice(at..)));
-            sent.extend(messages.rest());
-            let (last, whole) = sent.split_last().expect("messages");
-            assert!(
-                whole.iter().all(|m| m.len() == CHUNK),
-                "{:?}",
-                sent.iter().map(Bytes::len).collect::<Vec<_>>()
-            );
-            assert!(!last.is_empty() && last.len() <= CHUNK);
-            assert_eq!(sent.concat(), all.to_vec());
-        }
-    }
-
-    #[test]
-    fn nothing_is_sent_before_a_chunk_is_full() {
-        let mut messages = Messages::default();
-        assert!(messages.push(content(CHUNK - 1)).is_empty());
-        assert_eq!(messages.push(content(1)).len(), 1);
-        assert_eq!(messages.rest(), None);
     }
 }

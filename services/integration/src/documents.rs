@@ -124,7 +124,7 @@ impl Documents {
             if size.is_some_and(|s| seen > s) {
                 return Err(DocumentsError::Source);
             }
-            upload.send(chunk).await?;
+            upload.send(&chunk).await?;
         }
         if size.is_some_and(|s| seen != s) {
             return Err(DocumentsError::Source);

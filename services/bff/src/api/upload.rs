@@ -365,7 +365,7 @@ pub(crate) async fn send_file(
             .increment(chunk.len() as u64);
         // The service may end the call early (too large, not found…): its answer says why.
         upload
-            .send(chunk)
+            .send(&chunk)
             .await
             .map_err(|e| ApiError::from_call(e, "document"))?;
     }
