@@ -31,14 +31,19 @@ use crate::{
 /// S3 store can move to its content address.
 pub(crate) const S3_MAX_COPY: u64 = 5 << 30;
 
-/// Part size for multipart uploads (S3's minimum is 5 MiB) and how many parts
-/// may be in flight: together they bound an upload's memory.
-const PART_SIZE: usize = 5 << 20;
+/// Part size for multipart uploads to S3 (its minimum is 5 MiB) and how many
+/// parts may be in flight: together they bound an upload's memory.
+const S3_PART_SIZE: usize = 5 << 20;
 const PARTS_IN_FLIGHT: usize = 2;
+/// Part size on the local file system, which has no minimum: each content
+/// message (256 KiB) is written while it is still in the CPU's cache, and
+/// the few buffers in flight are reused rather than faulted in anew.
+const LOCAL_PART_SIZE: usize = 256 << 10;
 
 #[derive(Debug, Clone)]
 pub(crate) struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    part_size: usize,
 }
 
 /// A blob written completely, under its content address.
@@ -57,6 +62,7 @@ impl BlobStore {
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         Ok(Self {
             store: Arc::new(store),
+            part_size: LOCAL_PART_SIZE,
         })
     }
 
@@ -94,7 +100,10 @@ impl BlobStore {
         } else {
             Arc::new(PrefixStore::new(bucket, settings.prefix.as_str()))
         };
-        Ok(Self { store })
+        Ok(Self {
+            store,
+            part_size: S3_PART_SIZE,
+        })
     }
 
     pub(crate) async fn begin(&self, org_id: Uuid, limit: u64) -> Result<BlobWriter, Error> {
@@ -104,7 +113,7 @@ impl BlobStore {
             store: Arc::clone(&self.store),
             org_id,
             staging,
-            upload: Some(WriteMultipart::new_with_chunk_size(upload, PART_SIZE)),
+            upload: Some(WriteMultipart::new_with_chunk_size(upload, self.part_size)),
             hasher: Sha256::new(),
             size: 0,
             limit,
