@@ -30,7 +30,9 @@ def reports(rendered, tmp_path_factory) -> dict[str, dict]:
         (stage / "kubernetes" / f"chart-{env}.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
     for path in sorted((support.ARGOCD / "bootstrap").glob("*.yaml")):
         shutil.copy(path, stage / "kubernetes" / f"bootstrap-{path.name}")
-    shutil.copytree(support.CLOUDFORMATION, stage / "cloudformation")
+    # functions/ holds the kube-apply code and upstream's vendored Argo CD
+    # manifest (pinned by SHA-256, docs/adr/0077), not templates of ours.
+    shutil.copytree(support.CLOUDFORMATION, stage / "cloudformation", ignore=shutil.ignore_patterns("functions"))
     shutil.copy(ROOT / "Dockerfile", stage / "Dockerfile")
     shutil.copytree(support.WORKFLOWS, stage / ".github" / "workflows")
 
