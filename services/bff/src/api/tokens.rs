@@ -4,14 +4,14 @@
 use axum::{
     Json, Router,
     extract::{Path, State},
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::Response,
     routing::{delete, get},
 };
 use folio_clients::UsersError;
 use folio_proto::users::v1 as pb;
 
-use super::shared::{created, with_header};
+use super::shared::created;
 use crate::{
     error::ApiError,
     rest::{
@@ -48,13 +48,12 @@ async fn create(
     let request = authed.actor().request(new.into_request());
     let answer = state.users.create_api_token(request).await;
     let body = CreatedApiToken::try_from(answer.map_err(refused)?)?;
-    let location = format!("/api/v1/session/tokens/{}", body.api_token.id);
-    // The secret is in this answer only: no cache may keep it.
-    Ok(with_header(
-        created(&location, body)?,
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    ))
+    // The secret is in this answer only: no cache may keep it, which every
+    // API answer's default `Cache-Control: no-store` (web/headers.rs) sees to.
+    created(
+        &format!("/api/v1/session/tokens/{}", body.api_token.id),
+        body,
+    )
 }
 
 async fn list(

@@ -750,6 +750,14 @@ fn identities(reply: &Reply) -> Vec<Value> {
     reply.json()["items"].as_array().unwrap().clone()
 }
 
+/// The path of the first identity in a person's own list.
+fn identity_path(listed: &[Value]) -> String {
+    format!(
+        "/api/v1/session/identities/{}",
+        listed[0]["id"].as_str().unwrap()
+    )
+}
+
 async fn a_person_unlinks_their_identity_only_while_keeping_a_way_in(backend: Backend) {
     let sso = Sso::start(backend).await;
     sso.invite("bob@acme.example", "editor").await;
@@ -759,10 +767,7 @@ async fn a_person_unlinks_their_identity_only_while_keeping_a_way_in(backend: Ba
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["issuer"], sso.provider.tenant_issuer(TENANT_A));
     assert_eq!(listed[0]["current"], true);
-    let path = format!(
-        "/api/v1/session/identities/{}",
-        listed[0]["id"].as_str().unwrap()
-    );
+    let path = identity_path(&listed);
     // Under only_sso bob's password is no way in.
     only_sso(&sso, true, false).await;
     let last = bob.delete(&path).await;
@@ -787,10 +792,7 @@ async fn a_person_unlinks_their_identity_only_while_keeping_a_way_in(backend: Ba
         .await;
     let carol = signed_in_with_provider(&sso, "carol@acme.example", "carol").await;
     let carols = identities(&carol.get("/api/v1/session/identities").await);
-    let carols_path = format!(
-        "/api/v1/session/identities/{}",
-        carols[0]["id"].as_str().unwrap()
-    );
+    let carols_path = identity_path(&carols);
     assert_eq!(bob.delete(&carols_path).await.status, StatusCode::NOT_FOUND);
     assert_eq!(
         identities(&carol.get("/api/v1/session/identities").await).len(),
@@ -834,10 +836,7 @@ async fn an_account_a_provider_created_keeps_its_identity_until_it_has_a_known_p
         .await;
     let carol = signed_in_with_provider(&sso, "carol@acme.example", "carol").await;
     let listed = identities(&carol.get("/api/v1/session/identities").await);
-    let path = format!(
-        "/api/v1/session/identities/{}",
-        listed[0]["id"].as_str().unwrap()
-    );
+    let path = identity_path(&listed);
     let last = carol.delete(&path).await;
     assert_eq!(last.status, StatusCode::CONFLICT, "{}", last.text());
     assert_eq!(last.problem_type(), "last-way-in");
