@@ -36,7 +36,10 @@ impl Engine {
     /// The organisation's connection, how many documents it mirrors, the
     /// sync's progress and the files it skips.
     pub async fn connection(&self, actor: &Actor) -> Result<(Connection, MirrorStatus), Error> {
-        let mut db = self.db.pool.acquire().await?;
+        // One read transaction, so the view is one snapshot: read piece by
+        // piece, a sync committing in between could show its inbox as done
+        // but the connection without the lag that the same commit recorded.
+        let mut db = self.db.pool.begin().await?;
         let conn = connections::by_org(&mut db, actor.org_id)
             .await?
             .ok_or(Error::NotFound("connection"))?;
@@ -50,6 +53,7 @@ impl Engine {
         }
         let oldest_waiting = inbox::oldest_waiting(&mut db, conn.id).await?;
         let open_conflicts = conflicts::count_open(&mut db, conn.org_id, None).await?;
+        db.commit().await?;
         Ok((
             conn,
             MirrorStatus {
