@@ -1,7 +1,9 @@
 """The kube-apply custom resource (cloudformation/functions/kube-apply,
-docs/adr/0077): the vendored upstream manifest is the pinned one, and the
-handler's pure parts behave. Work in progress: the fake Kubernetes API and
-moto tests of the full handler are not written yet."""
+docs/adr/0077): the vendored upstream manifest is the pinned one, the
+handler's pure parts behave, and the whole handler, run against moto's S3, a
+stubbed eks:DescribeCluster and a fake Kubernetes API over TLS
+(fake_kube.py), applies what it should in the order it should, retries what
+it should and answers CloudFormation exactly once."""
 
 import base64
 import hashlib
@@ -115,17 +117,24 @@ def moto(monkeypatch):
     proc.wait(10)
 
 
+class _Seen(list):
+    delay = 0.0        # seconds the catcher takes to answer
+    answered_at = None
+
+
 @pytest.fixture
 def cloudformation():
     """Catches the PUT CloudFormation's pre-signed ResponseURL would receive."""
-    seen = []
+    seen = _Seen()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_PUT(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             seen.append((self.headers.get("Content-Type"), json.loads(body)))
+            time.sleep(seen.delay)
             self.send_response(200)
             self.end_headers()
+            seen.answered_at = time.monotonic()
 
         def log_message(self, *_):
             pass
@@ -186,3 +195,270 @@ def test_delete_keeps_the_objects_and_answers_with_the_same_id(cloudformation):
     _handler_module().handler(event, _Context(60))
     ((_, body),) = seen
     assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == "folio/folio-argocd"
+
+
+# ---- the whole handler against a fake Kubernetes API over TLS -----------
+#
+# S3 is moto; eks:DescribeCluster is stubbed (botocore Stubber) to answer the
+# fake server's endpoint and CA, because moto's EKS returns a random CA and an
+# endpoint nobody listens on; the STS presign of the token needs no network.
+
+import fake_kube
+
+
+@pytest.fixture(scope="module")
+def cas(tmp_path_factory):
+    """The cluster's CA (it signs the fake server's certificate) and another."""
+    root = tmp_path_factory.mktemp("cas")
+    return fake_kube.make_ca(root / "cluster", "cluster-ca"), fake_kube.make_ca(root / "other", "other-ca")
+
+
+@pytest.fixture
+def kube(cas):
+    with fake_kube.FakeKube(cas[0]) as server:
+        yield server
+
+
+CRD_OBJ = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {"group": "example.com", "scope": "Namespaced",
+             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+             "versions": [{"name": "v1", "served": True, "storage": True,
+                           "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]},
+}
+
+
+def _bundle(*extra):
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"a": "b"}},
+        {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "first"}, "spec": {"size": 1}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "reader", "namespace": "ignored"},
+         "rules": []},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "server", "namespace": "other"},
+         "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": []}}}},
+        CRD_OBJ,
+        *extra,
+    ]
+
+
+class _Run:
+    """Puts a bundle in moto's S3, stubs DescribeCluster with the fake
+    server's endpoint and a CA, and runs the handler once."""
+
+    def __init__(self, monkeypatch, moto, cloudformation, ca_dir, endpoint):
+        import boto3
+        from botocore.stub import Stubber
+
+        self.monkeypatch = monkeypatch
+        self.url, self.seen = cloudformation
+        self.s3 = boto3.client("s3", region_name="eu-central-1")
+        self.s3.create_bucket(Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        self.described = []
+        ca_b64 = base64.b64encode((ca_dir / "ca.crt").read_bytes()).decode()
+        real_client = boto3.session.Session.client
+        described = self.described
+
+        def client(session, service, *args, **kwargs):
+            made = real_client(session, service, *args, **kwargs)
+            if service == "eks":
+                stub = Stubber(made)
+                stub.add_response("describe_cluster", {"cluster": {
+                    "name": "folio", "arn": "arn:aws:eks:eu-central-1:123456789012:cluster/folio",
+                    "endpoint": endpoint, "status": "ACTIVE", "certificateAuthority": {"data": ca_b64}}},
+                    {"name": "folio"})
+                stub.activate()
+                described.append(stub)
+            return made
+
+        monkeypatch.setattr(boto3.session.Session, "client", client)
+
+    def __call__(self, objects, seconds=60, margin=None, request_type="Create", raw=None, **props):
+        raw = raw if raw is not None else json.dumps(objects).encode()
+        key = f"manifests/{hashlib.sha256(raw).hexdigest()}.json"
+        self.s3.put_object(Bucket="artifacts", Key=key, Body=raw)
+        if margin is not None:
+            self.monkeypatch.setenv("KUBE_APPLY_RESPONSE_MARGIN_S", str(margin))
+        event = _event(self.url, request_type, ManifestBucket="artifacts", ManifestKey=key,
+                       ManifestSha256=hashlib.sha256(raw).hexdigest(), **props)
+        if request_type != "Create":
+            event["PhysicalResourceId"] = "folio/folio-argocd"
+        started = time.monotonic()
+        _handler_module().handler(event, _Context(seconds))
+        self.elapsed = time.monotonic() - started
+        (self.content_type, body), = self.seen  # exactly one answer
+        self.seen.clear()
+        return body
+
+
+@pytest.fixture
+def run(monkeypatch, moto, cloudformation, cas, kube):
+    return _Run(monkeypatch, moto, cloudformation, cas[0], kube.endpoint)
+
+
+def test_the_handler_applies_crds_then_namespaces_then_the_rest_with_server_side_apply(run, kube):
+    body = run(_bundle(), DefaultNamespace="argocd")
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["Data"] == {"Applied": "6", "ManifestSha256": body["Data"]["ManifestSha256"]}
+    assert body["PhysicalResourceId"] == "folio/folio-argocd"
+    assert [(k, n) for k, n, _ in kube.applied()] == [
+        ("CustomResourceDefinition", "widgets.example.com"), ("Namespace", "argocd"),
+        ("ConfigMap", "settings"), ("Widget", "first"), ("ClusterRole", "reader"), ("Deployment", "server")]
+    namespaces = {n: ns for _, n, ns in kube.applied()}
+    # Namespaced objects that name none get DefaultNamespace; cluster-scoped ones none.
+    assert namespaces == {"widgets.example.com": None, "argocd": None, "settings": "argocd",
+                          "first": "argocd", "reader": None, "server": "other"}
+    for r in kube.applies():
+        assert r["headers"]["Content-Type"] == "application/apply-patch+yaml"
+        assert r["query"] == {"fieldManager": "folio-argocd", "force": "true"}
+    paths = [r["path"] for r in kube.applies()]
+    assert paths[2:] == ["/api/v1/namespaces/argocd/configmaps/settings",
+                         "/apis/example.com/v1/namespaces/argocd/widgets/first",
+                         "/apis/rbac.authorization.k8s.io/v1/clusterroles/reader",
+                         "/apis/apps/v1/namespaces/other/deployments/server"]
+    # Every request carried the EKS token.
+    assert all(fake_kube.valid_eks_token(r["headers"]["Authorization"], "folio") for r in kube.requests)
+    assert {r["headers"]["Authorization"] for r in kube.requests}.pop().startswith("Bearer k8s-aws-v1.")
+    # Nothing of the CRD's kind was applied before the CRD was Established and
+    # its kind had reached discovery: the handler waited and reread discovery.
+    widget = next(r for r in kube.applies() if r["body"]["kind"] == "Widget")
+    crd_at = kube.crds["widgets.example.com"][1]
+    assert widget["at"] - crd_at >= kube.established_after + kube.discovery_lag
+    crd_reads = [r for r in kube.requests if r["path"].endswith("/customresourcedefinitions/widgets.example.com") and r["method"] == "GET"]
+    assert len(crd_reads) >= 2, "read until Established"
+    misses = [r for r in kube.requests if r["path"] == "/apis/example.com/v1" and r["status"] == 404]
+    assert misses, "discovery lagged behind Established and was reread"
+    assert len(run.described) == 1
+
+
+def test_applying_again_is_an_update_of_the_same_objects(run, kube):
+    assert run(_bundle(), DefaultNamespace="argocd")["Status"] == "SUCCESS"
+    first = dict(kube.objects)
+    body = run(_bundle(), DefaultNamespace="argocd", request_type="Update")
+    assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == "folio/folio-argocd"
+    assert set(kube.objects) == set(first)
+    assert [r["status"] for r in kube.applies()[-6:]] == [200] * 6
+
+
+def test_429_is_retried_after_the_servers_retry_after(run, kube):
+    kube.throttle, kube.retry_after = 2, "1"
+    body = run(_bundle()[:1], DefaultNamespace="argocd")
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert [r["status"] for r in kube.requests[:3]] == [429, 429, 200]
+    gaps = [b["at"] - a["at"] for a, b in zip(kube.requests, kube.requests[1:3])]
+    assert all(g >= 0.95 for g in gaps), gaps
+
+
+def test_a_webhook_that_is_not_ready_yet_is_retried(run, kube):
+    kube.webhook_failures["Deployment"] = 2
+    body = run(_bundle(), DefaultNamespace="argocd")
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    deployments = [r["status"] for r in kube.applies() if r["body"]["kind"] == "Deployment"]
+    assert deployments == [500, 500, 201]
+
+
+def test_a_webhook_that_never_answers_fails_before_the_lambda_timeout(run, kube):
+    kube.webhook_failures["ConfigMap"] = 1000
+    body = run(_bundle()[:1], seconds=6, margin=3, DefaultNamespace="argocd")
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("out of time while retrying PATCH /api/v1/namespaces/argocd/configmaps/settings (500)")
+    assert run.elapsed < 6 - 1, "answered with time to spare"
+
+
+def test_a_conflict_fails_at_once_and_applies_nothing_after_it(run, kube):
+    stale = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stale", "resourceVersion": "7"}}
+    after = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after"}}
+    body = run([stale, after], DefaultNamespace="argocd")
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("apply ConfigMap/stale: 409 Conflict Operation cannot be fulfilled")
+    assert [r["status"] for r in kube.applies()] == [409], "no retry, nothing after it"
+
+
+def test_a_refused_token_fails_with_what_to_check(run, kube):
+    kube.tokens_refused = True
+    body = run(_bundle(), DefaultNamespace="argocd")
+    assert body["Status"] == "FAILED"
+    assert "401 Unauthorized (the function's role has no access entry" in body["Reason"]
+    assert len(kube.requests) == 1, "a 401 is not retried"
+
+
+def test_an_invalid_object_fails_and_a_secrets_message_is_not_quoted(run, kube):
+    body = run([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Not_Valid"}}], DefaultNamespace="argocd")
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith('apply ConfigMap/Not_Valid: 422 Invalid ConfigMap "Not_Valid" is invalid')
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, "data": {"password": "hunter2!!"}}
+    body = run([secret], DefaultNamespace="argocd")
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == "apply Secret/creds: 422 Invalid"
+    assert "hunter2" not in json.dumps(body)
+
+
+def test_a_namespaced_object_without_namespace_or_default_fails(run, kube):
+    body = run(_bundle()[:1])
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == "ConfigMap/settings is namespaced and names no namespace"
+    assert kube.applies() == []
+
+
+def test_a_server_certificate_from_another_ca_fails(monkeypatch, moto, cloudformation, cas, kube):
+    run = _Run(monkeypatch, moto, cloudformation, cas[1], kube.endpoint)
+    body = run(_bundle(), DefaultNamespace="argocd")
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith("TLS: the cluster's certificate does not verify")
+    assert kube.requests == [], "nothing was sent to a server the CA does not vouch for"
+
+
+def test_a_crd_that_never_becomes_established_runs_out_of_time_and_answers_once(run, kube):
+    kube.established_after = 3600
+    body = run(_bundle(), seconds=5, margin=3, DefaultNamespace="argocd")
+    assert body["Status"] == "FAILED"
+    assert body["Reason"] == "out of time while waiting for CustomResourceDefinition/widgets.example.com to be Established"
+    assert [k for k, _, _ in kube.applied()] == ["CustomResourceDefinition"]
+
+
+def test_the_watchdog_answers_when_the_work_outlives_the_lambda(monkeypatch, cloudformation):
+    """Whatever blocks (here: the artifact read), CloudFormation hears FAILED
+    before the Lambda would be killed, and only once."""
+    url, seen = cloudformation
+    module = _handler_module()
+    monkeypatch.setattr(module, "RESPONSE_MARGIN_S", 4.0)
+    release = threading.Event()
+    monkeypatch.setattr(module, "apply_bundle", lambda props, deadline: release.wait(10) and {"Applied": "0", "ManifestSha256": ""})
+    threading.Timer(4.0, release.set).start()
+    started = time.monotonic()
+    module.handler(_event(url, ManifestBucket="b", ManifestKey="k", ManifestSha256="0" * 64), _Context(5))
+    ((_, body),) = seen
+    assert body["Status"] == "FAILED" and body["Reason"] == "timed out before the manifests were applied"
+    assert time.monotonic() - started < 5, "returned before the Lambda's own timeout"
+
+
+def test_the_real_argocd_install_applies_with_its_namespace(run, kube):
+    """The vendored upstream install.yaml, with the argocd Namespace before
+    it, as the stack's first resource applies it."""
+    docs = [d for d in support.load_yaml_all(MANIFEST.read_text()) if d]
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}}
+    kube.established_after = kube.discovery_lag = 0.1
+    body = run([namespace, *docs], DefaultNamespace="argocd", seconds=120)
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    applied = kube.applied()
+    assert len(applied) == 71
+    assert [k for k, _, _ in applied[:4]] == ["CustomResourceDefinition"] * 3 + ["Namespace"]
+    cluster_scoped = {"CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"}
+    assert all((ns is None) == (k in cluster_scoped) and ns in (None, "argocd") for k, _, ns in applied)
+
+
+def test_the_handler_does_not_return_while_the_watchdogs_answer_is_on_its_way(monkeypatch, cloudformation):
+    """Lambda freezes the process when the handler returns: the watchdog's
+    PUT must have been answered by then."""
+    url, seen = cloudformation
+    seen.delay = 1.5
+    module = _handler_module()
+    monkeypatch.setattr(module, "RESPONSE_MARGIN_S", 6.0)
+    # The work ends just after the watchdog (at 5 - 3 = 2 s) started its PUT.
+    monkeypatch.setattr(module, "apply_bundle", lambda props, deadline: time.sleep(2.3) or {"Applied": "0", "ManifestSha256": ""})
+    module.handler(_event(url, ManifestBucket="b", ManifestKey="k", ManifestSha256="0" * 64), _Context(5))
+    returned = time.monotonic()
+    ((_, body),) = seen
+    assert body["Status"] == "FAILED"
+    assert seen.answered_at is not None and seen.answered_at <= returned

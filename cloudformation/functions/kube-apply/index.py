@@ -62,10 +62,12 @@ class Deadline:
 def eks_token(cluster_name, session):
     """The token aws eks get-token prints: a presigned STS GetCallerIdentity
     URL that signs the x-k8s-aws-id header, base64url without padding."""
-    # Older botocore signs for the global endpoint; the regional one is what
-    # a function in the VPC reaches and what EKS documents.
-    os.environ.setdefault("AWS_STS_REGIONAL_ENDPOINTS", "regional")
-    sts = session.client("sts", region_name=session.region_name)
+    # The regional endpoint, named: older botocore signs for the global one,
+    # and an endpoint override in the environment (AWS_ENDPOINT_URL) would
+    # make a URL that EKS's authenticator refuses. Presigning sends nothing.
+    region = session.region_name
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    sts = session.client("sts", region_name=region, endpoint_url=f"https://sts.{region}.{suffix}")
 
     def add_cluster_header(request, **_):
         request.headers["x-k8s-aws-id"] = cluster_name
@@ -325,4 +327,8 @@ def handler(event, context):
         responder.send("FAILED", f"unexpected {type(error).__name__} (see the function's log)", resource_id)
     finally:
         watchdog.cancel()
+        # If the watchdog fired, its answer may still be on its way: returning
+        # now would freeze the Lambda mid-request and CloudFormation would
+        # wait for an hour.
+        watchdog.join(RESPONSE_MARGIN_S / 2)
 
