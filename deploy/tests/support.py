@@ -347,3 +347,15 @@ def named_port(container: dict, port: Any) -> int:
         return port
     (number,) = [p["containerPort"] for p in container["ports"] if p["name"] == port]
     return number
+
+
+def kube_bundle():
+    """scripts/kube-bundle as a module (it has no .py suffix)."""
+    import importlib.machinery
+    import importlib.util
+
+    loader = importlib.machinery.SourceFileLoader("kube_bundle", str(ROOT / "scripts" / "kube-bundle"))
+    spec = importlib.util.spec_from_loader("kube_bundle", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module

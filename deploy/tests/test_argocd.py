@@ -40,7 +40,7 @@ def test_project_is_restricted_to_the_three_namespaces_and_this_repository():
     assert "*" not in spec["sourceRepos"][0]
     namespaces = sorted(d["namespace"] for d in spec["destinations"])
     assert namespaces == ["folio-dev", "folio-prod", "folio-stage"]
-    # The managed Argo CD knows the cluster by the name of its registration.
+    # Self-managed Argo CD names the cluster it runs in "in-cluster".
     assert {d.get("name") for d in spec["destinations"]} == {"in-cluster"}
     assert not any("server" in d for d in spec["destinations"])
     assert spec["clusterResourceWhitelist"] == []
@@ -214,7 +214,7 @@ def test_platform_add_ons_are_pinned_and_confined_to_their_project():
     assert not any("*" in r for r in allowed_repos)
     assert {d["namespace"] for d in project["spec"]["destinations"]} == {"kube-system", "cosign-system"}
     apps = _platform_apps()
-    assert set(PLATFORM_SOURCES) | {"gateway-class"} == set(apps)
+    assert set(PLATFORM_SOURCES) | {"gateway-class", "image-policy"} == set(apps)
     for name, (repo, chart_or_path, revision) in PLATFORM_SOURCES.items():
         spec = apps[name]["spec"]
         source = spec["source"]
@@ -228,19 +228,43 @@ def test_platform_add_ons_are_pinned_and_confined_to_their_project():
     gateway_class = apps["gateway-class"]["spec"]["source"]
     assert gateway_class["repoURL"] == folio_repo and gateway_class["path"] == "argocd/platform/resources"
     assert (support.ROOT / gateway_class["path"] / "gateway-class.yaml").is_file()
+    # The stack applies every platform Application at once (docs/adr/0077):
+    # the two whose kinds another Application installs retry until they exist.
+    image_policy = apps["image-policy"]["spec"]
+    assert image_policy["source"]["repoURL"] == folio_repo and image_policy["source"]["path"] == "argocd/bootstrap"
+    assert image_policy["source"]["directory"] == {"include": "image-policy.yaml"}
+    for name in ("gateway-class", "image-policy"):
+        policy = apps[name]["spec"]["syncPolicy"]
+        assert "SkipDryRunOnMissingResource=true" in policy["syncOptions"], name
+        assert policy["retry"]["limit"] >= 10, name
 
 
-def test_the_cluster_is_registered_under_the_destination_name():
-    (secret,) = support.load_yaml_all((ARGOCD / "bootstrap" / "in-cluster.yaml").read_text())
-    assert secret["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "cluster"
-    assert secret["metadata"]["namespace"] == "argocd"
-    assert secret["stringData"]["name"] == "in-cluster"
-    # The capability identifies the cluster by its EKS ARN (cloudformation/eks.yaml names it folio).
-    assert re.fullmatch(r"arn:aws[a-z-]*:eks:[a-z0-9-]+:\d{12}:cluster/folio", secret["stringData"]["server"])
+def test_every_destination_is_the_cluster_argo_cd_runs_in():
+    """Self-managed Argo CD knows its own cluster as in-cluster
+    (https://kubernetes.default.svc): no cluster Secret registers it."""
     for path, doc in _all_argocd_docs():
+        labels = doc.get("metadata", {}).get("labels") or {}
+        assert labels.get("argocd.argoproj.io/secret-type") != "cluster", path
         if doc["kind"] == "Application":
             assert doc["spec"]["destination"] == {**doc["spec"]["destination"], "name": "in-cluster"}, path
             assert "server" not in doc["spec"]["destination"], path
+
+
+def test_argocd_settings_have_no_local_admin():
+    """argocd-cm and argocd-rbac-cm of the stack's configuration bundle
+    (docs/adr/0077): no admin user, no exec, no default role; tracking by
+    annotation, which the admission policy of argocd/bootstrap relies on."""
+    (cm,) = support.load_yaml_all((ARGOCD / "install" / "argocd-cm.yaml").read_text())
+    assert cm["metadata"] == {**cm["metadata"], "name": "argocd-cm", "namespace": "argocd"}
+    assert cm["data"]["admin.enabled"] == "false"
+    assert cm["data"]["exec.enabled"] == "false"
+    assert cm["data"]["application.resourceTrackingMethod"] == "annotation"
+    (rbac,) = support.load_yaml_all((ARGOCD / "install" / "argocd-rbac-cm.yaml").read_text())
+    assert rbac["metadata"]["name"] == "argocd-rbac-cm" and rbac["data"]["policy.default"] == ""
+    (service,) = support.load_yaml_all((ARGOCD / "install" / "argocd-server-internal.yaml").read_text())
+    annotations = service["metadata"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal", "the API stays inside the VPC"
+    assert service["spec"]["selector"] == {"app.kubernetes.io/name": "argocd-server"}
 
 
 def test_namespaces_enforce_the_restricted_pod_security_profile():

@@ -17,7 +17,13 @@ from support import CLOUDFORMATION
 TEMPLATES = sorted(CLOUDFORMATION.glob("*.yaml"))
 PER_ENVIRONMENT = {"database", "cache", "mail", "storage", "iam", "alerts"}
 # One EKS cluster (one namespace per environment), one VPC, one registry.
-ACCOUNT_WIDE = {"network", "eks", "ecr", "github-oidc"}
+ACCOUNT_WIDE = {"network", "eks", "ecr", "github-oidc", "artifacts"}
+# The Argo CD the stack installs: the version in the vendored manifest's name.
+(ARGOCD_VERSION,) = re.findall(
+    r"^argo-cd-(v\d+\.\d+\.\d+)-ha-install\.yaml$",
+    "\n".join(p.name for p in (CLOUDFORMATION / "functions" / "kube-apply" / "manifests").iterdir()),
+    re.M,
+)
 
 
 def _load(name: str) -> dict:
@@ -345,9 +351,10 @@ def test_eks_version_is_supported_and_the_add_ons_are_pinned():
     apps = {d["metadata"]["name"]: d for d in _platform_apps()}
     assert {"aws-load-balancer-controller", "cluster-autoscaler", "policy-controller", "gateway-api-crds"} <= set(apps)
     for name, app in apps.items():
-        assert app["spec"]["source"]["targetRevision"] != "main" or name == "gateway-class", name
+        # Folio's own manifests follow main; upstream add-ons are pinned.
+        assert app["spec"]["source"]["targetRevision"] != "main" or name in {"gateway-class", "image-policy"}, name
     argocd_cli = (support.ROOT / "scripts" / "install-argocd").read_text()
-    assert "version=v3.4.4" in argocd_cli, "the CLI pin (the capability's Argo CD version is the ArgoCdVersion output)"
+    assert f"version={ARGOCD_VERSION}" in argocd_cli, "the CLI pin follows the Argo CD the stack installs"
     autoscaler = apps["cluster-autoscaler"]["spec"]["source"]["helm"]["valuesObject"]
     assert autoscaler["image"]["tag"].startswith(f"v{version}."), "Cluster Autoscaler follows the Kubernetes minor"
 
@@ -359,37 +366,146 @@ def _platform_apps() -> list[dict]:
     return docs
 
 
+# The one custom resource type, backed by the tested kube-apply function of
+# eks.yaml (deploy/tests/test_kube_apply.py, docs/adr/0077).
+CUSTOM_RESOURCES = {("eks", "Custom::KubernetesManifests"): "KubeApplyFunction"}
+
+
 def test_no_registry_extension_comes_back():
     """Only AWS-provided resource types: the AWSQS Kubernetes extensions
-    lost their public support on 2023-03-31 (docs/adr/0072), and a custom
-    resource would need a Lambda this repository does not have."""
+    lost their public support on 2023-03-31 (docs/adr/0072). The exception is
+    Custom::KubernetesManifests, backed by this repository's tested kube-apply
+    function (docs/adr/0077)."""
     for template in TEMPLATES:
         assert "AWSQS" not in template.read_text(), template.name
         for name, resource in _load(template.stem)["Resources"].items():
+            function = CUSTOM_RESOURCES.get((template.stem, resource["Type"]))
+            if function:
+                assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function, "Arn"]}, (template.name, name)
+                continue
             assert resource["Type"].startswith("AWS::"), (template.name, name, resource["Type"])
             assert not resource["Type"].startswith("AWS::CloudFormation::CustomResource"), (template.name, name)
             ignored = resource.get("Metadata", {}).get("cfn-lint", {}).get("config", {}).get("ignore_checks", [])
             assert "E3006" not in ignored, (template.name, name, "an unknown resource type hidden from cfn-lint")
 
 
-def test_argocd_is_the_managed_eks_capability():
-    (name, capability), = _resources("eks", "AWS::EKS::Capability").items()
-    props = capability["Properties"]
-    assert props["Type"] == "ARGOCD"
-    assert props["ClusterName"] == {"Ref": "Cluster"}
-    assert props["DeletePropagationPolicy"] == "RETAIN", "deleting Argo CD must not delete what it deployed"
-    config = props["Configuration"]["ArgoCd"]
-    assert config["Namespace"] == "argocd", "where argocd/ puts its Applications and AppProjects"
-    assert config["AwsIdc"]["IdcInstanceArn"] == {"Ref": "IdentityCenterInstanceArn"}
-    (mapping,) = config["RbacRoleMappings"]
-    assert mapping["Role"] == "ADMIN" and mapping["Identities"] == [{"Id": {"Ref": "ArgoCdAdminGroupId"}, "Type": "SSO_GROUP"}]
-    role = _resources("eks", "AWS::IAM::Role")[props["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
-    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
-    assert statement["Principal"] == {"Service": "capabilities.eks.amazonaws.com"}
-    assert "ManagedPolicyArns" not in role and "Policies" not in role, "no AWS rights beyond its access entry"
-    outputs = _load("eks")["Outputs"]
-    assert outputs["ArgoCdServerUrl"]["Value"] == {"Fn::GetAtt": [name, "Configuration.ArgoCd.ServerUrl"]}
-    assert outputs["ArgoCdVersion"]["Value"] == {"Fn::GetAtt": [name, "Version"]}
+def _statements(role: dict) -> dict[str, dict]:
+    (policy,) = role["Properties"]["Policies"]
+    return {st["Sid"]: st for st in policy["PolicyDocument"]["Statement"]}
+
+
+def _actions(statement: dict) -> set[str]:
+    actions = statement["Action"]
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def test_argocd_is_installed_by_the_stack_through_the_tested_custom_resource():
+    """Self-managed Argo CD (docs/adr/0077): upstream's pinned install, then
+    Folio's configuration under a field manager of its own, both through the
+    kube-apply function; no managed capability, no Identity Center."""
+    template = _load("eks")
+    assert not _resources("eks", "AWS::EKS::Capability"), "the managed capability is gone"
+    assert not {"IdentityCenterInstanceArn", "IdentityCenterRegion", "ArgoCdAdminGroupId"} & set(template["Parameters"])
+    assert not (support.ARGOCD / "bootstrap" / "in-cluster.yaml").exists(), "self-managed Argo CD names its own cluster in-cluster"
+    manifests = _resources("eks", "Custom::KubernetesManifests")
+    assert set(manifests) == {"ArgoCdInstall", "ArgoCdConfig"}
+    install, config = manifests["ArgoCdInstall"], manifests["ArgoCdConfig"]
+    for name, resource in manifests.items():
+        props = resource["Properties"]
+        assert props["ServiceToken"] == {"Fn::GetAtt": ["KubeApplyFunction", "Arn"]}, name
+        assert props["ClusterName"] == {"Ref": "Cluster"}, name
+        assert props["ManifestBucket"] == {"Fn::ImportValue": "folio-ArtifactBucketName"}, name
+        assert props["ManifestKey"] == {"Ref": f"{name}Key"}, name
+        assert props["ManifestSha256"] == {"Ref": f"{name}Sha256"}, name
+        assert template["Parameters"][f"{name}Sha256"]["AllowedPattern"] == "^[0-9a-f]{64}$", name
+        assert props["DefaultNamespace"] == "argocd", name
+        assert int(props["ServiceTimeout"]) > int(_resources("eks", "AWS::Lambda::Function")["KubeApplyFunction"]["Properties"]["Timeout"])
+    assert install["Properties"]["FieldManager"] != config["Properties"]["FieldManager"]
+    assert config["DependsOn"] == "ArgoCdInstall", "Folio's configuration goes over upstream's, after it"
+    depends = set(install["DependsOn"])
+    assert {"KubeApplyAccess", "KubeApplyToClusterApi"} <= depends, "the function can reach and may apply"
+
+
+def test_the_kube_apply_function_has_only_the_rights_it_uses():
+    resources = _load("eks")["Resources"]
+    function = resources["KubeApplyFunction"]["Properties"]
+    assert function["Runtime"] == "python3.13" and function["Handler"] == "index.handler"
+    assert function["Code"] == {"S3Bucket": {"Fn::ImportValue": "folio-ArtifactBucketName"}, "S3Key": {"Ref": "KubeApplyCodeKey"}}
+    assert function["ReservedConcurrentExecutions"] >= 1
+    # The handler keeps 20 s (RESPONSE_MARGIN_S) of the timeout to answer.
+    assert 120 <= function["Timeout"] <= 900
+    assert function["VpcConfig"]["SubnetIds"] == {"Fn::Split": [",", {"Fn::ImportValue": "folio-NodeSubnetIds"}]}
+    assert function["VpcConfig"]["SecurityGroupIds"] == [{"Ref": "KubeApplySecurityGroup"}]
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "KubeApplyLogGroup"}
+    log_group = resources["KubeApplyLogGroup"]["Properties"]
+    assert log_group["RetentionInDays"] and log_group["KmsKeyId"]
+    assert "Environment" not in function, "no settings, nothing to leak"
+
+    assert function["Role"] == {"Fn::GetAtt": ["KubeApplyRole", "Arn"]}
+    role = resources["KubeApplyRole"]
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert "ManagedPolicyArns" not in role["Properties"]
+    statements = _statements(role)
+    granted = set().union(*(_actions(st) for st in statements.values()))
+    assert granted == {
+        "eks:DescribeCluster", "s3:GetObject", "kms:Decrypt", "logs:CreateLogStream", "logs:PutLogEvents",
+        "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs",
+        "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    }, granted
+    assert all(st["Effect"] == "Allow" and "*" not in json.dumps(sorted(_actions(st))) for st in statements.values())
+    by_action = {a: st for st in statements.values() for a in _actions(st)}
+    assert by_action["eks:DescribeCluster"]["Resource"] == {"Fn::GetAtt": ["Cluster", "Arn"]}
+    objects = json.dumps(by_action["s3:GetObject"]["Resource"])
+    assert "${ArgoCdInstallKey}" in objects and "${ArgoCdConfigKey}" in objects and "/*" not in objects
+    assert by_action["kms:Decrypt"]["Condition"]["StringEquals"]["kms:ViaService"] == {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}
+    assert "log-group:/aws/lambda/folio-kube-apply:" in json.dumps(by_action["logs:PutLogEvents"]["Resource"])
+    assert "ec2:Vpc" in by_action["ec2:CreateNetworkInterface"]["Condition"]["ArnEquals"]
+
+    # Into the cluster security group on 443, from the function's group only.
+    ingress = resources["KubeApplyToClusterApi"]["Properties"]
+    assert ingress["GroupId"] == {"Fn::GetAtt": ["Cluster", "ClusterSecurityGroupId"]}
+    assert ingress["SourceSecurityGroupId"] == {"Ref": "KubeApplySecurityGroup"}
+    assert (ingress["IpProtocol"], ingress["FromPort"], ingress["ToPort"]) == ("tcp", 443, 443)
+    egress = resources["KubeApplySecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert {(e["IpProtocol"], e["FromPort"], e["ToPort"]) for e in egress} == {("tcp", 443, 443)}
+
+    # Cluster admin, the only access policy that can apply Argo CD's
+    # ClusterRoles (its controller may do anything), for this role only.
+    entry = resources["KubeApplyAccess"]["Properties"]
+    assert entry["PrincipalArn"] == {"Fn::GetAtt": ["KubeApplyRole", "Arn"]}
+    (policy,) = entry["AccessPolicies"]
+    assert policy["PolicyArn"]["Fn::Sub"].endswith("cluster-access-policy/AmazonEKSClusterAdminPolicy")
+    assert "KubernetesGroups" not in entry
+
+
+def test_the_artifact_bucket_and_who_may_write_it():
+    (bucket,) = _resources("artifacts", "AWS::S3::Bucket").values()
+    props = bucket["Properties"]
+    assert props["VersioningConfiguration"]["Status"] == "Enabled"
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["DeletionPolicy"] == "Retain"
+    for rule in props["LifecycleConfiguration"]["Rules"]:
+        assert "ExpirationInDays" not in rule, "current artifacts stay: a rollback applies the previous keys"
+    (policy,) = _resources("artifacts", "AWS::S3::BucketPolicy").values()
+    deny = {st["Sid"]: st for st in policy["Properties"]["PolicyDocument"]["Statement"]}["DenyInsecureTransport"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    name = props["BucketName"]["Fn::Sub"]
+    roles = _resources("github-oidc", "AWS::IAM::Role")
+    writers = set()
+    for role_name, role in roles.items():
+        for policy in role["Properties"].get("Policies", []):
+            for st in policy["PolicyDocument"]["Statement"]:
+                if "s3:PutObject" in _actions(st):
+                    resources_ = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                    assert all(r["Fn::Sub"].startswith(f"arn:${{AWS::Partition}}:s3:::{name}/") for r in resources_)
+                    writers.add(role_name)
+    assert writers == {"InfrastructureApplyRole"}, "only the approved apply job uploads"
+    # folio-eks reads it through the export, and the stack list has it first.
+    stacks = [s["stack"] for s in json.loads((CLOUDFORMATION / "stacks.json").read_text())["stacks"]]
+    assert stacks.index("folio-artifacts") < stacks.index("folio-eks")
 
 
 def test_helm_only_add_ons_get_their_roles_through_pod_identity():

@@ -462,3 +462,215 @@ def test_the_handler_does_not_return_while_the_watchdogs_answer_is_on_its_way(mo
     ((_, body),) = seen
     assert body["Status"] == "FAILED"
     assert seen.answered_at is not None and seen.answered_at <= returned
+
+
+# ---- the bundles the stack applies (scripts/kube-bundle, bundles.json) ---
+
+import re
+import stat
+import zipfile
+
+BUNDLES = json.loads((FUNCTION / "bundles.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLES["bundles"]))
+def test_each_bundle_is_its_files_round_tripped_through_json(name):
+    kube_bundle = support.kube_bundle()
+    files = [support.ROOT / f for f in BUNDLES["bundles"][name]]
+    raw = kube_bundle.bundle(files)
+    objects = json.loads(raw)
+    expected = []
+    for path in files:
+        docs = [d for d in support.load_yaml_all(path.read_text()) if d is not None]
+        assert docs, f"{path}: no documents"
+        expected += docs
+    assert objects == expected, "every document, in order, unchanged"
+    for obj in objects:
+        assert obj and obj["apiVersion"] and obj["kind"] and obj["metadata"]["name"], obj
+    assert kube_bundle.bundle(files) == raw, "reproducible: plan and apply compute the same SHA-256"
+
+
+def test_the_install_bundle_is_the_pinned_upstream_manifest_after_its_namespace():
+    files = BUNDLES["bundles"]["ArgoCdInstall"]
+    assert files == ["argocd/install/namespace.yaml", str(MANIFEST.relative_to(support.ROOT))]
+    objects = json.loads(support.kube_bundle().bundle([support.ROOT / f for f in files]))
+    assert objects[0] == {"apiVersion": "v1", "kind": "Namespace",
+                          "metadata": {"name": "argocd", "labels": {"app.kubernetes.io/part-of": "argocd"}}}
+    assert len(objects) == 71
+
+
+def test_kube_bundle_refuses_a_vendored_manifest_that_is_not_the_pinned_one(tmp_path, monkeypatch):
+    kube_bundle = support.kube_bundle()
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    copy = manifests / MANIFEST.name
+    copy.write_bytes(MANIFEST.read_bytes().replace(b"quay.io/argoproj/argocd:v3.4.7", b"quay.io/evil/argocd:v3.4.7", 1))
+    (manifests / "SHA256SUMS").write_text((FUNCTION / "manifests" / "SHA256SUMS").read_text())
+    monkeypatch.setattr(kube_bundle, "PINS", manifests / "SHA256SUMS")
+    with pytest.raises(kube_bundle.BundleError, match="does not match its SHA-256"):
+        kube_bundle.bundle([copy])
+    (manifests / "other.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
+    with pytest.raises(kube_bundle.BundleError, match="not pinned"):
+        kube_bundle.bundle([manifests / "other.yaml"])
+
+
+def test_kube_bundle_refuses_documents_that_are_not_objects(tmp_path):
+    kube_bundle = support.kube_bundle()
+    (tmp_path / "a.yaml").write_text("---\n# only a comment\n---\n")
+    with pytest.raises(kube_bundle.BundleError, match="no Kubernetes objects"):
+        kube_bundle.bundle([tmp_path / "a.yaml"])
+    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n")
+    with pytest.raises(kube_bundle.BundleError, match="without apiVersion, kind and metadata.name"):
+        kube_bundle.bundle([tmp_path / "b.yaml"])
+    # A timestamp-looking value stays the string Kubernetes reads.
+    (tmp_path / "c.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {since: 2026-12-01}\n")
+    assert json.loads(kube_bundle.bundle([tmp_path / "c.yaml"]))[0]["data"] == {"since": "2026-12-01"}
+    result = subprocess.run([str(support.ROOT / "scripts" / "kube-bundle"), "build", "-o", str(tmp_path / "c.json"),
+                             str(tmp_path / "c.yaml")], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == hashlib.sha256((tmp_path / "c.json").read_bytes()).hexdigest()
+
+
+def test_every_argocd_manifest_reaches_the_cluster_exactly_once():
+    """Each file of argocd/ is in one bundle of the stack, or Argo CD syncs it
+    from git through an Application of those bundles."""
+    bundled = [f for files in BUNDLES["bundles"].values() for f in files if f.startswith("argocd/")]
+    assert len(bundled) == len(set(bundled)), "no file in two bundles"
+    synced = {
+        # folio-apps (root.yaml) syncs argocd/apps; gateway-class syncs
+        # argocd/platform/resources; image-policy syncs one bootstrap file.
+        **{str(p.relative_to(support.ROOT)): "folio-apps" for p in (support.ARGOCD / "apps").glob("*.yaml")},
+        **{str(p.relative_to(support.ROOT)): "gateway-class" for p in (support.ARGOCD / "platform" / "resources").glob("*.yaml")},
+        "argocd/bootstrap/image-policy.yaml": "image-policy",
+    }
+    every = {str(p.relative_to(support.ROOT)) for p in support.ARGOCD.rglob("*.yaml")}
+    assert every == set(bundled) | set(synced)
+    assert not set(bundled) & set(synced)
+    names = {d["metadata"]["name"] for f in bundled for d in support.load_yaml_all((support.ROOT / f).read_text())
+             if d["kind"] == "Application"}
+    assert set(synced.values()) <= names, "the Applications that sync the rest are in the bundles"
+
+
+def test_the_function_zip_is_the_handler_and_reproducible(tmp_path):
+    kube_bundle = support.kube_bundle()
+    first, second = kube_bundle.stack(tmp_path / "a"), kube_bundle.stack(tmp_path / "b")
+    assert first["parameters"] == second["parameters"]
+    params = {p["ParameterKey"]: p["ParameterValue"] for p in first["parameters"]}
+    assert set(params) == {"KubeApplyCodeKey", "ArgoCdInstallKey", "ArgoCdInstallSha256", "ArgoCdConfigKey", "ArgoCdConfigSha256"}
+    uploads = {u["key"]: Path(u["file"]) for u in first["uploads"]}
+    for name in ("ArgoCdInstall", "ArgoCdConfig"):
+        assert params[f"{name}Key"] == f"manifests/{params[f'{name}Sha256']}.json"
+        assert hashlib.sha256(uploads[params[f"{name}Key"]].read_bytes()).hexdigest() == params[f"{name}Sha256"]
+    code = uploads[params["KubeApplyCodeKey"]]
+    assert params["KubeApplyCodeKey"] == f"kube-apply/{hashlib.sha256(code.read_bytes()).hexdigest()}.zip"
+    with zipfile.ZipFile(code) as archive:
+        assert archive.namelist() == ["index.py"]
+        assert archive.read("index.py") == (FUNCTION / "index.py").read_bytes()
+
+
+def test_the_argocd_version_is_one_pin_everywhere():
+    (version,) = re.findall(r"^argo-cd-(v\d+\.\d+\.\d+)-ha-install\.yaml$", MANIFEST.name)
+    assert (FUNCTION / "manifests" / "SHA256SUMS").read_text().split()[1] == MANIFEST.name
+    assert MANIFEST.relative_to(support.ROOT).as_posix() in BUNDLES["bundles"]["ArgoCdInstall"]
+    cli = (support.ROOT / "scripts" / "install-argocd").read_text()
+    assert re.findall(r"^version=(\S+)$", cli, re.M) == [version], "the CLI is the server's version"
+    (adr,) = (support.ROOT / "docs" / "adr").glob("0077-*.md")
+    text = adr.read_text()
+    assert f"Argo CD {version}" in text and "Status: accepted" in text
+    assert not re.findall(r"Argo CD v(?!%s)\d+\.\d+\.\d+" % re.escape(version[1:]), text), "one version in the ADR"
+    eks = (support.CLOUDFORMATION / "eks.yaml").read_text()
+    assert set(re.findall(r"Argo CD (v\d+\.\d+\.\d+)", eks)) == {version}
+
+
+# ---- scripts/cfn-deploy with a stand-in aws CLI ---------------------------
+
+AWS_STUB = r'''#!/usr/bin/env python3
+import json, os, shutil, sys
+from pathlib import Path
+log = Path(os.environ["AWS_STUB_LOG"])
+args = sys.argv[1:]
+with open(log / "calls", "a") as f:
+    f.write(json.dumps(args) + "\n")
+def opt(name):
+    return args[args.index(name) + 1] if name in args else None
+if args[:2] == ["cloudformation", "describe-stacks"]:
+    if opt("--stack-name") == "folio-artifacts" and "Outputs" in (opt("--query") or ""):
+        print("folio-artifacts-123456789012-eu-central-1")
+        sys.exit(0)
+    if os.environ.get("AWS_STUB_MODE") == "apply":
+        print("UPDATE_COMPLETE")
+        sys.exit(0)
+    sys.exit(255)  # no such stack yet
+if args[:2] == ["cloudformation", "create-change-set"]:
+    shutil.copy(opt("--parameters").removeprefix("file://"), log / (opt("--stack-name") + ".parameters.json"))
+    sys.exit(0)
+if args[:2] == ["cloudformation", "describe-change-set"]:
+    query = opt("--query")
+    if query == "Status":
+        print("CREATE_COMPLETE")
+    elif query == "Parameters":
+        print((log / "planned.json").read_text())
+    elif query:
+        print("(changes)")
+    sys.exit(0)
+if args[:2] == ["s3api", "put-object"]:
+    shutil.copy(opt("--body"), log / ("upload-" + opt("--key").replace("/", "_")))
+sys.exit(0)
+'''
+
+
+@pytest.fixture
+def aws_stub(tmp_path, monkeypatch):
+    bin_dir, log = tmp_path / "bin", tmp_path / "log"
+    bin_dir.mkdir()
+    log.mkdir()
+    (bin_dir / "aws").write_text(AWS_STUB)
+    (bin_dir / "aws").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("AWS_STUB_LOG", str(log))
+    monkeypatch.setenv("FOLIO_CFN_ROLE_ARN", "arn:aws:iam::123456789012:role/folio-cloudformation")
+    return log
+
+
+def _cfn_deploy(*args):
+    return subprocess.run([str(support.ROOT / "scripts" / "cfn-deploy"), *args], capture_output=True, text=True, check=False)
+
+
+def test_cfn_deploy_plans_folio_eks_with_the_built_artifacts_and_apply_uploads_them(aws_stub, monkeypatch):
+    result = _cfn_deploy("plan", "cs-1")
+    assert result.returncode == 0, result.stderr
+    planned = json.loads((aws_stub / "folio-eks.parameters.json").read_text())
+    given = {p["ParameterKey"]: p["ParameterValue"] for p in planned}
+    built = {p["ParameterKey"]: p["ParameterValue"] for p in support.kube_bundle().stack(aws_stub / "expected")["parameters"]}
+    assert built.items() <= given.items()
+    assert "AdminRoleArn" in given, "and the stack's parameter file"
+    assert json.loads((aws_stub / "folio-network.parameters.json").read_text()) == json.loads(
+        (support.CLOUDFORMATION / "parameters" / "folio-network.json").read_text())
+    calls = [json.loads(line) for line in (aws_stub / "calls").read_text().splitlines()]
+    assert not [c for c in calls if c[0] == "s3api"], "plan uploads nothing (its role cannot)"
+
+    (aws_stub / "planned.json").write_text(json.dumps(planned))
+    monkeypatch.setenv("AWS_STUB_MODE", "apply")
+    result = _cfn_deploy("apply", "cs-1")
+    assert result.returncode == 0, result.stderr
+    calls = [json.loads(line) for line in (aws_stub / "calls").read_text().splitlines()]
+    uploads = [c for c in calls if c[:2] == ["s3api", "put-object"]]
+    keys = {c[c.index("--key") + 1] for c in uploads}
+    assert keys == {built["KubeApplyCodeKey"], built["ArgoCdInstallKey"], built["ArgoCdConfigKey"]}
+    assert all(c[c.index("--bucket") + 1] == "folio-artifacts-123456789012-eu-central-1" for c in uploads)
+    executes = [c for c in calls if c[:2] == ["cloudformation", "execute-change-set"]]
+    eks_execute = calls.index(next(c for c in executes if c[c.index("--stack-name") + 1] == "folio-eks"))
+    assert all(calls.index(u) < eks_execute for u in uploads), "uploaded before folio-eks runs"
+    upload = aws_stub / ("upload-" + built["ArgoCdConfigKey"].replace("/", "_"))
+    assert hashlib.sha256(upload.read_bytes()).hexdigest() == built["ArgoCdConfigSha256"]
+
+
+def test_cfn_deploy_apply_refuses_artifacts_other_than_the_planned_ones(aws_stub, monkeypatch):
+    planned = [{"ParameterKey": "ArgoCdConfigSha256", "ParameterValue": "0" * 64}]
+    (aws_stub / "planned.json").write_text(json.dumps(planned))
+    monkeypatch.setenv("AWS_STUB_MODE", "apply")
+    result = _cfn_deploy("apply", "cs-1")
+    assert result.returncode != 0
+    assert "planned with other kube-apply artifacts" in result.stderr
+    calls = [json.loads(line) for line in (aws_stub / "calls").read_text().splitlines()]
+    assert not [c for c in calls if c[:2] == ["s3api", "put-object"]]
+    assert not [c for c in calls if c[:2] == ["cloudformation", "execute-change-set"] and "folio-eks" in c]
