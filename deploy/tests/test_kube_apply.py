@@ -275,13 +275,15 @@ class _Run:
         monkeypatch.setattr(boto3.session.Session, "client", client)
 
     def __call__(self, objects, seconds=60, margin=None, request_type="Create", raw=None, **props):
+        props.setdefault("FieldManager", "folio-argocd")
         raw = raw if raw is not None else json.dumps(objects).encode()
         key = f"manifests/{hashlib.sha256(raw).hexdigest()}.json"
         self.s3.put_object(Bucket="artifacts", Key=key, Body=raw)
         if margin is not None:
             self.monkeypatch.setenv("KUBE_APPLY_RESPONSE_MARGIN_S", str(margin))
         event = _event(self.url, request_type, ManifestBucket="artifacts", ManifestKey=key,
-                       ManifestSha256=hashlib.sha256(raw).hexdigest(), **props)
+                       ManifestSha256=hashlib.sha256(raw).hexdigest())
+        event["ResourceProperties"].update(props)
         if request_type != "Create":
             event["PhysicalResourceId"] = "folio/folio-argocd"
         started = time.monotonic()
@@ -289,6 +291,7 @@ class _Run:
         self.elapsed = time.monotonic() - started
         (self.content_type, body), = self.seen  # exactly one answer
         self.seen.clear()
+        self.monkeypatch.delenv("KUBE_APPLY_RESPONSE_MARGIN_S", raising=False)
         return body
 
 
@@ -674,3 +677,30 @@ def test_cfn_deploy_apply_refuses_artifacts_other_than_the_planned_ones(aws_stub
     calls = [json.loads(line) for line in (aws_stub / "calls").read_text().splitlines()]
     assert not [c for c in calls if c[:2] == ["s3api", "put-object"]]
     assert not [c for c in calls if c[:2] == ["cloudformation", "execute-change-set"] and "folio-eks" in c]
+
+
+def test_the_stacks_two_bundles_apply_in_turn_with_their_own_field_managers(run, kube):
+    """ArgoCdInstall, then ArgoCdConfig (DependsOn) as eks.yaml declares
+    them, built by scripts/kube-bundle from the real files: Folio's
+    argocd-cm goes over upstream's under a second field manager, and every
+    Argo CD kind of the configuration is known by then."""
+    kube_bundle = support.kube_bundle()
+    kube.established_after = kube.discovery_lag = 0.1
+    raw = {name: kube_bundle.bundle([support.ROOT / f for f in files]) for name, files in BUNDLES["bundles"].items()}
+    body = run(None, raw=raw["ArgoCdInstall"], DefaultNamespace="argocd", FieldManager="folio-argocd-install", seconds=120)
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    installed = len(kube.applied())
+    body = run(None, raw=raw["ArgoCdConfig"], DefaultNamespace="argocd", FieldManager="folio-argocd-config", seconds=120)
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    config = kube.applied()[installed:]
+    assert len(config) == len(json.loads(raw["ArgoCdConfig"]))
+    assert [k for k, _, _ in config[:3]] == ["Namespace"] * 3, "the folio-* namespaces before their RoleBindings"
+    assert {r["query"]["fieldManager"] for r in kube.applies()[installed:]} == {"folio-argocd-config"}
+    cm = kube.objects[("v1", "configmaps", "argocd", "argocd-cm")]
+    assert set(cm["managers"]) == {"folio-argocd-install", "folio-argocd-config"}
+    assert cm["object"]["data"]["admin.enabled"] == "false"
+    assert cm["object"]["metadata"]["labels"]["app.kubernetes.io/part-of"] == "argocd"
+    apps = {n for k, n, ns in config if k == "Application" and ns == "argocd"}
+    assert {"folio-apps", "gateway-api-crds", "aws-load-balancer-controller", "gateway-class",
+            "cluster-autoscaler", "policy-controller", "image-policy"} == apps
+    assert {n for k, n, _ in config if k == "AppProject"} == {"folio", "folio-bootstrap", "platform"}
