@@ -15,7 +15,8 @@ It models what the handler relies on, as the Kubernetes API documents it:
 - bearer tokens: an EKS token (k8s-aws-v1. + a presigned STS
   GetCallerIdentity URL that signs x-k8s-aws-id) or 401;
 - faults on demand: 429 with Retry-After, a webhook's 500 for the first N
-  applies of a kind.
+  applies of a kind, 401 for the first N requests (an access entry that has
+  not reached the API server yet).
 
 Every request is recorded (method, path, query, headers, parsed body) for
 the tests to assert on.
@@ -130,6 +131,7 @@ class FakeKube:
         self.retry_after = "1"
         self.webhook_failures: dict[str, int] = {}  # kind -> 500s still to give
         self.tokens_refused = False
+        self.refuse_first = 0                  # 401 for the next N requests
         self.lock = threading.Lock()
         self.version = 0
 
@@ -243,6 +245,9 @@ class FakeKube:
     def serve(self, method, path, query, headers, body):
         now = time.monotonic()
         if self.tokens_refused or not valid_eks_token(headers.get("Authorization"), self.cluster):
+            return 401, status(401, "Unauthorized", "Unauthorized"), None
+        if self.refuse_first > 0:
+            self.refuse_first -= 1
             return 401, status(401, "Unauthorized", "Unauthorized"), None
         if self.throttle > 0:
             self.throttle -= 1

@@ -378,12 +378,24 @@ def test_a_conflict_fails_at_once_and_applies_nothing_after_it(run, kube):
     assert [r["status"] for r in kube.applies()] == [409], "no retry, nothing after it"
 
 
-def test_a_refused_token_fails_with_what_to_check(run, kube):
+def test_a_refused_token_fails_with_what_to_check(run, kube, monkeypatch):
+    monkeypatch.setenv("KUBE_APPLY_AUTH_GRACE_S", "1.5")
     kube.tokens_refused = True
     body = run(_bundle(), DefaultNamespace="argocd")
     assert body["Status"] == "FAILED"
     assert "401 Unauthorized (the function's role has no access entry" in body["Reason"]
-    assert len(kube.requests) == 1, "a 401 is not retried"
+    statuses = [r["status"] for r in kube.requests]
+    assert set(statuses) == {401} and 2 <= len(statuses) <= 4, "retried for the grace period only"
+    assert run.elapsed < 6
+
+
+def test_an_access_entry_that_is_still_propagating_is_waited_for(run, kube):
+    """EKS may refuse the role for a few seconds after its access entry was
+    created: 401s at the start are retried."""
+    kube.refuse_first = 2
+    body = run(_bundle(), DefaultNamespace="argocd")
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert [r["status"] for r in kube.requests[:3]] == [401, 401, 200]
 
 
 def test_an_invalid_object_fails_and_a_secrets_message_is_not_quoted(run, kube):

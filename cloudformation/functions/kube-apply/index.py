@@ -32,6 +32,10 @@ LOG.setLevel(logging.INFO)
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 # Time kept back from the Lambda's own timeout to answer CloudFormation.
 RESPONSE_MARGIN_S = float(os.environ.get("KUBE_APPLY_RESPONSE_MARGIN_S", "20"))
+# An access entry (and its access policy) created just before the function
+# runs can take a little while to reach the API server: 401 and 403 are
+# retried this long after the first request, then fail.
+AUTH_GRACE_S = float(os.environ.get("KUBE_APPLY_AUTH_GRACE_S", "90"))
 CRD = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
 NAMESPACE = ("v1", "Namespace")
 
@@ -92,11 +96,13 @@ class KubeApi:
         self.context = ssl.create_default_context(cadata=ca_pem)
         self.token = token
         self.deadline = deadline
+        self.auth_until = time.monotonic() + AUTH_GRACE_S
         self.discovered = {}  # groupVersion -> {kind: (plural, namespaced)}
 
     def request(self, method, path, body=None, content_type=None, retry=True):
         """Returns (status, parsed JSON). Retries 429 and 5xx (a webhook whose
-        service is not ready yet answers 500) within the deadline."""
+        service is not ready yet answers 500) within the deadline, and 401
+        and 403 within AUTH_GRACE_S of the start."""
         attempt = 0
         while True:
             attempt += 1
@@ -121,7 +127,8 @@ class KubeApi:
                 raise ApplyError(f"TLS: the cluster's certificate does not verify ({error.reason})") from None
             except (OSError, http.client.HTTPException) as error:
                 status, raw = None, type(error).__name__.encode()
-            if status is not None and status < 500 and status != 429:
+            propagating = status in (401, 403) and time.monotonic() < self.auth_until
+            if status is not None and status < 500 and status != 429 and not propagating:
                 try:
                     return status, json.loads(raw or b"{}")
                 except ValueError:
