@@ -23,7 +23,7 @@ use std::{
 };
 
 use sqlx::{
-    AnyPool, ConnectOptions, Executor,
+    AnyPool, ConnectOptions, Connection, Executor,
     any::{AnyConnectOptions, AnyPoolOptions},
     migrate::{MigrateError, Migrator},
 };
@@ -311,6 +311,29 @@ pub struct Database {
     relogin: Option<Arc<Relogin>>,
 }
 
+/// How long a pooled connection may sit unused before it is pinged on
+/// acquire.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
+/// What every pool shares. sqlx pings a connection on every acquire and
+/// again on every release, two round trips on each query's path; the
+/// release ping already finds a connection that broke while in use, so
+/// acquire pings only one that sat idle (the server may have closed it
+/// meanwhile: a restart, `wait_timeout`, a killed connection).
+fn pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 /// Read-only SQLite connections beside the writer.
 const SQLITE_READERS: u32 = 4;
 
@@ -375,9 +398,20 @@ impl Database {
                 current: Mutex::new(login),
             })
         });
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let options = pool_options();
         let options = match backend {
-            Backend::MySql => options.max_connections(max_connections),
+            // MySQL cuts a GROUP_CONCAT at 1,024 bytes by default (MariaDB
+            // at 1 MiB); a document's aggregated tags (at most 20 of 50
+            // characters, about 4 KiB) must never be cut.
+            Backend::MySql => options
+                .max_connections(max_connections)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("SET SESSION group_concat_max_len = 65536")
+                            .await?;
+                        Ok(())
+                    })
+                }),
             // One writer at a time is what SQLite allows anyway; a single
             // connection turns lock contention into orderly queueing.
             Backend::Sqlite => options.max_connections(1).after_connect(|conn, _| {
@@ -403,8 +437,7 @@ impl Database {
         }
         let readers = match backend {
             Backend::MySql => pool.clone(),
-            Backend::Sqlite => AnyPoolOptions::new()
-                .acquire_timeout(Duration::from_secs(10))
+            Backend::Sqlite => pool_options()
                 .max_connections(SQLITE_READERS)
                 .after_connect(|conn, _| {
                     Box::pin(async move {

@@ -1,25 +1,63 @@
-use std::collections::HashMap;
-
 use sqlx::{AnyConnection, Row, any::AnyRow};
 use tracing::instrument;
 use uuid::Uuid;
 
-use super::{contains_pattern, number, placeholders, uuid, versions::version_from_row};
+use super::{contains_pattern, number, uuid, versions::version_from_row};
 use crate::{
     domain::{Description, Document, DocumentFilter, ListCursor, Tags, Title},
     error::Error,
 };
 
-/// Documents with their current version (if any), never deleted ones.
-const SELECT: &str = "SELECT d.id, d.org_id, d.title, d.description, d.created_by, d.created_at, \
-    d.updated_at, d.current_version, v.document_id AS v_document_id, v.number AS v_number, \
-    v.file_name AS v_file_name, v.media_type AS v_media_type, v.size AS v_size, \
-    v.sha256 AS v_sha256, v.blob_key AS v_blob_key, v.source AS v_source, \
-    v.created_by AS v_created_by, v.created_at AS v_created_at, v.note AS v_note, \
-    v.label AS v_label, v.restored_from AS v_restored_from \
-    FROM documents d \
-    LEFT JOIN versions v ON v.document_id = d.id AND v.number = d.current_version \
-    WHERE d.org_id = ? AND d.deleted_at IS NULL";
+/// Documents with their current version (if any) and their tags, never
+/// deleted ones, in one query. `$tags` aggregates a document's tags into
+/// one newline-separated text (tags are single lines), as each backend
+/// spells it.
+macro_rules! select_documents {
+    ($tags:literal) => {
+        concat!(
+            "SELECT d.id, d.org_id, d.title, d.description, d.created_by, d.created_at, \
+             d.updated_at, d.current_version, v.document_id AS v_document_id, v.number AS v_number, \
+             v.file_name AS v_file_name, v.media_type AS v_media_type, v.size AS v_size, \
+             v.sha256 AS v_sha256, v.blob_key AS v_blob_key, v.source AS v_source, \
+             v.created_by AS v_created_by, v.created_at AS v_created_at, v.note AS v_note, \
+             v.label AS v_label, v.restored_from AS v_restored_from, \
+             (SELECT ",
+            $tags,
+            " FROM document_tags t WHERE t.document_id = d.id) AS tags \
+             FROM documents d \
+             LEFT JOIN versions v ON v.document_id = d.id AND v.number = d.current_version \
+             WHERE d.org_id = ? AND d.deleted_at IS NULL"
+        )
+    };
+}
+
+/// The documents query for the connection's backend.
+fn select(conn: &AnyConnection) -> &'static str {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        select_documents!("group_concat(t.tag, char(10))")
+    } else {
+        select_documents!("GROUP_CONCAT(t.tag SEPARATOR '\\n')")
+    }
+}
+
+/// The tags [`select_documents`] aggregated, sorted. MySQL types a long
+/// `GROUP_CONCAT` as a text blob, so bytes are accepted as well as text.
+fn aggregated_tags(row: &AnyRow) -> Result<Vec<String>, Error> {
+    let joined = match row.try_get::<Option<String>, _>("tags") {
+        Ok(text) => text,
+        Err(_) => row
+            .try_get::<Option<Vec<u8>>, _>("tags")?
+            .map(|bytes| String::from_utf8(bytes).map_err(|_| Error::Corrupt("stored tags")))
+            .transpose()?,
+    };
+    let mut tags: Vec<String> = joined
+        .iter()
+        .flat_map(|joined| joined.split('\n'))
+        .map(str::to_owned)
+        .collect();
+    tags.sort_unstable();
+    Ok(tags)
+}
 
 fn document_from_row(row: &AnyRow) -> Result<Document, Error> {
     let current = match row.try_get::<Option<String>, _>("v_document_id")? {
@@ -31,7 +69,7 @@ fn document_from_row(row: &AnyRow) -> Result<Document, Error> {
         org_id: uuid(row, "org_id")?,
         title: Title::from_stored(row.try_get("title")?),
         description: Description::from_stored(row.try_get("description")?),
-        tags: Tags::default(),
+        tags: Tags::from_stored(aggregated_tags(row)?),
         created_by: uuid(row, "created_by")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -99,30 +137,6 @@ pub(crate) async fn lock_document(
     Ok(done.rows_affected() == 1)
 }
 
-async fn attach_tags(conn: &mut AnyConnection, docs: &mut [Document]) -> Result<(), Error> {
-    if docs.is_empty() {
-        return Ok(());
-    }
-    let sql = format!(
-        "SELECT document_id, tag FROM document_tags WHERE document_id IN ({}) ORDER BY tag",
-        placeholders(docs.len())
-    );
-    let mut query = sqlx::query(&sql);
-    for doc in docs.iter() {
-        query = query.bind(doc.id.to_string());
-    }
-    let mut tags: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for row in query.fetch_all(conn).await? {
-        tags.entry(uuid(&row, "document_id")?)
-            .or_default()
-            .push(row.try_get("tag")?);
-    }
-    for doc in docs {
-        doc.tags = Tags::from_stored(tags.remove(&doc.id).unwrap_or_default());
-    }
-    Ok(())
-}
-
 /// Whether a live document of the organisation comes from or goes to
 /// OneDrive (a OneDrive version, or shared); `None` when there is no such
 /// document.
@@ -185,16 +199,13 @@ pub(crate) async fn get_document(
     org_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Document>, Error> {
-    let row = sqlx::query(&format!("{SELECT} AND d.id = ?"))
+    let sql = format!("{} AND d.id = ?", select(conn));
+    let row = sqlx::query(&sql)
         .bind(org_id.to_string())
         .bind(id.to_string())
-        .fetch_optional(&mut *conn)
+        .fetch_optional(conn)
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut docs = [document_from_row(&row)?];
-    attach_tags(conn, &mut docs).await?;
-    let [doc] = docs;
-    Ok(Some(doc))
+    row.as_ref().map(document_from_row).transpose()
 }
 
 #[instrument(skip_all)]
@@ -265,7 +276,7 @@ pub(crate) async fn list_documents(
     cursor: Option<ListCursor>,
     limit: u32,
 ) -> Result<Vec<Document>, Error> {
-    let mut sql = SELECT.to_owned();
+    let mut sql = select(conn).to_owned();
     let mut binds = vec![Bind::Text(org_id.to_string())];
     if let Some(text) = &filter.text {
         let pattern = contains_pattern(text);
@@ -310,11 +321,6 @@ pub(crate) async fn list_documents(
             Bind::Int(int) => query.bind(int),
         };
     }
-    let rows = query.fetch_all(&mut *conn).await?;
-    let mut docs = rows
-        .iter()
-        .map(document_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    attach_tags(conn, &mut docs).await?;
-    Ok(docs)
+    let rows = query.fetch_all(conn).await?;
+    rows.iter().map(document_from_row).collect()
 }

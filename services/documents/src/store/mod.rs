@@ -38,8 +38,3 @@ pub(crate) fn contains_pattern(text: &str) -> String {
         .replace('_', "!_");
     format!("%{escaped}%")
 }
-
-/// `?, ?, ?` for an `IN (…)` list of `n` values.
-pub(crate) fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
-}
