@@ -104,22 +104,86 @@ def test_the_root_application_follows_main_and_manages_only_the_apps():
     assert [d["namespace"] for d in bootstrap["spec"]["destinations"]] == ["argocd"]
 
 
+def _release_rbac() -> list[dict]:
+    return support.load_yaml_all((ARGOCD / "bootstrap" / "release-rbac.yaml").read_text())
+
+
+def _rules(docs: list[dict], kind: str, name: str) -> list[dict]:
+    (role,) = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    return role["rules"]
+
+
 def test_release_rbac_is_narrow_and_per_environment():
-    """Each environment's deploy group reads its own namespace only; nothing
-    in Kubernetes lets CI patch Applications (syncs go through Argo CD)."""
-    docs = support.load_yaml_all((ARGOCD / "bootstrap" / "release-rbac.yaml").read_text())
-    assert not [d for d in docs if d["kind"] == "Role"], "no kubectl patch of Applications"
+    """Each environment's deploy group reads its own namespace, and may open
+    a port-forward to argocd-server in argocd (the argocd CLI's
+    --port-forward: list pods, create pods/portforward), nothing more. No
+    ClusterRoleBinding, nothing on Applications (syncs go through Argo CD's
+    API with the project role)."""
+    docs = _release_rbac()
+    kinds = {d["kind"] for d in docs}
+    assert kinds == {"ClusterRole", "Role", "RoleBinding", "ValidatingAdmissionPolicy",
+                     "ValidatingAdmissionPolicyBinding"}, "no ClusterRoleBinding: nothing cluster-wide"
     for doc in docs:
         for rule in doc.get("rules", []):
-            assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
-            assert not {"create", "delete", "update", "patch", "deletecollection"} & set(rule["verbs"]), rule
+            assert "*" not in rule["verbs"] and "*" not in rule["resources"] and "*" not in rule["apiGroups"], rule
             assert "applications" not in rule["resources"], rule
+            assert not {"resourceNames", "nonResourceURLs"} & set(rule), rule
+    reader = _rules(docs, "ClusterRole", "folio-release-reader")
+    assert all(set(r["verbs"]) <= {"get", "list", "watch"} for r in reader), "the reader only reads"
+    (role,) = [d for d in docs if d["kind"] == "Role"]
+    assert role["metadata"] == {"name": "folio-release-argocd-port-forward", "namespace": "argocd"}
+    assert sorted((tuple(r["apiGroups"]), tuple(r["resources"]), tuple(r["verbs"])) for r in role["rules"]) == [
+        (("",), ("pods",), ("list",)),  # find the argocd-server pod by its label
+        (("",), ("pods/portforward",), ("create",)),  # the SPDY POST of the port-forward
+    ]
     bindings = {}
     for doc in docs:
         if doc["kind"] == "RoleBinding":
             (subject,) = doc["subjects"]
-            bindings.setdefault(subject["name"], set()).add(doc["metadata"]["namespace"])
-    assert bindings == {f"folio-release-{e}": {f"folio-{e}"} for e in ENVIRONMENTS}
+            assert subject["kind"] == "Group", doc["metadata"]
+            ref = doc["roleRef"]
+            bindings.setdefault(subject["name"], set()).add((doc["metadata"]["namespace"], ref["kind"], ref["name"]))
+    assert bindings == {
+        f"folio-release-{e}": {
+            (f"folio-{e}", "ClusterRole", "folio-release-reader"),
+            ("argocd", "Role", "folio-release-argocd-port-forward"),
+        }
+        for e in ENVIRONMENTS
+    }
+
+
+def test_the_release_groups_may_port_forward_to_argocd_server_only():
+    """RBAC cannot name a generated pod, so an admission policy refuses the
+    release groups a port-forward to any other pod of argocd (repo-server
+    answers unauthenticated gRPC, redis holds the cache); other users are
+    not matched."""
+    docs = _release_rbac()
+    (policy,) = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicy"]
+    (binding,) = [d for d in docs if d["kind"] == "ValidatingAdmissionPolicyBinding"]
+    assert binding["spec"] == {"policyName": policy["metadata"]["name"], "validationActions": ["Deny"]}
+    spec = policy["spec"]
+    assert spec["failurePolicy"] == "Fail"
+    (rule,) = spec["matchConstraints"]["resourceRules"]
+    assert rule == {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CONNECT"], "resources": ["pods/portforward"]}
+    assert spec["matchConstraints"]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "argocd"}}
+    (condition,) = spec["matchConditions"]
+    groups = re.fullmatch(r"request\.userInfo\.groups\.exists\(g, g in \[(.*)\]\)", condition["expression"].strip())
+    assert groups, condition["expression"]
+    assert sorted(g.strip(" '") for g in groups.group(1).split(",")) == sorted(f"folio-release-{e}" for e in ENVIRONMENTS)
+    (validation,) = spec["validations"]
+    assert validation["expression"] == "request.name.startsWith('argocd-server-')"
+    # The prefix is argocd-server's pods' and no other workload's of the install.
+    install = support.load_yaml_all((support.ROOT / "cloudformation" / "functions" / "kube-apply" / "manifests"
+                                     / "argo-cd-v3.4.7-ha-install.yaml").read_text())
+    workloads = {d["metadata"]["name"]: d for d in install if d["kind"] in {"Deployment", "StatefulSet"}}
+    assert [n for n in workloads if f"{n}-".startswith("argocd-server-")] == ["argocd-server"]
+    server = workloads["argocd-server"]
+    assert server["kind"] == "Deployment"
+    assert server["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == "argocd-server", (
+        "the label the CLI's --port-forward looks the pod up by"
+    )
+    (container,) = [c for c in server["spec"]["template"]["spec"]["containers"] if c["name"] == "argocd-server"]
+    assert 8080 in [p["containerPort"] for p in container["ports"]], "the port the CLI forwards to"
 
 
 def test_each_environment_has_its_own_project_role():
@@ -261,10 +325,11 @@ def test_argocd_settings_have_no_local_admin():
     assert cm["data"]["application.resourceTrackingMethod"] == "annotation"
     (rbac,) = support.load_yaml_all((ARGOCD / "install" / "argocd-rbac-cm.yaml").read_text())
     assert rbac["metadata"]["name"] == "argocd-rbac-cm" and rbac["data"]["policy.default"] == ""
-    (service,) = support.load_yaml_all((ARGOCD / "install" / "argocd-server-internal.yaml").read_text())
-    annotations = service["metadata"]["annotations"]
-    assert annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal", "the API stays inside the VPC"
-    assert service["spec"]["selector"] == {"app.kubernetes.io/name": "argocd-server"}
+    # No Service of Folio's exposes argocd-server: CI reaches it through the
+    # Kubernetes API (port-forward, release-rbac.yaml).
+    for path in sorted(ARGOCD.rglob("*.yaml")):
+        for doc in support.load_yaml_all(path.read_text()):
+            assert doc["kind"] != "Service", path
 
 
 def test_namespaces_enforce_the_restricted_pod_security_profile():
