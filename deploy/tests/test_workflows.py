@@ -306,6 +306,24 @@ def test_no_checkout_keeps_credentials(path):
             assert step["with"]["persist-credentials"] is False, job
 
 
+PORT_FORWARD = "--port-forward --port-forward-namespace argocd"
+
+
+def _code(text: str) -> str:
+    """Shell text without its comment lines."""
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def _shell_texts():
+    """Every script, and every step's run block, as (where, code)."""
+    for path in sorted((ROOT / "scripts").iterdir()):
+        if path.is_file() and path.suffix in {"", ".sh"}:
+            yield f"scripts/{path.name}", _code(path.read_text())
+    for path in WORKFLOW_FILES:
+        for job, _, step in _steps(_workflow(path.name)):
+            yield f"{path.name}:{job}:{step.get('name', step.get('uses', ''))}", _code(step.get("run", ""))
+
+
 def test_argocd_is_driven_through_its_cli_and_project_roles():
     text = (ROOT / "scripts" / "argocd-rollout").read_text()
     assert "kubectl" not in text, "no kubectl patch of Applications"
@@ -314,7 +332,110 @@ def test_argocd_is_driven_through_its_cli_and_project_roles():
         for job, _, step in _steps(_workflow(name)):
             if "scripts/argocd-rollout" in step.get("run", ""):
                 assert step["env"]["ARGOCD_AUTH_TOKEN"] == "${{ secrets.ARGOCD_AUTH_TOKEN }}", (name, job)
-                assert step["env"]["ARGOCD_SERVER"] == "${{ vars.ARGOCD_SERVER }}", (name, job)
+
+
+def test_argocd_is_reached_through_the_kubernetes_api_only():
+    """argocd-server has no address outside the cluster: every argocd call
+    of a script or workflow goes through the CLI's port-forward, and nothing
+    names a server, an ARGOCD_SERVER, ARGOCD_OPTS, or --insecure/--plaintext
+    (the CLI skips verifying argocd-server's certificate itself behind
+    --port-forward: an --insecure would only ever matter elsewhere)."""
+    rollout = _code((ROOT / "scripts" / "argocd-rollout").read_text())
+    wrapper = re.search(r"^argocd\(\) \{\n(.*?)\n\}$", rollout, re.M | re.S)
+    assert wrapper and wrapper.group(1).strip() == f'command argocd "$@" {PORT_FORWARD}', (
+        "every argocd call of argocd-rollout goes through the port-forward wrapper"
+    )
+    assert rollout.count("command argocd") == 1
+    for where, code in _shell_texts():
+        for word in ("ARGOCD_SERVER", "ARGOCD_OPTS", "--insecure", "--plaintext", "--server ", "--server=",
+                     "--grpc-web", "argocd-server-internal", "argocd login"):
+            if word == "ARGOCD_SERVER" and where == "scripts/argocd-rollout":
+                assert re.findall(r"\S*ARGOCD_SERVER\S*", code) == ["ARGOCD_SERVER"] and "unset ARGOCD_SERVER" in code
+                continue
+            assert word not in code, (where, word)
+        if where in {"scripts/argocd-rollout"}:
+            continue
+        # Anywhere else, only the installer's local version check runs the CLI.
+        for match in re.finditer(r"(?:^|[\s;|&(/\"])argocd\"?[ \t]+([a-z-]+)", code, re.M):
+            assert where == "scripts/install-argocd" and match.group(1) == "version", (where, match.group(0))
+    for path in WORKFLOW_FILES:
+        text = path.read_text()
+        assert "vars.ARGOCD_SERVER" not in text and "ARGOCD_OPTS" not in text, path.name
+
+
+@pytest.mark.parametrize("name", ["release.yml", "promote.yml"])
+def test_every_rollout_and_smoke_test_has_the_deploy_roles_kubeconfig_first(name):
+    """The port-forward and the smoke test use the kubeconfig of the job's
+    deploy role, set up once per job after the role is assumed and before
+    the first step that needs it."""
+    for job_name, job in _workflow(name)["jobs"].items():
+        steps = job.get("steps", [])
+        runs = [s.get("run", "") for s in steps]
+        users = [i for i, r in enumerate(runs) if "scripts/argocd-rollout" in r or "scripts/smoke-test" in r]
+        if not users:
+            continue
+        kubeconfig = [i for i, r in enumerate(runs) if "aws eks update-kubeconfig" in r]
+        assert len(kubeconfig) == 1, (job_name, "one kubeconfig step")
+        (k,) = kubeconfig
+        assert runs[k].strip() == 'aws eks update-kubeconfig --name "$CLUSTER"'
+        assert steps[k]["env"] == {"CLUSTER": "${{ vars.EKS_CLUSTER }}"}
+        credentials = [i for i, s in enumerate(steps) if "configure-aws-credentials" in s.get("uses", "")]
+        assert credentials and credentials[-1] < k < min(users), (job_name, credentials, k, users)
+        assert steps[credentials[-1]]["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}", job_name
+
+
+def _fake_argocd(tmp_path, revision: str):
+    """An `argocd` on PATH that records each call (arguments and the two
+    variables it reads) and answers like a synced, healthy Application."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls.log"
+    fake = bin_dir / "argocd"
+    fake.write_text(
+        "#!/usr/bin/env bash\n"
+        f'printf \'%s|server=%s|token=%s\\n\' "$*" "${{ARGOCD_SERVER-unset}}" "${{ARGOCD_AUTH_TOKEN-unset}}" >> {log}\n'
+        'if [[ $1 == app && $2 == get ]]; then\n'
+        f'  echo \'{{"spec": {{"source": {{"targetRevision": "{revision}"}}}}, "status": {{"sync": {{"revision": "{revision}"}}}}}}\'\n'
+        "fi\n"
+    )
+    fake.chmod(0o755)
+    return bin_dir, log
+
+
+def _rollout(tmp_path, bin_dir, *args, kubeconfig=True):
+    home = tmp_path / "home"
+    (home / ".kube").mkdir(parents=True, exist_ok=True)
+    if kubeconfig:
+        (home / ".kube" / "config").write_text("apiVersion: v1\nkind: Config\n")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(home), "ARGOCD_AUTH_TOKEN": "role-token",
+           "ARGOCD_SERVER": "argocd.internal.example:443"}
+    return subprocess.run(["bash", str(ROOT / "scripts" / "argocd-rollout"), *args], env=env,
+                          capture_output=True, text=True, check=False, timeout=60)
+
+
+def test_the_rollout_talks_to_argocd_through_the_port_forward_with_the_project_token(tmp_path):
+    bin_dir, log = _fake_argocd(tmp_path, "abc123")
+    result = _rollout(tmp_path, bin_dir, "--sync", "folio-prod", "abc123", "60")
+    assert result.returncode == 0, result.stdout + result.stderr
+    calls = [line.split("|") for line in log.read_text().splitlines()]
+    assert calls, "argocd was called"
+    for argv, server, token in calls:
+        assert argv.endswith(PORT_FORWARD), argv
+        assert "--insecure" not in argv and "--server" not in argv and "--grpc-web" not in argv, argv
+        assert server == "server=unset", "a leftover ARGOCD_SERVER is not passed on"
+        assert token == "token=role-token", "the project role's token, as before"
+    commands = [argv.removesuffix(" " + PORT_FORWARD) for argv, _, _ in calls]
+    assert "app sync folio-prod --revision abc123 --prune --timeout 60" in commands
+    assert any(c.startswith("app wait folio-prod --sync --health --operation --timeout ") for c in commands)
+    assert commands[0] == "app get folio-prod --refresh -o json"
+
+
+def test_the_rollout_refuses_to_start_without_a_kubeconfig(tmp_path):
+    bin_dir, log = _fake_argocd(tmp_path, "abc123")
+    result = _rollout(tmp_path, bin_dir, "folio-dev", "abc123", "60", kubeconfig=False)
+    assert result.returncode == 2
+    assert "aws eks update-kubeconfig" in result.stderr
+    assert not log.exists(), "no argocd call without a way to reach it"
 
 
 def test_zizmor_auditor_persona_is_clean():
