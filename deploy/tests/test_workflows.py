@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -265,7 +266,6 @@ def test_a_failed_prod_smoke_test_rolls_back_and_says_so():
 def test_publish_pin_commits_a_staged_rollback(tmp_path):
     """The rollback stages the Application file (`git checkout <tag> --
     <file>`); publish-pin must still see it as a change and commit it."""
-    import os
 
     repo = tmp_path / "repo"
     (repo / "argocd" / "apps").mkdir(parents=True)
@@ -342,7 +342,7 @@ def test_argocd_is_reached_through_the_kubernetes_api_only():
     --port-forward: an --insecure would only ever matter elsewhere)."""
     rollout = _code((ROOT / "scripts" / "argocd-rollout").read_text())
     wrapper = re.search(r"^argocd\(\) \{\n(.*?)\n\}$", rollout, re.M | re.S)
-    assert wrapper and wrapper.group(1).strip() == f'command argocd "$@" {PORT_FORWARD}', (
+    assert wrapper and wrapper.group(1).strip() == f'command argocd "$@" --config "$no_config/none" {PORT_FORWARD}', (
         "every argocd call of argocd-rollout goes through the port-forward wrapper"
     )
     assert rollout.count("command argocd") == 1
@@ -421,10 +421,13 @@ def test_the_rollout_talks_to_argocd_through_the_port_forward_with_the_project_t
     assert calls, "argocd was called"
     for argv, server, token in calls:
         assert argv.endswith(PORT_FORWARD), argv
+        # No argocd config of the caller's (a core-mode context) applies.
+        config = re.search(r" --config (\S+) ", argv)
+        assert config and config.group(1).endswith("/none") and not os.path.exists(config.group(1)), argv
         assert "--insecure" not in argv and "--server" not in argv and "--grpc-web" not in argv, argv
         assert server == "server=unset", "a leftover ARGOCD_SERVER is not passed on"
         assert token == "token=role-token", "the project role's token, as before"
-    commands = [argv.removesuffix(" " + PORT_FORWARD) for argv, _, _ in calls]
+    commands = [re.sub(r" --config \S+ " + PORT_FORWARD + "$", "", argv) for argv, _, _ in calls]
     assert "app sync folio-prod --revision abc123 --prune --timeout 60" in commands
     assert any(c.startswith("app wait folio-prod --sync --health --operation --timeout ") for c in commands)
     assert commands[0] == "app get folio-prod --refresh -o json"
