@@ -266,7 +266,6 @@ def test_a_failed_prod_smoke_test_rolls_back_and_says_so():
 def test_publish_pin_commits_a_staged_rollback(tmp_path):
     """The rollback stages the Application file (`git checkout <tag> --
     <file>`); publish-pin must still see it as a change and commit it."""
-
     repo = tmp_path / "repo"
     (repo / "argocd" / "apps").mkdir(parents=True)
     app = repo / "argocd" / "apps" / "folio-prod.yaml"
