@@ -623,3 +623,25 @@ def test_rds_elasticache_and_pod_restart_alarms():
             assert dim["Value"] == expected
     addons = {a["Properties"]["AddonName"] for a in _resources("eks", "AWS::EKS::Addon").values()}
     assert "amazon-cloudwatch-observability" in addons, "Container Insights feeds the restart alarm"
+
+
+def test_every_jobs_aws_credentials_outlast_the_job():
+    """A job's kubeconfig tokens and AWS calls use the credentials it assumed
+    at its start: they must last as long as the job may run, and the deploy
+    roles must allow that long a session."""
+    deploy_session = 0
+    for path in sorted(support.WORKFLOWS.glob("*.yml")):
+        for job_name, job in support.load_yaml(path)["jobs"].items():
+            for step in job.get("steps", []):
+                if not step.get("uses", "").startswith("aws-actions/configure-aws-credentials@"):
+                    continue
+                duration = int(step["with"].get("role-duration-seconds", 3600))
+                assert "timeout-minutes" in job, (path.name, job_name, "unbounded job")
+                assert duration >= job["timeout-minutes"] * 60, (path.name, job_name, duration)
+                if "AWS_DEPLOY_ROLE_ARN" in step["with"]["role-to-assume"]:
+                    deploy_session = max(deploy_session, duration)
+    roles = _resources("github-oidc", "AWS::IAM::Role")
+    assert deploy_session > 3600, "the promote job runs longer than the default hour"
+    for env in support.ENVIRONMENTS:
+        role = roles[f"Deploy{env.capitalize()}Role"]["Properties"]
+        assert role["MaxSessionDuration"] >= deploy_session, env
