@@ -37,6 +37,8 @@ from pathlib import Path
 
 import yaml
 
+import support
+
 APPLY = "application/apply-patch+yaml"
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -338,18 +340,10 @@ class FakeKube:
         managers[manager] = body
         merged = {}
         for applied in managers.values():
-            merged = _merge(merged, applied)
+            merged = support.deep_merge(merged, applied)
         merged.setdefault("metadata", {})["resourceVersion"] = str(self.version)
         self.objects[key] = {"object": merged, "managers": managers, "resourceVersion": str(self.version)}
         if group_version == CRD_GV and created:
             self.crds[name] = (body, time.monotonic())
         return (201 if created else 200), merged, None
 
-
-def _merge(a, b):
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = dict(a)
-        for k, v in b.items():
-            out[k] = _merge(a.get(k), v) if k in a else v
-        return out
-    return b

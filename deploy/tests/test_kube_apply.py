@@ -132,9 +132,11 @@ def cloudformation():
             body = self.rfile.read(int(self.headers["Content-Length"]))
             seen.append((self.headers.get("Content-Type"), json.loads(body)))
             time.sleep(seen.delay)
+            # Noted before the reply goes out: once it has, the caller may
+            # return before this thread runs again.
+            seen.answered_at = time.monotonic()
             self.send_response(200)
             self.end_headers()
-            seen.answered_at = time.monotonic()
 
         def log_message(self, *_):
             pass
