@@ -35,6 +35,7 @@ client!(
 unary!(DocumentsClient, DocumentsError, {
     read get_document(pb::GetDocumentRequest) -> pb::Document;
     read list_documents(pb::ListDocumentsRequest) -> pb::ListDocumentsResponse;
+    read get_library_revision(pb::GetLibraryRevisionRequest) -> pb::LibraryRevision;
     write update_document(pb::UpdateDocumentRequest) -> pb::Document;
     write delete_document(pb::DeleteDocumentRequest) -> pb::DeleteDocumentResponse;
     read list_versions(pb::ListVersionsRequest) -> pb::ListVersionsResponse;

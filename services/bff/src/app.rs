@@ -10,6 +10,7 @@ use folio_platform::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    library_pages::LibraryPages,
     session::{
         Lifetimes, Limiter, MemoryStore, RedisLogin, RedisStore, SessionStore, connect_redis,
     },
@@ -117,6 +118,7 @@ impl Application {
                 api_tokens_per_minute: settings.api_tokens_per_minute,
                 providers: settings.providers.clone(),
             }),
+            pages: LibraryPages::default(),
         };
         Ok(Self {
             listener: HttpListener::bind(

@@ -5,6 +5,7 @@
 pub(crate) mod api;
 pub(crate) mod app;
 pub(crate) mod error;
+pub(crate) mod library_pages;
 pub(crate) mod oidc;
 pub(crate) mod password;
 pub(crate) mod provider_cache;

@@ -3,7 +3,7 @@
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, Path, State},
-    http::StatusCode,
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, patch, post},
 };
@@ -15,6 +15,7 @@ use super::{
 };
 use crate::{
     error::ApiError,
+    library_pages::{Page as KeptPage, PageKey},
     rest::{
         forms::{self, DocumentPatch, VersionPatch, path_id, path_version},
         queries,
@@ -99,19 +100,52 @@ async fn label(
     Ok(Json(Version::from(version)))
 }
 
+/// Served from this replica's kept pages while the library revision holds
+/// (docs/adr/0081).
 async fn list(
     State(state): State<AppState>,
     authed: Authed,
     QueryMap(query): QueryMap,
-) -> Result<Json<Page<Document>>, ApiError> {
+) -> Result<Response, ApiError> {
     let request = queries::documents(&query)?;
-    let page = state
-        .documents
-        .list_documents(authed.actor().request(request))
-        .await
-        .map_err(|s| ApiError::from_call(s, "document"))?;
-    let documents = page.documents.into_iter().map(Document::from);
-    Ok(Json(Page::new(documents, page.next_cursor)))
+    let actor = authed.actor();
+    let key = PageKey {
+        org_id: actor.org_id,
+        query: request.query.clone(),
+        tag: request.tag.clone(),
+        task_status: request.task_status,
+        cursor: request.cursor.clone(),
+        limit: request.limit,
+    };
+    let documents = &state.documents;
+    let check = || {
+        let (documents, asked) = (
+            documents.clone(),
+            actor.request(pb::GetLibraryRevisionRequest {}),
+        );
+        async move {
+            let current = documents.get_library_revision(asked).await;
+            current
+                .map(|r| r.revision)
+                .map_err(|s| ApiError::from_call(s, "document"))
+        }
+    };
+    let fetch = || async {
+        let page = documents
+            .list_documents(actor.request(request))
+            .await
+            .map_err(|s| ApiError::from_call(s, "document"))?;
+        let revision = page.revision;
+        let documents = page.documents.into_iter().map(Document::from);
+        let body = serde_json::to_vec(&Page::new(documents, page.next_cursor))
+            .map_err(|e| ApiError::Internal(format!("a document page: {e}")))?;
+        Ok(KeptPage {
+            revision,
+            body: body.into(),
+        })
+    };
+    let body = state.pages.page(key, check, fetch).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn create(

@@ -14,6 +14,7 @@ use folio_platform::{metrics, telemetry};
 
 use crate::{
     api,
+    library_pages::LibraryPages,
     oidc::OidcClient,
     session::{Limiter, SessionStore},
     settings::{LoginLimits, ProviderSettings},
@@ -33,6 +34,8 @@ pub(crate) struct AppState {
     /// Talks to organisations' identity providers.
     pub oidc: OidcClient,
     pub config: Arc<WebConfig>,
+    /// Document list pages, kept while their library revision holds.
+    pub pages: LibraryPages,
 }
 
 /// The settings handlers read.

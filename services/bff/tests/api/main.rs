@@ -10,6 +10,7 @@ mod found_end_to_end;
 mod helpers;
 mod https;
 mod journey;
+mod kept_pages;
 mod memory;
 mod my_tasks;
 mod names;

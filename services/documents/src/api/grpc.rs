@@ -92,14 +92,24 @@ impl DocumentsService for DocumentsApi {
         let cursor = (!req.cursor.is_empty())
             .then(|| ListCursor::decode(&req.cursor))
             .transpose()?;
-        let (docs, next) = self
+        let (docs, next, revision) = self
             .library
             .documents(&actor, &filter, cursor, req.limit)
             .await?;
         Ok(Response::new(pb::ListDocumentsResponse {
             documents: docs.iter().map(convert::document).collect(),
             next_cursor: next.map(ListCursor::encode).unwrap_or_default(),
+            revision,
         }))
+    }
+
+    async fn get_library_revision(
+        &self,
+        request: Request<pb::GetLibraryRevisionRequest>,
+    ) -> Result<Response<pb::LibraryRevision>, Status> {
+        let actor = actor(&request)?;
+        let revision = self.library.revision(&actor).await?;
+        Ok(Response::new(pb::LibraryRevision { revision }))
     }
 
     async fn update_document(

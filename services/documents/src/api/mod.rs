@@ -19,9 +19,10 @@ pub(crate) const SERVICE: &str = "folio.documents.v1.DocumentsService";
 /// handlers narrow that further to OneDrive's documents, docs/adr/0042); it
 /// alone records its own events (OneDrive sync failing, docs/adr/0068);
 /// notifications only reads the event log and what it points at.
-const BFF: [&str; 26] = [
+const BFF: [&str; 27] = [
     "GetDocument",
     "ListDocuments",
+    "GetLibraryRevision",
     "UpdateDocument",
     "DeleteDocument",
     "UploadVersion",

@@ -31,7 +31,7 @@ impl Library {
         body: CommentBody,
     ) -> Result<Comment, Error> {
         let task = self.task(actor, task_id).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if !lock_task_scope(&mut tx, actor.org_id, &task).await? {
             return Err(Error::NotFound("task"));
         }
@@ -58,7 +58,7 @@ impl Library {
         body: CommentBody,
     ) -> Result<Comment, Error> {
         let task = self.task(actor, task_id).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if !lock_task_scope(&mut tx, actor.org_id, &task).await? {
             return Err(Error::NotFound("task"));
         }

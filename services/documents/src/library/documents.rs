@@ -9,7 +9,7 @@ use crate::{
     },
     error::Error,
     store::{
-        documents, events,
+        documents, events, revisions,
         tasks::{self, TaskScope},
     },
 };
@@ -50,9 +50,11 @@ impl Library {
         filter: &DocumentFilter,
         cursor: Option<ListCursor>,
         limit: u32,
-    ) -> Result<(Vec<Document>, Option<ListCursor>), Error> {
+    ) -> Result<(Vec<Document>, Option<ListCursor>, u64), Error> {
         let limit = page_size(limit, 25, 100);
         let mut conn = self.db.reader().acquire().await?;
+        // Before the page: the page then shows at least this revision.
+        let revision = revisions::get(&mut conn, actor.org_id).await?;
         let mut page =
             documents::list_documents(&mut conn, actor.org_id, filter, cursor, limit + 1).await?;
         let next = if page.len() > limit as usize {
@@ -64,7 +66,7 @@ impl Library {
         } else {
             None
         };
-        Ok((page, next))
+        Ok((page, next, revision))
     }
 
     pub(crate) async fn update_document(
@@ -74,7 +76,7 @@ impl Library {
         changes: DocumentChanges,
     ) -> Result<Document, Error> {
         require_writer(actor)?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if !documents::lock_document(&mut tx, actor.org_id, id).await? {
             return Err(Error::NotFound("document"));
         }
@@ -110,7 +112,7 @@ impl Library {
 
     pub(crate) async fn delete_document(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         require_writer(actor)?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if !documents::lock_document(&mut tx, actor.org_id, id).await? {
             return Err(Error::NotFound("document"));
         }

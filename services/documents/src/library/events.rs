@@ -82,7 +82,7 @@ impl Library {
                 now_millis(),
             )
         };
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         let answer = events::insert_integration_event(&mut tx, &recorded, key).await?;
         tx.commit().await?;
         Ok(answer)

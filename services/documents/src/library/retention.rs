@@ -48,7 +48,7 @@ impl Library {
         policy: RetentionPolicy,
     ) -> Result<RetentionPolicy, Error> {
         require_admin(actor)?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         retention::set_policy(&mut tx, actor.org_id, policy, actor.user_id, now_millis()).await?;
         tx.commit().await?;
         Ok(policy)
@@ -92,7 +92,7 @@ impl Library {
         policy: RetentionPolicy,
         now: i64,
     ) -> Result<u32, Error> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(org_id).await?;
         if !documents::lock_document(&mut tx, org_id, document_id).await? {
             return Ok(0);
         }

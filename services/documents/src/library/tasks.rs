@@ -130,7 +130,7 @@ impl Library {
             current_version: 0,
             latest: None,
         };
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if let Some(document_id) = task.document_id {
             if !documents::lock_document(&mut tx, actor.org_id, document_id).await? {
                 return Err(Error::NotFound("document"));
@@ -192,7 +192,7 @@ impl Library {
         change: impl FnOnce(&mut Task, i64) -> Result<Vec<Event>, Error>,
     ) -> Result<Task, Error> {
         let task = self.task(actor, id).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if !lock_task_scope(&mut tx, actor.org_id, &task).await? {
             return Err(Error::NotFound("task"));
         }
@@ -320,7 +320,7 @@ impl Library {
     pub(crate) async fn delete_task(&self, actor: &Actor, id: Uuid) -> Result<(), Error> {
         require_writer(actor)?;
         let task = self.task(actor, id).await?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if !lock_task_scope(&mut tx, actor.org_id, &task).await? {
             return Err(Error::NotFound("task"));
         }

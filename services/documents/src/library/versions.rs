@@ -266,7 +266,7 @@ impl Library {
         rewritten: bool,
     ) -> Result<Placement, Error> {
         let version = new_version(actor, header, document.id, 1, blob, document.created_at);
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if let Some(task_id) = fulfils
             && !tasks::lock_task(&mut tx, actor.org_id, task_id).await?
         {
@@ -314,7 +314,7 @@ impl Library {
         fulfils: Option<Uuid>,
         rewritten: bool,
     ) -> Result<Placement, Error> {
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if !documents::lock_document(&mut tx, actor.org_id, id).await? {
             return Err(Error::NotFound("document"));
         }
@@ -376,7 +376,7 @@ impl Library {
         number: u32,
     ) -> Result<UploadOutcome, Error> {
         require_writer(actor)?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if !documents::lock_document(&mut tx, actor.org_id, id).await? {
             return Err(Error::NotFound("document"));
         }
@@ -434,7 +434,7 @@ impl Library {
         label: Option<Label>,
     ) -> Result<DocumentVersion, Error> {
         require_writer(actor)?;
-        let mut tx = self.db.pool.begin().await?;
+        let mut tx = self.change(actor.org_id).await?;
         if !documents::lock_document(&mut tx, actor.org_id, id).await? {
             return Err(Error::NotFound("document"));
         }

@@ -5,6 +5,7 @@ pub(crate) mod comments;
 pub(crate) mod documents;
 pub(crate) mod events;
 pub(crate) mod retention;
+pub(crate) mod revisions;
 pub(crate) mod tasks;
 pub(crate) mod upload_keys;
 pub(crate) mod versions;

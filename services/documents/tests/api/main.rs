@@ -41,5 +41,6 @@ mod journey;
 mod listing;
 mod names;
 mod retention;
+mod revisions;
 mod uploads;
 mod versioned_work;
