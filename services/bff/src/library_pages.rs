@@ -19,6 +19,7 @@ use std::{
 
 use bytes::Bytes;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 /// At most this many bytes of pages are kept, and a page larger than
@@ -137,14 +138,18 @@ impl Checks {
                 let number = self.begun.fetch_add(1, Ordering::SeqCst) + 1;
                 let asked = check.take()?();
                 let outcome = self.outcome.clone();
-                let task = tokio::spawn(async move {
-                    let revision = asked.await.ok();
-                    // Released before the outcome is sent: a waiter that
-                    // sees the old outcome then finds the lock free.
-                    drop(leading);
-                    outcome.send_replace((number, revision));
-                    revision
-                });
+                // In the leader's span: the check is traced as its call.
+                let task = tokio::spawn(
+                    async move {
+                        let revision = asked.await.ok();
+                        // Released before the outcome is sent: a waiter that
+                        // sees the old outcome then finds the lock free.
+                        drop(leading);
+                        outcome.send_replace((number, revision));
+                        revision
+                    }
+                    .in_current_span(),
+                );
                 return task.await.ok().flatten();
             }
             // The lock is held: its holder sends an outcome after this.
