@@ -234,6 +234,25 @@ mod tests {
             .await
     }
 
+    /// A request for `org`'s page in a task of its own, checked by `check`;
+    /// a fetch answers "fetched".
+    fn spawn_request<C>(
+        pages: &LibraryPages,
+        org: Uuid,
+        check: impl FnOnce() -> C + Send + 'static,
+    ) -> tokio::task::JoinHandle<Outcome>
+    where
+        C: Future<Output = Result<u64, &'static str>> + Send + 'static,
+    {
+        let pages = pages.clone();
+        tokio::spawn(async move {
+            let fresh = page(0, "fetched");
+            pages
+                .page(key(org, ""), check, move || async move { Ok(fresh) })
+                .await
+        })
+    }
+
     #[tokio::test]
     async fn a_kept_page_is_served_while_its_revision_holds_and_fetched_when_it_moves() {
         let pages = LibraryPages::default();
@@ -305,23 +324,11 @@ mod tests {
         serve(&pages, key(org, ""), 1, "old").await.unwrap();
 
         let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let first = {
-            let pages = pages.clone();
-            tokio::spawn(async move {
-                let fresh = page(1, "unused");
-                pages
-                    .page(
-                        key(org, ""),
-                        move || async move {
-                            // Read the old revision, then stall.
-                            let _ = released.await;
-                            Ok::<_, &str>(1)
-                        },
-                        move || async move { Ok(fresh) },
-                    )
-                    .await
-            })
-        };
+        let first = spawn_request(&pages, org, move || async move {
+            // Read the old revision, then stall.
+            let _ = released.await;
+            Ok(1)
+        });
         // The first check is under way; the change commits (revision 2);
         // then the second request arrives.
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -343,20 +350,11 @@ mod tests {
         let checks = Arc::new(AtomicUsize::new(0));
         let requests: Vec<_> = (0..64)
             .map(|_| {
-                let (pages, checks) = (pages.clone(), Arc::clone(&checks));
-                tokio::spawn(async move {
-                    let fresh = page(7, "fetched");
-                    pages
-                        .page(
-                            key(org, ""),
-                            move || async move {
-                                checks.fetch_add(1, Ordering::SeqCst);
-                                tokio::time::sleep(Duration::from_millis(20)).await;
-                                Ok::<_, &str>(7)
-                            },
-                            move || async move { Ok(fresh) },
-                        )
-                        .await
+                let checks = Arc::clone(&checks);
+                spawn_request(&pages, org, move || async move {
+                    checks.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Ok(7)
                 })
             })
             .collect();
@@ -372,22 +370,10 @@ mod tests {
         let pages = LibraryPages::default();
         let org = Uuid::now_v7();
         serve(&pages, key(org, ""), 5, "kept").await.unwrap();
-        let leader = {
-            let pages = pages.clone();
-            tokio::spawn(async move {
-                let fresh = page(5, "unused");
-                pages
-                    .page(
-                        key(org, ""),
-                        || async {
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            Ok::<_, &str>(5)
-                        },
-                        move || async move { Ok(fresh) },
-                    )
-                    .await
-            })
-        };
+        let leader = spawn_request(&pages, org, || async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Ok(5)
+        });
         tokio::time::sleep(Duration::from_millis(20)).await;
         let waiter = {
             let pages = pages.clone();

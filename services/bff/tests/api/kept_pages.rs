@@ -21,8 +21,9 @@ async fn list(browser: &Browser, query: &str) -> Vec<String> {
     titles(&browser.get(&format!("/api/v1/documents{query}")).await)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_through_another_replica_shows_on_the_next_list() {
+/// Two bff replicas on MariaDB and Redis, and acme's admin signed in: the
+/// same session through the one and through the other.
+async fn two_replicas() -> (TestSystem, Browser, Browser) {
     let system = TestSystem::spawn_with(
         folio_platform::db::Backend::MySql,
         Options {
@@ -33,11 +34,16 @@ async fn a_change_through_another_replica_shows_on_the_next_list() {
     )
     .await;
     let here = system.signed_in("admin@acme.example").await;
-    // The same session, through the other replica.
     let there = Browser {
         base: system.replica_base.clone().unwrap(),
         ..here.clone()
     };
+    (system, here, there)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_through_another_replica_shows_on_the_next_list() {
+    let (system, here, there) = two_replicas().await;
     let globex = system.signed_in("admin@globex.example").await;
 
     let lease = here.add_document("Lease", "lease.txt", b"lease").await;
@@ -95,20 +101,7 @@ async fn a_change_through_another_replica_shows_on_the_next_list() {
 /// list that begins after a change has been answered shows it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lists_in_flight_see_every_change_answered_before_they_began() {
-    let system = TestSystem::spawn_with(
-        folio_platform::db::Backend::MySql,
-        Options {
-            sessions: Some(Sessions::redis(&redis_url())),
-            second_bff: true,
-            ..Options::default()
-        },
-    )
-    .await;
-    let here = system.signed_in("admin@acme.example").await;
-    let there = Browser {
-        base: system.replica_base.clone().unwrap(),
-        ..here.clone()
-    };
+    let (_system, here, there) = two_replicas().await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let readers: Vec<_> = (0..8)
         .map(|_| {
