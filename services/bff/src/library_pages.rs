@@ -55,6 +55,9 @@ pub(crate) struct LibraryPages {
 struct Inner {
     pages: Mutex<Pages>,
     checks: Mutex<HashMap<Uuid, Arc<Checks>>>,
+    /// One fetch at a time per page that moved: there while anyone holds or
+    /// waits for its turn.
+    fetches: Mutex<HashMap<PageKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl LibraryPages {
@@ -74,16 +77,44 @@ impl LibraryPages {
         let checks = self.checks(key.org_id);
         // Taken before anything else: only a check begun after this counts.
         let arrived = checks.begun.load(Ordering::SeqCst);
-        let kept = self.kept(&key);
-        if let Some(kept) = kept
-            && checks.current(arrived, check).await == Some(kept.revision)
-        {
+        let Some(kept) = self.kept(&key) else {
+            return self.fetch(key, fetch).await;
+        };
+        let Some(revision) = checks.current(arrived, check).await else {
+            return self.fetch(key, fetch).await;
+        };
+        if kept.revision >= revision {
             return Ok(kept.body);
         }
+        // The page moved. The requests that saw it move take turns to fetch
+        // it, and one that finds a page kept meanwhile showing at least
+        // `revision` takes that: it shows every change its check saw, so
+        // after a change the service sees about one fetch, not one per
+        // request in flight.
+        let _turn = self.turn(&key).await;
+        match self.kept(&key) {
+            Some(kept) if kept.revision >= revision => Ok(kept.body),
+            _ => self.fetch(key, fetch).await,
+        }
+    }
+
+    async fn fetch<E, F>(&self, key: PageKey, fetch: impl FnOnce() -> F) -> Result<Bytes, E>
+    where
+        F: Future<Output = Result<Page, E>>,
+    {
         let page = fetch().await?;
         let body = page.body.clone();
         lock(&self.inner.pages).keep(key, page);
         Ok(body)
+    }
+
+    async fn turn(&self, key: &PageKey) -> Turn {
+        let fetches = Arc::clone(lock(&self.inner.fetches).entry(key.clone()).or_default());
+        Turn {
+            held: Some(fetches.lock_owned().await),
+            key: key.clone(),
+            pages: self.clone(),
+        }
     }
 
     fn kept(&self, key: &PageKey) -> Option<Page> {
@@ -92,6 +123,29 @@ impl LibraryPages {
 
     fn checks(&self, org_id: Uuid) -> Arc<Checks> {
         Arc::clone(lock(&self.inner.checks).entry(org_id).or_default())
+    }
+}
+
+/// A request's turn to fetch a page. Given back when dropped, however the
+/// request ends; the last to give a page's turn back removes it.
+struct Turn {
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+    key: PageKey,
+    pages: LibraryPages,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        drop(self.held.take());
+        let mut fetches = lock(&self.pages.inner.fetches);
+        // Only the map holds it: no one has or waits for this turn, and no
+        // one can take it while the map is locked.
+        if fetches
+            .get(&self.key)
+            .is_some_and(|turn| Arc::strong_count(turn) == 1)
+        {
+            fetches.remove(&self.key);
+        }
     }
 }
 
@@ -363,6 +417,109 @@ mod tests {
         }
         let checks = checks.load(Ordering::SeqCst);
         assert!((1..=2).contains(&checks), "{checks} checks for 64 requests");
+    }
+
+    /// After a change, every request in flight sees the page move; they
+    /// share one fetch instead of each asking for the page.
+    #[tokio::test]
+    async fn requests_that_see_a_page_move_share_its_fetch() {
+        let pages = LibraryPages::default();
+        let org = Uuid::now_v7();
+        serve(&pages, key(org, ""), 7, "old").await.unwrap();
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let requests: Vec<_> = (0..64)
+            .map(|_| {
+                let (pages, fetches) = (pages.clone(), Arc::clone(&fetches));
+                tokio::spawn(async move {
+                    pages
+                        .page(
+                            key(org, ""),
+                            || async { Ok::<_, &str>(8) },
+                            move || async move {
+                                fetches.fetch_add(1, Ordering::SeqCst);
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                                Ok(page(8, "new"))
+                            },
+                        )
+                        .await
+                })
+            })
+            .collect();
+        for request in requests {
+            assert_eq!(request.await.unwrap().unwrap(), "new");
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        assert!(
+            lock(&pages.inner.fetches).is_empty(),
+            "turns are given back"
+        );
+    }
+
+    /// A request whose check saw a later revision than the page another
+    /// request is fetching does not take that page: it fetches its own.
+    #[tokio::test]
+    async fn a_fetch_that_shows_less_than_a_request_saw_does_not_answer_it() {
+        let pages = LibraryPages::default();
+        let org = Uuid::now_v7();
+        serve(&pages, key(org, ""), 1, "one").await.unwrap();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let first = {
+            let pages = pages.clone();
+            tokio::spawn(async move {
+                pages
+                    .page(
+                        key(org, ""),
+                        || async { Ok::<_, &str>(2) },
+                        move || async move {
+                            let _ = released.await;
+                            Ok(page(2, "two"))
+                        },
+                    )
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Revision 3 commits; a request arrives while revision 2's page is
+        // being fetched.
+        let second = {
+            let pages = pages.clone();
+            tokio::spawn(async move { serve(&pages, key(org, ""), 3, "three").await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap().unwrap(), "two");
+        assert_eq!(second.await.unwrap().unwrap(), "three");
+    }
+
+    /// A request that goes away during its turn gives the turn back.
+    #[tokio::test]
+    async fn a_request_that_goes_away_mid_fetch_gives_its_turn_back() {
+        let pages = LibraryPages::default();
+        let org = Uuid::now_v7();
+        serve(&pages, key(org, ""), 1, "one").await.unwrap();
+        let stalled = {
+            let pages = pages.clone();
+            tokio::spawn(async move {
+                pages
+                    .page(
+                        key(org, ""),
+                        || async { Ok::<_, &str>(2) },
+                        std::future::pending,
+                    )
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stalled.abort();
+        let _ = stalled.await;
+        let served = tokio::time::timeout(
+            Duration::from_secs(5),
+            serve(&pages, key(org, ""), 2, "two"),
+        )
+        .await
+        .expect("the turn was given back");
+        assert_eq!(served.unwrap(), "two");
+        assert!(lock(&pages.inner.fetches).is_empty());
     }
 
     #[tokio::test]
