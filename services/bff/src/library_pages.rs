@@ -288,8 +288,23 @@ mod tests {
             .await
     }
 
-    /// A request for `org`'s page in a task of its own, checked by `check`;
-    /// a fetch answers "fetched".
+    /// A request for `org`'s page in a task of its own, checked by `check`
+    /// and fetched by `fetch`.
+    fn spawn_page<C, F>(
+        pages: &LibraryPages,
+        org: Uuid,
+        check: impl FnOnce() -> C + Send + 'static,
+        fetch: impl FnOnce() -> F + Send + 'static,
+    ) -> tokio::task::JoinHandle<Outcome>
+    where
+        C: Future<Output = Result<u64, &'static str>> + Send + 'static,
+        F: Future<Output = Result<Page, &'static str>> + Send,
+    {
+        let pages = pages.clone();
+        tokio::spawn(async move { pages.page(key(org, ""), check, fetch).await })
+    }
+
+    /// [`spawn_page`] with a fetch that answers "fetched".
     fn spawn_request<C>(
         pages: &LibraryPages,
         org: Uuid,
@@ -298,13 +313,7 @@ mod tests {
     where
         C: Future<Output = Result<u64, &'static str>> + Send + 'static,
     {
-        let pages = pages.clone();
-        tokio::spawn(async move {
-            let fresh = page(0, "fetched");
-            pages
-                .page(key(org, ""), check, move || async move { Ok(fresh) })
-                .await
-        })
+        spawn_page(pages, org, check, || async { Ok(page(0, "fetched")) })
     }
 
     #[tokio::test]
@@ -429,20 +438,17 @@ mod tests {
         let fetches = Arc::new(AtomicUsize::new(0));
         let requests: Vec<_> = (0..64)
             .map(|_| {
-                let (pages, fetches) = (pages.clone(), Arc::clone(&fetches));
-                tokio::spawn(async move {
-                    pages
-                        .page(
-                            key(org, ""),
-                            || async { Ok::<_, &str>(8) },
-                            move || async move {
-                                fetches.fetch_add(1, Ordering::SeqCst);
-                                tokio::time::sleep(Duration::from_millis(20)).await;
-                                Ok(page(8, "new"))
-                            },
-                        )
-                        .await
-                })
+                let fetches = Arc::clone(&fetches);
+                spawn_page(
+                    &pages,
+                    org,
+                    || async { Ok(8) },
+                    move || async move {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        Ok(page(8, "new"))
+                    },
+                )
             })
             .collect();
         for request in requests {
@@ -463,21 +469,15 @@ mod tests {
         let org = Uuid::now_v7();
         serve(&pages, key(org, ""), 1, "one").await.unwrap();
         let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let first = {
-            let pages = pages.clone();
-            tokio::spawn(async move {
-                pages
-                    .page(
-                        key(org, ""),
-                        || async { Ok::<_, &str>(2) },
-                        move || async move {
-                            let _ = released.await;
-                            Ok(page(2, "two"))
-                        },
-                    )
-                    .await
-            })
-        };
+        let first = spawn_page(
+            &pages,
+            org,
+            || async { Ok(2) },
+            move || async move {
+                let _ = released.await;
+                Ok(page(2, "two"))
+            },
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
         // Revision 3 commits; a request arrives while revision 2's page is
         // being fetched.
@@ -497,18 +497,7 @@ mod tests {
         let pages = LibraryPages::default();
         let org = Uuid::now_v7();
         serve(&pages, key(org, ""), 1, "one").await.unwrap();
-        let stalled = {
-            let pages = pages.clone();
-            tokio::spawn(async move {
-                pages
-                    .page(
-                        key(org, ""),
-                        || async { Ok::<_, &str>(2) },
-                        std::future::pending,
-                    )
-                    .await
-            })
-        };
+        let stalled = spawn_page(&pages, org, || async { Ok(2) }, std::future::pending);
         tokio::time::sleep(Duration::from_millis(50)).await;
         stalled.abort();
         let _ = stalled.await;
