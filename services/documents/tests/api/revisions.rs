@@ -2,8 +2,10 @@
 //! nothing else does, and each organisation has its own.
 
 use folio_platform::{actor::Actor, db::Backend};
-use folio_proto::documents::v1::{self as pb, upload_header};
-use folio_testkit::backend_tests;
+use folio_proto::documents::v1::{
+    self as pb, documents_service_client::DocumentsServiceClient, upload_header,
+};
+use folio_testkit::{Pki, backend_tests};
 use tonic::Code;
 
 use super::helpers::{TestApp, existing, upload_messages};
@@ -342,14 +344,33 @@ async fn every_change_raises_the_revision_and_nothing_else_does(backend: Backend
         .unwrap();
     follow.raised("deleting a document").await;
 
-    // Only the bff asks for it.
-    for identity in ["integration", "notifications"] {
+    // Only the bff asks for it, for a user it names, over a certificate of
+    // this system's CA.
+    for identity in ["integration", "notifications", "users", "operator"] {
         let refused = app
             .client_as(identity)
             .get_library_revision(viewer.request(pb::GetLibraryRevisionRequest {}))
             .await
             .unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied, "{identity}");
+    }
+    let no_actor = client
+        .clone()
+        .get_library_revision(pb::GetLibraryRevisionRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(no_actor.code(), Code::Unauthenticated);
+    // No client certificate: refused by the service; one of another CA:
+    // the handshake fails.
+    for (channel, code) in [
+        (app.pki.anonymous_channel(app.port), Code::Unauthenticated),
+        (Pki::new().channel("bff", app.port), Code::Unavailable),
+    ] {
+        let refused = DocumentsServiceClient::new(channel)
+            .get_library_revision(viewer.request(pb::GetLibraryRevisionRequest {}))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), code, "{refused:?}");
     }
 }
 
